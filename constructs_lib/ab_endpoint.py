@@ -1,0 +1,183 @@
+"""A real-time endpoint with two or more production variants: models, config, endpoint,
+log group and per-variant autoscaling.
+
+Weights here are the config file's *initial* weights only. The live weights belong to the
+weights custom resource (:mod:`constructs_lib.variant_weights`), which applies the stack
+parameters with UpdateEndpointWeightsAndCapacities. Keeping the parameters out of this
+construct is what makes a weight change leave the endpoint config, and so the fleet, alone.
+"""
+
+from __future__ import annotations
+
+from typing import Dict
+
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import Duration
+from constructs import Construct
+
+from constructs_lib.config.model import ContainerModel, EndpointSpec, VariantSpec
+from constructs_lib.execution_role import ModelExecutionRole
+from constructs_lib.images import image_uri
+from constructs_lib.python_function import LOG_RETENTION
+
+
+class AbEndpoint(Construct):
+    """The endpoint described by ``spec``.
+
+    :param spec: the endpoint and its variants, validated by the config loader.
+    :param key: encrypts the instances' storage volumes, captured data and the log group.
+
+    Construct IDs of per-variant resources are keyed by variant *name*, so reordering the
+    variants in the config changes no logical ID.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        # SageMaker writes container logs here; creating it gives it a retention and a key.
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/sagemaker/Endpoints/{spec.name}",
+            retention=LOG_RETENTION,
+            encryption_key=key,
+        )
+        self.execution_role = ModelExecutionRole(
+            self,
+            "ExecutionRole",
+            variants=spec.variants,
+            key=key,
+            log_group=self.log_group,
+            data_capture=spec.data_capture,
+            vpc=spec.vpc,
+        ).role
+
+        self.models: Dict[str, sagemaker.CfnModel] = {v.name: self._model(v) for v in spec.variants}
+
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            kms_key_id=key.key_arn,
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=v.name,
+                    model_name=self.models[v.name].attr_model_name,
+                    instance_type=v.instance_type,
+                    initial_instance_count=v.initial_instance_count,
+                    initial_variant_weight=v.initial_weight,
+                )
+                for v in spec.variants
+            ],
+            data_capture_config=self._data_capture(key),
+        )
+
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=spec.name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            # When a config change replaces the endpoint config, SageMaker's UpdateEndpoint
+            # would otherwise reset every variant to the *config's* initial weights until the
+            # weights custom resource re-applies the parameters minutes later: a variant that
+            # was drained to 0 would take live traffic again in between. Retaining the live
+            # weights closes that window; the custom resource then re-applies the parameter
+            # weights (it runs on every config replacement) so the end state is the declared
+            # one, including for newly added variants. Instance counts are excluded from
+            # retention: the config file stays the source of truth for capacity.
+            retain_all_variant_properties=True,
+            exclude_retained_variant_properties=[
+                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredInstanceCount")
+            ],
+        )
+        self.endpoint.node.add_dependency(self.log_group)
+
+        self.scalable_targets: Dict[str, appscaling.ScalableTarget] = {}
+        for variant in spec.variants:
+            if variant.autoscaling:
+                self.scalable_targets[variant.name] = self._autoscaling(variant)
+
+    @property
+    def endpoint_name(self) -> str:
+        return self.endpoint.attr_endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        return self.endpoint.ref  # Ref of AWS::SageMaker::Endpoint is its ARN
+
+    @property
+    def endpoint_config_name(self) -> str:
+        return self.endpoint_config.attr_endpoint_config_name
+
+    @property
+    def variant_names(self) -> "list[str]":
+        return [v.name for v in self.spec.variants]
+
+    def _model(self, variant: VariantSpec) -> sagemaker.CfnModel:
+        if isinstance(variant.model, ContainerModel):
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image_uri(self, variant.model.image),
+                model_data_url=variant.model.model_data_url,
+                environment=dict(variant.environment) or None,
+            )
+        else:
+            container = sagemaker.CfnModel.ContainerDefinitionProperty(
+                model_package_name=variant.model.model_package_arn,
+                environment=dict(variant.environment) or None,
+            )
+        vpc = self.spec.vpc
+        model = sagemaker.CfnModel(
+            self,
+            f"Model{variant.name}",
+            execution_role_arn=self.execution_role.role_arn,
+            primary_container=container,
+            enable_network_isolation=self.spec.network_isolation or None,
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=list(vpc.subnet_ids), security_group_ids=list(vpc.security_group_ids)
+            )
+            if vpc
+            else None,
+        )
+        # CreateModel checks that SageMaker can use the role, and the endpoint pulls images
+        # with it at once: the role's policy must exist before the model does.
+        model.node.add_dependency(self.execution_role)
+        return model
+
+    def _data_capture(self, key: kms.IKey) -> "sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None":
+        capture = self.spec.data_capture
+        if capture is None:
+            return None
+        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+            enable_capture=True,
+            initial_sampling_percentage=capture.sampling_percentage,
+            destination_s3_uri=capture.destination_s3_uri,
+            kms_key_id=key.key_arn,
+            capture_options=[
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+            ],
+        )
+
+    def _autoscaling(self, variant: VariantSpec) -> appscaling.ScalableTarget:
+        scaling = variant.autoscaling
+        assert scaling is not None
+        target = appscaling.ScalableTarget(
+            self,
+            f"Scaling{variant.name}",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{variant.name}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=scaling.min_capacity,
+            max_capacity=scaling.max_capacity,
+        )
+        target.node.add_dependency(self.endpoint)
+        target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=scaling.target_invocations_per_instance,
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(scaling.scale_out_cooldown_seconds),
+        )
+        return target

@@ -1,0 +1,33 @@
+"""The config file users edit, parsed once into frozen, typed objects."""
+
+from constructs_lib.config.loader import ConfigError, load_config, parse_config
+from constructs_lib.config.model import (
+    AppConfig,
+    AutoscalingSpec,
+    BuiltinImage,
+    ContainerModel,
+    DataCaptureSpec,
+    EcrImage,
+    EndpointSpec,
+    PackageModel,
+    VariantSpec,
+    VpcSpec,
+    weight_parameter_name,
+)
+
+__all__ = [
+    "AppConfig",
+    "AutoscalingSpec",
+    "BuiltinImage",
+    "ConfigError",
+    "ContainerModel",
+    "DataCaptureSpec",
+    "EcrImage",
+    "EndpointSpec",
+    "PackageModel",
+    "VariantSpec",
+    "VpcSpec",
+    "load_config",
+    "parse_config",
+    "weight_parameter_name",
+]

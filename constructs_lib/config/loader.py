@@ -1,0 +1,426 @@
+"""Read a JSON config file into frozen :mod:`~constructs_lib.config.model` objects.
+
+Every problem is reported at once, each line naming the file, the endpoint, the variant and
+the field, e.g.::
+
+    config/ab.json: endpoint "churn" > variant "Variant2" > initial_weight: must be >= 0 (got -1)
+
+Nothing here touches AWS or the CDK, so app.py can validate before it builds any stack.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
+
+from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
+from constructs_lib.config.model import (
+    AppConfig,
+    AutoscalingSpec,
+    BuiltinImage,
+    ContainerModel,
+    DataCaptureSpec,
+    EcrImage,
+    EndpointSpec,
+    PackageModel,
+    VariantSpec,
+    VpcSpec,
+    weight_parameter_name,
+)
+
+# SageMaker's rule for endpoint and variant names (CreateEndpoint / ProductionVariant API).
+SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+MAX_VARIANTS = 10  # production variants per endpoint config (SageMaker quota)
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+S3_OBJECT_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$")
+ECR_IMAGE_URI = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?"
+    r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w.-]{1,128}|@sha256:[a-f0-9]{64})$"
+)
+MODEL_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}(/\d+)?$"
+)
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
+SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """The config file is invalid; ``problems`` holds one located message per problem."""
+
+    def __init__(self, source: str, problems: List[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid config {source} ({len(problems)} problem(s)):\n{lines}")
+
+
+class _Context:
+    """Where in the file we are, and the problems found so far."""
+
+    def __init__(self, source: str, problems: List[str], path: Tuple[str, ...] = ()):
+        self.source = source
+        self.problems = problems
+        self.path = path
+
+    def child(self, label: str) -> "_Context":
+        return _Context(self.source, self.problems, self.path + (label,))
+
+    def error(self, message: str, key: Optional[str] = None) -> None:
+        where = " > ".join(self.path + ((key,) if key else ()))
+        self.problems.append(f"{self.source}: {where}: {message}" if where else f"{self.source}: {message}")
+
+
+def _describe(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+
+
+def _mapping(
+    ctx: _Context, value: Any, *, required: Iterable[str], optional: Iterable[str] = ()
+) -> Optional[Dict[str, Any]]:
+    """Check ``value`` is an object with exactly the allowed keys; report unknown and missing."""
+    if not isinstance(value, dict):
+        ctx.error(f"must be an object (got {_describe(value)})")
+        return None
+    required, optional = tuple(required), tuple(optional)
+    allowed = set(required) | set(optional)
+    for key in value:
+        if key not in allowed:
+            ctx.error(f"unknown key (allowed: {', '.join(sorted(allowed))})", key)
+    for key in required:
+        if key not in value:
+            ctx.error("is required", key)
+    return value
+
+
+def _field(
+    ctx: _Context, obj: Dict[str, Any], key: str, check: Callable[[Any], Optional[str]], default: Any = None
+) -> Any:
+    """Return ``obj[key]`` when ``check`` finds nothing wrong with it; otherwise report and return None."""
+    if key not in obj:
+        return default
+    value = obj[key]
+    problem = check(value)
+    if problem:
+        ctx.error(f"{problem} (got {_describe(value)})", key)
+        return None
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _string(pattern: Optional[re.Pattern[str]] = None, hint: str = "") -> Callable[[Any], Optional[str]]:
+    def check(value: Any) -> Optional[str]:
+        if not isinstance(value, str) or not value:
+            return "must be a non-empty string"
+        if pattern and not pattern.match(value):
+            return f"must match {hint or pattern.pattern}"
+        return None
+
+    return check
+
+
+def _integer(minimum: int, maximum: Optional[int] = None) -> Callable[[Any], Optional[str]]:
+    def check(value: Any) -> Optional[str]:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "must be an integer"
+        if value < minimum:
+            return f"must be >= {minimum}"
+        if maximum is not None and value > maximum:
+            return f"must be <= {maximum}"
+        return None
+
+    return check
+
+
+def _number(minimum: float, *, exclusive: bool = False) -> Callable[[Any], Optional[str]]:
+    def check(value: Any) -> Optional[str]:
+        if not _is_number(value):
+            return "must be a number"
+        if exclusive and value <= minimum:
+            return f"must be > {minimum:g}"
+        if value < minimum:
+            return f"must be >= {minimum:g}"
+        return None
+
+    return check
+
+
+def _boolean(value: Any) -> Optional[str]:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _string_list(ctx: _Context, obj: Dict[str, Any], key: str, pattern: re.Pattern[str], hint: str, max_items: int) -> Tuple[str, ...]:
+    value = obj.get(key)
+    if not isinstance(value, list) or not value or len(value) > max_items:
+        ctx.error(f"must be a list of 1 to {max_items} strings (got {_describe(value)})", key)
+        return ()
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not pattern.match(item):
+            ctx.error(f"item {i} must look like {hint} (got {_describe(item)})", key)
+    return tuple(value)
+
+
+def _unique_names(ctx: _Context, items: List[Tuple[int, Any]], what: str) -> None:
+    seen: Dict[str, int] = {}
+    for index, name in items:
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            ctx.error(f"duplicate {what} name {json.dumps(name)} (entries {seen[name]} and {index})")
+        else:
+            seen[name] = index
+
+
+def _label(kind: str, index: int, obj: Any) -> str:
+    name = obj.get("name") if isinstance(obj, dict) else None
+    return f'{kind} "{name}"' if isinstance(name, str) and name else f"{kind}s[{index}]"
+
+
+def _parse_image(ctx: _Context, model: Dict[str, Any]) -> Any:
+    if "image_uri" in model:
+        if "algorithm" in model or "version" in model:
+            ctx.error("give either image_uri or algorithm+version, not both")
+            return None
+        uri = _field(ctx, model, "image_uri", _string(ECR_IMAGE_URI, "an ECR image URI with a tag or digest"))
+        if uri is None:
+            return None
+        m = ECR_IMAGE_URI.match(uri)
+        assert m is not None
+        return EcrImage(
+            uri=uri,
+            account=m["account"],
+            region=m["region"],
+            repository=m["repository"],
+            partition="aws-cn" if m["cn"] else "aws",
+        )
+    if "algorithm" not in model or "version" not in model:
+        ctx.error("needs image_uri, or algorithm and version of a built-in algorithm")
+        return None
+    algorithm = _field(ctx, model, "algorithm", _string())
+    version = _field(ctx, model, "version", _string())
+    if algorithm is None or version is None:
+        return None
+    if algorithm not in BUILTIN_ALGORITHMS:
+        ctx.error(f"unknown built-in algorithm (known: {', '.join(sorted(BUILTIN_ALGORITHMS))}) (got {json.dumps(algorithm)})", "algorithm")
+        return None
+    versions = BUILTIN_ALGORITHMS[algorithm].tags_by_version
+    if version not in versions:
+        ctx.error(f"unknown {algorithm} version (known: {', '.join(versions)}) (got {json.dumps(version)})", "version")
+        return None
+    return BuiltinImage(algorithm=algorithm, version=version)
+
+
+def _parse_model(ctx: _Context, value: Any) -> Any:
+    model = _mapping(
+        ctx,
+        value,
+        required=(),
+        optional=("image_uri", "algorithm", "version", "model_data_url", "model_package_arn", "artifacts_s3_uri"),
+    )
+    if model is None:
+        return None
+    has_container = any(k in model for k in ("image_uri", "algorithm", "version", "model_data_url"))
+    has_package = "model_package_arn" in model
+    if has_container == has_package:
+        ctx.error(
+            "give exactly one of: a container (image_uri or algorithm+version, with model_data_url) "
+            "or a model_package_arn" + (" (got both)" if has_package else " (got neither)")
+        )
+        return None
+    if has_package:
+        if "artifacts_s3_uri" in model and not str(model["artifacts_s3_uri"]).startswith("s3://"):
+            ctx.error(f"must be an s3:// URI (got {_describe(model['artifacts_s3_uri'])})", "artifacts_s3_uri")
+        arn = _field(ctx, model, "model_package_arn", _string(MODEL_PACKAGE_ARN, "a SageMaker model package ARN"))
+        return PackageModel(model_package_arn=arn, artifacts_s3_uri=model.get("artifacts_s3_uri")) if arn else None
+    if "artifacts_s3_uri" in model:
+        ctx.error("only applies to model_package_arn models", "artifacts_s3_uri")
+    image = _parse_image(ctx, model)
+    if "model_data_url" not in model:
+        ctx.error("is required for a container model", "model_data_url")
+        return None
+    data = _field(ctx, model, "model_data_url", _string(S3_OBJECT_URI, "an s3://bucket/key URI"))
+    return ContainerModel(image=image, model_data_url=data) if image and data else None
+
+
+def _parse_autoscaling(ctx: _Context, value: Any) -> Optional[AutoscalingSpec]:
+    obj = _mapping(
+        ctx,
+        value,
+        required=("min_capacity", "max_capacity", "target_invocations_per_instance"),
+        optional=("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"),
+    )
+    if obj is None:
+        return None
+    low = _field(ctx, obj, "min_capacity", _integer(1))
+    high = _field(ctx, obj, "max_capacity", _integer(1))
+    target = _field(ctx, obj, "target_invocations_per_instance", _number(0, exclusive=True))
+    scale_in = _field(ctx, obj, "scale_in_cooldown_seconds", _integer(0), default=300)
+    scale_out = _field(ctx, obj, "scale_out_cooldown_seconds", _integer(0), default=60)
+    if low is not None and high is not None and low > high:
+        ctx.error(f"min_capacity ({low}) must be <= max_capacity ({high})")
+        return None
+    if None in (low, high, target, scale_in, scale_out):
+        return None
+    return AutoscalingSpec(low, high, float(target), scale_in, scale_out)
+
+
+def _parse_environment(ctx: _Context, value: Any) -> Mapping[str, str]:
+    if not isinstance(value, dict):
+        ctx.error(f"must be an object of name -> string (got {_describe(value)})")
+        return MappingProxyType({})
+    for name, setting in value.items():
+        if not ENV_NAME.match(name):
+            ctx.error(f"invalid environment variable name {json.dumps(name)}")
+        if not isinstance(setting, str):
+            ctx.error(f"must be a string (got {_describe(setting)})", name)
+    return MappingProxyType(dict(value))
+
+
+def _parse_variant(ctx: _Context, value: Any) -> Optional[VariantSpec]:
+    obj = _mapping(
+        ctx,
+        value,
+        required=("name", "model", "instance_type", "initial_instance_count", "initial_weight"),
+        optional=("environment", "autoscaling"),
+    )
+    if obj is None:
+        return None
+    name = _field(ctx, obj, "name", _string(SAGEMAKER_NAME, "SageMaker's name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"))
+    model = _parse_model(ctx.child("model"), obj["model"]) if "model" in obj else None
+    instance_type = _field(ctx, obj, "instance_type", _string(INSTANCE_TYPE, "an ml.* instance type such as ml.m5.xlarge"))
+    count = _field(ctx, obj, "initial_instance_count", _integer(1))
+    weight = _field(ctx, obj, "initial_weight", _number(0))
+    environment = _parse_environment(ctx.child("environment"), obj["environment"]) if "environment" in obj else {}
+    autoscaling = _parse_autoscaling(ctx.child("autoscaling"), obj["autoscaling"]) if "autoscaling" in obj else None
+    if autoscaling and count is not None and not autoscaling.min_capacity <= count <= autoscaling.max_capacity:
+        ctx.error(
+            f"must lie within autoscaling min_capacity..max_capacity "
+            f"({autoscaling.min_capacity}..{autoscaling.max_capacity}) (got {count})",
+            "initial_instance_count",
+        )
+        return None
+    if None in (name, model, instance_type, count, weight):
+        return None
+    return VariantSpec(
+        name=name,
+        model=model,
+        instance_type=instance_type,
+        initial_instance_count=count,
+        initial_weight=float(weight),
+        environment=environment,
+        autoscaling=autoscaling,
+    )
+
+
+def _parse_variants(ctx: _Context, value: Any) -> Tuple[VariantSpec, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_VARIANTS:
+        count = len(value) if isinstance(value, list) else _describe(value)
+        ctx.error(f"must be a list of 1 to {MAX_VARIANTS} variants (got {count})", "variants")
+        return ()
+    _unique_names(ctx.child("variants"), list(enumerate(v.get("name") if isinstance(v, dict) else None for v in value)), "variant")
+    parsed = [_parse_variant(ctx.child(_label("variant", i, v)), v) for i, v in enumerate(value)]
+    variants = tuple(v for v in parsed if v is not None)
+    if len(variants) != len(value):
+        return ()
+    by_parameter: Dict[str, str] = {}
+    for v in variants:
+        other = by_parameter.setdefault(v.weight_parameter_name, v.name)
+        if other != v.name:
+            ctx.error(f"variants {json.dumps(other)} and {json.dumps(v.name)} would share the weight parameter {v.weight_parameter_name}", "variants")
+    if all(v.initial_weight == 0 for v in variants):
+        ctx.error("initial_weight is 0 for every variant: at least one must receive traffic", "variants")
+    return variants
+
+
+def _parse_data_capture(ctx: _Context, value: Any) -> Optional[DataCaptureSpec]:
+    obj = _mapping(ctx, value, required=("sampling_percentage", "destination_s3_uri"))
+    if obj is None:
+        return None
+    sampling = _field(ctx, obj, "sampling_percentage", _integer(0, 100))
+    destination = _field(ctx, obj, "destination_s3_uri", _string(re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"), "an s3://bucket/prefix URI"))
+    if sampling is None or destination is None:
+        return None
+    return DataCaptureSpec(sampling_percentage=sampling, destination_s3_uri=destination)
+
+
+def _parse_vpc(ctx: _Context, value: Any) -> Optional[VpcSpec]:
+    obj = _mapping(ctx, value, required=("subnet_ids", "security_group_ids"))
+    if obj is None:
+        return None
+    subnets = _string_list(ctx, obj, "subnet_ids", SUBNET_ID, "subnet-0123abcd", 16)
+    groups = _string_list(ctx, obj, "security_group_ids", SECURITY_GROUP_ID, "sg-0123abcd", 5)
+    return VpcSpec(subnet_ids=subnets, security_group_ids=groups) if subnets and groups else None
+
+
+def _optional(ctx: _Context, obj: Dict[str, Any], key: str, parse: Callable[[_Context, Any], T]) -> Optional[T]:
+    return parse(ctx.child(key), obj[key]) if key in obj else None
+
+
+def _parse_endpoint(ctx: _Context, value: Any) -> Optional[EndpointSpec]:
+    obj = _mapping(
+        ctx,
+        value,
+        required=("name", "variants"),
+        optional=("data_capture", "vpc", "network_isolation", "kms_key_arn"),
+    )
+    if obj is None:
+        return None
+    problems_before = len(ctx.problems)
+    name = _field(ctx, obj, "name", _string(SAGEMAKER_NAME, "SageMaker's name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"))
+    variants = _parse_variants(ctx, obj.get("variants")) if "variants" in obj else ()
+    data_capture = _optional(ctx, obj, "data_capture", _parse_data_capture)
+    vpc = _optional(ctx, obj, "vpc", _parse_vpc)
+    isolation = _field(ctx, obj, "network_isolation", _boolean, default=False)
+    kms_key_arn = _field(ctx, obj, "kms_key_arn", _string(KMS_KEY_ARN, "a KMS key ARN"))
+    if len(ctx.problems) != problems_before:
+        return None
+    return EndpointSpec(
+        name=name,
+        variants=variants,
+        data_capture=data_capture,
+        vpc=vpc,
+        network_isolation=isolation,
+        kms_key_arn=kms_key_arn,
+    )
+
+
+def parse_config(data: Any, source: str) -> AppConfig:
+    """Validate already-decoded config ``data``; ``source`` names it in messages."""
+    problems: List[str] = []
+    ctx = _Context(source, problems)
+    root = _mapping(ctx, data, required=("endpoints",), optional=("description",))
+    endpoints: Tuple[EndpointSpec, ...] = ()
+    if root is not None and "endpoints" in root:
+        raw = root["endpoints"]
+        if not isinstance(raw, list) or not raw:
+            ctx.error(f"must be a non-empty list of endpoints (got {_describe(raw)})", "endpoints")
+        else:
+            _unique_names(ctx.child("endpoints"), list(enumerate(e.get("name") if isinstance(e, dict) else None for e in raw)), "endpoint")
+            parsed = [_parse_endpoint(ctx.child(_label("endpoint", i, e)), e) for i, e in enumerate(raw)]
+            endpoints = tuple(e for e in parsed if e is not None)
+    if problems:
+        raise ConfigError(source, problems)
+    return AppConfig(source=source, endpoints=endpoints)
+
+
+def load_config(path: "str | Path") -> AppConfig:
+    """Read and validate the JSON config file at ``path``."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(source, [f"{source}: cannot read file: {err.strerror or err}"]) from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(source, [f"{source}: line {err.lineno} column {err.colno}: invalid JSON: {err.msg}"]) from err
+    return parse_config(data, source)

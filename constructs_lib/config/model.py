@@ -1,0 +1,145 @@
+"""Typed, frozen description of the endpoints to deploy.
+
+These objects are what the constructs take as props. They are built only by
+:func:`constructs_lib.config.loader.load_config`, which rejects bad input, so every
+instance here is already valid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Tuple, Union
+
+
+def weight_parameter_name(variant_name: str) -> str:
+    """The CloudFormation parameter that carries a variant's weight.
+
+    ``Variant1`` → ``WeightVariant1``; ``model-b`` → ``Weightmodelb``: logical IDs are
+    alphanumeric, so every other character is dropped and a pipeline can derive the name
+    from the variant name alone. The loader rejects configs where two variants collide.
+    """
+    return "Weight" + re.sub(r"[^A-Za-z0-9]", "", variant_name)
+
+
+@dataclass(frozen=True)
+class BuiltinImage:
+    """A built-in SageMaker algorithm image, e.g. ``xgboost`` at ``0.90-1``."""
+
+    algorithm: str
+    version: str
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """An explicit ECR image URI, with the parts IAM needs to grant a pull on it."""
+
+    uri: str
+    account: str
+    region: str
+    repository: str
+    partition: str
+
+
+@dataclass(frozen=True)
+class ContainerModel:
+    """A model served from a container image and a ``model.tar.gz`` in S3."""
+
+    image: Union[BuiltinImage, EcrImage]
+    model_data_url: str
+
+    @property
+    def model_data_bucket(self) -> str:
+        return self.model_data_url[len("s3://") :].split("/", 1)[0]
+
+    @property
+    def model_data_key(self) -> str:
+        return self.model_data_url[len("s3://") :].split("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class PackageModel:
+    """A versioned model package from the SageMaker model registry.
+
+    ``artifacts_s3_uri`` (default: none) is the S3 prefix holding the package's artifacts;
+    when given, the execution role may read exactly that prefix. Without it the role gets no
+    S3 access and the package's artifacts must be readable by other means.
+    """
+
+    model_package_arn: str
+    artifacts_s3_uri: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class AutoscalingSpec:
+    """Target tracking on ``SageMakerVariantInvocationsPerInstance`` for one variant."""
+
+    min_capacity: int
+    max_capacity: int
+    target_invocations_per_instance: float
+    scale_in_cooldown_seconds: int = 300
+    scale_out_cooldown_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """One production variant. ``initial_weight`` is the weight the endpoint config is
+    created with *and* the default of the variant's weight parameter."""
+
+    name: str
+    model: Union[ContainerModel, PackageModel]
+    instance_type: str
+    initial_instance_count: int
+    initial_weight: float
+    environment: Mapping[str, str] = field(default_factory=dict)
+    autoscaling: Optional[AutoscalingSpec] = None
+
+    @property
+    def weight_parameter_name(self) -> str:
+        return weight_parameter_name(self.name)
+
+
+@dataclass(frozen=True)
+class DataCaptureSpec:
+    """Capture of requests and responses to S3 at ``sampling_percentage`` (0–100)."""
+
+    sampling_percentage: int
+    destination_s3_uri: str
+
+
+@dataclass(frozen=True)
+class VpcSpec:
+    """Subnets and security groups the models run in."""
+
+    subnet_ids: Tuple[str, ...]
+    security_group_ids: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One real-time endpoint with its production variants.
+
+    ``kms_key_arn`` (default: none) encrypts the instances' storage, logs and captured data;
+    without it the stack creates a key with rotation enabled. ``network_isolation``
+    (default ``False``) cuts the model containers off from the network.
+    """
+
+    name: str
+    variants: Tuple[VariantSpec, ...]
+    data_capture: Optional[DataCaptureSpec] = None
+    vpc: Optional[VpcSpec] = None
+    network_isolation: bool = False
+    kms_key_arn: Optional[str] = None
+
+    @property
+    def stack_name(self) -> str:
+        """The CloudFormation stack that deploys this endpoint (``AbTest-<name>``)."""
+        return f"AbTest-{self.name}"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Every endpoint of one config file; ``source`` names the file for messages."""
+
+    source: str
+    endpoints: Tuple[EndpointSpec, ...]

@@ -1,0 +1,50 @@
+"""The KMS key that encrypts an endpoint's storage volumes, captured data and logs."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from aws_cdk import Aws, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+
+class EndpointKey(Construct):
+    """Use the key from the config, or create one with yearly rotation.
+
+    A created key lets CloudWatch Logs in this account and region use it for the stack's log
+    groups. An imported key (``key_arn``) must already allow that in its own key policy: a
+    stack cannot change the policy of a key it does not own.
+
+    :param key_arn: default none: the construct creates the key.
+    :param alias_name: alias of a created key, e.g. ``alias/ab-test/churn-ab``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, key_arn: Optional[str], alias_name: str) -> None:
+        super().__init__(scope, construct_id)
+        if key_arn:
+            self.key: kms.IKey = kms.Key.from_key_arn(self, "Imported", key_arn)
+            return
+        key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the A/B endpoint's instance storage, captured data and logs",
+            enable_key_rotation=True,
+            alias=alias_name,
+        )
+        region = Stack.of(self).region
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:log-group:*"
+                    }
+                },
+            )
+        )
+        self.key = key

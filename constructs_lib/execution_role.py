@@ -1,0 +1,127 @@
+"""The role SageMaker assumes to run an endpoint's models, with least privilege.
+
+It may read exactly the model artifacts the variants serve, pull exactly the images they use,
+write the endpoint's own log group, write captured data under the configured prefix, and use
+the endpoint's KMS key. Nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from constructs_lib.acknowledge import acknowledge
+from constructs_lib.config.model import ContainerModel, DataCaptureSpec, PackageModel, VariantSpec, VpcSpec
+from constructs_lib.images import repository_arn
+
+# Actions SageMaker needs to attach model containers to the configured subnets. EC2 offers no
+# resource-level scoping for the Describe* calls, and the network interfaces do not exist yet.
+VPC_ACTIONS = [
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+]
+ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+
+
+def _s3_arn(uri: str, *, prefix: bool) -> str:
+    path = uri[len("s3://") :]
+    if prefix:
+        path = path.rstrip("/") + "/*"
+    return f"arn:{Aws.PARTITION}:s3:::{path}"
+
+
+class ModelExecutionRole(Construct):
+    """Execution role for one endpoint's models.
+
+    :param variants: the variants whose artifacts and images the role may read.
+    :param key: the endpoint's KMS key (storage volumes, captured data).
+    :param log_group: the endpoint's log group, ``/aws/sagemaker/Endpoints/<name>``.
+    :param data_capture: default none: no S3 write access.
+    :param vpc: default none: no network-interface permissions.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        variants: Sequence[VariantSpec],
+        key: kms.IKey,
+        log_group: logs.ILogGroup,
+        data_capture: Optional[DataCaptureSpec] = None,
+        vpc: Optional[VpcSpec] = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Runs the A/B endpoint's models: reads their artifacts and images, writes their logs",
+        )
+        wildcard_findings = []
+
+        artifact_arns = sorted(
+            {
+                _s3_arn(v.model.model_data_url, prefix=False)
+                for v in variants
+                if isinstance(v.model, ContainerModel)
+            }
+            | {
+                _s3_arn(v.model.artifacts_s3_uri, prefix=True)
+                for v in variants
+                if isinstance(v.model, PackageModel) and v.model.artifacts_s3_uri
+            }
+        )
+        if artifact_arns:
+            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=artifact_arns))
+            wildcard_findings += [f"Resource::{arn}" for arn in artifact_arns if arn.endswith("*")]
+
+        repositories = sorted(
+            {repository_arn(self, v.model.image) for v in variants if isinstance(v.model, ContainerModel)}
+        )
+        if repositories:
+            self.role.add_to_policy(iam.PolicyStatement(actions=ECR_PULL_ACTIONS, resources=repositories))
+            # GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+            self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+            wildcard_findings.append("Resource::*")
+
+        log_group.grant_write(self.role)
+        key.grant_encrypt_decrypt(self.role)  # on this key only
+        wildcard_findings += ["Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"]
+
+        if data_capture:
+            capture_arn = _s3_arn(data_capture.destination_s3_uri, prefix=True)
+            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[capture_arn]))
+            wildcard_findings.append(f"Resource::{capture_arn}")
+
+        if vpc:
+            self.role.add_to_policy(iam.PolicyStatement(actions=VPC_ACTIONS, resources=["*"]))
+            wildcard_findings.append("Resource::*")
+
+        policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            "Scoped as far as AWS allows: object prefixes for artifacts and captured data; KMS "
+            "action families on this endpoint's key only; '*' only for ecr:GetAuthorizationToken "
+            "and the EC2 network-interface calls, which have no resource-level permissions.",
+            *(f"AwsSolutions-IAM5[{finding}]" for finding in sorted(set(wildcard_findings))),
+        )
+        acknowledge(
+            policy,
+            "The policy belongs to this one role and lives and dies with it; every statement names "
+            "this endpoint's own resources, which a shared managed policy could not.",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+        )

@@ -1,0 +1,1 @@
+"""Shared by the weight Lambdas: pure validation, and the SageMaker calls that apply weights."""

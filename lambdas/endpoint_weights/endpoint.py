@@ -1,0 +1,179 @@
+"""The few SageMaker calls both weight Lambdas make, with the error cases AWS documents.
+
+* ``DescribeEndpoint`` → :class:`EndpointState`; a missing endpoint is ``None``.
+* ``UpdateEndpointWeightsAndCapacities`` is rejected while the endpoint is not ``InService``
+  (``ValidationException``) and may be throttled; both are reported as :class:`Busy` so callers
+  can wait and try again rather than fail.
+
+Throttling is retried with exponential backoff by botocore's ``standard`` retry mode, which
+is the well-kept implementation of the backoff AWS recommends; no hand-written loop here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from endpoint_weights.validation import (
+    InvalidRequest,
+    check_known_variants,
+    ensure_some_traffic,
+    merged_weights,
+    weights_match,
+)
+
+LOG = logging.getLogger(__name__)
+
+IN_SERVICE = "InService"
+# Statuses that end by themselves: wait and look again.
+BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
+# Statuses that will not become InService without a person: fail clearly.
+BROKEN_STATUSES = frozenset({"Failed", "OutOfService", "Deleting"})
+
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+
+
+class EndpointUnavailable(RuntimeError):
+    """The endpoint is missing or in a state that will not recover by waiting."""
+
+
+class Busy(RuntimeError):
+    """SageMaker cannot take the change right now (endpoint updating, or throttled)."""
+
+
+@dataclass(frozen=True)
+class VariantState:
+    name: str
+    current_weight: float
+    desired_weight: float
+    current_instance_count: Optional[int]
+    desired_instance_count: Optional[int]
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    name: str
+    status: str
+    failure_reason: str
+    variants: Mapping[str, VariantState]
+
+    @property
+    def current_weights(self) -> Dict[str, float]:
+        return {name: v.current_weight for name, v in self.variants.items()}
+
+    @property
+    def current_instance_counts(self) -> Dict[str, Optional[int]]:
+        return {name: v.current_instance_count for name, v in self.variants.items()}
+
+
+def sagemaker_client() -> Any:
+    """A SageMaker client that retries throttling with exponential backoff."""
+    return boto3.client("sagemaker", config=RETRY_CONFIG)
+
+
+def _error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _error_message(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Message", ""))
+
+
+def _variant(raw: Mapping[str, Any]) -> VariantState:
+    # A variant created with weight 0 may come back without CurrentWeight; fall back to the
+    # desired weight, then to 0, so that "no weight" never reads as "some traffic".
+    desired = float(raw.get("DesiredWeight", raw.get("CurrentWeight", 0.0)))
+    return VariantState(
+        name=raw["VariantName"],
+        current_weight=float(raw.get("CurrentWeight", desired)),
+        desired_weight=desired,
+        current_instance_count=raw.get("CurrentInstanceCount"),
+        desired_instance_count=raw.get("DesiredInstanceCount"),
+    )
+
+
+def describe(client: Any, endpoint_name: str) -> Optional[EndpointState]:
+    """The endpoint's status and live variants, or ``None`` when it does not exist."""
+    try:
+        raw = client.describe_endpoint(EndpointName=endpoint_name)
+    except ClientError as err:
+        if _error_code(err) == "ValidationException" and "Could not find endpoint" in _error_message(err):
+            return None
+        raise
+    variants = {v["VariantName"]: _variant(v) for v in raw.get("ProductionVariants", [])}
+    return EndpointState(
+        name=endpoint_name,
+        status=raw["EndpointStatus"],
+        failure_reason=raw.get("FailureReason", ""),
+        variants=variants,
+    )
+
+
+def require_usable(state: Optional[EndpointState], endpoint_name: str) -> EndpointState:
+    """Fail clearly when the endpoint is gone or broken; return it otherwise."""
+    if state is None:
+        raise EndpointUnavailable(f"endpoint {endpoint_name} does not exist")
+    if state.status in BROKEN_STATUSES:
+        reason = f": {state.failure_reason}" if state.failure_reason else ""
+        raise EndpointUnavailable(f"endpoint {endpoint_name} is {state.status}{reason}; weights left unchanged")
+    return state
+
+
+def validate_against(state: EndpointState, weights: Mapping[str, float], counts: Mapping[str, int] = {}) -> Dict[str, float]:
+    """Check a request against the live variants; return the full weights it would produce."""
+    check_known_variants(list(weights) + list(counts), state.variants, endpoint=state.name)
+    result = merged_weights(state.current_weights, weights)
+    ensure_some_traffic(result)
+    return result
+
+
+def update(client: Any, endpoint_name: str, weights: Mapping[str, float], counts: Mapping[str, int] = {}) -> None:
+    """One UpdateEndpointWeightsAndCapacities call. At most one variant may change capacity."""
+    if len(counts) > 1:
+        raise InvalidRequest("SageMaker changes the capacity of only one variant per call")
+    desired = []
+    for name in sorted(set(weights) | set(counts)):
+        item: Dict[str, Any] = {"VariantName": name}
+        if name in weights:
+            item["DesiredWeight"] = float(weights[name])
+        if name in counts:
+            item["DesiredInstanceCount"] = int(counts[name])
+        desired.append(item)
+    LOG.info("applying weights", extra={"endpoint": endpoint_name, "weights": dict(weights), "instance_counts": dict(counts)})
+    try:
+        client.update_endpoint_weights_and_capacities(EndpointName=endpoint_name, DesiredWeightsAndCapacities=desired)
+    except ClientError as err:
+        code = _error_code(err)
+        if code in THROTTLING_CODES:
+            raise Busy(f"throttled by SageMaker after retries: {_error_message(err)}") from err
+        if code == "ValidationException" and "in-progress" in _error_message(err).lower():
+            raise Busy(f"endpoint {endpoint_name} is busy: {_error_message(err)}") from err
+        raise
+
+
+def converge(client: Any, endpoint_name: str, weights: Mapping[str, float]) -> Optional[EndpointState]:
+    """Take one step towards ``weights`` and say whether they are in place.
+
+    Returns the endpoint's state once it is ``InService`` with the desired weights, and
+    ``None`` while something is still to happen (endpoint busy, or a change just requested).
+    Raises :class:`InvalidRequest` or :class:`EndpointUnavailable` when waiting cannot help;
+    those checks run before any change, so a failure leaves the weights as they were.
+    """
+    state = require_usable(describe(client, endpoint_name), endpoint_name)
+    if state.status != IN_SERVICE:  # Creating, Updating, SystemUpdating, ...: it ends by itself
+        LOG.info("endpoint busy, waiting", extra={"endpoint": endpoint_name, "status": state.status})
+        return None
+    validate_against(state, weights)
+    if weights_match(weights, state.current_weights):
+        return state
+    try:
+        update(client, endpoint_name, weights)
+    except Busy as err:
+        LOG.warning("could not apply yet", extra={"endpoint": endpoint_name, "reason": str(err)})
+    return None

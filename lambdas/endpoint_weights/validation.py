@@ -1,0 +1,109 @@
+"""Pure checks on requested weights and instance counts. No AWS in here.
+
+Everything is validated *before* any call that changes the endpoint, so a bad request fails
+with a clear reason and leaves the endpoint's weights as they were.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
+
+# Two weights closer than this are the same weight: DescribeEndpoint returns floats.
+WEIGHT_TOLERANCE = 1e-6
+
+
+class InvalidRequest(ValueError):
+    """The request cannot be applied; the endpoint was not changed."""
+
+
+def _number(value: Any, where: str) -> float:
+    """A finite number from a JSON number or from the string CloudFormation sends ("25")."""
+    if isinstance(value, bool):
+        raise InvalidRequest(f"{where}: must be a number (got {value!r})")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise InvalidRequest(f"{where}: must be a number (got {value!r})") from None
+    else:
+        raise InvalidRequest(f"{where}: must be a number (got {type(value).__name__})")
+    if not math.isfinite(number):
+        raise InvalidRequest(f"{where}: must be a finite number (got {value!r})")
+    return number
+
+
+def _mapping(raw: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise InvalidRequest(f"{what} must be a non-empty object of variant name -> value (got {raw!r})")
+    for name in raw:
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest(f"{what}: variant names must be non-empty strings (got {name!r})")
+    return raw
+
+
+def parse_weights(raw: Any) -> Dict[str, float]:
+    """Variant name → weight, each >= 0. Numbers may arrive as strings."""
+    weights = {name: _number(value, f"weight of {name}") for name, value in _mapping(raw, "weights").items()}
+    negative = sorted(name for name, w in weights.items() if w < 0)
+    if negative:
+        raise InvalidRequest(f"weights must be >= 0; negative for: {', '.join(negative)}")
+    return weights
+
+
+def parse_instance_counts(raw: Any) -> Dict[str, int]:
+    """Variant name → instance count, each a whole number >= 1. Numbers may arrive as strings."""
+    counts: Dict[str, int] = {}
+    for name, value in _mapping(raw, "instance_counts").items():
+        number = _number(value, f"instance count of {name}")
+        if number != int(number) or number < 1:
+            raise InvalidRequest(f"instance count of {name}: must be a whole number >= 1 (got {value!r})")
+        counts[name] = int(number)
+    return counts
+
+
+def check_known_variants(requested: Iterable[str], live: Iterable[str], *, endpoint: str) -> None:
+    """Fail when a requested variant is not one of the endpoint's live variants."""
+    live_names = sorted(live)
+    unknown = sorted(set(requested) - set(live_names))
+    if unknown:
+        raise InvalidRequest(
+            f"endpoint {endpoint} has no variant(s) {', '.join(unknown)}; its variants are {', '.join(live_names)}"
+        )
+
+
+def merged_weights(current: Mapping[str, float], requested: Mapping[str, float]) -> Dict[str, float]:
+    """The weights after applying ``requested``: variants not named keep their current weight."""
+    merged = dict(current)
+    merged.update(requested)
+    return merged
+
+
+def ensure_some_traffic(weights: Mapping[str, float]) -> None:
+    """Fail when every variant would get weight 0: the endpoint would serve no one."""
+    if weights and all(w <= WEIGHT_TOLERANCE for w in weights.values()):
+        raise InvalidRequest(f"all weights would be 0 ({', '.join(sorted(weights))}): at least one variant must receive traffic")
+
+
+def weights_match(desired: Mapping[str, float], current: Mapping[str, float]) -> bool:
+    """True when every desired weight is already the current one."""
+    return all(
+        name in current and abs(current[name] - weight) <= WEIGHT_TOLERANCE for name, weight in desired.items()
+    )
+
+
+def plan_updates(
+    weights: Mapping[str, float], instance_counts: Mapping[str, int]
+) -> List[Tuple[Dict[str, float], Dict[str, int]]]:
+    """Split a change into UpdateEndpointWeightsAndCapacities calls.
+
+    SageMaker changes the weights of many variants in one call but the *capacity of only one
+    variant per call*. So the first call carries every weight and the first count; each further
+    count goes in a call of its own, repeating the same weights so none of them moves.
+    """
+    ordered = sorted(instance_counts.items())
+    calls: List[Tuple[Dict[str, float], Dict[str, int]]] = [(dict(weights), dict(ordered[:1]))]
+    calls.extend((dict(weights), {name: count}) for name, count in ordered[1:])
+    return calls

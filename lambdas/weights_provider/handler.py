@@ -1,0 +1,62 @@
+"""The weights custom resource: stack parameters → UpdateEndpointWeightsAndCapacities.
+
+Runs under aws-cdk-lib's ``custom_resources.Provider``: ``on_event`` checks the request and
+starts the change, ``is_complete`` is polled until DescribeEndpoint shows the endpoint
+``InService`` with the desired weights. The framework speaks the CloudFormation response
+protocol; nothing here sends responses by hand.
+
+Resource properties (CloudFormation sends every value as a string):
+  EndpointName        the endpoint whose weights to set
+  Weights             {variant name: weight}, from the stack's weight parameters
+  EndpointConfigName  not read here; it is a property only so that CloudFormation sends an
+                      Update, and the weights are re-applied, every time the endpoint config
+                      is replaced (see constructs_lib/variant_weights.py)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict
+
+from endpoint_weights.endpoint import converge, sagemaker_client
+from endpoint_weights.validation import parse_weights
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+
+def _physical_id(endpoint_name: str) -> str:
+    # Stable per endpoint: a weight change is an in-place Update, never a replacement.
+    return f"{endpoint_name}/weights"
+
+
+def on_event(event: Dict[str, Any], context: Any, client: Any = None) -> Dict[str, Any]:
+    request = event["RequestType"]
+    props = event["ResourceProperties"]
+    endpoint_name = props["EndpointName"]
+    LOG.info("weights request", extra={"request": request, "endpoint": endpoint_name, "weights": props.get("Weights")})
+    if request == "Delete":
+        # The weights go with the endpoint; there is nothing to undo and the endpoint may
+        # already be gone, so Delete makes no call at all and never fails the stack.
+        return {"PhysicalResourceId": event.get("PhysicalResourceId", _physical_id(endpoint_name))}
+
+    weights = parse_weights(props.get("Weights"))
+    # Fails here, before any change, for a missing or failed endpoint and for unknown
+    # variants; applies at once when the endpoint is InService. While it is still
+    # Creating/Updating, is_complete checks and applies once it is InService.
+    converge(client or sagemaker_client(), endpoint_name, weights)
+    return {"PhysicalResourceId": _physical_id(endpoint_name)}
+
+
+def is_complete(event: Dict[str, Any], context: Any, client: Any = None) -> Dict[str, Any]:
+    if event["RequestType"] == "Delete":
+        return {"IsComplete": True}
+    props = event["ResourceProperties"]
+    endpoint_name = props["EndpointName"]
+    weights = parse_weights(props.get("Weights"))
+    state = converge(client or sagemaker_client(), endpoint_name, weights)
+    if state is None:
+        return {"IsComplete": False}
+    LOG.info("weights in place", extra={"endpoint": endpoint_name, "weights": state.current_weights})
+    return {"IsComplete": True, "Data": {"AppliedWeights": json.dumps(state.current_weights, sort_keys=True)}}

@@ -1,0 +1,56 @@
+"""One endpoint, its weight parameters, and the ways to change and watch its traffic split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, CfnParameter, Stack
+from constructs import Construct
+
+from constructs_lib.ab_endpoint import AbEndpoint
+from constructs_lib.config.model import EndpointSpec
+from constructs_lib.dashboard import EndpointDashboard
+from constructs_lib.encryption import EndpointKey
+from constructs_lib.set_weights_function import SetWeightsFunction
+from constructs_lib.variant_weights import VariantWeights
+
+
+class AbTestStack(Stack):
+    """Deploys ``spec`` as a multi-variant endpoint whose weights are stack parameters.
+
+    Parameters: ``Weight<VariantName>`` (Number, min 0, default = the config's
+    ``initial_weight``), read by the weights custom resource and nothing else.
+    Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        key = EndpointKey(self, "Encryption", key_arn=spec.kms_key_arn, alias_name=f"alias/ab-test/{spec.name}").key
+        endpoint = AbEndpoint(self, "AbEndpoint", spec=spec, key=key)
+
+        weights = {
+            variant.name: CfnParameter(
+                self,
+                variant.weight_parameter_name,
+                type="Number",
+                min_value=0,
+                default=variant.initial_weight,
+                description=f"Traffic weight of variant {variant.name}, relative to the other variants' weights. "
+                "Applied in place (UpdateEndpointWeightsAndCapacities); never rebuilds the fleet.",
+            ).value_as_number
+            for variant in spec.variants
+        }
+        VariantWeights(self, "Weights", endpoint=endpoint, weights=weights, key=key)
+        set_weights = SetWeightsFunction(self, "SetWeights", endpoint=endpoint, key=key)
+        dashboard = EndpointDashboard(
+            self, "Dashboard", endpoint_name=endpoint.endpoint_name, variant_names=endpoint.variant_names
+        )
+
+        CfnOutput(self, "EndpointName", value=endpoint.endpoint_name, description="The SageMaker endpoint to invoke")
+        CfnOutput(self, "DashboardUrl", value=dashboard.url, description="Per-variant CloudWatch dashboard")
+        CfnOutput(
+            self,
+            "SetWeightsFunctionName",
+            value=set_weights.function.function_name,
+            description='Invoke with {"weights": {"<variant>": <weight>, ...}} to change weights now',
+        )
