@@ -20,7 +20,7 @@ from stacks.compliance import add_compliance_checks
 DEFAULT_CONFIG = "config/default.json"
 
 
-def build_app(config: AppConfig, app: "App | None" = None) -> App:
+def build_app(config: AppConfig, app: App | None = None) -> App:
     """The app for ``config``: the gate plus one :class:`AbTestStack` per endpoint."""
     app = app or App()
     add_compliance_checks(app)

@@ -9,13 +9,11 @@ construct is what makes a weight change leave the endpoint config, and so the fl
 
 from __future__ import annotations
 
-from typing import Dict
-
+from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import Duration
 from constructs import Construct
 
 from constructs_lib.config.model import ContainerModel, EndpointSpec, VariantSpec
@@ -55,7 +53,7 @@ class AbEndpoint(Construct):
             vpc=spec.vpc,
         ).role
 
-        self.models: Dict[str, sagemaker.CfnModel] = {v.name: self._model(v) for v in spec.variants}
+        self.models: dict[str, sagemaker.CfnModel] = {v.name: self._model(v) for v in spec.variants}
 
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
@@ -69,7 +67,9 @@ class AbEndpoint(Construct):
                     initial_instance_count=v.initial_instance_count,
                     initial_variant_weight=v.initial_weight,
                 )
-                for v in spec.variants
+                # Sorted by name: list order is part of the config, and a reordered list would
+                # replace the endpoint config (a fleet rebuild) for nothing.
+                for v in sorted(spec.variants, key=lambda v: v.name)
             ],
             data_capture_config=self._data_capture(key),
         )
@@ -94,7 +94,7 @@ class AbEndpoint(Construct):
         )
         self.endpoint.node.add_dependency(self.log_group)
 
-        self.scalable_targets: Dict[str, appscaling.ScalableTarget] = {}
+        self.scalable_targets: dict[str, appscaling.ScalableTarget] = {}
         for variant in spec.variants:
             if variant.autoscaling:
                 self.scalable_targets[variant.name] = self._autoscaling(variant)
@@ -112,7 +112,7 @@ class AbEndpoint(Construct):
         return self.endpoint_config.attr_endpoint_config_name
 
     @property
-    def variant_names(self) -> "list[str]":
+    def variant_names(self) -> list[str]:
         return [v.name for v in self.spec.variants]
 
     def _model(self, variant: VariantSpec) -> sagemaker.CfnModel:
@@ -145,7 +145,7 @@ class AbEndpoint(Construct):
         model.node.add_dependency(self.execution_role)
         return model
 
-    def _data_capture(self, key: kms.IKey) -> "sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None":
+    def _data_capture(self, key: kms.IKey) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
         capture = self.spec.data_capture
         if capture is None:
             return None

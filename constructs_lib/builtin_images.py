@@ -12,9 +12,9 @@ the SageMaker Python SDK (the same account serves every listed framework version
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cw
@@ -44,7 +44,9 @@ class EndpointDashboard(Construct):
         )
         latency = cw.GraphWidget(
             title="ModelLatency per variant (p50, p99)",
-            left=[variant_metric(endpoint_name, v, "ModelLatency", "p50").with_(label=f"{v} p50") for v in variant_names]
+            left=[
+                variant_metric(endpoint_name, v, "ModelLatency", "p50").with_(label=f"{v} p50") for v in variant_names
+            ]
             + [variant_metric(endpoint_name, v, "ModelLatency", "p99").with_(label=f"{v} p99") for v in variant_names],
             left_y_axis=cw.YAxisProps(label="microseconds", show_units=False, min=0),
             width=12,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -21,7 +19,7 @@ class EndpointKey(Construct):
     :param alias_name: alias of a created key, e.g. ``alias/ab-test/churn-ab``.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, key_arn: Optional[str], alias_name: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, key_arn: str | None, alias_name: str) -> None:
         super().__init__(scope, construct_id)
         if key_arn:
             self.key: kms.IKey = kms.Key.from_key_arn(self, "Imported", key_arn)
@@ -34,17 +32,14 @@ class EndpointKey(Construct):
             alias=alias_name,
         )
         region = Stack.of(self).region
+        this_accounts_log_groups = f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:log-group:*"
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogsOfThisAccount",
                 principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 resources=["*"],  # in a key policy, "*" means this key
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:log-group:*"
-                    }
-                },
+                conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": this_accounts_log_groups}},
             )
         )
         self.key = key

@@ -7,7 +7,7 @@ the endpoint's KMS key. Nothing else.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
@@ -35,11 +35,15 @@ VPC_ACTIONS = [
 ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 
 
-def _s3_arn(uri: str, *, prefix: bool) -> str:
+# How cdk-nag spells the partition pseudo-parameter in its finding IDs.
+NAG_PARTITION = "<AWS::Partition>"
+
+
+def _s3_arn(uri: str, *, prefix: bool, partition: str = Aws.PARTITION) -> str:
     path = uri[len("s3://") :]
     if prefix:
         path = path.rstrip("/") + "/*"
-    return f"arn:{Aws.PARTITION}:s3:::{path}"
+    return f"arn:{partition}:s3:::{path}"
 
 
 class ModelExecutionRole(Construct):
@@ -60,8 +64,8 @@ class ModelExecutionRole(Construct):
         variants: Sequence[VariantSpec],
         key: kms.IKey,
         log_group: logs.ILogGroup,
-        data_capture: Optional[DataCaptureSpec] = None,
-        vpc: Optional[VpcSpec] = None,
+        data_capture: DataCaptureSpec | None = None,
+        vpc: VpcSpec | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -72,21 +76,25 @@ class ModelExecutionRole(Construct):
         )
         wildcard_findings = []
 
-        artifact_arns = sorted(
+        model_objects = sorted({v.model.model_data_url for v in variants if isinstance(v.model, ContainerModel)})
+        package_prefixes = sorted(
             {
-                _s3_arn(v.model.model_data_url, prefix=False)
-                for v in variants
-                if isinstance(v.model, ContainerModel)
-            }
-            | {
-                _s3_arn(v.model.artifacts_s3_uri, prefix=True)
+                v.model.artifacts_s3_uri
                 for v in variants
                 if isinstance(v.model, PackageModel) and v.model.artifacts_s3_uri
             }
         )
-        if artifact_arns:
-            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=artifact_arns))
-            wildcard_findings += [f"Resource::{arn}" for arn in artifact_arns if arn.endswith("*")]
+        if model_objects or package_prefixes:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"],
+                    resources=[_s3_arn(uri, prefix=False) for uri in model_objects]
+                    + [_s3_arn(uri, prefix=True) for uri in package_prefixes],
+                )
+            )
+            wildcard_findings += [
+                f"Resource::{_s3_arn(uri, prefix=True, partition=NAG_PARTITION)}" for uri in package_prefixes
+            ]
 
         repositories = sorted(
             {repository_arn(self, v.model.image) for v in variants if isinstance(v.model, ContainerModel)}
@@ -102,9 +110,11 @@ class ModelExecutionRole(Construct):
         wildcard_findings += ["Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"]
 
         if data_capture:
-            capture_arn = _s3_arn(data_capture.destination_s3_uri, prefix=True)
-            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[capture_arn]))
-            wildcard_findings.append(f"Resource::{capture_arn}")
+            uri = data_capture.destination_s3_uri
+            self.role.add_to_policy(
+                iam.PolicyStatement(actions=["s3:PutObject"], resources=[_s3_arn(uri, prefix=True)])
+            )
+            wildcard_findings.append(f"Resource::{_s3_arn(uri, prefix=True, partition=NAG_PARTITION)}")
 
         if vpc:
             self.role.add_to_policy(iam.PolicyStatement(actions=VPC_ACTIONS, resources=["*"]))

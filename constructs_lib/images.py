@@ -6,15 +6,13 @@ so the same template deploys to any listed region with no lookup at synth.
 
 from __future__ import annotations
 
-from typing import Union
-
 from aws_cdk import Aws, CfnMapping, Stack
 from constructs import Construct
 
 from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
 from constructs_lib.config.model import BuiltinImage, EcrImage
 
-Image = Union[BuiltinImage, EcrImage]
+Image = BuiltinImage | EcrImage
 
 
 def _registry_account(scope: Construct, algorithm: str) -> str:

@@ -1,15 +1,15 @@
 """A Python Lambda from ``lambdas/`` with the project's defaults.
 
-Defaults every function shares, so none can forget one: Python 3.14 on arm64, a role without managed policies, JSON logs into
-a KMS-encrypted log group with a retention, X-Ray tracing, and the whole ``lambdas/`` folder as
-one asset (each handler imports the shared ``endpoint_weights`` package; no Docker bundling,
-boto3 comes with the runtime).
+Defaults every function shares, so none can forget one: Python 3.14 on arm64, a role without
+managed policies, JSON logs into a KMS-encrypted log group with a retention, X-Ray tracing,
+and the whole ``lambdas/`` folder as one asset (each handler imports the shared
+``endpoint_weights`` package; no Docker bundling, boto3 comes with the runtime).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Optional
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -24,6 +24,7 @@ LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 LAMBDA_CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "README.md"]
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+DEFAULT_TIMEOUT = Duration.minutes(1)
 
 
 def lambda_role(scope: Construct, construct_id: str, *, log_group: logs.ILogGroup) -> iam.Role:
@@ -93,8 +94,8 @@ class PythonFunction(Construct):
         handler: str,
         key: kms.IKey,
         description: str,
-        timeout: Duration = Duration.minutes(1),
-        environment: Optional[Mapping[str, str]] = None,
+        timeout: Duration = DEFAULT_TIMEOUT,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION, encryption_key=key)

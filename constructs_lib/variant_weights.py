@@ -11,15 +11,16 @@ weights. The resource's properties decide when CloudFormation calls it again:
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
+from typing import cast
 
-from aws_cdk import CustomResource, Duration, Stack
+from aws_cdk import CfnElement, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge
@@ -71,7 +72,8 @@ class VariantWeights(Construct):
             key=key,
             description="Weights custom resource: completes when the endpoint shows the weights",
         ).function
-        for function in (on_event, is_complete):
+        self._handlers = (on_event, is_complete)
+        for function in self._handlers:
             grant_weight_changes(endpoint, function)
 
         # The framework's own functions get roles limited to their log group (instead of the
@@ -114,12 +116,15 @@ class VariantWeights(Construct):
         )
         for role_id in ("FrameworkOnEventRole", "FrameworkWaitRole"):
             policy = self.node.find_child(role_id).node.find_child("DefaultPolicy")
-            acknowledge(policy, invoke_reason, *self._invoke_findings("OnEvent", "IsComplete"))
+            acknowledge(policy, invoke_reason, *self._invoke_findings(*self._handlers))
         waiter = self.provider.node.find_child("waiter-state-machine")
         acknowledge(
             waiter.node.find_child("Role").node.find_child("DefaultPolicy"),
             invoke_reason,
-            *self._invoke_findings("Provider/framework-isComplete", "Provider/framework-onTimeout"),
+            *self._invoke_findings(
+                self.provider.node.find_child("framework-isComplete"),
+                self.provider.node.find_child("framework-onTimeout"),
+            ),
         )
         acknowledge(
             waiter.node.find_child("Role").node.find_child("DefaultPolicy"),
@@ -129,7 +134,8 @@ class VariantWeights(Construct):
         )
         acknowledge(
             waiter.node.find_child("Role").node.find_child("DefaultPolicy"),
-            "Step Functions log delivery (logs:CreateLogDelivery, ...) has no resource-level permissions; AWS requires '*'.",
+            "Step Functions log delivery (logs:CreateLogDelivery, ...) has no resource-level "
+            "permissions; AWS requires '*'.",
             "AwsSolutions-IAM5[Resource::*]",
         )
         acknowledge(
@@ -139,14 +145,11 @@ class VariantWeights(Construct):
             "AwsSolutions-SF2",
         )
 
-    def _invoke_findings(self, *paths: str) -> "list[str]":
+    @staticmethod
+    def _invoke_findings(*functions: IConstruct) -> list[str]:
         """cdk-nag's finding IDs for "invoke any version of these functions" statements."""
         ids = []
-        for path in paths:
-            function = self.node.find_child(path.split("/")[0])
-            for part in path.split("/")[1:]:
-                function = function.node.find_child(part)
-            target = getattr(function, "function", function)
-            logical_id = Stack.of(self).get_logical_id(target.node.default_child)
-            ids.append(f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]")
+        for function in functions:
+            resource = cast(CfnElement, function.node.default_child)
+            ids.append(f"AwsSolutions-IAM5[Resource::<{Stack.of(resource).get_logical_id(resource)}.Arn>:*]")
         return ids

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
+from typing import Any, TypeVar
 
 from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
 from constructs_lib.config.model import (
@@ -28,7 +29,6 @@ from constructs_lib.config.model import (
     PackageModel,
     VariantSpec,
     VpcSpec,
-    weight_parameter_name,
 )
 
 # SageMaker's rule for endpoint and variant names (CreateEndpoint / ProductionVariant API).
@@ -40,9 +40,7 @@ ECR_IMAGE_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w.-]{1,128}|@sha256:[a-f0-9]{64})$"
 )
-MODEL_PACKAGE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}(/\d+)?$"
-)
+MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}(/\d+)?$")
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
@@ -54,7 +52,7 @@ T = TypeVar("T")
 class ConfigError(ValueError):
     """The config file is invalid; ``problems`` holds one located message per problem."""
 
-    def __init__(self, source: str, problems: List[str]):
+    def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
@@ -64,15 +62,15 @@ class ConfigError(ValueError):
 class _Context:
     """Where in the file we are, and the problems found so far."""
 
-    def __init__(self, source: str, problems: List[str], path: Tuple[str, ...] = ()):
+    def __init__(self, source: str, problems: list[str], path: tuple[str, ...] = ()):
         self.source = source
         self.problems = problems
         self.path = path
 
-    def child(self, label: str) -> "_Context":
-        return _Context(self.source, self.problems, self.path + (label,))
+    def child(self, label: str) -> _Context:
+        return _Context(self.source, self.problems, (*self.path, label))
 
-    def error(self, message: str, key: Optional[str] = None) -> None:
+    def error(self, message: str, key: str | None = None) -> None:
         where = " > ".join(self.path + ((key,) if key else ()))
         self.problems.append(f"{self.source}: {where}: {message}" if where else f"{self.source}: {message}")
 
@@ -83,7 +81,7 @@ def _describe(value: Any) -> str:
 
 def _mapping(
     ctx: _Context, value: Any, *, required: Iterable[str], optional: Iterable[str] = ()
-) -> Optional[Dict[str, Any]]:
+) -> dict[str, Any] | None:
     """Check ``value`` is an object with exactly the allowed keys; report unknown and missing."""
     if not isinstance(value, dict):
         ctx.error(f"must be an object (got {_describe(value)})")
@@ -100,7 +98,7 @@ def _mapping(
 
 
 def _field(
-    ctx: _Context, obj: Dict[str, Any], key: str, check: Callable[[Any], Optional[str]], default: Any = None
+    ctx: _Context, obj: dict[str, Any], key: str, check: Callable[[Any], str | None], default: Any = None
 ) -> Any:
     """Return ``obj[key]`` when ``check`` finds nothing wrong with it; otherwise report and return None."""
     if key not in obj:
@@ -117,8 +115,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _string(pattern: Optional[re.Pattern[str]] = None, hint: str = "") -> Callable[[Any], Optional[str]]:
-    def check(value: Any) -> Optional[str]:
+def _string(pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
         if not isinstance(value, str) or not value:
             return "must be a non-empty string"
         if pattern and not pattern.match(value):
@@ -128,8 +126,8 @@ def _string(pattern: Optional[re.Pattern[str]] = None, hint: str = "") -> Callab
     return check
 
 
-def _integer(minimum: int, maximum: Optional[int] = None) -> Callable[[Any], Optional[str]]:
-    def check(value: Any) -> Optional[str]:
+def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
         if not isinstance(value, int) or isinstance(value, bool):
             return "must be an integer"
         if value < minimum:
@@ -141,8 +139,8 @@ def _integer(minimum: int, maximum: Optional[int] = None) -> Callable[[Any], Opt
     return check
 
 
-def _number(minimum: float, *, exclusive: bool = False) -> Callable[[Any], Optional[str]]:
-    def check(value: Any) -> Optional[str]:
+def _number(minimum: float, *, exclusive: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
         if not _is_number(value):
             return "must be a number"
         if exclusive and value <= minimum:
@@ -154,11 +152,13 @@ def _number(minimum: float, *, exclusive: bool = False) -> Callable[[Any], Optio
     return check
 
 
-def _boolean(value: Any) -> Optional[str]:
+def _boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
-def _string_list(ctx: _Context, obj: Dict[str, Any], key: str, pattern: re.Pattern[str], hint: str, max_items: int) -> Tuple[str, ...]:
+def _string_list(
+    ctx: _Context, obj: dict[str, Any], key: str, pattern: re.Pattern[str], hint: str, max_items: int
+) -> tuple[str, ...]:
     value = obj.get(key)
     if not isinstance(value, list) or not value or len(value) > max_items:
         ctx.error(f"must be a list of 1 to {max_items} strings (got {_describe(value)})", key)
@@ -169,8 +169,8 @@ def _string_list(ctx: _Context, obj: Dict[str, Any], key: str, pattern: re.Patte
     return tuple(value)
 
 
-def _unique_names(ctx: _Context, items: List[Tuple[int, Any]], what: str) -> None:
-    seen: Dict[str, int] = {}
+def _unique_names(ctx: _Context, items: list[tuple[int, Any]], what: str) -> None:
+    seen: dict[str, int] = {}
     for index, name in items:
         if not isinstance(name, str):
             continue
@@ -185,7 +185,7 @@ def _label(kind: str, index: int, obj: Any) -> str:
     return f'{kind} "{name}"' if isinstance(name, str) and name else f"{kind}s[{index}]"
 
 
-def _parse_image(ctx: _Context, model: Dict[str, Any]) -> Any:
+def _parse_image(ctx: _Context, model: dict[str, Any]) -> Any:
     if "image_uri" in model:
         if "algorithm" in model or "version" in model:
             ctx.error("give either image_uri or algorithm+version, not both")
@@ -210,7 +210,11 @@ def _parse_image(ctx: _Context, model: Dict[str, Any]) -> Any:
     if algorithm is None or version is None:
         return None
     if algorithm not in BUILTIN_ALGORITHMS:
-        ctx.error(f"unknown built-in algorithm (known: {', '.join(sorted(BUILTIN_ALGORITHMS))}) (got {json.dumps(algorithm)})", "algorithm")
+        ctx.error(
+            f"unknown built-in algorithm (known: {', '.join(sorted(BUILTIN_ALGORITHMS))}) "
+            f"(got {json.dumps(algorithm)})",
+            "algorithm",
+        )
         return None
     versions = BUILTIN_ALGORITHMS[algorithm].tags_by_version
     if version not in versions:
@@ -251,7 +255,7 @@ def _parse_model(ctx: _Context, value: Any) -> Any:
     return ContainerModel(image=image, model_data_url=data) if image and data else None
 
 
-def _parse_autoscaling(ctx: _Context, value: Any) -> Optional[AutoscalingSpec]:
+def _parse_autoscaling(ctx: _Context, value: Any) -> AutoscalingSpec | None:
     obj = _mapping(
         ctx,
         value,
@@ -285,7 +289,7 @@ def _parse_environment(ctx: _Context, value: Any) -> Mapping[str, str]:
     return MappingProxyType(dict(value))
 
 
-def _parse_variant(ctx: _Context, value: Any) -> Optional[VariantSpec]:
+def _parse_variant(ctx: _Context, value: Any) -> VariantSpec | None:
     obj = _mapping(
         ctx,
         value,
@@ -296,7 +300,9 @@ def _parse_variant(ctx: _Context, value: Any) -> Optional[VariantSpec]:
         return None
     name = _field(ctx, obj, "name", _string(SAGEMAKER_NAME, "SageMaker's name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"))
     model = _parse_model(ctx.child("model"), obj["model"]) if "model" in obj else None
-    instance_type = _field(ctx, obj, "instance_type", _string(INSTANCE_TYPE, "an ml.* instance type such as ml.m5.xlarge"))
+    instance_type = _field(
+        ctx, obj, "instance_type", _string(INSTANCE_TYPE, "an ml.* instance type such as ml.m5.xlarge")
+    )
     count = _field(ctx, obj, "initial_instance_count", _integer(1))
     weight = _field(ctx, obj, "initial_weight", _number(0))
     environment = _parse_environment(ctx.child("environment"), obj["environment"]) if "environment" in obj else {}
@@ -308,7 +314,7 @@ def _parse_variant(ctx: _Context, value: Any) -> Optional[VariantSpec]:
             "initial_instance_count",
         )
         return None
-    if None in (name, model, instance_type, count, weight):
+    if name is None or model is None or instance_type is None or count is None or weight is None:
         return None
     return VariantSpec(
         name=name,
@@ -321,38 +327,49 @@ def _parse_variant(ctx: _Context, value: Any) -> Optional[VariantSpec]:
     )
 
 
-def _parse_variants(ctx: _Context, value: Any) -> Tuple[VariantSpec, ...]:
+def _parse_variants(ctx: _Context, value: Any) -> tuple[VariantSpec, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_VARIANTS:
         count = len(value) if isinstance(value, list) else _describe(value)
         ctx.error(f"must be a list of 1 to {MAX_VARIANTS} variants (got {count})", "variants")
         return ()
-    _unique_names(ctx.child("variants"), list(enumerate(v.get("name") if isinstance(v, dict) else None for v in value)), "variant")
+    _unique_names(
+        ctx.child("variants"), list(enumerate(v.get("name") if isinstance(v, dict) else None for v in value)), "variant"
+    )
     parsed = [_parse_variant(ctx.child(_label("variant", i, v)), v) for i, v in enumerate(value)]
     variants = tuple(v for v in parsed if v is not None)
     if len(variants) != len(value):
         return ()
-    by_parameter: Dict[str, str] = {}
+    by_parameter: dict[str, str] = {}
     for v in variants:
         other = by_parameter.setdefault(v.weight_parameter_name, v.name)
         if other != v.name:
-            ctx.error(f"variants {json.dumps(other)} and {json.dumps(v.name)} would share the weight parameter {v.weight_parameter_name}", "variants")
+            ctx.error(
+                f"variants {json.dumps(other)} and {json.dumps(v.name)} would share the weight parameter "
+                f"{v.weight_parameter_name}",
+                "variants",
+            )
     if all(v.initial_weight == 0 for v in variants):
         ctx.error("initial_weight is 0 for every variant: at least one must receive traffic", "variants")
     return variants
 
 
-def _parse_data_capture(ctx: _Context, value: Any) -> Optional[DataCaptureSpec]:
+def _parse_data_capture(ctx: _Context, value: Any) -> DataCaptureSpec | None:
     obj = _mapping(ctx, value, required=("sampling_percentage", "destination_s3_uri"))
     if obj is None:
         return None
     sampling = _field(ctx, obj, "sampling_percentage", _integer(0, 100))
-    destination = _field(ctx, obj, "destination_s3_uri", _string(re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"), "an s3://bucket/prefix URI"))
+    destination = _field(
+        ctx,
+        obj,
+        "destination_s3_uri",
+        _string(re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"), "an s3://bucket/prefix URI"),
+    )
     if sampling is None or destination is None:
         return None
     return DataCaptureSpec(sampling_percentage=sampling, destination_s3_uri=destination)
 
 
-def _parse_vpc(ctx: _Context, value: Any) -> Optional[VpcSpec]:
+def _parse_vpc(ctx: _Context, value: Any) -> VpcSpec | None:
     obj = _mapping(ctx, value, required=("subnet_ids", "security_group_ids"))
     if obj is None:
         return None
@@ -361,11 +378,11 @@ def _parse_vpc(ctx: _Context, value: Any) -> Optional[VpcSpec]:
     return VpcSpec(subnet_ids=subnets, security_group_ids=groups) if subnets and groups else None
 
 
-def _optional(ctx: _Context, obj: Dict[str, Any], key: str, parse: Callable[[_Context, Any], T]) -> Optional[T]:
+def _optional(ctx: _Context, obj: dict[str, Any], key: str, parse: Callable[[_Context, Any], T]) -> T | None:
     return parse(ctx.child(key), obj[key]) if key in obj else None
 
 
-def _parse_endpoint(ctx: _Context, value: Any) -> Optional[EndpointSpec]:
+def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
     obj = _mapping(
         ctx,
         value,
@@ -395,16 +412,20 @@ def _parse_endpoint(ctx: _Context, value: Any) -> Optional[EndpointSpec]:
 
 def parse_config(data: Any, source: str) -> AppConfig:
     """Validate already-decoded config ``data``; ``source`` names it in messages."""
-    problems: List[str] = []
+    problems: list[str] = []
     ctx = _Context(source, problems)
     root = _mapping(ctx, data, required=("endpoints",), optional=("description",))
-    endpoints: Tuple[EndpointSpec, ...] = ()
+    endpoints: tuple[EndpointSpec, ...] = ()
     if root is not None and "endpoints" in root:
         raw = root["endpoints"]
         if not isinstance(raw, list) or not raw:
             ctx.error(f"must be a non-empty list of endpoints (got {_describe(raw)})", "endpoints")
         else:
-            _unique_names(ctx.child("endpoints"), list(enumerate(e.get("name") if isinstance(e, dict) else None for e in raw)), "endpoint")
+            _unique_names(
+                ctx.child("endpoints"),
+                list(enumerate(e.get("name") if isinstance(e, dict) else None for e in raw)),
+                "endpoint",
+            )
             parsed = [_parse_endpoint(ctx.child(_label("endpoint", i, e)), e) for i, e in enumerate(raw)]
             endpoints = tuple(e for e in parsed if e is not None)
     if problems:
@@ -412,7 +433,7 @@ def parse_config(data: Any, source: str) -> AppConfig:
     return AppConfig(source=source, endpoints=endpoints)
 
 
-def load_config(path: "str | Path") -> AppConfig:
+def load_config(path: str | Path) -> AppConfig:
     """Read and validate the JSON config file at ``path``."""
     source = str(path)
     try:

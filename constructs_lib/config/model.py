@@ -8,8 +8,8 @@ instance here is already valid.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple, Union
 
 
 def weight_parameter_name(variant_name: str) -> str:
@@ -45,7 +45,7 @@ class EcrImage:
 class ContainerModel:
     """A model served from a container image and a ``model.tar.gz`` in S3."""
 
-    image: Union[BuiltinImage, EcrImage]
+    image: BuiltinImage | EcrImage
     model_data_url: str
 
     @property
@@ -67,7 +67,7 @@ class PackageModel:
     """
 
     model_package_arn: str
-    artifacts_s3_uri: Optional[str] = None
+    artifacts_s3_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,12 @@ class VariantSpec:
     created with *and* the default of the variant's weight parameter."""
 
     name: str
-    model: Union[ContainerModel, PackageModel]
+    model: ContainerModel | PackageModel
     instance_type: str
     initial_instance_count: int
     initial_weight: float
     environment: Mapping[str, str] = field(default_factory=dict)
-    autoscaling: Optional[AutoscalingSpec] = None
+    autoscaling: AutoscalingSpec | None = None
 
     @property
     def weight_parameter_name(self) -> str:
@@ -111,8 +111,8 @@ class DataCaptureSpec:
 class VpcSpec:
     """Subnets and security groups the models run in."""
 
-    subnet_ids: Tuple[str, ...]
-    security_group_ids: Tuple[str, ...]
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -125,11 +125,11 @@ class EndpointSpec:
     """
 
     name: str
-    variants: Tuple[VariantSpec, ...]
-    data_capture: Optional[DataCaptureSpec] = None
-    vpc: Optional[VpcSpec] = None
+    variants: tuple[VariantSpec, ...]
+    data_capture: DataCaptureSpec | None = None
+    vpc: VpcSpec | None = None
     network_isolation: bool = False
-    kms_key_arn: Optional[str] = None
+    kms_key_arn: str | None = None
 
     @property
     def stack_name(self) -> str:
@@ -142,4 +142,4 @@ class AppConfig:
     """Every endpoint of one config file; ``source`` names the file for messages."""
 
     source: str
-    endpoints: Tuple[EndpointSpec, ...]
+    endpoints: tuple[EndpointSpec, ...]

@@ -12,8 +12,9 @@ is the well-kept implementation of the backoff AWS recommends; no hand-written l
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -52,8 +53,8 @@ class VariantState:
     name: str
     current_weight: float
     desired_weight: float
-    current_instance_count: Optional[int]
-    desired_instance_count: Optional[int]
+    current_instance_count: int | None
+    desired_instance_count: int | None
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,11 @@ class EndpointState:
     variants: Mapping[str, VariantState]
 
     @property
-    def current_weights(self) -> Dict[str, float]:
+    def current_weights(self) -> dict[str, float]:
         return {name: v.current_weight for name, v in self.variants.items()}
 
     @property
-    def current_instance_counts(self) -> Dict[str, Optional[int]]:
+    def current_instance_counts(self) -> dict[str, int | None]:
         return {name: v.current_instance_count for name, v in self.variants.items()}
 
 
@@ -98,7 +99,7 @@ def _variant(raw: Mapping[str, Any]) -> VariantState:
     )
 
 
-def describe(client: Any, endpoint_name: str) -> Optional[EndpointState]:
+def describe(client: Any, endpoint_name: str) -> EndpointState | None:
     """The endpoint's status and live variants, or ``None`` when it does not exist."""
     try:
         raw = client.describe_endpoint(EndpointName=endpoint_name)
@@ -115,7 +116,7 @@ def describe(client: Any, endpoint_name: str) -> Optional[EndpointState]:
     )
 
 
-def require_usable(state: Optional[EndpointState], endpoint_name: str) -> EndpointState:
+def require_usable(state: EndpointState | None, endpoint_name: str) -> EndpointState:
     """Fail clearly when the endpoint is gone or broken; return it otherwise."""
     if state is None:
         raise EndpointUnavailable(f"endpoint {endpoint_name} does not exist")
@@ -125,7 +126,9 @@ def require_usable(state: Optional[EndpointState], endpoint_name: str) -> Endpoi
     return state
 
 
-def validate_against(state: EndpointState, weights: Mapping[str, float], counts: Mapping[str, int] = {}) -> Dict[str, float]:
+def validate_against(
+    state: EndpointState, weights: Mapping[str, float], counts: Mapping[str, int] = {}
+) -> dict[str, float]:
     """Check a request against the live variants; return the full weights it would produce."""
     check_known_variants(list(weights) + list(counts), state.variants, endpoint=state.name)
     result = merged_weights(state.current_weights, weights)
@@ -139,13 +142,15 @@ def update(client: Any, endpoint_name: str, weights: Mapping[str, float], counts
         raise InvalidRequest("SageMaker changes the capacity of only one variant per call")
     desired = []
     for name in sorted(set(weights) | set(counts)):
-        item: Dict[str, Any] = {"VariantName": name}
+        item: dict[str, Any] = {"VariantName": name}
         if name in weights:
             item["DesiredWeight"] = float(weights[name])
         if name in counts:
             item["DesiredInstanceCount"] = int(counts[name])
         desired.append(item)
-    LOG.info("applying weights", extra={"endpoint": endpoint_name, "weights": dict(weights), "instance_counts": dict(counts)})
+    LOG.info(
+        "applying weights", extra={"endpoint": endpoint_name, "weights": dict(weights), "instance_counts": dict(counts)}
+    )
     try:
         client.update_endpoint_weights_and_capacities(EndpointName=endpoint_name, DesiredWeightsAndCapacities=desired)
     except ClientError as err:
@@ -157,7 +162,7 @@ def update(client: Any, endpoint_name: str, weights: Mapping[str, float], counts
         raise
 
 
-def converge(client: Any, endpoint_name: str, weights: Mapping[str, float]) -> Optional[EndpointState]:
+def converge(client: Any, endpoint_name: str, weights: Mapping[str, float]) -> EndpointState | None:
     """Take one step towards ``weights`` and say whether they are in place.
 
     Returns the endpoint's state once it is ``InService`` with the desired weights, and

@@ -7,7 +7,8 @@ with a clear reason and leaves the endpoint's weights as they were.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Iterable, List, Mapping, Tuple
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 # Two weights closer than this are the same weight: DescribeEndpoint returns floats.
 WEIGHT_TOLERANCE = 1e-6
@@ -44,7 +45,7 @@ def _mapping(raw: Any, what: str) -> Mapping[str, Any]:
     return raw
 
 
-def parse_weights(raw: Any) -> Dict[str, float]:
+def parse_weights(raw: Any) -> dict[str, float]:
     """Variant name → weight, each >= 0. Numbers may arrive as strings."""
     weights = {name: _number(value, f"weight of {name}") for name, value in _mapping(raw, "weights").items()}
     negative = sorted(name for name, w in weights.items() if w < 0)
@@ -53,9 +54,9 @@ def parse_weights(raw: Any) -> Dict[str, float]:
     return weights
 
 
-def parse_instance_counts(raw: Any) -> Dict[str, int]:
+def parse_instance_counts(raw: Any) -> dict[str, int]:
     """Variant name → instance count, each a whole number >= 1. Numbers may arrive as strings."""
-    counts: Dict[str, int] = {}
+    counts: dict[str, int] = {}
     for name, value in _mapping(raw, "instance_counts").items():
         number = _number(value, f"instance count of {name}")
         if number != int(number) or number < 1:
@@ -74,7 +75,7 @@ def check_known_variants(requested: Iterable[str], live: Iterable[str], *, endpo
         )
 
 
-def merged_weights(current: Mapping[str, float], requested: Mapping[str, float]) -> Dict[str, float]:
+def merged_weights(current: Mapping[str, float], requested: Mapping[str, float]) -> dict[str, float]:
     """The weights after applying ``requested``: variants not named keep their current weight."""
     merged = dict(current)
     merged.update(requested)
@@ -84,19 +85,19 @@ def merged_weights(current: Mapping[str, float], requested: Mapping[str, float])
 def ensure_some_traffic(weights: Mapping[str, float]) -> None:
     """Fail when every variant would get weight 0: the endpoint would serve no one."""
     if weights and all(w <= WEIGHT_TOLERANCE for w in weights.values()):
-        raise InvalidRequest(f"all weights would be 0 ({', '.join(sorted(weights))}): at least one variant must receive traffic")
+        raise InvalidRequest(
+            f"all weights would be 0 ({', '.join(sorted(weights))}): at least one variant must receive traffic"
+        )
 
 
 def weights_match(desired: Mapping[str, float], current: Mapping[str, float]) -> bool:
     """True when every desired weight is already the current one."""
-    return all(
-        name in current and abs(current[name] - weight) <= WEIGHT_TOLERANCE for name, weight in desired.items()
-    )
+    return all(name in current and abs(current[name] - weight) <= WEIGHT_TOLERANCE for name, weight in desired.items())
 
 
 def plan_updates(
     weights: Mapping[str, float], instance_counts: Mapping[str, int]
-) -> List[Tuple[Dict[str, float], Dict[str, int]]]:
+) -> list[tuple[dict[str, float], dict[str, int]]]:
     """Split a change into UpdateEndpointWeightsAndCapacities calls.
 
     SageMaker changes the weights of many variants in one call but the *capacity of only one
@@ -104,6 +105,6 @@ def plan_updates(
     count goes in a call of its own, repeating the same weights so none of them moves.
     """
     ordered = sorted(instance_counts.items())
-    calls: List[Tuple[Dict[str, float], Dict[str, int]]] = [(dict(weights), dict(ordered[:1]))]
+    calls: list[tuple[dict[str, float], dict[str, int]]] = [(dict(weights), dict(ordered[:1]))]
     calls.extend((dict(weights), {name: count}) for name, count in ordered[1:])
     return calls

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Dict
+from typing import Any
 
 from botocore.exceptions import WaiterError
 
@@ -37,10 +37,10 @@ POLL_SECONDS = 15  # DescribeEndpoint interval while the endpoint updates
 SAFETY_MARGIN_SECONDS = 20  # stop waiting this long before the Lambda's own timeout
 
 
-def parse_request(event: Any) -> "tuple[Dict[str, float], Dict[str, int]]":
+def parse_request(event: Any) -> tuple[dict[str, float], dict[str, int]]:
     """The weights and instance counts asked for; unknown keys are an error, not ignored."""
     if not isinstance(event, dict):
-        raise InvalidRequest(f"event must be an object like {{\"weights\": {{...}}}} (got {type(event).__name__})")
+        raise InvalidRequest(f'event must be an object like {{"weights": {{...}}}} (got {type(event).__name__})')
     unknown = sorted(set(event) - {"weights", "instance_counts"})
     if unknown:
         raise InvalidRequest(f"unknown key(s) {', '.join(unknown)}; allowed: weights, instance_counts")
@@ -61,10 +61,12 @@ def _wait_in_service(client: Any, endpoint_name: str, context: Any) -> None:
     except WaiterError as err:
         state = describe(client, endpoint_name)
         status = state.status if state else "missing"
-        raise EndpointUnavailable(f"endpoint {endpoint_name} did not become InService (status {status}): {err}") from err
+        raise EndpointUnavailable(
+            f"endpoint {endpoint_name} did not become InService (status {status}): {err}"
+        ) from err
 
 
-def handle(event: Any, context: Any, client: Any = None) -> Dict[str, Any]:
+def handle(event: Any, context: Any, client: Any = None) -> dict[str, Any]:
     endpoint_name = os.environ["ENDPOINT_NAME"]
     weights, counts = parse_request(event)
     client = client or sagemaker_client()

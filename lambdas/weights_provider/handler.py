@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict
+from typing import Any
 
 from endpoint_weights.endpoint import converge, sagemaker_client
 from endpoint_weights.validation import parse_weights
@@ -31,7 +31,7 @@ def _physical_id(endpoint_name: str) -> str:
     return f"{endpoint_name}/weights"
 
 
-def on_event(event: Dict[str, Any], context: Any, client: Any = None) -> Dict[str, Any]:
+def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[str, Any]:
     request = event["RequestType"]
     props = event["ResourceProperties"]
     endpoint_name = props["EndpointName"]
@@ -49,7 +49,7 @@ def on_event(event: Dict[str, Any], context: Any, client: Any = None) -> Dict[st
     return {"PhysicalResourceId": _physical_id(endpoint_name)}
 
 
-def is_complete(event: Dict[str, Any], context: Any, client: Any = None) -> Dict[str, Any]:
+def is_complete(event: dict[str, Any], context: Any, client: Any = None) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}
     props = event["ResourceProperties"]

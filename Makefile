@@ -1,0 +1,47 @@
+# One command sets everything up and does the job:
+#   make synth   installs what is missing, then synthesizes the default app offline into cdk.out/
+#   make test    installs what is missing, then lints and runs the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CONFIG ?= config/default.json
+
+# Offline and quiet: no telemetry, no notices, no Node end-of-life banner.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+
+.PHONY: setup synth test lint typecheck bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup
+	npx cdk synth --no-notices --quiet -c config=$(CONFIG)
+	@ls -1 cdk.out/*.template.json
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy constructs_lib stacks lambdas app.py
+
+test: lint
+	$(VENV)/bin/pytest -n auto
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf cdk.out cdk.*.out .pytest_cache .ruff_cache .mypy_cache

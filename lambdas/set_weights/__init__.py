@@ -1,0 +1,1 @@
+"""Set-weights Lambda for pipelines and operators."""

@@ -1,0 +1,1 @@
+"""Weights custom resource handlers (on_event, is_complete)."""
