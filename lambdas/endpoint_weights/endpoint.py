@@ -36,7 +36,12 @@ BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBac
 # Statuses that will not become InService without a person: fail clearly.
 BROKEN_STATUSES = frozenset({"Failed", "OutOfService", "Deleting"})
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=30)
+# Up to 6 attempts per call, with exponential backoff and jitter between them (botocore's
+# "standard" mode). Beyond that the callers treat throttling as "busy, try again later".
+MAX_ATTEMPTS = 6
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}, connect_timeout=5, read_timeout=30
+)
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 

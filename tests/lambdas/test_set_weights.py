@@ -1,0 +1,172 @@
+"""The set-weights Lambda, invoked the way `aws lambda invoke` and pipelines invoke it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import set_weights.handler as set_weights
+from endpoint_weights.endpoint import EndpointUnavailable
+from endpoint_weights.validation import InvalidRequest
+from tests.lambdas.conftest import ENDPOINT, create_endpoint, live_weights, set_endpoint_status
+
+
+class LambdaContext:
+    """The part of Lambda's context object the handler reads."""
+
+    def __init__(self, remaining_ms: int = 900_000):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture(autouse=True)
+def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT)
+    monkeypatch.setattr(set_weights, "POLL_SECONDS", 0.01)  # the waiter's delay; 15 s in Lambda
+
+
+def invoke(event: Any, client: Any) -> dict[str, Any]:
+    return set_weights.handle(event, LambdaContext(), client=client)
+
+
+def record_updates(client: Any) -> list[list[dict[str, Any]]]:
+    """Every DesiredWeightsAndCapacities list sent to SageMaker."""
+    calls: list[list[dict[str, Any]]] = []
+    client.meta.events.register(
+        "provide-client-params.sagemaker.UpdateEndpointWeightsAndCapacities",
+        lambda params, **_: calls.append(params["DesiredWeightsAndCapacities"]),
+    )
+    return calls
+
+
+def test_sets_weights_and_returns_what_the_endpoint_reports(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    result = invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+    assert result["endpoint_name"] == ENDPOINT
+    assert result["status"] == "InService"
+    assert result["weights"] == {"Variant1": 25.0, "Variant2": 75.0}
+    assert live_weights(sagemaker) == {"Variant1": 25.0, "Variant2": 75.0}
+
+
+def test_variants_not_named_keep_their_weight(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1, "Variant3": 2})
+    result = invoke({"weights": {"Variant1": 0}}, sagemaker)
+    assert result["weights"] == {"Variant1": 0.0, "Variant2": 1.0, "Variant3": 2.0}
+
+
+def test_weights_given_as_strings_are_accepted(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    assert invoke({"weights": {"Variant1": "0", "Variant2": "100"}}, sagemaker)["weights"] == {
+        "Variant1": 0.0,
+        "Variant2": 100.0,
+    }
+
+
+def test_instance_counts_change_one_variant_per_call(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    calls = record_updates(sagemaker)
+    result = invoke(
+        {"weights": {"Variant1": 25, "Variant2": 75}, "instance_counts": {"Variant1": 2, "Variant2": 3}}, sagemaker
+    )
+    assert len(calls) == 2
+    for call in calls:
+        assert sum("DesiredInstanceCount" in item for item in call) == 1
+        assert {item["VariantName"]: item["DesiredWeight"] for item in call} == {"Variant1": 25.0, "Variant2": 75.0}
+    assert [item for call in calls for item in call if "DesiredInstanceCount" in item] == [
+        {"VariantName": "Variant1", "DesiredWeight": 25.0, "DesiredInstanceCount": 2},
+        {"VariantName": "Variant2", "DesiredWeight": 75.0, "DesiredInstanceCount": 3},
+    ]
+    assert result["weights"] == {"Variant1": 25.0, "Variant2": 75.0}
+
+
+def test_waits_while_the_endpoint_is_busy_then_applies(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    set_endpoint_status("Updating")
+    describes = []
+    applied_while_busy = []
+
+    def finish_update_after_three_looks(**_: Any) -> None:
+        describes.append(1)
+        if len(describes) == 3:
+            set_endpoint_status("InService")  # what SageMaker does when its update ends
+
+    sagemaker.meta.events.register("before-call.sagemaker.DescribeEndpoint", finish_update_after_three_looks)
+    sagemaker.meta.events.register(
+        "before-call.sagemaker.UpdateEndpointWeightsAndCapacities",
+        lambda **_: applied_while_busy.append(len(describes) < 3),
+    )
+    result = invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+    assert applied_while_busy == [False]
+    assert result["weights"] == {"Variant1": 25.0, "Variant2": 75.0}
+
+
+# --- bad input: clear reason, weights unchanged ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({}, '"weights" is required'),
+        ([25, 75], "event must be an object"),
+        ({"weights": {"Variant1": 25}, "weight": {}}, "unknown key\\(s\\) weight"),
+        ({"weights": {}}, "non-empty object"),
+        ({"weights": {"Variant1": -5}}, "negative for: Variant1"),
+        ({"weights": {"Variant1": "half"}}, "weight of Variant1: must be a number"),
+        ({"weights": {"Variant1": 0, "Variant2": 0}}, "all weights would be 0"),
+        ({"weights": {"Variant2": 0}}, None),  # fine on its own: Variant1 keeps 40
+        ({"weights": {"Variant3": 1}}, "has no variant\\(s\\) Variant3; its variants are Variant1, Variant2"),
+        ({"weights": {"Variant1": 1}, "instance_counts": {"Variant1": 0}}, "instance count of Variant1"),
+        ({"weights": {"Variant1": 1}, "instance_counts": {"Variant7": 2}}, "has no variant\\(s\\) Variant7"),
+    ],
+)
+def test_bad_requests_fail_clearly_and_change_nothing(sagemaker, event, reason):
+    create_endpoint(sagemaker, {"Variant1": 40, "Variant2": 60})
+    calls = record_updates(sagemaker)
+    if reason is None:
+        assert invoke(event, sagemaker)["weights"] == {"Variant1": 40.0, "Variant2": 0.0}
+        return
+    with pytest.raises(InvalidRequest, match=reason):
+        invoke(event, sagemaker)
+    assert calls == []
+    assert live_weights(sagemaker) == {"Variant1": 40.0, "Variant2": 60.0}
+
+
+def test_all_zero_after_merging_with_live_weights_is_refused(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 0, "Variant2": 60})
+    with pytest.raises(InvalidRequest, match="all weights would be 0"):
+        invoke({"weights": {"Variant2": 0}}, sagemaker)
+    assert live_weights(sagemaker)["Variant2"] == 60.0
+
+
+def test_missing_endpoint_fails_clearly(sagemaker):
+    with pytest.raises(EndpointUnavailable, match="endpoint churn-ab does not exist"):
+        invoke({"weights": {"Variant1": 1}}, sagemaker)
+
+
+def test_failed_endpoint_fails_clearly(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    set_endpoint_status("Failed")
+    with pytest.raises(EndpointUnavailable, match="churn-ab is Failed"):
+        invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+    set_endpoint_status("InService")
+    assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}
+
+
+def test_endpoint_that_fails_while_waited_for_fails_clearly(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    set_endpoint_status("Updating")
+    sagemaker.meta.events.register("before-call.sagemaker.DescribeEndpoint", lambda **_: set_endpoint_status("Failed"))
+    with pytest.raises(EndpointUnavailable, match="did not become InService|is Failed"):
+        invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+
+
+def test_gives_up_waiting_before_the_lambda_times_out(sagemaker):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    set_endpoint_status("Updating")
+    calls = record_updates(sagemaker)
+    with pytest.raises(EndpointUnavailable, match="did not become InService \\(status Updating\\)"):
+        set_weights.handle({"weights": {"Variant1": 2}}, LambdaContext(remaining_ms=21_000), client=sagemaker)
+    assert calls == []
