@@ -159,7 +159,7 @@ def test_endpoint_that_fails_while_waited_for_fails_clearly(sagemaker):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     set_endpoint_status("Updating")
     sagemaker.meta.events.register("before-call.sagemaker.DescribeEndpoint", lambda **_: set_endpoint_status("Failed"))
-    with pytest.raises(EndpointUnavailable, match="did not become InService|is Failed"):
+    with pytest.raises(EndpointUnavailable, match=r"did not become InService|is Failed"):
         invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
 
 

@@ -33,7 +33,7 @@ def cfn_event(
 ) -> dict[str, Any]:
     """A custom resource event exactly as CloudFormation builds it (properties are strings)."""
     props = {
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:AbTest-churn-ab-WeightsProviderframeworkonEvent",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:AbTest-churn-ab-WeightsProviderOnEvent",
         "EndpointName": endpoint,
         "EndpointConfigName": config_name,
         "Weights": weights,
