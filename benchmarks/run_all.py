@@ -1,0 +1,167 @@
+"""Measure synth time, Lambda handler import time and test-suite wall time; write docs/benchmarks.md.
+
+    make bench                      # everything, including the test suite
+    python benchmarks/run_all.py --quick --no-tests
+
+Numbers are medians of repeated cold runs (a new Python process each time), measured in the
+same run as their baselines so the ratios hold on any machine. Nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+ENV = dict(
+    os.environ,
+    CDK_DISABLE_CLI_TELEMETRY="true",
+    JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+    PYTHONDONTWRITEBYTECODE="1",
+)
+HANDLERS = ["weights_provider.handler", "set_weights.handler"]
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def config_with(variants: int = 2, endpoints: int = 1) -> dict:
+    base = json.loads((ROOT / "config" / "default.json").read_text())
+    template_endpoint = base["endpoints"][0]
+    result = []
+    for e in range(endpoints):
+        endpoint = copy.deepcopy(template_endpoint)
+        endpoint["name"] = f"bench-{e}"
+        first = endpoint["variants"][0]
+        endpoint["variants"] = [dict(copy.deepcopy(first), name=f"Variant{v + 1}") for v in range(variants)]
+        result.append(endpoint)
+    return {"endpoints": result}
+
+
+def synth_case(name: str, config: dict, repeats: int, workdir: Path) -> dict:
+    config_path = workdir / f"{name}.json"
+    config_path.write_text(json.dumps(config))
+    outdir = workdir / f"{name}.out"
+    app_env = dict(ENV, CDK_CONTEXT_JSON=json.dumps({"config": str(config_path)}), CDK_OUTDIR=str(outdir))
+    timed([PY, "app.py"], app_env)  # warm the file cache and produce templates for the baseline
+    templates = sorted(outdir.glob("*.template.json"))
+    resources = sum(len(json.loads(t.read_text())["Resources"]) for t in templates)
+    base_env = dict(
+        ENV, BENCH_TEMPLATES=os.pathsep.join(str(t) for t in templates), CDK_OUTDIR=str(workdir / f"{name}.l1")
+    )
+    app_times, base_times = [], []
+    for _ in range(repeats):  # interleaved, so drift on the machine hits both alike
+        app_times.append(timed([PY, "app.py"], app_env))
+        base_times.append(timed([PY, "benchmarks/l1_replay_app.py"], base_env))
+    app_s, base_s = statistics.median(app_times), statistics.median(base_times)
+    return {"case": name, "resources": resources, "app_s": app_s, "l1_s": base_s, "ratio": app_s / base_s}
+
+
+def import_time_us(module: str) -> int:
+    """Cumulative import time of ``module`` in a fresh interpreter, from ``-X importtime``."""
+    env = dict(ENV, PYTHONPATH=str(ROOT / "lambdas"))
+    result = subprocess.run(
+        [PY, "-X", "importtime", "-c", f"import {module}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in reversed(result.stderr.splitlines()):
+        match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s*(\S+)$", line)
+        if match and match.group(2) == module:
+            return int(match.group(1))
+    raise RuntimeError(f"no import time for {module}")
+
+
+def import_cases(repeats: int) -> list[dict]:
+    samples: dict[str, list[int]] = {m: [] for m in ["boto3", *HANDLERS]}
+    for _ in range(repeats):
+        for module in samples:
+            samples[module].append(import_time_us(module))
+    boto3_ms = statistics.median(samples["boto3"]) / 1000
+    return [
+        {"module": m, "ms": statistics.median(s) / 1000, "ratio": statistics.median(s) / 1000 / boto3_ms}
+        for m, s in samples.items()
+    ]
+
+
+def suite_time() -> float:
+    return timed([str(ROOT / ".venv" / "bin" / "pytest"), "-n", "auto", "-q", "-p", "no:cacheprovider"], ENV)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
+    parser.add_argument("--no-tests", action="store_true", help="skip the test-suite timing")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 7
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        synth = [
+            synth_case(
+                "default app (2 variants)", json.loads((ROOT / "config" / "default.json").read_text()), repeats, workdir
+            ),
+            synth_case("10 variants, 1 endpoint", config_with(variants=10), repeats, workdir),
+            synth_case("5 endpoints, 2 variants each", config_with(endpoints=5), repeats, workdir),
+        ]
+    imports = import_cases(repeats * 3)
+    suite = None if args.no_tests else suite_time()
+
+    ten_vs_two = synth[1]["app_s"] / synth[0]["app_s"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` (`python benchmarks/run_all.py`) on {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.machine()}. Medians of {repeats} cold runs "
+        "(a new process each), app and baseline interleaved in the same run. Not asserted anywhere.",
+        "",
+        "## Cold synth (`python app.py`, cdk-nag gate included)",
+        "",
+        "Baseline: the same resources declared as bare L1 `CfnResource`s without validation plugins "
+        "(`benchmarks/l1_replay_app.py`).",
+        "",
+        "| case | resources | app (s) | bare L1 (s) | app / L1 |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {s['case']} | {s['resources']} | {s['app_s']:.2f} | {s['l1_s']:.2f} | {s['ratio']:.2f}× |"
+            for s in synth
+        ),
+        "",
+        f"10 variants vs 2 variants (app): **{ten_vs_two:.2f}×** (target ≤ 1.2×). "
+        f"Default app vs bare L1: **{synth[0]['ratio']:.2f}×** (target ≤ 1.3×).",
+        "",
+        "## Lambda handler import time (`python -X importtime`, cumulative)",
+        "",
+        "| module | ms | vs `import boto3` |",
+        "|---|---:|---:|",
+        *(f"| `{i['module']}` | {i['ms']:.1f} | {i['ratio']:.2f}× |" for i in imports),
+        "",
+        "Target: every handler ≤ 1.2× `import boto3`.",
+    ]
+    if suite is not None:
+        lines += ["", "## Test suite", "", f"`pytest -n auto`: **{suite:.1f} s** wall time (target < 90 s on 2 cores)."]
+    report = "\n".join(lines) + "\n"
+    (ROOT / "docs").mkdir(exist_ok=True)
+    (ROOT / "docs" / "benchmarks.md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
