@@ -9,7 +9,7 @@ construct is what makes a weight change leave the endpoint config, and so the fl
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -42,6 +42,9 @@ class AbEndpoint(Construct):
             log_group_name=f"/aws/sagemaker/Endpoints/{spec.name}",
             retention=LOG_RETENTION,
             encryption_key=key,
+            # Its name is fixed (SageMaker chooses it): a retained group would make the next
+            # deployment of the same endpoint fail with "already exists".
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.execution_role = ModelExecutionRole(
             self,
@@ -85,12 +88,15 @@ class AbEndpoint(Construct):
             # was drained to 0 would take live traffic again in between. Retaining the live
             # weights closes that window; the custom resource then re-applies the parameter
             # weights (it runs on every config replacement) so the end state is the declared
-            # one, including for newly added variants. Instance counts are excluded from
-            # retention: the config file stays the source of truth for capacity.
+            # one, including for newly added variants.
+            # Instance counts: without autoscaling the config file is the source of truth, so
+            # they are excluded from retention. With autoscaling on any variant they are kept,
+            # or every config change would cut a scaled-out variant back to its initial count
+            # under load (the exclusion applies to the whole endpoint, not per variant).
             retain_all_variant_properties=True,
-            exclude_retained_variant_properties=[
-                sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredInstanceCount")
-            ],
+            exclude_retained_variant_properties=None
+            if any(v.autoscaling for v in spec.variants)
+            else [sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredInstanceCount")],
         )
         self.endpoint.node.add_dependency(self.log_group)
 

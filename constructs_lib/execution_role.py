@@ -16,7 +16,14 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from constructs_lib.acknowledge import acknowledge
-from constructs_lib.config.model import ContainerModel, DataCaptureSpec, PackageModel, VariantSpec, VpcSpec
+from constructs_lib.config.model import (
+    BuiltinImage,
+    ContainerModel,
+    DataCaptureSpec,
+    PackageModel,
+    VariantSpec,
+    VpcSpec,
+)
 from constructs_lib.images import repository_arn
 
 # Actions SageMaker needs to attach model containers to the configured subnets. EC2 offers no
@@ -96,9 +103,17 @@ class ModelExecutionRole(Construct):
                 f"Resource::{_s3_arn(uri, prefix=True, partition=NAG_PARTITION)}" for uri in package_prefixes
             ]
 
-        repositories = sorted(
-            {repository_arn(self, v.model.image) for v in variants if isinstance(v.model, ContainerModel)}
-        )
+        # Deduplicated by image source before building ARNs: the ARNs are tokens, never equal.
+        images = {
+            (
+                ("builtin", v.model.image.algorithm)
+                if isinstance(v.model.image, BuiltinImage)
+                else ("ecr", v.model.image.region, v.model.image.account, v.model.image.repository)
+            ): v.model.image
+            for v in variants
+            if isinstance(v.model, ContainerModel)
+        }
+        repositories = [repository_arn(self, image) for _, image in sorted(images.items())]
         if repositories:
             self.role.add_to_policy(iam.PolicyStatement(actions=ECR_PULL_ACTIONS, resources=repositories))
             # GetAuthorizationToken has no resource-level permissions: AWS requires "*".

@@ -2,8 +2,8 @@
 
 * ``DescribeEndpoint`` → :class:`EndpointState`; a missing endpoint is ``None``.
 * ``UpdateEndpointWeightsAndCapacities`` is rejected while the endpoint is not ``InService``
-  (``ValidationException``) and may be throttled; both are reported as :class:`Busy` so callers
-  can wait and try again rather than fail.
+  (``ValidationException``); it and ``DescribeEndpoint`` may be throttled. Both cases are
+  reported as :class:`Busy` so callers can wait and try again rather than fail.
 
 Throttling is retried with exponential backoff by botocore's ``standard`` retry mode, which
 is the well-kept implementation of the backoff AWS recommends; no hand-written loop here.
@@ -31,10 +31,10 @@ from endpoint_weights.validation import (
 LOG = logging.getLogger(__name__)
 
 IN_SERVICE = "InService"
-# Statuses that end by themselves: wait and look again.
-BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
-# Statuses that will not become InService without a person: fail clearly.
-BROKEN_STATUSES = frozenset({"Failed", "OutOfService", "Deleting"})
+# Statuses that end by themselves (DescribeEndpoint's documented EndpointStatus values): wait.
+BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
+# Every other status (Failed, OutOfService, Deleting, UpdateRollbackFailed, anything new) will
+# not become InService without a person: fail clearly rather than wait out a timeout.
 
 # Up to 6 attempts per call, with exponential backoff and jitter between them (botocore's
 # "standard" mode). Beyond that the callers treat throttling as "busy, try again later".
@@ -111,6 +111,8 @@ def describe(client: Any, endpoint_name: str) -> EndpointState | None:
     except ClientError as err:
         if _error_code(err) == "ValidationException" and "Could not find endpoint" in _error_message(err):
             return None
+        if _error_code(err) in THROTTLING_CODES:
+            raise Busy(f"DescribeEndpoint throttled after retries: {_error_message(err)}") from err
         raise
     variants = {v["VariantName"]: _variant(v) for v in raw.get("ProductionVariants", [])}
     return EndpointState(
@@ -122,10 +124,10 @@ def describe(client: Any, endpoint_name: str) -> EndpointState | None:
 
 
 def require_usable(state: EndpointState | None, endpoint_name: str) -> EndpointState:
-    """Fail clearly when the endpoint is gone or broken; return it otherwise."""
+    """Fail clearly when the endpoint is gone or broken; return it (InService or busy) otherwise."""
     if state is None:
         raise EndpointUnavailable(f"endpoint {endpoint_name} does not exist")
-    if state.status in BROKEN_STATUSES:
+    if state.status != IN_SERVICE and state.status not in BUSY_STATUSES:
         reason = f": {state.failure_reason}" if state.failure_reason else ""
         raise EndpointUnavailable(f"endpoint {endpoint_name} is {state.status}{reason}; weights left unchanged")
     return state
@@ -175,8 +177,12 @@ def converge(client: Any, endpoint_name: str, weights: Mapping[str, float]) -> E
     Raises :class:`InvalidRequest` or :class:`EndpointUnavailable` when waiting cannot help;
     those checks run before any change, so a failure leaves the weights as they were.
     """
-    state = require_usable(describe(client, endpoint_name), endpoint_name)
-    if state.status != IN_SERVICE:  # Creating, Updating, SystemUpdating, ...: it ends by itself
+    try:
+        state = require_usable(describe(client, endpoint_name), endpoint_name)
+    except Busy as err:
+        LOG.warning("could not look yet", extra={"endpoint": endpoint_name, "reason": str(err)})
+        return None
+    if state.status in BUSY_STATUSES:
         LOG.info("endpoint busy, waiting", extra={"endpoint": endpoint_name, "status": state.status})
         return None
     validate_against(state, weights)

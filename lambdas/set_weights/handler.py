@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import WaiterError
-
 from endpoint_weights.endpoint import (
+    IN_SERVICE,
+    Busy,
+    EndpointState,
     EndpointUnavailable,
     describe,
     require_usable,
@@ -37,6 +40,10 @@ POLL_SECONDS = 15  # DescribeEndpoint interval while the endpoint updates
 SAFETY_MARGIN_SECONDS = 20  # stop waiting this long before the Lambda's own timeout
 
 
+class PartiallyApplied(RuntimeError):
+    """Some of a multi-call change is live, the rest failed; the message says which is which."""
+
+
 def parse_request(event: Any) -> tuple[dict[str, float], dict[str, int]]:
     """The weights and instance counts asked for; unknown keys are an error, not ignored."""
     if not isinstance(event, dict):
@@ -51,35 +58,72 @@ def parse_request(event: Any) -> tuple[dict[str, float], dict[str, int]]:
     return weights, counts
 
 
-def _wait_in_service(client: Any, endpoint_name: str, context: Any) -> None:
-    remaining = context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS if context else 600
-    attempts = max(1, int(remaining // POLL_SECONDS))
-    try:
-        client.get_waiter("endpoint_in_service").wait(
-            EndpointName=endpoint_name, WaiterConfig={"Delay": POLL_SECONDS, "MaxAttempts": attempts}
-        )
-    except WaiterError as err:
-        state = describe(client, endpoint_name)
-        status = state.status if state else "missing"
-        raise EndpointUnavailable(
-            f"endpoint {endpoint_name} did not become InService (status {status}): {err}"
-        ) from err
+def _deadline(context: Any) -> float:
+    """When to stop waiting: the Lambda's remaining time less a margin to report the outcome."""
+    remaining = context.get_remaining_time_in_millis() / 1000 if context else 600
+    return time.monotonic() + remaining - SAFETY_MARGIN_SECONDS
+
+
+def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> EndpointState:
+    """Poll DescribeEndpoint until the endpoint is InService.
+
+    Not boto3's ``endpoint_in_service`` waiter: it gives up early only on ``Failed`` and would
+    sit out the whole timeout on ``OutOfService`` or ``UpdateRollbackFailed``; here every
+    status that cannot recover fails at once, and a throttled look just waits for the next.
+    """
+    while True:
+        try:
+            state = require_usable(describe(client, endpoint_name), endpoint_name)
+            if state.status == IN_SERVICE:
+                return state
+            status = state.status
+        except Busy:
+            status = "throttled"
+        if time.monotonic() + POLL_SECONDS > deadline:
+            raise EndpointUnavailable(
+                f"endpoint {endpoint_name} did not become InService before this function's time ran out "
+                f"(status {status}); nothing more was changed"
+            )
+        time.sleep(POLL_SECONDS)
+
+
+def _apply_when_ready(
+    client: Any, endpoint_name: str, weights: Mapping[str, float], counts: Mapping[str, int], deadline: float
+) -> None:
+    """One update call; if SageMaker says busy (an autoscaling action, say), wait and try again."""
+    while True:
+        try:
+            update(client, endpoint_name, weights, counts)
+            return
+        except Busy:
+            _wait_in_service(client, endpoint_name, deadline)
 
 
 def handle(event: Any, context: Any, client: Any = None) -> dict[str, Any]:
     endpoint_name = os.environ["ENDPOINT_NAME"]
     weights, counts = parse_request(event)
     client = client or sagemaker_client()
+    deadline = _deadline(context)
 
     require_usable(describe(client, endpoint_name), endpoint_name)
-    _wait_in_service(client, endpoint_name, context)
-    state = require_usable(describe(client, endpoint_name), endpoint_name)
+    state = _wait_in_service(client, endpoint_name, deadline)
     target = validate_against(state, weights, counts)
     LOG.info("set weights", extra={"endpoint": endpoint_name, "from": state.current_weights, "to": target})
 
+    applied: list[str] = []
     for call_weights, call_counts in plan_updates(target, counts):
-        update(client, endpoint_name, call_weights, call_counts)
-        _wait_in_service(client, endpoint_name, context)
+        try:
+            _apply_when_ready(client, endpoint_name, call_weights, call_counts, deadline)
+            _wait_in_service(client, endpoint_name, deadline)
+        except Exception as err:
+            if not applied:
+                raise
+            # SageMaker takes one capacity change per call, so a request with several counts
+            # is several calls: say exactly what is already live.
+            raise PartiallyApplied(
+                f"applied {'; '.join(applied)}, then failed on {_describe_call(call_weights, call_counts)}: {err}"
+            ) from err
+        applied.append(_describe_call(call_weights, call_counts))
 
     final = require_usable(describe(client, endpoint_name), endpoint_name)
     return {
@@ -88,3 +132,8 @@ def handle(event: Any, context: Any, client: Any = None) -> dict[str, Any]:
         "weights": final.current_weights,
         "instance_counts": final.current_instance_counts,
     }
+
+
+def _describe_call(weights: Mapping[str, float], counts: Mapping[str, int]) -> str:
+    text = "weights " + ", ".join(f"{name}={weight:g}" for name, weight in sorted(weights.items()))
+    return text + "".join(f" and {name} instance count {count}" for name, count in counts.items())

@@ -145,3 +145,10 @@ def test_execution_role_scopes_every_s3_and_ecr_grant(resources: dict[str, Any])
     assert "arn:aws:ecr:eu-west-1:111122223333:repository/fraud-model" in pulled
     assert ":repository/sagemaker-xgboost" in pulled
     assert "ec2:CreateNetworkInterface" in by_action
+
+
+def test_with_autoscaling_instance_counts_are_retained_too(resources: dict[str, Any]):
+    """Otherwise each config change would cut a scaled-out variant back to its initial count."""
+    (endpoint,) = of_type(resources, "AWS::SageMaker::Endpoint").values()
+    assert endpoint["Properties"]["RetainAllVariantProperties"] is True
+    assert "ExcludeRetainedVariantProperties" not in endpoint["Properties"]

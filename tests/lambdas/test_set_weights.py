@@ -10,6 +10,7 @@ import set_weights.handler as set_weights
 from endpoint_weights.endpoint import EndpointUnavailable
 from endpoint_weights.validation import InvalidRequest
 from tests.lambdas.conftest import ENDPOINT, create_endpoint, live_weights, set_endpoint_status
+from tests.lambdas.throttling import Rejection
 
 
 class LambdaContext:
@@ -155,18 +156,64 @@ def test_failed_endpoint_fails_clearly(sagemaker):
     assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}
 
 
-def test_endpoint_that_fails_while_waited_for_fails_clearly(sagemaker):
+def test_endpoint_that_fails_while_waited_for_fails_at_once(sagemaker):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     set_endpoint_status("Updating")
-    sagemaker.meta.events.register("before-call.sagemaker.DescribeEndpoint", lambda **_: set_endpoint_status("Failed"))
-    with pytest.raises(EndpointUnavailable, match=r"did not become InService|is Failed"):
+    looks: list[int] = []
+
+    def fail_on_third_look(**_: Any) -> None:
+        looks.append(1)
+        if len(looks) == 3:
+            set_endpoint_status("Failed")
+
+    sagemaker.meta.events.register("before-call.sagemaker.DescribeEndpoint", fail_on_third_look)
+    calls = record_updates(sagemaker)
+    with pytest.raises(EndpointUnavailable, match="churn-ab is Failed"):
         invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+    assert len(looks) == 3, "failed on the first look at the Failed status, not after a timeout"
+    assert calls == []
+
+
+@pytest.mark.parametrize("status", ["OutOfService", "UpdateRollbackFailed", "Deleting"])
+def test_statuses_that_need_a_person_fail_at_once(sagemaker, status):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    set_endpoint_status(status)
+    with pytest.raises(EndpointUnavailable, match=f"churn-ab is {status}"):
+        invoke({"weights": {"Variant1": 25}}, sagemaker)
+
+
+def test_busy_between_wait_and_update_waits_and_retries(sagemaker, monkeypatch):
+    """An autoscaling action can start an update between our look and our call: SageMaker
+    then answers "Cannot update in-progress endpoint". Simulated with AWS's real error."""
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    rejected = Rejection(sagemaker, "UpdateEndpointWeightsAndCapacities", times=1, monkeypatch=monkeypatch)
+    result = invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+    assert rejected.sent == 2
+    assert result["weights"] == {"Variant1": 25.0, "Variant2": 75.0}
+
+
+def test_a_failure_after_part_of_a_multi_call_change_says_what_is_live(sagemaker, monkeypatch):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    calls = record_updates(sagemaker)
+
+    def break_on_second_call(**_: Any) -> None:
+        if len(calls) == 2:
+            set_endpoint_status("Failed")
+
+    sagemaker.meta.events.register("after-call.sagemaker.UpdateEndpointWeightsAndCapacities", break_on_second_call)
+    with pytest.raises(set_weights.PartiallyApplied) as caught:
+        invoke(
+            {"weights": {"Variant1": 25, "Variant2": 75}, "instance_counts": {"Variant1": 2, "Variant2": 3}}, sagemaker
+        )
+    message = str(caught.value)
+    assert "applied weights Variant1=25, Variant2=75 and Variant1 instance count 2" in message
+    assert "failed on weights Variant1=25, Variant2=75 and Variant2 instance count 3" in message
 
 
 def test_gives_up_waiting_before_the_lambda_times_out(sagemaker):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     set_endpoint_status("Updating")
     calls = record_updates(sagemaker)
-    with pytest.raises(EndpointUnavailable, match="did not become InService \\(status Updating\\)"):
+    with pytest.raises(EndpointUnavailable, match=r"did not become InService .* \(status Updating\)"):
         set_weights.handle({"weights": {"Variant1": 2}}, LambdaContext(remaining_ms=21_000), client=sagemaker)
     assert calls == []

@@ -98,10 +98,12 @@ def test_update_shifts_traffic_25_75_then_0_100(sagemaker):
     assert live_weights(sagemaker) == {"Variant1": 0.0, "Variant2": 100.0}
 
 
-def test_update_after_endpoint_config_replacement_reapplies_the_declared_weights(sagemaker):
-    """A config change (here: a third variant) replaces the endpoint config; CloudFormation then
-    sends an Update because EndpointConfigName changed. Whatever the endpoint came back with,
-    the end state must be the parameters' weights, new variant included."""
+def test_update_for_a_replaced_endpoint_config_applies_the_weights_to_all_live_variants(sagemaker):
+    """After a config change adds a third variant, CloudFormation sends an Update whose
+    EndpointConfigName changed (that it does is checked on the template, in
+    tests/stacks/test_ab_test_stack.py). moto has no UpdateEndpoint and no weight retention,
+    so the endpoint is built as it looks afterwards; the handler must set every variant,
+    the new one included, to the declared weights."""
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1, "Variant3": 1})  # as after UpdateEndpoint
     event = cfn_event(
         "Update",
@@ -197,11 +199,26 @@ def test_unknown_variant_found_only_once_the_endpoint_is_in_service_still_change
     assert live_weights(sagemaker) == {"Variant1": 40.0, "Variant2": 60.0}
 
 
-def test_failed_endpoint_fails_clearly(sagemaker):
+@pytest.mark.parametrize("status", ["Failed", "OutOfService", "UpdateRollbackFailed", "Deleting"])
+def test_endpoint_that_needs_a_person_fails_clearly(sagemaker, status):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
-    set_endpoint_status("Failed")
-    with pytest.raises(EndpointUnavailable, match="churn-ab is Failed"):
-        on_event(cfn_event("Create", {"Variant1": "25", "Variant2": "75"}), None, client=sagemaker)
+    set_endpoint_status(status)
+    event = cfn_event("Create", {"Variant1": "25", "Variant2": "75"})
+    with pytest.raises(EndpointUnavailable, match=f"churn-ab is {status}"):
+        on_event(event, None, client=sagemaker)
+    with pytest.raises(EndpointUnavailable, match=f"churn-ab is {status}"):
+        is_complete(event, None, client=sagemaker)
+
+
+def test_throttled_describe_waits_for_the_next_poll(monkeypatch):
+    sagemaker = boto3.client("sagemaker", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    Throttle(sagemaker, "DescribeEndpoint", times=1, monkeypatch=monkeypatch)
+    event = cfn_event("Create", {"Variant1": "25", "Variant2": "75"})
+    assert is_complete(event, None, client=sagemaker) == {"IsComplete": False}
+    assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}
+    assert is_complete(event, None, client=sagemaker) == {"IsComplete": False}, "applied now"
+    assert is_complete(event, None, client=sagemaker)["IsComplete"] is True
 
 
 def test_endpoint_failing_during_the_wait_fails_clearly(sagemaker):

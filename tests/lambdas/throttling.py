@@ -1,17 +1,19 @@
-"""Make SageMaker throttle: moto never does, so answer calls with AWS's real error."""
+"""Make SageMaker refuse calls as AWS does (throttling, busy endpoint): moto never does."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
 
 
-class Throttle:
-    """Answers the first ``times`` calls of ``operation`` with HTTP 400 ThrottlingException.
+class Rejection:
+    """Answers the first ``times`` calls of ``operation`` with an AWS error (by default HTTP 400
+    ``ValidationException: Cannot update in-progress endpoint``, SageMaker's answer while busy).
+
 
     botocore emits ``before-send`` to *every* handler and uses the first response, so this
     handler (registered first) answers, and moto's handler is told to leave a throttled
@@ -19,6 +21,8 @@ class Throttle:
     The error then goes through botocore's real retry handler, as a throttled response from
     AWS would. ``sent`` counts every attempt, throttled or not.
     """
+
+    error: ClassVar[dict[str, str]] = {"__type": "ValidationException", "message": "Cannot update in-progress endpoint"}
 
     def __init__(self, client: Any, operation: str, times: int, monkeypatch: pytest.MonkeyPatch):
         self.remaining = times
@@ -39,5 +43,11 @@ class Throttle:
             return None  # moto answers
         self.remaining -= 1
         request.throttled_by_test = True
-        body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+        body = json.dumps(self.error).encode()
         return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, MockRawResponse(body))
+
+
+class Throttle(Rejection):
+    """Answers the first ``times`` calls of ``operation`` with HTTP 400 ThrottlingException."""
+
+    error: ClassVar[dict[str, str]] = {"__type": "ThrottlingException", "message": "Rate exceeded"}

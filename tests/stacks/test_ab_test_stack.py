@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -32,9 +33,12 @@ def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
 
 
 def refs_in(node: Any) -> set[str]:
-    """Every name used in a Ref anywhere below ``node``."""
+    """Every name referenced below ``node``: by Ref, or as ${Name} in an Fn::Sub string."""
     if isinstance(node, dict):
         found = {node["Ref"]} if isinstance(node.get("Ref"), str) else set()
+        sub = node.get("Fn::Sub")
+        text = sub if isinstance(sub, str) else sub[0] if isinstance(sub, list) and sub else ""
+        found |= set(re.findall(r"\$\{([A-Za-z0-9]+)\}", text))
         for value in node.values():
             found |= refs_in(value)
         return found
@@ -113,7 +117,7 @@ def test_endpoint_config_has_all_variants_with_the_config_weights_and_a_kms_key(
     assert "EndpointConfigName" not in json.dumps(template.find_resources("AWS::SageMaker::EndpointConfig"))
 
 
-def test_endpoint_retains_live_weights_but_takes_counts_from_the_config(template: Template):
+def test_endpoint_retains_live_weights_and_without_autoscaling_takes_counts_from_the_config(template: Template):
     template.has_resource_properties(
         "AWS::SageMaker::Endpoint",
         {
@@ -229,7 +233,9 @@ def test_execution_role_reads_exactly_the_served_model_artifacts(resources: dict
 def test_execution_role_pulls_only_the_xgboost_repository(resources: dict[str, Any]):
     statements = statements_of(resources, "AbEndpointExecutionRole")
     (pull,) = [s for s in statements if "ecr:BatchGetImage" in _actions(s)]
-    assert joined_text(pull["Resource"]).endswith(":repository/sagemaker-xgboost")
+    resources = pull["Resource"] if isinstance(pull["Resource"], list) else [pull["Resource"]]
+    assert len(resources) == 1, "both variants use the same repository: one entry"
+    assert joined_text(resources[0]).endswith(":repository/sagemaker-xgboost")
     (token,) = [s for s in statements if "ecr:GetAuthorizationToken" in _actions(s)]
     assert _actions(token) == ["ecr:GetAuthorizationToken"]
 

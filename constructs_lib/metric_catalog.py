@@ -1,0 +1,102 @@
+"""Every metric the project graphs or alarms on: one table, mirroring SageMaker's documentation.
+
+SageMaker publishes endpoint invocation metrics in ``AWS/SageMaker`` and instance metrics in
+``/aws/sagemaker/Endpoints``, both per ``EndpointName`` and ``VariantName``. ModelLatency and
+OverheadLatency are in microseconds; the utilization metrics are percentages where 100 % is
+one core (CPU) or one device (GPU). This project publishes its own metrics under
+:data:`PROJECT_NAMESPACE`: the declared weights (both weight Lambdas), the sample-ratio-mismatch
+check, and the evaluation results.
+
+Dashboards and alarms take their metrics from here (:func:`metric`), and a test checks that
+every metric on the dashboard is one of these, with exactly these dimensions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+PROJECT_NAMESPACE = "SageMakerABTesting"
+
+VARIANT_DIMENSIONS = ("EndpointName", "VariantName")
+ENDPOINT_DIMENSIONS = ("EndpointName",)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    namespace: str
+    name: str
+    dimensions: tuple[str, ...]
+    unit: str
+    description: str
+
+
+def _specs(*specs: MetricSpec) -> MappingProxyType[tuple[str, str], MetricSpec]:
+    return MappingProxyType({(s.namespace, s.name): s for s in specs})
+
+
+CATALOG = _specs(
+    # AWS/SageMaker: endpoint invocation metrics, per variant.
+    MetricSpec(SAGEMAKER_NAMESPACE, "Invocations", VARIANT_DIMENSIONS, "Count", "requests sent to the variant"),
+    MetricSpec(SAGEMAKER_NAMESPACE, "InvocationsPerInstance", VARIANT_DIMENSIONS, "Count", "invocations / instances"),
+    MetricSpec(SAGEMAKER_NAMESPACE, "ModelLatency", VARIANT_DIMENSIONS, "Microseconds", "time the model took"),
+    MetricSpec(SAGEMAKER_NAMESPACE, "OverheadLatency", VARIANT_DIMENSIONS, "Microseconds", "SageMaker's own overhead"),
+    MetricSpec(SAGEMAKER_NAMESPACE, "Invocation4XXErrors", VARIANT_DIMENSIONS, "Count", "requests answered 4XX"),
+    MetricSpec(SAGEMAKER_NAMESPACE, "Invocation5XXErrors", VARIANT_DIMENSIONS, "Count", "requests answered 5XX"),
+    MetricSpec(SAGEMAKER_NAMESPACE, "InvocationModelErrors", VARIANT_DIMENSIONS, "Count", "model errored"),
+    # /aws/sagemaker/Endpoints: instance metrics, per variant.
+    MetricSpec(INSTANCE_NAMESPACE, "CPUUtilization", VARIANT_DIMENSIONS, "Percent", "sum over cores"),
+    MetricSpec(INSTANCE_NAMESPACE, "MemoryUtilization", VARIANT_DIMENSIONS, "Percent", "memory used"),
+    MetricSpec(INSTANCE_NAMESPACE, "DiskUtilization", VARIANT_DIMENSIONS, "Percent", "disk used"),
+    MetricSpec(INSTANCE_NAMESPACE, "GPUUtilization", VARIANT_DIMENSIONS, "Percent", "sum over GPUs"),
+    MetricSpec(INSTANCE_NAMESPACE, "GPUMemoryUtilization", VARIANT_DIMENSIONS, "Percent", "GPU memory used"),
+    # This project: weights as declared, published by both weight Lambdas when they apply them.
+    MetricSpec(PROJECT_NAMESPACE, "DeclaredWeight", VARIANT_DIMENSIONS, "None", "weight last applied"),
+    # This project: the sample-ratio-mismatch check.
+    MetricSpec(PROJECT_NAMESPACE, "SrmPValue", ENDPOINT_DIMENSIONS, "None", "chi-square p-value of the split"),
+    MetricSpec(PROJECT_NAMESPACE, "SrmInvocations", ENDPOINT_DIMENSIONS, "Count", "requests the check looked at"),
+    MetricSpec(PROJECT_NAMESPACE, "ObservedShare", VARIANT_DIMENSIONS, "Percent", "share of requests received"),
+    MetricSpec(PROJECT_NAMESPACE, "ExpectedShare", VARIANT_DIMENSIONS, "Percent", "share the live weights ask for"),
+    # This project: model quality from the evaluation runs.
+    MetricSpec(PROJECT_NAMESPACE, "Accuracy", VARIANT_DIMENSIONS, "None", "evaluation accuracy"),
+    MetricSpec(PROJECT_NAMESPACE, "Precision", VARIANT_DIMENSIONS, "None", "evaluation precision"),
+    MetricSpec(PROJECT_NAMESPACE, "Recall", VARIANT_DIMENSIONS, "None", "evaluation recall"),
+    MetricSpec(PROJECT_NAMESPACE, "F1", VARIANT_DIMENSIONS, "None", "evaluation F1 score"),
+    MetricSpec(PROJECT_NAMESPACE, "RocAuc", VARIANT_DIMENSIONS, "None", "evaluation ROC AUC"),
+)
+
+QUALITY_METRICS = ("Accuracy", "Precision", "Recall", "F1", "RocAuc")
+DEFAULT_PERIOD = Duration.minutes(1)
+
+
+def metric(
+    namespace: str,
+    name: str,
+    *,
+    endpoint_name: str,
+    variant_name: str | None = None,
+    statistic: str = "Sum",
+    period: Duration = DEFAULT_PERIOD,
+    label: str | None = None,
+) -> cw.Metric:
+    """A metric from :data:`CATALOG`, with the dimensions SageMaker (or this project) uses."""
+    spec = CATALOG.get((namespace, name))
+    if spec is None:
+        raise KeyError(f"{namespace} {name} is not in the metric catalog")
+    values = {"EndpointName": endpoint_name, "VariantName": variant_name}
+    missing = [d for d in spec.dimensions if values.get(d) is None]
+    if missing:
+        raise ValueError(f"{name} needs dimension(s) {', '.join(missing)}")
+    return cw.Metric(
+        namespace=namespace,
+        metric_name=name,
+        dimensions_map={d: str(values[d]) for d in spec.dimensions},
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
