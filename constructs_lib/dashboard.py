@@ -1,4 +1,14 @@
-"""A first per-endpoint dashboard: Invocations and ModelLatency per variant, side by side."""
+"""The per-endpoint dashboard, laid out to compare variants side by side, top to bottom:
+
+header (what is deployed, how to change weights) → traffic (invocations, observed share next to
+declared share, per instance) → latency (p50/p90/p99 in ms) → errors (4XX, 5XX, model errors,
+5XX rate) → resources (CPU, memory, disk, GPU where there are GPUs) → model quality (from the
+evaluation runs) → the sample-ratio check and alarm status.
+
+Every metric comes from :mod:`constructs_lib.metric_catalog`; a test checks the whole body
+against it. Widgets in one ``add_widgets`` call sit side by side and always sum to the 24
+columns of the grid.
+"""
 
 from __future__ import annotations
 
@@ -8,50 +18,63 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-PERIOD = Duration.minutes(1)
+from constructs_lib.config.model import EndpointSpec
+from constructs_lib.metric_catalog import (
+    INSTANCE_NAMESPACE,
+    PROJECT_NAMESPACE,
+    QUALITY_METRICS,
+    SAGEMAKER_NAMESPACE,
+    metric,
+)
+
+GRAPH_HEIGHT = 6
+LATENCY_STATISTICS = ("p50", "p90", "p99")
+QUALITY_PERIOD = Duration.hours(1)
+QUALITY_LABELS = {"Accuracy": "Accuracy", "Precision": "Precision", "Recall": "Recall", "F1": "F1", "RocAuc": "ROC AUC"}
 
 
-def variant_metric(endpoint_name: str, variant_name: str, metric_name: str, statistic: str) -> cw.Metric:
-    """A per-variant metric of ``AWS/SageMaker`` (dimensions EndpointName, VariantName)."""
-    return cw.Metric(
-        namespace=SAGEMAKER_NAMESPACE,
-        metric_name=metric_name,
-        dimensions_map={"EndpointName": endpoint_name, "VariantName": variant_name},
-        statistic=statistic,
-        period=PERIOD,
-        label=variant_name,
-    )
+def is_gpu_instance(instance_type: str) -> bool:
+    """ml.g*/ml.p* families carry NVIDIA GPUs (the only ones SageMaker reports GPU metrics for)."""
+    family = instance_type.split(".")[1] if instance_type.count(".") >= 2 else ""
+    return family.startswith(("g", "p"))
 
 
 class EndpointDashboard(Construct):
-    """Per-variant Invocations (sum) and ModelLatency (p50, p99) for one endpoint.
+    """The endpoint's CloudWatch dashboard.
 
+    :param spec: the endpoint as configured (variants, instance types) for the header.
     :param endpoint_name: the endpoint's name (a token is fine).
-    :param variant_names: one line per variant on each graph.
+    :param stack_name: for the header's ``cdk deploy --parameters`` example.
+    :param set_weights_function_name: for the header's ``aws lambda invoke`` example.
+    :param alarms: shown in the alarm status widget; default none.
+    :param srm_p_value: the SRM check's p-value metric; default none (no SRM graph).
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, endpoint_name: str, variant_names: Sequence[str]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: EndpointSpec,
+        endpoint_name: str,
+        stack_name: str,
+        set_weights_function_name: str,
+        alarms: Sequence[cw.IAlarm] = (),
+        srm_p_value: cw.IMetric | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._endpoint = endpoint_name
+        self._variants = [v.name for v in spec.variants]
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
-        invocations = cw.GraphWidget(
-            title="Invocations per variant",
-            left=[variant_metric(endpoint_name, v, "Invocations", "Sum") for v in variant_names],
-            left_y_axis=cw.YAxisProps(label="requests / min", show_units=False, min=0),
-            width=12,
-        )
-        latency = cw.GraphWidget(
-            title="ModelLatency per variant (p50, p99)",
-            left=[
-                variant_metric(endpoint_name, v, "ModelLatency", "p50").with_(label=f"{v} p50") for v in variant_names
-            ]
-            + [variant_metric(endpoint_name, v, "ModelLatency", "p99").with_(label=f"{v} p99") for v in variant_names],
-            left_y_axis=cw.YAxisProps(label="microseconds", show_units=False, min=0),
-            width=12,
-        )
-        self.dashboard.add_widgets(invocations, latency)
+        self.dashboard.add_widgets(self._header(spec, stack_name, set_weights_function_name))
+        self.dashboard.add_widgets(*self._traffic())
+        self.dashboard.add_widgets(*self._latency())
+        self.dashboard.add_widgets(*self._errors())
+        for row in self._resources(spec):
+            self.dashboard.add_widgets(*row)
+        for row in self._quality():
+            self.dashboard.add_widgets(*row)
+        self.dashboard.add_widgets(*self._checks(alarms, srm_p_value))
 
     @property
     def url(self) -> str:
@@ -59,3 +82,188 @@ class EndpointDashboard(Construct):
             f"https://console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
             f"#dashboards:name={self.dashboard.dashboard_name}"
         )
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _metric(self, namespace: str, name: str, variant: str, statistic: str = "Sum", **kwargs: object) -> cw.Metric:
+        return metric(
+            namespace, name, endpoint_name=self._endpoint, variant_name=variant, statistic=statistic, **kwargs
+        )  # type: ignore[arg-type]
+
+    def _per_variant(
+        self, title: str, namespace: str, name: str, statistic: str, unit_label: str, width: int
+    ) -> cw.GraphWidget:
+        return cw.GraphWidget(
+            title=title,
+            left=[self._metric(namespace, name, v, statistic, label=v) for v in self._variants],
+            left_y_axis=cw.YAxisProps(label=unit_label, show_units=False, min=0),
+            width=width,
+            height=GRAPH_HEIGHT,
+        )
+
+    # --- rows ----------------------------------------------------------------------------------
+
+    def _header(self, spec: EndpointSpec, stack_name: str, function_name: str) -> cw.TextWidget:
+        rows = "\n".join(
+            f"| {v.name} | {v.instance_type} × {v.initial_instance_count} | {v.initial_weight:g} | "
+            f"`{v.weight_parameter_name}` |"
+            for v in spec.variants
+        )
+        first = spec.variants[0].weight_parameter_name
+        markdown = (
+            f"# A/B endpoint {spec.name}\n"
+            "| variant | instances (initial) | initial weight | weight parameter |\n"
+            "|---|---|---|---|\n"
+            f"{rows}\n\n"
+            "**Change weights** (applied in place, no fleet rebuild): "
+            f"`cdk deploy {stack_name} --parameters {stack_name}:{first}=<weight> ...`, or now: "
+            f"`aws lambda invoke --function-name {function_name} --cli-binary-format raw-in-base64-out "
+            '--payload \'{"weights": {"<variant>": <weight>}}\' out.json`. '
+            "A parameter change or an endpoint-config change re-applies the parameters."
+        )
+        return cw.TextWidget(markdown=markdown, width=24, height=3 + len(spec.variants))
+
+    def _traffic(self) -> list[cw.IWidget]:
+        invocations = {
+            f"inv{i}": self._metric(SAGEMAKER_NAMESPACE, "Invocations", v) for i, v in enumerate(self._variants)
+        }
+        declared = {
+            f"w{i}": self._metric(PROJECT_NAMESPACE, "DeclaredWeight", v, "Maximum")
+            for i, v in enumerate(self._variants)
+        }
+        total_invocations = " + ".join(f"FILL(inv{i}, 0)" for i in range(len(self._variants)))
+        total_weight = " + ".join(f"FILL(w{i}, REPEAT)" for i in range(len(self._variants)))
+        observed = [
+            cw.MathExpression(
+                expression=f"100 * FILL(inv{i}, 0) / ({total_invocations})",
+                using_metrics=invocations,
+                label=f"{v} observed",
+            )
+            for i, v in enumerate(self._variants)
+        ]
+        expected = [
+            cw.MathExpression(
+                expression=f"100 * FILL(w{i}, REPEAT) / ({total_weight})",
+                using_metrics=declared,
+                label=f"{v} declared",
+            )
+            for i, v in enumerate(self._variants)
+        ]
+        share = cw.GraphWidget(
+            title="Traffic share: observed (Invocations) vs declared (weights)",
+            left=observed,
+            right=expected,
+            left_y_axis=cw.YAxisProps(label="observed %", show_units=False, min=0, max=100),
+            right_y_axis=cw.YAxisProps(label="declared %", show_units=False, min=0, max=100),
+            width=8,
+            height=GRAPH_HEIGHT,
+        )
+        return [
+            self._per_variant(
+                "Invocations per variant", SAGEMAKER_NAMESPACE, "Invocations", "Sum", "requests / min", 8
+            ),
+            share,
+            self._per_variant(
+                "InvocationsPerInstance",
+                SAGEMAKER_NAMESPACE,
+                "InvocationsPerInstance",
+                "Sum",
+                "requests / instance / min",
+                8,
+            ),
+        ]
+
+    def _latency_widget(self, name: str) -> cw.GraphWidget:
+        series = []
+        # Metric ids must be unique within a graph: one per variant and statistic.
+        for index, variant in enumerate(self._variants):
+            for statistic in LATENCY_STATISTICS:
+                raw_id = f"us{index}{statistic}"
+                raw = self._metric(SAGEMAKER_NAMESPACE, name, variant, statistic)
+                series.append(
+                    cw.MathExpression(
+                        expression=f"{raw_id} / 1000", using_metrics={raw_id: raw}, label=f"{variant} {statistic}"
+                    )
+                )
+        return cw.GraphWidget(
+            title=f"{name} per variant (p50, p90, p99)",
+            left=series,
+            left_y_axis=cw.YAxisProps(label="milliseconds", show_units=False, min=0),
+            width=12,
+            height=GRAPH_HEIGHT,
+        )
+
+    def _latency(self) -> list[cw.IWidget]:
+        return [self._latency_widget("ModelLatency"), self._latency_widget("OverheadLatency")]
+
+    def _errors(self) -> list[cw.IWidget]:
+        rates = [
+            cw.MathExpression(
+                expression=f"IF(inv{i} > 0, 100 * err{i} / inv{i}, 0)",
+                using_metrics={
+                    f"inv{i}": self._metric(SAGEMAKER_NAMESPACE, "Invocations", v),
+                    f"err{i}": self._metric(SAGEMAKER_NAMESPACE, "Invocation5XXErrors", v),
+                },
+                label=v,
+            )
+            for i, v in enumerate(self._variants)
+        ]
+        return [
+            self._per_variant("4XX errors", SAGEMAKER_NAMESPACE, "Invocation4XXErrors", "Sum", "requests / min", 6),
+            self._per_variant("5XX errors", SAGEMAKER_NAMESPACE, "Invocation5XXErrors", "Sum", "requests / min", 6),
+            self._per_variant("Model errors", SAGEMAKER_NAMESPACE, "InvocationModelErrors", "Sum", "requests / min", 6),
+            cw.GraphWidget(
+                title="5XX error rate",
+                left=rates,
+                left_y_axis=cw.YAxisProps(label="% of invocations", show_units=False, min=0),
+                width=6,
+                height=GRAPH_HEIGHT,
+            ),
+        ]
+
+    def _resources(self, spec: EndpointSpec) -> list[list[cw.IWidget]]:
+        rows: list[list[cw.IWidget]] = [
+            [
+                self._per_variant(f"{name} (instance average)", INSTANCE_NAMESPACE, name, "Average", "%", 8)
+                for name in ("CPUUtilization", "MemoryUtilization", "DiskUtilization")
+            ]
+        ]
+        if any(is_gpu_instance(v.instance_type) for v in spec.variants):
+            rows.append(
+                [
+                    self._per_variant(f"{name} (instance average)", INSTANCE_NAMESPACE, name, "Average", "%", 12)
+                    for name in ("GPUUtilization", "GPUMemoryUtilization")
+                ]
+            )
+        return rows
+
+    def _quality(self) -> list[list[cw.IWidget]]:
+        widgets = [
+            cw.GraphWidget(
+                title=f"{QUALITY_LABELS[name]} per variant (evaluation runs)",
+                left=[
+                    self._metric(PROJECT_NAMESPACE, name, v, "Maximum", period=QUALITY_PERIOD, label=v)
+                    for v in self._variants
+                ],
+                left_y_axis=cw.YAxisProps(label=QUALITY_LABELS[name], show_units=False, min=0, max=1),
+                width=8 if index < 3 else 12,
+                height=GRAPH_HEIGHT,
+            )
+            for index, name in enumerate(QUALITY_METRICS)
+        ]
+        return [widgets[:3], widgets[3:]]
+
+    def _checks(self, alarms: Sequence[cw.IAlarm], srm_p_value: cw.IMetric | None) -> list[cw.IWidget]:
+        status = cw.AlarmStatusWidget(
+            title="Alarms", alarms=list(alarms), width=12 if srm_p_value else 24, height=GRAPH_HEIGHT
+        )
+        if srm_p_value is None:
+            return [status]
+        srm = cw.GraphWidget(
+            title="Sample-ratio check: chi-square p-value (low = split differs from weights)",
+            left=[srm_p_value],
+            left_y_axis=cw.YAxisProps(label="p-value", show_units=False, min=0, max=1),
+            width=12,
+            height=GRAPH_HEIGHT,
+        )
+        return [srm, status]

@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_iam as iam
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -99,4 +100,18 @@ def metric(
         statistic=statistic,
         period=period,
         label=label,
+    )
+
+
+def grant_put_project_metrics(grantee: iam.IGrantable) -> None:
+    """PutMetricData into :data:`PROJECT_NAMESPACE` only.
+
+    The action has no resource-level permissions, so the resource is ``*`` and the namespace is
+    pinned with the ``cloudwatch:namespace`` condition key.
+    """
+    iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["cloudwatch:PutMetricData"],
+        resource_arns=["*"],
+        conditions={"StringEquals": {"cloudwatch:namespace": PROJECT_NAMESPACE}},
     )

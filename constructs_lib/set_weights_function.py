@@ -7,6 +7,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
+from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import PythonFunction
 from constructs_lib.variant_weights import grant_weight_changes
 
@@ -30,6 +31,7 @@ class SetWeightsFunction(Construct):
             key=key,
             description=f"Sets the traffic weights of SageMaker endpoint {endpoint.spec.name}",
             timeout=Duration.minutes(15),
-            environment={"ENDPOINT_NAME": endpoint.endpoint_name},
+            environment={"ENDPOINT_NAME": endpoint.endpoint_name, "METRICS_NAMESPACE": PROJECT_NAMESPACE},
         ).function
         grant_weight_changes(endpoint, self.function)
+        grant_put_project_metrics(self.function)

@@ -24,6 +24,7 @@ from constructs import Construct, IConstruct
 
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge
+from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import LOG_RETENTION, PythonFunction, acknowledge_lambda_compliance, lambda_role
 
 # DescribeEndpoint every 30 s; give up after CloudFormation's own custom-resource limit (1 h).
@@ -71,7 +72,9 @@ class VariantWeights(Construct):
             handler="weights_provider.handler.is_complete",
             key=key,
             description="Weights custom resource: completes when the endpoint shows the weights",
+            environment={"METRICS_NAMESPACE": PROJECT_NAMESPACE},
         ).function
+        grant_put_project_metrics(is_complete)
         self._handlers = (on_event, is_complete)
         for function in self._handlers:
             grant_weight_changes(endpoint, function)

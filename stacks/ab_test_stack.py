@@ -8,10 +8,12 @@ from aws_cdk import CfnOutput, CfnParameter, Stack
 from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
+from constructs_lib.alarms import EndpointAlarms
 from constructs_lib.config.model import EndpointSpec
 from constructs_lib.dashboard import EndpointDashboard
 from constructs_lib.encryption import EndpointKey
 from constructs_lib.set_weights_function import SetWeightsFunction
+from constructs_lib.srm_check import SampleRatioCheck
 from constructs_lib.variant_weights import VariantWeights
 
 
@@ -20,7 +22,7 @@ class AbTestStack(Stack):
 
     Parameters: ``Weight<VariantName>`` (Number, min 0, default = the config's
     ``initial_weight``), read by the weights custom resource and nothing else.
-    Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``.
+    Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``, ``AlarmTopicArn``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, **kwargs: Any) -> None:
@@ -42,8 +44,26 @@ class AbTestStack(Stack):
         }
         VariantWeights(self, "Weights", endpoint=endpoint, weights=weights, key=key)
         set_weights = SetWeightsFunction(self, "SetWeights", endpoint=endpoint, key=key)
+
+        alarms = EndpointAlarms(
+            self,
+            "Alarms",
+            endpoint_name=endpoint.endpoint_name,
+            variant_names=endpoint.variant_names,
+            monitoring=spec.monitoring,
+            key=key,
+        )
+        srm = SampleRatioCheck(self, "SampleRatioCheck", endpoint=endpoint, monitoring=spec.monitoring, key=key)
+        composite = alarms.add_composite(srm.alarm)
         dashboard = EndpointDashboard(
-            self, "Dashboard", endpoint_name=endpoint.endpoint_name, variant_names=endpoint.variant_names
+            self,
+            "Dashboard",
+            spec=spec,
+            endpoint_name=endpoint.endpoint_name,
+            stack_name=self.stack_name,
+            set_weights_function_name=set_weights.function.function_name,
+            alarms=[composite, *alarms.variant_alarms, srm.alarm],
+            srm_p_value=srm.p_value,
         )
 
         CfnOutput(self, "EndpointName", value=endpoint.endpoint_name, description="The SageMaker endpoint to invoke")
@@ -54,3 +74,4 @@ class AbTestStack(Stack):
             value=set_weights.function.function_name,
             description='Invoke with {"weights": {"<variant>": <weight>, ...}} to change weights now',
         )
+        CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn, description="Where the endpoint's alarms notify")

@@ -26,6 +26,7 @@ from constructs_lib.config.model import (
     DataCaptureSpec,
     EcrImage,
     EndpointSpec,
+    MonitoringSpec,
     PackageModel,
     VariantSpec,
     VpcSpec,
@@ -378,6 +379,63 @@ def _parse_vpc(ctx: _Context, value: Any) -> VpcSpec | None:
     return VpcSpec(subnet_ids=subnets, security_group_ids=groups) if subnets and groups else None
 
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DEFAULT_MONITORING = MonitoringSpec()
+
+
+def _period(value: Any) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return "must be an integer"
+    if value not in (10, 30) and (value < 60 or value % 60):
+        return "must be 10, 30 or a multiple of 60 (CloudWatch alarm periods)"
+    return None
+
+
+def _probability(value: Any) -> str | None:
+    return None if _is_number(value) and 0 < value < 1 else "must be a number between 0 and 1 (exclusive)"
+
+
+def _parse_monitoring(ctx: _Context, value: Any) -> MonitoringSpec | None:
+    fields = {
+        "error_rate_percent": _number(0, exclusive=True),
+        "p99_latency_ms": _number(0, exclusive=True),
+        "period_seconds": _period,
+        "evaluation_periods": _integer(1),
+        "datapoints_to_alarm": _integer(1),
+        "min_invocations": _integer(0),
+        "srm_p_value": _probability,
+        "srm_min_invocations": _integer(1),
+        "srm_window_minutes": _integer(5, 1440),
+        "srm_schedule_minutes": _integer(1, 1440),
+    }
+    obj = _mapping(ctx, value, required=(), optional=(*fields, "notification_emails"))
+    if obj is None:
+        return None
+    problems_before = len(ctx.problems)
+    values = {
+        key: _field(ctx, obj, key, check, default=getattr(DEFAULT_MONITORING, key)) for key, check in fields.items()
+    }
+    emails: tuple[str, ...] = ()
+    if "notification_emails" in obj:
+        raw = obj["notification_emails"]
+        if not isinstance(raw, list) or not all(isinstance(e, str) and EMAIL.match(e) for e in raw):
+            ctx.error(f"must be a list of e-mail addresses (got {_describe(raw)})", "notification_emails")
+        else:
+            emails = tuple(raw)
+    if len(ctx.problems) != problems_before:
+        return None
+    if values["datapoints_to_alarm"] > values["evaluation_periods"]:
+        ctx.error(
+            f"datapoints_to_alarm ({values['datapoints_to_alarm']}) must be <= evaluation_periods "
+            f"({values['evaluation_periods']})"
+        )
+        return None
+    if values["srm_window_minutes"] < values["srm_schedule_minutes"]:
+        ctx.error("srm_window_minutes must be >= srm_schedule_minutes: every request must be looked at")
+        return None
+    return MonitoringSpec(notification_emails=emails, **values)
+
+
 def _optional(ctx: _Context, obj: dict[str, Any], key: str, parse: Callable[[_Context, Any], T]) -> T | None:
     return parse(ctx.child(key), obj[key]) if key in obj else None
 
@@ -387,7 +445,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
         ctx,
         value,
         required=("name", "variants"),
-        optional=("data_capture", "vpc", "network_isolation", "kms_key_arn"),
+        optional=("data_capture", "vpc", "network_isolation", "kms_key_arn", "monitoring"),
     )
     if obj is None:
         return None
@@ -398,6 +456,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
     vpc = _optional(ctx, obj, "vpc", _parse_vpc)
     isolation = _field(ctx, obj, "network_isolation", _boolean, default=False)
     kms_key_arn = _field(ctx, obj, "kms_key_arn", _string(KMS_KEY_ARN, "a KMS key ARN"))
+    monitoring = _optional(ctx, obj, "monitoring", _parse_monitoring) or DEFAULT_MONITORING
     if len(ctx.problems) != problems_before:
         return None
     return EndpointSpec(
@@ -407,6 +466,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
         vpc=vpc,
         network_isolation=isolation,
         kms_key_arn=kms_key_arn,
+        monitoring=monitoring,
     )
 
 

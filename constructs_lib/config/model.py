@@ -116,12 +116,38 @@ class VpcSpec:
 
 
 @dataclass(frozen=True)
+class MonitoringSpec:
+    """Alarm thresholds and the sample-ratio-mismatch (SRM) check, with their defaults.
+
+    Variant alarms fire on the 5XX error rate (percent of invocations) and on p99 ModelLatency,
+    each only in periods with at least ``min_invocations`` requests, when
+    ``datapoints_to_alarm`` of ``evaluation_periods`` periods of ``period_seconds`` breach.
+    The SRM check runs every ``srm_schedule_minutes`` over the last ``srm_window_minutes`` and
+    its alarm fires when the chi-square p-value drops below ``srm_p_value`` with at least
+    ``srm_min_invocations`` requests in the window.
+    """
+
+    error_rate_percent: float = 5.0
+    p99_latency_ms: float = 1000.0
+    period_seconds: int = 60
+    evaluation_periods: int = 5
+    datapoints_to_alarm: int = 3
+    min_invocations: int = 20
+    notification_emails: tuple[str, ...] = ()
+    srm_p_value: float = 0.001
+    srm_min_invocations: int = 1000
+    srm_window_minutes: int = 60
+    srm_schedule_minutes: int = 5
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     """One real-time endpoint with its production variants.
 
     ``kms_key_arn`` (default: none) encrypts the instances' storage, logs and captured data;
     without it the stack creates a key with rotation enabled. ``network_isolation``
-    (default ``False``) cuts the model containers off from the network.
+    (default ``False``) cuts the model containers off from the network. ``monitoring``
+    (default: :class:`MonitoringSpec` defaults) sets the alarms and the SRM check.
     """
 
     name: str
@@ -130,6 +156,7 @@ class EndpointSpec:
     vpc: VpcSpec | None = None
     network_isolation: bool = False
     kms_key_arn: str | None = None
+    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
 
     @property
     def stack_name(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -68,6 +69,7 @@ class EndpointState:
     status: str
     failure_reason: str
     variants: Mapping[str, VariantState]
+    last_modified: datetime | None = None
 
     @property
     def current_weights(self) -> dict[str, float]:
@@ -120,6 +122,7 @@ def describe(client: Any, endpoint_name: str) -> EndpointState | None:
         status=raw["EndpointStatus"],
         failure_reason=raw.get("FailureReason", ""),
         variants=variants,
+        last_modified=raw.get("LastModifiedTime"),
     )
 
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from endpoint_weights.declared_metric import publish_declared_weights
 from endpoint_weights.endpoint import (
     IN_SERVICE,
     Busy,
@@ -99,7 +100,7 @@ def _apply_when_ready(
             _wait_in_service(client, endpoint_name, deadline)
 
 
-def handle(event: Any, context: Any, client: Any = None) -> dict[str, Any]:
+def handle(event: Any, context: Any, client: Any = None, cloudwatch: Any = None) -> dict[str, Any]:
     endpoint_name = os.environ["ENDPOINT_NAME"]
     weights, counts = parse_request(event)
     client = client or sagemaker_client()
@@ -126,6 +127,7 @@ def handle(event: Any, context: Any, client: Any = None) -> dict[str, Any]:
         applied.append(_describe_call(call_weights, call_counts))
 
     final = require_usable(describe(client, endpoint_name), endpoint_name)
+    publish_declared_weights(endpoint_name, final.current_weights, cloudwatch=cloudwatch)
     return {
         "endpoint_name": endpoint_name,
         "status": final.status,

@@ -19,6 +19,7 @@ import json
 import logging
 from typing import Any
 
+from endpoint_weights.declared_metric import publish_declared_weights
 from endpoint_weights.endpoint import converge, sagemaker_client
 from endpoint_weights.validation import parse_weights
 
@@ -49,7 +50,7 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
     return {"PhysicalResourceId": _physical_id(endpoint_name)}
 
 
-def is_complete(event: dict[str, Any], context: Any, client: Any = None) -> dict[str, Any]:
+def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwatch: Any = None) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}
     props = event["ResourceProperties"]
@@ -59,4 +60,5 @@ def is_complete(event: dict[str, Any], context: Any, client: Any = None) -> dict
     if state is None:
         return {"IsComplete": False}
     LOG.info("weights in place", extra={"endpoint": endpoint_name, "weights": state.current_weights})
+    publish_declared_weights(endpoint_name, state.current_weights, cloudwatch=cloudwatch)
     return {"IsComplete": True, "Data": {"AppliedWeights": json.dumps(state.current_weights, sort_keys=True)}}

@@ -345,3 +345,38 @@ def test_config_error_carries_the_individual_problems():
     assert caught.value.source == SOURCE
     assert len(caught.value.problems) == 1
     assert json.dumps("Variant2") in caught.value.problems[0]
+
+
+# --- monitoring ----------------------------------------------------------------------------------
+
+
+def test_monitoring_defaults_apply_without_a_monitoring_section():
+    monitoring = load_config(DEFAULT_CONFIG).endpoints[0].monitoring
+    assert (monitoring.error_rate_percent, monitoring.p99_latency_ms, monitoring.period_seconds) == (5.0, 1000.0, 60)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("error_rate_percent", -1, "> 0"),
+        ("p99_latency_ms", 0, "> 0"),
+        ("period_seconds", 0, "10, 30 or a multiple of 60"),
+        ("period_seconds", 90, "10, 30 or a multiple of 60"),
+        ("evaluation_periods", 0, ">= 1"),
+        ("datapoints_to_alarm", 0, ">= 1"),
+        ("min_invocations", -5, ">= 0"),
+        ("srm_p_value", 0, "between 0 and 1"),
+        ("srm_schedule_minutes", 0, ">= 1"),
+        ("notification_emails", ["not-an-address"], "e-mail addresses"),
+        ("alarm_email", "x@example.com", "unknown key"),
+    ],
+)
+def test_bad_monitoring_settings_are_named(key: str, value: Any, problem: str):
+    message = error_for(lambda d: d["endpoints"][0].update(monitoring={key: value}))
+    assert_located(message, 'endpoint "churn-ab"', "monitoring", key, problem)
+
+
+def test_datapoints_to_alarm_cannot_exceed_evaluation_periods():
+    monitoring = {"evaluation_periods": 2, "datapoints_to_alarm": 3}
+    message = error_for(lambda d: d["endpoints"][0].update(monitoring=monitoring))
+    assert_located(message, "monitoring", "datapoints_to_alarm (3) must be <= evaluation_periods (2)")

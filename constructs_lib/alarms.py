@@ -1,0 +1,139 @@
+"""Per-variant alarms that mean something, a composite alarm per endpoint, and where they notify.
+
+Each variant gets two alarms, both computed with metric math so that a handful of requests
+cannot fire them: in a period with fewer than ``min_invocations`` requests the expression is 0.
+
+* **5XX error rate** (percent of invocations) above ``error_rate_percent``;
+* **p99 ModelLatency** (milliseconds) above ``p99_latency_ms``.
+
+Missing data (no traffic at all) is *not breaching*: an idle variant is not a failing one.
+The composite alarm goes off when any of them does (and when the SRM check's does) and is the
+one that notifies the SNS topic, so an incident pages once rather than once per variant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from constructs_lib.acknowledge import acknowledge
+from constructs_lib.config.model import MonitoringSpec
+from constructs_lib.metric_catalog import SAGEMAKER_NAMESPACE, metric
+
+
+def error_rate(endpoint_name: str, variant: str, period: Duration, min_invocations: int) -> cw.MathExpression:
+    """5XX responses as a percentage of invocations; 0 in periods below the traffic guard."""
+    return cw.MathExpression(
+        expression=f"IF(invocations >= {min_invocations}, 100 * errors / invocations, 0)",
+        using_metrics={
+            "invocations": metric(
+                SAGEMAKER_NAMESPACE, "Invocations", endpoint_name=endpoint_name, variant_name=variant
+            ),
+            "errors": metric(
+                SAGEMAKER_NAMESPACE, "Invocation5XXErrors", endpoint_name=endpoint_name, variant_name=variant
+            ),
+        },
+        label=f"{variant} 5XX rate (%)",
+        period=period,
+    )
+
+
+def p99_latency_ms(endpoint_name: str, variant: str, period: Duration, min_invocations: int) -> cw.MathExpression:
+    """p99 ModelLatency in milliseconds (SageMaker reports microseconds); 0 below the traffic guard."""
+    return cw.MathExpression(
+        expression=f"IF(invocations >= {min_invocations}, latency / 1000, 0)",
+        using_metrics={
+            "invocations": metric(
+                SAGEMAKER_NAMESPACE, "Invocations", endpoint_name=endpoint_name, variant_name=variant
+            ),
+            "latency": metric(
+                SAGEMAKER_NAMESPACE, "ModelLatency", endpoint_name=endpoint_name, variant_name=variant, statistic="p99"
+            ),
+        },
+        label=f"{variant} p99 ModelLatency (ms)",
+        period=period,
+    )
+
+
+class EndpointAlarms(Construct):
+    """Variant alarms, their composite, and an encrypted SNS topic with optional e-mail subscriptions.
+
+    :param endpoint_name: the endpoint's name (a token is fine).
+    :param variant_names: one pair of alarms per variant.
+    :param monitoring: thresholds, periods, traffic guard and e-mail addresses.
+    :param key: encrypts the topic.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        variant_names: Sequence[str],
+        monitoring: MonitoringSpec,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "Notifications", master_key=key, enforce_ssl=True)
+        for address in monitoring.notification_emails:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+
+        period = Duration.seconds(monitoring.period_seconds)
+        guard = monitoring.min_invocations
+        self.error_rate_alarms: dict[str, cw.Alarm] = {}
+        self.latency_alarms: dict[str, cw.Alarm] = {}
+        for variant in variant_names:
+            self.error_rate_alarms[variant] = error_rate(endpoint_name, variant, period, guard).create_alarm(
+                self,
+                f"ErrorRate{variant}",
+                alarm_description=f"{variant}: 5XX responses above {monitoring.error_rate_percent:g} % of "
+                f"invocations (periods with at least {guard} requests)",
+                threshold=monitoring.error_rate_percent,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=monitoring.evaluation_periods,
+                datapoints_to_alarm=monitoring.datapoints_to_alarm,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+            self.latency_alarms[variant] = p99_latency_ms(endpoint_name, variant, period, guard).create_alarm(
+                self,
+                f"Latency{variant}",
+                alarm_description=f"{variant}: p99 ModelLatency above {monitoring.p99_latency_ms:g} ms "
+                f"(periods with at least {guard} requests)",
+                threshold=monitoring.p99_latency_ms,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=monitoring.evaluation_periods,
+                datapoints_to_alarm=monitoring.datapoints_to_alarm,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+        for alarm in self.variant_alarms:
+            acknowledge(
+                alarm,
+                "Rolled up into the endpoint's composite alarm, which notifies the SNS topic; an action "
+                "here too would page once per variant for one incident.",
+                "NIST.800.53.R5-CloudWatchAlarmAction",
+                "HIPAA.Security-CloudWatchAlarmAction",
+            )
+
+    @property
+    def variant_alarms(self) -> list[cw.Alarm]:
+        return [*self.error_rate_alarms.values(), *self.latency_alarms.values()]
+
+    def add_composite(self, *extra: cw.IAlarm) -> cw.CompositeAlarm:
+        """The endpoint's composite alarm over every variant alarm plus ``extra``; it notifies."""
+        self.composite = cw.CompositeAlarm(
+            self,
+            "AnyProblem",
+            alarm_rule=cw.AlarmRule.any_of(*self.variant_alarms, *extra),
+            alarm_description="Something is wrong with this A/B endpoint: see the variant alarms and the SRM check",
+        )
+        self.composite.add_alarm_action(cw_actions.SnsAction(self.topic))
+        self.composite.add_ok_action(cw_actions.SnsAction(self.topic))
+        return self.composite

@@ -1,0 +1,1 @@
+"""Sample-ratio-mismatch check: scheduled Lambda."""
