@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth test lint typecheck bench clean
+.PHONY: setup synth test lint typecheck bench dashboard-preview clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -39,6 +39,9 @@ typecheck: setup
 
 test: lint
 	$(VENV)/bin/pytest -n auto
+
+dashboard-preview: synth
+	$(PY) scripts/dashboard_preview.py --out docs/dashboard-preview
 
 bench: setup
 	$(PY) benchmarks/run_all.py

@@ -30,6 +30,8 @@ from constructs_lib.metric_catalog import (
 GRAPH_HEIGHT = 6
 LATENCY_STATISTICS = ("p50", "p90", "p99")
 QUALITY_PERIOD = Duration.hours(1)
+# One-minute resolution throughout; math expressions would otherwise default to five minutes.
+PERIOD = Duration.minutes(1)
 QUALITY_LABELS = {"Accuracy": "Accuracy", "Precision": "Precision", "Recall": "Recall", "F1": "F1", "RocAuc": "ROC AUC"}
 
 
@@ -138,6 +140,7 @@ class EndpointDashboard(Construct):
                 expression=f"100 * FILL(inv{i}, 0) / ({total_invocations})",
                 using_metrics=invocations,
                 label=f"{v} observed",
+                period=PERIOD,
             )
             for i, v in enumerate(self._variants)
         ]
@@ -146,6 +149,7 @@ class EndpointDashboard(Construct):
                 expression=f"100 * FILL(w{i}, REPEAT) / ({total_weight})",
                 using_metrics=declared,
                 label=f"{v} declared",
+                period=PERIOD,
             )
             for i, v in enumerate(self._variants)
         ]
@@ -182,7 +186,10 @@ class EndpointDashboard(Construct):
                 raw = self._metric(SAGEMAKER_NAMESPACE, name, variant, statistic)
                 series.append(
                     cw.MathExpression(
-                        expression=f"{raw_id} / 1000", using_metrics={raw_id: raw}, label=f"{variant} {statistic}"
+                        expression=f"{raw_id} / 1000",
+                        using_metrics={raw_id: raw},
+                        label=f"{variant} {statistic}",
+                        period=PERIOD,
                     )
                 )
         return cw.GraphWidget(
@@ -205,6 +212,7 @@ class EndpointDashboard(Construct):
                     f"err{i}": self._metric(SAGEMAKER_NAMESPACE, "Invocation5XXErrors", v),
                 },
                 label=v,
+                period=PERIOD,
             )
             for i, v in enumerate(self._variants)
         ]

@@ -1,0 +1,1 @@
+"""Developer commands that read synthesized output; standard library only, not part of the app."""
