@@ -1,0 +1,1 @@
+"""Evaluate endpoint variants on labelled data."""

@@ -1,0 +1,490 @@
+"""Paired significance tests for two variants scored on the same labelled rows, and the verdict.
+
+Both variants see every row, so their errors are correlated; paired tests use that and need far fewer
+rows than comparing two independent proportions would.
+
+* Accuracy: :func:`mcnemar_exact`, the exact (binomial) McNemar test on the discordant rows.
+* ROC AUC: :func:`delong_test` (DeLong, DeLong & Clarke-Pearson 1988, Biometrics 44:837–845) in the
+  O(n log n) midrank form of Sun & Xu (2014, IEEE Signal Processing Letters 21:1389–1393).
+  :func:`paired_bootstrap_auc` is the cross-check.
+* Planning: :func:`required_pairs_for_accuracy_difference`, Connor's (1987, Biometrics 43:207–211)
+  sample size for McNemar's test.
+* :func:`verdict` combines the two tests into "A wins", "B wins" or "no significant difference".
+
+Why the verdict uses DeLong rather than the bootstrap: DeLong's variance of the AUC difference is a
+closed-form, consistent estimate for paired ROC curves (it is what ``pROC::roc.test`` uses by default),
+takes one pass over sorted scores, and gives the same answer on every run. The bootstrap adds Monte
+Carlo noise that depends on the seed and the number of resamples, costs ``resamples × n`` work, and its
+percentile interval is known to under-cover in small samples. When the two agree, that is reassurance;
+when they disagree markedly, the sample is too small or too skewed for either to be trusted.
+
+No ``required_n_for_auc_difference``: a closed-form sample size for comparing two correlated AUCs
+(Obuchowski & McClish 1997) needs the score distributions of both classes and the correlation between
+the two models' scores as inputs. Those are exactly what a planner does not know; plugging in guesses
+would give a precise-looking but arbitrary number. The accuracy sample size needs only rates that the
+run reports (accuracies and the share of rows where the variants disagree), so that is the one offered.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate, repeat
+from numbers import Real
+from operator import add, itemgetter, mul
+from random import Random
+from statistics import NormalDist
+
+from evaluate.metrics import check_labels, check_scores, linear_quantile, midranks
+
+_NORMAL = NormalDist()
+
+
+@dataclass(frozen=True)
+class McNemarResult:
+    """Exact McNemar test of accuracy on paired rows.
+
+    ``b`` counts rows only A got right, ``c`` rows only B got right; rows both got right or both got
+    wrong carry no information about which is better.
+    """
+
+    rows: int
+    b: int
+    c: int
+    accuracy_a: float
+    accuracy_b: float
+    p_value: float
+
+    @property
+    def difference(self) -> float:
+        """Accuracy of B minus accuracy of A, which equals (c − b) / rows."""
+        return (self.c - self.b) / self.rows
+
+    @property
+    def discordant_rate(self) -> float:
+        """Share of rows on which the variants disagree about correctness: (b + c) / rows."""
+        return (self.b + self.c) / self.rows
+
+
+@dataclass(frozen=True)
+class AucDifference:
+    """ROC AUC of each variant, their difference (B − A) with a two-sided p-value and an interval.
+
+    ``method`` is ``"delong"`` or ``"bootstrap"``; ``resamples`` is how many bootstrap resamples were
+    used (resamples with a single class are skipped), ``None`` for DeLong.
+    """
+
+    method: str
+    rows: int
+    auc_a: float
+    auc_b: float
+    difference: float
+    standard_error: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    resamples: int | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Which variant wins, and why.
+
+    ``winner`` is a variant name only when the evidence is significant and the two metrics do not point
+    in opposite directions. ``sample_size_needed`` is the number of paired rows that would detect the
+    observed accuracy difference, given only when nothing was significant.
+    """
+
+    winner: str | None
+    reason: str
+    significant: bool
+    sample_size_needed: int | None
+
+
+def _check_pairs(correct: Sequence[bool], name: str) -> tuple[bool, ...]:
+    out: list[bool] = []
+    for row, value in enumerate(correct):
+        if not isinstance(value, Real) or value not in (0, 1):
+            raise ValueError(f"{name} at row {row} is {value!r}; it must be True/False (or 1/0)")
+        out.append(bool(value))
+    return tuple(out)
+
+
+def _binomial_lower_tail_log(k: int, n: int) -> float:
+    """log P(X <= k) for X ~ Binomial(n, 1/2), for k <= n/2; O(sqrt(n)) terms, no overflow."""
+    # Terms C(n, i) grow with i up to n/2, so sum from i = k downwards relative to the largest term
+    # and stop once the rest cannot change the sum in double precision.
+    log_top = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    total = term = 1.0
+    for i in range(k, 0, -1):
+        term *= i / (n - i + 1)  # C(n, i-1) / C(n, i)
+        total += term
+        if term < total * 1e-17:
+            break
+    return log_top + math.log(total) - n * math.log(2)
+
+
+def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> McNemarResult:
+    """Exact two-sided McNemar test: p = min(1, 2·P(X <= min(b, c))), X ~ Binomial(b + c, 1/2).
+
+    Computed in log space: the p-value for a million discordant pairs takes milliseconds. ``p_value`` is 1 when the
+    variants never disagree (b + c = 0). Equals ``scipy.stats.binomtest(min(b, c), b + c).pvalue``.
+    """
+    a = _check_pairs(correct_a, "correct_a")
+    b_ = _check_pairs(correct_b, "correct_b")
+    if not a:
+        raise ValueError("no rows: McNemar's test needs at least one paired row")
+    if len(a) != len(b_):
+        raise ValueError(
+            f"correct_a has {len(a)} rows but correct_b has {len(b_)}; both variants must score the same rows"
+        )
+    only_a = sum(1 for x, y in zip(a, b_, strict=True) if x and not y)
+    only_b = sum(1 for x, y in zip(a, b_, strict=True) if y and not x)
+    discordant = only_a + only_b
+    if discordant == 0:
+        p_value = 1.0
+    else:
+        log_tail = _binomial_lower_tail_log(min(only_a, only_b), discordant)
+        p_value = min(1.0, 2 * math.exp(log_tail))
+    return McNemarResult(
+        rows=len(a),
+        b=only_a,
+        c=only_b,
+        accuracy_a=sum(a) / len(a),
+        accuracy_b=sum(b_) / len(b_),
+        p_value=p_value,
+    )
+
+
+def _check_paired_scores(
+    labels: Sequence[int], scores_a: Sequence[float], scores_b: Sequence[float], minimum_per_class: int
+) -> tuple[tuple[int, ...], tuple[float, ...], tuple[float, ...]]:
+    checked = check_labels(labels)
+    a = check_scores(scores_a, len(checked), name="scores_a")
+    b = check_scores(scores_b, len(checked), name="scores_b")
+    positives = sum(checked)
+    negatives = len(checked) - positives
+    if min(positives, negatives) < minimum_per_class:
+        raise ValueError(
+            f"{positives} positive and {negatives} negative rows: comparing ROC AUCs needs at least "
+            f"{minimum_per_class} of each class"
+        )
+    return checked, a, b
+
+
+def _normal_interval(difference: float, se: float, confidence: float) -> tuple[float, float]:
+    z = _NORMAL.inv_cdf(0.5 + confidence / 2)
+    return max(-1.0, difference - z * se), min(1.0, difference + z * se)
+
+
+def _two_sided_normal_p(difference: float, se: float) -> float:
+    if se == 0:  # no variability left: the difference is either exactly none or certain
+        return 1.0 if difference == 0 else 0.0
+    return math.erfc(abs(difference) / se / math.sqrt(2))
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence is {confidence!r}; it must be between 0 and 1, e.g. 0.95")
+
+
+def _structural_components(labels: Sequence[int], scores: Sequence[float]) -> tuple[list[float], list[float]]:
+    """DeLong's placement values: per positive, the share of negatives it beats (ties ½); per negative, vice versa.
+
+    From midranks (Sun & Xu): a positive's rank among all rows minus its rank among positives is the
+    number of negatives below it (ties ½). O(n log n).
+    """
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    ranks = midranks(scores)
+    rank_pos = [r for r, y in zip(ranks, labels, strict=True) if y]
+    rank_neg = [r for r, y in zip(ranks, labels, strict=True) if not y]
+    v10 = [(r - r_own) / len(neg) for r, r_own in zip(rank_pos, midranks(pos), strict=True)]
+    v01 = [1 - (r - r_own) / len(pos) for r, r_own in zip(rank_neg, midranks(neg), strict=True)]
+    return v10, v01
+
+
+def _sample_variance(values: Sequence[float]) -> float:
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def delong_test(
+    labels: Sequence[int], scores_a: Sequence[float], scores_b: Sequence[float], *, confidence: float = 0.95
+) -> AucDifference:
+    """DeLong's paired test of AUC(B) − AUC(A): normal two-sided p-value and Wald interval (default 95%).
+
+    Var(ΔAUC) = Var(ΔV10)/P + Var(ΔV01)/N, where V10 and V01 are the structural components of each
+    positive and negative row. Needs at least two rows of each class. O(n log n) for any n.
+    If the variance is exactly 0 (e.g. both variants separate the classes perfectly), the p-value is 1
+    for no difference and 0 otherwise, and the interval collapses to the point. The interval is
+    clipped to [−1, 1].
+    """
+    _check_confidence(confidence)
+    checked, a, b = _check_paired_scores(labels, scores_a, scores_b, minimum_per_class=2)
+    v10_a, v01_a = _structural_components(checked, a)
+    v10_b, v01_b = _structural_components(checked, b)
+    auc_a = sum(v10_a) / len(v10_a)
+    auc_b = sum(v10_b) / len(v10_b)
+    difference = auc_b - auc_a
+    d10 = [y - x for x, y in zip(v10_a, v10_b, strict=True)]
+    d01 = [y - x for x, y in zip(v01_a, v01_b, strict=True)]
+    variance = max(0.0, _sample_variance(d10) / len(d10) + _sample_variance(d01) / len(d01))
+    se = math.sqrt(variance)
+    low, high = _normal_interval(difference, se, confidence)
+    return AucDifference(
+        method="delong",
+        rows=len(checked),
+        auc_a=auc_a,
+        auc_b=auc_b,
+        difference=difference,
+        standard_error=se,
+        p_value=_two_sided_normal_p(difference, se),
+        ci_low=low,
+        ci_high=high,
+        confidence=confidence,
+    )
+
+
+def _gather(values: Sequence[int], indexes: Sequence[int]) -> tuple[int, ...]:
+    # itemgetter loops in C; it returns a bare item, not a 1-tuple, for a single index.
+    if len(indexes) == 1:
+        return (values[indexes[0]],)
+    return tuple(itemgetter(*indexes)(values))
+
+
+@dataclass(frozen=True)
+class _SortedNegatives:
+    """For one variant: negatives in score order, and where each positive falls among them."""
+
+    order: list[int]  # row indexes of the negatives, by ascending score
+    below: list[int]  # per positive: how many negatives score strictly lower
+    not_above: list[int]  # per positive: how many negatives score lower or equal
+
+
+def _sort_negatives(scores: Sequence[float], positives: Sequence[int], negatives: Sequence[int]) -> _SortedNegatives:
+    order = sorted(negatives, key=scores.__getitem__)
+    sorted_scores = [scores[i] for i in order]
+    return _SortedNegatives(
+        order=order,
+        below=[bisect_left(sorted_scores, scores[i]) for i in positives],
+        not_above=[bisect_right(sorted_scores, scores[i]) for i in positives],
+    )
+
+
+def _weighted_auc_numerator(
+    weights: Sequence[int], positive_weights: Sequence[int], sorted_neg: _SortedNegatives
+) -> int:
+    """2·Σ over (positive, negative) pairs of weight products × ψ, ψ = 1 if the positive is higher, ½ if tied.
+
+    cum[k] is the weight of the k lowest-scoring negatives, so a positive beats cum[below] of weight and
+    ties cum[not_above] − cum[below]: its doubled contribution is cum[below] + cum[not_above]. Integer,
+    hence exact.
+    """
+    cum = list(accumulate(_gather(weights, sorted_neg.order), initial=0))
+    pairs = map(add, _gather(cum, sorted_neg.below), _gather(cum, sorted_neg.not_above))
+    return sum(map(mul, positive_weights, pairs))
+
+
+def paired_bootstrap_auc(
+    labels: Sequence[int],
+    scores_a: Sequence[float],
+    scores_b: Sequence[float],
+    *,
+    resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> AucDifference:
+    """Paired bootstrap of AUC(B) − AUC(A): rows resampled with replacement, percentile interval.
+
+    Defaults: 2000 resamples, 95% interval, seed 0 (``random.Random(seed)``: the same inputs give the
+    same result). Resamples that draw a single class are skipped and not replaced; ``resamples`` in the
+    result says how many were used. ``standard_error`` is the standard deviation of the resampled
+    differences and ``p_value`` the percentile-bootstrap one, min(1, 2·min(share ≤ 0, share ≥ 0)):
+    approximate, and consistent with the interval (it excludes 0 about when p < 1 − confidence).
+
+    Complexity: each variant's scores are sorted once (O(n log n)); a resample is then a vector of
+    per-row draw counts, and its AUC for each variant is one O(n) pass of running sums over the
+    pre-sorted negatives, with no re-sorting. Total O(n log n + resamples · n); 10 000 rows ×
+    1000 resamples take about 2 s in CPython.
+    """
+    _check_confidence(confidence)
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 1:
+        raise ValueError(f"resamples is {resamples!r}; it must be a positive integer")
+    checked, a, b = _check_paired_scores(labels, scores_a, scores_b, minimum_per_class=1)
+    rows = len(checked)
+    positives = [i for i, y in enumerate(checked) if y]
+    negatives = [i for i, y in enumerate(checked) if not y]
+    sorted_a = _sort_negatives(a, positives, negatives)
+    sorted_b = _sort_negatives(b, positives, negatives)
+
+    def difference_for(weights: Sequence[int]) -> float | None:
+        positive_weights = _gather(weights, positives)
+        pos_total = sum(positive_weights)
+        neg_total = sum(weights) - pos_total
+        if pos_total == 0 or neg_total == 0:
+            return None
+        numerator_a = _weighted_auc_numerator(weights, positive_weights, sorted_a)
+        numerator_b = _weighted_auc_numerator(weights, positive_weights, sorted_b)
+        return (numerator_b - numerator_a) / (2 * pos_total * neg_total)
+
+    base = [1] * rows
+    pairs = 2 * len(positives) * len(negatives)
+    auc_a = _weighted_auc_numerator(base, _gather(base, positives), sorted_a) / pairs
+    auc_b = _weighted_auc_numerator(base, _gather(base, positives), sorted_b) / pairs
+
+    rng = Random(seed)  # noqa: S311 - statistical resampling, not security
+    draw = rng.random
+    differences = []
+    for _ in range(resamples):
+        # The same draws as rng.choices(range(rows), k=rows), counted in place.
+        weights = [0] * rows
+        for _ in repeat(None, rows):
+            weights[math.floor(draw() * rows)] += 1
+        difference = difference_for(weights)
+        if difference is not None:
+            differences.append(difference)
+    if not differences:
+        raise ValueError(f"all {resamples} resamples drew a single class; too few rows of one class to bootstrap")
+
+    differences.sort()
+    tail = (1 - confidence) / 2
+    at_most_zero = bisect_right(differences, 0.0)
+    at_least_zero = len(differences) - bisect_left(differences, 0.0)
+    return AucDifference(
+        method="bootstrap",
+        rows=rows,
+        auc_a=auc_a,
+        auc_b=auc_b,
+        difference=auc_b - auc_a,
+        standard_error=_sample_variance(differences) ** 0.5 if len(differences) > 1 else 0.0,
+        p_value=min(1.0, 2 * min(at_most_zero, at_least_zero) / len(differences)),
+        ci_low=linear_quantile(differences, tail),
+        ci_high=linear_quantile(differences, 1 - tail),
+        confidence=confidence,
+        resamples=len(differences),
+    )
+
+
+def required_pairs_for_accuracy_difference(
+    p_a: float, p_b: float, discordant_rate: float, alpha: float = 0.05, power: float = 0.8
+) -> int:
+    """Paired rows McNemar's test needs to detect accuracy p_b vs p_a (Connor 1987), rounded up.
+
+    n = (z₁₋α/₂·√ψ + z_power·√(ψ − δ²))² / δ², with δ = p_b − p_a and ψ = ``discordant_rate``, the share
+    of rows exactly one variant gets right. Defaults: two-sided α = 0.05, power 0.8. Raises when δ = 0
+    (no difference can be detected) or when the rates cannot come from one 2×2 table.
+    """
+    for name, value in (("p_a", p_a), ("p_b", p_b), ("discordant_rate", discordant_rate)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name} is {value!r}; it must be a proportion between 0 and 1")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha is {alpha!r}; it must be between 0 and 1")
+    if not 0 < power < 1:
+        raise ValueError(f"power is {power!r}; it must be between 0 and 1")
+    delta = p_b - p_a
+    if delta == 0:
+        raise ValueError("p_a equals p_b: there is no difference to detect, at any sample size")
+    only_a = (discordant_rate - delta) / 2  # share of rows only A gets right
+    only_b = (discordant_rate + delta) / 2
+    slack = 1e-12
+    if only_a < -slack or only_b > min(p_b, 1 - p_a) + slack or only_a > min(p_a, 1 - p_b) + slack:
+        raise ValueError(
+            f"discordant_rate {discordant_rate} is impossible with accuracies {p_a} and {p_b}: it must be at "
+            f"least |p_b − p_a| = {abs(delta):.6g} and leave room for rows both get right or both get wrong"
+        )
+    z_alpha = _NORMAL.inv_cdf(1 - alpha / 2)
+    z_power = _NORMAL.inv_cdf(power)
+    root = z_alpha * math.sqrt(discordant_rate) + z_power * math.sqrt(max(0.0, discordant_rate - delta**2))
+    return math.ceil(root**2 / delta**2 - 1e-9)
+
+
+def _favoured(difference: float, name_a: str, name_b: str) -> str | None:
+    if difference > 0:
+        return name_b
+    if difference < 0:
+        return name_a
+    return None
+
+
+def verdict(
+    name_a: str, name_b: str, mcnemar: McNemarResult, auc: AucDifference, alpha: float = 0.05, *, power: float = 0.8
+) -> Verdict:
+    """Declare a winner only when accuracy (McNemar) or ROC AUC (pass DeLong) differs significantly.
+
+    Two tests give two chances of a false winner, so the p-values are Holm-adjusted (for two tests: the
+    smaller one doubled, the larger one at least that) and compared with ``alpha`` (default 0.05); the
+    chance of naming a winner when the variants are equal stays at most ``alpha``.
+
+    * Significant, and neither metric points the other way: the favoured variant wins.
+    * Significant, but accuracy and AUC favour different variants: no winner, and the reason says so.
+    * Nothing significant: no winner, reason starting "no significant difference", and the number of
+      paired rows that would detect the observed accuracy difference at α/2 (the Holm level of the
+      first test) with ``power`` (default 0.8); ``None`` when accuracy did not differ at all.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha is {alpha!r}; it must be between 0 and 1")
+    if name_a == name_b:
+        raise ValueError(f"both variants are called {name_a!r}; give them distinct names")
+    if mcnemar.rows != auc.rows:
+        raise ValueError(f"McNemar used {mcnemar.rows} rows but the AUC test {auc.rows}; they must use the same rows")
+    p_acc, p_auc = _holm(mcnemar.p_value, auc.p_value)
+    acc_side = _favoured(mcnemar.difference, name_a, name_b)
+    auc_side = _favoured(auc.difference, name_a, name_b)
+    acc_text = (
+        f"accuracy {name_a} {mcnemar.accuracy_a:.4f} vs {name_b} {mcnemar.accuracy_b:.4f} "
+        f"(McNemar b={mcnemar.b}, c={mcnemar.c}, p={mcnemar.p_value:.3g}, Holm-adjusted {p_acc:.3g})"
+    )
+    auc_text = (
+        f"ROC AUC {name_a} {auc.auc_a:.4f} vs {name_b} {auc.auc_b:.4f} "
+        f"({auc.method} p={auc.p_value:.3g}, Holm-adjusted {p_auc:.3g})"
+    )
+    significant_sides = {side for side, p in ((acc_side, p_acc), (auc_side, p_auc)) if side and p < alpha}
+    if not significant_sides:
+        needed = None
+        if mcnemar.difference != 0:
+            needed = required_pairs_for_accuracy_difference(
+                mcnemar.accuracy_a, mcnemar.accuracy_b, mcnemar.discordant_rate, alpha=alpha / 2, power=power
+            )
+            plan = (
+                f"; about {needed} paired rows would detect the observed accuracy difference of "
+                f"{mcnemar.difference:+.4f} with power {power:g} (this run: {mcnemar.rows})"
+            )
+        else:
+            plan = "; accuracy was identical, so no sample size can be given for it"
+        return Verdict(
+            winner=None,
+            reason=f"no significant difference at alpha={alpha:g}: {acc_text}; {auc_text}{plan}",
+            significant=False,
+            sample_size_needed=needed,
+        )
+    if acc_side and auc_side and acc_side != auc_side:
+        return Verdict(
+            winner=None,
+            reason=(
+                f"accuracy and ROC AUC disagree: accuracy favours {acc_side}, ROC AUC favours {auc_side}; "
+                f"no winner. {acc_text}; {auc_text}"
+            ),
+            significant=True,
+            sample_size_needed=None,
+        )
+    (winner,) = significant_sides
+    return Verdict(
+        winner=winner,
+        reason=f"{winner} is better at alpha={alpha:g}: {acc_text}; {auc_text}",
+        significant=True,
+        sample_size_needed=None,
+    )
+
+
+def _holm(p_first: float, p_second: float) -> tuple[float, float]:
+    """Holm–Bonferroni adjusted p-values for two tests, in the order given."""
+    low, high = sorted((p_first, p_second))
+    adjusted_low = min(1.0, 2 * low)
+    adjusted_high = max(adjusted_low, high)
+    if p_first <= p_second:
+        return adjusted_low, adjusted_high
+    return adjusted_high, adjusted_low
