@@ -35,7 +35,8 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy constructs_lib stacks lambdas app.py
+	$(VENV)/bin/mypy app.py constructs_lib stacks scripts benchmarks \
+	    lambdas/endpoint_weights lambdas/weights_provider lambdas/set_weights lambdas/srm_check lambdas/evaluate
 
 test: lint
 	$(VENV)/bin/pytest -n auto

@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import evaluation_batching  # noqa: E402
+
 PY = sys.executable
 ENV = dict(
     os.environ,
@@ -122,6 +126,7 @@ def main() -> None:
             synth_case("5 endpoints, 2 variants each", config_with(endpoints=5), repeats, workdir),
         ]
     imports = import_cases(repeats * 3)
+    batching = evaluation_batching.measure()
     suite = None if args.no_tests else suite_time()
 
     ten_vs_two = synth[1]["app_s"] / synth[0]["app_s"]
@@ -155,6 +160,7 @@ def main() -> None:
         "",
         "Target: every handler ≤ 1.2× `import boto3`.",
     ]
+    lines += ["", *evaluation_batching.markdown(batching)]
     if suite is not None:
         lines += ["", "## Test suite", "", f"`pytest -n auto`: **{suite:.1f} s** wall time (target < 90 s on 2 cores)."]
     report = "\n".join(lines) + "\n"

@@ -87,10 +87,25 @@ class EndpointDashboard(Construct):
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _metric(self, namespace: str, name: str, variant: str, statistic: str = "Sum", **kwargs: object) -> cw.Metric:
+    def _metric(
+        self,
+        namespace: str,
+        name: str,
+        variant: str,
+        statistic: str = "Sum",
+        *,
+        period: Duration = PERIOD,
+        label: str | None = None,
+    ) -> cw.Metric:
         return metric(
-            namespace, name, endpoint_name=self._endpoint, variant_name=variant, statistic=statistic, **kwargs
-        )  # type: ignore[arg-type]
+            namespace,
+            name,
+            endpoint_name=self._endpoint,
+            variant_name=variant,
+            statistic=statistic,
+            period=period,
+            label=label,
+        )
 
     def _per_variant(
         self, title: str, namespace: str, name: str, statistic: str, unit_label: str, width: int
@@ -246,7 +261,7 @@ class EndpointDashboard(Construct):
         return rows
 
     def _quality(self) -> list[list[cw.IWidget]]:
-        widgets = [
+        widgets: list[cw.IWidget] = [
             cw.GraphWidget(
                 title=f"{QUALITY_LABELS[name]} per variant (evaluation runs)",
                 left=[

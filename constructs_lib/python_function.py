@@ -96,6 +96,7 @@ class PythonFunction(Construct):
     :param timeout: default 1 minute.
     :param environment: default none.
     :param asynchronous: default ``False``; ``True`` for functions invoked by a schedule.
+    :param memory_size: MB, default 256 (also sets the CPU share).
     """
 
     def __init__(
@@ -109,6 +110,7 @@ class PythonFunction(Construct):
         timeout: Duration = DEFAULT_TIMEOUT,
         environment: Mapping[str, str] | None = None,
         asynchronous: bool = False,
+        memory_size: int = 256,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION, encryption_key=key)
@@ -123,7 +125,7 @@ class PythonFunction(Construct):
             code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=LAMBDA_CODE_EXCLUDES),
             description=description,
             timeout=timeout,
-            memory_size=256,
+            memory_size=memory_size,
             environment=dict(environment or {}),
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,

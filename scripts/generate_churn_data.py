@@ -117,7 +117,7 @@ def generate(rows: int, seed: int) -> list[tuple[int, tuple[float, ...]]]:
     """``rows`` labelled rows ``(churn, features)``, drawn with ``random.Random(seed)``."""
     if rows < 1:
         raise ValueError(f"rows is {rows}; need at least 1")
-    rng = Random(seed)  # noqa: S311 - synthetic data, not security
+    rng = Random(seed)
     out = []
     for _ in range(rows):
         customer = _customer(rng)

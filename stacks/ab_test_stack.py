@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, CfnParameter, Stack
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
@@ -12,6 +13,7 @@ from constructs_lib.alarms import EndpointAlarms
 from constructs_lib.config.model import EndpointSpec
 from constructs_lib.dashboard import EndpointDashboard
 from constructs_lib.encryption import EndpointKey
+from constructs_lib.evaluation import Evaluation, EvaluationBucket
 from constructs_lib.set_weights_function import SetWeightsFunction
 from constructs_lib.srm_check import SampleRatioCheck
 from constructs_lib.variant_weights import VariantWeights
@@ -22,7 +24,8 @@ class AbTestStack(Stack):
 
     Parameters: ``Weight<VariantName>`` (Number, min 0, default = the config's
     ``initial_weight``), read by the weights custom resource and nothing else.
-    Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``, ``AlarmTopicArn``.
+    Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``, ``AlarmTopicArn``,
+    ``EvaluationFunctionName``, ``EvaluationBucketName``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, **kwargs: Any) -> None:
@@ -66,6 +69,13 @@ class AbTestStack(Stack):
             srm_p_value=srm.p_value,
         )
 
+        bucket = (
+            s3.Bucket.from_bucket_name(self, "ReportBucket", spec.evaluation.report_bucket_name)
+            if spec.evaluation.report_bucket_name
+            else EvaluationBucket(self, "EvaluationBucket", key=key).bucket
+        )
+        evaluation = Evaluation(self, "Evaluation", endpoint=endpoint, bucket=bucket, key=key)
+
         CfnOutput(self, "EndpointName", value=endpoint.endpoint_name, description="The SageMaker endpoint to invoke")
         CfnOutput(self, "DashboardUrl", value=dashboard.url, description="Per-variant CloudWatch dashboard")
         CfnOutput(
@@ -74,4 +84,11 @@ class AbTestStack(Stack):
             value=set_weights.function.function_name,
             description='Invoke with {"weights": {"<variant>": <weight>, ...}} to change weights now',
         )
+        CfnOutput(
+            self,
+            "EvaluationFunctionName",
+            value=evaluation.function.function_name,
+            description='Invoke with {"data_uri": "s3://<EvaluationBucketName>/datasets/<file>.csv"}',
+        )
+        CfnOutput(self, "EvaluationBucketName", value=bucket.bucket_name, description="datasets/ in, reports/ out")
         CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn, description="Where the endpoint's alarms notify")

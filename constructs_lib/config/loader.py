@@ -26,6 +26,7 @@ from constructs_lib.config.model import (
     DataCaptureSpec,
     EcrImage,
     EndpointSpec,
+    EvaluationSpec,
     MonitoringSpec,
     PackageModel,
     VariantSpec,
@@ -436,6 +437,17 @@ def _parse_monitoring(ctx: _Context, value: Any) -> MonitoringSpec | None:
     return MonitoringSpec(notification_emails=emails, **values)
 
 
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+
+
+def _parse_evaluation(ctx: _Context, value: Any) -> EvaluationSpec | None:
+    obj = _mapping(ctx, value, required=(), optional=("report_bucket_name",))
+    if obj is None:
+        return None
+    name = _field(ctx, obj, "report_bucket_name", _string(BUCKET_NAME, "an S3 bucket name"))
+    return EvaluationSpec(report_bucket_name=name)
+
+
 def _optional(ctx: _Context, obj: dict[str, Any], key: str, parse: Callable[[_Context, Any], T]) -> T | None:
     return parse(ctx.child(key), obj[key]) if key in obj else None
 
@@ -445,7 +457,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
         ctx,
         value,
         required=("name", "variants"),
-        optional=("data_capture", "vpc", "network_isolation", "kms_key_arn", "monitoring"),
+        optional=("data_capture", "vpc", "network_isolation", "kms_key_arn", "monitoring", "evaluation"),
     )
     if obj is None:
         return None
@@ -457,6 +469,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
     isolation = _field(ctx, obj, "network_isolation", _boolean, default=False)
     kms_key_arn = _field(ctx, obj, "kms_key_arn", _string(KMS_KEY_ARN, "a KMS key ARN"))
     monitoring = _optional(ctx, obj, "monitoring", _parse_monitoring) or DEFAULT_MONITORING
+    evaluation = _optional(ctx, obj, "evaluation", _parse_evaluation) or EvaluationSpec()
     if len(ctx.problems) != problems_before:
         return None
     return EndpointSpec(
@@ -467,6 +480,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
         network_isolation=isolation,
         kms_key_arn=kms_key_arn,
         monitoring=monitoring,
+        evaluation=evaluation,
     )
 
 

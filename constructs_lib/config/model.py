@@ -141,6 +141,18 @@ class MonitoringSpec:
 
 
 @dataclass(frozen=True)
+class EvaluationSpec:
+    """Where the evaluation reads test sets and writes reports.
+
+    ``report_bucket_name`` (default: none) names an existing bucket to use; without it the
+    stack creates an encrypted one. Either way the evaluation reads ``datasets/`` and writes
+    ``reports/`` in it, nothing else.
+    """
+
+    report_bucket_name: str | None = None
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     """One real-time endpoint with its production variants.
 
@@ -157,6 +169,7 @@ class EndpointSpec:
     network_isolation: bool = False
     kms_key_arn: str | None = None
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
 
     @property
     def stack_name(self) -> str:

@@ -380,3 +380,8 @@ def test_datapoints_to_alarm_cannot_exceed_evaluation_periods():
     monitoring = {"evaluation_periods": 2, "datapoints_to_alarm": 3}
     message = error_for(lambda d: d["endpoints"][0].update(monitoring=monitoring))
     assert_located(message, "monitoring", "datapoints_to_alarm (3) must be <= evaluation_periods (2)")
+
+
+def test_evaluation_bucket_name_must_be_an_s3_bucket_name():
+    message = error_for(lambda d: d["endpoints"][0].update(evaluation={"report_bucket_name": "My_Bucket"}))
+    assert_located(message, 'endpoint "churn-ab"', "evaluation", "report_bucket_name", "S3 bucket name")

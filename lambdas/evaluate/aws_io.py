@@ -1,0 +1,106 @@
+"""Where an evaluation reads its test set, learns the variants, publishes metrics and writes reports."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from endpoint_weights.endpoint import describe
+from evaluate.report import to_markdown
+from evaluate.runner import InvalidEvaluation
+
+LOG = logging.getLogger(__name__)
+MAX_TEST_SET_BYTES = 256 * 1024 * 1024  # read whole into memory: refuse what cannot fit
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise InvalidEvaluation(f"not an s3://bucket/key URI: {uri}")
+    bucket, key = uri[5:].split("/", 1)
+    if not bucket or not key:
+        raise InvalidEvaluation(f"not an s3://bucket/key URI: {uri}")
+    return bucket, key
+
+
+def text_reader(s3: Any, *, allow_local: bool = False) -> Callable[[str], str]:
+    """Reads ``s3://`` URIs (and local paths when ``allow_local``, for the command)."""
+
+    def read(uri: str) -> str:
+        if not uri.startswith("s3://"):
+            if not allow_local:
+                raise InvalidEvaluation(f"data_uri must be an s3:// URI (got {uri})")
+            path = Path(uri)
+            if not path.is_file():
+                raise InvalidEvaluation(f"{uri}: no such file")
+            return path.read_text(encoding="utf-8")
+        bucket, key = split_s3_uri(uri)
+        try:
+            head = s3.head_object(Bucket=bucket, Key=key)
+            if head["ContentLength"] > MAX_TEST_SET_BYTES:
+                raise InvalidEvaluation(f"{uri} is {head['ContentLength']} bytes; the limit is {MAX_TEST_SET_BYTES}")
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            raise InvalidEvaluation(f"cannot read {uri}: {err.response.get('Error', {}).get('Code', err)}") from err
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InvalidEvaluation(f"{uri} is not UTF-8 text") from err
+
+    return read
+
+
+def variant_lister(sagemaker: Any) -> Callable[[str], Sequence[str]]:
+    def variants(endpoint_name: str) -> Sequence[str]:
+        state = describe(sagemaker, endpoint_name)
+        if state is None:
+            raise InvalidEvaluation(f"endpoint {endpoint_name} does not exist")
+        if state.status != "InService":
+            raise InvalidEvaluation(f"endpoint {endpoint_name} is {state.status}, not InService")
+        return list(state.variants)
+
+    return variants
+
+
+def metric_publisher(cloudwatch: Any, namespace: str, endpoint_name: str) -> Callable[[str, Mapping[str, float]], None]:
+    def publish(variant: str, values: Mapping[str, float]) -> None:
+        dims = [{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant}]
+        cloudwatch.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "None"}
+                for name, value in sorted(values.items())
+            ],
+        )
+
+    return publish
+
+
+def run_id(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def write_reports_s3(s3: Any, report: Mapping[str, Any], bucket: str, prefix: str, run: str) -> dict[str, str]:
+    """report.json and report.md under ``<prefix><endpoint>/<run>/``: nothing anywhere else."""
+    base = f"{prefix}{report['endpoint_name']}/{run}/"
+    s3.put_object(
+        Bucket=bucket,
+        Key=base + "report.json",
+        Body=json.dumps(report, indent=2).encode(),
+        ContentType="application/json",
+    )
+    s3.put_object(Bucket=bucket, Key=base + "report.md", Body=to_markdown(report).encode(), ContentType="text/markdown")
+    return {"json": f"s3://{bucket}/{base}report.json", "markdown": f"s3://{bucket}/{base}report.md"}
+
+
+def write_reports_local(report: Mapping[str, Any], directory: Path, run: str) -> dict[str, str]:
+    base = directory / str(report["endpoint_name"]) / run
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "report.json").write_text(json.dumps(report, indent=2))
+    (base / "report.md").write_text(to_markdown(report))
+    return {"json": str(base / "report.json"), "markdown": str(base / "report.md")}

@@ -1,0 +1,94 @@
+"""The evaluation report as Markdown, for people; the JSON report is the runner's dict itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+METRIC_LABELS = (
+    ("accuracy", "Accuracy"),
+    ("precision", "Precision"),
+    ("recall", "Recall"),
+    ("f1", "F1"),
+    ("roc_auc", "ROC AUC"),
+)
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def to_markdown(report: Mapping[str, Any]) -> str:
+    variants: Mapping[str, Mapping[str, Any]] = report["variants"]
+    names = list(variants)
+    lines = [
+        f"# Evaluation of endpoint `{report['endpoint_name']}`",
+        "",
+        f"Test set `{report['data_uri']}`: {report['rows']} rows, threshold {report['settings']['threshold']}, "
+        f"{report['settings']['batch_size']} rows per request, alpha {report['settings']['alpha']}.",
+        "",
+    ]
+    if not report["complete"]:
+        lines += [
+            f"> **Partial result**: {', '.join(report['incomplete_variants'])} did not score every row; "
+            "their metrics were not published.",
+            "",
+        ]
+    lines += ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines.append("| status | " + " | ".join(variants[n]["status"] for n in names) + " |")
+    for key, label in METRIC_LABELS:
+        lines.append(f"| {label} | " + " | ".join(_fmt(variants[n].get("metrics", {}).get(key)) for n in names) + " |")
+    lines.append(
+        "| rows scored | " + " | ".join(f"{variants[n]['rows_scored']} / {variants[n]['rows']}" for n in names) + " |"
+    )
+    lines.append(
+        "| requests (failed) | "
+        + " | ".join(f"{variants[n]['requests']} ({variants[n]['failed_requests']})" for n in names)
+        + " |"
+    )
+    for percentile in ("p50", "p90", "p99"):
+        lines.append(
+            f"| request latency {percentile} (ms) | "
+            + " | ".join(_fmt((variants[n].get("latency_ms") or {}).get(percentile), 1) for n in names)
+            + " |"
+        )
+    lines.append(
+        "| confusion (tp/fp/tn/fn) | "
+        + " | ".join(
+            "/".join(str(variants[n]["confusion"][k]) for k in ("tp", "fp", "tn", "fn"))
+            if "confusion" in variants[n]
+            else "n/a"
+            for n in names
+        )
+        + " |"
+    )
+    for comparison in report["comparisons"]:
+        a, b = comparison["variant_a"], comparison["variant_b"]
+        lines += ["", f"## {b} vs {a} (paired, {comparison['paired_rows']} rows)", ""]
+        if "mcnemar" in comparison:
+            m = comparison["mcnemar"]
+            lines.append(
+                f"- Accuracy: {_fmt(m['accuracy_a'])} vs {_fmt(m['accuracy_b'])}; "
+                f"McNemar exact p = {_fmt(m['p_value'])} ({m['b']} rows only {a} got right, {m['c']} only {b})."
+            )
+        if "delong" in comparison:
+            d = comparison["delong"]
+            lines.append(
+                f"- ROC AUC: {_fmt(d['auc_a'])} vs {_fmt(d['auc_b'])}; difference {_fmt(d['difference'])} "
+                f"[{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], DeLong p = {_fmt(d['p_value'])}."
+            )
+        if "bootstrap" in comparison:
+            s = comparison["bootstrap"]
+            lines.append(
+                f"- Cross-check, paired bootstrap ({s['resamples']} resamples): difference CI "
+                f"[{_fmt(s['ci_low'])}, {_fmt(s['ci_high'])}]."
+            )
+        v = comparison["verdict"]
+        lines.append(f"- **Verdict: {v['winner'] or 'no winner'}** — {v['reason']}")
+        if v.get("sample_size_needed"):
+            lines.append(f"- Rows needed to detect the observed accuracy difference: {v['sample_size_needed']}.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,279 @@
+"""One evaluation run: test set in, scores per variant, metrics, paired comparison, verdict, report.
+
+Shared by the Lambda (``handler.py``) and the command (``cli.py``); the AWS clients and the
+places data comes from and reports go to are passed in.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from evaluate.dataset import Dataset, parse_csv
+from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles
+from evaluate.paired_tests import delong_test, mcnemar_exact, paired_bootstrap_auc, verdict
+from evaluate.scoring import VariantScores, score_variant
+
+LOG = logging.getLogger(__name__)
+
+QUALITY_METRICS = {
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "roc_auc": "RocAuc",
+}
+ALLOWED_KEYS = {
+    "data_uri",
+    "label_column",
+    "has_header",
+    "content_type",
+    "threshold",
+    "variants",
+    "max_rows",
+    "batch_size",
+    "concurrency",
+    "alpha",
+    "max_failure_rate",
+    "bootstrap_resamples",
+}
+
+
+class InvalidEvaluation(ValueError):
+    """The request or the data cannot be evaluated; nothing was published or written."""
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """What to evaluate. Defaults: label in column 0, header detected, CSV, threshold 0.5, all
+    variants, every row, 100 rows per request, 4 requests at a time, alpha 0.05, a variant with
+    more than 5 % failed requests is marked failed, 1000 bootstrap resamples (0 skips it)."""
+
+    endpoint_name: str
+    data_uri: str
+    label_column: int | str = 0
+    has_header: bool | None = None
+    content_type: str = "text/csv"
+    threshold: float = 0.5
+    variants: tuple[str, ...] | None = None
+    max_rows: int | None = None
+    batch_size: int = 100
+    concurrency: int = 4
+    alpha: float = 0.05
+    max_failure_rate: float = 0.05
+    bootstrap_resamples: int = 1000
+
+
+def _number(event: Mapping[str, Any], key: str, default: float, low: float, high: float, *, whole: bool) -> Any:
+    value = event.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and value != int(value)):
+        raise InvalidEvaluation(f"{key} must be a {'whole ' if whole else ''}number (got {value!r})")
+    if not low <= value <= high:
+        raise InvalidEvaluation(f"{key} must be between {low:g} and {high:g} (got {value!r})")
+    return int(value) if whole else float(value)
+
+
+def parse_request(event: Mapping[str, Any], endpoint_name: str) -> EvaluationRequest:
+    """Validate an evaluation request (the Lambda's event, or the command's options)."""
+    if not isinstance(event, Mapping):
+        raise InvalidEvaluation(f"event must be an object (got {type(event).__name__})")
+    unknown = sorted(set(event) - ALLOWED_KEYS)
+    if unknown:
+        raise InvalidEvaluation(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ALLOWED_KEYS))}")
+    data_uri = event.get("data_uri")
+    if not isinstance(data_uri, str) or not data_uri:
+        raise InvalidEvaluation('"data_uri" is required, e.g. "s3://bucket/datasets/churn-test.csv"')
+    label_column = event.get("label_column", 0)
+    if isinstance(label_column, bool) or not isinstance(label_column, (int, str)):
+        raise InvalidEvaluation(f"label_column must be a column index or name (got {label_column!r})")
+    variants = event.get("variants")
+    if variants is not None and (
+        not isinstance(variants, list) or not variants or not all(isinstance(v, str) and v for v in variants)
+    ):
+        raise InvalidEvaluation(f"variants must be a non-empty list of variant names (got {variants!r})")
+    max_rows = event.get("max_rows")
+    return EvaluationRequest(
+        endpoint_name=endpoint_name,
+        data_uri=data_uri,
+        label_column=label_column,
+        has_header=event.get("has_header"),
+        content_type=str(event.get("content_type", "text/csv")),
+        threshold=_number(event, "threshold", 0.5, 0.0, 1.0, whole=False),
+        variants=tuple(variants) if variants else None,
+        max_rows=None if max_rows is None else _number(event, "max_rows", 0, 1, 10_000_000, whole=True),
+        batch_size=_number(event, "batch_size", 100, 1, 10_000, whole=True),
+        concurrency=_number(event, "concurrency", 4, 1, 32, whole=True),
+        alpha=_number(event, "alpha", 0.05, 1e-6, 0.5, whole=False),
+        max_failure_rate=_number(event, "max_failure_rate", 0.05, 0.0, 1.0, whole=False),
+        bootstrap_resamples=_number(event, "bootstrap_resamples", 1000, 0, 100_000, whole=True),
+    )
+
+
+def load_dataset(text: str, request: EvaluationRequest) -> Dataset:
+    try:
+        dataset = parse_csv(text, label_column=request.label_column, has_header=request.has_header)
+    except ValueError as err:
+        raise InvalidEvaluation(f"{request.data_uri}: {err}") from err
+    if request.max_rows and len(dataset.labels) > request.max_rows:
+        dataset = Dataset(
+            labels=dataset.labels[: request.max_rows],
+            rows=dataset.rows[: request.max_rows],
+            header=dataset.header,
+            label_name=dataset.label_name,
+        )
+    return dataset
+
+
+def choose_variants(live: Sequence[str], requested: Sequence[str] | None, endpoint_name: str) -> list[str]:
+    if requested is None:
+        return list(live)
+    unknown = sorted(set(requested) - set(live))
+    if unknown:
+        raise InvalidEvaluation(
+            f"endpoint {endpoint_name} has no variant(s) {', '.join(unknown)}; its variants are {', '.join(live)}"
+        )
+    return list(dict.fromkeys(requested))
+
+
+def _variant_section(scored: VariantScores, labels: Sequence[int], request: EvaluationRequest) -> dict[str, Any]:
+    section: dict[str, Any] = {
+        "status": _status(scored, request),
+        "rows_scored": scored.rows_scored,
+        "rows": len(labels),
+        "requests": scored.requests,
+        "failed_requests": scored.failed_requests,
+        "skipped_requests": scored.skipped_requests,
+        "errors": scored.errors,
+        "latency_ms": latency_percentiles(scored.latencies_ms) if scored.latencies_ms else None,
+    }
+    kept = [(label, score) for label, score in zip(labels, scored.scores, strict=True) if score is not None]
+    if kept:
+        metrics = binary_metrics([k[0] for k in kept], [k[1] for k in kept], request.threshold)
+        section["metrics"] = {name: getattr(metrics, name) for name in QUALITY_METRICS}
+        section["confusion"] = asdict(metrics.confusion)
+    return section
+
+
+def _comparison(
+    name_a: str, name_b: str, scored: Mapping[str, VariantScores], labels: Sequence[int], request: EvaluationRequest
+) -> dict[str, Any]:
+    """Paired tests on the rows both variants scored."""
+    pairs = [
+        (label, a, b)
+        for label, a, b in zip(labels, scored[name_a].scores, scored[name_b].scores, strict=True)
+        if a is not None and b is not None
+    ]
+    section: dict[str, Any] = {"variant_a": name_a, "variant_b": name_b, "paired_rows": len(pairs)}
+    statuses = {name: _status(scored[name], request) for name in (name_a, name_b)}
+    if "failed" in statuses.values():
+        failed = ", ".join(n for n, s in statuses.items() if s == "failed")
+        section["verdict"] = {
+            "winner": None,
+            "reason": f"no verdict: too many failed requests on {failed}",
+            "significant": False,
+        }
+        return section
+    if not pairs:
+        section["verdict"] = {"winner": None, "reason": "no row was scored by both variants", "significant": False}
+        return section
+    paired_labels = [p[0] for p in pairs]
+    a_scores, b_scores = [p[1] for p in pairs], [p[2] for p in pairs]
+    mcnemar = mcnemar_exact(
+        correct_predictions(paired_labels, a_scores, request.threshold),
+        correct_predictions(paired_labels, b_scores, request.threshold),
+    )
+    section["mcnemar"] = asdict(mcnemar)
+    try:
+        auc = delong_test(paired_labels, a_scores, b_scores)
+    except ValueError as err:  # e.g. only one class among the paired rows
+        section["verdict"] = {"winner": None, "reason": f"AUC comparison not possible: {err}", "significant": False}
+        return section
+    section["delong"] = asdict(auc)
+    if request.bootstrap_resamples:
+        section["bootstrap"] = asdict(
+            paired_bootstrap_auc(paired_labels, a_scores, b_scores, resamples=request.bootstrap_resamples)
+        )
+    outcome = asdict(verdict(name_a, name_b, mcnemar, auc, alpha=request.alpha))
+    if "partial" in statuses.values():
+        section["partial"] = True
+        outcome["reason"] = f"PARTIAL ({len(pairs)} of {len(labels)} rows): {outcome['reason']}"
+    section["verdict"] = outcome
+    return section
+
+
+def _status(scored: VariantScores, request: EvaluationRequest) -> str:
+    if scored.failure_rate > request.max_failure_rate:
+        return "failed"
+    return "complete" if scored.complete else "partial"
+
+
+def evaluate(
+    request: EvaluationRequest,
+    *,
+    read_text: Callable[[str], str],
+    describe_variants: Callable[[str], Sequence[str]],
+    runtime: Any,
+    publish: Callable[[str, Mapping[str, float]], None] | None = None,
+    deadline: float | None = None,
+) -> dict[str, Any]:
+    """Run the evaluation and return the report (a JSON-ready dict).
+
+    :param read_text: reads the test set at a URI.
+    :param describe_variants: the endpoint's live variant names (raises when it does not exist).
+    :param publish: called with (variant, metrics) for every *complete* variant; default none.
+    :param deadline: ``time.monotonic()`` value after which no new request starts.
+    """
+    variants = choose_variants(describe_variants(request.endpoint_name), request.variants, request.endpoint_name)
+    dataset = load_dataset(read_text(request.data_uri), request)
+    LOG.info("evaluating", extra={"endpoint": request.endpoint_name, "rows": len(dataset.rows), "variants": variants})
+    started = time.monotonic()
+    scored = {
+        variant: score_variant(
+            runtime,
+            request.endpoint_name,
+            variant,
+            dataset.rows,
+            content_type=request.content_type,
+            batch_size=request.batch_size,
+            concurrency=request.concurrency,
+            deadline=deadline,
+        )
+        for variant in variants
+    }
+    sections = {v: _variant_section(scored[v], dataset.labels, request) for v in variants}
+    comparisons = [_comparison(variants[0], other, scored, dataset.labels, request) for other in variants[1:]]
+
+    published = []
+    for variant, section in sections.items():
+        if section["status"] == "complete" and publish is not None:
+            values = {
+                QUALITY_METRICS[k]: v
+                for k, v in section["metrics"].items()
+                if v is not None and not (isinstance(v, float) and math.isnan(v))
+            }
+            publish(variant, values)
+            published.append(variant)
+
+    incomplete = sorted(v for v, s in sections.items() if s["status"] != "complete")
+    return {
+        "endpoint_name": request.endpoint_name,
+        "data_uri": request.data_uri,
+        "rows": len(dataset.rows),
+        "settings": {
+            "threshold": request.threshold,
+            "batch_size": request.batch_size,
+            "concurrency": request.concurrency,
+            "alpha": request.alpha,
+            "content_type": request.content_type,
+        },
+        "seconds": round(time.monotonic() - started, 3),
+        "complete": not incomplete,
+        "incomplete_variants": incomplete,
+        "published_metrics_for": published,
+        "variants": sections,
+        "comparisons": comparisons,
+    }

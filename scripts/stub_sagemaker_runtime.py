@@ -1,0 +1,152 @@
+"""A small HTTP server on 127.0.0.1 that speaks SageMaker's InvokeEndpoint, for tests and benchmarks.
+
+``POST /endpoints/<endpoint>/invocations`` with a CSV body (one row of features per line) answers
+one score per line, computed by a deterministic model per variant (by default the two scorers of
+``scripts/generate_churn_data.py``). ``X-Amzn-SageMaker-Target-Variant`` picks the variant, as on
+AWS; without it the variant is drawn by the weights. The response names the variant in
+``X-Amzn-Invoked-Production-Variant``.
+
+It can misbehave the way AWS does, to exercise retries: throttle the first N requests
+(HTTP 400 ``ThrottlingException``), fail a fraction of one variant's requests (HTTP 500
+``InternalFailure``), or answer with a model error (HTTP 424 ``ModelError``).
+
+Point boto3 at it with ``boto3.client("sagemaker-runtime", endpoint_url=stub.url)``. It binds
+to loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from scripts.generate_churn_data import MODELS
+
+Scorer = Callable[[Sequence[float]], float]
+
+
+@dataclass
+class Misbehaviour:
+    """How the stub fails. Defaults: never."""
+
+    throttle_first: int = 0
+    fail_fraction: Mapping[str, float] = field(default_factory=dict)  # variant → share of 500s
+    model_error_variants: frozenset[str] = frozenset()
+    seed: int = 0
+
+
+class StubRuntime:
+    """The server; use as a context manager, or call :meth:`start` and :meth:`stop`."""
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        models: Mapping[str, Scorer] | None = None,
+        weights: Mapping[str, float] | None = None,
+        misbehaviour: Misbehaviour | None = None,
+    ) -> None:
+        self.endpoint_name = endpoint_name
+        self.models = dict(models or {"Variant1": MODELS["baseline"], "Variant2": MODELS["challenger"]})
+        self.weights = dict(weights or dict.fromkeys(self.models, 1.0))
+        self.misbehaviour = misbehaviour or Misbehaviour()
+        self.requests: Counter[str] = Counter()  # variant (or "throttled") → requests answered
+        self.rows: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._random = random.Random(self.misbehaviour.seed)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "not started"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
+
+    def start(self) -> StubRuntime:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle on, each small response waits
+            # for the client's delayed ACK (about 40 ms), which real endpoints do not add.
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: object) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                headers_lower = {name.lower(): value for name, value in self.headers.items()}
+                status, headers, payload = stub._answer(self.path, headers_lower, body)
+                data = payload.encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> StubRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _error(self, status: int, error_type: str, message: str) -> tuple[int, dict[str, str], str]:
+        return (
+            status,
+            {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"},
+            json.dumps({"message": message}),
+        )
+
+    def _answer(self, path: str, headers: Mapping[str, str], body: str) -> tuple[int, dict[str, str], str]:
+        """Status, headers and body for one request (``headers`` with lower-case names)."""
+        expected = f"/endpoints/{self.endpoint_name}/invocations"
+        if path != expected:
+            return self._error(400, "ValidationException", f"Endpoint {path} not found")
+        with self._lock:
+            if self.misbehaviour.throttle_first > 0:
+                self.misbehaviour.throttle_first -= 1
+                self.requests["throttled"] += 1
+                return self._error(400, "ThrottlingException", "Rate exceeded")
+            variant = headers.get("x-amzn-sagemaker-target-variant") or self._by_weight()
+            if variant not in self.models:
+                return self._error(400, "ValidationException", f"Variant {variant} not found")
+            self.requests[variant] += 1
+            fail = self._random.random() < self.misbehaviour.fail_fraction.get(variant, 0.0)
+        if variant in self.misbehaviour.model_error_variants:
+            return self._error(424, "ModelError", "Received server error (500) from model")
+        if fail:
+            return self._error(500, "InternalFailure", "An internal error occurred")
+        scores = []
+        for line in body.splitlines():
+            if line.strip():
+                scores.append(self.models[variant]([float(cell) for cell in line.split(",")]))
+        with self._lock:
+            self.rows[variant] += len(scores)
+        return (
+            200,
+            {"Content-Type": "text/csv", "X-Amzn-Invoked-Production-Variant": variant},
+            "\n".join(f"{s:.6f}" for s in scores),
+        )
+
+    def _by_weight(self) -> str:
+        names = list(self.weights)
+        return self._random.choices(names, weights=[self.weights[n] for n in names])[0]
