@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +38,13 @@ class Misbehaviour:
     fail_fraction: Mapping[str, float] = field(default_factory=dict)  # variant → share of 500s
     model_error_variants: frozenset[str] = frozenset()
     seed: int = 0
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client closing a kept-alive connection is normal, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class StubRuntime:
@@ -91,7 +99,7 @@ class StubRuntime:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
