@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth test lint typecheck bench dashboard-preview clean
+.PHONY: setup synth test lint typecheck bench dashboard-preview local-demo clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -49,3 +49,6 @@ bench: setup
 
 clean:
 	rm -rf cdk.out cdk.*.out .pytest_cache .ruff_cache .mypy_cache
+
+local-demo: setup
+	$(PY) scripts/local_demo.py

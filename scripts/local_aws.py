@@ -37,6 +37,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -208,6 +209,7 @@ class LocalAws:
         self._captured: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._original_invoke: Any = None
+        self._original_settings: Any = None
         self._code_dirs: dict[str, Path] = {}
         self._workdir = tempfile.TemporaryDirectory(prefix="local-aws-")
         self.url = ""
@@ -216,18 +218,28 @@ class LocalAws:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> LocalAws:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
         self._server.start()
         host, port = self._server.get_host_and_port()
         assert host == "127.0.0.1", host
         self.url = f"http://{host}:{port}"
         self._capture_lambda_invocations()
+        # moto builds custom resources' ResponseURL from these; by default it probes for a
+        # Docker host. Point it at this server instead, so the URL it sends is the real one.
+        from moto import settings
+
+        self._original_settings = (settings.moto_server_host, settings.moto_server_port)
+        settings.moto_server_host = lambda: "http://127.0.0.1"  # type: ignore[assignment]
+        settings.moto_server_port = lambda: str(port)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        from moto import settings
         from moto.awslambda.models import LambdaFunction
 
         if self._original_invoke is not None:
             LambdaFunction._invoke_lambda = self._original_invoke  # type: ignore[method-assign]
+        settings.moto_server_host, settings.moto_server_port = self._original_settings
         self._server.stop()
         self._workdir.cleanup()
 
@@ -313,9 +325,11 @@ class LocalAws:
             if resource["Type"] != "AWS::SageMaker::Endpoint":
                 continue
             config_ref = resource["Properties"]["EndpointConfigName"]["Fn::GetAtt"][0]
+            endpoint: Any = resources[logical_id]
+            config: Any = resources[config_ref]
             move_endpoint_to_config(
-                resources[logical_id].endpoint_name,
-                resources[config_ref].endpoint_config_name,
+                endpoint.endpoint_name,
+                config.endpoint_config_name,
                 retain_all=bool(resource["Properties"].get("RetainAllVariantProperties")),
                 excluded={
                     p["VariantPropertyType"] for p in resource["Properties"].get("ExcludeRetainedVariantProperties", [])
@@ -365,8 +379,11 @@ class LocalAws:
                 "Data": response.get("Data", {}),
             }
         ).encode()
+        url = event["ResponseURL"]
+        if not url.startswith(self.url + "/"):
+            raise RuntimeError(f"refusing to answer a custom resource anywhere but the emulator: {url}")
         request = urllib.request.Request(  # noqa: S310 (our own loopback server)
-            f"{self.url}/cloudformation_{REGION}/cfnresponse?stack={quote(stack_id, safe='')}",
+            url.replace(f"stack={stack_id}", f"stack={quote(stack_id, safe='')}"),
             data=body,
             method="PUT",
             headers={"Content-Type": ""},

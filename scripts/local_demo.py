@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
 
 from scripts.generate_churn_data import generate, to_csv  # noqa: E402
-from scripts.local_aws import LocalAws, custom_resource_event  # noqa: E402
+from scripts.local_aws import KEYS, LocalAws, custom_resource_event  # noqa: E402
 from scripts.stub_sagemaker_runtime import StubRuntime  # noqa: E402
 
 STACK = "AbTest-churn-ab"
@@ -104,13 +104,7 @@ class Lifecycle:
         self.say(f"2. Invoke the endpoint: {requests} requests by weight, {requests // 4} with TargetVariant=Variant2")
         import boto3
 
-        runtime = boto3.client(
-            "sagemaker-runtime",
-            endpoint_url=self.stub.url,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        runtime = boto3.client("sagemaker-runtime", endpoint_url=self.stub.url, **KEYS)
         row = ",".join(str(v) for v in generate(1, seed=3)[0][1])
         by_weight: dict[str, int] = {}
         for _ in range(requests):
@@ -191,13 +185,22 @@ class Lifecycle:
         self.local.publish_assets(self.workdir / "cdk.out.retired", STACK)
         self.parameters = {"WeightVariant2": self.parameters["WeightVariant2"]}
         stack = self.local.update_stack(STACK, template, self.parameters)
+        retained = self.live_weights()
+        self.say(f"   endpoint moved to the new config, live weight retained: {retained}")
         config_name = self.local.client("sagemaker").describe_endpoint(EndpointName=self.endpoint)["EndpointConfigName"]
         old = dict(self.weights_resource["ResourceProperties"])
         new = {**old, "EndpointConfigName": config_name, "Weights": {"Variant2": self.parameters["WeightVariant2"]}}
         self._update_weights_resource(old, new)
         weights = self.live_weights()
-        self.say(f"   stack {stack['StackStatus']}; endpoint config {config_name}; weights {weights} (declared: 75)")
-        return {"status": stack["StackStatus"], "weights": weights, "endpoint_config": config_name}
+        self.say(
+            f"   stack {stack['StackStatus']}; weights re-applied by the custom resource: {weights} (declared: 75)"
+        )
+        return {
+            "status": stack["StackStatus"],
+            "retained": retained,
+            "weights": weights,
+            "endpoint_config": config_name,
+        }
 
     def close(self) -> None:
         if self.stub:
