@@ -34,7 +34,7 @@ ENV = dict(
     JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
     PYTHONDONTWRITEBYTECODE="1",
 )
-HANDLERS = ["weights_provider.handler", "set_weights.handler"]
+HANDLERS = ["weights_provider.handler", "set_weights.handler", "srm_check.handler", "evaluate.handler"]
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
