@@ -36,7 +36,8 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy app.py constructs_lib stacks scripts benchmarks \
-	    lambdas/endpoint_weights lambdas/weights_provider lambdas/set_weights lambdas/srm_check lambdas/evaluate
+	    lambdas/endpoint_weights lambdas/weights_provider lambdas/set_weights lambdas/srm_check lambdas/evaluate \
+	    lambdas/rollout
 
 test: lint
 	$(VENV)/bin/pytest -n auto

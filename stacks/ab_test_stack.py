@@ -14,6 +14,7 @@ from constructs_lib.config.model import EndpointSpec
 from constructs_lib.dashboard import EndpointDashboard
 from constructs_lib.encryption import EndpointKey
 from constructs_lib.evaluation import Evaluation, EvaluationBucket
+from constructs_lib.rollout import GuardedRollout
 from constructs_lib.set_weights_function import SetWeightsFunction
 from constructs_lib.srm_check import SampleRatioCheck
 from constructs_lib.variant_weights import VariantWeights
@@ -54,6 +55,15 @@ class AbTestStack(Stack):
             endpoint_name=endpoint.endpoint_name,
             variant_names=endpoint.variant_names,
             monitoring=spec.monitoring,
+            key=key,
+        )
+        GuardedRollout(
+            self,
+            "Rollout",
+            endpoint=endpoint,
+            set_weights=set_weights.function,
+            variant_alarms={v: [alarms.error_rate_alarms[v], alarms.latency_alarms[v]] for v in endpoint.variant_names},
+            topic=alarms.topic,
             key=key,
         )
         srm = SampleRatioCheck(self, "SampleRatioCheck", endpoint=endpoint, monitoring=spec.monitoring, key=key)

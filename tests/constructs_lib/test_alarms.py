@@ -130,6 +130,6 @@ def test_metric_publishers_may_put_only_into_the_project_namespace(template: Tem
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "cloudwatch:PutMetricData"
     ]
-    assert len(statements) == 4  # set-weights, weights is_complete, SRM check, evaluation
+    assert len(statements) == 5  # set-weights, weights is_complete, SRM check, evaluation, rollout restore
     for statement in statements:
         assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SageMakerABTesting"}}

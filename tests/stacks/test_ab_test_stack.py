@@ -191,7 +191,9 @@ def test_no_endpoint_or_endpoint_config_property_refers_to_a_weight_parameter(re
 
 
 def test_weights_provider_waits_up_to_an_hour_polling_every_30_seconds(resources: dict[str, Any]):
-    (machine,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    (machine,) = [
+        m for k, m in of_type(resources, "AWS::StepFunctions::StateMachine").items() if k.startswith("Weights")
+    ]
     definition = joined_text(machine["Properties"]["DefinitionString"])
     assert '"IntervalSeconds":30' in definition
     assert '"MaxAttempts":120' in definition  # 120 × 30 s = 1 h, CloudFormation's limit

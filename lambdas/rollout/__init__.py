@@ -1,0 +1,1 @@
+"""Guarded progressive rollout between endpoint variants."""

@@ -1,0 +1,332 @@
+"""The rollout plan: parsing with clear refusals, per-step weights, candidate capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rollout.plan import (
+    DEFAULT_STEPS,
+    InvalidPlan,
+    JudgeSettings,
+    RolloutPlan,
+    parse_plan,
+    required_instances,
+    step_weights,
+)
+
+LIVE = {"Variant1": 1.0, "Variant2": 1.0}
+THREE = {"A": 2.0, "B": 1.0, "C": 1.0}
+
+
+def plan(raw: dict[str, Any] | None = None, live: dict[str, float] | None = None) -> RolloutPlan:
+    return parse_plan({"candidate": "Variant2", **(raw or {})}, LIVE if live is None else live)
+
+
+# --- parse_plan: defaults ---------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    parsed = plan()
+    assert parsed == RolloutPlan(
+        candidate="Variant2",
+        baselines=("Variant1",),
+        steps=(10.0, 25.0, 50.0, 100.0),
+        bake_seconds=600,
+        max_holds=3,
+        on_hold_limit="rollback",
+        judge=JudgeSettings(
+            alpha=0.05, min_requests=500, latency_tolerance=1.25, max_error_rate_increase=None, srm_p_value=0.001
+        ),
+    )
+    assert parsed.steps == DEFAULT_STEPS
+
+
+def test_baselines_default_to_every_other_live_variant() -> None:
+    assert parse_plan({"candidate": "B"}, THREE).baselines == ("A", "C")
+
+
+def test_every_setting_given() -> None:
+    parsed = parse_plan(
+        {
+            "candidate": "B",
+            "baselines": ["A"],
+            "steps": [5, "20", 100],
+            "bake_seconds": "300",
+            "max_holds": 0,
+            "on_hold_limit": "stop",
+            "judge": {
+                "alpha": 0.01,
+                "min_requests": 1000,
+                "latency_tolerance": 1.5,
+                "max_error_rate_increase": 0.002,
+                "srm_p_value": 0,
+            },
+        },
+        THREE,
+    )
+    assert parsed.baselines == ("A",)
+    assert parsed.steps == (5.0, 20.0, 100.0)
+    assert (parsed.bake_seconds, parsed.max_holds, parsed.on_hold_limit) == (300, 0, "stop")
+    assert parsed.judge == JudgeSettings(0.01, 1000, 1.5, 0.002, 0.0)
+
+
+def test_a_single_step_straight_to_100_is_allowed() -> None:
+    assert plan({"steps": [100]}).steps == (100.0,)
+
+
+# --- parse_plan: one refusal each ---------------------------------------------------------------
+
+
+def test_unknown_candidate() -> None:
+    with pytest.raises(InvalidPlan, match=r"candidate: 'Variant9' is not a variant of the endpoint; its variants"):
+        plan({"candidate": "Variant9"})
+
+
+def test_missing_candidate() -> None:
+    with pytest.raises(InvalidPlan, match="candidate: required"):
+        parse_plan({}, LIVE)
+
+
+def test_unknown_baseline() -> None:
+    with pytest.raises(InvalidPlan, match=r"baselines: 'Variant9' is not a variant"):
+        plan({"baselines": ["Variant9"]})
+
+
+def test_candidate_also_listed_as_baseline() -> None:
+    with pytest.raises(InvalidPlan, match="candidate 'Variant2' cannot also be a baseline"):
+        plan({"baselines": ["Variant1", "Variant2"]})
+
+
+def test_empty_baselines() -> None:
+    with pytest.raises(InvalidPlan, match="baselines: must name at least one variant"):
+        plan({"baselines": []})
+
+
+def test_no_other_live_variant_to_default_to() -> None:
+    with pytest.raises(InvalidPlan, match="no variant besides the candidate"):
+        plan(live={"Variant2": 1.0})
+
+
+def test_duplicate_baselines() -> None:
+    with pytest.raises(InvalidPlan, match="listed more than once: A"):
+        parse_plan({"candidate": "B", "baselines": ["A", "A"]}, THREE)
+
+
+def test_steps_not_strictly_increasing() -> None:
+    with pytest.raises(InvalidPlan, match=r"strictly increasing; steps\[2\] = 25 follows 50"):
+        plan({"steps": [10, 50, 25, 100]})
+
+
+def test_repeated_step_is_not_increasing() -> None:
+    with pytest.raises(InvalidPlan, match="strictly increasing"):
+        plan({"steps": [10, 10, 100]})
+
+
+def test_step_zero() -> None:
+    with pytest.raises(InvalidPlan, match=r"steps\[0\]: a candidate share must be > 0 and <= 100 percent \(got 0\)"):
+        plan({"steps": [0, 50, 100]})
+
+
+def test_negative_step() -> None:
+    with pytest.raises(InvalidPlan, match=r"steps\[0\].*got -5"):
+        plan({"steps": [-5, 100]})
+
+
+def test_step_above_100() -> None:
+    with pytest.raises(InvalidPlan, match=r"steps\[1\].*got 150"):
+        plan({"steps": [50, 150]})
+
+
+def test_last_step_must_be_100() -> None:
+    with pytest.raises(InvalidPlan, match=r"last step must be 100.*got 50"):
+        plan({"steps": [10, 25, 50]})
+
+
+def test_empty_steps() -> None:
+    with pytest.raises(InvalidPlan, match="steps: must be a non-empty list"):
+        plan({"steps": []})
+
+
+def test_step_not_a_number() -> None:
+    with pytest.raises(InvalidPlan, match=r"steps\[1\]: must be a number \(got 'half'\)"):
+        plan({"steps": [10, "half", 100]})
+
+
+def test_bake_seconds_zero() -> None:
+    with pytest.raises(InvalidPlan, match=r"bake_seconds: must be > 0 \(got 0\)"):
+        plan({"bake_seconds": 0})
+
+
+def test_bake_seconds_fractional() -> None:
+    with pytest.raises(InvalidPlan, match="bake_seconds: must be a whole number"):
+        plan({"bake_seconds": 1.5})
+
+
+def test_negative_max_holds() -> None:
+    with pytest.raises(InvalidPlan, match=r"max_holds: must be >= 0 \(got -1\)"):
+        plan({"max_holds": -1})
+
+
+def test_unknown_on_hold_limit() -> None:
+    with pytest.raises(InvalidPlan, match="on_hold_limit: must be one of rollback, stop"):
+        plan({"on_hold_limit": "continue"})
+
+
+def test_unknown_keys() -> None:
+    allowed = "bake_seconds, baselines, candidate, judge, max_holds, on_hold_limit, steps"
+    with pytest.raises(InvalidPlan, match=rf"rollout plan: unknown key\(s\) bake_time, step; allowed: {allowed}$"):
+        plan({"bake_time": 60, "step": [100]})
+
+
+def test_unknown_judge_keys() -> None:
+    with pytest.raises(InvalidPlan, match=r"judge: unknown key\(s\) min_request"):
+        plan({"judge": {"min_request": 10}})
+
+
+@pytest.mark.parametrize(
+    ("judge", "message"),
+    [
+        ({"alpha": 0}, "judge.alpha: must be > 0 and < 1"),
+        ({"alpha": 1}, "judge.alpha"),
+        ({"min_requests": 0}, "judge.min_requests: must be >= 1"),
+        ({"latency_tolerance": 0.9}, "judge.latency_tolerance: must be >= 1"),
+        ({"max_error_rate_increase": -0.1}, "judge.max_error_rate_increase: must be >= 0 and < 1"),
+        ({"srm_p_value": 1}, "judge.srm_p_value: must be >= 0 and < 1"),
+        ({"alpha": True}, r"judge.alpha: must be a number \(got True\)"),
+        ({"alpha": float("nan")}, "judge.alpha: must be a finite number"),
+    ],
+)
+def test_bad_judge_settings(judge: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidPlan, match=message):
+        plan({"judge": judge})
+
+
+def test_judge_must_be_an_object() -> None:
+    with pytest.raises(InvalidPlan, match="judge: must be an object"):
+        plan({"judge": [0.05]})
+
+
+def test_plan_must_be_an_object() -> None:
+    with pytest.raises(InvalidPlan, match="rollout plan: must be an object"):
+        parse_plan(["Variant2"], LIVE)  # type: ignore[arg-type]
+
+
+def test_no_traffic_to_shift() -> None:
+    with pytest.raises(InvalidPlan, match="all have weight 0: there is no traffic to shift"):
+        parse_plan({"candidate": "B", "baselines": ["C"]}, {"A": 1.0, "B": 0.0, "C": 0.0})
+
+
+def test_invalid_plan_is_a_value_error() -> None:
+    assert issubclass(InvalidPlan, ValueError)
+
+
+# --- step_weights ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [
+        (10, {"Variant1": 90.0, "Variant2": 10.0}),
+        (25, {"Variant1": 75.0, "Variant2": 25.0}),
+        (100, {"Variant1": 0.0, "Variant2": 100.0}),
+        (0, {"Variant1": 100.0, "Variant2": 0.0}),
+    ],
+)
+def test_two_variants(share: float, expected: dict[str, float]) -> None:
+    assert step_weights(LIVE, plan(), share) == expected
+
+
+def test_two_variants_from_an_unequal_start() -> None:
+    original = {"Variant1": 3.0, "Variant2": 0.0}
+    assert step_weights(original, plan(live=original), 10) == {"Variant1": 90.0, "Variant2": 10.0}
+
+
+def test_baselines_split_in_proportion_to_their_original_weights() -> None:
+    parsed = parse_plan({"candidate": "C"}, THREE)  # baselines A (2) and B (1)
+    assert step_weights(THREE, parsed, 10) == {"A": 60.0, "B": 30.0, "C": 10.0}
+
+
+def test_three_variants_equal_weights() -> None:
+    original = {"A": 1.0, "B": 1.0, "C": 1.0}
+    parsed = parse_plan({"candidate": "C"}, original)
+    assert step_weights(original, parsed, 10) == {"A": 45.0, "B": 45.0, "C": 10.0}
+
+
+def test_rounding_to_four_decimals() -> None:
+    original = {"A": 1.0, "B": 1.0, "C": 1.0}
+    parsed = parse_plan({"candidate": "C", "baselines": ["A"]}, original)
+    assert step_weights(original, parsed, 50) == {"A": 33.3333, "B": 33.3333, "C": 33.3333}
+
+
+def test_other_variants_keep_their_original_share() -> None:
+    # A keeps half the traffic; the rollout moves only the half that B and C carry.
+    parsed = parse_plan({"candidate": "C", "baselines": ["B"]}, THREE)
+    assert step_weights(THREE, parsed, 10) == {"A": 50.0, "B": 45.0, "C": 5.0}
+    assert step_weights(THREE, parsed, 100) == {"A": 50.0, "B": 0.0, "C": 50.0}
+
+
+def test_equal_split_when_all_baselines_have_weight_zero() -> None:
+    original = {"A": 0.0, "B": 0.0, "C": 4.0}
+    parsed = parse_plan({"candidate": "C"}, original)
+    assert step_weights(original, parsed, 50) == {"A": 25.0, "B": 25.0, "C": 50.0}
+
+
+def test_zero_weight_candidate_starts_from_nothing() -> None:
+    original = {"A": 0.0, "B": 5.0, "C": 0.0}
+    parsed = parse_plan({"candidate": "C"}, original)
+    assert step_weights(original, parsed, 25) == {"A": 0.0, "B": 75.0, "C": 25.0}
+
+
+def test_weights_sum_to_100() -> None:
+    parsed = parse_plan({"candidate": "C"}, THREE)
+    for share in DEFAULT_STEPS:
+        assert sum(step_weights(THREE, parsed, share).values()) == pytest.approx(100.0, abs=1e-3)
+
+
+def test_step_weights_refuses_a_share_out_of_range() -> None:
+    with pytest.raises(InvalidPlan, match="share_percent: must be >= 0 and <= 100"):
+        step_weights(LIVE, plan(), 101)
+
+
+def test_step_weights_refuses_weights_without_the_plan_variants() -> None:
+    with pytest.raises(InvalidPlan, match="no weight for Variant2"):
+        step_weights({"Variant1": 1.0}, plan(), 10)
+
+
+def test_step_weights_refuses_negative_weights() -> None:
+    with pytest.raises(InvalidPlan, match="weight of Variant1: must be a finite number >= 0"):
+        step_weights({"Variant1": -1.0, "Variant2": 1.0}, plan(), 10)
+
+
+# --- required_instances ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "share", "per_instance", "current", "expected"),
+    [
+        (1000, 10, 50, 1, 2),  # exactly 2: no spurious third instance from float noise
+        (1000, 25, 50, 1, 5),
+        (1000, 26, 50, 1, 6),  # 5.2 → 6
+        (1000, 100, 300, 1, 4),
+        (1000, 10, 50, 3, 3),  # never fewer than current
+        (0, 50, 50, 0, 1),  # never fewer than 1
+        (10, 10, 1000, 0, 1),
+    ],
+)
+def test_required_instances(total: float, share: float, per_instance: float, current: int, expected: int) -> None:
+    assert required_instances(total, share, per_instance, current) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((1000, 10, 0, 1), "invocations_per_instance_per_minute: must be > 0"),
+        ((-1, 10, 50, 1), "invocations_per_minute_total: must be >= 0"),
+        ((1000, 120, 50, 1), "share_percent: must be >= 0 and <= 100"),
+    ],
+)
+def test_required_instances_refuses_bad_input(args: tuple[float, float, float, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        required_instances(*args)
