@@ -99,6 +99,7 @@ class GuardedRollout(Construct):
         iam.Grant.add_to_principal(
             grantee=prepare_fn, actions=["sagemaker:DescribeEndpoint"], resource_arns=[endpoint.endpoint_arn]
         )
+        iam.Grant.add_to_principal(grantee=prepare_fn, actions=["cloudwatch:GetMetricData"], resource_arns=["*"])
         iam.Grant.add_to_principal(
             grantee=judge_fn, actions=["cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"], resource_arns=["*"]
         )
@@ -211,7 +212,12 @@ class GuardedRollout(Construct):
             self,
             "Apply step",
             lambda_function=set_weights,
-            payload=sfn.TaskInput.from_object({"weights": sfn.JsonPath.object_at("$.rollout.current_weights")}),
+            payload=sfn.TaskInput.from_object(
+                {
+                    "weights": sfn.JsonPath.object_at("$.rollout.current_weights"),
+                    "instance_counts": sfn.JsonPath.object_at("$.rollout.instance_counts"),
+                }
+            ),
             result_path=sfn.JsonPath.DISCARD,
             comment="Set this step's weights through the set-weights Lambda (waits for InService)",
         )
@@ -249,11 +255,17 @@ class GuardedRollout(Construct):
             message=sfn.TaskInput.from_object(decision),
             result_path=sfn.JsonPath.DISCARD,
         )
+        restore_payload = sfn.TaskInput.from_object(
+            {
+                "weights": sfn.JsonPath.object_at("$.rollout.original_weights"),
+                "instance_counts": sfn.JsonPath.object_at("$.rollout.restore_instance_counts"),
+            }
+        )
         restore = tasks.LambdaInvoke(
             self,
             "Restore weights",
             lambda_function=set_weights,
-            payload=sfn.TaskInput.from_object({"weights": sfn.JsonPath.object_at("$.rollout.original_weights")}),
+            payload=restore_payload,
             result_path=sfn.JsonPath.DISCARD,
             comment="Back to the weights from before the rollout (drains the candidate)",
         )
@@ -262,7 +274,7 @@ class GuardedRollout(Construct):
             self,
             "Restore weights after an error",
             lambda_function=set_weights,
-            payload=sfn.TaskInput.from_object({"weights": sfn.JsonPath.object_at("$.rollout.original_weights")}),
+            payload=restore_payload,
             result_path=sfn.JsonPath.DISCARD,
         )
         on_error = restore_after_error.next(

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -27,7 +28,7 @@ from endpoint_weights.endpoint import RETRY_CONFIG, describe, sagemaker_client
 from rollout.decision import judge as judge_observation
 from rollout.decision import next_action
 from rollout.observe import observe
-from rollout.plan import InvalidPlan, parse_plan, step_weights
+from rollout.plan import InvalidPlan, parse_plan, required_instances, step_weights
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -50,7 +51,66 @@ def _live_weights(client: Any, endpoint_name: str) -> dict[str, float]:
     return state.current_weights
 
 
-def prepare(event: dict[str, Any], context: Any, *, sagemaker: Any = None, stepfunctions: Any = None) -> dict[str, Any]:
+CAPACITY_LOOKBACK = timedelta(minutes=15)  # traffic rate used to size the candidate
+
+
+def _capacity_setting(raw: Mapping[str, Any]) -> float | None:
+    """``capacity.invocations_per_instance_per_minute`` from the execution input, if given."""
+    capacity = raw.get("capacity")
+    if capacity is None:
+        return None
+    if not isinstance(capacity, Mapping) or set(capacity) != {"invocations_per_instance_per_minute"}:
+        raise RolloutRefused('capacity must be {"invocations_per_instance_per_minute": <number > 0>}')
+    value = capacity["invocations_per_instance_per_minute"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise RolloutRefused(f"capacity.invocations_per_instance_per_minute must be a number > 0 (got {value!r})")
+    return float(value)
+
+
+def _traffic_per_minute(cloudwatch: Any, endpoint: str, variants: list[str], now: datetime) -> float:
+    start = now - CAPACITY_LOOKBACK
+    queries = [
+        {
+            "Id": f"v{i}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/SageMaker",
+                    "MetricName": "Invocations",
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": endpoint},
+                        {"Name": "VariantName", "Value": variant},
+                    ],
+                },
+                "Period": int(CAPACITY_LOOKBACK.total_seconds()),
+                "Stat": "Sum",
+            },
+        }
+        for i, variant in enumerate(variants)
+    ]
+    result = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=now)
+    total = sum(sum(series.get("Values", [])) for series in result["MetricDataResults"])
+    return total / (CAPACITY_LOOKBACK.total_seconds() / 60)
+
+
+def capacity_for_step(state: Mapping[str, Any], share: float, cloudwatch: Any, now: datetime) -> dict[str, int]:
+    """Instance count the candidate needs before it takes ``share`` % (empty: no change needed).
+
+    Only with ``capacity`` in the execution input. SageMaker changes one variant's capacity per
+    call; the set-weights Lambda does exactly that.
+    """
+    per_instance = _capacity_setting(state["plan"])
+    if per_instance is None:
+        return {}
+    candidate = state["candidate"]
+    current = int(state["current_instance_counts"].get(candidate) or 1)
+    traffic = _traffic_per_minute(cloudwatch, state["endpoint"], [candidate, *state["baselines"]], now)
+    needed = required_instances(traffic, share, per_instance, current)
+    return {candidate: needed} if needed > current else {}
+
+
+def prepare(
+    event: dict[str, Any], context: Any, *, sagemaker: Any = None, stepfunctions: Any = None, cloudwatch: Any = None
+) -> dict[str, Any]:
     """Check everything before any weight changes; return the rollout state for step 1.
 
     Event: ``{"input": <execution input>, "execution": <execution ARN>, "state_machine": <ARN>}``.
@@ -68,14 +128,18 @@ def prepare(event: dict[str, Any], context: Any, *, sagemaker: Any = None, stepf
     ]
     if running:
         raise RolloutRefused(f"another rollout is running on {endpoint_name}: {running[0]}; stop it first")
-    original = _live_weights(sagemaker or sagemaker_client(), endpoint_name)
+    sagemaker = sagemaker or sagemaker_client()
+    original = _live_weights(sagemaker, endpoint_name)
+    _capacity_setting(raw)
     try:
-        plan = parse_plan(raw, original)
+        plan = parse_plan({k: v for k, v in raw.items() if k != "capacity"}, original)
     except InvalidPlan as err:
         raise RolloutRefused(f"invalid rollout request: {err}") from err
-    now = _now().isoformat()
+    endpoint_state = describe(sagemaker, endpoint_name)
+    counts = {name: v.current_instance_count for name, v in endpoint_state.variants.items()} if endpoint_state else {}
+    now = _now()
     share = plan.steps[0]
-    state = {
+    state: dict[str, Any] = {
         "endpoint": endpoint_name,
         "candidate": plan.candidate,
         "baselines": list(plan.baselines),
@@ -87,23 +151,41 @@ def prepare(event: dict[str, Any], context: Any, *, sagemaker: Any = None, stepf
         "bake_seconds": plan.bake_seconds,
         "holds": 0,
         "previous_p": 1.0,
-        "started_at": now,
-        "step_started_at": now,
+        "started_at": now.isoformat(),
+        "step_started_at": now.isoformat(),
         "action": "apply",
         "reason": f"rollout of {plan.candidate} starts at {share:g} %",
+        "original_instance_counts": counts,
+        "current_instance_counts": dict(counts),
     }
+    state["instance_counts"] = capacity_for_step(
+        state, share, cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG), now
+    )
+    _note_capacity(state)
     LOG.info("rollout prepared", extra={"rollout": state})
     return state
+
+
+def _note_capacity(state: dict[str, Any]) -> None:
+    """Record a raised count, and what rollback must put back (only what was raised)."""
+    raised = state["instance_counts"]
+    state["current_instance_counts"].update(raised)
+    state["restore_instance_counts"] = {
+        name: state["original_instance_counts"][name]
+        for name, count in state["current_instance_counts"].items()
+        if name in state["original_instance_counts"] and count != state["original_instance_counts"][name]
+    }
 
 
 def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None) -> dict[str, Any]:
     """Judge the step that just baked; return the state with the next action."""
     state = dict(event)
-    plan = parse_plan(state["plan"], state["original_weights"])
+    cloudwatch = cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG)
+    plan = parse_plan({k: v for k, v in state["plan"].items() if k != "capacity"}, state["original_weights"])
     alarms = json.loads(os.environ.get("VARIANT_ALARMS", "{}")).get(plan.candidate, [])
     now = _now()
     observation = observe(
-        cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG),
+        cloudwatch,
         endpoint=state["endpoint"],
         candidate=plan.candidate,
         baselines=plan.baselines,
@@ -131,6 +213,8 @@ def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None) -> dic
             current_weights=step_weights(state["original_weights"], plan, share),
             step_started_at=now.isoformat(),
         )
+        state["instance_counts"] = capacity_for_step(state, share, cloudwatch, now)
+        _note_capacity(state)
     elif action == "judge_again":
         state["holds"] = int(state["holds"]) + 1
     elif action == "complete":

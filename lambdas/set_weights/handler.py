@@ -55,7 +55,8 @@ def parse_request(event: Any) -> tuple[dict[str, float], dict[str, int]]:
     if "weights" not in event:
         raise InvalidRequest('"weights" is required, e.g. {"weights": {"Variant1": 25, "Variant2": 75}}')
     weights = parse_weights(event["weights"])
-    counts = parse_instance_counts(event["instance_counts"]) if "instance_counts" in event else {}
+    # {} is "no capacity change" (the rollout state machine always sends the key).
+    counts = parse_instance_counts(event["instance_counts"]) if event.get("instance_counts") else {}
     return weights, counts
 
 

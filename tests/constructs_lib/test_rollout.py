@@ -28,6 +28,13 @@ def definition(template: Template) -> dict[str, Any]:
     return json.loads(joined_text(machine["Properties"]["DefinitionString"]))
 
 
+def test_each_step_applies_its_weights_and_any_capacity_it_needs(definition):
+    assert definition["States"]["Apply step"]["Parameters"]["Payload"] == {
+        "weights.$": "$.rollout.current_weights",
+        "instance_counts.$": "$.rollout.instance_counts",
+    }
+
+
 def test_the_happy_path_is_prepare_apply_bake_judge_announce_notify_route(definition):
     states = definition["States"]
     assert definition["StartAt"] == "Prepare"
@@ -57,7 +64,10 @@ def test_route_covers_every_action(definition):
 
 def test_rollback_restores_the_original_weights_then_fails_with_the_reason(definition):
     restore = definition["States"]["Restore weights"]
-    assert restore["Parameters"]["Payload"] == {"weights.$": "$.rollout.original_weights"}
+    assert restore["Parameters"]["Payload"] == {
+        "weights.$": "$.rollout.original_weights",
+        "instance_counts.$": "$.rollout.restore_instance_counts",
+    }
     assert restore["Next"] == "Rolled back"
     assert definition["States"]["Rolled back"] == {
         "Type": "Fail",
@@ -72,7 +82,8 @@ def test_errors_after_weights_changed_restore_them(definition):
         (catch,) = states[name]["Catch"]
         assert catch["Next"] == "Restore weights after an error", name
     assert states["Restore weights after an error"]["Parameters"]["Payload"] == {
-        "weights.$": "$.rollout.original_weights"
+        "weights.$": "$.rollout.original_weights",
+        "instance_counts.$": "$.rollout.restore_instance_counts",
     }
 
 

@@ -138,6 +138,10 @@ def judge_state(started: datetime, step_index: int = 0, holds: int = 0) -> dict[
         "started_at": started.isoformat(),
         "step_started_at": started.isoformat(),
         "action": "apply",
+        "original_instance_counts": {"Variant1": 1, "Variant2": 1},
+        "current_instance_counts": {"Variant1": 1, "Variant2": 1},
+        "instance_counts": {},
+        "restore_instance_counts": {},
     }
 
 
@@ -240,3 +244,47 @@ def test_a_rollout_stopped_before_prepare_finished_changes_nothing(sagemaker):
         )
     assert result["restored"] is False
     assert live_weights(sagemaker) == {"Variant1": 40.0, "Variant2": 60.0}
+
+
+# --- capacity ---------------------------------------------------------------------------------
+
+
+def test_with_capacity_the_candidate_is_scaled_before_it_takes_its_share(sagemaker, stepfunctions, machine):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    # 15 minutes of 6,000 requests per minute across both variants
+    put_counts(cloudwatch, datetime.now(UTC) - timedelta(minutes=5), {"Variant1": (45_000, 0), "Variant2": (45_000, 0)})
+    request = {
+        "candidate": "Variant2",
+        "steps": [50, 100],
+        "capacity": {"invocations_per_instance_per_minute": 1000},
+    }
+    state = rollout.prepare(
+        prepare_event(stepfunctions, machine, request),
+        None,
+        sagemaker=sagemaker,
+        stepfunctions=stepfunctions,
+        cloudwatch=cloudwatch,
+    )
+    assert state["instance_counts"] == {"Variant2": 3}  # 50 % of 6,000/min at 1,000 per instance
+    assert state["restore_instance_counts"] == {"Variant2": 1}
+
+
+def test_without_capacity_no_instance_count_changes(sagemaker, stepfunctions, machine):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    state = rollout.prepare(
+        prepare_event(stepfunctions, machine, {"candidate": "Variant2"}),
+        None,
+        sagemaker=sagemaker,
+        stepfunctions=stepfunctions,
+    )
+    assert state["instance_counts"] == {} and state["restore_instance_counts"] == {}
+
+
+def test_a_bad_capacity_setting_is_refused(sagemaker, stepfunctions, machine):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    request = {"candidate": "Variant2", "capacity": {"invocations_per_instance_per_minute": 0}}
+    with pytest.raises(rollout.RolloutRefused, match="capacity"):
+        rollout.prepare(
+            prepare_event(stepfunctions, machine, request), None, sagemaker=sagemaker, stepfunctions=stepfunctions
+        )

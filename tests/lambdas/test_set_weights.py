@@ -217,3 +217,12 @@ def test_gives_up_waiting_before_the_lambda_times_out(sagemaker):
     with pytest.raises(EndpointUnavailable, match=r"did not become InService .* \(status Updating\)"):
         set_weights.handle({"weights": {"Variant1": 2}}, LambdaContext(remaining_ms=21_000), client=sagemaker)
     assert calls == []
+
+
+def test_empty_instance_counts_mean_no_capacity_change(sagemaker):
+    """The rollout state machine always sends the key; {} must change weights only."""
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    calls = record_updates(sagemaker)
+    result = invoke({"weights": {"Variant1": 90, "Variant2": 10}, "instance_counts": {}}, sagemaker)
+    assert result["weights"] == {"Variant1": 90.0, "Variant2": 10.0}
+    assert len(calls) == 1 and all("DesiredInstanceCount" not in item for item in calls[0])
