@@ -18,22 +18,28 @@ class InvalidRequest(ValueError):
     """The request cannot be applied; the endpoint was not changed."""
 
 
-def _number(value: Any, where: str) -> float:
-    """A finite number from a JSON number or from the string CloudFormation sends ("25")."""
+def finite_number(value: Any, where: str, error: type[ValueError] = InvalidRequest) -> float:
+    """A finite number from a JSON number or from the string CloudFormation sends ("25").
+
+    Booleans are not numbers. Problems raise ``error`` naming ``where``.
+    """
     if isinstance(value, bool):
-        raise InvalidRequest(f"{where}: must be a number (got {value!r})")
+        raise error(f"{where}: must be a number (got {value!r})")
     if isinstance(value, (int, float)):
         number = float(value)
     elif isinstance(value, str):
         try:
             number = float(value.strip())
         except ValueError:
-            raise InvalidRequest(f"{where}: must be a number (got {value!r})") from None
+            raise error(f"{where}: must be a number (got {value!r})") from None
     else:
-        raise InvalidRequest(f"{where}: must be a number (got {type(value).__name__})")
+        raise error(f"{where}: must be a number (got {type(value).__name__})")
     if not math.isfinite(number):
-        raise InvalidRequest(f"{where}: must be a finite number (got {value!r})")
+        raise error(f"{where}: must be a finite number (got {value!r})")
     return number
+
+
+_number = finite_number
 
 
 def _mapping(raw: Any, what: str) -> Mapping[str, Any]:

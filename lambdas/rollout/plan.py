@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+from endpoint_weights.validation import finite_number
+
 OnHoldLimit = Literal["rollback", "stop"]
 ON_HOLD_LIMITS: tuple[OnHoldLimit, ...] = ("rollback", "stop")
 
@@ -85,20 +87,7 @@ class RolloutPlan:
 
 def _number(value: Any, where: str) -> float:
     """A finite number from a JSON number or a numeric string; booleans are not numbers."""
-    if isinstance(value, bool):
-        raise InvalidPlan(f"{where}: must be a number (got {value!r})")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            raise InvalidPlan(f"{where}: must be a number (got {value!r})") from None
-    else:
-        raise InvalidPlan(f"{where}: must be a number (got {type(value).__name__})")
-    if not math.isfinite(number):
-        raise InvalidPlan(f"{where}: must be a finite number (got {value!r})")
-    return number
+    return finite_number(value, where, InvalidPlan)
 
 
 def _whole(value: Any, where: str) -> int:
