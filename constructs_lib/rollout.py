@@ -3,7 +3,7 @@
 Started with ``{"candidate": "Variant2", "steps": [10, 25, 50, 100], "bake_seconds": 600}`` (see
 ``lambdas/rollout/plan.py`` for every key and default)::
 
-    Prepare ─► Apply step ─► Bake (Wait) ─► Judge ─► Announce (EventBridge) ─► Notify (SNS) ─► Route
+    Prepare ─► Apply step ─► Mark step start ─► Bake (Wait) ─► Judge ─► Announce ─► Notify ─► Route
                   ▲              ▲                                                          │
                   └─ next_step ──┼──────────────────────────────────────────────────────────┤
                                  └─ judge_again (hold) ─────────────────────────────────────┤
@@ -13,8 +13,9 @@ Started with ``{"candidate": "Variant2", "steps": [10, 25, 50, 100], "bake_secon
 Prepare checks everything before any weight changes (endpoint InService, no other rollout
 running, a valid plan) and records the weights from before. Weights change only through the
 set-weights Lambda. No Lambda sits waiting: the bake is a Wait state. A manual stop (or a
-timeout) restores the weights through an EventBridge rule on the execution's status. The
-execution history is the audit trail.
+timeout) restores the weights through an EventBridge rule on the execution's status. A failed
+announcement (EventBridge, SNS) never undoes a decision; a failed restore is retried, then
+fails the execution as ``RestoreFailed``. The execution history is the audit trail.
 """
 
 from __future__ import annotations
@@ -102,6 +103,9 @@ class GuardedRollout(Construct):
         iam.Grant.add_to_principal(grantee=prepare_fn, actions=["cloudwatch:GetMetricData"], resource_arns=["*"])
         iam.Grant.add_to_principal(
             grantee=judge_fn, actions=["cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"], resource_arns=["*"]
+        )
+        iam.Grant.add_to_principal(
+            grantee=judge_fn, actions=["sagemaker:DescribeEndpoint"], resource_arns=[endpoint.endpoint_arn]
         )
         grant_weight_changes(endpoint, restore_fn)
         grant_put_project_metrics(restore_fn)
@@ -221,6 +225,13 @@ class GuardedRollout(Construct):
             result_path=sfn.JsonPath.DISCARD,
             comment="Set this step's weights through the set-weights Lambda (waits for InService)",
         )
+        # The step's measuring window starts once its weights are live, not when they were asked for.
+        mark = sfn.Pass(
+            self,
+            "Mark step start",
+            parameters={"at": sfn.JsonPath.string_at("$$.State.EnteredTime")},
+            result_path="$.rollout.applied",
+        )
         bake = sfn.Wait(self, "Bake", time=sfn.WaitTime.seconds_path("$.rollout.bake_seconds"))
         judge = tasks.LambdaInvoke(
             self,
@@ -280,7 +291,11 @@ class GuardedRollout(Construct):
         on_error = restore_after_error.next(
             sfn.Fail(self, "Rollout error", error="RolloutError", cause_path="$.error.Cause")
         )
-        for step in (apply, judge, announce, notify):
+        restore_failed = sfn.Fail(self, "Restore failed", error="RestoreFailed", cause_path="$.restore_error.Cause")
+        for task in (restore, restore_after_error):
+            task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2)
+            task.add_catch(restore_failed, result_path="$.restore_error")
+        for step in (apply, judge):
             step.add_catch(on_error, result_path="$.error")
 
         route = (
@@ -291,7 +306,12 @@ class GuardedRollout(Construct):
             .when(sfn.Condition.string_equals("$.rollout.action", "rollback"), restore.next(rolled_back))
             .otherwise(sfn.Fail(self, "Hold limit reached", error="HoldLimitReached", cause_path="$.rollout.reason"))
         )
-        return prepare.next(apply).next(bake).next(judge).next(announce).next(notify).next(route)
+        # A lost notification must not undo a decision: carry on to the route.
+        for notice in (announce, notify):
+            notice.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(5), max_attempts=2)
+        announce.add_catch(notify, result_path="$.announce_error")
+        notify.add_catch(route, result_path="$.notify_error")
+        return prepare.next(apply).next(mark).next(bake).next(judge).next(announce).next(notify).next(route)
 
     def _acknowledge(self, *functions: lambda_.IFunction) -> None:
         policy = self.state_machine.role.node.find_child("DefaultPolicy")

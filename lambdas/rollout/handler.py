@@ -167,20 +167,36 @@ def prepare(
 
 
 def _note_capacity(state: dict[str, Any]) -> None:
-    """Record a raised count, and what rollback must put back (only what was raised)."""
+    """Record a raised count, and what rollback must put back: only what the rollout raised."""
     raised = state["instance_counts"]
     state["current_instance_counts"].update(raised)
-    state["restore_instance_counts"] = {
-        name: state["original_instance_counts"][name]
-        for name, count in state["current_instance_counts"].items()
-        if name in state["original_instance_counts"] and count != state["original_instance_counts"][name]
-    }
+    restore = dict(state.get("restore_instance_counts") or {})
+    for name in raised:
+        original = state["original_instance_counts"].get(name)
+        if original is not None:  # serverless variants have no instance count
+            restore[name] = original
+    state["restore_instance_counts"] = restore
 
 
-def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None) -> dict[str, Any]:
+def _window_start(state: Mapping[str, Any]) -> datetime:
+    """When this step's weights went live (the state machine's "Mark step start"), rounded up
+    to the next whole minute: CloudWatch counts by the minute, and the minute the weights
+    changed in holds requests routed by the old ones."""
+    started = datetime.fromisoformat(state["step_started_at"])
+    applied = (state.get("applied") or {}).get("at")
+    if applied:
+        started = max(started, datetime.fromisoformat(applied))
+    rounded = started.replace(second=0, microsecond=0)
+    return rounded if rounded == started else rounded + timedelta(minutes=1)
+
+
+def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None, sagemaker: Any = None) -> dict[str, Any]:
     """Judge the step that just baked; return the state with the next action."""
     state = dict(event)
     cloudwatch = cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG)
+    live = describe(sagemaker or sagemaker_client(), state["endpoint"])
+    if live is not None:  # autoscaling may have moved counts since the last look
+        state["current_instance_counts"] = {n: v.current_instance_count for n, v in live.variants.items()}
     plan = parse_plan({k: v for k, v in state["plan"].items() if k != "capacity"}, state["original_weights"])
     alarms = json.loads(os.environ.get("VARIANT_ALARMS", "{}")).get(plan.candidate, [])
     now = _now()
@@ -190,7 +206,7 @@ def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None) -> dic
         candidate=plan.candidate,
         baselines=plan.baselines,
         started_at=datetime.fromisoformat(state["started_at"]),
-        step_started_at=datetime.fromisoformat(state["step_started_at"]),
+        step_started_at=_window_start(state),
         now=now,
         alarm_names=alarms,
         step_weights=state["current_weights"],
@@ -234,15 +250,16 @@ def restore_after_stop(
 
     execution = event["detail"]["executionArn"]
     stepfunctions = stepfunctions or boto3.client("stepfunctions", config=RETRY_CONFIG)
-    original = None
+    latest = None  # the last rollout state: Prepare's, or a later Judge's (with raised capacity)
     for page in stepfunctions.get_paginator("get_execution_history").paginate(executionArn=execution):
         for history_event in page["events"]:
             details = history_event.get("stateExitedEventDetails")
-            if details and details.get("name") == "Prepare":
-                original = json.loads(details["output"])["rollout"]["original_weights"]
-    if original is None:
+            if details and details.get("name") in ("Prepare", "Judge"):
+                latest = json.loads(details["output"])["rollout"]
+    if latest is None:
         LOG.info("stopped before Prepare finished: no weight was changed", extra={"execution": execution})
         return {"restored": False, "reason": "stopped before any weight changed"}
-    result = set_weights({"weights": original}, context, client=sagemaker)
+    request = {"weights": latest["original_weights"], "instance_counts": latest.get("restore_instance_counts") or {}}
+    result = set_weights(request, context, client=sagemaker)
     LOG.info("weights restored after a stop", extra={"execution": execution, "weights": result["weights"]})
     return {"restored": True, "weights": result["weights"]}

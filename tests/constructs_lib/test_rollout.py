@@ -42,11 +42,35 @@ def test_the_happy_path_is_prepare_apply_bake_judge_announce_notify_route(defini
     while name != "Route":
         path.append(name)
         name = states[name]["Next"]
-    assert path == ["Prepare", "Apply step", "Bake", "Judge", "Announce", "Notify"]
+    assert path == ["Prepare", "Apply step", "Mark step start", "Bake", "Judge", "Announce", "Notify"]
+
+
+def test_the_step_window_starts_when_the_weights_are_live(definition):
+    assert definition["States"]["Mark step start"] == {
+        "Type": "Pass",
+        "Parameters": {"at.$": "$$.State.EnteredTime"},
+        "ResultPath": "$.rollout.applied",
+        "Next": "Bake",
+    }
+
+
+def test_a_lost_notification_does_not_undo_a_decision(definition):
+    states = definition["States"]
+    assert [c["Next"] for c in states["Announce"]["Catch"]] == ["Notify"]
+    assert [c["Next"] for c in states["Notify"]["Catch"]] == ["Route"]
+
+
+def test_restores_are_retried_and_a_failed_restore_fails_distinctly(definition):
+    states = definition["States"]
+    for name in ("Restore weights", "Restore weights after an error"):
+        assert ["States.TaskFailed"] in [r["ErrorEquals"] for r in states[name]["Retry"]]
+        assert [c["Next"] for c in states[name]["Catch"]] == ["Restore failed"]
+    assert states["Restore failed"]["Error"] == "RestoreFailed"
 
 
 def test_bake_is_a_wait_state_not_a_waiting_lambda(definition):
     assert definition["States"]["Bake"] == {"Type": "Wait", "SecondsPath": "$.rollout.bake_seconds", "Next": "Judge"}
+    assert definition["States"]["Route"]["Choices"][1]["Next"] == "Bake", "a hold bakes again without re-applying"
 
 
 def test_route_covers_every_action(definition):
@@ -78,7 +102,7 @@ def test_rollback_restores_the_original_weights_then_fails_with_the_reason(defin
 
 def test_errors_after_weights_changed_restore_them(definition):
     states = definition["States"]
-    for name in ("Apply step", "Judge", "Announce", "Notify"):
+    for name in ("Apply step", "Judge"):
         (catch,) = states[name]["Catch"]
         assert catch["Next"] == "Restore weights after an error", name
     assert states["Restore weights after an error"]["Parameters"]["Payload"] == {

@@ -288,3 +288,48 @@ def test_a_bad_capacity_setting_is_refused(sagemaker, stepfunctions, machine):
         rollout.prepare(
             prepare_event(stepfunctions, machine, request), None, sagemaker=sagemaker, stepfunctions=stepfunctions
         )
+
+
+def test_the_step_window_starts_at_the_next_minute_after_the_weights_went_live():
+    state = {"step_started_at": "2026-11-26T10:00:05+00:00", "applied": {"at": "2026-11-26T10:01:30.250Z"}}
+    assert rollout._window_start(state) == datetime(2026, 11, 26, 10, 2, tzinfo=UTC)
+    assert rollout._window_start({"step_started_at": "2026-11-26T10:00:00+00:00"}) == datetime(
+        2026, 11, 26, 10, 0, tzinfo=UTC
+    )
+
+
+def test_a_stop_after_capacity_was_raised_restores_the_count_too(sagemaker, monkeypatch):
+    create_endpoint(sagemaker, {"Variant1": 50, "Variant2": 50}, counts=3)
+    monkeypatch.setattr("set_weights.handler.POLL_SECONDS", 0.01)
+    arn = "arn:aws:states:us-east-1:123456789012:execution:rollout:raised"
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    stubber = Stubber(stepfunctions)
+    prepare_output = {
+        "rollout": {"original_weights": {"Variant1": 1.0, "Variant2": 1.0}, "restore_instance_counts": {}}
+    }
+    judge_output = {
+        "rollout": {"original_weights": {"Variant1": 1.0, "Variant2": 1.0}, "restore_instance_counts": {"Variant2": 1}}
+    }
+    stubber.add_response(
+        "get_execution_history",
+        {
+            "events": [
+                {
+                    "timestamp": datetime.now(UTC),
+                    "type": "TaskStateExited",
+                    "id": 6,
+                    "stateExitedEventDetails": {"name": name, "output": json.dumps(output)},
+                }
+                for name, output in (("Prepare", prepare_output), ("Judge", judge_output))
+            ]
+        },
+        {"executionArn": arn},
+    )
+    calls: list[Any] = []
+    sagemaker.meta.events.register(
+        "provide-client-params.sagemaker.UpdateEndpointWeightsAndCapacities",
+        lambda params, **_: calls.append(params["DesiredWeightsAndCapacities"]),
+    )
+    with stubber:
+        rollout.restore_after_stop(stopped_execution_event(arn), None, stepfunctions=stepfunctions, sagemaker=sagemaker)
+    assert any({"VariantName": "Variant2", "DesiredWeight": 1.0, "DesiredInstanceCount": 1} in call for call in calls)
