@@ -40,7 +40,7 @@ typecheck: setup
 	    lambdas/rollout
 
 test: lint
-	$(VENV)/bin/pytest -n auto
+	$(VENV)/bin/pytest -n auto --dist loadscope
 
 dashboard-preview: synth
 	$(PY) scripts/dashboard_preview.py --out docs/dashboard-preview

@@ -113,7 +113,10 @@ def import_cases(repeats: int) -> list[dict]:
 
 
 def suite_time() -> float:
-    return timed([str(ROOT / ".venv" / "bin" / "pytest"), "-n", "auto", "-q", "-p", "no:cacheprovider"], ENV)
+    return timed(
+        [str(ROOT / ".venv" / "bin" / "pytest"), "-n", "auto", "--dist", "loadscope", "-q", "-p", "no:cacheprovider"],
+        ENV,
+    )
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,12 +17,26 @@ from constructs_lib.config import parse_config
 CDK_CONTEXT = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
 
 
-def synth_templates(config_data: dict[str, Any], source: str = "test-config.json") -> dict[str, Template]:
+@functools.lru_cache(maxsize=16)
+def _synthesized(config_json: str, source: str) -> dict[str, dict[str, Any]]:
+    app = build_app(parse_config(json.loads(config_json), source), App(context=CDK_CONTEXT))
+    return {stack.stack_name: stack.template for stack in app.synth().stacks}
+
+
+def synth_templates(
+    config_data: dict[str, Any], source: str = "test-config.json", *, fresh: bool = False
+) -> dict[str, Template]:
     """Stack name → Template for ``config_data``, with cdk.json's feature flags and the cdk-nag
-    gate on, exactly as ``cdk synth`` runs app.py."""
-    app = build_app(parse_config(config_data, source), App(context=CDK_CONTEXT))
-    assembly = app.synth()
-    return {stack.stack_name: Template.from_json(stack.template) for stack in assembly.stacks}
+    gate on, exactly as ``cdk synth`` runs app.py.
+
+    Synthesis is deterministic, so one synth per config is shared by every test in the worker
+    (the suite's main cost); ``fresh=True`` synthesizes anew, for the determinism test.
+    """
+    key = json.dumps(config_data, sort_keys=True)
+    if fresh:
+        _synthesized.cache_clear()
+    templates = _synthesized(key, source)
+    return {name: Template.from_json(copy.deepcopy(body)) for name, body in templates.items()}
 
 
 def only_template(config_data: dict[str, Any]) -> Template:

@@ -36,6 +36,6 @@ def test_default_app_matches_snapshot():
 
 
 def test_synth_is_deterministic():
-    first = scrubbed({n: t.to_json() for n, t in synth_templates(read_config()).items()})
-    second = scrubbed({n: t.to_json() for n, t in synth_templates(read_config()).items()})
+    first = scrubbed({n: t.to_json() for n, t in synth_templates(read_config(), fresh=True).items()})
+    second = scrubbed({n: t.to_json() for n, t in synth_templates(read_config(), fresh=True).items()})
     assert first == second
