@@ -88,30 +88,21 @@ class EndpointAlarms(Construct):
 
         period = Duration.seconds(monitoring.period_seconds)
         guard = monitoring.min_invocations
+        self._monitoring = monitoring
         self.error_rate_alarms: dict[str, cw.Alarm] = {}
         self.latency_alarms: dict[str, cw.Alarm] = {}
         for variant in variant_names:
-            self.error_rate_alarms[variant] = error_rate(endpoint_name, variant, period, guard).create_alarm(
-                self,
+            self.error_rate_alarms[variant] = self._above(
                 f"ErrorRate{variant}",
-                alarm_description=f"{variant}: 5XX responses above {monitoring.error_rate_percent:g} % of "
-                f"invocations (periods with at least {guard} requests)",
-                threshold=monitoring.error_rate_percent,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=monitoring.evaluation_periods,
-                datapoints_to_alarm=monitoring.datapoints_to_alarm,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                error_rate(endpoint_name, variant, period, guard),
+                monitoring.error_rate_percent,
+                f"{variant}: 5XX responses above {monitoring.error_rate_percent:g} % of invocations",
             )
-            self.latency_alarms[variant] = p99_latency_ms(endpoint_name, variant, period, guard).create_alarm(
-                self,
+            self.latency_alarms[variant] = self._above(
                 f"Latency{variant}",
-                alarm_description=f"{variant}: p99 ModelLatency above {monitoring.p99_latency_ms:g} ms "
-                f"(periods with at least {guard} requests)",
-                threshold=monitoring.p99_latency_ms,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=monitoring.evaluation_periods,
-                datapoints_to_alarm=monitoring.datapoints_to_alarm,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                p99_latency_ms(endpoint_name, variant, period, guard),
+                monitoring.p99_latency_ms,
+                f"{variant}: p99 ModelLatency above {monitoring.p99_latency_ms:g} ms",
             )
         for alarm in self.variant_alarms:
             acknowledge(
@@ -121,6 +112,20 @@ class EndpointAlarms(Construct):
                 "NIST.800.53.R5-CloudWatchAlarmAction",
                 "HIPAA.Security-CloudWatchAlarmAction",
             )
+
+    def _above(self, alarm_id: str, expression: cw.MathExpression, threshold: float, what: str) -> cw.Alarm:
+        """An alarm when ``expression`` is above ``threshold`` in enough periods; idle is not breaching."""
+        monitoring = self._monitoring
+        return expression.create_alarm(
+            self,
+            alarm_id,
+            alarm_description=f"{what} (periods with at least {monitoring.min_invocations} requests)",
+            threshold=threshold,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=monitoring.evaluation_periods,
+            datapoints_to_alarm=monitoring.datapoints_to_alarm,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
 
     @property
     def variant_alarms(self) -> list[cw.Alarm]:
