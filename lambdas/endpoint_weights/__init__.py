@@ -1,1 +1,2 @@
-"""Shared by the weight Lambdas: pure validation, and the SageMaker calls that apply weights."""
+"""Shared by the Lambdas: pure weight validation, the SageMaker calls that apply weights, the
+DeclaredWeight metric, and per-variant CloudWatch queries."""

@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 
 from endpoint_weights.endpoint import RETRY_CONFIG, describe, sagemaker_client
+from endpoint_weights.variant_metrics import invocations_per_variant
 from rollout.decision import judge as judge_observation
 from rollout.decision import next_action
 from rollout.observe import observe
@@ -68,28 +69,8 @@ def _capacity_setting(raw: Mapping[str, Any]) -> float | None:
 
 
 def _traffic_per_minute(cloudwatch: Any, endpoint: str, variants: list[str], now: datetime) -> float:
-    start = now - CAPACITY_LOOKBACK
-    queries = [
-        {
-            "Id": f"v{i}",
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": "AWS/SageMaker",
-                    "MetricName": "Invocations",
-                    "Dimensions": [
-                        {"Name": "EndpointName", "Value": endpoint},
-                        {"Name": "VariantName", "Value": variant},
-                    ],
-                },
-                "Period": int(CAPACITY_LOOKBACK.total_seconds()),
-                "Stat": "Sum",
-            },
-        }
-        for i, variant in enumerate(variants)
-    ]
-    result = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=now)
-    total = sum(sum(series.get("Values", [])) for series in result["MetricDataResults"])
-    return total / (CAPACITY_LOOKBACK.total_seconds() / 60)
+    counts = invocations_per_variant(cloudwatch, endpoint, variants, now - CAPACITY_LOOKBACK, now)
+    return sum(counts.values()) / (CAPACITY_LOOKBACK.total_seconds() / 60)
 
 
 def capacity_for_step(state: Mapping[str, Any], share: float, cloudwatch: Any, now: datetime) -> dict[str, int]:

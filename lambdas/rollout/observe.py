@@ -7,49 +7,13 @@ own window, so an earlier step cannot hide a slow candidate now.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from endpoint_weights.variant_metrics import metric_values, variant_query, window_period
 from rollout.decision import Observation
 from srm_check.srm_stats import srm_test
-
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-
-
-def _query(query_id: str, endpoint: str, variant: str, metric: str, stat: str, period: int) -> dict[str, Any]:
-    return {
-        "Id": query_id,
-        "MetricStat": {
-            "Metric": {
-                "Namespace": SAGEMAKER_NAMESPACE,
-                "MetricName": metric,
-                "Dimensions": [
-                    {"Name": "EndpointName", "Value": endpoint},
-                    {"Name": "VariantName", "Value": variant},
-                ],
-            },
-            "Period": period,
-            "Stat": stat,
-        },
-        "ReturnData": True,
-    }
-
-
-def _period(start: datetime, end: datetime) -> int:
-    """One period covering the whole window (CloudWatch wants a multiple of 60 s)."""
-    return max(60, math.ceil((end - start).total_seconds() / 60) * 60)
-
-
-def _values(cloudwatch: Any, queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, list[float]]:
-    values: dict[str, list[float]] = {q["Id"]: [] for q in queries}
-    for page in cloudwatch.get_paginator("get_metric_data").paginate(
-        MetricDataQueries=queries, StartTime=start, EndTime=end
-    ):
-        for series in page["MetricDataResults"]:
-            values[series["Id"]].extend(series.get("Values", []))
-    return values
 
 
 def alarms_in_alarm(cloudwatch: Any, alarm_names: Sequence[str]) -> tuple[str, ...]:
@@ -79,18 +43,18 @@ def observe(
     the same test as the scheduled SRM check) once it holds ``srm_min_requests`` requests.
     """
     variants = [candidate, *baselines]
-    total_period = _period(started_at, now)
-    step_period = _period(step_started_at, now)
+    total_period = window_period(started_at, now)
+    step_period = window_period(step_started_at, now)
     cumulative = []
     for index, variant in enumerate(variants):
-        cumulative.append(_query(f"inv{index}", endpoint, variant, "Invocations", "Sum", total_period))
-        cumulative.append(_query(f"err{index}", endpoint, variant, "Invocation5XXErrors", "Sum", total_period))
+        cumulative.append(variant_query(f"inv{index}", endpoint, variant, "Invocations", "Sum", total_period))
+        cumulative.append(variant_query(f"err{index}", endpoint, variant, "Invocation5XXErrors", "Sum", total_period))
     step = []
     for index, variant in enumerate(variants):
-        step.append(_query(f"sinv{index}", endpoint, variant, "Invocations", "Sum", step_period))
-        step.append(_query(f"p99_{index}", endpoint, variant, "ModelLatency", "p99", step_period))
-    totals = _values(cloudwatch, cumulative, started_at, now)
-    window = _values(cloudwatch, step, step_started_at, now)
+        step.append(variant_query(f"sinv{index}", endpoint, variant, "Invocations", "Sum", step_period))
+        step.append(variant_query(f"p99_{index}", endpoint, variant, "ModelLatency", "p99", step_period))
+    totals = metric_values(cloudwatch, cumulative, started_at, now)
+    window = metric_values(cloudwatch, step, step_started_at, now)
 
     def total(query_id: str) -> int:
         return round(sum(totals[query_id]))

@@ -24,52 +24,16 @@ from typing import Any
 import boto3
 
 from endpoint_weights.endpoint import IN_SERVICE, RETRY_CONFIG, describe, sagemaker_client
+from endpoint_weights.variant_metrics import invocations_per_variant
 from srm_check.srm_stats import NotEnoughTraffic, SrmResult, srm_test
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-
 
 def _window(now: datetime, minutes: int) -> tuple[datetime, datetime]:
     end = now.replace(second=0, microsecond=0)
     return end - timedelta(minutes=minutes), end
-
-
-def invocations_per_variant(
-    cloudwatch: Any, endpoint_name: str, variants: list[str], start: datetime, end: datetime
-) -> dict[str, float]:
-    """Sum of ``Invocations`` per variant between ``start`` and ``end`` (one GetMetricData call)."""
-    period = max(60, int((end - start).total_seconds()) // 60 * 60)
-    queries = [
-        {
-            "Id": f"v{index}",
-            "Label": variant,
-            "MetricStat": {
-                "Metric": {
-                    "Namespace": SAGEMAKER_NAMESPACE,
-                    "MetricName": "Invocations",
-                    "Dimensions": [
-                        {"Name": "EndpointName", "Value": endpoint_name},
-                        {"Name": "VariantName", "Value": variant},
-                    ],
-                },
-                "Period": period,
-                "Stat": "Sum",
-            },
-            "ReturnData": True,
-        }
-        for index, variant in enumerate(variants)
-    ]
-    totals = dict.fromkeys(variants, 0.0)
-    by_id = {f"v{index}": variant for index, variant in enumerate(variants)}
-    for page in cloudwatch.get_paginator("get_metric_data").paginate(
-        MetricDataQueries=queries, StartTime=start, EndTime=end
-    ):
-        for series in page["MetricDataResults"]:
-            totals[by_id[series["Id"]]] += sum(series.get("Values", []))
-    return totals
 
 
 def publish(cloudwatch: Any, namespace: str, endpoint_name: str, result: SrmResult, when: datetime) -> None:

@@ -79,3 +79,13 @@ def set_endpoint_status(status: str, name: str = ENDPOINT) -> None:
     from moto.sagemaker.models import sagemaker_backends
 
     sagemaker_backends[DEFAULT_ACCOUNT_ID][REGION].endpoints[name].endpoint_status = status
+
+
+class LambdaContext:
+    """The part of Lambda's context object the handlers read."""
+
+    def __init__(self, remaining_ms: int = 900_000):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms

@@ -10,8 +10,7 @@ from botocore.stub import Stubber
 
 import set_weights.handler as set_weights
 from endpoint_weights.declared_metric import publish_declared_weights
-from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint, live_weights
-from tests.lambdas.test_set_weights import LambdaContext
+from tests.lambdas.conftest import ENDPOINT, REGION, LambdaContext, create_endpoint, live_weights
 from tests.lambdas.test_srm_handler import NAMESPACE, published
 from tests.lambdas.test_weights_provider import cfn_event, run_to_completion
 

@@ -23,20 +23,12 @@ from evaluate.runner import InvalidEvaluation
 from evaluate.scoring import RUNTIME_RETRY_CONFIG, score_variant
 from scripts.generate_churn_data import MODELS, generate, to_csv
 from scripts.stub_sagemaker_runtime import Misbehaviour, StubRuntime
-from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint
+from tests.lambdas.conftest import ENDPOINT, REGION, LambdaContext, create_endpoint
 
 BUCKET = "ab-evaluation-reports"
 DATA_KEY = "datasets/churn-test.csv"
 NAMESPACE = "SageMakerABTesting"
 RECORDS = generate(1000, seed=7)
-
-
-class LambdaContext:
-    def __init__(self, remaining_ms: int = 900_000):
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 @pytest.fixture(autouse=True)

@@ -9,18 +9,8 @@ import pytest
 import set_weights.handler as set_weights
 from endpoint_weights.endpoint import EndpointUnavailable
 from endpoint_weights.validation import InvalidRequest
-from tests.lambdas.conftest import ENDPOINT, create_endpoint, live_weights, set_endpoint_status
+from tests.lambdas.conftest import ENDPOINT, LambdaContext, create_endpoint, live_weights, set_endpoint_status
 from tests.lambdas.throttling import Rejection
-
-
-class LambdaContext:
-    """The part of Lambda's context object the handler reads."""
-
-    def __init__(self, remaining_ms: int = 900_000):
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 @pytest.fixture(autouse=True)
