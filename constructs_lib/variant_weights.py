@@ -14,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import CfnElement, CustomResource, Duration, Stack
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
 from constructs_lib.ab_endpoint import AbEndpoint
-from constructs_lib.acknowledge import acknowledge
+from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import LOG_RETENTION, PythonFunction, acknowledge_lambda_compliance, lambda_role
 
@@ -151,8 +152,7 @@ class VariantWeights(Construct):
     @staticmethod
     def _invoke_findings(*functions: IConstruct) -> list[str]:
         """cdk-nag's finding IDs for "invoke any version of these functions" statements."""
-        ids = []
-        for function in functions:
-            resource = cast(CfnElement, function.node.default_child)
-            ids.append(f"AwsSolutions-IAM5[Resource::<{Stack.of(resource).get_logical_id(resource)}.Arn>:*]")
-        return ids
+        return [
+            wildcard_resource_finding(function, f"{cast(lambda_.IFunction, function).function_arn}:*")
+            for function in functions
+        ]
