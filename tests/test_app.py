@@ -73,6 +73,7 @@ def test_cdk_cli_synthesizes_the_default_app_offline(tmp_path: Path):
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         AWS_ACCESS_KEY_ID="",
         AWS_SECRET_ACCESS_KEY="",
+        AWS_EC2_METADATA_DISABLED="true",  # no credential lookup beyond the machine
     )
     result = subprocess.run(
         ["npx", "--no-install", "cdk", "synth", "--no-notices", "--quiet", "-o", str(tmp_path / "out")],
