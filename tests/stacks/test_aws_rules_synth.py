@@ -177,3 +177,19 @@ def test_random_variant_names_never_collide_with_construct_ids():
     ]
     app = build_app(parse_config(data, "random-names.json"), App(context=CDK_CONTEXT))
     assert len([c for c in app.node.children if isinstance(c, Stack)]) == 6
+
+
+def test_package_without_image_repository_is_flagged_at_synth():
+    """Nothing to grant on: the warning says why the image may not pull (construct tree only, no synth)."""
+    data = read_config()
+    data["endpoints"][0]["variants"][1]["model"] = {
+        "model_package_arn": "arn:aws:sagemaker:us-east-1:111122223333:model-package/churn/3"
+    }
+    app = build_app(parse_config(data, "package.json"), App(context=CDK_CONTEXT))
+    warnings = [
+        str(entry.data)
+        for node in app.node.find_all()
+        for entry in node.node.metadata
+        if entry.type == "aws:cdk:warning"
+    ]
+    assert any("Variant2" in w and "image_repository_arn" in w for w in warnings), warnings
