@@ -41,6 +41,13 @@ def variant(data: dict[str, Any], index: int = 1) -> dict[str, Any]:
 # --- SageMaker's service model (botocore) ----------------------------------------------------
 
 
+def test_the_rules_are_read_from_the_model_botocore_itself_loads():
+    from botocore.loaders import Loader
+
+    for service in ("sagemaker", "ecr", "cloudwatch"):
+        assert service_model.shapes(service) == Loader().load_service_model(service, "service-2")["shapes"], service
+
+
 def test_names_follow_sagemakers_service_model_up_to_its_maximum_length():
     """CreateEndpoint EndpointName / ProductionVariant VariantName: pattern and max length from botocore."""
     for shape, set_name in (
