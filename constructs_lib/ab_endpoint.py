@@ -9,13 +9,15 @@ construct is what makes a weight change leave the endpoint config, and so the fl
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from constructs_lib.acknowledge import acknowledge
+from constructs_lib.config.instance_storage import has_local_storage
 from constructs_lib.config.model import ContainerModel, EndpointSpec, VariantSpec
 from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
@@ -58,10 +60,14 @@ class AbEndpoint(Construct):
 
         self.models: dict[str, sagemaker.CfnModel] = {v.name: self._model(v) for v in spec.variants}
 
+        # CreateEndpointConfig fails when KmsKeyId is set and any variant runs on an instance type
+        # with local NVMe storage (the key is config-wide); that storage is hardware-encrypted.
+        # The table and its sources: constructs_lib/config/instance_storage.py.
+        self.local_storage_variants = sorted(v.name for v in spec.variants if has_local_storage(v.instance_type))
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
-            kms_key_id=key.key_arn,
+            kms_key_id=None if self.local_storage_variants else key.key_arn,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=v.name,
@@ -76,6 +82,9 @@ class AbEndpoint(Construct):
             ],
             data_capture_config=self._data_capture(key),
         )
+
+        if self.local_storage_variants:
+            self._explain_missing_kms_key()
 
         self.endpoint = sagemaker.CfnEndpoint(
             self,
@@ -150,6 +159,23 @@ class AbEndpoint(Construct):
         # with it at once: the role's policy must exist before the model does.
         model.node.add_dependency(self.execution_role)
         return model
+
+    def _explain_missing_kms_key(self) -> None:
+        types = ", ".join(
+            f"{v.name} ({v.instance_type})" for v in self.spec.variants if v.name in self.local_storage_variants
+        )
+        reason = (
+            f"Variants with local NVMe instance storage: {types}. SageMaker refuses a KmsKeyId on an endpoint "
+            "config with any such variant (CreateEndpointConfig API reference, KmsKeyId); their instance "
+            "storage is encrypted by the instance's hardware, and captured data still uses the endpoint's key."
+        )
+        Annotations.of(self.endpoint_config).add_info(f"KmsKeyId left out of the endpoint config. {reason}")
+        acknowledge(
+            self.endpoint_config,
+            reason,
+            "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+            "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+        )
 
     def _data_capture(self, key: kms.IKey) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
         capture = self.spec.data_capture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws
+from aws_cdk import Annotations, Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -110,6 +110,23 @@ class ModelExecutionRole(Construct):
             if isinstance(v.model, ContainerModel)
         }
         repositories = [repository_arn(self, image) for _, image in sorted(images.items())]
+        # A model package names its image inside the package, which synth cannot read: the config
+        # names the image's repository (image_repository_arn) and the role may pull from exactly that.
+        repositories += sorted(
+            {
+                v.model.image_repository_arn
+                for v in variants
+                if isinstance(v.model, PackageModel) and v.model.image_repository_arn
+            }
+        )
+        for variant in variants:
+            if isinstance(variant.model, PackageModel) and not variant.model.image_repository_arn:
+                Annotations.of(self).add_warning_v2(
+                    "ab-test:packageWithoutImageRepository",
+                    f"Variant {variant.name}: model package without image_repository_arn, so the execution "
+                    "role may pull no image for it. Fine for AWS Marketplace packages; a package whose image "
+                    "is in your own ECR fails to start until you name its repository.",
+                )
         if repositories:
             self.role.add_to_policy(iam.PolicyStatement(actions=ECR_PULL_ACTIONS, resources=repositories))
             # GetAuthorizationToken has no resource-level permissions: AWS requires "*".
