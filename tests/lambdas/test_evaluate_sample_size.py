@@ -18,26 +18,30 @@ from tests.conftest import ROOT
 
 @cache
 def _rejection_bound(discordant: int, alpha: float) -> int:
-    """Largest min(b, c) that scipy's exact binomial test rejects at (p < alpha) among d discordant rows."""
-    k = -1
-    while k + 1 <= discordant // 2 and binomtest(k + 1, discordant, 0.5).pvalue < alpha:
-        k += 1
-    return k
+    """Largest min(b, c) the exact two-sided test rejects at (p = 2·P(X ≤ min) < alpha, X ~ Bin(d, ½))."""
+    k = np.arange(discordant // 2 + 1)
+    rejecting = k[2 * binom.cdf(k, discordant, 0.5) < alpha]
+    return int(rejecting.max()) if rejecting.size else -1
+
+
+def test_the_rejection_bound_is_where_scipys_binomial_test_starts_rejecting():
+    for d in (5, 6, 17, 40, 101):
+        k = _rejection_bound(d, 0.05)
+        assert k < 0 or binomtest(k, d, 0.5).pvalue < 0.05
+        assert binomtest(k + 1, d, 0.5).pvalue >= 0.05
 
 
 def scipy_power(rows: int, p_a: float, p_b: float, psi: float, alpha: float = 0.05) -> float:
-    """Σ_d P(D = d)·P(reject | d), every d from 0 to rows, with scipy's binomial distribution and test."""
+    """Σ_d P(D = d)·P(reject | d), with scipy's binomial distribution (d with P(D = d) < 1e-18 skipped)."""
     pi = (psi + (p_b - p_a)) / (2 * psi)
     discordant = np.arange(rows + 1)
     weights = binom.pmf(discordant, rows, psi)
-    conditional = np.zeros(rows + 1)
-    for d in range(1, rows + 1):
-        if weights[d] < 1e-18:
-            continue
-        k = _rejection_bound(d, alpha)
-        if k >= 0:
-            conditional[d] = binom.cdf(k, d, pi) + binom.sf(d - k - 1, d, pi)
-    return float(weights @ conditional)
+    power = 0.0
+    for d in np.nonzero(weights >= 1e-18)[0]:
+        k = _rejection_bound(int(d), alpha)
+        if d and k >= 0:
+            power += weights[d] * (binom.cdf(k, d, pi) + binom.sf(d - k - 1, d, pi))
+    return float(power)
 
 
 CASES = [
