@@ -8,12 +8,13 @@ and the question an A/B evaluation asks is "is this one better than what runs no
 
 **Family-wise error.** Each candidate is tested twice (accuracy by McNemar, ROC AUC by DeLong), so
 k variants make m = 2·(k − 1) tests. Testing each pair at α would name a false winner far more
-often than α when several candidates are equally good (11.7 % with five identical variants at
+often than α when several candidates are equally good (12 % with five identical variants at
 α = 0.05, ``benchmarks/evaluation_false_winners.py``). All m p-values are therefore adjusted
 together with Holm's step-down procedure (Holm 1979, Scand. J. Statist. 6:65–70), which keeps
 the probability of *any* false winner at most α for any dependence between the tests, and is
 uniformly more powerful than Bonferroni. With two variants the family is the two tests of the
-one pair, exactly as before.
+one pair, exactly as before. A candidate that could not be tested (too many failed requests, no
+paired rows, a single class) adds nothing to the family: a test not run cannot name a false winner.
 
 **How a verdict reads.** Per candidate: the candidate or the baseline "is better" when at least
 one of its two adjusted p-values is below α and neither metric points the other way; "accuracy
