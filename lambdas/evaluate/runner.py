@@ -1,4 +1,7 @@
-"""One evaluation run: test set in, scores per variant, metrics, paired comparison, verdict, report.
+"""One evaluation run: test set in, scores per variant, metrics, paired comparisons, verdicts, report.
+
+The first variant is the baseline and every other one is compared with it; the verdicts control the
+family-wise error over all those comparisons (``evaluate.verdicts``).
 
 Shared by the Lambda (``handler.py``) and the command (``cli.py``); the AWS clients and the
 places data comes from and reports go to are passed in.
@@ -15,8 +18,9 @@ from typing import Any
 
 from evaluate.dataset import Dataset, parse_csv
 from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles
-from evaluate.paired_tests import delong_test, mcnemar_exact, paired_bootstrap_auc, verdict
+from evaluate.paired_tests import delong_test, mcnemar_exact, paired_bootstrap_auc
 from evaluate.scoring import VariantScores, score_variant
+from evaluate.verdicts import CandidateTests, verdicts_against_baseline
 
 LOG = logging.getLogger(__name__)
 
@@ -50,8 +54,9 @@ class InvalidEvaluation(ValueError):
 @dataclass(frozen=True)
 class EvaluationRequest:
     """What to evaluate. Defaults: label in column 0, header detected, CSV, threshold 0.5, all
-    variants, every row, 100 rows per request, 4 requests at a time, alpha 0.05, a variant with
-    more than 5 % failed requests is marked failed, 1000 bootstrap resamples (0 skips it)."""
+    variants in the endpoint's order (the first one is the baseline), every row, 100 rows per
+    request, 4 requests at a time, family-wise alpha 0.05, a variant with more than 5 % failed
+    requests is marked failed, 1000 bootstrap resamples (0 skips it)."""
 
     endpoint_name: str
     data_uri: str
@@ -159,16 +164,24 @@ def _variant_section(scored: VariantScores, labels: Sequence[int], request: Eval
 
 
 def _comparison(
-    name_a: str, name_b: str, scored: Mapping[str, VariantScores], labels: Sequence[int], request: EvaluationRequest
-) -> dict[str, Any]:
-    """Paired tests on the rows both variants scored."""
+    baseline: str,
+    candidate: str,
+    scored: Mapping[str, VariantScores],
+    labels: Sequence[int],
+    request: EvaluationRequest,
+) -> tuple[dict[str, Any], CandidateTests | None]:
+    """Paired tests of ``candidate`` against ``baseline`` on the rows both scored; no verdict yet.
+
+    Returns the report section and the tests, or ``None`` (with a verdict saying why) when there is
+    nothing to test: such a comparison adds no p-value to the family.
+    """
     pairs = [
         (label, a, b)
-        for label, a, b in zip(labels, scored[name_a].scores, scored[name_b].scores, strict=True)
+        for label, a, b in zip(labels, scored[baseline].scores, scored[candidate].scores, strict=True)
         if a is not None and b is not None
     ]
-    section: dict[str, Any] = {"variant_a": name_a, "variant_b": name_b, "paired_rows": len(pairs)}
-    statuses = {name: _status(scored[name], request) for name in (name_a, name_b)}
+    section: dict[str, Any] = {"variant_a": baseline, "variant_b": candidate, "paired_rows": len(pairs)}
+    statuses = {name: _status(scored[name], request) for name in (baseline, candidate)}
     if "failed" in statuses.values():
         failed = ", ".join(n for n, s in statuses.items() if s == "failed")
         section["verdict"] = {
@@ -176,10 +189,10 @@ def _comparison(
             "reason": f"no verdict: too many failed requests on {failed}",
             "significant": False,
         }
-        return section
+        return section, None
     if not pairs:
         section["verdict"] = {"winner": None, "reason": "no row was scored by both variants", "significant": False}
-        return section
+        return section, None
     paired_labels = [p[0] for p in pairs]
     a_scores, b_scores = [p[1] for p in pairs], [p[2] for p in pairs]
     mcnemar = mcnemar_exact(
@@ -191,18 +204,34 @@ def _comparison(
         auc = delong_test(paired_labels, a_scores, b_scores)
     except ValueError as err:  # e.g. only one class among the paired rows
         section["verdict"] = {"winner": None, "reason": f"AUC comparison not possible: {err}", "significant": False}
-        return section
+        return section, None
     section["delong"] = asdict(auc)
     if request.bootstrap_resamples:
         section["bootstrap"] = asdict(
             paired_bootstrap_auc(paired_labels, a_scores, b_scores, resamples=request.bootstrap_resamples)
         )
-    outcome = asdict(verdict(name_a, name_b, mcnemar, auc, alpha=request.alpha))
     if "partial" in statuses.values():
         section["partial"] = True
-        outcome["reason"] = f"PARTIAL ({len(pairs)} of {len(labels)} rows): {outcome['reason']}"
-    section["verdict"] = outcome
-    return section
+    return section, CandidateTests(candidate, mcnemar, auc)
+
+
+def compare_with_baseline(
+    variants: Sequence[str], scored: Mapping[str, VariantScores], labels: Sequence[int], request: EvaluationRequest
+) -> list[dict[str, Any]]:
+    """One comparison section per candidate (every variant after the first, the baseline), with verdicts
+    adjusted family-wise over all candidates' tests (see ``evaluate.verdicts``)."""
+    baseline = variants[0]
+    compared = [_comparison(baseline, candidate, scored, labels, request) for candidate in variants[1:]]
+    tested = [tests for _, tests in compared if tests is not None]
+    outcomes = iter(verdicts_against_baseline(baseline, tested, alpha=request.alpha))
+    for section, tests in compared:
+        if tests is None:
+            continue
+        outcome = asdict(next(outcomes))
+        if section.get("partial"):
+            outcome["reason"] = f"PARTIAL ({section['paired_rows']} of {len(labels)} rows): {outcome['reason']}"
+        section["verdict"] = outcome
+    return [section for section, _ in compared]
 
 
 def _status(scored: VariantScores, request: EvaluationRequest) -> str:
@@ -245,7 +274,7 @@ def evaluate(
         for variant in variants
     }
     sections = {v: _variant_section(scored[v], dataset.labels, request) for v in variants}
-    comparisons = [_comparison(variants[0], other, scored, dataset.labels, request) for other in variants[1:]]
+    comparisons = compare_with_baseline(variants, scored, dataset.labels, request)
 
     published = []
     for variant, section in sections.items():
@@ -274,6 +303,8 @@ def evaluate(
         "complete": not incomplete,
         "incomplete_variants": incomplete,
         "published_metrics_for": published,
+        "baseline": variants[0],
+        "family_tests": 2 * sum("delong" in c for c in comparisons),
         "variants": sections,
         "comparisons": comparisons,
     }
