@@ -97,7 +97,7 @@ class AbEndpoint(Construct):
             endpoint_name=spec.name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             # When a config change replaces the endpoint config, SageMaker's UpdateEndpoint
-            # would otherwise reset every variant to the *config's* initial weights until the
+            # would otherwise reset every variant to the config's weight (1 each) until the
             # weights custom resource re-applies the parameters minutes later: a variant that
             # was drained to 0 would take live traffic again in between. Retaining the live
             # weights closes that window; the custom resource then re-applies the parameter
