@@ -1,10 +1,12 @@
 """A real-time endpoint with two or more production variants: models, config, endpoint,
 log group and per-variant autoscaling.
 
-Weights here are the config file's *initial* weights only. The live weights belong to the
-weights custom resource (:mod:`constructs_lib.variant_weights`), which applies the stack
-parameters with UpdateEndpointWeightsAndCapacities. Keeping the parameters out of this
-construct is what makes a weight change leave the endpoint config, and so the fleet, alone.
+No weight the user declares reaches this construct: every variant is created with
+:data:`ENDPOINT_CONFIG_WEIGHT`. The live weights belong to the weights custom resource
+(:mod:`constructs_lib.variant_weights`), which applies the stack parameters (default: the config
+file's ``initial_weight``) with UpdateEndpointWeightsAndCapacities. Keeping both the parameters
+and ``initial_weight`` out of the endpoint config is what makes a weight change, in a parameter
+or in the config file, leave the endpoint config, and so the fleet, alone.
 """
 
 from __future__ import annotations
@@ -22,6 +24,18 @@ from constructs_lib.config.model import ContainerModel, EndpointSpec, VariantSpe
 from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
 from constructs_lib.python_function import LOG_RETENTION
+
+# The weight every variant is created with, whatever the config file declares: SageMaker's own
+# default ("If unspecified, it defaults to 1.0",
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html).
+# Any EndpointConfig property change replaces the config and rebuilds the fleet (blue/green), so
+# a declared weight here would turn every weight edit into a fleet rebuild, while
+# RetainAllVariantProperties (below) would keep the live weights anyway. The constant matters
+# only where SageMaker takes weights from the config: at the endpoint's creation (no traffic
+# before it is InService, and the weights custom resource applies the declared weights right
+# after) and for a variant added to a live endpoint (weight 1 beside the retained weights until
+# the custom resource, which runs after every config replacement, applies its declared weight).
+ENDPOINT_CONFIG_WEIGHT = 1.0
 
 
 class AbEndpoint(Construct):
@@ -74,7 +88,7 @@ class AbEndpoint(Construct):
                     model_name=self.models[v.name].attr_model_name,
                     instance_type=v.instance_type,
                     initial_instance_count=v.initial_instance_count,
-                    initial_variant_weight=v.initial_weight,
+                    initial_variant_weight=ENDPOINT_CONFIG_WEIGHT,
                 )
                 # Sorted by name: list order is part of the config, and a reordered list would
                 # replace the endpoint config (a fleet rebuild) for nothing.
@@ -92,7 +106,7 @@ class AbEndpoint(Construct):
             endpoint_name=spec.name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             # When a config change replaces the endpoint config, SageMaker's UpdateEndpoint
-            # would otherwise reset every variant to the *config's* initial weights until the
+            # would otherwise reset every variant to the config's weight (1 each) until the
             # weights custom resource re-applies the parameters minutes later: a variant that
             # was drained to 0 would take live traffic again in between. Retaining the live
             # weights closes that window; the custom resource then re-applies the parameter

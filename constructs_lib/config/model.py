@@ -89,8 +89,8 @@ class AutoscalingSpec:
 
 @dataclass(frozen=True)
 class VariantSpec:
-    """One production variant. ``initial_weight`` is the weight the endpoint config is
-    created with *and* the default of the variant's weight parameter."""
+    """One production variant. ``initial_weight`` is only the default of the variant's weight
+    parameter; the endpoint config never sees it (see :mod:`constructs_lib.ab_endpoint`)."""
 
     name: str
     model: ContainerModel | PackageModel

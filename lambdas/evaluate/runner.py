@@ -31,20 +31,27 @@ QUALITY_METRICS = {
     "f1": "F1",
     "roc_auc": "RocAuc",
 }
-ALLOWED_KEYS = {
-    "data_uri",
-    "label_column",
-    "has_header",
-    "content_type",
-    "threshold",
-    "variants",
-    "max_rows",
-    "batch_size",
-    "concurrency",
-    "alpha",
-    "max_failure_rate",
-    "bootstrap_resamples",
+# The JSON type each event key must have, checked for every key before anything else is read: a
+# value of another type is refused, never coerced ("has_header": "false" is a non-empty string,
+# so truthy, and would silently treat the first data row as a header). ``float`` is any JSON
+# number, ``int`` a whole one; ``None`` means the key may be null (its default then applies);
+# true/false is never a number. Ranges and whole-number rules are checked afterwards.
+FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
+    "data_uri": (str,),
+    "label_column": (int, str),
+    "has_header": (bool, None),
+    "content_type": (str,),
+    "threshold": (float,),
+    "variants": (list, None),
+    "max_rows": (float, None),
+    "batch_size": (float,),
+    "concurrency": (float,),
+    "alpha": (float,),
+    "max_failure_rate": (float,),
+    "bootstrap_resamples": (float,),
 }
+ALLOWED_KEYS = set(FIELD_TYPES)
+_JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
 
 
 class InvalidEvaluation(ValueError):
@@ -82,13 +89,63 @@ def _number(event: Mapping[str, Any], key: str, default: float, low: float, high
     return int(value) if whole else float(value)
 
 
+def _has_type(value: Any, allowed: tuple[type | None, ...]) -> bool:
+    if value is None:
+        return None in allowed
+    if isinstance(value, bool):
+        return bool in allowed
+    if float in allowed and isinstance(value, (int, float)):
+        return True
+    return any(kind in (int, str, list) and isinstance(value, kind) for kind in allowed)
+
+
+def _check_types(event: Mapping[str, Any]) -> None:
+    """Every key has its JSON type from :data:`FIELD_TYPES`; the error names key, value and type."""
+    for key, value in event.items():
+        allowed = FIELD_TYPES[key]
+        if not _has_type(value, allowed):
+            names = dict.fromkeys(_JSON_NAMES[kind] for kind in allowed if kind is not None)
+            if None in allowed:
+                names["null"] = None
+            raise InvalidEvaluation(
+                f"{key} must be {' or '.join(names)} (got {value!r}, {_json_type(value)}); nothing was evaluated"
+            )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _content_type(event: Mapping[str, Any]) -> str:
+    value = event.get("content_type", "text/csv")
+    if not value.strip():
+        raise InvalidEvaluation(f'content_type must be a MIME type such as "text/csv" (got {value!r})')
+    return str(value)
+
+
 def parse_request(event: Mapping[str, Any], endpoint_name: str) -> EvaluationRequest:
-    """Validate an evaluation request (the Lambda's event, or the command's options)."""
+    """Validate an evaluation request (the Lambda's event, or the command's options).
+
+    Every key is type-checked (:data:`FIELD_TYPES`) before any value is used.
+    """
     if not isinstance(event, Mapping):
         raise InvalidEvaluation(f"event must be an object (got {type(event).__name__})")
     unknown = sorted(set(event) - ALLOWED_KEYS)
     if unknown:
         raise InvalidEvaluation(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ALLOWED_KEYS))}")
+    _check_types(event)
     data_uri = event.get("data_uri")
     if not isinstance(data_uri, str) or not data_uri:
         raise InvalidEvaluation('"data_uri" is required, e.g. "s3://bucket/datasets/churn-test.csv"')
@@ -106,7 +163,7 @@ def parse_request(event: Mapping[str, Any], endpoint_name: str) -> EvaluationReq
         data_uri=data_uri,
         label_column=label_column,
         has_header=event.get("has_header"),
-        content_type=str(event.get("content_type", "text/csv")),
+        content_type=_content_type(event),
         threshold=_number(event, "threshold", 0.5, 0.0, 1.0, whole=False),
         variants=tuple(variants) if variants else None,
         max_rows=None if max_rows is None else _number(event, "max_rows", 0, 1, 10_000_000, whole=True),
