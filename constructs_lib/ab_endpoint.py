@@ -25,17 +25,18 @@ from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
 from constructs_lib.python_function import LOG_RETENTION
 
-# The weight every variant is created with, whatever the config file declares: SageMaker's own
-# default ("If unspecified, it defaults to 1.0",
-# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html).
-# Any EndpointConfig property change replaces the config and rebuilds the fleet (blue/green), so
-# a declared weight here would turn every weight edit into a fleet rebuild, while
-# RetainAllVariantProperties (below) would keep the live weights anyway. The constant matters
-# only where SageMaker takes weights from the config: at the endpoint's creation (no traffic
+# The weight every variant is created with, whatever the config file declares. Any EndpointConfig
+# property change replaces the config and rebuilds the fleet (blue/green), so a declared weight
+# here would turn every weight edit into a fleet rebuild, while RetainAllVariantProperties (below)
+# would keep the live weights anyway. SageMaker takes weights from the config only twice: when the
+# endpoint is created (all variants equal, so any value gives an even split; no traffic arrives
 # before it is InService, and the weights custom resource applies the declared weights right
-# after) and for a variant added to a live endpoint (weight 1 beside the retained weights until
-# the custom resource, which runs after every config replacement, applies its declared weight).
-ENDPOINT_CONFIG_WEIGHT = 1.0
+# after), and for a variant *added* to a live endpoint, which runs at this weight beside the
+# retained ones until the custom resource (called after every config replacement) applies its
+# parameter. A placeholder far below any real weight keeps a new, untested model at ~0 traffic in
+# that window (1:1 live weights → 0.05 %), where SageMaker's default of 1.0 would give it a third.
+# Weights are relative floats >= 0 (VariantWeight in the SageMaker service model).
+ENDPOINT_CONFIG_WEIGHT = 0.001
 
 
 class AbEndpoint(Construct):

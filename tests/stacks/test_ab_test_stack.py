@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
+from constructs_lib.ab_endpoint import ENDPOINT_CONFIG_WEIGHT
 from tests.conftest import read_config
 from tests.synth import synth_templates
 
@@ -101,7 +102,7 @@ def test_models_have_generated_names(resources: dict[str, Any]):
         assert "ModelName" not in model["Properties"], "replaced resources must not have fixed names"
 
 
-def test_endpoint_config_has_all_variants_with_the_config_weights_and_a_kms_key(template: Template):
+def test_endpoint_config_has_all_variants_at_the_placeholder_weight_and_a_kms_key(template: Template):
     variants = Capture()
     template.has_resource_properties(
         "AWS::SageMaker::EndpointConfig",
@@ -113,7 +114,10 @@ def test_endpoint_config_has_all_variants_with_the_config_weights_and_a_kms_key(
     assert [
         (v["VariantName"], v["InstanceType"], v["InitialInstanceCount"], v["InitialVariantWeight"])
         for v in variants.as_array()
-    ] == [("Variant1", "ml.m5.xlarge", 1, 1), ("Variant2", "ml.m5.xlarge", 1, 1)]
+    ] == [
+        ("Variant1", "ml.m5.xlarge", 1, ENDPOINT_CONFIG_WEIGHT),
+        ("Variant2", "ml.m5.xlarge", 1, ENDPOINT_CONFIG_WEIGHT),
+    ]
     assert "EndpointConfigName" not in json.dumps(template.find_resources("AWS::SageMaker::EndpointConfig"))
 
 

@@ -60,12 +60,12 @@ def test_editing_any_weight_changes_no_endpoint_config_endpoint_or_model(as_writ
     assert after == before
 
 
-def test_every_variant_starts_at_sagemakers_default_weight(as_written_and_reweighted):
-    """The constant is what SageMaker uses when no weight is given (ProductionVariant API
-    reference: InitialVariantWeight "defaults to 1.0"); the parameters set the real weights."""
+def test_every_variant_starts_at_the_same_placeholder_weight(as_written_and_reweighted):
+    """Equal weights split a new endpoint evenly; a variant added to a live endpoint gets practically
+    no traffic beside real weights (>= 1 on the usual scales) until the parameters apply."""
     original, _ = as_written_and_reweighted
     (config,) = [r for r in original["Resources"].values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
-    assert ENDPOINT_CONFIG_WEIGHT == 1.0
+    assert 0 < ENDPOINT_CONFIG_WEIGHT <= 0.001
     assert {v["VariantName"]: v["InitialVariantWeight"] for v in config["Properties"]["ProductionVariants"]} == {
         "champion": ENDPOINT_CONFIG_WEIGHT,
         "challenger": ENDPOINT_CONFIG_WEIGHT,
