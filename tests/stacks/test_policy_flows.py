@@ -1,0 +1,160 @@
+"""Every service-to-resource flow the stacks rely on is allowed by the policies that decide it.
+
+On the synthesized template of every shipped config (``config/default.json``,
+``config/examples/*.json``), environment-agnostic (evaluated as two different accounts and
+regions) and with the environment pinned, these flows are found and evaluated
+(:mod:`tests.policy_flows`, :mod:`tests.policy_eval`):
+
+1. CloudWatch alarm → SNS topic: ``cloudwatch.amazonaws.com`` ``sns:Publish`` with the alarm's
+   ARN as ``aws:SourceArn``, against the topic policy (every alarm action on a topic);
+2. CloudWatch alarm → the topic's KMS key: ``kms:GenerateDataKey``/``kms:Decrypt`` with the same
+   source keys, against the key policy;
+3. CloudWatch Logs → each encrypted log group's key: ``logs.<region>.amazonaws.com`` with the log
+   group's ARN in the encryption context, against the key policy;
+4. EventBridge → each rule target: Lambda targets through the function's permissions
+   (``aws:SourceArn`` = the rule), other targets through their role (trust and identity
+   policy), and a target's dead-letter queue through its queue policy;
+5. Step Functions → its role (trusted by ``states.amazonaws.com`` for that state machine) and,
+   through the role, every task's target: Lambda invoke, SNS publish and the topic's key,
+   EventBridge put events;
+6. Lambda → its role (trusted by ``lambda.amazonaws.com``), its log group, its dead-letter
+   queue or topic;
+7. SageMaker → the execution role (trusted by ``sagemaker.amazonaws.com``) and through it the
+   image's ECR repository (auth token, layers), the model data in S3, the data-capture bucket
+   and the data-capture key;
+8. S3 server access logging → the log bucket: ``logging.s3.amazonaws.com`` ``s3:PutObject`` with
+   the source bucket as ``aws:SourceArn``, against the log bucket's policy.
+
+And no resource policy that a service relies on has only Deny statements.
+
+Targets outside the template (imported keys, model buckets, ECR repositories, the default event
+bus) are checked on the role's side; their own policies are the deployer's to set (README).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, Environment
+
+from constructs_lib.config import parse_config
+from stacks.ab_test_stack import AbTestStack
+from tests.conftest import ROOT
+from tests.policy_eval import Env, Template
+from tests.policy_flows import Flow, FlowFinder
+from tests.synth import CDK_CONTEXT, synth_templates
+
+pytestmark = pytest.mark.synth
+
+CONFIGS = [ROOT / "config" / "default.json", *sorted((ROOT / "config" / "examples").glob("*.json"))]
+# Two deployments of the environment-agnostic template: the evaluation must not depend on one.
+AGNOSTIC_ENVS = [Env(), Env(account="210987654321", region="eu-west-1")]
+PINNED_ENV = Env(account="111122223333", region="eu-west-1")
+
+SERVICE_PRINCIPAL_KINDS = {
+    "CloudWatch alarm → SNS topic",
+    "CloudWatch alarm → the topic's KMS key",
+    "CloudWatch Logs → log group key",
+    "EventBridge → Lambda target",
+    "S3 access logging → log bucket",
+}
+
+
+def _pinned_templates(path: Path) -> dict[str, dict]:
+    """The app's stacks with the environment pinned, as ``cdk deploy`` with credentials builds them.
+
+    Built without the cdk-nag gate: this test is about policies, and the gate's pinned-env
+    acknowledgements are issue 9 item 1's.
+    """
+    config = parse_config(json.loads(path.read_text()), str(path))
+    app = App(context=CDK_CONTEXT)
+    env = Environment(account=PINNED_ENV.account, region=PINNED_ENV.region)
+    stacks = [AbTestStack(app, e.stack_name, spec=e, env=env) for e in config.endpoints]
+    assembly = app.synth()
+    return {s.stack_name: copy.deepcopy(assembly.get_stack_by_name(s.stack_name).template) for s in stacks}
+
+
+def _cases() -> list[tuple[str, Path, Env]]:
+    cases = [(f"{p.relative_to(ROOT)}-agnostic-{e.region}", p, e) for p in CONFIGS for e in AGNOSTIC_ENVS]
+    return cases + [(f"{p.relative_to(ROOT)}-pinned-{PINNED_ENV.region}", p, PINNED_ENV) for p in CONFIGS]
+
+
+@pytest.fixture(scope="module", params=_cases(), ids=lambda case: case[0])
+def finders(request: pytest.FixtureRequest) -> dict[str, FlowFinder]:
+    _, path, env = request.param
+    if env is PINNED_ENV:
+        bodies = _pinned_templates(path)
+    else:
+        bodies = {name: t.to_json() for name, t in synth_templates(json.loads(path.read_text()), str(path)).items()}
+    return {name: FlowFinder(Template(body, env)) for name, body in bodies.items()}
+
+
+def _report(flows: list[Flow]) -> str:
+    return "\n".join(f.describe() for f in flows)
+
+
+def test_every_flow_is_allowed(finders: dict[str, FlowFinder]):
+    for stack, finder in finders.items():
+        flows = finder.all()
+        refused = [f for f in flows if f.decision is not None and not f.decision.allowed]
+        assert not refused, f"{stack}: the policies refuse flows the stack relies on:\n{_report(refused)}"
+
+
+def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
+    """The finder really sees the stack: a flow kind that vanished would pass the test above vacuously."""
+    for stack, finder in finders.items():
+        kinds = {f.kind for f in finder.all()}
+        expected = {
+            "CloudWatch alarm → SNS topic",
+            "CloudWatch Logs → log group key",
+            "EventBridge → Lambda target",
+            "Step Functions → state machine role",
+            "Step Functions → Lambda",
+            "Step Functions → SNS topic",
+            "Lambda → function role",
+            "Lambda → its log group",
+            "SageMaker → execution role",
+            "SageMaker → ECR",
+            "SageMaker → model data in S3",
+        }
+        assert expected <= kinds, f"{stack}: missing {sorted(expected - kinds)}"
+
+
+def test_the_composite_alarm_is_the_one_that_notifies(finders: dict[str, FlowFinder]):
+    for stack, finder in finders.items():
+        notifying = {f.actor for f in finder.all() if f.kind == "CloudWatch alarm → SNS topic"}
+        composites = set(finder.t.of_type("AWS::CloudWatch::CompositeAlarm"))
+        assert notifying == composites, stack
+
+
+def test_a_created_topic_key_lets_the_alarm_in_and_an_imported_one_is_named(finders: dict[str, FlowFinder]):
+    for stack, finder in finders.items():
+        key_flows = [f for f in finder.all() if f.kind == "CloudWatch alarm → the topic's KMS key"]
+        assert key_flows, stack
+        for flow in key_flows:
+            if flow.decision is None:  # an imported key: only its own policy can allow this
+                assert "is not created here" in flow.unchecked, flow.describe()
+            else:
+                assert flow.decision.allowed, flow.describe()
+
+
+def test_no_policy_a_service_relies_on_has_only_denies(finders: dict[str, FlowFinder]):
+    """A Deny-only resource policy lets no service principal in (a topic policy also replaces SNS's
+    default one). Only S3 bucket policies may be Deny-only: buckets have no default policy to
+    replace, and their same-account readers and writers are allowed by their roles' policies."""
+    for stack, finder in finders.items():
+        service_targets = {
+            f.request.resource
+            for f in finder.all()
+            if f.request is not None and f.request.principal[0] == "Service" and f.kind in SERVICE_PRINCIPAL_KINDS
+        }
+        for lid in finder.deny_only_policies():
+            resource = finder.t.resources[lid]
+            assert resource["Type"] == "AWS::S3::BucketPolicy", f"{stack}: {lid} has only Deny statements"
+            bucket_arn = f"arn:{finder.env.partition}:s3:::{finder.t.resolve(resource['Properties']['Bucket'])}"
+            assert not any(t.startswith(bucket_arn + "/") for t in service_targets), (
+                f"{stack}: {lid} has only Deny statements, yet a service writes to that bucket"
+            )
