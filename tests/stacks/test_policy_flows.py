@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ from aws_cdk import App, Environment
 from constructs_lib.config import parse_config
 from stacks.ab_test_stack import AbTestStack
 from tests.conftest import ROOT
-from tests.policy_eval import Env, Template
+from tests.policy_eval import Env, Template, evaluate
 from tests.policy_flows import Flow, FlowFinder
 from tests.synth import CDK_CONTEXT, synth_templates
 
@@ -158,3 +159,27 @@ def test_no_policy_a_service_relies_on_has_only_denies(finders: dict[str, FlowFi
             assert not any(t.startswith(bucket_arn + "/") for t in service_targets), (
                 f"{stack}: {lid} has only Deny statements, yet a service writes to that bucket"
             )
+
+
+def test_only_this_stacks_alarm_in_this_account_may_publish_or_use_the_key(finders: dict[str, FlowFinder]):
+    """The Allow is scoped: another alarm (of another stack) or another account is refused."""
+    for stack, finder in finders.items():
+        alarm_flows = [f for f in finder.all() if f.kind.startswith("CloudWatch alarm →") and f.decision is not None]
+        assert alarm_flows, stack
+        for flow in alarm_flows:
+            assert flow.request is not None
+            source_arn = flow.request.key("aws:SourceArn")
+            assert source_arn is not None
+            foreign = {
+                "aws:SourceArn": source_arn.rsplit(":", 1)[0] + ":SomeoneElses-Alarm",
+                "aws:SourceAccount": "999999999999",
+            }
+            for changed in foreign.items():
+                request = replace(flow.request, context={**flow.request.context, changed[0]: changed[1]})
+                policy = (
+                    finder.policies.topic(request.resource)
+                    if request.action == "sns:Publish"
+                    else finder.policies.key(request.resource)
+                )
+                assert policy is not None
+                assert not evaluate(policy, request, finder.env).allowed, f"{stack}: {changed} {flow.describe()}"
