@@ -27,6 +27,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import botocore.session
+
 from tests.policy_eval import Decision, Request, Template, evaluate, only_denies, same_account_allows
 
 SECURE = {"aws:SecureTransport": "true"}  # AWS services call each other over TLS
@@ -511,7 +513,7 @@ class FlowFinder:
                     )
                     continue
                 image = container["Image"]
-                repository = _ecr_repository(image, self.env.partition)
+                repository = _ecr_repository(image)
                 yield self._role("SageMaker → ECR", lid, role_arn, "ecr:GetAuthorizationToken", "*", None)
                 for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"):
                     yield self._role(
@@ -625,11 +627,15 @@ def _tasks(definition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
                 yield from _tasks(state[nested])
 
 
-def _ecr_repository(image: str, partition: str) -> str:
-    """The repository ARN of ``<account>.dkr.ecr.<region>.<suffix>/<repository>[:tag|@digest]``."""
+def _ecr_repository(image: str) -> str:
+    """The repository ARN of ``<account>.dkr.ecr.<region>.<suffix>/<repository>[:tag|@digest]``.
+
+    Its partition is that of the repository's region (botocore's partition table), not the stack's.
+    """
     match = re.fullmatch(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.[^/]+/([^:@]+)([:@].*)?", image)
     assert match, f"not an ECR image URI: {image}"
     account, region, repository, _ = match.groups()
+    partition = botocore.session.Session().get_partition_for_region(region)
     return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
 
 

@@ -2,7 +2,8 @@
 
 On the synthesized template of every shipped config (``config/default.json``,
 ``config/examples/*.json``), environment-agnostic (evaluated as two different accounts and
-regions) and with the environment pinned, these flows are found and evaluated
+regions) and pinned as the CLI pins it (us-east-1, eu-west-1, us-gov-west-1), these flows are
+found and evaluated
 (:mod:`tests.policy_flows`, :mod:`tests.policy_eval`):
 
 1. CloudWatch alarm → SNS topic: ``cloudwatch.amazonaws.com`` ``sns:Publish`` with the alarm's
@@ -33,27 +34,26 @@ bus) are checked on the role's side; their own policies are the deployer's to se
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Environment
 
-from constructs_lib.config import parse_config
-from stacks.ab_test_stack import AbTestStack
 from tests.conftest import ROOT
 from tests.policy_eval import Env, Template, evaluate
 from tests.policy_flows import Flow, FlowFinder
-from tests.synth import CDK_CONTEXT, synth_templates
+from tests.synth import FAKE_ACCOUNT, synth_templates
 
 pytestmark = pytest.mark.synth
 
 CONFIGS = [ROOT / "config" / "default.json", *sorted((ROOT / "config" / "examples").glob("*.json"))]
 # Two deployments of the environment-agnostic template: the evaluation must not depend on one.
-AGNOSTIC_ENVS = [Env(), Env(account="210987654321", region="eu-west-1")]
-PINNED_ENV = Env(account="111122223333", region="eu-west-1")
+AGNOSTIC_ENVS = [Env(), Env(account="444455556666", region="eu-west-1")]
+# Pinned as the CLI pins with credentials (tests/synth.py's fake account), region → partition.
+# China is left out: its service principal spellings (logs.<region>.amazonaws.com[.cn]) are not
+# verified here, and a guess on both sides would pass vacuously.
+PINNED_REGIONS = {"us-east-1": "aws", "eu-west-1": "aws", "us-gov-west-1": "aws-us-gov"}
 
 SERVICE_PRINCIPAL_KINDS = {
     "CloudWatch alarm → SNS topic",
@@ -64,33 +64,21 @@ SERVICE_PRINCIPAL_KINDS = {
 }
 
 
-def _pinned_templates(path: Path) -> dict[str, dict]:
-    """The app's stacks with the environment pinned, as ``cdk deploy`` with credentials builds them.
-
-    Built without the cdk-nag gate: this test is about policies, and the gate's pinned-env
-    acknowledgements are issue 9 item 1's.
-    """
-    config = parse_config(json.loads(path.read_text()), str(path))
-    app = App(context=CDK_CONTEXT)
-    env = Environment(account=PINNED_ENV.account, region=PINNED_ENV.region)
-    stacks = [AbTestStack(app, e.stack_name, spec=e, env=env) for e in config.endpoints]
-    assembly = app.synth()
-    return {s.stack_name: copy.deepcopy(assembly.get_stack_by_name(s.stack_name).template) for s in stacks}
-
-
-def _cases() -> list[tuple[str, Path, Env]]:
-    cases = [(f"{p.relative_to(ROOT)}-agnostic-{e.region}", p, e) for p in CONFIGS for e in AGNOSTIC_ENVS]
-    return cases + [(f"{p.relative_to(ROOT)}-pinned-{PINNED_ENV.region}", p, PINNED_ENV) for p in CONFIGS]
+def _cases() -> list[tuple[str, Path, str | None, Env]]:
+    """(id, config, pinned region or None, the env the template is evaluated in)."""
+    cases = [(f"{p.relative_to(ROOT)}-agnostic-{e.region}", p, None, e) for p in CONFIGS for e in AGNOSTIC_ENVS]
+    for region, partition in PINNED_REGIONS.items():
+        env = Env(account=FAKE_ACCOUNT, region=region, partition=partition)
+        cases += [(f"{p.relative_to(ROOT)}-pinned-{region}", p, region, env) for p in CONFIGS]
+    return cases
 
 
 @pytest.fixture(scope="module", params=_cases(), ids=lambda case: case[0])
 def finders(request: pytest.FixtureRequest) -> dict[str, FlowFinder]:
-    _, path, env = request.param
-    if env is PINNED_ENV:
-        bodies = _pinned_templates(path)
-    else:
-        bodies = {name: t.to_json() for name, t in synth_templates(json.loads(path.read_text()), str(path)).items()}
-    return {name: FlowFinder(Template(body, env)) for name, body in bodies.items()}
+    """The app as ``cdk synth`` builds it (cdk-nag gate on), pinned or not, one finder per stack."""
+    _, path, region, env = request.param
+    templates = synth_templates(json.loads(path.read_text()), str(path), region=region)
+    return {name: FlowFinder(Template(t.to_json(), env)) for name, t in templates.items()}
 
 
 def _report(flows: list[Flow]) -> str:
