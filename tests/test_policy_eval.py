@@ -236,3 +236,165 @@ def test_the_finder_sees_the_alarm_flow_allowed():
     [flow] = finder.all()
     assert flow.decision is not None and flow.decision.allowed
     assert finder.deny_only_policies() == []
+
+
+def _role(name: str, service: str, statements: list[dict]) -> dict[str, dict]:
+    return {
+        name: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+                }
+            },
+        },
+        f"{name}Policy": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {"Roles": [{"Ref": name}], "PolicyDocument": {"Statement": statements}},
+        },
+    }
+
+
+def _refused(finder: FlowFinder) -> list[str]:
+    return [f.describe() for f in finder.all() if f.decision is not None and not f.decision.allowed]
+
+
+def test_lambda_dead_letter_queue_needs_the_roles_permission():
+    queue_arn = {"Fn::GetAtt": ["Queue", "Arn"]}
+
+    def template(grant: list[dict]) -> FlowFinder:
+        resources = {
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            **_role("Role", "lambda.amazonaws.com", grant),
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Role": {"Fn::GetAtt": ["Role", "Arn"]}, "DeadLetterConfig": {"TargetArn": queue_arn}},
+            },
+        }
+        return FlowFinder(Template({"Resources": resources}, ENV))
+
+    refused = _refused(template([]))
+    assert len(refused) == 1 and "Lambda → dead-letter queue" in refused[0] and "sqs:SendMessage" in refused[0]
+    assert not _refused(template([{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}]))
+
+
+def test_rule_targets_through_a_role_and_a_dead_letter_queue():
+    machine = {"Ref": "Machine"}
+    queue_arn = {"Fn::GetAtt": ["Queue", "Arn"]}
+    queue_policy = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": queue_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["Rule", "Arn"]}}},
+    }
+
+    def template(grant: list[dict], queue_statements: list[dict]) -> FlowFinder:
+        resources = {
+            **_role("MachineRole", "states.amazonaws.com", []),
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": {"Fn::GetAtt": ["MachineRole", "Arn"]},
+                    "DefinitionString": '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}',
+                },
+            },
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "QueuePolicy": {
+                "Type": "AWS::SQS::QueuePolicy",
+                "Properties": {"Queues": [{"Ref": "Queue"}], "PolicyDocument": {"Statement": queue_statements}},
+            },
+            **_role("Role", "events.amazonaws.com", grant),
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "Targets": [
+                        {
+                            "Arn": machine,
+                            "Id": "t",
+                            "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                            "DeadLetterConfig": {"Arn": queue_arn},
+                        }
+                    ]
+                },
+            },
+        }
+        return FlowFinder(Template({"Resources": resources}, ENV))
+
+    refused = _refused(template([], [{**SSL_ONLY_DENY, "Action": "sqs:*", "Resource": queue_arn}]))
+    assert {r.split(":")[0] for r in refused} == {
+        "EventBridge → rule target (role)",
+        "EventBridge → target's dead-letter queue",
+    }
+    grant = [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine}]
+    assert not _refused(template(grant, [queue_policy]))
+
+
+def test_state_machine_tasks_are_read_from_the_definition():
+    function_arn = {"Fn::GetAtt": ["Fn", "Arn"]}
+    definition = {
+        "Fn::Join": [
+            "",
+            [
+                '{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"B","States":'
+                '{"B":{"Type":"Task","End":true,"Resource":"arn:',
+                {"Ref": "AWS::Partition"},
+                ':states:::lambda:invoke","Parameters":{"FunctionName":"',
+                function_arn,
+                '"}}}}]}}}',
+            ],
+        ]
+    }
+
+    def template(grant: list[dict]) -> FlowFinder:
+        resources = {
+            **_role("Role", "states.amazonaws.com", grant),
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": ["Role", "Arn"]}}},
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"RoleArn": {"Fn::GetAtt": ["Role", "Arn"]}, "DefinitionString": definition},
+            },
+        }
+        return FlowFinder(Template({"Resources": resources}, ENV))
+
+    # (the function's own role trusts states.amazonaws.com here, so its "Lambda → function role" is refused too)
+    refused = _refused(template([]))
+    assert any(r.startswith("Step Functions → Lambda: Machine → lambda:InvokeFunction") for r in refused)
+    grant = [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}]
+    assert not any(r.startswith("Step Functions → Lambda") for r in _refused(template(grant)))
+
+
+def test_log_group_key_and_access_logging_bucket_need_their_services():
+    def template(key_statements: list[dict], bucket_statements: list[dict]) -> FlowFinder:
+        resources = {
+            "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": key_statements}}},
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
+            "LogBucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
+            "LogBucketPolicy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {"Bucket": {"Ref": "LogBucket"}, "PolicyDocument": {"Statement": bucket_statements}},
+            },
+            "Data": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {"LoggingConfiguration": {"DestinationBucketName": {"Ref": "LogBucket"}}},
+            },
+        }
+        return FlowFinder(Template({"Resources": resources}, ENV))
+
+    refused = _refused(template([], []))
+    assert {r.split(":")[0] for r in refused} == {"CloudWatch Logs → log group key", "S3 access logging → log bucket"}
+    logs = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logs.eu-west-1.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:*"}},
+    }
+    logging = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": ["LogBucket", "Arn"]}, "/*"]]},
+        "Condition": {"ArnLike": {"aws:SourceArn": {"Fn::GetAtt": ["Data", "Arn"]}}},
+    }
+    assert not _refused(template([logs], [logging]))
