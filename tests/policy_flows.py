@@ -463,8 +463,8 @@ class FlowFinder:
             yield Flow("Step Functions → task", lid, None, None, unchecked=f"integration {resource}")
 
     def lambda_functions(self) -> Iterator[Flow]:
-        """Lambda → its role (trusted by ``lambda.amazonaws.com``), its log group (through the role)
-        and its dead-letter queue or topic (through the role)."""
+        """Lambda → its role (trusted by ``lambda.amazonaws.com``), and through the role its log
+        group, its dead-letter queue or topic, and its asynchronous-invocation destinations."""
         for lid, r in self.t.of_type("AWS::Lambda::Function").items():
             props = self.t.resolve(r["Properties"])
             role_arn = props["Role"]
@@ -478,19 +478,41 @@ class FlowFinder:
                 yield self._role("Lambda → its log group", lid, role_arn, "logs:PutLogEvents", arn, None)
             dlq = props.get("DeadLetterConfig", {}).get("TargetArn")
             if dlq:
-                if ":sqs:" in dlq:
-                    yield self._role(
-                        "Lambda → dead-letter queue",
-                        lid,
-                        role_arn,
-                        "sqs:SendMessage",
-                        dlq,
-                        self.policies.queue(self._queue_url(dlq)),
-                    )
-                else:
-                    yield self._role(
-                        "Lambda → dead-letter topic", lid, role_arn, "sns:Publish", dlq, self.policies.topic(dlq)
-                    )
+                yield from self._deliver("Lambda → dead-letter target", lid, role_arn, dlq)
+        for lid, r in self.t.of_type("AWS::Lambda::EventInvokeConfig").items():
+            props = self.t.resolve(r["Properties"])
+            function = self._function_logical_id(props["FunctionName"])
+            role_arn = self.t.resolve(self.t.props(function)["Role"])
+            for outcome in ("OnFailure", "OnSuccess"):
+                destination = props.get("DestinationConfig", {}).get(outcome, {}).get("Destination")
+                if destination:
+                    yield from self._deliver(f"Lambda → {outcome} destination", lid, role_arn, destination)
+
+    def _function_logical_id(self, name_or_arn: str) -> str:
+        for lid in self.t.of_type("AWS::Lambda::Function"):
+            if name_or_arn in (self.t.attribute(lid, "Ref"), self.t.attribute(lid, "Arn")):
+                return lid
+        raise AssertionError(f"function {name_or_arn} is not created by this template")
+
+    def _deliver(self, kind: str, lid: str, role_arn: str, target: str) -> Iterator[Flow]:
+        """A Lambda's asynchronous failure (or success) record, sent with the function's role
+        ("Capturing records of asynchronous invocations":
+        https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html)."""
+        service = target.split(":")[2]
+        if service == "sqs":
+            yield self._role(
+                kind, lid, role_arn, "sqs:SendMessage", target, self.policies.queue(self._queue_url(target))
+            )
+        elif service == "sns":
+            yield self._role(kind, lid, role_arn, "sns:Publish", target, self.policies.topic(target))
+        elif service == "lambda":
+            yield self._role(
+                kind, lid, role_arn, "lambda:InvokeFunction", target, self.policies.lambda_function(target)
+            )
+        elif service == "events":
+            yield self._role(kind, lid, role_arn, "events:PutEvents", target, None)
+        else:
+            yield Flow(kind, lid, None, None, unchecked=f"destination {target}")
 
     def sagemaker_models(self) -> Iterator[Flow]:
         """SageMaker → its execution role (trusted by ``sagemaker.amazonaws.com``), and through it

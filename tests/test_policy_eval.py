@@ -274,8 +274,32 @@ def test_lambda_dead_letter_queue_needs_the_roles_permission():
         return FlowFinder(Template({"Resources": resources}, ENV))
 
     refused = _refused(template([]))
-    assert len(refused) == 1 and "Lambda → dead-letter queue" in refused[0] and "sqs:SendMessage" in refused[0]
+    assert len(refused) == 1 and "Lambda → dead-letter target" in refused[0] and "sqs:SendMessage" in refused[0]
     assert not _refused(template([{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}]))
+
+
+def test_lambda_on_failure_destination_needs_the_roles_permission():
+    topic = {"Ref": "Topic"}
+
+    def template(grant: list[dict]) -> FlowFinder:
+        resources = {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            **_role("Role", "lambda.amazonaws.com", grant),
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": ["Role", "Arn"]}}},
+            "Invoke": {
+                "Type": "AWS::Lambda::EventInvokeConfig",
+                "Properties": {
+                    "FunctionName": {"Ref": "Fn"},
+                    "Qualifier": "$LATEST",
+                    "DestinationConfig": {"OnFailure": {"Destination": topic}},
+                },
+            },
+        }
+        return FlowFinder(Template({"Resources": resources}, ENV))
+
+    refused = _refused(template([]))
+    assert len(refused) == 1 and refused[0].startswith("Lambda → OnFailure destination: Invoke → sns:Publish")
+    assert not _refused(template([{"Effect": "Allow", "Action": "sns:Publish", "Resource": topic}]))
 
 
 def test_rule_targets_through_a_role_and_a_dead_letter_queue():
