@@ -9,15 +9,23 @@ cannot fire them: in a period with fewer than ``min_invocations`` requests the e
 Missing data (no traffic at all) is *not breaching*: an idle variant is not a failing one.
 The composite alarm goes off when any of them does (and when the SRM check's does) and is the
 one that notifies the SNS topic, so an incident pages once rather than once per variant.
+
+CloudWatch publishes as the service principal ``cloudwatch.amazonaws.com``, which only a resource
+policy can let in: the topic's policy (``enforce_ssl`` writes one, and any topic policy replaces
+SNS's default one) and, as the topic is encrypted, the key's policy. Both allow exactly the alarms
+that notify the topic, in this account (``aws:SourceAccount``/``aws:SourceArn``). Without that the
+alarm's history shows "… is not authorized to perform: SNS:Publish" and nobody is paged
+(https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -68,7 +76,8 @@ class EndpointAlarms(Construct):
     :param endpoint_name: the endpoint's name (a token is fine).
     :param variant_names: one pair of alarms per variant.
     :param monitoring: thresholds, periods, traffic guard and e-mail addresses.
-    :param key: encrypts the topic.
+    :param key: encrypts the topic. A key this stack creates gets the statement that lets the
+        notifying alarms use it; an imported key must already allow that in its own policy.
     """
 
     def __init__(
@@ -82,6 +91,7 @@ class EndpointAlarms(Construct):
         key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._key = key
         self.topic = sns.Topic(self, "Notifications", master_key=key, enforce_ssl=True)
         for address in monitoring.notification_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(address))
@@ -132,13 +142,57 @@ class EndpointAlarms(Construct):
         return [*self.error_rate_alarms.values(), *self.latency_alarms.values()]
 
     def add_composite(self, *extra: cw.IAlarm) -> cw.CompositeAlarm:
-        """The endpoint's composite alarm over every variant alarm plus ``extra``; it notifies."""
+        """The endpoint's composite alarm over every variant alarm plus ``extra``; it notifies.
+
+        Its name is set (``<stack name>-<construct id>-AnyProblem``) so that the key policy can name
+        its ARN without depending on the alarm, which depends on the topic, which depends on the key.
+        """
+        name = f"{Stack.of(self).stack_name}-{self.node.id}-AnyProblem"
         self.composite = cw.CompositeAlarm(
             self,
             "AnyProblem",
+            composite_alarm_name=name,
             alarm_rule=cw.AlarmRule.any_of(*self.variant_alarms, *extra),
             alarm_description="Something is wrong with this A/B endpoint: see the variant alarms and the SRM check",
         )
         self.composite.add_alarm_action(cw_actions.SnsAction(self.topic))
         self.composite.add_ok_action(cw_actions.SnsAction(self.topic))
+        self._let_alarm_notify(name)
         return self.composite
+
+    def _let_alarm_notify(self, alarm_name: str) -> None:
+        """Let CloudWatch publish to the topic, and use its key, on behalf of the alarm ``alarm_name`` only.
+
+        Sources: "Configuring Amazon SNS notifications for CloudWatch alarms"
+        (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)
+        and, for the key, "Enable compatibility between event sources from AWS services and
+        encrypted topics" (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+        """
+        stack = Stack.of(self)
+        alarm_arn = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name=alarm_name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        on_behalf_of_this_alarm = {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {"aws:SourceArn": alarm_arn},
+        }
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToPublish",
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=on_behalf_of_this_alarm,
+            )
+        )
+        # An imported key ignores this (its policy is not the stack's to change): see the README.
+        self._key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToUseTheTopicKey",
+                principals=[cloudwatch],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions=on_behalf_of_this_alarm,
+            )
+        )

@@ -12,9 +12,10 @@ class EndpointKey(Construct):
     """Use the key from the config, or create one with yearly rotation.
 
     A created key lets CloudWatch Logs in this account and region use it for the stack's log
-    groups, and CloudWatch alarms publish to the SNS topic it encrypts. An imported key
-    (``key_arn``) must already allow both in its own key policy: a stack cannot change the
-    policy of a key it does not own.
+    groups; :class:`~constructs_lib.alarms.EndpointAlarms` adds the statement that lets the
+    stack's notifying alarm publish to the SNS topic it encrypts. An imported key (``key_arn``)
+    must already allow both in its own key policy: a stack cannot change the policy of a key it
+    does not own.
 
     :param key_arn: default none: the construct creates the key.
     :param alias_name: alias of a created key, e.g. ``alias/ab-test/churn-ab``.
@@ -41,15 +42,6 @@ class EndpointKey(Construct):
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 resources=["*"],  # in a key policy, "*" means this key
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": this_accounts_log_groups}},
-            )
-        )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublishToEncryptedTopics",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],  # in a key policy, "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
         )
         self.key = key

@@ -1,0 +1,191 @@
+"""Every service-to-resource flow the stacks rely on is allowed by the policies that decide it.
+
+On the synthesized template of every shipped config (``config/default.json``,
+``config/examples/*.json``), environment-agnostic (evaluated as two different accounts and
+regions) and pinned as the CLI pins it (us-east-1, eu-west-1, us-gov-west-1), these flows are
+found and evaluated
+(:mod:`tests.policy_flows`, :mod:`tests.policy_eval`):
+
+1. CloudWatch alarm → SNS topic: ``cloudwatch.amazonaws.com`` ``sns:Publish`` with the alarm's
+   ARN as ``aws:SourceArn``, against the topic policy (every alarm action on a topic);
+2. CloudWatch alarm → the topic's KMS key: ``kms:GenerateDataKey``/``kms:Decrypt`` with the same
+   source keys, against the key policy;
+3. CloudWatch Logs → each encrypted log group's key: ``logs.<region>.amazonaws.com`` with the log
+   group's ARN in the encryption context, against the key policy;
+4. EventBridge → each rule target: Lambda targets through the function's permissions
+   (``aws:SourceArn`` = the rule), other targets through their role (trust and identity
+   policy), and a target's dead-letter queue through its queue policy;
+5. Step Functions → its role (trusted by ``states.amazonaws.com`` for that state machine) and,
+   through the role, every task's target: Lambda invoke, SNS publish and the topic's key,
+   EventBridge put events;
+6. Lambda → its role (trusted by ``lambda.amazonaws.com``) and, through the role, its log
+   group, its dead-letter queue or topic, and its asynchronous-invocation destinations;
+7. SageMaker → the execution role (trusted by ``sagemaker.amazonaws.com``) and through it the
+   image's ECR repository (auth token, layers), the model data in S3, the data-capture bucket
+   and the data-capture key;
+8. S3 server access logging → the log bucket: ``logging.s3.amazonaws.com`` ``s3:PutObject`` with
+   the source bucket as ``aws:SourceArn``, against the log bucket's policy.
+
+And no resource policy that a service relies on has only Deny statements.
+
+Targets outside the template (imported keys, model buckets, ECR repositories, the default event
+bus) are checked on the role's side; their own policies are the deployer's to set (README). A
+flow the finder cannot decide is "unchecked" with its reason, and only the reasons in
+``UNCHECKABLE`` are accepted, so a new kind of flow cannot slip by undecided.
+
+Not flows of the stack's own principals, so not here: CloudFormation invoking the custom
+resource's framework and SageMaker using the endpoint config's storage key both act with the
+deployer's credentials.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.policy_eval import Env, Template, evaluate
+from tests.policy_flows import Flow, FlowFinder
+from tests.synth import FAKE_ACCOUNT, synth_templates
+
+pytestmark = pytest.mark.synth
+
+CONFIGS = [ROOT / "config" / "default.json", *sorted((ROOT / "config" / "examples").glob("*.json"))]
+# Two deployments of the environment-agnostic template: the evaluation must not depend on one.
+AGNOSTIC_ENVS = [Env(), Env(account="444455556666", region="eu-west-1")]
+# Pinned as the CLI pins with credentials (tests/synth.py's fake account), region → partition.
+# China is left out: its service principal spellings (logs.<region>.amazonaws.com[.cn]) are not
+# verified here, and a guess on both sides would pass vacuously.
+PINNED_REGIONS = {"us-east-1": "aws", "eu-west-1": "aws", "us-gov-west-1": "aws-us-gov"}
+
+# Why a flow may stay undecided: its target's policy is not in the template.
+UNCHECKABLE = (
+    "is not created here",  # an imported KMS key (kms_key_arn): its own key policy decides
+    "is imported",
+    "the package's image repository is not named in the template",  # a model package's image
+)
+SERVICE_PRINCIPAL_KINDS = {
+    "CloudWatch alarm → SNS topic",
+    "CloudWatch alarm → the topic's KMS key",
+    "CloudWatch Logs → log group key",
+    "EventBridge → Lambda target",
+    "S3 access logging → log bucket",
+}
+
+
+def _cases() -> list[tuple[str, Path, str | None, Env]]:
+    """(id, config, pinned region or None, the env the template is evaluated in)."""
+    cases = [(f"{p.relative_to(ROOT)}-agnostic-{e.region}", p, None, e) for p in CONFIGS for e in AGNOSTIC_ENVS]
+    for region, partition in PINNED_REGIONS.items():
+        env = Env(account=FAKE_ACCOUNT, region=region, partition=partition)
+        cases += [(f"{p.relative_to(ROOT)}-pinned-{region}", p, region, env) for p in CONFIGS]
+    return cases
+
+
+@pytest.fixture(scope="module", params=_cases(), ids=lambda case: case[0])
+def finders(request: pytest.FixtureRequest) -> dict[str, FlowFinder]:
+    """The app as ``cdk synth`` builds it (cdk-nag gate on), pinned or not, one finder per stack."""
+    _, path, region, env = request.param
+    templates = synth_templates(json.loads(path.read_text()), str(path), region=region)
+    return {name: FlowFinder(Template(t.to_json(), env)) for name, t in templates.items()}
+
+
+def _report(flows: list[Flow]) -> str:
+    return "\n".join(f.describe() for f in flows)
+
+
+def test_every_flow_is_allowed(finders: dict[str, FlowFinder]):
+    for stack, finder in finders.items():
+        flows = finder.all()
+        refused = [f for f in flows if f.decision is not None and not f.decision.allowed]
+        assert not refused, f"{stack}: the policies refuse flows the stack relies on:\n{_report(refused)}"
+
+
+def test_only_flows_outside_the_template_stay_unchecked(finders: dict[str, FlowFinder]):
+    for stack, finder in finders.items():
+        unexplained = [f for f in finder.all() if f.request is None and not any(r in f.unchecked for r in UNCHECKABLE)]
+        assert not unexplained, f"{stack}: flows nobody checks:\n{_report(unexplained)}"
+
+
+def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
+    """The finder really sees the stack: a flow kind that vanished would pass the test above vacuously."""
+    for stack, finder in finders.items():
+        kinds = {f.kind for f in finder.all()}
+        expected = {
+            "CloudWatch alarm → SNS topic",
+            "CloudWatch Logs → log group key",
+            "EventBridge → Lambda target",
+            "Step Functions → state machine role",
+            "Step Functions → Lambda",
+            "Step Functions → SNS topic",
+            "Lambda → function role",
+            "Lambda → its log group",
+            "SageMaker → execution role",
+            "SageMaker → ECR",
+            "SageMaker → model data in S3",
+        }
+        assert expected <= kinds, f"{stack}: missing {sorted(expected - kinds)}"
+
+
+def test_the_composite_alarm_is_the_one_that_notifies(finders: dict[str, FlowFinder]):
+    for stack, finder in finders.items():
+        notifying = {f.actor for f in finder.all() if f.kind == "CloudWatch alarm → SNS topic"}
+        composites = set(finder.t.of_type("AWS::CloudWatch::CompositeAlarm"))
+        assert notifying == composites, stack
+
+
+def test_a_created_topic_key_lets_the_alarm_in_and_an_imported_one_is_named(finders: dict[str, FlowFinder]):
+    for stack, finder in finders.items():
+        key_flows = [f for f in finder.all() if f.kind == "CloudWatch alarm → the topic's KMS key"]
+        assert key_flows, stack
+        for flow in key_flows:
+            if flow.decision is None:  # an imported key: only its own policy can allow this
+                assert "is not created here" in flow.unchecked, flow.describe()
+            else:
+                assert flow.decision.allowed, flow.describe()
+
+
+def test_no_policy_a_service_relies_on_has_only_denies(finders: dict[str, FlowFinder]):
+    """A Deny-only resource policy lets no service principal in (a topic policy also replaces SNS's
+    default one). Only S3 bucket policies may be Deny-only: buckets have no default policy to
+    replace, and their same-account readers and writers are allowed by their roles' policies."""
+    for stack, finder in finders.items():
+        service_targets = {
+            f.request.resource
+            for f in finder.all()
+            if f.request is not None and f.request.principal[0] == "Service" and f.kind in SERVICE_PRINCIPAL_KINDS
+        }
+        for lid in finder.deny_only_policies():
+            resource = finder.t.resources[lid]
+            assert resource["Type"] == "AWS::S3::BucketPolicy", f"{stack}: {lid} has only Deny statements"
+            bucket_arn = f"arn:{finder.env.partition}:s3:::{finder.t.resolve(resource['Properties']['Bucket'])}"
+            assert not any(t.startswith(bucket_arn + "/") for t in service_targets), (
+                f"{stack}: {lid} has only Deny statements, yet a service writes to that bucket"
+            )
+
+
+def test_only_this_stacks_alarm_in_this_account_may_publish_or_use_the_key(finders: dict[str, FlowFinder]):
+    """The Allow is scoped: another alarm (of another stack) or another account is refused."""
+    for stack, finder in finders.items():
+        alarm_flows = [f for f in finder.all() if f.kind.startswith("CloudWatch alarm →") and f.decision is not None]
+        assert alarm_flows, stack
+        for flow in alarm_flows:
+            assert flow.request is not None
+            source_arn = flow.request.key("aws:SourceArn")
+            assert source_arn is not None
+            foreign = {
+                "aws:SourceArn": source_arn.rsplit(":", 1)[0] + ":SomeoneElses-Alarm",
+                "aws:SourceAccount": "999999999999",
+            }
+            for changed in foreign.items():
+                request = replace(flow.request, context={**flow.request.context, changed[0]: changed[1]})
+                policy = (
+                    finder.policies.topic(request.resource)
+                    if request.action == "sns:Publish"
+                    else finder.policies.key(request.resource)
+                )
+                assert policy is not None
+                assert not evaluate(policy, request, finder.env).allowed, f"{stack}: {changed} {flow.describe()}"
