@@ -12,8 +12,9 @@ one that notifies the SNS topic, so an incident pages once rather than once per 
 
 CloudWatch publishes as the service principal ``cloudwatch.amazonaws.com``, which only a resource
 policy can let in: the topic's policy (``enforce_ssl`` writes one, and any topic policy replaces
-SNS's default one) and, as the topic is encrypted, the key's policy. Both allow exactly the alarms
-that notify the topic, in this account (``aws:SourceAccount``/``aws:SourceArn``). Without that the
+SNS's default one) and, as the topic is encrypted, the key's policy. The topic policy allows exactly
+the alarm that notifies the topic, in this account (``aws:SourceAccount``/``aws:SourceArn``); the
+key policy uses AWS's documented statement for this case, without conditions. Without that the
 alarm's history shows "… is not authorized to perform: SNS:Publish" and nobody is paged
 (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
 """
@@ -186,13 +187,17 @@ class EndpointAlarms(Construct):
                 conditions=on_behalf_of_this_alarm,
             )
         )
-        # An imported key ignores this (its policy is not the stack's to change): see the README.
+        # The key statement is AWS's documented one, with no conditions
+        # (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns): AWS does not document
+        # that the KMS calls made while CloudWatch publishes carry aws:SourceArn/aws:SourceAccount,
+        # and a condition they lack would silently stop every page. The topic policy above is the
+        # gate: CloudWatch uses this key only to publish to this topic, which only this stack's
+        # alarm may do. An imported key ignores this (its policy is not the stack's to change).
         self._key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowThisStacksAlarmsToUseTheTopicKey",
+                sid="AllowCloudWatchAlarmsToUseTheTopicKey",
                 principals=[cloudwatch],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, "*" means this key
-                conditions=on_behalf_of_this_alarm,
             )
         )
