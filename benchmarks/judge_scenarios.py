@@ -251,8 +251,10 @@ def _fixed(per_arm_n: int | None, per_arm: bool = True) -> str:
     return f"{2 * per_arm_n:,} ({per_arm_n:,})" if per_arm else f"{2 * per_arm_n:,}"
 
 
-def _ratio(mean: float | None, oracle: int | None) -> str:
-    return f"{mean / (2 * oracle):.2f}×" if mean and oracle else "–"
+def _ratio(mean: float | None, oracle: int | None, per_arm: bool = False) -> str:
+    if not mean or not oracle:
+        return "–"
+    return f"{mean / (oracle if per_arm else 2 * oracle):.2f}×"
 
 
 def _pct(x: float) -> str:
@@ -289,7 +291,7 @@ def markdown(m: dict) -> list[str]:
         "",
         "| scenario | rolled back in time ± SE (target ≥ 80 %) | by the end | A alone in time | mean requests to "
         "rollback (candidate's) | fixed horizon, oracle: total (per arm) | fixed, planned 1→2 %: total | "
-        "sequential / oracle |",
+        "sequential / oracle: total, candidate's |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in m["power"]:
@@ -300,8 +302,25 @@ def markdown(m: dict) -> list[str]:
             f"| {r['name']} ({r['notes']}) | {_pct(r['power'])} ± {_pct(r['se'])} | {_pct(r['any'])} | "
             f"{_pct(r['a_only_power']) if 'a_only_power' in r else '–'} | "
             f"{_requests(mean, r.get('cand_mean'))} | {_fixed(oracle)} | {_fixed(planned, per_arm=False)} | "
-            f"{_ratio(mean, oracle)} |"
+            f"{_ratio(mean, oracle)}, {_ratio(r.get('cand_mean'), oracle, per_arm=True)} |"
         )
+    compared = [r for r in m["power"] if r.get("fixed_oracle") and r.get("total_mean")]
+    totals = [r["total_mean"] / (2 * r["fixed_oracle"]) for r in compared] or [math.nan]
+    candidates = [r["cand_mean"] / r["fixed_oracle"] for r in compared] or [math.nan]
+    lines += [
+        "",
+        '"In time": rolled back by the judge of the 25 % step at the latest (errors: before the 50 % step; '
+        "latency: within the first two steps). Requests to a decision count every request of the endpoint up to the "
+        "judge that rolled back (a decision is only taken at the end of a bake), and the candidate's own in "
+        "brackets. The fixed-horizon test splits 50/50 and looks once; the rollout gives the candidate 10 % then "
+        "25 %, which protects users but needs more total traffic for the same evidence: against the oracle the "
+        f"judge uses {min(totals):.1f}–{max(totals):.1f}× the total requests, and {min(candidates):.1f}–"
+        f"{max(candidates):.1f}× the candidate requests of one fixed-test arm. A fixed "
+        "test sized for the planned 1 → 2 % difference is the oracle in the first row and over-sized for the 3× row. "
+        '"Hold limit reached" counts rollouts that held 3 times in a row (sample-ratio mismatch by chance, or a '
+        "5 % step short of `min_requests`); the simulation stops them, the default `on_hold_limit` would roll them "
+        "back.",
+    ]
     return lines
 
 
