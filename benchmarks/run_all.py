@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import evaluation_batching  # noqa: E402
 import evaluation_false_winners  # noqa: E402
-import sequential_vs_fixed  # noqa: E402
+import judge_scenarios  # noqa: E402
 
 PY = sys.executable
 ENV = dict(
@@ -139,7 +139,7 @@ def main() -> None:
     imports = import_cases(repeats * 3)
     batching = evaluation_batching.measure()
     false_winners = evaluation_false_winners.measure(runs=4000)
-    judge_rows = sequential_vs_fixed.measure(runs=2000)
+    judge_rows = judge_scenarios.measure(runs=2000)
     suite = None if args.no_tests else suite_time()
 
     ten_vs_two = synth[1]["app_s"] / synth[0]["app_s"]
@@ -175,7 +175,7 @@ def main() -> None:
     ]
     lines += ["", *evaluation_batching.markdown(batching)]
     lines += ["", *evaluation_false_winners.markdown(false_winners)]
-    lines += ["", *sequential_vs_fixed.markdown(judge_rows)]
+    lines += ["", *judge_scenarios.markdown(judge_rows)]
     if suite is not None:
         lines += ["", "## Test suite", "", f"`pytest -n auto`: **{suite:.1f} s** wall time (target < 90 s on 2 cores)."]
     report = "\n".join(lines) + "\n"

@@ -79,7 +79,7 @@ class GuardedRollout(Construct):
             "JudgeFunction",
             handler="rollout.handler.judge",
             key=key,
-            description="Rollout: promote, hold or roll back from the step's metrics",
+            description="Rollout: promote, hold or roll back from the per-minute metrics since the rollout began",
             environment={
                 **env,
                 "VARIANT_ALARMS": stack.to_json_string(

@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
-"""Replay a canned metric stream through the rollout's decisions, offline: ``python scripts/rollout_replay.py``.
+"""Replay per-minute metrics through the rollout's judge, offline: ``python scripts/rollout_replay.py``.
 
-The rollout state machine applies a step's weights, bakes, reads an observation from CloudWatch,
-judges it and acts. This replays that loop with the Lambda's own pure code (``rollout.plan`` and
-``rollout.decision``, nothing re-implemented) over a list of observations, one per judge round,
-so a plan or a judge setting can be tried on a metric stream before it meets an endpoint:
+The rollout state machine applies a step's weights, bakes, builds the per-minute history since the
+rollout began from CloudWatch, judges it and acts. This replays that loop with the Lambda's own
+pure code (``rollout.plan``, ``rollout.decision``; nothing re-implemented), so a plan or a judge
+setting can be tried on a metric stream before it meets an endpoint:
 
     python scripts/rollout_replay.py worse_errors          # a built-in scenario
-    python scripts/rollout_replay.py --file stream.json    # {"plan", "live_weights", "observations"}
+    python scripts/rollout_replay.py --file stream.json    # {"plan", "live_weights", "bakes"}
     python scripts/rollout_replay.py healthy --json        # the records as JSON
+    python scripts/rollout_replay.py --judge-batch < requests.json > verdicts.json
 
-Observations use :class:`rollout.decision.Observation`'s field names; request and error counts are
-cumulative since the rollout started, latency and ``step_candidate_requests`` cover one bake.
-A file may also be a bare list of observations (then the default plan and weights are used).
+A bake is ``{"minutes": [{variant: {"invocations", "errors_5xx", "p50_ms", "p99_ms"}}, ...],
+"alarms_in_alarm": [...]}``; the replay adds the weights in force (the step's) to each minute.
+
+``--judge-batch`` judges many histories in one process: stdin is a JSON array of requests
+``{"plan": <rollout input>, "step_index": i, "holds": h, "minutes": [{"weights": {variant: w},
+"variants": {variant: {"invocations": n, "errors_5xx": e, "p50_ms": x, "p99_ms": y}}}, ...]}``
+(optionally ``"alarms_in_alarm": [...]``); stdout is a JSON array with one
+``{"action": "promote" | "hold" | "rollback" | "complete" | "stop", "reason": ...}`` per request, in
+order ("stop" only when the plan's ``on_hold_limit`` is "stop" and the hold limit is reached).
+The plan is checked against the variants of the first minute's weights.
+
 The exit status is 0 whenever the replay ran, whatever the outcome, and 2 for unusable input.
 """
 
@@ -22,7 +31,6 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -30,113 +38,104 @@ _LAMBDAS = str(Path(__file__).resolve().parent.parent / "lambdas")
 if _LAMBDAS not in sys.path:
     sys.path.insert(0, _LAMBDAS)
 
-from rollout.decision import Observation, judge, next_action  # noqa: E402
+from rollout.decision import judge  # noqa: E402
+from rollout.history import Minute, parse_minutes, variant_minute  # noqa: E402
 from rollout.plan import parse_plan, step_weights  # noqa: E402
 
 # The classic two-variant endpoint (config/default.json), rolling out Variant2 over Variant1.
 DEFAULT_LIVE_WEIGHTS: dict[str, float] = {"Variant1": 1.0, "Variant2": 1.0}
 DEFAULT_PLAN: dict[str, Any] = {"candidate": "Variant2", "baselines": ["Variant1"]}
 
-# Requests per bake, for the built-in scenarios: candidate and baselines together.
-_REQUESTS_PER_BAKE = 10_000
-_OBSERVATION_FIELDS = frozenset(f.name for f in fields(Observation))
+# Built-in scenarios: 1,000 requests a minute for candidate and baseline together, 10-minute bakes.
+_REQUESTS_PER_MINUTE = 1_000
+_BAKE_MINUTES = 10
 
 
-def _window(share: float, *, requests: int = _REQUESTS_PER_BAKE, **overrides: Any) -> dict[str, Any]:
-    """One bake's traffic at candidate share ``share``: 1 % errors, 110/100 ms p99, no alarm."""
-    window = {
-        "share": share,
-        "requests": requests,
-        "candidate_error_rate": 0.01,
-        "baseline_error_rate": 0.01,
-        "candidate_p99_ms": 110.0,
-        "baseline_p99_ms": 100.0,
-        "alarms_in_alarm": [],
-        "srm_p_value": None,
+def _bake(
+    share: float,
+    *,
+    requests_per_minute: int = _REQUESTS_PER_MINUTE,
+    candidate_error_rate: float = 0.01,
+    baseline_error_rate: float = 0.01,
+    candidate_p99_ms: float = 100.0,
+    baseline_p99_ms: float = 100.0,
+    alarms_in_alarm: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One bake at candidate share ``share`` with deterministic (expected) counts every minute."""
+    candidate = round(requests_per_minute * share / 100)
+    baseline = requests_per_minute - candidate
+    minute = {
+        "Variant2": {
+            "invocations": candidate,
+            "errors_5xx": round(candidate * candidate_error_rate),
+            "p50_ms": candidate_p99_ms / 4,
+            "p99_ms": candidate_p99_ms if candidate else None,
+        },
+        "Variant1": {
+            "invocations": baseline,
+            "errors_5xx": round(baseline * baseline_error_rate),
+            "p50_ms": baseline_p99_ms / 4,
+            "p99_ms": baseline_p99_ms if baseline else None,
+        },
     }
-    window.update(overrides)
-    return window
-
-
-def _stream(windows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Observations from per-bake windows, counts accumulated as ``rollout.observe`` reports them."""
-    totals = {"candidate_requests": 0, "candidate_errors": 0, "baseline_requests": 0, "baseline_errors": 0}
-    stream = []
-    for window in windows:
-        candidate = round(window["requests"] * window["share"] / 100)
-        baseline = window["requests"] - candidate
-        totals["candidate_requests"] += candidate
-        totals["candidate_errors"] += round(candidate * window["candidate_error_rate"])
-        totals["baseline_requests"] += baseline
-        totals["baseline_errors"] += round(baseline * window["baseline_error_rate"])
-        stream.append(
-            {
-                **totals,
-                "step_candidate_requests": candidate,
-                "candidate_p99_ms": window["candidate_p99_ms"],
-                "baseline_p99_ms": window["baseline_p99_ms"],
-                "alarms_in_alarm": list(window["alarms_in_alarm"]),
-                "srm_p_value": window["srm_p_value"],
-            }
-        )
-    return stream
+    return {"minutes": [minute] * _BAKE_MINUTES, "alarms_in_alarm": list(alarms_in_alarm)}
 
 
 SCENARIOS: dict[str, list[dict[str, Any]]] = {
     # Same error rate and latency throughout: 10 → 25 → 50 → 100 %, complete.
-    "healthy": _stream([_window(share) for share in (10, 25, 50, 100)]),
+    "healthy": [_bake(share) for share in (10, 25, 50, 100)],
     # The candidate fails 3 % of requests against the baseline's 1 %: rolled back at the first look.
-    "worse_errors": _stream([_window(10, candidate_error_rate=0.03), _window(10, candidate_error_rate=0.03)]),
+    "worse_errors": [_bake(10, candidate_error_rate=0.03), _bake(10, candidate_error_rate=0.03)],
     # The candidate's p99 is 250 ms against 100 ms, beyond the default 1.25 ×: rolled back.
-    "slow_candidate": _stream([_window(10, candidate_p99_ms=250.0)]),
+    "slow_candidate": [_bake(10, candidate_p99_ms=250.0)],
     # Healthy at 10 %, then the candidate's 5XX alarm fires at 25 %: rolled back.
-    "alarm": _stream([_window(10), _window(25, alarms_in_alarm=["churn-ab-Variant2-Invocation5XXErrors"])]),
+    "alarm": [_bake(10), _bake(25, alarms_in_alarm=["churn-ab-Variant2-Invocation5XXErrors"])],
     # A quiet first bake (200 candidate requests, 500 needed) holds; then traffic comes and it completes.
-    "not_enough_traffic_then_ok": _stream(
-        [_window(10, requests=2_000), *(_window(share) for share in (10, 25, 50, 100))]
-    ),
+    "not_enough_traffic_then_ok": [_bake(10, requests_per_minute=200), *(_bake(share) for share in (10, 25, 50, 100))],
 }
 
 
-def _observation(raw: Mapping[str, Any] | Observation, index: int) -> Observation:
-    if isinstance(raw, Observation):
-        return raw
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"observations[{index}]: must be an object (got {type(raw).__name__})")
-    unknown = sorted(set(raw) - _OBSERVATION_FIELDS)
-    if unknown:
-        raise ValueError(f"observations[{index}]: unknown key(s) {', '.join(unknown)}")
-    values = dict(raw)
-    values["alarms_in_alarm"] = tuple(values.get("alarms_in_alarm") or ())
-    try:
-        return Observation(**values)
-    except TypeError as err:  # a required count is missing
-        raise ValueError(f"observations[{index}]: {err}") from None
+def _bake_minutes(raw: Any, index: int, weights: Mapping[str, float]) -> tuple[list[Minute], tuple[str, ...]]:
+    if (
+        not isinstance(raw, Mapping)
+        or not isinstance(raw.get("minutes"), list)
+        or set(raw) - {"minutes", "alarms_in_alarm"}
+    ):
+        raise ValueError(f"bakes[{index}]: must be an object {{minutes: [...], alarms_in_alarm?: [...]}}")
+    minutes = []
+    for m, variants in enumerate(raw["minutes"]):
+        if not isinstance(variants, Mapping):
+            raise ValueError(f"bakes[{index}].minutes[{m}]: must map each variant to its counts")
+        where = f"bakes[{index}].minutes[{m}]"
+        parsed = {str(name): variant_minute(value, f"{where}.{name}") for name, value in variants.items()}
+        minutes.append(Minute(weights=dict(weights), variants=parsed))
+    return minutes, tuple(raw.get("alarms_in_alarm") or ())
 
 
 def replay(
-    plan_raw: Mapping[str, Any],
-    live_weights: Mapping[str, float],
-    observations: Sequence[Mapping[str, Any] | Observation],
+    plan_raw: Mapping[str, Any], live_weights: Mapping[str, float], bakes: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Run ``observations`` through the state machine's loop; one record per judge round, then the outcome.
+    """Run ``bakes`` through the state machine's loop; one record per judge round, then the outcome.
 
     As in the state machine: the weights come from the weights before the rollout
-    (``live_weights``) at each step's share; each judge passes on the previous always-valid p;
+    (``live_weights``) at each step's share; the judge sees every minute since the first step;
     a hold bakes the same step again and counts towards ``max_holds``, reset by each new step.
     The last record is ``{"event": "outcome", "outcome": "complete" | "rollback" | "stop" |
     "incomplete", "weights": ..., "rounds": ...}``: "incomplete" when the stream ran out first;
     "rollback" reports ``live_weights`` as the restored weights. Raises ``InvalidPlan`` for a bad
-    plan and ``ValueError`` for a bad observation.
+    plan and ``ValueError`` for a bad bake.
     """
     plan = parse_plan(plan_raw, live_weights)
-    step_index, holds, previous_p = 0, 0, 1.0
+    step_index, holds = 0, 0
     weights = step_weights(live_weights, plan, plan.steps[0])
+    history: list[Minute] = []
     records: list[dict[str, Any]] = []
     outcome = "incomplete"
-    for index, raw in enumerate(observations):
-        decision = judge(_observation(raw, index), plan.judge, previous_p=previous_p)
-        action = next_action(decision, holds, plan, step_index)
+    for index, raw in enumerate(bakes):
+        minutes, alarms = _bake_minutes(raw, index, weights)
+        history.extend(minutes)
+        verdict = judge(history, plan, step_index, holds, alarms)
+        action = verdict.next_action
         records.append(
             {
                 "event": "judge",
@@ -145,15 +144,12 @@ def replay(
                 "share_percent": plan.steps[step_index],
                 "weights": weights,
                 "holds": holds,
-                "decision": decision.action,
-                "reasons": list(decision.reasons),
-                "always_valid_p": decision.always_valid_p,
-                "candidate_rate": decision.candidate_rate,
-                "baseline_rate": decision.baseline_rate,
+                "decision": verdict.action,
+                "rule": verdict.rule,
+                "reasons": list(verdict.reasons),
                 "next": action,
             }
         )
-        previous_p = decision.always_valid_p
         if action == "next_step":
             step_index, holds = step_index + 1, 0
             weights = step_weights(live_weights, plan, plan.steps[step_index])
@@ -166,6 +162,48 @@ def replay(
             break
     records.append({"event": "outcome", "outcome": outcome, "weights": weights, "rounds": len(records)})
     return records
+
+
+def judge_request(request: Any, index: int = 0) -> dict[str, str]:
+    """One ``--judge-batch`` request → ``{"action", "reason"}`` (format in the module docstring).
+
+    Raises ``ValueError`` (``InvalidPlan``, ``InvalidHistory``) naming ``requests[index]`` and the field.
+    """
+    where = f"requests[{index}]"
+    if not isinstance(request, Mapping):
+        raise ValueError(f"{where}: must be an object")
+    unknown = sorted(set(request) - {"plan", "step_index", "holds", "minutes", "alarms_in_alarm"})
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}")
+    minutes = parse_minutes(request.get("minutes", []), f"{where}.minutes")
+    plan_raw = request.get("plan")
+    if not isinstance(plan_raw, Mapping):
+        raise ValueError(f"{where}.plan: must be the rollout input object")
+    if minutes:
+        live: dict[str, float] = dict(minutes[0].weights)
+    else:
+        live = {str(plan_raw.get("candidate")): 1.0, **{str(b): 1.0 for b in plan_raw.get("baselines") or ()}}
+    try:
+        plan = parse_plan(plan_raw, live)
+    except ValueError as err:
+        raise ValueError(f"{where}.plan: {err}") from None
+    numbers = {}
+    for key in ("step_index", "holds"):
+        value = request.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{where}.{key}: must be a whole number >= 0 (got {value!r})")
+        numbers[key] = value
+    if numbers["step_index"] >= len(plan.steps):
+        raise ValueError(f"{where}.step_index: the plan has {len(plan.steps)} steps (got {numbers['step_index']})")
+    verdict = judge(minutes, plan, numbers["step_index"], numbers["holds"], tuple(request.get("alarms_in_alarm") or ()))
+    return {"action": verdict.action, "reason": " ".join(verdict.reasons)}
+
+
+def judge_batch(requests: Any) -> list[dict[str, str]]:
+    """Every request of a ``--judge-batch`` array, judged in order."""
+    if not isinstance(requests, list):
+        raise ValueError("--judge-batch: stdin must be a JSON array of requests")
+    return [judge_request(request, index) for index, request in enumerate(requests)]
 
 
 def _weights_text(weights: Mapping[str, float]) -> str:
@@ -190,10 +228,7 @@ def format_records(records: Sequence[Mapping[str, Any]], steps: int) -> str:
                 f"weights {_weights_text(record['weights'])}"
             )
         hold = f" (hold {record['holds'] + 1})" if record["decision"] == "hold" else ""
-        lines.append(
-            f"  round {record['round']}: {record['decision']}{hold} → {record['next']} "
-            f"(always-valid p {record['always_valid_p']:.3g})"
-        )
+        lines.append(f"  round {record['round']}: {record['decision']}{hold} → {record['next']} ({record['rule']})")
         lines.extend(f"    - {reason}" for reason in record["reasons"])
     return "\n".join(lines)
 
@@ -202,32 +237,34 @@ def _load(path: Path) -> tuple[dict[str, Any], dict[str, float], list[Any]]:
     data = json.loads(path.read_text())
     if isinstance(data, list):
         return dict(DEFAULT_PLAN), dict(DEFAULT_LIVE_WEIGHTS), data
-    if not isinstance(data, dict) or not isinstance(data.get("observations"), list):
-        raise ValueError(f"{path}: expected a list of observations or an object with an 'observations' list")
-    unknown = sorted(set(data) - {"plan", "live_weights", "observations"})
+    if not isinstance(data, dict) or not isinstance(data.get("bakes"), list):
+        raise ValueError(f"{path}: expected a list of bakes or an object with a 'bakes' list")
+    unknown = sorted(set(data) - {"plan", "live_weights", "bakes"})
     if unknown:
         raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)}")
-    plan = data.get("plan", DEFAULT_PLAN)
-    live = data.get("live_weights", DEFAULT_LIVE_WEIGHTS)
-    return plan, live, data["observations"]
+    return data.get("plan", DEFAULT_PLAN), data.get("live_weights", DEFAULT_LIVE_WEIGHTS), data["bakes"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("scenario", nargs="?", choices=sorted(SCENARIOS), help="built-in scenario (default healthy)")
-    source.add_argument("--file", type=Path, help="JSON file: {plan, live_weights, observations} or a list")
+    source.add_argument("--file", type=Path, help="JSON file: {plan, live_weights, bakes} or a list of bakes")
+    source.add_argument("--judge-batch", action="store_true", help="judge a JSON array of requests from stdin")
     parser.add_argument("--json", action="store_true", help="print the records as JSON instead of text")
     args = parser.parse_args(argv)
 
     try:
+        if args.judge_batch:
+            print(json.dumps(judge_batch(json.load(sys.stdin))))
+            return 0
         if args.file:
-            plan_raw, live, observations = _load(args.file)
+            plan_raw, live, bakes = _load(args.file)
         else:
-            plan_raw, live, observations = DEFAULT_PLAN, DEFAULT_LIVE_WEIGHTS, SCENARIOS[args.scenario or "healthy"]
-        records = replay(plan_raw, live, observations)
+            plan_raw, live, bakes = DEFAULT_PLAN, DEFAULT_LIVE_WEIGHTS, SCENARIOS[args.scenario or "healthy"]
+        records = replay(plan_raw, live, bakes)
         steps = len(parse_plan(plan_raw, live).steps)
-    except (OSError, ValueError) as err:  # InvalidPlan and json.JSONDecodeError are ValueErrors
+    except (OSError, ValueError) as err:  # InvalidPlan, InvalidHistory and json.JSONDecodeError are ValueErrors
         print(f"rollout_replay: {err}", file=sys.stderr)
         return 2
     print(json.dumps(records, indent=2) if args.json else format_records(records, steps))

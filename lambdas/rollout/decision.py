@@ -1,196 +1,195 @@
-"""The rollout judge: after each bake, promote, hold, or roll back, and what the state machine does next.
+"""The rollout judge: a pure function of the per-minute history since the rollout began. No AWS in here.
 
-No AWS in here: ``rollout.observe`` reads CloudWatch into an :class:`Observation`; this module only
-decides, so every rule is testable with plain numbers and replayable (``scripts/rollout_replay.py``).
+``rollout.observe`` builds the history from CloudWatch; this module only decides, so any decision
+can be re-run from its inputs (``scripts/rollout_replay.py --judge-batch``) and the benchmarks run
+the very same function. Nothing is carried between looks: every test is re-run over the whole
+history, and "crossed its boundary at any minute so far" is what makes it valid at every look.
 
 Rules, first match wins (:func:`judge`):
 
 1. any of the candidate's alarms is in ALARM → rollback;
-2. the sequential error-rate test finds the candidate worse → rollback;
-3. the candidate's p99 latency exceeds the baselines' × ``latency_tolerance`` → rollback;
-4. the step's split fails the sample-ratio-mismatch check → hold;
-5. the candidate got fewer than ``min_requests`` requests in this step → hold;
-6. otherwise → promote.
+2. the candidate's 5XX rate is higher than the baselines' in the same minutes
+   (``rollout.concurrent_errors``: both an exact conditional-binomial mixture test and a
+   self-normalized test on per-minute excess errors must agree), by more than
+   ``max_error_rate_increase`` if set → rollback;
+3. the candidate's p99 latency is more than ``latency_tolerance`` × the baselines' in the same
+   minutes (``rollout.concurrent_latency``) → rollback;
+4. the current step's split fails the sample-ratio-mismatch check → hold;
+5. the candidate got fewer than ``min_requests`` requests in the current step → hold;
+6. otherwise → promote, or complete at the plan's last step.
 
-Rollbacks come first because they are safe whatever the split: errors and latency measured on a
-skewed split are still real errors and latency. Promotion is the one verdict that needs sound data.
+A hold at the hold limit (``holds`` >= ``max_holds``) becomes ``on_hold_limit``: "rollback" or
+"stop". Rollbacks come first because they are safe whatever the split; promotion is the one
+verdict that needs sound data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from rollout.plan import JudgeSettings, RolloutPlan
-from rollout.sequential import SequentialResult, msprt_two_proportions
+from rollout.concurrent_errors import ErrorEvidence, error_evidence
+from rollout.concurrent_latency import LatencyEvidence, latency_evidence
+from rollout.history import Minute, current_step
+from rollout.plan import RolloutPlan
+from srm_check.srm_stats import srm_test
 
-Action = Literal["promote", "hold", "rollback"]
+Action = Literal["promote", "hold", "rollback", "complete", "stop"]
 NextAction = Literal["next_step", "complete", "judge_again", "rollback", "stop"]
+Rule = Literal["alarm", "errors", "latency", "srm", "traffic", "hold_limit", "passed"]
+
+# Below this many requests in the step, a chi-square SRM p-value is not checked (as in the scheduled check).
+SRM_MIN_REQUESTS = 1000
+
+_NEXT: dict[str, NextAction] = {
+    "promote": "next_step",
+    "complete": "complete",
+    "hold": "judge_again",
+    "rollback": "rollback",
+    "stop": "stop",
+}
 
 
 @dataclass(frozen=True)
-class Observation:
-    """What the judge sees after one bake.
-
-    Request and error counts are **cumulative since the rollout started**: the sequential test is
-    valid at every look over the growing sample. ``step_candidate_requests`` and the p99 latencies
-    cover **this step's window** only, so an earlier, lighter step cannot hide a slow candidate now.
-    ``None`` means "no data" (no datapoint, or too little traffic for an SRM check).
-    """
-
-    candidate_requests: int
-    candidate_errors: int
-    baseline_requests: int
-    baseline_errors: int
-    step_candidate_requests: int
-    candidate_p99_ms: float | None = None
-    baseline_p99_ms: float | None = None
-    alarms_in_alarm: tuple[str, ...] = ()
-    srm_p_value: float | None = None
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The judge's verdict. ``reasons`` are sentences for people, the decisive one first.
-
-    ``always_valid_p`` is the sequential test's p-value after this look; pass it as ``previous_p``
-    to the next :func:`judge` call of the same rollout. The rates are cumulative 5XX error rates.
-    """
+class Verdict:
+    """The judge's answer. ``reasons`` are sentences for people, the decisive one first;
+    ``rule`` names the rule that decided (module docstring)."""
 
     action: Action
     reasons: tuple[str, ...]
-    always_valid_p: float
-    candidate_rate: float
-    baseline_rate: float
+    rule: Rule
+    errors: ErrorEvidence
+    latency: LatencyEvidence
+    step_candidate_requests: int
+    srm_p_value: float | None
+
+    @property
+    def next_action(self) -> NextAction:
+        """What the state machine does next: next_step, complete, judge_again, rollback or stop."""
+        return _NEXT[self.action]
 
 
 def _percent(rate: float) -> str:
     return f"{100 * rate:.2f} %"
 
 
-def _error_rates(observation: Observation, result: SequentialResult) -> str:
+def _srm_p_value(step: Sequence[Minute], variants: Sequence[str]) -> float | None:
+    if not step:
+        return None
+    counts = {v: sum(m.get(v).invocations for m in step) for v in variants}
+    if sum(counts.values()) < SRM_MIN_REQUESTS:
+        return None
+    weights = {v: step[-1].weights.get(v, 0.0) for v in variants}
+    try:
+        return srm_test(counts, weights).p_value
+    except ValueError:  # no positive weight among them, or no traffic: nothing to test
+        return None
+
+
+def _error_sentence(evidence: ErrorEvidence) -> str:
     return (
-        f"candidate error rate {_percent(result.candidate_rate)} "
-        f"({observation.candidate_errors} of {observation.candidate_requests} requests) vs baseline "
-        f"{_percent(result.baseline_rate)} ({observation.baseline_errors} of {observation.baseline_requests})"
+        f"candidate 5XX: {evidence.candidate_errors} errors where its share of each minute's errors predicts "
+        f"{evidence.expected_errors:.1f} ({evidence.minutes} minute(s) with errors on a shared split); excess "
+        f"rate {_percent(evidence.excess_rate)} (evidence: mixture log-LR {evidence.max_log_ratio:.2f}, "
+        f"self-normalized {evidence.max_log_increment_mixture:.2f}, threshold {evidence.threshold:.2f})"
     )
 
 
-def judge(observation: Observation, settings: JudgeSettings, previous_p: float = 1.0) -> Decision:
-    """Decide one step (rules in the module docstring): the first rule that applies decides.
+def judge(
+    minutes: Sequence[Minute],
+    plan: RolloutPlan,
+    step_index: int,
+    holds: int,
+    alarms_in_alarm: Sequence[str] = (),
+) -> Verdict:
+    """Decide the step ``plan.steps[step_index]`` after ``holds`` holds at it (rules in the module
+    docstring). ``minutes`` run from the rollout's first step to now; the current step is the
+    trailing run with the last minute's weights. ``alarms_in_alarm`` (default none) are the
+    candidate's alarms now in ALARM. Raises ``ValueError`` for a step index or hold count that
+    cannot be."""
+    if not 0 <= step_index < len(plan.steps):
+        raise ValueError(f"step_index: must be >= 0 and < {len(plan.steps)} (got {step_index})")
+    if holds < 0:
+        raise ValueError(f"holds: must be >= 0 (got {holds})")
+    settings = plan.judge
+    errors = error_evidence(minutes, plan.candidate, plan.baselines, settings.alpha)
+    latency = latency_evidence(minutes, plan.candidate, plan.baselines, settings.latency_tolerance, settings.alpha)
+    step = current_step(minutes)
+    step_requests = sum(m.get(plan.candidate).invocations for m in step)
+    srm = _srm_p_value(step, (plan.candidate, *plan.baselines))
 
-    ``reasons`` lists every rule of the deciding kind that applies, in rule order (an alarm *and*
-    a worse error rate both show in a rollback); a promotion lists the checks it passed. Raises
-    ``ValueError`` for impossible counts (errors above requests, negative or fractional counts).
-    """
-    result = msprt_two_proportions(
-        observation.candidate_errors,
-        observation.candidate_requests,
-        observation.baseline_errors,
-        observation.baseline_requests,
-        alpha=settings.alpha,
-        previous_p=previous_p,
-    )
-    rates = _error_rates(observation, result)
-    enough_traffic = observation.step_candidate_requests >= settings.min_requests
-    rollback: list[str] = []
-    hold: list[str] = []
+    rollback: list[tuple[Rule, str]] = []
+    hold: list[tuple[Rule, str]] = []
     passed: list[str] = []
-
-    if observation.alarms_in_alarm:
-        rollback.append(f"Alarm(s) in ALARM: {', '.join(observation.alarms_in_alarm)}.")
+    if alarms_in_alarm:
+        rollback.append(("alarm", f"Alarm(s) in ALARM: {', '.join(alarms_in_alarm)}."))
     else:
         passed.append("No alarm in ALARM.")
 
     tolerated = settings.max_error_rate_increase
-    if result.candidate_worse and (tolerated is None or result.difference > tolerated):
-        limit = "" if tolerated is None else f", more than the tolerated {100 * tolerated:.2f} points"
+    if errors.candidate_worse and (tolerated is None or errors.excess_rate > tolerated):
+        limit = "" if tolerated is None else f", above the tolerated {_percent(tolerated)}"
         rollback.append(
-            f"The sequential test finds the candidate worse: {rates}, +{100 * result.difference:.2f} points"
-            f"{limit} (always-valid p = {result.always_valid_p:.3g} <= alpha {settings.alpha:g})."
+            ("errors", f"The candidate's 5XX rate is higher than the baselines'{limit}: {_error_sentence(errors)}.")
         )
-    elif result.candidate_worse:
+    elif errors.candidate_worse:
         passed.append(
-            f"The candidate's error rate is higher but within tolerance: {rates}, "
-            f"+{100 * result.difference:.2f} points <= {100 * (tolerated or 0.0):.2f} "
-            f"(always-valid p = {result.always_valid_p:.3g})."
+            f"5XX rate higher but within the tolerated {_percent(tolerated or 0.0)}: {_error_sentence(errors)}."
         )
     else:
-        verdict = "better" if result.candidate_better else "not worse"
-        passed.append(f"Error rate {verdict}: {rates} (always-valid p = {result.always_valid_p:.3g}).")
+        passed.append(f"5XX rate not shown higher: {_error_sentence(errors)}.")
 
-    candidate_p99, baseline_p99 = observation.candidate_p99_ms, observation.baseline_p99_ms
-    if not enough_traffic:
-        pass  # a few slow requests are noise, and this step cannot be promoted anyway (rule 5)
-    elif candidate_p99 is None or baseline_p99 is None:
-        passed.append("p99 latency not judged: no datapoint for both the candidate and the baselines in this step.")
-    elif candidate_p99 > baseline_p99 * settings.latency_tolerance:
+    latency_text = (
+        f"typical p99 ratio {latency.ratio:.2f} over {latency.minutes} paired minute(s) (evidence "
+        f"{latency.max_log_mixture:.2f}, threshold {latency.threshold:.2f})"
+    )
+    if latency.slower:
         rollback.append(
-            f"Candidate p99 latency {candidate_p99:.1f} ms is above {settings.latency_tolerance:g} × "
-            f"the baseline's {baseline_p99:.1f} ms (limit {baseline_p99 * settings.latency_tolerance:.1f} ms)."
+            (
+                "latency",
+                f"The candidate's p99 latency is above {settings.latency_tolerance:g} × the baselines': "
+                f"{latency_text}.",
+            )
         )
     else:
-        passed.append(
-            f"Candidate p99 latency {candidate_p99:.1f} ms is within {settings.latency_tolerance:g} × "
-            f"the baseline's {baseline_p99:.1f} ms."
-        )
+        passed.append(f"p99 latency not shown above {settings.latency_tolerance:g} × the baselines': {latency_text}.")
 
-    srm = observation.srm_p_value
     if srm is not None and srm < settings.srm_p_value:
-        # The variants are not getting the shares the weights ask for (routing, clients pinning a
-        # variant, a variant failing before it is counted): they see different populations, and a
-        # comparison between them cannot justify a promotion. Wait for a clean window instead.
+        # The variants are not getting the shares the weights ask for (routing, pinned clients, a
+        # variant failing before it is counted): they see different populations, and a comparison
+        # between them cannot justify a promotion. Wait for a clean window instead.
         hold.append(
-            f"Sample-ratio mismatch in this step (p = {srm:.3g} < {settings.srm_p_value:g}): traffic is not "
-            "split the way the weights say, so comparing the variants would be unsound."
-        )
-
-    if not enough_traffic:
+            ("srm", f"Sample-ratio mismatch in this step (p = {srm:.3g} < {settings.srm_p_value:g}): traffic is "
+             "not split the way the weights say, so comparing the variants would be unsound.")
+        )  # fmt: skip
+    if step_requests < settings.min_requests:
         hold.append(
-            f"Not enough traffic yet: the candidate got {observation.step_candidate_requests} requests in this "
-            f"step, {settings.min_requests} needed."
-        )
+            ("traffic", f"Not enough traffic yet: the candidate got {step_requests} requests in this step, "
+             f"{settings.min_requests} needed.")
+        )  # fmt: skip
     else:
-        passed.append(
-            f"The candidate got {observation.step_candidate_requests} requests in this step "
-            f"(minimum {settings.min_requests})."
-        )
+        passed.append(f"The candidate got {step_requests} requests in this step (minimum {settings.min_requests}).")
 
     action: Action
+    rule: Rule
     if rollback:
-        action, reasons = "rollback", rollback
+        action, rule, reasons = "rollback", rollback[0][0], [text for _, text in rollback]
+    elif hold and holds >= plan.max_holds:
+        action, rule = plan.on_hold_limit, "hold_limit"
+        reasons = [f"Hold limit reached ({holds} hold(s), max_holds {plan.max_holds}): {plan.on_hold_limit}."]
+        reasons += [text for _, text in hold]
     elif hold:
-        action, reasons = "hold", hold
+        action, rule, reasons = "hold", hold[0][0], [text for _, text in hold]
     else:
-        action, reasons = "promote", passed
-    return Decision(
+        action = "complete" if step_index == len(plan.steps) - 1 else "promote"
+        rule, reasons = "passed", passed
+    return Verdict(
         action=action,
         reasons=tuple(reasons),
-        always_valid_p=result.always_valid_p,
-        candidate_rate=result.candidate_rate,
-        baseline_rate=result.baseline_rate,
+        rule=rule,
+        errors=errors,
+        latency=latency,
+        step_candidate_requests=step_requests,
+        srm_p_value=srm,
     )
-
-
-def next_action(decision: Decision, holds_so_far: int, plan: RolloutPlan, step_index: int) -> NextAction:
-    """What the state machine does after ``decision`` at ``plan.steps[step_index]``.
-
-    - rollback → "rollback" (restore the weights from before the rollout);
-    - promote → "next_step", or "complete" at the last step (the candidate serves 100 %);
-    - hold → "judge_again" (bake once more, same weights) while ``holds_so_far``, the holds already
-      taken *at this step*, is below ``plan.max_holds``; then ``plan.on_hold_limit``: "rollback",
-      or "stop" (keep this step's weights and end, for a person to decide).
-
-    The caller resets ``holds_so_far`` to 0 when it moves to the next step.
-    """
-    if not 0 <= step_index < len(plan.steps):
-        raise ValueError(f"step_index: must be >= 0 and < {len(plan.steps)} (got {step_index})")
-    if holds_so_far < 0:
-        raise ValueError(f"holds_so_far: must be >= 0 (got {holds_so_far})")
-    if decision.action == "rollback":
-        return "rollback"
-    if decision.action == "promote":
-        return "complete" if step_index == len(plan.steps) - 1 else "next_step"
-    if holds_so_far < plan.max_holds:
-        return "judge_again"
-    return plan.on_hold_limit

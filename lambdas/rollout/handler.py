@@ -4,7 +4,8 @@ The state travels through the execution as one object (``$.rollout``)::
 
     {"endpoint": ..., "candidate": ..., "baselines": [...], "plan": {...the execution input...},
      "original_weights": {...}, "step_index": 0, "share": 10, "current_weights": {...},
-     "bake_seconds": 600, "holds": 0, "previous_p": 1.0, "started_at": ..., "step_started_at": ...,
+     "bake_seconds": 600, "holds": 0, "started_at": ..., "step_started_at": ...,
+     "applied": {"at": ...}, "weights_log": [{"at": ..., "weights": {...}}, ...],
      "action": "apply" | "next_step" | "judge_again" | "complete" | "rollback" | "stop",
      "decision": {...}, "reason": "..."}
 
@@ -26,9 +27,8 @@ import boto3
 
 from endpoint_weights.endpoint import RETRY_CONFIG, describe, sagemaker_client
 from endpoint_weights.variant_metrics import invocations_per_variant
-from rollout.decision import judge as judge_observation
-from rollout.decision import next_action
-from rollout.observe import observe
+from rollout.decision import judge as judge_history
+from rollout.observe import alarms_in_alarm, history
 from rollout.plan import InvalidPlan, parse_plan, required_instances, step_weights
 
 LOG = logging.getLogger()
@@ -159,21 +159,24 @@ def _note_capacity(state: dict[str, Any]) -> None:
     state["restore_instance_counts"] = restore
 
 
-def _window_start(state: Mapping[str, Any]) -> datetime:
-    """When this step's weights went live (the state machine's "Mark step start"), rounded up
-    to the next whole minute: CloudWatch counts by the minute, and the minute the weights
-    changed in holds requests routed by the old ones."""
-    started = datetime.fromisoformat(state["step_started_at"])
-    applied = (state.get("applied") or {}).get("at")
-    if applied:
-        started = max(started, datetime.fromisoformat(applied))
-    rounded = started.replace(second=0, microsecond=0)
-    return rounded if rounded == started else rounded + timedelta(minutes=1)
+def _weights_log(state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The state's log of applied steps, with the step being judged added if it is new.
+
+    Each entry is ``{"at": <when the weights went live>, "weights": {...}}``: "Mark step start"
+    records ``applied.at`` after each weight change (a hold bakes again without one).
+    """
+    log = [dict(entry) for entry in state.get("weights_log") or []]
+    applied = (state.get("applied") or {}).get("at") or state["step_started_at"]
+    if not log or log[-1]["at"] != applied:
+        log.append({"at": applied, "weights": dict(state["current_weights"])})
+    return log
 
 
 def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None, sagemaker: Any = None) -> dict[str, Any]:
-    """Judge the step that just baked; return the state with the next action."""
+    """Judge the step that just baked on the per-minute history since the rollout began; return the
+    state with the next action (``rollout.decision`` decides; this only gathers and acts)."""
     state = dict(event)
+    state.pop("previous_p", None)  # the judge carries no statistic between looks any more
     cloudwatch = cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG)
     live = describe(sagemaker or sagemaker_client(), state["endpoint"])
     if live is not None:  # autoscaling may have moved counts since the last look
@@ -181,24 +184,31 @@ def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None, sagema
     plan = parse_plan({k: v for k, v in state["plan"].items() if k != "capacity"}, state["original_weights"])
     alarms = json.loads(os.environ.get("VARIANT_ALARMS", "{}")).get(plan.candidate, [])
     now = _now()
-    observation = observe(
+    state["weights_log"] = _weights_log(state)
+    minutes = history(
         cloudwatch,
         endpoint=state["endpoint"],
-        candidate=plan.candidate,
-        baselines=plan.baselines,
-        started_at=datetime.fromisoformat(state["started_at"]),
-        step_started_at=_window_start(state),
+        variants=[plan.candidate, *plan.baselines],
+        weights_log=state["weights_log"],
         now=now,
-        alarm_names=alarms,
-        step_weights=state["current_weights"],
     )
-    decision = judge_observation(observation, plan.judge, previous_p=float(state["previous_p"]))
-    action = next_action(decision, int(state["holds"]), plan, int(state["step_index"]))
+    verdict = judge_history(
+        minutes, plan, int(state["step_index"]), int(state["holds"]), alarms_in_alarm(cloudwatch, alarms)
+    )
+    action = verdict.next_action
     state.update(
-        previous_p=decision.always_valid_p,
-        decision={**asdict(decision), "observation": asdict(observation)},
+        decision={
+            "action": verdict.action,
+            "rule": verdict.rule,
+            "reasons": list(verdict.reasons),
+            "minutes": len(minutes),
+            "step_candidate_requests": verdict.step_candidate_requests,
+            "srm_p_value": verdict.srm_p_value,
+            "errors": asdict(verdict.errors),
+            "latency": asdict(verdict.latency),
+        },
         action=action,
-        reason="; ".join(decision.reasons),
+        reason="; ".join(verdict.reasons),
     )
     if action == "next_step":
         index = int(state["step_index"]) + 1

@@ -1,19 +1,30 @@
-"""What the judge looks at, read from CloudWatch for one rollout step.
+"""The judge's inputs, read from AWS: the per-minute history since the rollout began, and alarms.
 
-Error counts are cumulative since the rollout started (the sequential test is valid at every
-look over the growing sample); request counts and p99 latency for the step come from the step's
-own window, so an earlier step cannot hide a slow candidate now.
+The history comes from one paginated GetMetricData call at a 60 s period (SageMaker publishes its
+endpoint metrics per minute): per variant, ``Invocations`` and ``Invocation5XXErrors`` (Sum) and
+``ModelLatency`` p50 and p99 (microseconds, turned into ms). The weights in force each minute come
+from the rollout state's log of applied steps, not from CloudWatch: a minute carries the weights
+that were live when it began, so the minute in which weights changed counts with the old step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from endpoint_weights.variant_metrics import metric_values, variant_query, window_period
-from rollout.decision import Observation
-from srm_check.srm_stats import srm_test
+from endpoint_weights.variant_metrics import variant_query
+from rollout.history import Minute, VariantMinute
+
+PERIOD_SECONDS = 60
+_MINUTE = timedelta(seconds=PERIOD_SECONDS)
+# (query id prefix, metric, statistic): the four series the judge needs per variant.
+_SERIES = (
+    ("inv", "Invocations", "Sum"),
+    ("err", "Invocation5XXErrors", "Sum"),
+    ("p50_", "ModelLatency", "p50"),
+    ("p99_", "ModelLatency", "p99"),
+)
 
 
 def alarms_in_alarm(cloudwatch: Any, alarm_names: Sequence[str]) -> tuple[str, ...]:
@@ -24,62 +35,68 @@ def alarms_in_alarm(cloudwatch: Any, alarm_names: Sequence[str]) -> tuple[str, .
     return tuple(sorted(a["AlarmName"] for a in alarms if a.get("StateValue") == "ALARM"))
 
 
-def observe(
+def floor_minute(when: datetime) -> datetime:
+    return when.replace(second=0, microsecond=0)
+
+
+def ceil_minute(when: datetime) -> datetime:
+    floored = floor_minute(when)
+    return floored if floored == when else floored + _MINUTE
+
+
+def _weights_at(minute: datetime, log: Sequence[tuple[datetime, Mapping[str, float]]]) -> Mapping[str, float] | None:
+    current = None
+    for applied, weights in log:
+        if applied <= minute:
+            current = weights
+    return current
+
+
+def history(
     cloudwatch: Any,
     *,
     endpoint: str,
-    candidate: str,
-    baselines: Sequence[str],
-    started_at: datetime,
-    step_started_at: datetime,
+    variants: Sequence[str],
+    weights_log: Sequence[Mapping[str, Any]],
     now: datetime,
-    alarm_names: Sequence[str] = (),
-    step_weights: Mapping[str, float] | None = None,
-    srm_min_requests: int = 1000,
-) -> Observation:
-    """The judge's :class:`Observation` for this step.
+) -> tuple[Minute, ...]:
+    """Every whole minute from the first applied step to ``now`` (the running minute left out).
 
-    With ``step_weights``, the step's split is also checked for sample-ratio mismatch (chi-square,
-    the same test as the scheduled SRM check) once it holds ``srm_min_requests`` requests.
+    ``weights_log`` is the state's ``[{"at": <ISO time the weights went live>, "weights": {...}}, ...]``
+    in order. A minute with no datapoint for a variant counts as no requests, no errors, no latency.
+    Empty when no whole minute has passed yet.
     """
-    variants = [candidate, *baselines]
-    total_period = window_period(started_at, now)
-    step_period = window_period(step_started_at, now)
-    cumulative = []
-    for index, variant in enumerate(variants):
-        cumulative.append(variant_query(f"inv{index}", endpoint, variant, "Invocations", "Sum", total_period))
-        cumulative.append(variant_query(f"err{index}", endpoint, variant, "Invocation5XXErrors", "Sum", total_period))
-    step = []
-    for index, variant in enumerate(variants):
-        step.append(variant_query(f"sinv{index}", endpoint, variant, "Invocations", "Sum", step_period))
-        step.append(variant_query(f"p99_{index}", endpoint, variant, "ModelLatency", "p99", step_period))
-    totals = metric_values(cloudwatch, cumulative, started_at, now)
-    window = metric_values(cloudwatch, step, step_started_at, now)
-
-    def total(query_id: str) -> int:
-        return round(sum(totals[query_id]))
-
-    def p99_ms(index: int) -> float | None:
-        points = window[f"p99_{index}"]
-        return max(points) / 1000 if points else None  # microseconds → ms; worst period counts
-
-    baseline_p99 = [p for p in (p99_ms(i) for i in range(1, len(variants))) if p is not None]
-    srm_p_value = None
-    if step_weights:
-        counts = {variant: sum(window[f"sinv{i}"]) for i, variant in enumerate(variants)}
-        if sum(counts.values()) >= srm_min_requests:
-            try:
-                srm_p_value = srm_test(counts, {v: step_weights.get(v, 0.0) for v in variants}).p_value
-            except ValueError:
-                srm_p_value = None
-    return Observation(
-        candidate_requests=total("inv0"),
-        candidate_errors=total("err0"),
-        baseline_requests=sum(total(f"inv{i}") for i in range(1, len(variants))),
-        baseline_errors=sum(total(f"err{i}") for i in range(1, len(variants))),
-        step_candidate_requests=round(sum(window["sinv0"])),
-        candidate_p99_ms=p99_ms(0),
-        baseline_p99_ms=max(baseline_p99) if baseline_p99 else None,
-        alarms_in_alarm=alarms_in_alarm(cloudwatch, alarm_names),
-        srm_p_value=srm_p_value,
-    )
+    log = [(datetime.fromisoformat(entry["at"]), entry["weights"]) for entry in weights_log]
+    if not log:
+        return ()
+    start, end = ceil_minute(log[0][0]), floor_minute(now)
+    if end <= start:
+        return ()
+    queries = [
+        variant_query(f"{prefix}{index}", endpoint, variant, metric, stat, PERIOD_SECONDS)
+        for index, variant in enumerate(variants)
+        for prefix, metric, stat in _SERIES
+    ]
+    points: dict[str, dict[datetime, float]] = {q["Id"]: {} for q in queries}
+    for page in cloudwatch.get_paginator("get_metric_data").paginate(
+        MetricDataQueries=queries, StartTime=start, EndTime=end
+    ):
+        for series in page["MetricDataResults"]:
+            for stamp, value in zip(series.get("Timestamps", []), series.get("Values", []), strict=False):
+                points[series["Id"]][floor_minute(stamp)] = value
+    minutes = []
+    minute = start
+    while minute < end:
+        weights = _weights_at(minute, log)
+        per_variant = {}
+        for index, variant in enumerate(variants):
+            p50, p99 = points[f"p50_{index}"].get(minute), points[f"p99_{index}"].get(minute)
+            per_variant[variant] = VariantMinute(
+                invocations=round(points[f"inv{index}"].get(minute, 0.0)),
+                errors_5xx=round(points[f"err{index}"].get(minute, 0.0)),
+                p50_ms=None if p50 is None else p50 / 1000,  # ModelLatency is in microseconds
+                p99_ms=None if p99 is None else p99 / 1000,
+            )
+        minutes.append(Minute(weights=dict(weights or {}), variants=per_variant))
+        minute += _MINUTE
+    return tuple(minutes)

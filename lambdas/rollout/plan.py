@@ -44,15 +44,16 @@ class InvalidPlan(ValueError):
 class JudgeSettings:
     """How the judge decides after each bake (see ``rollout.decision.judge``).
 
-    - ``alpha`` (default 0.05): significance level of the sequential error-rate test; a small
-      always-valid p-value below it means "candidate worse" and rolls back.
+    - ``alpha`` (default 0.05): the error-rate and latency tests each keep the chance of ever
+      rolling back a candidate that is no worse below alpha, however many minutes and steps they
+      watch (anytime-valid; ``rollout.concurrent_errors``, ``rollout.concurrent_latency``).
     - ``min_requests`` (default 500): requests the candidate must get *in the current step* before
-      the step can be promoted (and before its latency is judged); fewer → hold.
+      the step can be promoted; fewer → hold.
     - ``latency_tolerance`` (default 1.25): the candidate's p99 latency may be at most this multiple of
-      the baselines' p99 in the same window.
-    - ``max_error_rate_increase`` (default None): absolute error-rate increase (a fraction: 0.002 is
-      0.2 percentage points) tolerated even when the sequential test finds the candidate worse.
-      None rolls back on any statistically significant increase.
+      the baselines' p99 in the same minutes (on average over the minutes, in log terms).
+    - ``max_error_rate_increase`` (default None): the candidate's 5XX rate above the baselines' at the
+      same minutes (a fraction: 0.002 is 0.2 percentage points) tolerated even when the tests find the
+      candidate worse. None rolls back on any statistically significant increase.
     - ``srm_p_value`` (default 0.001): a sample-ratio-mismatch p-value below this holds the rollout,
       because the split is not what the weights say; 0 turns the check off.
     """

@@ -107,6 +107,9 @@ def test_an_endpoint_not_in_service_is_refused(sagemaker, stepfunctions, machine
 
 
 # --- judge ------------------------------------------------------------------------------------
+# moto 5.2 cannot serve the judge's GetMetricData: it returns None for percentile statistics (p50,
+# p99) and then fails to serialize the response. So CloudWatch is a botocore Stubber here, answering
+# with the response shape CloudWatch documents (Timestamps newest first, ModelLatency in µs).
 
 
 def put_counts(cloudwatch: Any, when: datetime, counts: dict[str, tuple[int, int]]) -> None:
@@ -122,7 +125,10 @@ def put_counts(cloudwatch: Any, when: datetime, counts: dict[str, tuple[int, int
         )
 
 
-def judge_state(started: datetime, step_index: int = 0, holds: int = 0) -> dict[str, Any]:
+STARTED = datetime(2026, 11, 26, 10, 0, 20, tzinfo=UTC)  # weights live at 10:00:20 → first whole minute 10:01
+
+
+def judge_state(step_index: int = 0, holds: int = 0, **extra: Any) -> dict[str, Any]:
     return {
         "endpoint": ENDPOINT,
         "candidate": "Variant2",
@@ -131,59 +137,123 @@ def judge_state(started: datetime, step_index: int = 0, holds: int = 0) -> dict[
         "original_weights": {"Variant1": 1.0, "Variant2": 1.0},
         "step_index": step_index,
         "share": [50, 100][step_index],
-        "current_weights": {"Variant1": 50.0, "Variant2": 50.0},
+        "current_weights": [{"Variant1": 50.0, "Variant2": 50.0}, {"Variant1": 0.0, "Variant2": 100.0}][step_index],
         "bake_seconds": 60,
         "holds": holds,
         "previous_p": 1.0,
-        "started_at": started.isoformat(),
-        "step_started_at": started.isoformat(),
+        "started_at": STARTED.isoformat(),
+        "step_started_at": STARTED.isoformat(),
+        "applied": {"at": "2026-11-26T10:00:20.125Z"},
         "action": "apply",
         "original_instance_counts": {"Variant1": 1, "Variant2": 1},
         "current_instance_counts": {"Variant1": 1, "Variant2": 1},
         "instance_counts": {},
         "restore_instance_counts": {},
+        **extra,
     }
 
 
-def run_judge(state: dict[str, Any], monkeypatch: pytest.MonkeyPatch, now: datetime) -> dict[str, Any]:
+def metric_results(per_minute: dict[str, list[tuple[int, int, float]]], first: datetime) -> list[dict[str, Any]]:
+    """GetMetricData results for variants in query order: (requests, errors, p99 ms) per minute."""
+    results = []
+    for index, rows in enumerate(per_minute.values()):
+        stamps = [first + timedelta(minutes=i) for i in range(len(rows))][::-1]
+        for prefix, values in (
+            ("inv", [float(r[0]) for r in rows]),
+            ("err", [float(r[1]) for r in rows]),
+            ("p50_", [r[2] * 250.0 for r in rows]),
+            ("p99_", [r[2] * 1000.0 for r in rows]),
+        ):
+            results.append(
+                {"Id": f"{prefix}{index}", "Label": prefix, "StatusCode": "Complete", "Timestamps": stamps,
+                 "Values": values[::-1]}
+            )  # fmt: skip
+    return results
+
+
+def run_judge(
+    state: dict[str, Any], monkeypatch: pytest.MonkeyPatch, now: datetime, results: list[dict[str, Any]], alarm: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run the judge with CloudWatch stubbed; return the new state and the GetMetricData requests made."""
     monkeypatch.setattr(rollout, "_now", lambda: now)
-    return rollout.judge(state, None, cloudwatch=boto3.client("cloudwatch", region_name=REGION))
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    requests: list[dict[str, Any]] = []
+    cloudwatch.meta.events.register(
+        "provide-client-params.cloudwatch.GetMetricData", lambda params, **_: requests.append(params)
+    )
+    with Stubber(cloudwatch) as stub:
+        stub.add_response("get_metric_data", {"MetricDataResults": results})
+        stub.add_response(
+            "describe_alarms",
+            {"MetricAlarms": [{"AlarmName": "v2-errors", "StateValue": alarm}], "CompositeAlarms": []},
+            {"AlarmNames": ["v2-errors"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
+        )
+        new_state = rollout.judge(state, None, cloudwatch=cloudwatch)
+        stub.assert_no_pending_responses()
+    return new_state, requests
+
+
+FIRST = datetime(2026, 11, 26, 10, 1, tzinfo=UTC)
+NOW = datetime(2026, 11, 26, 10, 11, 40, tzinfo=UTC)  # ten whole minutes: 10:01 … 10:10
+HEALTHY = {"Variant2": [(500, 5, 100.0)] * 10, "Variant1": [(500, 5, 100.0)] * 10}
+
+
+def test_the_history_is_read_per_minute_for_every_variant_from_the_first_whole_minute(monkeypatch):
+    state, requests = run_judge(judge_state(), monkeypatch, NOW, metric_results(HEALTHY, FIRST), "OK")
+    (request,) = requests
+    assert (request["StartTime"], request["EndTime"]) == (FIRST, datetime(2026, 11, 26, 10, 11, tzinfo=UTC))
+    queries = {q["Id"]: q["MetricStat"] for q in request["MetricDataQueries"]}
+    assert {(q["Metric"]["MetricName"], q["Stat"], q["Period"]) for q in queries.values()} == {
+        ("Invocations", "Sum", 60), ("Invocation5XXErrors", "Sum", 60), ("ModelLatency", "p50", 60),
+        ("ModelLatency", "p99", 60),
+    }  # fmt: skip
+    assert queries["p99_0"]["Metric"]["Namespace"] == "AWS/SageMaker"
+    assert queries["p99_0"]["Metric"]["Dimensions"] == [
+        {"Name": "EndpointName", "Value": ENDPOINT},
+        {"Name": "VariantName", "Value": "Variant2"},
+    ]
+    assert state["decision"]["minutes"] == 10 and state["decision"]["step_candidate_requests"] == 5000
+    assert state["weights_log"] == [{"at": "2026-11-26T10:00:20.125Z", "weights": {"Variant1": 50.0, "Variant2": 50.0}}]
+    assert "previous_p" not in state
 
 
 def test_a_healthy_step_is_promoted_to_the_next_share(monkeypatch):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    started = datetime.now(UTC) - timedelta(minutes=30)
-    put_counts(cloudwatch, started + timedelta(minutes=10), {"Variant1": (5000, 10), "Variant2": (5000, 9)})
-    state = run_judge(judge_state(started), monkeypatch, started + timedelta(minutes=20))
-    assert state["action"] == "next_step"
-    assert (state["step_index"], state["share"]) == (1, 100)
+    state, _ = run_judge(judge_state(), monkeypatch, NOW, metric_results(HEALTHY, FIRST), "OK")
+    assert state["action"] == "next_step" and state["decision"]["rule"] == "passed"
+    assert (state["step_index"], state["share"], state["holds"]) == (1, 100, 0)
     assert state["current_weights"] == {"Variant1": 0.0, "Variant2": 100.0}
-    assert state["decision"]["observation"]["candidate_requests"] == 5000
 
 
 def test_a_worse_candidate_is_rolled_back(monkeypatch):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    started = datetime.now(UTC) - timedelta(minutes=30)
-    put_counts(cloudwatch, started + timedelta(minutes=10), {"Variant1": (5000, 10), "Variant2": (5000, 150)})
-    state = run_judge(judge_state(started), monkeypatch, started + timedelta(minutes=20))
-    assert state["action"] == "rollback"
-    assert state["previous_p"] < 0.05 and "error" in state["reason"].lower()
+    worse = {"Variant2": [(500, 25, 100.0)] * 10, "Variant1": [(500, 5, 100.0)] * 10}
+    state, _ = run_judge(judge_state(), monkeypatch, NOW, metric_results(worse, FIRST), "OK")
+    assert (state["action"], state["decision"]["rule"]) == ("rollback", "errors")
+    assert "5XX rate is higher" in state["reason"]
 
 
-def test_too_little_traffic_holds_and_counts_the_hold(monkeypatch):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    started = datetime.now(UTC) - timedelta(minutes=30)
-    put_counts(cloudwatch, started + timedelta(minutes=10), {"Variant1": (50, 0), "Variant2": (50, 0)})
-    state = run_judge(judge_state(started), monkeypatch, started + timedelta(minutes=20))
+def test_the_candidates_alarm_rolls_back(monkeypatch):
+    state, _ = run_judge(judge_state(), monkeypatch, NOW, metric_results(HEALTHY, FIRST), "ALARM")
+    assert (state["action"], state["reason"]) == ("rollback", "Alarm(s) in ALARM: v2-errors.")
+
+
+def test_minutes_without_datapoints_count_as_no_traffic_and_hold(monkeypatch):
+    quiet = {"Variant2": [(50, 0, 100.0)] * 2, "Variant1": [(50, 0, 100.0)] * 2}
+    state, _ = run_judge(judge_state(), monkeypatch, NOW, metric_results(quiet, FIRST), "OK")
     assert (state["action"], state["holds"], state["step_index"]) == ("judge_again", 1, 0)
+    assert state["decision"]["minutes"] == 10 and state["decision"]["step_candidate_requests"] == 100
 
 
-def test_promoting_the_last_step_completes_the_rollout(monkeypatch):
-    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
-    started = datetime.now(UTC) - timedelta(minutes=30)
-    put_counts(cloudwatch, started + timedelta(minutes=10), {"Variant1": (5000, 10), "Variant2": (5000, 9)})
-    state = run_judge(judge_state(started, step_index=1), monkeypatch, started + timedelta(minutes=20))
-    assert state["action"] == "complete" and "ready to retire Variant1" in state["reason"]
+def test_each_minute_carries_the_weights_that_were_live_when_it_began(monkeypatch):
+    # Step 2 (100 %) went live at 10:10:30: minutes 10:01-10:10 are the 50 % step, 10:11-10:20 the 100 % one.
+    log = [{"at": "2026-11-26T10:00:20.125Z", "weights": {"Variant1": 50.0, "Variant2": 50.0}}]
+    state = judge_state(step_index=1, weights_log=log, applied={"at": "2026-11-26T10:10:30Z"})
+    rows = {"Variant2": [(500, 5, 100.0)] * 10 + [(1000, 10, 100.0)] * 10, "Variant1": [(500, 5, 100.0)] * 10}
+    new_state, _ = run_judge(
+        state, monkeypatch, datetime(2026, 11, 26, 10, 21, 5, tzinfo=UTC), metric_results(rows, FIRST), "OK"
+    )
+    assert [e["weights"]["Variant2"] for e in new_state["weights_log"]] == [50.0, 100.0]
+    assert new_state["decision"]["step_candidate_requests"] == 10_000  # 10:11-10:20 only
+    assert new_state["action"] == "complete"
 
 
 # --- restore after a manual stop ----------------------------------------------------------------
@@ -288,14 +358,6 @@ def test_a_bad_capacity_setting_is_refused(sagemaker, stepfunctions, machine):
         rollout.prepare(
             prepare_event(stepfunctions, machine, request), None, sagemaker=sagemaker, stepfunctions=stepfunctions
         )
-
-
-def test_the_step_window_starts_at_the_next_minute_after_the_weights_went_live():
-    state = {"step_started_at": "2026-11-26T10:00:05+00:00", "applied": {"at": "2026-11-26T10:01:30.250Z"}}
-    assert rollout._window_start(state) == datetime(2026, 11, 26, 10, 2, tzinfo=UTC)
-    assert rollout._window_start({"step_started_at": "2026-11-26T10:00:00+00:00"}) == datetime(
-        2026, 11, 26, 10, 0, tzinfo=UTC
-    )
 
 
 def test_a_stop_after_capacity_was_raised_restores_the_count_too(sagemaker, monkeypatch):
