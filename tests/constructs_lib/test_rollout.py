@@ -476,3 +476,17 @@ def test_the_history_acknowledgement_matches_when_the_environment_is_pinned(monk
     app = build_app(parse_config(read_config(), "test-config.json"), App(context=CDK_CONTEXT))
     (stack,) = app.synth().stacks
     assert ":execution:" in json.dumps(stack.template)
+
+
+def test_the_lock_cannot_expire_while_its_execution_may_still_run_or_settle(template: Template, definition):
+    (prepare,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "rollout.handler.prepare"}}
+    ).values()
+    env = prepare["Properties"]["Environment"]["Variables"]
+    timeout = definition["TimeoutSeconds"]
+    (rule,) = [r for r in template.find_resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    settling = rule["Properties"]["Targets"][0]["RetryPolicy"]["MaximumEventAgeInSeconds"]
+    (invoke_config,) = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    settling += invoke_config["Properties"]["MaximumEventAgeInSeconds"]
+    assert int(env["ROLLOUT_TIMEOUT_SECONDS"]) == timeout, "the plan's duration bound is the execution's timeout"
+    assert int(env["LOCK_LEASE_SECONDS"]) >= timeout + settling
