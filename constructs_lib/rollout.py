@@ -374,9 +374,9 @@ class GuardedRollout(Construct):
             result_path=sfn.JsonPath.DISCARD,
             comment="Back to the weights from before the rollout (drains the candidate)",
         )
-        rolled_back = self._release_then("rolled back", sfn.Fail(
-            self, "Rolled back", error="RolledBack", cause_path="$.rollout.reason"
-        ))  # fmt: skip
+        rolled_back = self._release_then(
+            "rolled back", sfn.Fail(self, "Rolled back", error="RolledBack", cause_path="$.rollout.reason")
+        )
         restore_after_error = tasks.LambdaInvoke(
             self,
             "Restore weights after an error",
