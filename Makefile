@@ -11,6 +11,8 @@ CONFIG ?= config/default.json
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
+# Without credentials the SDK would ask the EC2 instance metadata service (169.254.169.254): never here.
+export AWS_EC2_METADATA_DISABLED := true
 
 .PHONY: setup synth test lint typecheck bench dashboard-preview local-demo clean
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from aws_cdk import App, Environment
 
@@ -20,12 +21,13 @@ from stacks.compliance import add_compliance_checks
 DEFAULT_CONFIG = "config/default.json"
 
 
-def build_app(config: AppConfig, app: App | None = None) -> App:
-    """The app for ``config``: the gate plus one :class:`AbTestStack` per endpoint."""
+def build_app(config: AppConfig, app: App | None = None, *, env: Environment | None = None) -> App:
+    """The app for ``config``: the gate plus one :class:`AbTestStack` per endpoint.
+
+    ``env`` pins every stack's account and region (default: environment-agnostic stacks).
+    """
     app = app or App()
     add_compliance_checks(app)
-    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
-    env = Environment(account=account, region=region) if account and region else None
     for endpoint in config.endpoints:
         AbTestStack(
             app,
@@ -37,15 +39,52 @@ def build_app(config: AppConfig, app: App | None = None) -> App:
     return app
 
 
-def main() -> int:
-    app = App()
+def environment_from_cli() -> Environment | None:
+    """The account and region the CDK CLI resolved, as it passes them to the app.
+
+    The CLI sets ``CDK_DEFAULT_ACCOUNT`` whenever it finds credentials (and ``CDK_DEFAULT_REGION``
+    always): real deploys synthesize pinned stacks with concrete ARNs, so the app must work both ways.
+    """
+    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+    return Environment(account=account, region=region) if account and region else None
+
+
+# What a synth writes per stack; removed again when the security gate fails it.
+STACK_ARTIFACT_SUFFIXES = (".template.json", ".assets.json", ".metadata.json")
+
+
+def remove_stack_artifacts(app: App) -> None:
+    """Delete the templates (and their asset manifests) CDK wrote before validation failed.
+
+    CDK writes the cloud assembly first and runs the validation plugins on it, so a rejected synth
+    would otherwise leave deployable-looking templates (and a manifest listing them) in the output
+    folder. The validation report stays: the error message points to it.
+    """
+    outdir = Path(app.outdir)
+    for stack in app.node.children:
+        name = getattr(stack, "artifact_id", None)
+        for suffix in STACK_ARTIFACT_SUFFIXES if name else ():
+            (outdir / f"{name}{suffix}").unlink(missing_ok=True)
+    for leftover in ("manifest.json", "tree.json"):
+        (outdir / leftover).unlink(missing_ok=True)
+
+
+def main(app: App | None = None) -> int:
+    """Load the config named in the context, build and synthesize; 1 with a message on stderr on any refusal."""
+    app = app or App()
     path = app.node.try_get_context("config") or DEFAULT_CONFIG
     try:
         config = load_config(path)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    build_app(config, app).synth()
+    build_app(config, app, env=environment_from_cli())
+    try:
+        app.synth()
+    except RuntimeError as err:  # jsii surfaces the gate's ValidationFailed as a RuntimeError
+        remove_stack_artifacts(app)
+        print(f"error: synth refused, no template written: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import evaluation_batching  # noqa: E402
+import evaluation_false_winners  # noqa: E402
 import sequential_vs_fixed  # noqa: E402
 
 PY = sys.executable
@@ -137,6 +138,7 @@ def main() -> None:
         ]
     imports = import_cases(repeats * 3)
     batching = evaluation_batching.measure()
+    false_winners = evaluation_false_winners.measure(runs=4000)
     judge_rows = sequential_vs_fixed.measure(runs=2000)
     suite = None if args.no_tests else suite_time()
 
@@ -172,6 +174,7 @@ def main() -> None:
         "Target: every handler ≤ 1.2× `import boto3`.",
     ]
     lines += ["", *evaluation_batching.markdown(batching)]
+    lines += ["", *evaluation_false_winners.markdown(false_winners)]
     lines += ["", *sequential_vs_fixed.markdown(judge_rows)]
     if suite is not None:
         lines += ["", "## Test suite", "", f"`pytest -n auto`: **{suite:.1f} s** wall time (target < 90 s on 2 cores)."]

@@ -1,25 +1,41 @@
 """A real-time endpoint with two or more production variants: models, config, endpoint,
 log group and per-variant autoscaling.
 
-Weights here are the config file's *initial* weights only. The live weights belong to the
-weights custom resource (:mod:`constructs_lib.variant_weights`), which applies the stack
-parameters with UpdateEndpointWeightsAndCapacities. Keeping the parameters out of this
-construct is what makes a weight change leave the endpoint config, and so the fleet, alone.
+No weight the user declares reaches this construct: every variant is created with
+:data:`ENDPOINT_CONFIG_WEIGHT`. The live weights belong to the weights custom resource
+(:mod:`constructs_lib.variant_weights`), which applies the stack parameters (default: the config
+file's ``initial_weight``) with UpdateEndpointWeightsAndCapacities. Keeping both the parameters
+and ``initial_weight`` out of the endpoint config is what makes a weight change, in a parameter
+or in the config file, leave the endpoint config, and so the fleet, alone.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from constructs_lib.acknowledge import acknowledge
+from constructs_lib.config.instance_storage import has_local_storage
 from constructs_lib.config.model import ContainerModel, EndpointSpec, VariantSpec
 from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
 from constructs_lib.python_function import LOG_RETENTION
+
+# The weight every variant is created with, whatever the config file declares: SageMaker's own
+# default ("If unspecified, it defaults to 1.0",
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html).
+# Any EndpointConfig property change replaces the config and rebuilds the fleet (blue/green), so
+# a declared weight here would turn every weight edit into a fleet rebuild, while
+# RetainAllVariantProperties (below) would keep the live weights anyway. The constant matters
+# only where SageMaker takes weights from the config: at the endpoint's creation (no traffic
+# before it is InService, and the weights custom resource applies the declared weights right
+# after) and for a variant added to a live endpoint (weight 1 beside the retained weights until
+# the custom resource, which runs after every config replacement, applies its declared weight).
+ENDPOINT_CONFIG_WEIGHT = 1.0
 
 
 class AbEndpoint(Construct):
@@ -58,17 +74,21 @@ class AbEndpoint(Construct):
 
         self.models: dict[str, sagemaker.CfnModel] = {v.name: self._model(v) for v in spec.variants}
 
+        # CreateEndpointConfig fails when KmsKeyId is set and any variant runs on an instance type
+        # with local NVMe storage (the key is config-wide); that storage is hardware-encrypted.
+        # The table and its sources: constructs_lib/config/instance_storage.py.
+        self.local_storage_variants = sorted(v.name for v in spec.variants if has_local_storage(v.instance_type))
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
-            kms_key_id=key.key_arn,
+            kms_key_id=None if self.local_storage_variants else key.key_arn,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=v.name,
                     model_name=self.models[v.name].attr_model_name,
                     instance_type=v.instance_type,
                     initial_instance_count=v.initial_instance_count,
-                    initial_variant_weight=v.initial_weight,
+                    initial_variant_weight=ENDPOINT_CONFIG_WEIGHT,
                 )
                 # Sorted by name: list order is part of the config, and a reordered list would
                 # replace the endpoint config (a fleet rebuild) for nothing.
@@ -77,13 +97,16 @@ class AbEndpoint(Construct):
             data_capture_config=self._data_capture(key),
         )
 
+        if self.local_storage_variants:
+            self._explain_missing_kms_key()
+
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=spec.name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             # When a config change replaces the endpoint config, SageMaker's UpdateEndpoint
-            # would otherwise reset every variant to the *config's* initial weights until the
+            # would otherwise reset every variant to the config's weight (1 each) until the
             # weights custom resource re-applies the parameters minutes later: a variant that
             # was drained to 0 would take live traffic again in between. Retaining the live
             # weights closes that window; the custom resource then re-applies the parameter
@@ -150,6 +173,23 @@ class AbEndpoint(Construct):
         # with it at once: the role's policy must exist before the model does.
         model.node.add_dependency(self.execution_role)
         return model
+
+    def _explain_missing_kms_key(self) -> None:
+        types = ", ".join(
+            f"{v.name} ({v.instance_type})" for v in self.spec.variants if v.name in self.local_storage_variants
+        )
+        reason = (
+            f"Variants with local NVMe instance storage: {types}. SageMaker refuses a KmsKeyId on an endpoint "
+            "config with any such variant (CreateEndpointConfig API reference, KmsKeyId); their instance "
+            "storage is encrypted by the instance's hardware, and captured data still uses the endpoint's key."
+        )
+        Annotations.of(self.endpoint_config).add_info(f"KmsKeyId left out of the endpoint config. {reason}")
+        acknowledge(
+            self.endpoint_config,
+            reason,
+            "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+            "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+        )
 
     def _data_capture(self, key: kms.IKey) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
         capture = self.spec.data_capture

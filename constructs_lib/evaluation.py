@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
-from constructs_lib.acknowledge import acknowledge
+from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import PythonFunction
 
@@ -109,13 +109,12 @@ class Evaluation(Construct):
         bucket.grant_put(self.function, f"{REPORTS_PREFIX}*")
         grant_put_project_metrics(self.function)
         policy = self.function.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
-        bucket_arn = _nag_bucket_arn(bucket)
         acknowledge(
             policy,
             "Limited to the datasets/ and reports/ prefixes of the evaluation bucket, and to the bucket "
             "key's data-key actions that S3 needs for SSE-KMS objects.",
-            f"AwsSolutions-IAM5[Resource::{bucket_arn}/{DATASETS_PREFIX}*]",
-            f"AwsSolutions-IAM5[Resource::{bucket_arn}/{REPORTS_PREFIX}*]",
+            wildcard_resource_finding(policy, bucket.arn_for_objects(f"{DATASETS_PREFIX}*")),
+            wildcard_resource_finding(policy, bucket.arn_for_objects(f"{REPORTS_PREFIX}*")),
             "AwsSolutions-IAM5[Action::s3:GetBucket*]",
             "AwsSolutions-IAM5[Action::s3:GetObject*]",
             "AwsSolutions-IAM5[Action::s3:List*]",
@@ -123,11 +122,3 @@ class Evaluation(Construct):
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
         )
-
-
-def _nag_bucket_arn(bucket: s3.IBucket) -> str:
-    """The bucket's ARN as cdk-nag spells it in finding IDs."""
-    resource = bucket.node.default_child
-    if isinstance(resource, s3.CfnBucket):
-        return f"<{Stack.of(resource).get_logical_id(resource)}.Arn>"
-    return f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws
+from aws_cdk import Annotations, Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from constructs_lib.acknowledge import acknowledge
+from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.config.model import (
     BuiltinImage,
     ContainerModel,
@@ -42,15 +42,11 @@ VPC_ACTIONS = [
 ECR_PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 
 
-# How cdk-nag spells the partition pseudo-parameter in its finding IDs.
-NAG_PARTITION = "<AWS::Partition>"
-
-
-def _s3_arn(uri: str, *, prefix: bool, partition: str = Aws.PARTITION) -> str:
+def _s3_arn(uri: str, *, prefix: bool) -> str:
     path = uri[len("s3://") :]
     if prefix:
         path = path.rstrip("/") + "/*"
-    return f"arn:{partition}:s3:::{path}"
+    return f"arn:{Aws.PARTITION}:s3:::{path}"
 
 
 class ModelExecutionRole(Construct):
@@ -100,7 +96,7 @@ class ModelExecutionRole(Construct):
                 )
             )
             wildcard_findings += [
-                f"Resource::{_s3_arn(uri, prefix=True, partition=NAG_PARTITION)}" for uri in package_prefixes
+                wildcard_resource_finding(self, _s3_arn(uri, prefix=True)) for uri in package_prefixes
             ]
 
         # Deduplicated by image source before building ARNs: the ARNs are tokens, never equal.
@@ -114,26 +110,46 @@ class ModelExecutionRole(Construct):
             if isinstance(v.model, ContainerModel)
         }
         repositories = [repository_arn(self, image) for _, image in sorted(images.items())]
+        # A model package names its image inside the package, which synth cannot read: the config
+        # names the image's repository (image_repository_arn) and the role may pull from exactly that.
+        repositories += sorted(
+            {
+                v.model.image_repository_arn
+                for v in variants
+                if isinstance(v.model, PackageModel) and v.model.image_repository_arn
+            }
+        )
+        for variant in variants:
+            if isinstance(variant.model, PackageModel) and not variant.model.image_repository_arn:
+                Annotations.of(self).add_warning_v2(
+                    "ab-test:packageWithoutImageRepository",
+                    f"Variant {variant.name}: model package without image_repository_arn, so the execution "
+                    "role may pull no image for it. Fine for AWS Marketplace packages; a package whose image "
+                    "is in your own ECR fails to start until you name its repository.",
+                )
         if repositories:
             self.role.add_to_policy(iam.PolicyStatement(actions=ECR_PULL_ACTIONS, resources=repositories))
             # GetAuthorizationToken has no resource-level permissions: AWS requires "*".
             self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-            wildcard_findings.append("Resource::*")
+            wildcard_findings.append(wildcard_resource_finding(self, "*"))
 
         log_group.grant_write(self.role)
         key.grant_encrypt_decrypt(self.role)  # on this key only
-        wildcard_findings += ["Action::kms:ReEncrypt*", "Action::kms:GenerateDataKey*"]
+        wildcard_findings += [
+            "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+        ]
 
         if data_capture:
             uri = data_capture.destination_s3_uri
             self.role.add_to_policy(
                 iam.PolicyStatement(actions=["s3:PutObject"], resources=[_s3_arn(uri, prefix=True)])
             )
-            wildcard_findings.append(f"Resource::{_s3_arn(uri, prefix=True, partition=NAG_PARTITION)}")
+            wildcard_findings.append(wildcard_resource_finding(self, _s3_arn(uri, prefix=True)))
 
         if vpc:
             self.role.add_to_policy(iam.PolicyStatement(actions=VPC_ACTIONS, resources=["*"]))
-            wildcard_findings.append("Resource::*")
+            wildcard_findings.append(wildcard_resource_finding(self, "*"))
 
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(
@@ -141,7 +157,7 @@ class ModelExecutionRole(Construct):
             "Scoped as far as AWS allows: object prefixes for artifacts and captured data; KMS "
             "action families on this endpoint's key only; '*' only for ecr:GetAuthorizationToken "
             "and the EC2 network-interface calls, which have no resource-level permissions.",
-            *(f"AwsSolutions-IAM5[{finding}]" for finding in sorted(set(wildcard_findings))),
+            *sorted(set(wildcard_findings)),
         )
         acknowledge(
             policy,

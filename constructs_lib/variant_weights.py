@@ -14,22 +14,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import CfnElement, CustomResource, Duration, Stack
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 
 from constructs_lib.ab_endpoint import AbEndpoint
-from constructs_lib.acknowledge import acknowledge
+from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import LOG_RETENTION, PythonFunction, acknowledge_lambda_compliance, lambda_role
 
-# DescribeEndpoint every 30 s; give up after CloudFormation's own custom-resource limit (1 h).
+# How long CloudFormation waits for a custom resource: ServiceTimeout, 1 to 3600 s, default 3600
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html#cfn-cloudformation-customresource-servicetimeout).
+SERVICE_TIMEOUT = Duration.hours(1)  # the most CloudFormation allows, set explicitly
+# DescribeEndpoint every 30 s, for at most TOTAL_TIMEOUT. The framework must give up before
+# CloudFormation does: its timeout handler then fails the resource with "Operation timed out"
+# and the waiter stops. If CloudFormation gave up first, the stack would roll back with a
+# generic message while the waiter kept polling, and could apply the new weights after the
+# rollback had restored the old ones. The waiter's retries count only the waits *between*
+# is_complete calls; on_event (1-minute timeout), each call's own run time and the timeout
+# handler come on top, hence 15 minutes of headroom (90 calls of up to ~9 s, plus on_event).
 QUERY_INTERVAL = Duration.seconds(30)
-TOTAL_TIMEOUT = Duration.hours(1)
+TOTAL_TIMEOUT = Duration.minutes(45)
 
 
 def grant_weight_changes(endpoint: AbEndpoint, grantee: iam.IGrantable) -> None:
@@ -101,6 +111,7 @@ class VariantWeights(Construct):
             "Resource",
             service_token=self.provider.service_token,
             resource_type="Custom::VariantWeights",
+            service_timeout=SERVICE_TIMEOUT,
             properties={
                 "EndpointName": endpoint.endpoint_name,
                 "EndpointConfigName": endpoint.endpoint_config_name,
@@ -151,8 +162,7 @@ class VariantWeights(Construct):
     @staticmethod
     def _invoke_findings(*functions: IConstruct) -> list[str]:
         """cdk-nag's finding IDs for "invoke any version of these functions" statements."""
-        ids = []
-        for function in functions:
-            resource = cast(CfnElement, function.node.default_child)
-            ids.append(f"AwsSolutions-IAM5[Resource::<{Stack.of(resource).get_logical_id(resource)}.Arn>:*]")
-        return ids
+        return [
+            wildcard_resource_finding(function, f"{cast(lambda_.IFunction, function).function_arn}:*")
+            for function in functions
+        ]

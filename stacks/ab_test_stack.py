@@ -34,18 +34,23 @@ class AbTestStack(Stack):
         key = EndpointKey(self, "Encryption", key_arn=spec.kms_key_arn, alias_name=f"alias/ab-test/{spec.name}").key
         endpoint = AbEndpoint(self, "AbEndpoint", spec=spec, key=key)
 
-        weights = {
-            variant.name: CfnParameter(
-                self,
-                variant.weight_parameter_name,
+        # The parameters live in their own scope, keyed by variant name, so no variant name can
+        # collide with a construct of the stack (variant "s" would make "Weights"); their logical
+        # IDs are then set to the documented Weight<name> (unique: the loader checks).
+        parameters = Construct(self, "WeightParameters")
+        weights = {}
+        for variant in spec.variants:
+            parameter = CfnParameter(
+                parameters,
+                variant.name,
                 type="Number",
                 min_value=0,
                 default=variant.initial_weight,
                 description=f"Traffic weight of variant {variant.name}, relative to the other variants' weights. "
                 "Applied in place (UpdateEndpointWeightsAndCapacities); never rebuilds the fleet.",
-            ).value_as_number
-            for variant in spec.variants
-        }
+            )
+            parameter.override_logical_id(variant.weight_parameter_name)
+            weights[variant.name] = parameter.value_as_number
         VariantWeights(self, "Weights", endpoint=endpoint, weights=weights, key=key)
         set_weights = SetWeightsFunction(self, "SetWeights", endpoint=endpoint, key=key)
 

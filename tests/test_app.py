@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
+from moto.server import ThreadedMotoServer
 
+import app as app_module
 from tests.conftest import ROOT, read_config
 
 
@@ -55,7 +59,12 @@ def test_one_template_per_configured_endpoint(tmp_path: Path):
     ]
 
 
-@pytest.mark.skipif(shutil.which("npx") is None or not (ROOT / "node_modules").exists(), reason="CDK CLI not installed")
+NEEDS_CLI = pytest.mark.skipif(
+    shutil.which("npx") is None or not (ROOT / "node_modules").exists(), reason="CDK CLI not installed"
+)
+
+
+@NEEDS_CLI
 def test_cdk_cli_synthesizes_the_default_app_offline(tmp_path: Path):
     """The README's main job: the pinned CLI synthesizes the default app with no AWS account."""
     env = dict(
@@ -64,6 +73,7 @@ def test_cdk_cli_synthesizes_the_default_app_offline(tmp_path: Path):
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         AWS_ACCESS_KEY_ID="",
         AWS_SECRET_ACCESS_KEY="",
+        AWS_EC2_METADATA_DISABLED="true",  # no credential lookup beyond the machine
     )
     result = subprocess.run(
         ["npx", "--no-install", "cdk", "synth", "--no-notices", "--quiet", "-o", str(tmp_path / "out")],
@@ -76,3 +86,63 @@ def test_cdk_cli_synthesizes_the_default_app_offline(tmp_path: Path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "out" / "AbTest-churn-ab.template.json").exists()
+
+
+def test_a_synth_the_gate_refuses_leaves_no_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """CDK writes the assembly before the validation plugins run; app.py must take the templates back."""
+    original_build_app = app_module.build_app
+
+    def build_with_a_careless_stack(config, cdk_app=None, *, env=None):
+        built = original_build_app(config, cdk_app, env=env)
+        s3.Bucket(Stack(built, "Careless"), "Bucket")  # unencrypted, unlogged: the gate must refuse it
+        return built
+
+    outdir = tmp_path / "cdk.out"
+    monkeypatch.setattr(app_module, "build_app", build_with_a_careless_stack)
+
+    assert app_module.main(app_module.App(outdir=str(outdir))) == 1
+
+    assert (outdir / "validation-report.json").exists(), "the report the error points to stays"
+    assert not list(outdir.glob("*.template.json"))
+    assert not (outdir / "manifest.json").exists()
+
+
+@NEEDS_CLI
+def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path):
+    """As a user with credentials runs it: the CLI asks STS for the account, sets CDK_DEFAULT_ACCOUNT and
+    CDK_DEFAULT_REGION, and app.py pins the stacks, so every cdk-nag acknowledgement must match concrete ARNs.
+
+    STS is moto's server on 127.0.0.1 (fake credentials; moto answers with its account 123456789012):
+    nothing leaves the machine.
+    """
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        _, port = server.get_host_and_port()
+        env = dict(
+            os.environ,
+            AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+            AWS_SECRET_ACCESS_KEY="fake-secret",  # a placeholder: the emulator checks no signature
+            AWS_REGION="eu-west-1",
+            AWS_DEFAULT_REGION="eu-west-1",
+            AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+            AWS_EC2_METADATA_DISABLED="true",
+            CDK_DISABLE_CLI_TELEMETRY="true",
+            JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        )
+        out = tmp_path / "out"
+        result = subprocess.run(
+            ["npx", "--no-install", "cdk", "synth", "--no-notices", "--quiet", "-v", "-o", str(out)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    assert 'Setting "CDK_DEFAULT_ACCOUNT" environment variable to 123456789012' in result.stderr
+    template = (out / "AbTest-churn-ab.template.json").read_text()
+    assert "arn:aws:states:eu-west-1:123456789012:" in template, "the stack was not pinned to the CLI's account"

@@ -11,6 +11,7 @@ Nothing here touches AWS or the CDK, so app.py can validate before it builds any
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
+from constructs_lib.config import alarm_limits, service_model
 from constructs_lib.config.model import (
     AppConfig,
     AutoscalingSpec,
@@ -33,20 +35,20 @@ from constructs_lib.config.model import (
     VpcSpec,
 )
 
-# SageMaker's rule for endpoint and variant names (CreateEndpoint / ProductionVariant API).
-SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-MAX_VARIANTS = 10  # production variants per endpoint config (SageMaker quota)
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# SageMaker's own rules (names, instance types, numeric ranges) come from its service model in
+# botocore: see constructs_lib/config/service_model.py. Only rules that model does not state live here.
 S3_OBJECT_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$")
 ECR_IMAGE_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w.-]{1,128}|@sha256:[a-f0-9]{64})$"
 )
 MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}(/\d+)?$")
+# ECR repository ARN: arn:<partition>:ecr:<region>:<account>:repository/<name>; the name is checked
+# against ECR's RepositoryName shape.
+ECR_REPOSITORY_ARN = re.compile(r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/(?P<name>.+)$")
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
-ENV_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,1023}$")
 
 T = TypeVar("T")
 
@@ -117,6 +119,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _not_finite(value: Any) -> str | None:
+    """Python's json module reads the non-standard literals NaN, Infinity and -Infinity; they would
+    reach the template, where the CDK CLI's JSON parser (Node's) fails on them."""
+    return None if math.isfinite(value) else "must be a finite number (NaN and Infinity are not valid JSON)"
+
+
 def _string(pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if not isinstance(value, str) or not value:
@@ -126,6 +134,33 @@ def _string(pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[
         return None
 
     return check
+
+
+def _sagemaker_string(shape: str) -> Callable[[Any], str | None]:
+    """A non-empty string that SageMaker's service model accepts for the string shape ``shape``."""
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            return "must be a non-empty string"
+        return service_model.string_rule(shape).problem(value)
+
+    return check
+
+
+def _sagemaker_instance_type(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    if value not in service_model.enum_values("ProductionVariantInstanceType"):
+        return (
+            "must be one of SageMaker's ProductionVariantInstanceType values such as ml.m5.xlarge "
+            f"(botocore {service_model.BOTOCORE_VERSION}; a newer instance type needs a newer boto3)"
+        )
+    return None
+
+
+def _sagemaker_integer(shape: str) -> Callable[[Any], str | None]:
+    low, high = service_model.numeric_range(shape)
+    return _integer(int(low) if low is not None else -(2**31), int(high) if high is not None else None)
 
 
 def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], str | None]:
@@ -145,6 +180,8 @@ def _number(minimum: float, *, exclusive: bool = False) -> Callable[[Any], str |
     def check(value: Any) -> str | None:
         if not _is_number(value):
             return "must be a number"
+        if _not_finite(value):
+            return _not_finite(value)
         if exclusive and value <= minimum:
             return f"must be > {minimum:g}"
         if value < minimum:
@@ -171,20 +208,36 @@ def _string_list(
     return tuple(value)
 
 
-def _unique_names(ctx: _Context, items: list[tuple[int, Any]], what: str) -> None:
-    seen: dict[str, int] = {}
+def _unique_names(ctx: _Context, items: list[tuple[int, Any]], what: str, *, ignore_case: bool = False) -> None:
+    """Report names used twice; with ``ignore_case`` also names that differ only in case."""
+    seen: dict[str, tuple[int, str]] = {}
     for index, name in items:
         if not isinstance(name, str):
             continue
-        if name in seen:
-            ctx.error(f"duplicate {what} name {json.dumps(name)} (entries {seen[name]} and {index})")
+        key = name.casefold() if ignore_case else name
+        if key not in seen:
+            seen[key] = (index, name)
+        elif seen[key][1] == name:
+            ctx.error(f"duplicate {what} name {json.dumps(name)} (entries {seen[key][0]} and {index})")
         else:
-            seen[name] = index
+            ctx.error(
+                f"{what} names {json.dumps(seen[key][1])} and {json.dumps(name)} differ only in case "
+                f"(entries {seen[key][0]} and {index}); SageMaker {what} names are case-insensitive"
+            )
 
 
 def _label(kind: str, index: int, obj: Any) -> str:
     name = obj.get("name") if isinstance(obj, dict) else None
     return f'{kind} "{name}"' if isinstance(name, str) and name else f"{kind}s[{index}]"
+
+
+def _ecr_repository_arn(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    match = ECR_REPOSITORY_ARN.match(value)
+    if not match:
+        return "must be an ECR repository ARN arn:aws:ecr:<region>:<account>:repository/<name>"
+    return service_model.string_rule("RepositoryName", "ecr").problem(match["name"])
 
 
 def _parse_image(ctx: _Context, model: dict[str, Any]) -> Any:
@@ -230,7 +283,15 @@ def _parse_model(ctx: _Context, value: Any) -> Any:
         ctx,
         value,
         required=(),
-        optional=("image_uri", "algorithm", "version", "model_data_url", "model_package_arn", "artifacts_s3_uri"),
+        optional=(
+            "image_uri",
+            "algorithm",
+            "version",
+            "model_data_url",
+            "model_package_arn",
+            "artifacts_s3_uri",
+            "image_repository_arn",
+        ),
     )
     if model is None:
         return None
@@ -246,9 +307,15 @@ def _parse_model(ctx: _Context, value: Any) -> Any:
         if "artifacts_s3_uri" in model and not str(model["artifacts_s3_uri"]).startswith("s3://"):
             ctx.error(f"must be an s3:// URI (got {_describe(model['artifacts_s3_uri'])})", "artifacts_s3_uri")
         arn = _field(ctx, model, "model_package_arn", _string(MODEL_PACKAGE_ARN, "a SageMaker model package ARN"))
-        return PackageModel(model_package_arn=arn, artifacts_s3_uri=model.get("artifacts_s3_uri")) if arn else None
-    if "artifacts_s3_uri" in model:
-        ctx.error("only applies to model_package_arn models", "artifacts_s3_uri")
+        repository = _field(ctx, model, "image_repository_arn", _ecr_repository_arn)
+        if arn is None or ("image_repository_arn" in model and repository is None):
+            return None
+        return PackageModel(
+            model_package_arn=arn, artifacts_s3_uri=model.get("artifacts_s3_uri"), image_repository_arn=repository
+        )
+    for key in ("artifacts_s3_uri", "image_repository_arn"):
+        if key in model:
+            ctx.error("only applies to model_package_arn models", key)
     image = _parse_image(ctx, model)
     if "model_data_url" not in model:
         ctx.error("is required for a container model", "model_data_url")
@@ -283,11 +350,18 @@ def _parse_environment(ctx: _Context, value: Any) -> Mapping[str, str]:
     if not isinstance(value, dict):
         ctx.error(f"must be an object of name -> string (got {_describe(value)})")
         return MappingProxyType({})
+    _, most = service_model.list_bounds("EnvironmentMap")
+    if most is not None and len(value) > most:
+        ctx.error(f"at most {most} variables (SageMaker's EnvironmentMap) (got {len(value)})")
+    key_rule, value_rule = service_model.string_rule("EnvironmentKey"), service_model.string_rule("EnvironmentValue")
     for name, setting in value.items():
-        if not ENV_NAME.match(name):
-            ctx.error(f"invalid environment variable name {json.dumps(name)}")
+        problem = key_rule.problem(name) if name else "must not be empty"
+        if problem:
+            ctx.error(f"invalid environment variable name {json.dumps(name)}: {problem}")
         if not isinstance(setting, str):
             ctx.error(f"must be a string (got {_describe(setting)})", name)
+        elif value_rule.problem(setting):
+            ctx.error(f"{value_rule.problem(setting)} (got {len(setting)} characters)", name)
     return MappingProxyType(dict(value))
 
 
@@ -300,13 +374,11 @@ def _parse_variant(ctx: _Context, value: Any) -> VariantSpec | None:
     )
     if obj is None:
         return None
-    name = _field(ctx, obj, "name", _string(SAGEMAKER_NAME, "SageMaker's name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"))
+    name = _field(ctx, obj, "name", _sagemaker_string("VariantName"))
     model = _parse_model(ctx.child("model"), obj["model"]) if "model" in obj else None
-    instance_type = _field(
-        ctx, obj, "instance_type", _string(INSTANCE_TYPE, "an ml.* instance type such as ml.m5.xlarge")
-    )
-    count = _field(ctx, obj, "initial_instance_count", _integer(1))
-    weight = _field(ctx, obj, "initial_weight", _number(0))
+    instance_type = _field(ctx, obj, "instance_type", _sagemaker_instance_type)
+    count = _field(ctx, obj, "initial_instance_count", _sagemaker_integer("InitialTaskCount"))
+    weight = _field(ctx, obj, "initial_weight", _number(service_model.numeric_range("VariantWeight")[0] or 0))
     environment = _parse_environment(ctx.child("environment"), obj["environment"]) if "environment" in obj else {}
     autoscaling = _parse_autoscaling(ctx.child("autoscaling"), obj["autoscaling"]) if "autoscaling" in obj else None
     if autoscaling and count is not None and not autoscaling.min_capacity <= count <= autoscaling.max_capacity:
@@ -330,9 +402,10 @@ def _parse_variant(ctx: _Context, value: Any) -> VariantSpec | None:
 
 
 def _parse_variants(ctx: _Context, value: Any) -> tuple[VariantSpec, ...]:
-    if not isinstance(value, list) or not 1 <= len(value) <= MAX_VARIANTS:
+    low, high = service_model.list_bounds("ProductionVariantList")
+    if not isinstance(value, list) or not max(low, 1) <= len(value) <= (high or len(value)):
         count = len(value) if isinstance(value, list) else _describe(value)
-        ctx.error(f"must be a list of 1 to {MAX_VARIANTS} variants (got {count})", "variants")
+        ctx.error(f"must be a list of {max(low, 1)} to {high} variants (got {count})", "variants")
         return ()
     _unique_names(
         ctx.child("variants"), list(enumerate(v.get("name") if isinstance(v, dict) else None for v in value)), "variant"
@@ -359,7 +432,7 @@ def _parse_data_capture(ctx: _Context, value: Any) -> DataCaptureSpec | None:
     obj = _mapping(ctx, value, required=("sampling_percentage", "destination_s3_uri"))
     if obj is None:
         return None
-    sampling = _field(ctx, obj, "sampling_percentage", _integer(0, 100))
+    sampling = _field(ctx, obj, "sampling_percentage", _sagemaker_integer("SamplingPercentage"))
     destination = _field(
         ctx,
         obj,
@@ -387,9 +460,7 @@ DEFAULT_MONITORING = MonitoringSpec()
 def _period(value: Any) -> str | None:
     if not isinstance(value, int) or isinstance(value, bool):
         return "must be an integer"
-    if value not in (10, 30) and (value < 60 or value % 60):
-        return "must be 10, 30 or a multiple of 60 (CloudWatch alarm periods)"
-    return None
+    return alarm_limits.period_problem(value)
 
 
 def _probability(value: Any) -> str | None:
@@ -431,6 +502,10 @@ def _parse_monitoring(ctx: _Context, value: Any) -> MonitoringSpec | None:
             f"({values['evaluation_periods']})"
         )
         return None
+    window = alarm_limits.window_problem(values["period_seconds"], values["evaluation_periods"])
+    if window:
+        ctx.error(window)
+        return None
     if values["srm_window_minutes"] < values["srm_schedule_minutes"]:
         ctx.error("srm_window_minutes must be >= srm_schedule_minutes: every request must be looked at")
         return None
@@ -462,7 +537,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
     if obj is None:
         return None
     problems_before = len(ctx.problems)
-    name = _field(ctx, obj, "name", _string(SAGEMAKER_NAME, "SageMaker's name rule ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"))
+    name = _field(ctx, obj, "name", _sagemaker_string("EndpointName"))
     variants = _parse_variants(ctx, obj.get("variants")) if "variants" in obj else ()
     data_capture = _optional(ctx, obj, "data_capture", _parse_data_capture)
     vpc = _optional(ctx, obj, "vpc", _parse_vpc)
@@ -495,10 +570,12 @@ def parse_config(data: Any, source: str) -> AppConfig:
         if not isinstance(raw, list) or not raw:
             ctx.error(f"must be a non-empty list of endpoints (got {_describe(raw)})", "endpoints")
         else:
+            # CreateEndpoint: "The name is case-insensitive in CreateEndpoint" (EndpointName).
             _unique_names(
                 ctx.child("endpoints"),
                 list(enumerate(e.get("name") if isinstance(e, dict) else None for e in raw)),
                 "endpoint",
+                ignore_case=True,
             )
             parsed = [_parse_endpoint(ctx.child(_label("endpoint", i, e)), e) for i, e in enumerate(raw)]
             endpoints = tuple(e for e in parsed if e is not None)

@@ -64,10 +64,16 @@ class PackageModel:
     ``artifacts_s3_uri`` (default: none) is the S3 prefix holding the package's artifacts;
     when given, the execution role may read exactly that prefix. Without it the role gets no
     S3 access and the package's artifacts must be readable by other means.
+
+    ``image_repository_arn`` (default: none) is the ECR repository of the package's inference
+    image; when given, the execution role may pull from exactly that repository. Without it the
+    role gets no ECR access (fine for AWS Marketplace packages, whose images SageMaker pulls
+    itself); an image in your own ECR would then fail to pull when the endpoint starts.
     """
 
     model_package_arn: str
     artifacts_s3_uri: str | None = None
+    image_repository_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,8 @@ class AutoscalingSpec:
 
 @dataclass(frozen=True)
 class VariantSpec:
-    """One production variant. ``initial_weight`` is the weight the endpoint config is
-    created with *and* the default of the variant's weight parameter."""
+    """One production variant. ``initial_weight`` is only the default of the variant's weight
+    parameter; the endpoint config never sees it (see :mod:`constructs_lib.ab_endpoint`)."""
 
     name: str
     model: ContainerModel | PackageModel

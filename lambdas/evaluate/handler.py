@@ -5,6 +5,9 @@ Event (every key but ``data_uri`` optional; see ``runner.EvaluationRequest`` for
     {"data_uri": "s3://<report bucket>/datasets/churn-test.csv", "variants": ["Variant1", "Variant2"],
      "label_column": 0, "threshold": 0.5, "batch_size": 100, "max_rows": 10000}
 
+Every key is type-checked (``runner.FIELD_TYPES``) before anything is read, sent or written: a
+value of the wrong type (``"has_header": "false"``, a string) is an error, never coerced.
+
 Writes ``report.json`` and ``report.md`` under ``s3://$REPORT_BUCKET/$REPORT_PREFIX<endpoint>/<run>/``,
 publishes Accuracy, Precision, Recall, F1 and RocAuc for every variant that scored every row, and
 returns where the reports are with the verdicts. It stops sending requests a minute before its

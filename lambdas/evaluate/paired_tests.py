@@ -1,4 +1,4 @@
-"""Paired significance tests for two variants scored on the same labelled rows, and the verdict.
+"""Paired significance tests for two variants scored on the same labelled rows.
 
 Both variants see every row, so their errors are correlated; paired tests use that and need far fewer
 rows than comparing two independent proportions would.
@@ -7,9 +7,8 @@ rows than comparing two independent proportions would.
 * ROC AUC: :func:`delong_test` (DeLong, DeLong & Clarke-Pearson 1988, Biometrics 44:837–845) in the
   O(n log n) midrank form of Sun & Xu (2014, IEEE Signal Processing Letters 21:1389–1393).
   :func:`paired_bootstrap_auc` is the cross-check.
-* Planning: :func:`required_pairs_for_accuracy_difference`, Connor's (1987, Biometrics 43:207–211)
-  sample size for McNemar's test.
-* :func:`verdict` combines the two tests into "A wins", "B wins" or "no significant difference".
+* Planning: ``evaluate.sample_size`` (rows McNemar's exact test needs); verdicts from these tests,
+  family-wise over all candidates: ``evaluate.verdicts``.
 
 Why the verdict uses DeLong rather than the bootstrap: DeLong's variance of the AUC difference is a
 closed-form, consistent estimate for paired ROC curves (it is what ``pROC::roc.test`` uses by default),
@@ -21,8 +20,8 @@ when they disagree markedly, the sample is too small or too skewed for either to
 No ``required_n_for_auc_difference``: a closed-form sample size for comparing two correlated AUCs
 (Obuchowski & McClish 1997) needs the score distributions of both classes and the correlation between
 the two models' scores as inputs. Those are exactly what a planner does not know; plugging in guesses
-would give a precise-looking but arbitrary number. The accuracy sample size needs only rates that the
-run reports (accuracies and the share of rows where the variants disagree), so that is the one offered.
+would give a precise-looking but arbitrary number. The accuracy sample size needs only two rates and
+the smallest difference worth detecting, so that is the one offered.
 """
 
 from __future__ import annotations
@@ -89,21 +88,6 @@ class AucDifference:
     resamples: int | None = None
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Which variant wins, and why.
-
-    ``winner`` is a variant name only when the evidence is significant and the two metrics do not point
-    in opposite directions. ``sample_size_needed`` is the number of paired rows that would detect the
-    observed accuracy difference, given only when nothing was significant.
-    """
-
-    winner: str | None
-    reason: str
-    significant: bool
-    sample_size_needed: int | None
-
-
 def _check_pairs(correct: Sequence[bool], name: str) -> tuple[bool, ...]:
     out: list[bool] = []
     for row, value in enumerate(correct):
@@ -113,7 +97,7 @@ def _check_pairs(correct: Sequence[bool], name: str) -> tuple[bool, ...]:
     return tuple(out)
 
 
-def _binomial_lower_tail_log(k: int, n: int) -> float:
+def binomial_half_lower_tail_log(k: int, n: int) -> float:
     """log P(X <= k) for X ~ Binomial(n, 1/2), for k <= n/2; O(sqrt(n)) terms, no overflow."""
     # Terms C(n, i) grow with i up to n/2, so sum from i = k downwards relative to the largest term
     # and stop once the rest cannot change the sum in double precision.
@@ -147,7 +131,7 @@ def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> McNem
     if discordant == 0:
         p_value = 1.0
     else:
-        log_tail = _binomial_lower_tail_log(min(only_a, only_b), discordant)
+        log_tail = binomial_half_lower_tail_log(min(only_a, only_b), discordant)
         p_value = min(1.0, 2 * math.exp(log_tail))
     return McNemarResult(
         rows=len(a),
@@ -367,124 +351,3 @@ def paired_bootstrap_auc(
         confidence=confidence,
         resamples=len(differences),
     )
-
-
-def required_pairs_for_accuracy_difference(
-    p_a: float, p_b: float, discordant_rate: float, alpha: float = 0.05, power: float = 0.8
-) -> int:
-    """Paired rows McNemar's test needs to detect accuracy p_b vs p_a (Connor 1987), rounded up.
-
-    n = (z₁₋α/₂·√ψ + z_power·√(ψ − δ²))² / δ², with δ = p_b − p_a and ψ = ``discordant_rate``, the share
-    of rows exactly one variant gets right. Defaults: two-sided α = 0.05, power 0.8. Raises when δ = 0
-    (no difference can be detected) or when the rates cannot come from one 2×2 table.
-    """
-    for name, value in (("p_a", p_a), ("p_b", p_b), ("discordant_rate", discordant_rate)):
-        if not 0 <= value <= 1:
-            raise ValueError(f"{name} is {value!r}; it must be a proportion between 0 and 1")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha is {alpha!r}; it must be between 0 and 1")
-    if not 0 < power < 1:
-        raise ValueError(f"power is {power!r}; it must be between 0 and 1")
-    delta = p_b - p_a
-    if delta == 0:
-        raise ValueError("p_a equals p_b: there is no difference to detect, at any sample size")
-    only_a = (discordant_rate - delta) / 2  # share of rows only A gets right
-    only_b = (discordant_rate + delta) / 2
-    slack = 1e-12
-    if only_a < -slack or only_b > min(p_b, 1 - p_a) + slack or only_a > min(p_a, 1 - p_b) + slack:
-        raise ValueError(
-            f"discordant_rate {discordant_rate} is impossible with accuracies {p_a} and {p_b}: it must be at "
-            f"least |p_b − p_a| = {abs(delta):.6g} and leave room for rows both get right or both get wrong"
-        )
-    z_alpha = _NORMAL.inv_cdf(1 - alpha / 2)
-    z_power = _NORMAL.inv_cdf(power)
-    root = z_alpha * math.sqrt(discordant_rate) + z_power * math.sqrt(max(0.0, discordant_rate - delta**2))
-    return math.ceil(root**2 / delta**2 - 1e-9)
-
-
-def _favoured(difference: float, name_a: str, name_b: str) -> str | None:
-    if difference > 0:
-        return name_b
-    if difference < 0:
-        return name_a
-    return None
-
-
-def verdict(
-    name_a: str, name_b: str, mcnemar: McNemarResult, auc: AucDifference, alpha: float = 0.05, *, power: float = 0.8
-) -> Verdict:
-    """Declare a winner only when accuracy (McNemar) or ROC AUC (pass DeLong) differs significantly.
-
-    Two tests give two chances of a false winner, so the p-values are Holm-adjusted (for two tests: the
-    smaller one doubled, the larger one at least that) and compared with ``alpha`` (default 0.05); the
-    chance of naming a winner when the variants are equal stays at most ``alpha``.
-
-    * Significant, and neither metric points the other way: the favoured variant wins.
-    * Significant, but accuracy and AUC favour different variants: no winner, and the reason says so.
-    * Nothing significant: no winner, reason starting "no significant difference", and the number of
-      paired rows that would detect the observed accuracy difference at α/2 (the Holm level of the
-      first test) with ``power`` (default 0.8); ``None`` when accuracy did not differ at all.
-    """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha is {alpha!r}; it must be between 0 and 1")
-    if name_a == name_b:
-        raise ValueError(f"both variants are called {name_a!r}; give them distinct names")
-    if mcnemar.rows != auc.rows:
-        raise ValueError(f"McNemar used {mcnemar.rows} rows but the AUC test {auc.rows}; they must use the same rows")
-    p_acc, p_auc = _holm(mcnemar.p_value, auc.p_value)
-    acc_side = _favoured(mcnemar.difference, name_a, name_b)
-    auc_side = _favoured(auc.difference, name_a, name_b)
-    acc_text = (
-        f"accuracy {name_a} {mcnemar.accuracy_a:.4f} vs {name_b} {mcnemar.accuracy_b:.4f} "
-        f"(McNemar b={mcnemar.b}, c={mcnemar.c}, p={mcnemar.p_value:.3g}, Holm-adjusted {p_acc:.3g})"
-    )
-    auc_text = (
-        f"ROC AUC {name_a} {auc.auc_a:.4f} vs {name_b} {auc.auc_b:.4f} "
-        f"({auc.method} p={auc.p_value:.3g}, Holm-adjusted {p_auc:.3g})"
-    )
-    significant_sides = {side for side, p in ((acc_side, p_acc), (auc_side, p_auc)) if side and p < alpha}
-    if not significant_sides:
-        needed = None
-        if mcnemar.difference != 0:
-            needed = required_pairs_for_accuracy_difference(
-                mcnemar.accuracy_a, mcnemar.accuracy_b, mcnemar.discordant_rate, alpha=alpha / 2, power=power
-            )
-            plan = (
-                f"; about {needed} paired rows would detect the observed accuracy difference of "
-                f"{mcnemar.difference:+.4f} with power {power:g} (this run: {mcnemar.rows})"
-            )
-        else:
-            plan = "; accuracy was identical, so no sample size can be given for it"
-        return Verdict(
-            winner=None,
-            reason=f"no significant difference at alpha={alpha:g}: {acc_text}; {auc_text}{plan}",
-            significant=False,
-            sample_size_needed=needed,
-        )
-    if acc_side and auc_side and acc_side != auc_side:
-        return Verdict(
-            winner=None,
-            reason=(
-                f"accuracy and ROC AUC disagree: accuracy favours {acc_side}, ROC AUC favours {auc_side}; "
-                f"no winner. {acc_text}; {auc_text}"
-            ),
-            significant=True,
-            sample_size_needed=None,
-        )
-    (winner,) = significant_sides
-    return Verdict(
-        winner=winner,
-        reason=f"{winner} is better at alpha={alpha:g}: {acc_text}; {auc_text}",
-        significant=True,
-        sample_size_needed=None,
-    )
-
-
-def _holm(p_first: float, p_second: float) -> tuple[float, float]:
-    """Holm–Bonferroni adjusted p-values for two tests, in the order given."""
-    low, high = sorted((p_first, p_second))
-    adjusted_low = min(1.0, 2 * low)
-    adjusted_high = max(adjusted_low, high)
-    if p_first <= p_second:
-        return adjusted_low, adjusted_high
-    return adjusted_high, adjusted_low

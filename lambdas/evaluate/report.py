@@ -32,6 +32,13 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"{report['settings']['batch_size']} rows per request, alpha {report['settings']['alpha']}.",
         "",
     ]
+    if report["comparisons"]:
+        lines += [
+            f"Baseline `{report['baseline']}`: every other variant is compared with it on accuracy (McNemar) "
+            f"and ROC AUC (DeLong), and the {report['family_tests']} p-values are Holm-adjusted together, so the "
+            f"chance of naming any false winner is at most alpha.",
+            "",
+        ]
     if not report["complete"]:
         lines += [
             f"> **Partial result**: {', '.join(report['incomplete_variants'])} did not score every row; "
@@ -68,7 +75,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
     )
     for comparison in report["comparisons"]:
         a, b = comparison["variant_a"], comparison["variant_b"]
-        lines += ["", f"## {b} vs {a} (paired, {comparison['paired_rows']} rows)", ""]
+        lines += ["", f"## {b} vs {a} (baseline; paired, {comparison['paired_rows']} rows)", ""]
         if "mcnemar" in comparison:
             m = comparison["mcnemar"]
             lines.append(
@@ -89,6 +96,4 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             )
         v = comparison["verdict"]
         lines.append(f"- **Verdict: {v['winner'] or 'no winner'}** — {v['reason']}")
-        if v.get("sample_size_needed"):
-            lines.append(f"- Rows needed to detect the observed accuracy difference: {v['sample_size_needed']}.")
     return "\n".join(lines) + "\n"

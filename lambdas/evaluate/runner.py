@@ -1,4 +1,7 @@
-"""One evaluation run: test set in, scores per variant, metrics, paired comparison, verdict, report.
+"""One evaluation run: test set in, scores per variant, metrics, paired comparisons, verdicts, report.
+
+The first variant is the baseline and every other one is compared with it; the verdicts control the
+family-wise error over all those comparisons (``evaluate.verdicts``).
 
 Shared by the Lambda (``handler.py``) and the command (``cli.py``); the AWS clients and the
 places data comes from and reports go to are passed in.
@@ -15,8 +18,9 @@ from typing import Any
 
 from evaluate.dataset import Dataset, parse_csv
 from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles
-from evaluate.paired_tests import delong_test, mcnemar_exact, paired_bootstrap_auc, verdict
+from evaluate.paired_tests import delong_test, mcnemar_exact, paired_bootstrap_auc
 from evaluate.scoring import VariantScores, score_variant
+from evaluate.verdicts import CandidateTests, verdicts_against_baseline
 
 LOG = logging.getLogger(__name__)
 
@@ -27,20 +31,27 @@ QUALITY_METRICS = {
     "f1": "F1",
     "roc_auc": "RocAuc",
 }
-ALLOWED_KEYS = {
-    "data_uri",
-    "label_column",
-    "has_header",
-    "content_type",
-    "threshold",
-    "variants",
-    "max_rows",
-    "batch_size",
-    "concurrency",
-    "alpha",
-    "max_failure_rate",
-    "bootstrap_resamples",
+# The JSON type each event key must have, checked for every key before anything else is read: a
+# value of another type is refused, never coerced ("has_header": "false" is a non-empty string,
+# so truthy, and would silently treat the first data row as a header). ``float`` is any JSON
+# number, ``int`` a whole one; ``None`` means the key may be null (its default then applies);
+# true/false is never a number. Ranges and whole-number rules are checked afterwards.
+FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
+    "data_uri": (str,),
+    "label_column": (int, str),
+    "has_header": (bool, None),
+    "content_type": (str,),
+    "threshold": (float,),
+    "variants": (list, None),
+    "max_rows": (float, None),
+    "batch_size": (float,),
+    "concurrency": (float,),
+    "alpha": (float,),
+    "max_failure_rate": (float,),
+    "bootstrap_resamples": (float,),
 }
+ALLOWED_KEYS = set(FIELD_TYPES)
+_JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
 
 
 class InvalidEvaluation(ValueError):
@@ -50,8 +61,9 @@ class InvalidEvaluation(ValueError):
 @dataclass(frozen=True)
 class EvaluationRequest:
     """What to evaluate. Defaults: label in column 0, header detected, CSV, threshold 0.5, all
-    variants, every row, 100 rows per request, 4 requests at a time, alpha 0.05, a variant with
-    more than 5 % failed requests is marked failed, 1000 bootstrap resamples (0 skips it)."""
+    variants in the endpoint's order (the first one is the baseline), every row, 100 rows per
+    request, 4 requests at a time, family-wise alpha 0.05, a variant with more than 5 % failed
+    requests is marked failed, 1000 bootstrap resamples (0 skips it)."""
 
     endpoint_name: str
     data_uri: str
@@ -77,13 +89,63 @@ def _number(event: Mapping[str, Any], key: str, default: float, low: float, high
     return int(value) if whole else float(value)
 
 
+def _has_type(value: Any, allowed: tuple[type | None, ...]) -> bool:
+    if value is None:
+        return None in allowed
+    if isinstance(value, bool):
+        return bool in allowed
+    if float in allowed and isinstance(value, (int, float)):
+        return True
+    return any(kind in (int, str, list) and isinstance(value, kind) for kind in allowed)
+
+
+def _check_types(event: Mapping[str, Any]) -> None:
+    """Every key has its JSON type from :data:`FIELD_TYPES`; the error names key, value and type."""
+    for key, value in event.items():
+        allowed = FIELD_TYPES[key]
+        if not _has_type(value, allowed):
+            names = dict.fromkeys(_JSON_NAMES[kind] for kind in allowed if kind is not None)
+            if None in allowed:
+                names["null"] = None
+            raise InvalidEvaluation(
+                f"{key} must be {' or '.join(names)} (got {value!r}, {_json_type(value)}); nothing was evaluated"
+            )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _content_type(event: Mapping[str, Any]) -> str:
+    value = event.get("content_type", "text/csv")
+    if not value.strip():
+        raise InvalidEvaluation(f'content_type must be a MIME type such as "text/csv" (got {value!r})')
+    return str(value)
+
+
 def parse_request(event: Mapping[str, Any], endpoint_name: str) -> EvaluationRequest:
-    """Validate an evaluation request (the Lambda's event, or the command's options)."""
+    """Validate an evaluation request (the Lambda's event, or the command's options).
+
+    Every key is type-checked (:data:`FIELD_TYPES`) before any value is used.
+    """
     if not isinstance(event, Mapping):
         raise InvalidEvaluation(f"event must be an object (got {type(event).__name__})")
     unknown = sorted(set(event) - ALLOWED_KEYS)
     if unknown:
         raise InvalidEvaluation(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(ALLOWED_KEYS))}")
+    _check_types(event)
     data_uri = event.get("data_uri")
     if not isinstance(data_uri, str) or not data_uri:
         raise InvalidEvaluation('"data_uri" is required, e.g. "s3://bucket/datasets/churn-test.csv"')
@@ -101,7 +163,7 @@ def parse_request(event: Mapping[str, Any], endpoint_name: str) -> EvaluationReq
         data_uri=data_uri,
         label_column=label_column,
         has_header=event.get("has_header"),
-        content_type=str(event.get("content_type", "text/csv")),
+        content_type=_content_type(event),
         threshold=_number(event, "threshold", 0.5, 0.0, 1.0, whole=False),
         variants=tuple(variants) if variants else None,
         max_rows=None if max_rows is None else _number(event, "max_rows", 0, 1, 10_000_000, whole=True),
@@ -159,16 +221,24 @@ def _variant_section(scored: VariantScores, labels: Sequence[int], request: Eval
 
 
 def _comparison(
-    name_a: str, name_b: str, scored: Mapping[str, VariantScores], labels: Sequence[int], request: EvaluationRequest
-) -> dict[str, Any]:
-    """Paired tests on the rows both variants scored."""
+    baseline: str,
+    candidate: str,
+    scored: Mapping[str, VariantScores],
+    labels: Sequence[int],
+    request: EvaluationRequest,
+) -> tuple[dict[str, Any], CandidateTests | None]:
+    """Paired tests of ``candidate`` against ``baseline`` on the rows both scored; no verdict yet.
+
+    Returns the report section and the tests, or ``None`` (with a verdict saying why) when there is
+    nothing to test: such a comparison adds no p-value to the family.
+    """
     pairs = [
         (label, a, b)
-        for label, a, b in zip(labels, scored[name_a].scores, scored[name_b].scores, strict=True)
+        for label, a, b in zip(labels, scored[baseline].scores, scored[candidate].scores, strict=True)
         if a is not None and b is not None
     ]
-    section: dict[str, Any] = {"variant_a": name_a, "variant_b": name_b, "paired_rows": len(pairs)}
-    statuses = {name: _status(scored[name], request) for name in (name_a, name_b)}
+    section: dict[str, Any] = {"variant_a": baseline, "variant_b": candidate, "paired_rows": len(pairs)}
+    statuses = {name: _status(scored[name], request) for name in (baseline, candidate)}
     if "failed" in statuses.values():
         failed = ", ".join(n for n, s in statuses.items() if s == "failed")
         section["verdict"] = {
@@ -176,10 +246,10 @@ def _comparison(
             "reason": f"no verdict: too many failed requests on {failed}",
             "significant": False,
         }
-        return section
+        return section, None
     if not pairs:
         section["verdict"] = {"winner": None, "reason": "no row was scored by both variants", "significant": False}
-        return section
+        return section, None
     paired_labels = [p[0] for p in pairs]
     a_scores, b_scores = [p[1] for p in pairs], [p[2] for p in pairs]
     mcnemar = mcnemar_exact(
@@ -191,18 +261,34 @@ def _comparison(
         auc = delong_test(paired_labels, a_scores, b_scores)
     except ValueError as err:  # e.g. only one class among the paired rows
         section["verdict"] = {"winner": None, "reason": f"AUC comparison not possible: {err}", "significant": False}
-        return section
+        return section, None
     section["delong"] = asdict(auc)
     if request.bootstrap_resamples:
         section["bootstrap"] = asdict(
             paired_bootstrap_auc(paired_labels, a_scores, b_scores, resamples=request.bootstrap_resamples)
         )
-    outcome = asdict(verdict(name_a, name_b, mcnemar, auc, alpha=request.alpha))
     if "partial" in statuses.values():
         section["partial"] = True
-        outcome["reason"] = f"PARTIAL ({len(pairs)} of {len(labels)} rows): {outcome['reason']}"
-    section["verdict"] = outcome
-    return section
+    return section, CandidateTests(candidate, mcnemar, auc)
+
+
+def compare_with_baseline(
+    variants: Sequence[str], scored: Mapping[str, VariantScores], labels: Sequence[int], request: EvaluationRequest
+) -> list[dict[str, Any]]:
+    """One comparison section per candidate (every variant after the first, the baseline), with verdicts
+    adjusted family-wise over all candidates' tests (see ``evaluate.verdicts``)."""
+    baseline = variants[0]
+    compared = [_comparison(baseline, candidate, scored, labels, request) for candidate in variants[1:]]
+    tested = [tests for _, tests in compared if tests is not None]
+    outcomes = iter(verdicts_against_baseline(baseline, tested, alpha=request.alpha))
+    for section, tests in compared:
+        if tests is None:
+            continue
+        outcome = asdict(next(outcomes))
+        if section.get("partial"):
+            outcome["reason"] = f"PARTIAL ({section['paired_rows']} of {len(labels)} rows): {outcome['reason']}"
+        section["verdict"] = outcome
+    return [section for section, _ in compared]
 
 
 def _status(scored: VariantScores, request: EvaluationRequest) -> str:
@@ -245,7 +331,7 @@ def evaluate(
         for variant in variants
     }
     sections = {v: _variant_section(scored[v], dataset.labels, request) for v in variants}
-    comparisons = [_comparison(variants[0], other, scored, dataset.labels, request) for other in variants[1:]]
+    comparisons = compare_with_baseline(variants, scored, dataset.labels, request)
 
     published = []
     for variant, section in sections.items():
@@ -274,6 +360,8 @@ def evaluate(
         "complete": not incomplete,
         "incomplete_variants": incomplete,
         "published_metrics_for": published,
+        "baseline": variants[0],
+        "family_tests": 2 * sum("delong" in c for c in comparisons),
         "variants": sections,
         "comparisons": comparisons,
     }

@@ -38,6 +38,10 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 POLL_SECONDS = 15  # DescribeEndpoint interval while the endpoint updates
+# While SageMaker refuses the update as busy although DescribeEndpoint says InService (an
+# autoscaling action starting between look and call, again and again), wait this long before
+# the next attempt, doubling each time up to POLL_SECONDS: a few calls per minute, not thousands.
+FIRST_RETRY_SECONDS = 1.0
 SAFETY_MARGIN_SECONDS = 20  # stop waiting this long before the Lambda's own timeout
 
 
@@ -92,13 +96,31 @@ def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> Endpoi
 def _apply_when_ready(
     client: Any, endpoint_name: str, weights: Mapping[str, float], counts: Mapping[str, int], deadline: float
 ) -> None:
-    """One update call; if SageMaker says busy (an autoscaling action, say), wait and try again."""
+    """One update call; while SageMaker says busy, wait for InService, back off and try again.
+
+    Every retry checks ``deadline`` first: an endpoint that keeps answering busy ends in
+    :class:`EndpointUnavailable` naming the attempts and SageMaker's last answer, with nothing
+    changed by this call, before the Lambda's own timeout cuts it off without a reason.
+    """
+    attempts = 0
+    delay = FIRST_RETRY_SECONDS
     while True:
+        attempts += 1
         try:
             update(client, endpoint_name, weights, counts)
             return
-        except Busy:
-            _wait_in_service(client, endpoint_name, deadline)
+        except Busy as err:
+            last_answer = err
+        # Waits (and checks the deadline) only while DescribeEndpoint shows an update running.
+        _wait_in_service(client, endpoint_name, deadline)
+        if time.monotonic() + delay > deadline:
+            raise EndpointUnavailable(
+                f"endpoint {endpoint_name} still answered busy after {attempts} attempts to apply "
+                f"{_describe_call(weights, counts)} (last answer: {last_answer}); gave up before this "
+                "function's time ran out; nothing more was changed"
+            ) from last_answer
+        time.sleep(delay)
+        delay = min(delay * 2, POLL_SECONDS)
 
 
 def handle(event: Any, context: Any, client: Any = None, cloudwatch: Any = None) -> dict[str, Any]:

@@ -8,8 +8,9 @@ p-value means traffic is not split the way the weights say: routing, a client pi
 from that traffic is suspect.
 
 It publishes nothing, and says why in the log, when the result would mislead: the endpoint is
-gone or not InService, its weights changed inside the window, or the window holds fewer than
-``MIN_INVOCATIONS`` requests.
+gone or not InService, its weights changed inside the window, the window holds fewer than
+``MIN_INVOCATIONS`` requests, or the variant with the smallest positive weight expects fewer than
+``srm_stats.MIN_EXPECTED_COUNT`` (5) of them (chi-square needs that many in every cell).
 
 Environment: ``ENDPOINT_NAME``, ``METRICS_NAMESPACE``, ``WINDOW_MINUTES``, ``MIN_INVOCATIONS``.
 """
@@ -25,7 +26,14 @@ import boto3
 
 from endpoint_weights.endpoint import IN_SERVICE, RETRY_CONFIG, describe, sagemaker_client
 from endpoint_weights.variant_metrics import invocations_per_variant
-from srm_check.srm_stats import NotEnoughTraffic, SrmResult, srm_test
+from srm_check.srm_stats import (
+    MIN_EXPECTED_COUNT,
+    NotEnoughTraffic,
+    SrmResult,
+    enough_traffic,
+    smallest_expected_count,
+    srm_test,
+)
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -93,9 +101,22 @@ def handle(
 
     counts = invocations_per_variant(cloudwatch, endpoint_name, sorted(state.variants), start, end)
     total = int(sum(counts.values()))
-    if total < min_invocations:
+    if not enough_traffic(total, min_invocations):
         return _skip("not enough traffic", endpoint_name, invocations=total, min_invocations=min_invocations)
     try:
+        variant, expected = smallest_expected_count(state.current_weights, total)
+        if expected < MIN_EXPECTED_COUNT:
+            # A small-share variant (say 0.1 % of 1000 requests) expects too few requests for
+            # chi-square's p-value to mean anything, whatever the total.
+            return _skip(
+                f"{variant} expects {expected:.3g} requests in the window, fewer than the {MIN_EXPECTED_COUNT:g} "
+                "the chi-square test needs",
+                endpoint_name,
+                invocations=total,
+                variant=variant,
+                expected_count=expected,
+                min_expected_count=MIN_EXPECTED_COUNT,
+            )
         result = srm_test(counts, state.current_weights)
     except NotEnoughTraffic as err:
         return _skip(str(err), endpoint_name, invocations=total)

@@ -183,14 +183,30 @@ def srm_test(observed: Mapping[str, int | float], weights: Mapping[str, float]) 
 
 
 def enough_traffic(total: int, min_total: int) -> bool:
-    """Whether ``total`` requests are enough to run the test (``total >= min_total``).
+    """Whether ``total`` requests reach ``min_total``: the first gate, on the window as a whole.
 
-    Chi-square is an approximation that holds when every tested variant expects at least
-    :data:`MIN_EXPECTED_COUNT` (5) requests. Choose ``min_total`` so that the smallest positive
-    share times ``min_total`` is at least 5 (e.g. 500 for a 1% variant), and check the actual
-    result with :func:`min_expected_count`. Too little traffic is "no verdict", not "mismatch".
+    Not sufficient on its own: a variant with a small share can expect fewer than
+    :data:`MIN_EXPECTED_COUNT` requests however large the total is; :func:`smallest_expected_count`
+    is the second gate. Too little traffic is "no verdict", not "mismatch".
     """
     return total >= min_total
+
+
+def smallest_expected_count(weights: Mapping[str, float], total: int | float) -> tuple[str, float]:
+    """(variant, expected requests) for the positive-weight variant expecting the fewest of ``total``.
+
+    Expected = weight share × total. Chi-square's p-value is trusted only when this is at least
+    :data:`MIN_EXPECTED_COUNT`; below it, the check should give no verdict rather than a p-value
+    that may flag a mismatch that is not there (or miss one). Zero-weight variants expect 0 and are
+    judged by the zero-weight rule of :func:`srm_test`, so they are left out. Raises ``ValueError``
+    for a weight that is not a finite number >= 0 or when all weights are 0.
+    """
+    clean = {name: _weight(value, name) for name, value in weights.items()}
+    weight_sum = math.fsum(clean.values())
+    if weight_sum <= 0.0:
+        raise ValueError("at least one variant weight must be > 0 (all weights are 0)")
+    name = min((n for n, w in clean.items() if w > 0.0), key=clean.__getitem__)
+    return name, clean[name] / weight_sum * total
 
 
 def min_expected_count(result: SrmResult) -> float:

@@ -11,7 +11,8 @@ import pytest
 
 from evaluate.dataset import Dataset, parse_csv
 from evaluate.metrics import correct_predictions
-from evaluate.paired_tests import delong_test, mcnemar_exact, verdict
+from evaluate.paired_tests import delong_test, mcnemar_exact
+from evaluate.verdicts import verdict
 from scripts.generate_churn_data import FEATURES, LABEL, MODELS, generate, main, to_csv
 
 ROOT = Path(__file__).resolve().parents[2]

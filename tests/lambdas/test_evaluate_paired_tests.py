@@ -14,14 +14,10 @@ from scipy.stats import binomtest, norm
 from sklearn.metrics import roc_auc_score
 
 from evaluate.paired_tests import (
-    AucDifference,
     McNemarResult,
-    Verdict,
     delong_test,
     mcnemar_exact,
     paired_bootstrap_auc,
-    required_pairs_for_accuracy_difference,
-    verdict,
 )
 
 
@@ -230,118 +226,3 @@ def test_bootstrap_fails_clearly_when_every_resample_has_one_class():
     seed = next(s for s in range(100) if 0 not in random.Random(s).choices(range(rows), k=rows))
     with pytest.raises(ValueError, match="all 1 resamples drew a single class"):
         paired_bootstrap_auc(labels, scores, scores[::-1], resamples=1, seed=seed)
-
-
-# --- sample size -----------------------------------------------------------------------------------
-
-
-def test_sample_size_matches_a_hand_calculation():
-    # Connor (1987): ψ = 0.2, δ = 0.05, α = 0.05 (z = 1.959964), power 0.8 (z = 0.841621):
-    # (1.959964·√0.2 + 0.841621·√0.1975)² / 0.05² = (0.876523 + 0.374025)² / 0.0025 = 625.55 → 626.
-    assert required_pairs_for_accuracy_difference(0.80, 0.85, 0.20) == 626
-    # Symmetric in which variant is better.
-    assert required_pairs_for_accuracy_difference(0.85, 0.80, 0.20) == 626
-
-
-def test_sample_size_is_monotone():
-    by_effect = [required_pairs_for_accuracy_difference(0.80, 0.80 + d, 0.2) for d in (0.01, 0.02, 0.05, 0.1)]
-    assert by_effect == sorted(by_effect, reverse=True) and len(set(by_effect)) == 4
-    by_power = [required_pairs_for_accuracy_difference(0.8, 0.83, 0.2, power=p) for p in (0.5, 0.8, 0.9, 0.99)]
-    assert by_power == sorted(by_power) and len(set(by_power)) == 4
-    assert required_pairs_for_accuracy_difference(0.8, 0.83, 0.2, alpha=0.01) > required_pairs_for_accuracy_difference(
-        0.8, 0.83, 0.2, alpha=0.05
-    )
-    # More disagreement between the variants means more noise for the same accuracy gap.
-    assert required_pairs_for_accuracy_difference(0.8, 0.83, 0.3) > required_pairs_for_accuracy_difference(
-        0.8, 0.83, 0.1
-    )
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        ((0.8, 0.8, 0.1), "no difference to detect"),
-        ((0.8, 0.9, 0.05), "discordant_rate 0.05 is impossible"),
-        ((0.8, 0.9, 0.9), "discordant_rate 0.9 is impossible"),
-        ((1.2, 0.9, 0.2), "p_a is 1.2"),
-        ((0.8, 0.9, -0.1), "discordant_rate is -0.1"),
-    ],
-)
-def test_sample_size_rejects_impossible_inputs(args, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        required_pairs_for_accuracy_difference(*args)
-
-
-# --- verdict ---------------------------------------------------------------------------------------
-
-
-def mcnemar(b: int, c: int, p_value: float, rows: int = 1000, accuracy_a: float = 0.8) -> McNemarResult:
-    return McNemarResult(
-        rows=rows, b=b, c=c, accuracy_a=accuracy_a, accuracy_b=accuracy_a + (c - b) / rows, p_value=p_value
-    )
-
-
-def auc(difference: float, p_value: float, rows: int = 1000) -> AucDifference:
-    return AucDifference(
-        method="delong",
-        rows=rows,
-        auc_a=0.8,
-        auc_b=0.8 + difference,
-        difference=difference,
-        standard_error=0.01,
-        p_value=p_value,
-        ci_low=difference - 0.02,
-        ci_high=difference + 0.02,
-        confidence=0.95,
-    )
-
-
-def test_verdict_names_the_winner_when_both_tests_agree():
-    result = verdict("Variant1", "Variant2", mcnemar(10, 40, 1e-5), auc(0.03, 1e-4))
-    assert result == Verdict(winner="Variant2", reason=result.reason, significant=True, sample_size_needed=None)
-    assert result.reason.startswith("Variant2 is better")
-
-
-def test_verdict_one_significant_test_is_enough_when_the_other_does_not_disagree():
-    result = verdict("A", "B", mcnemar(40, 10, 1e-5), auc(-0.004, 0.4))
-    assert (result.winner, result.significant) == ("A", True)
-    result = verdict("A", "B", mcnemar(20, 20, 1.0), auc(0.05, 1e-6))
-    assert (result.winner, result.significant) == ("B", True)
-
-
-def test_verdict_has_no_winner_when_accuracy_and_auc_disagree():
-    result = verdict("A", "B", mcnemar(40, 10, 1e-5), auc(0.01, 0.3))
-    assert (result.winner, result.significant, result.sample_size_needed) == (None, True, None)
-    assert "disagree" in result.reason
-    assert "accuracy favours A, ROC AUC favours B" in result.reason
-
-
-def test_verdict_without_significance_gives_the_sample_size_for_the_observed_accuracy_difference():
-    result = verdict("A", "B", mcnemar(30, 40, 0.28), auc(0.004, 0.5))
-    assert (result.winner, result.significant) == (None, False)
-    assert result.reason.startswith("no significant difference")
-    # Holm: the first of two tests must pass at alpha / 2.
-    assert result.sample_size_needed == required_pairs_for_accuracy_difference(0.8, 0.81, 0.07, alpha=0.025)
-    assert str(result.sample_size_needed) in result.reason
-
-
-def test_verdict_without_accuracy_difference_has_no_sample_size():
-    result = verdict("A", "B", mcnemar(25, 25, 1.0), auc(0.004, 0.5))
-    assert (result.winner, result.sample_size_needed) == (None, None)
-    assert result.reason.startswith("no significant difference")
-
-
-def test_verdict_corrects_for_running_two_tests():
-    # p = 0.03 alone would pass at 0.05, but with two tests Holm doubles the smaller p-value.
-    result = verdict("A", "B", mcnemar(20, 42, 0.03), auc(0.002, 0.6))
-    assert (result.winner, result.significant) == (None, False)
-    assert verdict("A", "B", mcnemar(20, 42, 0.03), auc(0.002, 0.6), alpha=0.1).winner == "B"
-
-
-def test_verdict_rejects_mismatched_inputs():
-    with pytest.raises(ValueError, match="same rows"):
-        verdict("A", "B", mcnemar(1, 2, 0.5, rows=100), auc(0.01, 0.5, rows=99))
-    with pytest.raises(ValueError, match="distinct names"):
-        verdict("A", "A", mcnemar(1, 2, 0.5), auc(0.01, 0.5))
-    with pytest.raises(ValueError, match="alpha"):
-        verdict("A", "B", mcnemar(1, 2, 0.5), auc(0.01, 0.5), alpha=5)

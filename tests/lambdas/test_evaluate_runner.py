@@ -198,6 +198,9 @@ def put_data(text: str, key: str = "datasets/bad.csv") -> str:
         ({"data_uri": f"s3://{BUCKET}/{DATA_KEY}", "label_column": "churned"}, r"churned"),
         ({"data_uri": f"s3://{BUCKET}/{DATA_KEY}", "batch_size": 0}, r"batch_size must be between"),
         ({"data_uri": f"s3://{BUCKET}/{DATA_KEY}", "treshold": 0.3}, r"unknown key\(s\) treshold"),
+        # A string is truthy: read as true, it dropped the first data row as a header.
+        ({"data_uri": f"s3://{BUCKET}/{DATA_KEY}", "has_header": "false"}, r"has_header must be true or false"),
+        ({"data_uri": f"s3://{BUCKET}/{DATA_KEY}", "content_type": 0}, r"content_type must be a string"),
     ],
 )
 def test_bad_requests_fail_clearly(stub, sagemaker, event, reason):

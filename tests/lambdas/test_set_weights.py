@@ -12,11 +12,15 @@ from endpoint_weights.validation import InvalidRequest
 from tests.lambdas.conftest import ENDPOINT, LambdaContext, create_endpoint, live_weights, set_endpoint_status
 from tests.lambdas.throttling import Rejection
 
+# The delays the Lambda really uses, for the tests that run them on a fake clock.
+REAL_DELAYS = {"POLL_SECONDS": set_weights.POLL_SECONDS, "FIRST_RETRY_SECONDS": set_weights.FIRST_RETRY_SECONDS}
+
 
 @pytest.fixture(autouse=True)
 def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT)
     monkeypatch.setattr(set_weights, "POLL_SECONDS", 0.01)  # the waiter's delay; 15 s in Lambda
+    monkeypatch.setattr(set_weights, "FIRST_RETRY_SECONDS", 0.01)  # first retry of a busy update; 1 s
 
 
 def invoke(event: Any, client: Any) -> dict[str, Any]:
@@ -216,3 +220,59 @@ def test_empty_instance_counts_mean_no_capacity_change(sagemaker):
     result = invoke({"weights": {"Variant1": 90, "Variant2": 10}, "instance_counts": {}}, sagemaker)
     assert result["weights"] == {"Variant1": 90.0, "Variant2": 10.0}
     assert len(calls) == 1 and all("DesiredInstanceCount" not in item for item in calls[0])
+
+
+class FakeClock:
+    """Stands in for the handler's ``time`` module: sleeping advances the clock at once, so a
+    test can run minutes of waiting in no time and see how long the handler meant to wait."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0, seconds
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class BusyForever(Rejection):
+    """SageMaker answering "Cannot update in-progress endpoint" to every update while
+    DescribeEndpoint says InService (an autoscaling action between look and call, over and
+    over). A handler that ignores its deadline would loop without end: past ``bound`` calls
+    this stops it with a failure instead of hanging the suite."""
+
+    bound = 200
+
+    def __call__(self, request: Any, **kwargs: Any) -> Any:
+        if self.sent >= self.bound:
+            raise AssertionError(f"{self.sent} update calls: the handler ignores its deadline")
+        return super().__call__(request, **kwargs)
+
+
+def test_an_endpoint_that_keeps_answering_busy_fails_at_the_deadline_with_backoff(sagemaker, monkeypatch):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    busy = BusyForever(sagemaker, "UpdateEndpointWeightsAndCapacities", times=10**9, monkeypatch=monkeypatch)
+    clock = FakeClock()
+    monkeypatch.setattr(set_weights, "time", clock)
+    for name, seconds in REAL_DELAYS.items():
+        monkeypatch.setattr(set_weights, name, seconds)
+    start = clock.now
+    remaining_s = 120  # the deadline is this less the handler's safety margin
+    with pytest.raises(EndpointUnavailable) as caught:
+        event = {"weights": {"Variant1": 25, "Variant2": 75}}
+        set_weights.handle(event, LambdaContext(remaining_ms=remaining_s * 1000), client=sagemaker)
+    message = str(caught.value)
+    assert "churn-ab" in message and "busy" in message and "Cannot update in-progress endpoint" in message
+    assert f"{busy.sent} attempts" in message
+    assert "nothing more was changed" in message
+    deadline = start + remaining_s - set_weights.SAFETY_MARGIN_SECONDS
+    assert clock.now <= deadline, "waited past the deadline"
+    # Backed off between attempts (growing waits), so a few calls, not thousands.
+    assert 2 <= busy.sent <= 20, busy.sent
+    waits = clock.sleeps[: busy.sent - 1]
+    assert waits == sorted(waits) and waits[-1] > waits[0], waits
+    assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}

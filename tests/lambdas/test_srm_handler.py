@@ -113,6 +113,22 @@ def test_too_little_traffic_publishes_nothing(sagemaker, cloudwatch):
     assert published(cloudwatch) == {}
 
 
+def test_a_variant_expecting_fewer_than_five_requests_publishes_nothing(sagemaker, cloudwatch):
+    # 2000 requests pass the total gate (1000), but a 0.1 % variant expects 2 of them: chi-square's
+    # p-value means nothing with so few expected, so the check gives no verdict.
+    weights = {"Variant1": 999, "Variant2": 1}
+    result = run_check(sagemaker, cloudwatch, {"Variant1": 1992, "Variant2": 8}, weights)
+    assert result["published"] is False
+    assert (result["variant"], result["expected_count"], result["min_expected_count"]) == ("Variant2", 2.0, 5.0)
+    assert result["reason"].startswith("Variant2 expects 2 requests in the window, fewer than the 5")
+    assert published(cloudwatch) == {}
+
+
+def test_a_small_share_with_enough_expected_requests_is_tested(sagemaker, cloudwatch):
+    result = run_check(sagemaker, cloudwatch, {"Variant1": 1980, "Variant2": 20}, {"Variant1": 99, "Variant2": 1})
+    assert result["published"] is True and result["expected_share"]["Variant2"] == pytest.approx(0.01)
+
+
 def test_no_traffic_at_all_publishes_nothing(sagemaker, cloudwatch):
     result = run_check(sagemaker, cloudwatch, None, {"Variant1": 1, "Variant2": 1})
     assert (result["published"], result["invocations"]) == (False, 0)

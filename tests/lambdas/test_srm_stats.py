@@ -20,6 +20,7 @@ from srm_check.srm_stats import (
     chi2_sf,
     enough_traffic,
     min_expected_count,
+    smallest_expected_count,
     srm_test,
 )
 
@@ -263,6 +264,18 @@ def test_min_expected_count_ignores_zero_weight_variants():
     result = srm_test({"A": 900, "B": 100, "Old": 0}, {"A": 90, "B": 10, "Old": 0})
     assert min_expected_count(result) == pytest.approx(100.0)
     assert MIN_EXPECTED_COUNT == 5.0
+
+
+def test_smallest_expected_count_is_share_times_total_of_the_smallest_positive_weight():
+    assert smallest_expected_count({"A": 999, "B": 1, "Old": 0}, 2000) == ("B", pytest.approx(2.0))
+    assert smallest_expected_count({"A": 50, "B": 30, "C": 20}, 1000) == ("C", pytest.approx(200.0))
+    # agrees with the count srm_test's result reports
+    result = srm_test({"A": 900, "B": 100, "Old": 0}, {"A": 90, "B": 10, "Old": 0})
+    assert smallest_expected_count({"A": 90, "B": 10, "Old": 0}, result.total)[1] == min_expected_count(result)
+    with pytest.raises(ValueError, match="all weights are 0"):
+        smallest_expected_count({"A": 0, "B": 0}, 1000)
+    with pytest.raises(ValueError, match="weight of B must be >= 0"):
+        smallest_expected_count({"A": 1, "B": -1}, 1000)
 
 
 # --- behaviour as a test ---------------------------------------------------------------------------

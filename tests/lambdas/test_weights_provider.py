@@ -34,6 +34,7 @@ def cfn_event(
     """A custom resource event exactly as CloudFormation builds it (properties are strings)."""
     props = {
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:AbTest-churn-ab-WeightsProviderOnEvent",
+        "ServiceTimeout": "3600",  # a resource property like any other, also passed to the handler
         "EndpointName": endpoint,
         "EndpointConfigName": config_name,
         "Weights": weights,

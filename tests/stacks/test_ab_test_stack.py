@@ -190,13 +190,13 @@ def test_no_endpoint_or_endpoint_config_property_refers_to_a_weight_parameter(re
             assert not refs_in(resource) & WEIGHT_PARAMETERS, name
 
 
-def test_weights_provider_waits_up_to_an_hour_polling_every_30_seconds(resources: dict[str, Any]):
+def test_weights_provider_polls_every_30_seconds_and_logs(resources: dict[str, Any]):
+    """How long it waits, against CloudFormation's ServiceTimeout: test_variant_weights_timeout.py."""
     (machine,) = [
         m for k, m in of_type(resources, "AWS::StepFunctions::StateMachine").items() if k.startswith("Weights")
     ]
     definition = joined_text(machine["Properties"]["DefinitionString"])
     assert '"IntervalSeconds":30' in definition
-    assert '"MaxAttempts":120' in definition  # 120 × 30 s = 1 h, CloudFormation's limit
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
 
 
