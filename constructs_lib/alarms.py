@@ -115,14 +115,6 @@ class EndpointAlarms(Construct):
                 monitoring.p99_latency_ms,
                 f"{variant}: p99 ModelLatency above {monitoring.p99_latency_ms:g} ms",
             )
-        for alarm in self.variant_alarms:
-            acknowledge(
-                alarm,
-                "Rolled up into the endpoint's composite alarm, which notifies the SNS topic; an action "
-                "here too would page once per variant for one incident.",
-                "NIST.800.53.R5-CloudWatchAlarmAction",
-                "HIPAA.Security-CloudWatchAlarmAction",
-            )
 
     def _above(self, alarm_id: str, expression: cw.MathExpression, threshold: float, what: str) -> cw.Alarm:
         """An alarm when ``expression`` is above ``threshold`` in enough periods; idle is not breaching."""
@@ -145,16 +137,27 @@ class EndpointAlarms(Construct):
     def add_composite(self, *extra: cw.IAlarm) -> cw.CompositeAlarm:
         """The endpoint's composite alarm over every variant alarm plus ``extra``; it notifies.
 
-        Its name is set (``<stack name>-<construct id>-AnyProblem``) so that the key policy can name
-        its ARN without depending on the alarm, which depends on the topic, which depends on the key.
+        Its name is set (``<stack name>-<construct id>-AnyProblem``) so that the topic policy can name
+        its ARN without depending on the alarm, which depends on the topic. The alarms it rolls up
+        get no action of their own (one page per incident); that is acknowledged here, where the
+        roll-up happens, and nowhere else.
         """
+        for alarm in (*self.variant_alarms, *extra):
+            acknowledge(
+                alarm,
+                "Rolled up into the endpoint's composite alarm, which notifies the SNS topic; an action "
+                "here too would page more than once for one incident.",
+                "NIST.800.53.R5-CloudWatchAlarmAction",
+                "HIPAA.Security-CloudWatchAlarmAction",
+            )
         name = f"{Stack.of(self).stack_name}-{self.node.id}-AnyProblem"
         self.composite = cw.CompositeAlarm(
             self,
             "AnyProblem",
             composite_alarm_name=name,
             alarm_rule=cw.AlarmRule.any_of(*self.variant_alarms, *extra),
-            alarm_description="Something is wrong with this A/B endpoint: see the variant alarms and the SRM check",
+            alarm_description="Something is wrong with this A/B endpoint: see the variant alarms, the SRM check "
+            "and the rollout's settle queue",
         )
         self.composite.add_alarm_action(cw_actions.SnsAction(self.topic))
         self.composite.add_ok_action(cw_actions.SnsAction(self.topic))

@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from constructs_lib.acknowledge import acknowledge
@@ -63,14 +64,21 @@ SCHEDULED_DLQ_REASON = (
 )
 
 
-def acknowledge_lambda_compliance(function: IConstruct, *, asynchronous: bool = False) -> None:
-    """The compliance-pack findings every function here shares, each with its reason."""
-    acknowledge(
-        function,
-        SCHEDULED_DLQ_REASON if asynchronous else SYNCHRONOUS_DLQ_REASON,
-        "HIPAA.Security-LambdaDLQ",
-        "NIST.800.53.R5-LambdaDLQ",
-    )
+def acknowledge_lambda_compliance(
+    function: IConstruct, *, asynchronous: bool = False, has_dead_letter_queue: bool = False
+) -> None:
+    """The compliance-pack findings every function here shares, each with its reason.
+
+    A function with a dead-letter queue (``has_dead_letter_queue``, default False) has no
+    dead-letter finding to acknowledge.
+    """
+    if not has_dead_letter_queue:
+        acknowledge(
+            function,
+            SCHEDULED_DLQ_REASON if asynchronous else SYNCHRONOUS_DLQ_REASON,
+            "HIPAA.Security-LambdaDLQ",
+            "NIST.800.53.R5-LambdaDLQ",
+        )
     acknowledge(
         function,
         "Runs a handful of times per deployment or pipeline step; reserving concurrency would "
@@ -96,6 +104,8 @@ class PythonFunction(Construct):
     :param timeout: default 1 minute.
     :param environment: default none.
     :param asynchronous: default ``False``; ``True`` for functions invoked by a schedule.
+    :param dead_letter_queue: default none; where failed asynchronous invocations go, for a
+        function whose failures must not pass unnoticed (the caller grants sending to it).
     :param memory_size: MB, default 256 (also sets the CPU share).
     """
 
@@ -111,6 +121,7 @@ class PythonFunction(Construct):
         environment: Mapping[str, str] | None = None,
         asynchronous: bool = False,
         memory_size: int = 256,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION, encryption_key=key)
@@ -130,5 +141,8 @@ class PythonFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self.log_group,
+            dead_letter_queue=dead_letter_queue,
         )
-        acknowledge_lambda_compliance(self.function, asynchronous=asynchronous)
+        acknowledge_lambda_compliance(
+            self.function, asynchronous=asynchronous, has_dead_letter_queue=dead_letter_queue is not None
+        )

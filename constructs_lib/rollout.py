@@ -7,15 +7,19 @@ Started with ``{"candidate": "Variant2", "steps": [10, 25, 50, 100], "bake_secon
                   ▲              ▲                                                          │
                   └─ next_step ──┼──────────────────────────────────────────────────────────┤
                                  └─ judge_again (hold) ─────────────────────────────────────┤
-                                     complete ─► Promoted        rollback ─► Restore ─► Fail │
-                                     stop (hold limit) ─► Fail (weights stay)                │
+                   complete ─► Release lock ─► Promoted    rollback ─► Restore ─► Release ─► Fail
+                   stop (hold limit) ─► Release lock ─► Fail (weights stay)                 │
 
-Prepare checks everything before any weight changes (endpoint InService, no other rollout
-running, a valid plan) and records the weights from before. Weights change only through the
-set-weights Lambda. No Lambda sits waiting: the bake is a Wait state. A manual stop (or a
-timeout) restores the weights through an EventBridge rule on the execution's status. A failed
-announcement (EventBridge, SNS) never undoes a decision; a failed restore is retried, then
-fails the execution as ``RestoreFailed``. The execution history is the audit trail.
+Prepare takes the endpoint's rollout lock (a conditional write to a DynamoDB table: one rollout
+per endpoint, even for two started in the same second), checks everything before any weight
+changes (endpoint InService, a valid plan within Step Functions' limits) and records the weights
+from before. Weights change only through the set-weights Lambda. No Lambda sits waiting: the
+bake is a Wait state. Every end releases the lock. Every end that is not deliberate (a manual
+stop, a timeout, a FAILED execution such as one that hit the history limit) restores the weights
+through an EventBridge rule on the execution's status; that function's failures land in an
+alarmed dead-letter queue. A failed announcement (EventBridge, SNS) never undoes a decision; a
+failed restore is retried, then fails the execution as ``RestoreFailed`` (and the end rule tries
+again). Throttled Lambda calls are retried with backoff. The execution history is the audit trail.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -39,21 +44,44 @@ from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import LOG_RETENTION, PythonFunction
+from constructs_lib.rollout_lock import OWNER, PARTITION_KEY, RolloutLock
 from constructs_lib.variant_weights import grant_weight_changes
 
 EVENT_SOURCE = "sagemaker-ab.rollout"
 EVENT_DETAIL_TYPE = "SageMaker A/B rollout decision"
 MAX_ROLLOUT_DURATION = Duration.days(7)
+# How long an end event may wait for the function that settles it (EventBridge delivery and
+# Lambda's asynchronous retries are both capped at this), after which it goes to the dead-letter queue.
+SETTLE_MAX_EVENT_AGE = Duration.hours(1)
+# The lock's lease: the longest an execution can run, plus the time its end takes to settle. A
+# lease shorter than the execution could let a second rollout in while the first still runs.
+LOCK_LEASE = Duration.seconds(MAX_ROLLOUT_DURATION.to_seconds() + 2 * SETTLE_MAX_EVENT_AGE.to_seconds())
+# Every terminal status of an execution ("Step Functions Execution Status Change" events):
+# https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+END_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# Lambda answers TooManyRequestsException when the account's or function's concurrency is
+# exhausted. CDK's default Lambda task retry covers only Lambda's service exceptions, so without
+# this a throttled Judge or Apply would end in the error path and roll the candidate back.
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+# DynamoDB errors worth retrying in the state machine's own lock release (Step Functions prefixes
+# the service's error codes with "DynamoDB.").
+DYNAMODB_TRANSIENT = (
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.ProvisionedThroughputExceededException",
+)
 
 
 class GuardedRollout(Construct):
-    """The rollout state machine of one endpoint, and the watcher that undoes a manual stop.
+    """The rollout state machine of one endpoint, its lock, and the watcher that settles every end.
 
     :param endpoint: the endpoint whose variants roll out.
     :param set_weights: the set-weights function: the only way the rollout changes weights.
     :param variant_alarms: variant name → its alarms; the judge rolls back when the candidate's fire.
-    :param topic: where every decision is announced (besides the EventBridge default bus).
-    :param key: encrypts the logs (and the topic).
+    :param topic: where every decision is announced (besides the EventBridge default bus), and
+        where the alarm on unsettled ends notifies.
+    :param key: encrypts the logs, the lock table (and the topic).
     """
 
     def __init__(
@@ -69,11 +97,22 @@ class GuardedRollout(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        env = {"ENDPOINT_NAME": endpoint.endpoint_name}
+        self.lock = RolloutLock(self, "Lock", key=key)
+        self._endpoint_name = endpoint.endpoint_name
+        endpoint_env = {"ENDPOINT_NAME": endpoint.endpoint_name}
+        env = {**endpoint_env, "LOCK_TABLE": self.lock.table.table_name}  # for the functions that use the lock
         prepare_fn = PythonFunction(
-            self, "PrepareFunction", handler="rollout.handler.prepare", key=key, environment=env,
-            description="Rollout: checks the request and the endpoint before any weight changes",
-        ).function  # fmt: skip
+            self,
+            "PrepareFunction",
+            handler="rollout.handler.prepare",
+            key=key,
+            environment={
+                **env,
+                "ROLLOUT_TIMEOUT_SECONDS": str(int(MAX_ROLLOUT_DURATION.to_seconds())),
+                "LOCK_LEASE_SECONDS": str(int(LOCK_LEASE.to_seconds())),
+            },
+            description="Rollout: takes the endpoint's lock, checks the request and the endpoint before any change",
+        ).function
         judge_fn = PythonFunction(
             self,
             "JudgeFunction",
@@ -81,22 +120,40 @@ class GuardedRollout(Construct):
             key=key,
             description="Rollout: promote, hold or roll back from the per-minute metrics since the rollout began",
             environment={
-                **env,
+                **endpoint_env,
                 "VARIANT_ALARMS": stack.to_json_string(
                     {variant: [a.alarm_name for a in alarms] for variant, alarms in variant_alarms.items()}
                 ),
             },
         ).function
+        # SQS-managed encryption: EventBridge (a service principal) sends here too, and with the
+        # stack's KMS key it would need that key's policy to allow it, which an imported key's
+        # stack cannot give. The messages are end events: execution ARN, status, input.
+        self.settle_failures = sqs.Queue(
+            self,
+            "SettleFailures",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.settle_failures,
+            "This queue is itself the dead-letter queue of the end-settling function and its EventBridge "
+            "target; a queue behind it would only move the same messages once more.",
+            "AwsSolutions-SQS3",
+        )
         restore_fn = PythonFunction(
             self,
-            "RestoreAfterStop",
-            handler="rollout.handler.restore_after_stop",
+            "RestoreAfterEnd",
+            handler="rollout.handler.restore_after_end",
             key=key,
-            description="Rollout: puts the weights back when an execution is stopped by hand",
+            description="Rollout: restores the weights after a stopped, timed-out or failed execution; frees the lock",
             timeout=Duration.minutes(15),
             environment={**env, "METRICS_NAMESPACE": PROJECT_NAMESPACE},
             asynchronous=True,
+            dead_letter_queue=self.settle_failures,
         ).function
+        restore_fn.configure_async_invoke(retry_attempts=2, max_event_age=SETTLE_MAX_EVENT_AGE)
         iam.Grant.add_to_principal(
             grantee=prepare_fn, actions=["sagemaker:DescribeEndpoint"], resource_arns=[endpoint.endpoint_arn]
         )
@@ -109,6 +166,8 @@ class GuardedRollout(Construct):
         )
         grant_weight_changes(endpoint, restore_fn)
         grant_put_project_metrics(restore_fn)
+        self.lock.grant(prepare_fn, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
+        self.lock.grant(restore_fn, "dynamodb:GetItem", "dynamodb:DeleteItem")
 
         self.state_machine = sfn.StateMachine(
             self,
@@ -125,18 +184,11 @@ class GuardedRollout(Construct):
             ),
         )
         key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey*")  # publish to the encrypted topic
+        self.lock.grant(self.state_machine, "dynamodb:DeleteItem")  # its end states release the lock
 
-        # Policies that name the state machine sit outside the functions' default policies: a
+        # A policy that names the state machine sits outside the function's default policy: a
         # function depends on its default policy, and the state machine on the function.
-        list_executions = iam.Policy(
-            self,
-            "PrepareListsExecutions",
-            statements=[
-                iam.PolicyStatement(actions=["states:ListExecutions"], resources=[self.state_machine.state_machine_arn])
-            ],
-        )
-        list_executions.attach_to_role(prepare_fn.role)  # type: ignore[arg-type]
-        executions = stack.format_arn(
+        executions_arn = stack.format_arn(
             service="states",
             resource="execution",
             resource_name=f"{self.state_machine.state_machine_name}:*",
@@ -145,34 +197,54 @@ class GuardedRollout(Construct):
         read_history = iam.Policy(
             self,
             "RestoreReadsHistory",
-            statements=[iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[executions])],
+            statements=[iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[executions_arn])],
         )
         read_history.attach_to_role(restore_fn.role)  # type: ignore[arg-type]
 
-        for policy in (list_executions, read_history):
-            acknowledge(
-                policy,
-                "One statement naming this state machine (or its executions), kept apart from the function's "
-                "default policy only to avoid a dependency cycle; it lives and dies with the role.",
-                "HIPAA.Security-IAMNoInlinePolicy",
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-            )
+        acknowledge(
+            read_history,
+            "One statement naming this state machine's executions, kept apart from the function's "
+            "default policy only to avoid a dependency cycle; it lives and dies with the role.",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+        )
         acknowledge(
             read_history,
             "Only the executions of this state machine: execution ARNs end in the execution's name.",
-            wildcard_resource_finding(read_history, executions),
+            wildcard_resource_finding(read_history, executions_arn),
         )
 
-        self.stop_watcher = events.Rule(
+        self.end_watcher = events.Rule(
             self,
-            "RestoreOnStop",
-            description="Restores the weights when a rollout execution is stopped by hand or times out",
+            "SettleOnEnd",
+            description="Restores the weights after a rollout execution that ended without deciding, "
+            "and releases the endpoint's rollout lock after every end",
             event_pattern=events.EventPattern(
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
-                detail={"stateMachineArn": [self.state_machine.state_machine_arn], "status": ["ABORTED", "TIMED_OUT"]},
+                detail={"stateMachineArn": [self.state_machine.state_machine_arn], "status": list(END_STATUSES)},
             ),
-            targets=[targets.LambdaFunction(restore_fn, retry_attempts=2)],
+            targets=[
+                targets.LambdaFunction(
+                    restore_fn,
+                    retry_attempts=2,
+                    max_event_age=SETTLE_MAX_EVENT_AGE,
+                    dead_letter_queue=self.settle_failures,
+                )
+            ],
+        )
+        self.settle_failures_alarm = cw.Alarm(
+            self,
+            "SettleFailuresAlarm",
+            metric=self.settle_failures.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description="A rollout's end could not be settled: the weights may be half-shifted and the "
+            "endpoint's rollout lock held. The dead-letter queue holds the end events.",
         )
         self._acknowledge(prepare_fn, judge_fn, set_weights)
         CfnOutput(
@@ -202,7 +274,7 @@ class GuardedRollout(Construct):
                 }
             ),
             result_selector={"rollout": sfn.JsonPath.object_at("$.Payload")},
-            comment="Validate everything and record the weights from before; no weight changes here",
+            comment="Take the lock, validate everything and record the weights from before; no weight changes here",
         )
         apply = tasks.LambdaInvoke(
             self,
@@ -272,7 +344,9 @@ class GuardedRollout(Construct):
             result_path=sfn.JsonPath.DISCARD,
             comment="Back to the weights from before the rollout (drains the candidate)",
         )
-        rolled_back = sfn.Fail(self, "Rolled back", error="RolledBack", cause_path="$.rollout.reason")
+        rolled_back = self._release_then(
+            "rolled back", sfn.Fail(self, "Rolled back", error="RolledBack", cause_path="$.rollout.reason")
+        )
         restore_after_error = tasks.LambdaInvoke(
             self,
             "Restore weights after an error",
@@ -281,9 +355,20 @@ class GuardedRollout(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         on_error = restore_after_error.next(
-            sfn.Fail(self, "Rollout error", error="RolloutError", cause_path="$.error.Cause")
+            self._release_then(
+                "error", sfn.Fail(self, "Rollout error", error="RolloutError", cause_path="$.error.Cause")
+            )
         )
         restore_failed = sfn.Fail(self, "Restore failed", error="RestoreFailed", cause_path="$.restore_error.Cause")
+        for task in (prepare, apply, judge, restore, restore_after_error):
+            # Before any catch-all retrier: Step Functions uses the first retrier that matches.
+            task.add_retry(
+                errors=[LAMBDA_THROTTLED],
+                interval=Duration.seconds(2),
+                max_attempts=6,
+                backoff_rate=2,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
         for task in (restore, restore_after_error):
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2)
             task.add_catch(restore_failed, result_path="$.restore_error")
@@ -294,9 +379,17 @@ class GuardedRollout(Construct):
             sfn.Choice(self, "Route")
             .when(sfn.Condition.string_equals("$.rollout.action", "next_step"), apply)
             .when(sfn.Condition.string_equals("$.rollout.action", "judge_again"), bake)
-            .when(sfn.Condition.string_equals("$.rollout.action", "complete"), sfn.Succeed(self, "Promoted"))
+            .when(
+                sfn.Condition.string_equals("$.rollout.action", "complete"),
+                self._release_then("promoted", sfn.Succeed(self, "Promoted")),
+            )
             .when(sfn.Condition.string_equals("$.rollout.action", "rollback"), restore.next(rolled_back))
-            .otherwise(sfn.Fail(self, "Hold limit reached", error="HoldLimitReached", cause_path="$.rollout.reason"))
+            .otherwise(
+                self._release_then(
+                    "hold limit",
+                    sfn.Fail(self, "Hold limit reached", error="HoldLimitReached", cause_path="$.rollout.reason"),
+                )
+            )
         )
         # A lost notification must not undo a decision: carry on to the route.
         for notice in (announce, notify):
@@ -304,6 +397,27 @@ class GuardedRollout(Construct):
         announce.add_catch(notify, result_path="$.announce_error")
         notify.add_catch(route, result_path="$.notify_error")
         return prepare.next(apply).next(mark).next(bake).next(judge).next(announce).next(notify).next(route)
+
+    def _release_then(self, label: str, end: sfn.Succeed | sfn.Fail) -> sfn.IChainable:
+        """Release the endpoint's lock (only if this execution holds it), then ``end``.
+
+        A failed release still ends the execution: the end rule releases the lock too, and its
+        lease runs out at the latest."""
+        release = tasks.DynamoDeleteItem(
+            self,
+            f"Release lock ({label})",
+            table=self.lock.table,
+            key={PARTITION_KEY: tasks.DynamoAttributeValue.from_string(self._endpoint_name)},
+            condition_expression="#owner = :me",
+            expression_attribute_names={"#owner": OWNER},
+            expression_attribute_values={
+                ":me": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id"))
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        release.add_retry(errors=list(DYNAMODB_TRANSIENT), interval=Duration.seconds(1), max_attempts=3, backoff_rate=2)
+        release.add_catch(end, result_path="$.release_error")
+        return release.next(end)
 
     def _acknowledge(self, *functions: lambda_.IFunction) -> None:
         policy = self.state_machine.role.node.find_child("DefaultPolicy")

@@ -11,7 +11,6 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
-from constructs_lib.acknowledge import acknowledge
 from constructs_lib.config.model import MonitoringSpec
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics, metric
 from constructs_lib.python_function import PythonFunction
@@ -81,10 +80,4 @@ class SampleRatioCheck(Construct):
             evaluation_periods=3,
             datapoints_to_alarm=2,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-        )
-        acknowledge(
-            self.alarm,
-            "Rolled up into the endpoint's composite alarm, which notifies the SNS topic.",
-            "NIST.800.53.R5-CloudWatchAlarmAction",
-            "HIPAA.Security-CloudWatchAlarmAction",
         )

@@ -62,7 +62,7 @@ class AbTestStack(Stack):
             monitoring=spec.monitoring,
             key=key,
         )
-        GuardedRollout(
+        rollout = GuardedRollout(
             self,
             "Rollout",
             endpoint=endpoint,
@@ -72,7 +72,8 @@ class AbTestStack(Stack):
             key=key,
         )
         srm = SampleRatioCheck(self, "SampleRatioCheck", endpoint=endpoint, monitoring=spec.monitoring, key=key)
-        composite = alarms.add_composite(srm.alarm)
+        # One page per incident: the settle queue's alarm notifies through the composite too.
+        composite = alarms.add_composite(srm.alarm, rollout.settle_failures_alarm)
         dashboard = EndpointDashboard(
             self,
             "Dashboard",
@@ -80,7 +81,7 @@ class AbTestStack(Stack):
             endpoint_name=endpoint.endpoint_name,
             stack_name=self.stack_name,
             set_weights_function_name=set_weights.function.function_name,
-            alarms=[composite, *alarms.variant_alarms, srm.alarm],
+            alarms=[composite, *alarms.variant_alarms, srm.alarm, rollout.settle_failures_alarm],
             srm_p_value=srm.p_value,
         )
 

@@ -71,13 +71,19 @@ ARN_FORMATS: dict[str, dict[str, str]] = {
     "AWS::SageMaker::Endpoint": {"Ref": "arn:{p}:sagemaker:{r}:{a}:endpoint/{name}", "EndpointName": "{name}"},
     "AWS::SageMaker::Model": {"Ref": "arn:{p}:sagemaker:{r}:{a}:model/{name}", "ModelName": "{name}"},
     "AWS::SNS::Topic": {"Ref": "arn:{p}:sns:{r}:{a}:{name}", "TopicArn": "arn:{p}:sns:{r}:{a}:{name}"},
-    "AWS::SQS::Queue": {"Arn": "arn:{p}:sqs:{r}:{a}:{name}", "Ref": "https://sqs.{r}.{u}/{a}/{name}"},
+    "AWS::SQS::Queue": {
+        "Arn": "arn:{p}:sqs:{r}:{a}:{name}",
+        "Ref": "https://sqs.{r}.{u}/{a}/{name}",
+        "QueueName": "{name}",
+    },
+    "AWS::DynamoDB::Table": {"Arn": "arn:{p}:dynamodb:{r}:{a}:table/{name}", "Ref": "{name}"},
     "AWS::StepFunctions::StateMachine": {"Ref": "arn:{p}:states:{r}:{a}:stateMachine:{name}", "Name": "{name}"},
 }
 # The property that names a resource, when the template sets it.
 NAME_PROPERTIES = {
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::CompositeAlarm": "AlarmName",
+    "AWS::DynamoDB::Table": "TableName",
     "AWS::Events::Rule": "Name",
     "AWS::IAM::Role": "RoleName",
     "AWS::Lambda::Function": "FunctionName",

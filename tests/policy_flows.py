@@ -378,7 +378,8 @@ class FlowFinder:
     def state_machines(self) -> Iterator[Flow]:
         """Step Functions → its role (trusted by ``states.amazonaws.com`` for this state machine),
         and through the role to every task's target: Lambda (invoke), SNS (publish, and the
-        topic's key), EventBridge (put events). Other integrations are listed as unchecked."""
+        topic's key), EventBridge (put events), DynamoDB (the item call, and the table's key).
+        Other integrations are listed as unchecked."""
         for lid, r in self.t.of_type("AWS::StepFunctions::StateMachine").items():
             props = self.t.resolve(r["Properties"])
             role_arn = props["RoleArn"]
@@ -459,8 +460,46 @@ class FlowFinder:
                     None,
                     outside="" if bus != "default" else "the default event bus has no policy here",
                 )
+        elif integration and integration.group(1) == "dynamodb":
+            # Optimized DynamoDB integrations call the API of the same name (deleteItem → DeleteItem)
+            # as the state machine's role; an encrypted table also needs its key, through DynamoDB
+            # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html).
+            table = self._table_arn(str(self.t.resolve(parameters["TableName"])))
+            action = "dynamodb:" + integration.group(2)[0].upper() + integration.group(2)[1:]
+            yield self._role("Step Functions → DynamoDB table", lid, role_arn, action, table, None)
+            key_arn = self._table_key(table)
+            if key_arn:
+                yield from self._key_flows(
+                    "Step Functions → the table's KMS key",
+                    lid,
+                    key_arn,
+                    ["kms:Decrypt"],
+                    lambda action, arn, policy, outside: self._role(
+                        "Step Functions → the table's KMS key",
+                        lid,
+                        role_arn,
+                        action,
+                        arn,
+                        policy,
+                        outside=outside,
+                        key_policy=policy is not None,
+                        **{"kms:ViaService": f"dynamodb.{self.env.region}.{self.env.url_suffix}"},
+                    ),
+                )
         else:
             yield Flow("Step Functions → task", lid, None, None, unchecked=f"integration {resource}")
+
+    def _table_arn(self, name_or_arn: str) -> str:
+        if name_or_arn.startswith("arn:"):
+            return name_or_arn
+        return f"arn:{self.env.partition}:dynamodb:{self.env.region}:{self.env.account}:table/{name_or_arn}"
+
+    def _table_key(self, table_arn: str) -> str | None:
+        for lid, r in self.t.of_type("AWS::DynamoDB::Table").items():
+            sse = r.get("Properties", {}).get("SSESpecification", {})
+            if self.t.attribute(lid, "Arn") == table_arn and "KMSMasterKeyId" in sse:
+                return str(self.t.resolve(sse["KMSMasterKeyId"]))
+        return None
 
     def lambda_functions(self) -> Iterator[Flow]:
         """Lambda → its role (trusted by ``lambda.amazonaws.com``), and through the role its log

@@ -1,4 +1,4 @@
-"""The rollout state machine's Lambda steps: prepare, judge, and restore after a manual stop.
+"""The rollout state machine's Lambda steps: prepare, judge, and the settling of every finished execution.
 
 The state travels through the execution as one object (``$.rollout``)::
 
@@ -27,6 +27,7 @@ import boto3
 
 from endpoint_weights.endpoint import RETRY_CONFIG, describe, sagemaker_client
 from endpoint_weights.variant_metrics import invocations_per_variant
+from rollout import lock
 from rollout.decision import judge as judge_history
 from rollout.observe import alarms_in_alarm, history
 from rollout.plan import InvalidPlan, parse_plan, required_instances, step_weights
@@ -89,36 +90,58 @@ def capacity_for_step(state: Mapping[str, Any], share: float, cloudwatch: Any, n
     return {candidate: needed} if needed > current else {}
 
 
+def _lock_settings() -> tuple[str, timedelta, timedelta]:
+    """The lock table, the rollout's timeout and the lock's lease, from the environment the
+    construct sets (``LOCK_TABLE``, ``ROLLOUT_TIMEOUT_SECONDS``, ``LOCK_LEASE_SECONDS``)."""
+    return (
+        os.environ["LOCK_TABLE"],
+        timedelta(seconds=float(os.environ["ROLLOUT_TIMEOUT_SECONDS"])),
+        timedelta(seconds=float(os.environ["LOCK_LEASE_SECONDS"])),
+    )
+
+
 def prepare(
-    event: dict[str, Any], context: Any, *, sagemaker: Any = None, stepfunctions: Any = None, cloudwatch: Any = None
+    event: dict[str, Any], context: Any, *, sagemaker: Any = None, dynamodb: Any = None, cloudwatch: Any = None
 ) -> dict[str, Any]:
-    """Check everything before any weight changes; return the rollout state for step 1.
+    """Take the endpoint's rollout lock, check everything before any weight changes, and return
+    the rollout state for step 1.
 
     Event: ``{"input": <execution input>, "execution": <execution ARN>, "state_machine": <ARN>}``.
+    The lock comes first, so the weights recorded as "from before" cannot be another rollout's
+    half-way weights; a refusal after it releases it again.
     """
     endpoint_name = os.environ["ENDPOINT_NAME"]
-    raw = event.get("input") or {}
-    stepfunctions = stepfunctions or boto3.client("stepfunctions", config=RETRY_CONFIG)
-    running = [
-        e["executionArn"]
-        for page in stepfunctions.get_paginator("list_executions").paginate(
-            stateMachineArn=event["state_machine"], statusFilter="RUNNING"
-        )
-        for e in page["executions"]
-        if e["executionArn"] != event["execution"]
-    ]
-    if running:
-        raise RolloutRefused(f"another rollout is running on {endpoint_name}: {running[0]}; stop it first")
+    table, timeout, lease = _lock_settings()
+    dynamodb = dynamodb or boto3.client("dynamodb", config=RETRY_CONFIG)
+    execution = event["execution"]
+    now = _now()
+    try:
+        lock.acquire(dynamodb, table, endpoint_name, execution, now, lease)
+    except lock.LockHeld as err:
+        raise RolloutRefused(str(err)) from err
+    try:
+        state = _prepared_state(event.get("input") or {}, endpoint_name, timeout, sagemaker, cloudwatch, now)
+    except BaseException:
+        lock.release(dynamodb, table, endpoint_name, execution)
+        raise
+    LOG.info("rollout prepared", extra={"rollout": state})
+    return state
+
+
+def _prepared_state(
+    raw: dict[str, Any], endpoint_name: str, timeout: timedelta, sagemaker: Any, cloudwatch: Any, now: datetime
+) -> dict[str, Any]:
     sagemaker = sagemaker or sagemaker_client()
     original = _live_weights(sagemaker, endpoint_name)
     _capacity_setting(raw)
     try:
-        plan = parse_plan({k: v for k, v in raw.items() if k != "capacity"}, original)
+        plan = parse_plan(
+            {k: v for k, v in raw.items() if k != "capacity"}, original, max_duration_seconds=timeout.total_seconds()
+        )
     except InvalidPlan as err:
         raise RolloutRefused(f"invalid rollout request: {err}") from err
     endpoint_state = describe(sagemaker, endpoint_name)
     counts = {name: v.current_instance_count for name, v in endpoint_state.variants.items()} if endpoint_state else {}
-    now = _now()
     share = plan.steps[0]
     state: dict[str, Any] = {
         "endpoint": endpoint_name,
@@ -131,7 +154,6 @@ def prepare(
         "current_weights": step_weights(original, plan, share),
         "bake_seconds": plan.bake_seconds,
         "holds": 0,
-        "previous_p": 1.0,
         "started_at": now.isoformat(),
         "step_started_at": now.isoformat(),
         "action": "apply",
@@ -143,7 +165,6 @@ def prepare(
         state, share, cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG), now
     )
     _note_capacity(state)
-    LOG.info("rollout prepared", extra={"rollout": state})
     return state
 
 
@@ -176,7 +197,7 @@ def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None, sagema
     """Judge the step that just baked on the per-minute history since the rollout began; return the
     state with the next action (``rollout.decision`` decides; this only gathers and acts)."""
     state = dict(event)
-    state.pop("previous_p", None)  # the judge carries no statistic between looks any more
+    state.pop("previous_p", None)  # written by executions started before the judge kept no state
     cloudwatch = cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG)
     live = describe(sagemaker or sagemaker_client(), state["endpoint"])
     if live is not None:  # autoscaling may have moved counts since the last look
@@ -230,27 +251,78 @@ def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None, sagema
     return state
 
 
-def restore_after_stop(
-    event: dict[str, Any], context: Any, *, stepfunctions: Any = None, sagemaker: Any = None
-) -> dict[str, Any]:
-    """EventBridge: an execution was stopped by hand (or timed out): put the weights back.
+# The state machine's own Fail states (constructs_lib/rollout.py) after which the weights are
+# where the rollout meant to leave them: the end-of-execution path must not touch them.
+# tests/constructs_lib/test_rollout.py checks this against the synthesized definition.
+SETTLED_ERRORS: dict[str, str] = {
+    "RolledBack": "rolled back: the state machine restored the weights itself",
+    "RolloutError": "ended on an error after the state machine restored the weights itself",
+    "HoldLimitReached": 'stopped at the hold limit (on_hold_limit "stop"): the weights stay for a person to decide',
+}
 
-    The weights from before the rollout are in the output of the execution's Prepare state.
-    """
-    from set_weights.handler import handle as set_weights
 
-    execution = event["detail"]["executionArn"]
-    stepfunctions = stepfunctions or boto3.client("stepfunctions", config=RETRY_CONFIG)
-    latest = None  # the last rollout state: Prepare's, or a later Judge's (with raised capacity)
-    for page in stepfunctions.get_paginator("get_execution_history").paginate(executionArn=execution):
+def _latest_rollout_state(stepfunctions: Any, execution: str) -> dict[str, Any] | None:
+    """The last rollout state the execution recorded: Prepare's, or a later Judge's (with raised
+    capacity). Read newest first, so a long history is not read to its end."""
+    pages = stepfunctions.get_paginator("get_execution_history").paginate(executionArn=execution, reverseOrder=True)
+    for page in pages:
         for history_event in page["events"]:
             details = history_event.get("stateExitedEventDetails")
             if details and details.get("name") in ("Prepare", "Judge"):
-                latest = json.loads(details["output"])["rollout"]
-    if latest is None:
-        LOG.info("stopped before Prepare finished: no weight was changed", extra={"execution": execution})
-        return {"restored": False, "reason": "stopped before any weight changed"}
-    request = {"weights": latest["original_weights"], "instance_counts": latest.get("restore_instance_counts") or {}}
-    result = set_weights(request, context, client=sagemaker)
-    LOG.info("weights restored after a stop", extra={"execution": execution, "weights": result["weights"]})
-    return {"restored": True, "weights": result["weights"]}
+                return dict(json.loads(details["output"])["rollout"])
+    return None
+
+
+def _ending_error(stepfunctions: Any, execution: str) -> str | None:
+    """The error a FAILED execution ended with, from its history's last event (ExecutionFailed)."""
+    newest = stepfunctions.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)["events"]
+    details = newest[0].get("executionFailedEventDetails") if newest else None
+    return details.get("error") if details else None
+
+
+def restore_after_end(
+    event: dict[str, Any], context: Any, *, stepfunctions: Any = None, sagemaker: Any = None, dynamodb: Any = None
+) -> dict[str, Any]:
+    """EventBridge: a rollout execution ended. Put the weights back unless it ended on purpose,
+    then release the endpoint's rollout lock.
+
+    Acts only while this execution still holds the lock: otherwise the state machine already
+    released it at a deliberate end, or another rollout owns the endpoint now, and restoring
+    would fight it. Ended on purpose: SUCCEEDED, or one of :data:`SETTLED_ERRORS`. Every other
+    end (ABORTED, TIMED_OUT, FAILED for any other reason, such as the 25,000-event history limit
+    or a failed restore) restores the weights from before the rollout, which the execution's last
+    Prepare or Judge output records. Restoring twice is harmless: set-weights sets absolute
+    weights. If the restore fails the lock stays, so no rollout starts on half-shifted weights;
+    the invocation is retried and then lands in the dead-letter queue, whose alarm notifies.
+    """
+    from set_weights.handler import handle as set_weights
+
+    detail = event["detail"]
+    execution, status, error = detail["executionArn"], detail["status"], detail.get("error")
+    endpoint_name = os.environ["ENDPOINT_NAME"]
+    table = os.environ["LOCK_TABLE"]
+    dynamodb = dynamodb or boto3.client("dynamodb", config=RETRY_CONFIG)
+    context_fields = {"execution": execution, "status": status, "error": error}
+    if not lock.held_by(dynamodb, table, endpoint_name, execution):
+        LOG.info("lock not held by this execution: weights left alone", extra=context_fields)
+        return {"restored": False, "released": False, "reason": "this execution no longer holds the endpoint's lock"}
+    stepfunctions = stepfunctions or boto3.client("stepfunctions", config=RETRY_CONFIG)
+    if status == "FAILED" and not error:  # EventBridge carries it; the history is the fallback
+        error = _ending_error(stepfunctions, execution)
+    if status == "SUCCEEDED" or error in SETTLED_ERRORS:
+        reason = "succeeded" if status == "SUCCEEDED" else SETTLED_ERRORS[str(error)]
+        result: dict[str, Any] = {"restored": False, "reason": reason}
+    else:
+        latest = _latest_rollout_state(stepfunctions, execution)
+        if latest is None:
+            result = {"restored": False, "reason": "ended before Prepare finished: no weight changed"}
+        else:
+            request = {
+                "weights": latest["original_weights"],
+                "instance_counts": latest.get("restore_instance_counts") or {},
+            }
+            applied = set_weights(request, context, client=sagemaker)
+            result = {"restored": True, "weights": applied["weights"]}
+    result["released"] = lock.release(dynamodb, table, endpoint_name, execution)
+    LOG.info("rollout execution settled", extra={**context_fields, "result": result})
+    return result

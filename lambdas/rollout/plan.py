@@ -30,6 +30,47 @@ DEFAULT_ON_HOLD_LIMIT: OnHoldLimit = "rollback"
 PLAN_KEYS = frozenset({"candidate", "baselines", "steps", "bake_seconds", "max_holds", "on_hold_limit", "judge"})
 JUDGE_KEYS = frozenset({"alpha", "min_requests", "latency_tolerance", "max_error_rate_increase", "srm_p_value"})
 
+# Step Functions limits a plan must respect, checked before any weight changes:
+# - a Wait state waits at most 99,999,999 seconds ("Seconds ... must be a positive integer,
+#   maximum 99999999": https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html);
+# - an execution's history holds at most 25,000 events, beyond which the execution FAILS
+#   ("Maximum execution history size": https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+MAX_WAIT_SECONDS = 99_999_999
+MAX_HISTORY_EVENTS = 25_000
+
+# History events a state writes, by state type, at most (the names are botocore's
+# HistoryEventType enum: https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html).
+# A Task writes Entered, Scheduled, Started, (Submitted,) Succeeded or Failed, Exited; every retry
+# adds Failed, Scheduled, Started (and Submitted) again. Counted high on purpose: a plan is refused
+# when it *could* exceed the limit.
+HISTORY_EVENTS_BY_STATE_TYPE: Mapping[str, tuple[str, ...]] = {
+    "Task": ("TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded", "TaskStateExited"),
+    "Wait": ("WaitStateEntered", "WaitStateExited"),
+    "Pass": ("PassStateEntered", "PassStateExited"),
+    "Choice": ("ChoiceStateEntered", "ChoiceStateExited"),
+    "Succeed": ("SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"),
+    "Fail": ("FailStateEntered", "ExecutionFailed"),
+}
+HISTORY_EVENTS_PER_RETRY: tuple[str, ...] = ("TaskFailed", "TaskScheduled", "TaskStarted", "TaskSubmitted")
+HISTORY_EVENTS_TO_START: tuple[str, ...] = ("ExecutionStarted",)
+
+# The rollout state machine's loops, in history events at most, retries included: counted from
+# its definition (constructs_lib/rollout.py) with the tables above. tests/constructs_lib/test_rollout.py
+# recounts them from the synthesized definition, so a changed definition cannot leave them stale.
+HISTORY_EVENTS_PER_STEP = 56  # Apply step (54: 12 retries), Mark step start (2)
+HISTORY_EVENTS_PER_JUDGEMENT = 86  # Bake (2), Judge (54), Announce (14), Notify (14), Route (2)
+HISTORY_EVENTS_OUTSIDE_LOOPS = 141  # ExecutionStarted (1), Prepare (54), the longest way to an end (86)
+
+
+def worst_case_history_events(step_count: int, max_holds: int) -> int:
+    """History events a rollout of ``step_count`` steps with ``max_holds`` could write: every step
+    judged ``max_holds + 1`` times, every task retried to its limit."""
+    judgements = step_count * (max_holds + 1)
+    return (
+        HISTORY_EVENTS_OUTSIDE_LOOPS + step_count * HISTORY_EVENTS_PER_STEP + judgements * HISTORY_EVENTS_PER_JUDGEMENT
+    )
+
+
 # Weights are rounded to this many decimals: SageMaker takes floats, and a person reads them.
 WEIGHT_DECIMALS = 4
 # Products like 1000 * 10 / 100 / 50 can land a hair above a whole number; that is not a request more.
@@ -187,14 +228,52 @@ def _judge(raw: Any) -> JudgeSettings:
     )
 
 
-def parse_plan(raw: Mapping[str, Any], live_variants: Mapping[str, float]) -> RolloutPlan:
+def _check_history(step_count: int, max_holds: int) -> None:
+    """Refuse a plan whose execution could outgrow the 25,000-event history: it would FAIL
+    mid-rollout with the weights half-shifted."""
+    events = worst_case_history_events(step_count, max_holds)
+    if events <= MAX_HISTORY_EVENTS:
+        return
+    room = MAX_HISTORY_EVENTS - HISTORY_EVENTS_OUTSIDE_LOOPS - step_count * HISTORY_EVENTS_PER_STEP
+    holds_that_fit = room // (step_count * HISTORY_EVENTS_PER_JUDGEMENT) - 1
+    advice = (
+        f"with {step_count} steps, max_holds may be at most {holds_that_fit}"
+        if holds_that_fit >= 0
+        else "use fewer steps"
+    )
+    raise InvalidPlan(
+        f"max_holds: {step_count} steps judged up to {max_holds + 1} times each could write {events:,} "
+        f"execution history events, beyond Step Functions' limit of {MAX_HISTORY_EVENTS:,} (the execution "
+        f"would fail mid-rollout); {advice}"
+    )
+
+
+def _check_duration(step_count: int, max_holds: int, bake_seconds: int, max_duration_seconds: float) -> None:
+    """Refuse a plan whose bakes alone could outlast the execution's timeout."""
+    baking = step_count * (max_holds + 1) * bake_seconds
+    if baking > max_duration_seconds:
+        raise InvalidPlan(
+            f"bake_seconds: {step_count} steps judged up to {max_holds + 1} times each, {bake_seconds} s per "
+            f"bake, could bake for {baking:,} s, longer than the rollout's timeout of {max_duration_seconds:,.0f} s "
+            "(the execution would time out mid-rollout); shorten bake_seconds or lower max_holds"
+        )
+
+
+def parse_plan(
+    raw: Mapping[str, Any], live_variants: Mapping[str, float], *, max_duration_seconds: float | None = None
+) -> RolloutPlan:
     """Validate ``raw`` against the endpoint's live variants (name → current weight).
 
     Keys: ``candidate`` (required); ``baselines`` (default: every other live variant);
     ``steps`` (default [10, 25, 50, 100]; each > 0 and <= 100, strictly increasing, the last 100);
-    ``bake_seconds`` (default 600, > 0); ``max_holds`` (default 3, >= 0); ``on_hold_limit``
-    ("rollback" by default, or "stop"); ``judge`` (see :class:`JudgeSettings`). Any other key is
-    an error, so a misspelt setting cannot silently fall back to its default.
+    ``bake_seconds`` (default 600, > 0, at most a Wait state's 99,999,999); ``max_holds`` (default
+    3, >= 0; with the steps, small enough that the execution's history cannot outgrow 25,000
+    events: :func:`worst_case_history_events`); ``on_hold_limit`` ("rollback" by default, or
+    "stop"); ``judge`` (see :class:`JudgeSettings`). Any other key is an error, so a misspelt
+    setting cannot silently fall back to its default.
+
+    ``max_duration_seconds`` (default None: not checked): the execution's timeout; a plan whose
+    bakes alone (steps × (max_holds + 1) × bake_seconds) could take longer is refused.
     """
     if not isinstance(raw, Mapping):
         raise InvalidPlan(f"rollout plan: must be an object (got {type(raw).__name__})")
@@ -208,9 +287,17 @@ def parse_plan(raw: Mapping[str, Any], live_variants: Mapping[str, float]) -> Ro
     bake_seconds = _whole(raw.get("bake_seconds", DEFAULT_BAKE_SECONDS), "bake_seconds")
     if bake_seconds <= 0:
         raise InvalidPlan(f"bake_seconds: must be > 0 (got {bake_seconds})")
+    if bake_seconds > MAX_WAIT_SECONDS:
+        raise InvalidPlan(
+            f"bake_seconds: must be <= {MAX_WAIT_SECONDS:,}, the longest a Step Functions Wait state waits "
+            f"(got {bake_seconds:,})"
+        )
     max_holds = _whole(raw.get("max_holds", DEFAULT_MAX_HOLDS), "max_holds")
     if max_holds < 0:
         raise InvalidPlan(f"max_holds: must be >= 0 (got {max_holds})")
+    _check_history(len(steps), max_holds)
+    if max_duration_seconds is not None:
+        _check_duration(len(steps), max_holds, bake_seconds, max_duration_seconds)
     on_hold_limit = raw.get("on_hold_limit", DEFAULT_ON_HOLD_LIMIT)
     if on_hold_limit not in ON_HOLD_LIMITS:
         raise InvalidPlan(f"on_hold_limit: must be one of {', '.join(ON_HOLD_LIMITS)} (got {on_hold_limit!r})")

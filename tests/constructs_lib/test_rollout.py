@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
+import botocore.session
 import pytest
+from aws_cdk import App
 from aws_cdk.assertions import Match, Template
+from moto import mock_aws
 
+import rollout.handler as rollout_handler
+from app import build_app
+from constructs_lib import rollout_lock
+from constructs_lib.config import parse_config
+from constructs_lib.python_function import SCHEDULED_DLQ_REASON, SYNCHRONOUS_DLQ_REASON
+from rollout import lock, plan
 from tests.conftest import read_config
 from tests.stacks.test_ab_test_stack import joined_text
 from tests.synth import only_template
@@ -79,10 +91,11 @@ def test_route_covers_every_action(definition):
     assert targets == {
         "next_step": "Apply step",
         "judge_again": "Bake",
-        "complete": "Promoted",
+        "complete": "Release lock (promoted)",
         "rollback": "Restore weights",
     }
-    assert route["Default"] == "Hold limit reached"
+    assert route["Default"] == "Release lock (hold limit)"
+    assert definition["States"]["Release lock (hold limit)"]["Next"] == "Hold limit reached"
     assert definition["States"]["Hold limit reached"]["Type"] == "Fail"
 
 
@@ -92,7 +105,8 @@ def test_rollback_restores_the_original_weights_then_fails_with_the_reason(defin
         "weights.$": "$.rollout.original_weights",
         "instance_counts.$": "$.rollout.restore_instance_counts",
     }
-    assert restore["Next"] == "Rolled back"
+    assert restore["Next"] == "Release lock (rolled back)"
+    assert definition["States"]["Release lock (rolled back)"]["Next"] == "Rolled back"
     assert definition["States"]["Rolled back"] == {
         "Type": "Fail",
         "Error": "RolledBack",
@@ -153,32 +167,27 @@ def test_state_machine_logs_everything_and_traces(template: Template):
     )
 
 
-def test_a_manual_stop_restores_the_weights(template: Template):
+def test_every_end_of_an_execution_is_settled(template: Template):
+    """A FAILED execution (e.g. the 25,000-event history limit) left weights half-shifted when the
+    rule matched only ABORTED and TIMED_OUT; SUCCEEDED is matched too, to release a lost lock."""
     template.has_resource_properties(
         "AWS::Events::Rule",
         {
             "EventPattern": {
                 "source": ["aws.states"],
                 "detail-type": ["Step Functions Execution Status Change"],
-                "detail": {"status": ["ABORTED", "TIMED_OUT"], "stateMachineArn": [Match.any_value()]},
+                "detail": {
+                    "status": ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
+                    "stateMachineArn": [Match.any_value()],
+                },
             }
         },
     )
-    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "rollout.handler.restore_after_stop"})
+    template.has_resource_properties("AWS::Lambda::Function", {"Handler": "rollout.handler.restore_after_end"})
 
 
-def test_prepare_may_list_executions_of_this_state_machine_only(template: Template):
-    (machine_id,) = template.find_resources(
-        "AWS::StepFunctions::StateMachine", {"Properties": {"TracingConfiguration": Match.any_value()}}
-    )
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyDocument": {
-                "Statement": [{"Action": "states:ListExecutions", "Effect": "Allow", "Resource": {"Ref": machine_id}}]
-            }
-        },
-    )
+def test_nothing_relies_on_list_executions_any_more(template: Template):
+    assert "states:ListExecutions" not in json.dumps(template.find_resources("AWS::IAM::Policy"))
 
 
 def test_judge_knows_each_variants_alarms(template: Template):
@@ -191,3 +200,283 @@ def test_judge_knows_each_variants_alarms(template: Template):
 
 def test_output_names_the_state_machine(template: Template):
     assert "RolloutStateMachineArn" in template.to_json()["Outputs"]
+
+
+# --- throttling -------------------------------------------------------------------------------
+
+CDK_SERVICE_EXCEPTIONS = {
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+}
+
+
+def lambda_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in definition["States"].items() if s.get("Resource", "").endswith(":states:::lambda:invoke")}
+
+
+def test_every_lambda_step_retries_throttling_and_service_errors_with_backoff(definition):
+    states = lambda_states(definition)
+    assert set(states) == {"Prepare", "Apply step", "Judge", "Restore weights", "Restore weights after an error"}
+    for name, state in states.items():
+        retriers = state["Retry"]
+        covered = {error for retrier in retriers for error in retrier["ErrorEquals"]}
+        assert {"Lambda.TooManyRequestsException", *CDK_SERVICE_EXCEPTIONS} <= covered, name
+        (throttled,) = [r for r in retriers if "Lambda.TooManyRequestsException" in r["ErrorEquals"]]
+        assert throttled["BackoffRate"] > 1 and throttled["MaxAttempts"] >= 3, name
+        # Step Functions takes the first retrier that matches: a catch-all before it would decide instead.
+        catch_alls = [i for i, r in enumerate(retriers) if {"States.ALL", "States.TaskFailed"} & set(r["ErrorEquals"])]
+        assert all(retriers.index(throttled) < i for i in catch_alls), name
+
+
+# --- the lock ---------------------------------------------------------------------------------
+
+
+def lock_table_id(template: Template) -> str:
+    (table_id,) = template.find_resources("AWS::DynamoDB::Table")
+    return table_id
+
+
+def test_the_lock_table_is_encrypted_with_the_stack_key_recoverable_and_on_demand(template: Template):
+    (key_id,) = template.find_resources("AWS::KMS::Key")
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "SSESpecification": {
+                "SSEEnabled": True,
+                "SSEType": "KMS",
+                "KMSMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]},
+            },
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": lock.EXPIRES_AT, "Enabled": True},
+        },
+    )
+
+
+def test_the_construct_and_the_lambda_agree_on_the_lock_item():
+    assert (rollout_lock.PARTITION_KEY, rollout_lock.OWNER, rollout_lock.EXPIRES_AT) == (
+        lock.PARTITION_KEY,
+        lock.OWNER,
+        lock.EXPIRES_AT,
+    )
+
+
+def table_actions(template: Template, handler: str) -> set[str]:
+    """The DynamoDB actions the function of ``handler`` may take on the lock table, and only there."""
+    (function,) = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": handler}}).values()
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    actions: set[str] = set()
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        if {"Ref": role} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.startswith("dynamodb:") for a in listed):
+                assert statement["Resource"] == {"Fn::GetAtt": [lock_table_id(template), "Arn"]}, statement
+                actions |= set(listed)
+    return actions
+
+
+def test_prepare_and_the_end_settler_may_only_take_and_release_the_lock(template: Template):
+    assert table_actions(template, "rollout.handler.prepare") == {
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "dynamodb:DeleteItem",
+    }
+    assert table_actions(template, "rollout.handler.restore_after_end") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
+
+
+def end_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in definition["States"].items() if s["Type"] in ("Succeed", "Fail")}
+
+
+def predecessors(definition: dict[str, Any], target: str) -> set[str]:
+    return {
+        name
+        for name, state in definition["States"].items()
+        if state.get("Next") == target
+        or state.get("Default") == target
+        or target in [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+    }
+
+
+def test_every_end_state_releases_the_lock_first_except_a_failed_restore(definition):
+    """A failed restore keeps the lock: the end rule restores again, and no rollout may start on
+    half-shifted weights meanwhile."""
+    for name in end_states(definition):
+        before = predecessors(definition, name)
+        if name == "Restore failed":
+            assert not any(s.startswith("Release lock") for s in before)
+            continue
+        assert before and all(s.startswith("Release lock") for s in before), (name, before)
+        for release in before:
+            state = definition["States"][release]
+            assert state["Resource"].endswith(":states:::dynamodb:deleteItem")
+            assert [c["Next"] for c in state["Catch"]] == [name], "a failed release still ends the execution"
+
+
+def test_the_state_machine_releases_only_its_own_lock(definition):
+    """Replays a release state's request from the synthesized definition against DynamoDB (moto)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="locks",
+            KeySchema=[{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": lock.PARTITION_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        parameters = definition["States"]["Release lock (promoted)"]["Parameters"]
+
+        def release_as(execution: str) -> None:
+            values = {
+                k: {"S": execution}
+                for k, v in parameters["ExpressionAttributeValues"].items()
+                if v == {"S.$": "$$.Execution.Id"}
+            }
+            assert values, parameters
+            with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
+                client.delete_item(
+                    TableName="locks",
+                    Key={lock.PARTITION_KEY: {"S": "churn-ab"}},
+                    ConditionExpression=parameters["ConditionExpression"],
+                    ExpressionAttributeNames=parameters["ExpressionAttributeNames"],
+                    ExpressionAttributeValues=values,
+                )
+
+        lock.acquire(client, "locks", "churn-ab", "arn:exec:new", datetime.now(UTC), timedelta(hours=1))
+        release_as("arn:exec:old")
+        assert lock.held_by(client, "locks", "churn-ab", "arn:exec:new"), "another execution's lock stays"
+        release_as("arn:exec:new")
+        assert lock.holder_of(client, "locks", "churn-ab") is None
+
+
+def test_the_end_settler_leaves_alone_exactly_the_deliberate_fail_states(definition):
+    """RolledBack and RolloutError come after the state machine's own restore, HoldLimitReached
+    keeps the weights on purpose; only RestoreFailed (and any error not of this machine's making)
+    needs the end rule's restore."""
+    errors = {state["Error"] for state in end_states(definition).values() if state["Type"] == "Fail"}
+    assert set(rollout_handler.SETTLED_ERRORS) == errors - {"RestoreFailed"}
+
+
+# --- the execution history limit --------------------------------------------------------------
+
+
+def history_events(state: dict[str, Any]) -> int:
+    """At most how many history events one visit of ``state`` writes, retries included (a
+    retrier without MaxAttempts retries 3 times, as the States Language defines)."""
+    retries = sum(retrier.get("MaxAttempts", 3) for retrier in state.get("Retry", []))
+    return len(plan.HISTORY_EVENTS_BY_STATE_TYPE[state["Type"]]) + retries * len(plan.HISTORY_EVENTS_PER_RETRY)
+
+
+def path(definition: dict[str, Any], start: str, stop: str) -> list[str]:
+    """States from ``start`` following Next, up to ``stop`` (excluded)."""
+    names, name = [], start
+    while name != stop:
+        names.append(name)
+        name = definition["States"][name]["Next"]
+    return names
+
+
+def longest_way_to_an_end(definition: dict[str, Any], name: str, loop: set[str]) -> int:
+    state = definition["States"][name]
+    onward = [state.get("Next"), state.get("Default")]
+    onward += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+    rest = [longest_way_to_an_end(definition, n, loop) for n in onward if n and n not in loop]
+    return history_events(state) + max(rest, default=0)
+
+
+def test_the_plan_counts_the_history_events_of_the_synthesized_loops(definition):
+    states = definition["States"]
+    step = path(definition, "Apply step", "Bake")
+    judgement = [*path(definition, "Bake", "Route"), "Route"]
+    assert sum(history_events(states[n]) for n in step) == plan.HISTORY_EVENTS_PER_STEP
+    assert sum(history_events(states[n]) for n in judgement) == plan.HISTORY_EVENTS_PER_JUDGEMENT
+    loops = {*step, *judgement}
+    # Every way out of the loops: the route's exits, and the catches of the loops' tasks.
+    exits = [c["Next"] for c in states["Route"]["Choices"]] + [states["Route"]["Default"]]
+    exits += [c["Next"] for n in loops for c in states[n].get("Catch", [])]
+    longest_end = max(longest_way_to_an_end(definition, n, loops) for n in set(exits) - loops)
+    assert (
+        len(plan.HISTORY_EVENTS_TO_START) + history_events(states[definition["StartAt"]]) + longest_end
+    ) == plan.HISTORY_EVENTS_OUTSIDE_LOOPS
+    assert states[definition["StartAt"]]["Next"] == "Apply step"
+
+
+def test_the_history_event_names_are_step_functions_own():
+    enum = set(botocore.session.get_session().get_service_model("stepfunctions").shape_for("HistoryEventType").enum)
+    named = {e for events in plan.HISTORY_EVENTS_BY_STATE_TYPE.values() for e in events}
+    assert named | set(plan.HISTORY_EVENTS_PER_RETRY) | set(plan.HISTORY_EVENTS_TO_START) <= enum
+
+
+def test_every_state_type_of_the_machine_is_counted(definition):
+    assert {s["Type"] for s in definition["States"].values()} <= set(plan.HISTORY_EVENTS_BY_STATE_TYPE)
+
+
+# --- failures of the end settler --------------------------------------------------------------
+
+
+def test_the_end_settler_has_an_encrypted_dead_letter_queue_for_both_of_its_failure_paths(template: Template):
+    (queue_id,) = template.find_resources("AWS::SQS::Queue", {"Properties": {"SqsManagedSseEnabled": True}})
+    (function,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "rollout.handler.restore_after_end"}}
+    ).values()
+    assert function["Properties"]["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig", {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2}
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Targets": [
+                Match.object_like(
+                    {
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}},
+                        "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2},
+                    }
+                )
+            ]
+        },
+    )
+
+
+def test_a_message_in_the_dead_letter_queue_notifies_the_alarm_topic(template: Template):
+    (queue_id,) = template.find_resources("AWS::SQS::Queue", {"Properties": {"SqsManagedSseEnabled": True}})
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 0,
+            "AlarmActions": [{"Ref": topic_id}],
+        },
+    )
+
+
+def test_the_end_settler_is_not_acknowledged_as_a_read_only_function():
+    """It changes weights: the dead-letter finding is answered with a queue, not with the
+    acknowledgement for scheduled, read-only functions."""
+    app = build_app(parse_config(read_config(), "test-config.json"), App())
+    (function,) = [c for c in app.node.find_all() if c.node.path.endswith("/Rollout/RestoreAfterEnd/Function")]
+    reasons = [json.dumps(entry.data) for entry in function.node.metadata if entry.type == "aws:cdk:acknowledged-rules"]
+    assert reasons, "the function's other acknowledgements are recorded as metadata"
+    assert not any("LambdaDLQ" in r or SCHEDULED_DLQ_REASON in r or SYNCHRONOUS_DLQ_REASON in r for r in reasons)
+
+
+def test_the_lock_cannot_expire_while_its_execution_may_still_run_or_settle(template: Template, definition):
+    (prepare,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "rollout.handler.prepare"}}
+    ).values()
+    env = prepare["Properties"]["Environment"]["Variables"]
+    timeout = definition["TimeoutSeconds"]
+    (rule,) = [r for r in template.find_resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    settling = rule["Properties"]["Targets"][0]["RetryPolicy"]["MaximumEventAgeInSeconds"]
+    (invoke_config,) = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    settling += invoke_config["Properties"]["MaximumEventAgeInSeconds"]
+    assert int(env["ROLLOUT_TIMEOUT_SECONDS"]) == timeout, "the plan's duration bound is the execution's timeout"
+    assert int(env["LOCK_LEASE_SECONDS"]) >= timeout + settling

@@ -11,10 +11,15 @@ import pytest
 from botocore.stub import Stubber
 
 import rollout.handler as rollout
+from rollout import lock
 from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint, live_weights, set_endpoint_status
 
 ROLE = "arn:aws:iam::123456789012:role/states"
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+LOCK_TABLE = "rollout-locks"
+TIMEOUT = timedelta(days=7)
+LEASE = timedelta(days=7, hours=2)
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:rollout:{}"
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +27,27 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENDPOINT_NAME", ENDPOINT)
     monkeypatch.setenv("METRICS_NAMESPACE", "SageMakerABTesting")
     monkeypatch.setenv("VARIANT_ALARMS", json.dumps({"Variant2": ["v2-errors"], "Variant1": ["v1-errors"]}))
+    monkeypatch.setenv("LOCK_TABLE", LOCK_TABLE)
+    monkeypatch.setenv("ROLLOUT_TIMEOUT_SECONDS", str(int(TIMEOUT.total_seconds())))
+    monkeypatch.setenv("LOCK_LEASE_SECONDS", str(int(LEASE.total_seconds())))
+
+
+@pytest.fixture
+def locks() -> Any:
+    """The lock table as constructs_lib/rollout_lock.py declares it (key ``endpoint``)."""
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName=LOCK_TABLE,
+        KeySchema=[{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": lock.PARTITION_KEY, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
+def holder(locks: Any) -> str | None:
+    found = lock.holder_of(locks, LOCK_TABLE, ENDPOINT)
+    return found[0] if found else None
 
 
 @pytest.fixture
@@ -43,19 +69,25 @@ def prepare_event(stepfunctions: Any, machine: str, execution_input: dict[str, A
 # --- prepare ----------------------------------------------------------------------------------
 
 
-def test_prepare_records_the_weights_from_before_and_plans_step_one(sagemaker, stepfunctions, machine):
+def test_prepare_records_the_weights_from_before_and_plans_step_one(sagemaker, stepfunctions, machine, locks):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     state = rollout.prepare(
         prepare_event(stepfunctions, machine, {"candidate": "Variant2", "steps": [10, 50, 100], "bake_seconds": 60}),
         None,
         sagemaker=sagemaker,
-        stepfunctions=stepfunctions,
+        dynamodb=locks,
     )
     assert state["original_weights"] == {"Variant1": 1.0, "Variant2": 1.0}
     assert state["current_weights"] == {"Variant1": 90.0, "Variant2": 10.0}
     assert (state["step_index"], state["share"], state["bake_seconds"], state["action"]) == (0, 10, 60, "apply")
     assert state["baselines"] == ["Variant1"]
     assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}, "prepare changes nothing"
+    assert holder(locks) == state_execution(stepfunctions, machine), "prepare holds the endpoint's lock"
+
+
+def state_execution(stepfunctions: Any, machine: str) -> str:
+    (execution,) = stepfunctions.list_executions(stateMachineArn=machine)["executions"]
+    return str(execution["executionArn"])
 
 
 @pytest.mark.parametrize(
@@ -67,34 +99,62 @@ def test_prepare_records_the_weights_from_before_and_plans_step_one(sagemaker, s
         ({"candidate": "Variant2", "steps": [10, 150]}, "100"),
         ({"candidate": "Variant2", "bake_seconds": 0}, "bake_seconds"),
         ({"candidate": "Variant2", "plan": {}}, "plan"),
+        ({"candidate": "Variant2", "bake_seconds": 100_000_000}, "Wait state"),
+        ({"candidate": "Variant2", "max_holds": 1_000}, "history"),
+        ({"candidate": "Variant2", "bake_seconds": 86_400, "max_holds": 1}, "timeout"),
     ],
 )
-def test_bad_requests_are_refused_before_any_weight_changes(sagemaker, stepfunctions, machine, execution_input, reason):
+def test_bad_requests_are_refused_before_any_weight_changes(
+    sagemaker, stepfunctions, machine, locks, execution_input, reason
+):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     with pytest.raises(rollout.RolloutRefused, match=reason):
         rollout.prepare(
             prepare_event(stepfunctions, machine, execution_input),
             None,
             sagemaker=sagemaker,
-            stepfunctions=stepfunctions,
+            dynamodb=locks,
         )
     assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}
+    assert holder(locks) is None, "a refused rollout leaves the endpoint's lock free"
 
 
-def test_a_second_rollout_on_the_same_endpoint_is_refused(sagemaker, stepfunctions, machine):
+def prepare_as(execution: str, sagemaker: Any, locks: Any) -> dict[str, Any]:
+    """Prepare for an execution that ListExecutions may not list yet (it is eventually consistent)."""
+    event = {"input": {"candidate": "Variant2"}, "execution": execution, "state_machine": "unused"}
+    return rollout.prepare(event, None, sagemaker=sagemaker, dynamodb=locks)
+
+
+def test_of_two_racing_rollouts_on_one_endpoint_the_second_is_refused(sagemaker, locks):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
-    prepare_event(stepfunctions, machine, {"candidate": "Variant2"})  # still RUNNING
-    with pytest.raises(rollout.RolloutRefused, match="another rollout is running"):
-        rollout.prepare(
-            prepare_event(stepfunctions, machine, {"candidate": "Variant2"}),
-            None,
-            sagemaker=sagemaker,
-            stepfunctions=stepfunctions,
-        )
+    prepare_as(EXECUTION.format("first"), sagemaker, locks)
+    with pytest.raises(rollout.RolloutRefused, match=r"another rollout holds endpoint churn-ab: .*:first until"):
+        prepare_as(EXECUTION.format("second"), sagemaker, locks)
+    assert holder(locks) == EXECUTION.format("first"), "the refused rollout does not release the other's lock"
+
+
+def test_a_retried_prepare_of_the_same_execution_keeps_its_lock(sagemaker, locks):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    prepare_as(EXECUTION.format("first"), sagemaker, locks)
+    prepare_as(EXECUTION.format("first"), sagemaker, locks)  # Step Functions retried the Lambda
+    assert holder(locks) == EXECUTION.format("first")
+
+
+def test_an_expired_lock_is_taken_over(sagemaker, locks, monkeypatch):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    taken = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(rollout, "_now", lambda: taken)
+    prepare_as(EXECUTION.format("lost"), sagemaker, locks)  # its release never came
+    monkeypatch.setattr(rollout, "_now", lambda: taken + LEASE - timedelta(seconds=1))
+    with pytest.raises(rollout.RolloutRefused, match="lost"):
+        prepare_as(EXECUTION.format("early"), sagemaker, locks)
+    monkeypatch.setattr(rollout, "_now", lambda: taken + LEASE + timedelta(seconds=1))
+    prepare_as(EXECUTION.format("later"), sagemaker, locks)
+    assert holder(locks) == EXECUTION.format("later")
 
 
 @pytest.mark.parametrize("status", ["Updating", "Failed"])
-def test_an_endpoint_not_in_service_is_refused(sagemaker, stepfunctions, machine, status):
+def test_an_endpoint_not_in_service_is_refused(sagemaker, stepfunctions, machine, locks, status):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     set_endpoint_status(status)
     with pytest.raises(rollout.RolloutRefused, match=f"is {status}, not InService"):
@@ -102,7 +162,7 @@ def test_an_endpoint_not_in_service_is_refused(sagemaker, stepfunctions, machine
             prepare_event(stepfunctions, machine, {"candidate": "Variant2"}),
             None,
             sagemaker=sagemaker,
-            stepfunctions=stepfunctions,
+            dynamodb=locks,
         )
 
 
@@ -256,70 +316,185 @@ def test_each_minute_carries_the_weights_that_were_live_when_it_began(monkeypatc
     assert new_state["action"] == "complete"
 
 
-# --- restore after a manual stop ----------------------------------------------------------------
+# --- settling an ended execution --------------------------------------------------------------
 
 
-def stopped_execution_event(arn: str) -> dict[str, Any]:
+def ended_event(arn: str, status: str, error: str | None = None) -> dict[str, Any]:
+    """ "Step Functions Execution Status Change", as EventBridge delivers it (FAILED carries the
+    execution's error and cause; the other statuses carry null)."""
     return {
         "version": "0",
         "source": "aws.states",
         "detail-type": "Step Functions Execution Status Change",
-        "detail": {"executionArn": arn, "status": "ABORTED"},
+        "detail": {
+            "executionArn": arn,
+            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:rollout",
+            "status": status,
+            "error": error,
+            "cause": "why" if error else None,
+        },
     }
 
 
-def test_a_stopped_rollout_gets_its_original_weights_back(sagemaker, monkeypatch):
+def history_events(*outputs: tuple[str, dict[str, Any]], failed_with: str | None = None) -> list[dict[str, Any]]:
+    """An execution history, newest first (as read with reverseOrder): the ExecutionFailed event
+    if ``failed_with``, then the states' exit events with their outputs, the latest first."""
+    now = datetime.now(UTC)
+    events: list[dict[str, Any]] = []
+    if failed_with:
+        events.append(
+            {
+                "timestamp": now,
+                "type": "ExecutionFailed",
+                "id": 99,
+                "executionFailedEventDetails": {"error": failed_with, "cause": "why"},
+            }
+        )
+    for index, (name, output) in enumerate(reversed(outputs)):
+        events.append(
+            {
+                "timestamp": now,
+                "type": "TaskStateExited",
+                "id": 50 - index,
+                "stateExitedEventDetails": {"name": name, "output": json.dumps(output)},
+            }
+        )
+    events.append({"timestamp": now, "type": "ExecutionStarted", "id": 1})
+    return events
+
+
+PREPARED = ("Prepare", {"rollout": {"original_weights": {"Variant1": 1.0, "Variant2": 1.0}}})
+
+
+def settle(
+    arn: str, status: str, sagemaker: Any, locks: Any, history: list[dict[str, Any]] | None, error: str | None = None
+) -> dict[str, Any]:
+    """Run the end-settling function; moto keeps no real execution history, so the history is
+    stubbed with the real response shape (None: the function must not read it)."""
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    stubber = Stubber(stepfunctions)
+    if history is not None:
+        stubber.add_response("get_execution_history", {"events": history}, {"executionArn": arn, "reverseOrder": True})
+    with stubber:
+        result = rollout.restore_after_end(
+            ended_event(arn, status, error), None, stepfunctions=stepfunctions, sagemaker=sagemaker, dynamodb=locks
+        )
+        stubber.assert_no_pending_responses()
+    return result
+
+
+def take_lock(locks: Any, execution: str) -> None:
+    lock.acquire(locks, LOCK_TABLE, ENDPOINT, execution, datetime.now(UTC), LEASE)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        ("ABORTED", None),  # stopped by hand
+        ("TIMED_OUT", None),
+        ("FAILED", "States.Runtime"),  # e.g. the 25,000-event history limit
+        ("FAILED", "RestoreFailed"),  # the state machine's own restore gave up: try once more
+    ],
+)
+def test_an_execution_that_ended_without_deciding_gets_its_original_weights_back(
+    sagemaker, locks, monkeypatch, status, error
+):
     create_endpoint(sagemaker, {"Variant1": 25, "Variant2": 75})  # mid-rollout
     monkeypatch.setattr("set_weights.handler.POLL_SECONDS", 0.01)
-    arn = "arn:aws:states:us-east-1:123456789012:execution:rollout:abc"
+    arn = EXECUTION.format("abc")
+    take_lock(locks, arn)
+    result = settle(arn, status, sagemaker, locks, history_events(PREPARED), error)
+    assert result == {"restored": True, "weights": {"Variant1": 1.0, "Variant2": 1.0}, "released": True}
+    assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}
+    assert holder(locks) is None
+
+
+def test_a_failed_execution_without_the_error_in_the_event_is_judged_by_its_history(sagemaker, locks, monkeypatch):
+    create_endpoint(sagemaker, {"Variant1": 25, "Variant2": 75})
+    monkeypatch.setattr("set_weights.handler.POLL_SECONDS", 0.01)
+    arn = EXECUTION.format("abc")
+    take_lock(locks, arn)
     stepfunctions = boto3.client("stepfunctions", region_name=REGION)
-    stubber = Stubber(stepfunctions)  # moto keeps no real execution history: the real shape, by hand
-    prepare_output = json.dumps({"rollout": {"original_weights": {"Variant1": 1.0, "Variant2": 1.0}}})
+    stubber = Stubber(stepfunctions)
+    newest = history_events(PREPARED, failed_with="RolledBack")[:1]
     stubber.add_response(
-        "get_execution_history",
-        {
-            "events": [
-                {"timestamp": datetime.now(UTC), "type": "ExecutionStarted", "id": 1},
-                {
-                    "timestamp": datetime.now(UTC),
-                    "type": "TaskStateExited",
-                    "id": 6,
-                    "stateExitedEventDetails": {"name": "Prepare", "output": prepare_output},
-                },
-            ]
-        },
-        {"executionArn": arn},
+        "get_execution_history", {"events": newest}, {"executionArn": arn, "reverseOrder": True, "maxResults": 1}
     )
     with stubber:
-        result = rollout.restore_after_stop(
-            stopped_execution_event(arn), None, stepfunctions=stepfunctions, sagemaker=sagemaker
+        result = rollout.restore_after_end(
+            ended_event(arn, "FAILED"), None, stepfunctions=stepfunctions, sagemaker=sagemaker, dynamodb=locks
         )
-    assert result == {"restored": True, "weights": {"Variant1": 1.0, "Variant2": 1.0}}
+    assert result["restored"] is False and "rolled back" in result["reason"]
+    assert live_weights(sagemaker) == {"Variant1": 25.0, "Variant2": 75.0}
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [("SUCCEEDED", None), ("FAILED", "RolledBack"), ("FAILED", "RolloutError"), ("FAILED", "HoldLimitReached")],
+)
+def test_a_deliberate_end_whose_release_was_lost_only_releases_the_lock(sagemaker, locks, status, error):
+    create_endpoint(sagemaker, {"Variant1": 25, "Variant2": 75})  # what the rollout left, on purpose
+    arn = EXECUTION.format("abc")
+    take_lock(locks, arn)
+    result = settle(arn, status, sagemaker, locks, history=None, error=error)
+    assert (result["restored"], result["released"]) == (False, True)
+    assert live_weights(sagemaker) == {"Variant1": 25.0, "Variant2": 75.0}
+    assert holder(locks) is None
+
+
+@pytest.mark.parametrize("status", ["FAILED", "ABORTED", "TIMED_OUT"])
+def test_an_end_whose_lock_another_rollout_holds_now_changes_nothing(sagemaker, locks, status):
+    """A rolled-back execution released its lock itself; a new rollout took it before this late
+    event arrived. Restoring now would fight the new rollout."""
+    create_endpoint(sagemaker, {"Variant1": 90, "Variant2": 10})  # the new rollout's first step
+    take_lock(locks, EXECUTION.format("new"))
+    result = settle(EXECUTION.format("old"), status, sagemaker, locks, history=None, error="RolledBack")
+    assert (result["restored"], result["released"]) == (False, False)
+    assert live_weights(sagemaker) == {"Variant1": 90.0, "Variant2": 10.0}
+    assert holder(locks) == EXECUTION.format("new")
+
+
+def test_a_rollout_refused_by_the_lock_does_not_release_it(sagemaker, locks):
+    create_endpoint(sagemaker, {"Variant1": 90, "Variant2": 10})
+    take_lock(locks, EXECUTION.format("running"))
+    result = settle(EXECUTION.format("refused"), "FAILED", sagemaker, locks, history=None, error="RolloutRefused")
+    assert result["released"] is False and holder(locks) == EXECUTION.format("running")
+
+
+def test_restoring_twice_is_harmless(sagemaker, locks, monkeypatch):
+    """The state machine restored, then failed before releasing; the end event restores again."""
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})  # already restored
+    monkeypatch.setattr("set_weights.handler.POLL_SECONDS", 0.01)
+    arn = EXECUTION.format("abc")
+    take_lock(locks, arn)
+    result = settle(arn, "FAILED", sagemaker, locks, history_events(PREPARED), "States.Runtime")
+    assert result["restored"] is True
     assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}
 
 
-def test_a_rollout_stopped_before_prepare_finished_changes_nothing(sagemaker):
+def test_an_execution_that_ended_before_prepare_finished_changes_nothing_and_releases(sagemaker, locks):
     create_endpoint(sagemaker, {"Variant1": 40, "Variant2": 60})
-    arn = "arn:aws:states:us-east-1:123456789012:execution:rollout:early"
-    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
-    stubber = Stubber(stepfunctions)
-    stubber.add_response(
-        "get_execution_history",
-        {"events": [{"timestamp": datetime.now(UTC), "type": "ExecutionStarted", "id": 1}]},
-        {"executionArn": arn},
-    )
-    with stubber:
-        result = rollout.restore_after_stop(
-            stopped_execution_event(arn), None, stepfunctions=stepfunctions, sagemaker=sagemaker
-        )
-    assert result["restored"] is False
+    arn = EXECUTION.format("early")
+    take_lock(locks, arn)  # Prepare took the lock, then its Lambda timed out
+    result = settle(arn, "FAILED", sagemaker, locks, history_events(), "States.Timeout")
+    assert (result["restored"], result["released"]) == (False, True)
     assert live_weights(sagemaker) == {"Variant1": 40.0, "Variant2": 60.0}
+
+
+def test_a_failed_restore_keeps_the_lock_and_raises_for_the_dead_letter_queue(sagemaker, locks):
+    create_endpoint(sagemaker, {"Variant1": 25, "Variant2": 75})
+    arn = EXECUTION.format("abc")
+    take_lock(locks, arn)
+    unknown = ("Prepare", {"rollout": {"original_weights": {"Variant1": 1.0, "Variant9": 1.0}}})
+    with pytest.raises(ValueError, match="Variant9"):
+        settle(arn, "ABORTED", sagemaker, locks, history_events(unknown))
+    assert holder(locks) == arn, "no rollout may start on half-shifted weights"
 
 
 # --- capacity ---------------------------------------------------------------------------------
 
 
-def test_with_capacity_the_candidate_is_scaled_before_it_takes_its_share(sagemaker, stepfunctions, machine):
+def test_with_capacity_the_candidate_is_scaled_before_it_takes_its_share(sagemaker, stepfunctions, machine, locks):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     # 15 minutes of 6,000 requests per minute across both variants
@@ -333,65 +508,47 @@ def test_with_capacity_the_candidate_is_scaled_before_it_takes_its_share(sagemak
         prepare_event(stepfunctions, machine, request),
         None,
         sagemaker=sagemaker,
-        stepfunctions=stepfunctions,
+        dynamodb=locks,
         cloudwatch=cloudwatch,
     )
     assert state["instance_counts"] == {"Variant2": 3}  # 50 % of 6,000/min at 1,000 per instance
     assert state["restore_instance_counts"] == {"Variant2": 1}
 
 
-def test_without_capacity_no_instance_count_changes(sagemaker, stepfunctions, machine):
+def test_without_capacity_no_instance_count_changes(sagemaker, stepfunctions, machine, locks):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     state = rollout.prepare(
         prepare_event(stepfunctions, machine, {"candidate": "Variant2"}),
         None,
         sagemaker=sagemaker,
-        stepfunctions=stepfunctions,
+        dynamodb=locks,
     )
     assert state["instance_counts"] == {} and state["restore_instance_counts"] == {}
 
 
-def test_a_bad_capacity_setting_is_refused(sagemaker, stepfunctions, machine):
+def test_a_bad_capacity_setting_is_refused(sagemaker, stepfunctions, machine, locks):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     request = {"candidate": "Variant2", "capacity": {"invocations_per_instance_per_minute": 0}}
     with pytest.raises(rollout.RolloutRefused, match="capacity"):
-        rollout.prepare(
-            prepare_event(stepfunctions, machine, request), None, sagemaker=sagemaker, stepfunctions=stepfunctions
-        )
+        rollout.prepare(prepare_event(stepfunctions, machine, request), None, sagemaker=sagemaker, dynamodb=locks)
 
 
-def test_a_stop_after_capacity_was_raised_restores_the_count_too(sagemaker, monkeypatch):
+def test_a_stop_after_capacity_was_raised_restores_the_count_too(sagemaker, locks, monkeypatch):
     create_endpoint(sagemaker, {"Variant1": 50, "Variant2": 50}, counts=3)
     monkeypatch.setattr("set_weights.handler.POLL_SECONDS", 0.01)
-    arn = "arn:aws:states:us-east-1:123456789012:execution:rollout:raised"
-    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
-    stubber = Stubber(stepfunctions)
+    arn = EXECUTION.format("raised")
+    take_lock(locks, arn)
     prepare_output = {
         "rollout": {"original_weights": {"Variant1": 1.0, "Variant2": 1.0}, "restore_instance_counts": {}}
     }
     judge_output = {
         "rollout": {"original_weights": {"Variant1": 1.0, "Variant2": 1.0}, "restore_instance_counts": {"Variant2": 1}}
     }
-    stubber.add_response(
-        "get_execution_history",
-        {
-            "events": [
-                {
-                    "timestamp": datetime.now(UTC),
-                    "type": "TaskStateExited",
-                    "id": 6,
-                    "stateExitedEventDetails": {"name": name, "output": json.dumps(output)},
-                }
-                for name, output in (("Prepare", prepare_output), ("Judge", judge_output))
-            ]
-        },
-        {"executionArn": arn},
-    )
     calls: list[Any] = []
     sagemaker.meta.events.register(
         "provide-client-params.sagemaker.UpdateEndpointWeightsAndCapacities",
         lambda params, **_: calls.append(params["DesiredWeightsAndCapacities"]),
     )
-    with stubber:
-        rollout.restore_after_stop(stopped_execution_event(arn), None, stepfunctions=stepfunctions, sagemaker=sagemaker)
+    history = history_events(("Prepare", prepare_output), ("Judge", judge_output))
+    settle(arn, "ABORTED", sagemaker, locks, history)
     assert any({"VariantName": "Variant2", "DesiredWeight": 1.0, "DesiredInstanceCount": 1} in call for call in calls)

@@ -8,12 +8,15 @@ import pytest
 
 from rollout.plan import (
     DEFAULT_STEPS,
+    MAX_HISTORY_EVENTS,
+    MAX_WAIT_SECONDS,
     InvalidPlan,
     JudgeSettings,
     RolloutPlan,
     parse_plan,
     required_instances,
     step_weights,
+    worst_case_history_events,
 )
 
 LIVE = {"Variant1": 1.0, "Variant2": 1.0}
@@ -167,6 +170,51 @@ def test_bake_seconds_fractional() -> None:
 def test_negative_max_holds() -> None:
     with pytest.raises(InvalidPlan, match=r"max_holds: must be >= 0 \(got -1\)"):
         plan({"max_holds": -1})
+
+
+def test_bake_seconds_beyond_what_a_wait_state_waits() -> None:
+    assert plan({"bake_seconds": MAX_WAIT_SECONDS, "steps": [100], "max_holds": 0}).bake_seconds == MAX_WAIT_SECONDS
+    with pytest.raises(InvalidPlan, match=r"bake_seconds: must be <= 99,999,999, the longest a Step Functions Wait"):
+        plan({"bake_seconds": MAX_WAIT_SECONDS + 1, "steps": [100], "max_holds": 0})
+
+
+def largest_max_holds_that_fit(step_count: int) -> int:
+    """Found by search over the same worst case the parser uses, not copied from it."""
+    holds = 0
+    while worst_case_history_events(step_count, holds + 1) <= MAX_HISTORY_EVENTS:
+        holds += 1
+    return holds
+
+
+@pytest.mark.parametrize("steps", [[100], [10, 25, 50, 100], [float(s) for s in range(5, 101, 5)]])
+def test_max_holds_is_bounded_by_the_execution_history_limit(steps: list[float]) -> None:
+    fits = largest_max_holds_that_fit(len(steps))
+    assert plan({"steps": steps, "max_holds": fits}).max_holds == fits
+    with pytest.raises(InvalidPlan, match=rf"max_holds: .* beyond Step Functions' limit of 25,000 .* at most {fits}$"):
+        plan({"steps": steps, "max_holds": fits + 1})
+
+
+def test_the_default_plan_is_far_from_the_history_limit() -> None:
+    assert worst_case_history_events(len(DEFAULT_STEPS), 3) < MAX_HISTORY_EVENTS / 10
+
+
+def test_too_many_steps_for_the_history_limit_even_without_holds() -> None:
+    steps = [round(0.25 * i, 2) for i in range(1, 401)]  # 400 steps of 0.25 %
+    with pytest.raises(InvalidPlan, match="use fewer steps"):
+        plan({"steps": steps, "max_holds": 0})
+
+
+def test_worst_case_history_grows_with_every_judgement() -> None:
+    assert worst_case_history_events(4, 1) > worst_case_history_events(4, 0) > worst_case_history_events(3, 0)
+
+
+def test_bakes_longer_than_the_rollout_timeout_are_refused() -> None:
+    week = 7 * 24 * 3600
+    ok = {"steps": [50, 100], "max_holds": 1, "bake_seconds": week // 4}  # 2 × 2 × bake = one week
+    assert parse_plan({"candidate": "Variant2", **ok}, LIVE, max_duration_seconds=week).bake_seconds == week // 4
+    with pytest.raises(InvalidPlan, match=r"could bake for 604,804 s, longer than the rollout's timeout of 604,800 s"):
+        parse_plan({"candidate": "Variant2", **ok, "bake_seconds": week // 4 + 1}, LIVE, max_duration_seconds=week)
+    assert plan({**ok, "bake_seconds": week}).bake_seconds == week, "unchecked without a timeout"
 
 
 def test_unknown_on_hold_limit() -> None:
