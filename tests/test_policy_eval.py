@@ -87,7 +87,7 @@ def test_find_in_map_and_sub_resolve_with_the_env():
     "value",
     [
         {"Fn::GetAtt": ["Missing", "Arn"]},
-        {"Fn::GetAtt": ["Queue", "QueueName"]},  # an attribute not in ARN_FORMATS
+        {"Fn::GetAtt": ["Queue", "QueueUrl"]},  # an attribute not in ARN_FORMATS
         {"Fn::If": ["c", "a", "b"]},
     ],
 )

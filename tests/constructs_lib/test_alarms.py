@@ -40,8 +40,8 @@ def expressions_of(alarm: dict[str, Any]) -> list[str]:
     return [m["Expression"] for m in alarm["Properties"].get("Metrics", []) if "Expression" in m]
 
 
-def test_two_alarms_per_variant_and_one_for_the_srm_check(template: Template):
-    assert len(alarms(template)) == 2 * 2 + 1
+def test_two_alarms_per_variant_one_for_the_srm_check_and_one_for_the_rollout_settle_queue(template: Template):
+    assert len(alarms(template)) == 2 * 2 + 1 + 1
 
 
 def test_error_rate_alarm_uses_config_threshold_periods_and_a_traffic_guard(template: Template):

@@ -181,9 +181,9 @@ def test_model_quality_widgets_read_the_evaluation_namespace(widgets, name):
     }
 
 
-def test_alarm_status_widget_lists_composite_variant_and_srm_alarms(widgets):
+def test_alarm_status_widget_lists_composite_variant_srm_and_rollout_settle_alarms(widgets):
     (status,) = [w for w in widgets if w["type"] == "alarm"]
-    assert len(status["properties"]["alarms"]) == 1 + 2 * 2 + 1
+    assert len(status["properties"]["alarms"]) == 1 + 2 * 2 + 1 + 1
 
 
 def test_srm_p_value_is_graphed(widgets):

@@ -442,20 +442,26 @@ def test_the_end_settler_has_an_encrypted_dead_letter_queue_for_both_of_its_fail
     )
 
 
-def test_a_message_in_the_dead_letter_queue_notifies_the_alarm_topic(template: Template):
+def test_a_message_in_the_dead_letter_queue_pages_through_the_composite_alarm(template: Template):
+    """The topic admits only the composite alarm (its policy names it), so the queue's alarm is rolled
+    up into the composite rather than notifying the topic itself."""
     (queue_id,) = template.find_resources("AWS::SQS::Queue", {"Properties": {"SqsManagedSseEnabled": True}})
-    (topic_id,) = template.find_resources("AWS::SNS::Topic")
-    template.has_resource_properties(
+    alarms = template.find_resources(
         "AWS::CloudWatch::Alarm",
         {
-            "Namespace": "AWS/SQS",
-            "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
-            "ComparisonOperator": "GreaterThanThreshold",
-            "Threshold": 0,
-            "AlarmActions": [{"Ref": topic_id}],
+            "Properties": {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Threshold": 0,
+            }
         },
     )
+    ((alarm_id, alarm),) = alarms.items()
+    assert "AlarmActions" not in alarm["Properties"]
+    (composite,) = template.find_resources("AWS::CloudWatch::CompositeAlarm").values()
+    assert alarm_id in json.dumps(composite["Properties"]["AlarmRule"])
 
 
 def test_the_end_settler_is_not_acknowledged_as_a_read_only_function():
