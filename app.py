@@ -15,6 +15,7 @@ from pathlib import Path
 from aws_cdk import App, Environment
 
 from constructs_lib.config import AppConfig, ConfigError, load_config
+from constructs_lib.config.partitions import check_partition
 from stacks.ab_test_stack import AbTestStack
 from stacks.compliance import add_compliance_checks
 
@@ -54,17 +55,18 @@ STACK_ARTIFACT_SUFFIXES = (".template.json", ".assets.json", ".metadata.json")
 
 
 def remove_stack_artifacts(app: App) -> None:
-    """Delete the templates (and their asset manifests) CDK wrote before validation failed.
+    """Delete every template (and asset manifest) in the output folder after validation failed.
 
     CDK writes the cloud assembly first and runs the validation plugins on it, so a rejected synth
     would otherwise leave deployable-looking templates (and a manifest listing them) in the output
-    folder. The validation report stays: the error message points to it.
+    folder, beside any left there by an earlier synth of another config. Asset folders stay (they
+    are inert without a template that names them), and so does the validation report: the error
+    message points to it.
     """
     outdir = Path(app.outdir)
-    for stack in app.node.children:
-        name = getattr(stack, "artifact_id", None)
-        for suffix in STACK_ARTIFACT_SUFFIXES if name else ():
-            (outdir / f"{name}{suffix}").unlink(missing_ok=True)
+    for suffix in STACK_ARTIFACT_SUFFIXES:
+        for artifact in outdir.glob(f"*{suffix}"):
+            artifact.unlink()
     for leftover in ("manifest.json", "tree.json"):
         (outdir / leftover).unlink(missing_ok=True)
 
@@ -73,15 +75,20 @@ def main(app: App | None = None) -> int:
     """Load the config named in the context, build and synthesize; 1 with a message on stderr on any refusal."""
     app = app or App()
     path = app.node.try_get_context("config") or DEFAULT_CONFIG
+    env = environment_from_cli()
     try:
         config = load_config(path)
+        if env is not None and env.region is not None:
+            check_partition(config, env.region)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    build_app(config, app, env=environment_from_cli())
+    build_app(config, app, env=env)
     try:
         app.synth()
     except RuntimeError as err:  # jsii surfaces the gate's ValidationFailed as a RuntimeError
+        if "ValidationFailed" not in str(err):
+            raise
         remove_stack_artifacts(app)
         print(f"error: synth refused, no template written: {err}", file=sys.stderr)
         return 1

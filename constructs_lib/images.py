@@ -11,6 +11,7 @@ from constructs import Construct
 
 from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
 from constructs_lib.config.model import BuiltinImage, EcrImage
+from constructs_lib.synth_checks import is_concrete, refuse_synth
 
 Image = BuiltinImage | EcrImage
 
@@ -25,6 +26,13 @@ def _registry_account(scope: Construct, algorithm: str) -> str:
         mapping = CfnMapping(
             stack, mapping_id, mapping={region: {"account": account} for region, account in sorted(registries.items())}
         )
+        if is_concrete(stack.region) and stack.region not in registries:
+            # Pinned to a region the table lacks: Fn::FindInMap would fail the deploy, so fail synth now.
+            refuse_synth(
+                mapping,
+                f"built-in {algorithm} images are not listed for region {stack.region} "
+                f"(constructs_lib/builtin_images.py knows {len(registries)} regions): use image_uri, or add the region",
+            )
     assert isinstance(mapping, CfnMapping)
     return mapping.find_in_map(Aws.REGION, "account")
 

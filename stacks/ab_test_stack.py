@@ -31,6 +31,7 @@ class AbTestStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        require_unique_logical_ids(self)
         key = EndpointKey(self, "Encryption", key_arn=spec.kms_key_arn, alias_name=f"alias/ab-test/{spec.name}").key
         endpoint = AbEndpoint(self, "AbEndpoint", spec=spec, key=key)
 

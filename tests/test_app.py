@@ -18,10 +18,11 @@ import app as app_module
 from tests.conftest import ROOT, read_config
 
 
-def run_app(config: Path, outdir: Path) -> subprocess.CompletedProcess[str]:
+def run_app(config: Path, outdir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
     """Run app.py the way `cdk synth -c config=...` does (context and outdir via environment)."""
     env = dict(
         os.environ,
+        **extra_env,
         CDK_CONTEXT_JSON=json.dumps({"config": str(config)}),
         CDK_OUTDIR=str(outdir),
         CDK_DISABLE_CLI_TELEMETRY="true",
@@ -45,6 +46,21 @@ def test_bad_config_fails_with_a_located_message_and_writes_no_template(tmp_path
     assert (
         f'{config}: endpoint "churn-ab" > variant "Variant2" > initial_weight: must be >= 0 (got -3)' in result.stderr
     )
+    assert "Traceback" not in result.stderr
+    assert not list(outdir.glob("*.template.json")) if outdir.exists() else True
+
+
+def test_a_pinned_synth_refuses_references_to_another_partition_and_writes_no_template(tmp_path: Path):
+    """As the CLI runs it in China with credentials: full.json names eu-west-1 (aws) resources."""
+    outdir = tmp_path / "cdk.out"
+    result = run_app(
+        ROOT / "config" / "examples" / "full.json",
+        outdir,
+        CDK_DEFAULT_ACCOUNT="210987654321",
+        CDK_DEFAULT_REGION="cn-north-1",
+    )
+    assert result.returncode == 1, result.stderr
+    assert "kms_key_arn: is in partition aws, but the stacks deploy to cn-north-1 in partition aws-cn" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(outdir.glob("*.template.json")) if outdir.exists() else True
 
@@ -98,6 +114,9 @@ def test_a_synth_the_gate_refuses_leaves_no_template(tmp_path: Path, monkeypatch
         return built
 
     outdir = tmp_path / "cdk.out"
+    outdir.mkdir()
+    stale = outdir / "AbTest-upsell-ab.template.json"  # left by an earlier synth of another config
+    stale.write_text("{}")
     monkeypatch.setattr(app_module, "build_app", build_with_a_careless_stack)
 
     assert app_module.main(app_module.App(outdir=str(outdir))) == 1

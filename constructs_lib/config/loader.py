@@ -136,6 +136,25 @@ def _string(pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[
     return check
 
 
+def _partition_problem(arn: str) -> str | None:
+    """An ARN's partition must be the one its region belongs to (``arn:aws:kms:cn-north-1:…`` names no key)."""
+    _, partition, _, region, *_ = arn.split(":", 5)
+    expected = service_model.partition_of_region(region)
+    if region and expected != partition:
+        return f"names region {region}, which is in partition {expected or 'unknown'}, not {partition}"
+    return None
+
+
+def _arn(pattern: re.Pattern[str], hint: str) -> Callable[[Any], str | None]:
+    """A string matching ``pattern`` whose partition fits its region."""
+    shape = _string(pattern, hint)
+
+    def check(value: Any) -> str | None:
+        return shape(value) or _partition_problem(value)
+
+    return check
+
+
 def _sagemaker_string(shape: str) -> Callable[[Any], str | None]:
     """A non-empty string that SageMaker's service model accepts for the string shape ``shape``."""
 
@@ -237,7 +256,7 @@ def _ecr_repository_arn(value: Any) -> str | None:
     match = ECR_REPOSITORY_ARN.match(value)
     if not match:
         return "must be an ECR repository ARN arn:aws:ecr:<region>:<account>:repository/<name>"
-    return service_model.string_rule("RepositoryName", "ecr").problem(match["name"])
+    return _partition_problem(value) or service_model.string_rule("RepositoryName", "ecr").problem(match["name"])
 
 
 def _parse_image(ctx: _Context, model: dict[str, Any]) -> Any:
@@ -250,12 +269,12 @@ def _parse_image(ctx: _Context, model: dict[str, Any]) -> Any:
             return None
         m = ECR_IMAGE_URI.match(uri)
         assert m is not None
+        partition = service_model.partition_of_region(m["region"])
+        if partition is None or (partition == "aws-cn") != bool(m["cn"]):
+            ctx.error(f"region {m['region']} of the image does not fit its host name (got {json.dumps(uri)})")
+            return None
         return EcrImage(
-            uri=uri,
-            account=m["account"],
-            region=m["region"],
-            repository=m["repository"],
-            partition="aws-cn" if m["cn"] else "aws",
+            uri=uri, account=m["account"], region=m["region"], repository=m["repository"], partition=partition
         )
     if "algorithm" not in model or "version" not in model:
         ctx.error("needs image_uri, or algorithm and version of a built-in algorithm")
@@ -306,7 +325,7 @@ def _parse_model(ctx: _Context, value: Any) -> Any:
     if has_package:
         if "artifacts_s3_uri" in model and not str(model["artifacts_s3_uri"]).startswith("s3://"):
             ctx.error(f"must be an s3:// URI (got {_describe(model['artifacts_s3_uri'])})", "artifacts_s3_uri")
-        arn = _field(ctx, model, "model_package_arn", _string(MODEL_PACKAGE_ARN, "a SageMaker model package ARN"))
+        arn = _field(ctx, model, "model_package_arn", _arn(MODEL_PACKAGE_ARN, "a SageMaker model package ARN"))
         repository = _field(ctx, model, "image_repository_arn", _ecr_repository_arn)
         if arn is None or ("image_repository_arn" in model and repository is None):
             return None
@@ -542,7 +561,7 @@ def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
     data_capture = _optional(ctx, obj, "data_capture", _parse_data_capture)
     vpc = _optional(ctx, obj, "vpc", _parse_vpc)
     isolation = _field(ctx, obj, "network_isolation", _boolean, default=False)
-    kms_key_arn = _field(ctx, obj, "kms_key_arn", _string(KMS_KEY_ARN, "a KMS key ARN"))
+    kms_key_arn = _field(ctx, obj, "kms_key_arn", _arn(KMS_KEY_ARN, "a KMS key ARN"))
     monitoring = _optional(ctx, obj, "monitoring", _parse_monitoring) or DEFAULT_MONITORING
     evaluation = _optional(ctx, obj, "evaluation", _parse_evaluation) or EvaluationSpec()
     if len(ctx.problems) != problems_before:

@@ -107,3 +107,19 @@ def member_documentation(structure: str, member: str, service: str = SAGEMAKER) 
     """The API reference text of ``service``'s ``structure.member`` (HTML tags removed)."""
     text: str = shapes(service)[structure]["members"][member].get("documentation", "")
     return re.sub(r"<[^>]+>", "", text)
+
+
+@functools.cache
+def _partition_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """botocore's ``partitions.json``: each AWS partition's id and the regex its region names match."""
+    data = json.loads((DATA / "partitions.json").read_text())
+    return tuple((p["id"], re.compile(p["regionRegex"])) for p in data["partitions"])
+
+
+def partition_of_region(region: str) -> str | None:
+    """The partition a region belongs to (``cn-north-1`` → ``aws-cn``, ``us-gov-west-1`` → ``aws-us-gov``),
+    from botocore's partition table (the SDKs' source for ARNs and endpoints); ``None`` for a name no
+    partition claims. GovCloud regions share the ``amazonaws.com`` domain with ``aws``, so a host name
+    cannot tell them apart: the region can."""
+    matches = [partition for partition, pattern in _partition_patterns() if pattern.match(region)]
+    return matches[0] if len(matches) == 1 else None

@@ -18,6 +18,9 @@ from pathlib import Path
 import pytest
 from cfnlint.api import ManualArgs, lint
 
+from constructs_lib.config import ConfigError, load_config
+from constructs_lib.config.partitions import check_partition
+from constructs_lib.config.service_model import partition_of_region
 from tests.conftest import ROOT
 from tests.synth import FAKE_ACCOUNT, synth_templates
 
@@ -26,9 +29,6 @@ CONFIG_IDS = [str(path.relative_to(ROOT)) for path in CONFIGS]
 
 # Partition of each pinned region (AWS General Reference, "Amazon Resource Names": aws, aws-cn, aws-us-gov).
 PARTITION_OF_REGION = {"us-east-1": "aws", "eu-west-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov"}
-FOREIGN_ARN = {
-    partition: re.compile(rf'"arn:(?!{re.escape(partition)}:)[a-z-]+:') for partition in PARTITION_OF_REGION.values()
-}
 
 
 def _synth(path: Path, region: str | None) -> dict[str, dict]:
@@ -49,19 +49,37 @@ class TestEnvironmentAgnostic:
 
 
 def _assert_pinned(path: Path, region: str) -> None:
-    templates = _synth(path, region)  # raises ValidationFailed on any unacknowledged cdk-nag finding
+    """What ``app.py`` does for a pinned CLI run: refuse references to another partition (located), or
+    synthesize with the gate on, every stack-built ARN in the stack's partition, cfn-lint clean."""
+    config = load_config(path)
     partition = PARTITION_OF_REGION[region]
-    # ARNs in the accounts the config names (a key, a model package, an image repository) are the
-    # user's to get right; every other ARN is built by the stacks and must be in the stack's partition.
-    users_accounts = set(re.findall(r"\b\d{12}\b", path.read_text()))
+    foreign = [value for value, found in config_references(path) if found != partition]
+    if foreign:
+        with pytest.raises(ConfigError) as refused:
+            check_partition(config, region)
+        for value in foreign:
+            assert value in str(refused.value), f"{value} of another partition was not named"
+        return
+    check_partition(config, region)
+    templates = _synth(path, region)  # raises ValidationFailed on any unacknowledged cdk-nag finding
+    own_arns = {value for value, _ in config_references(path)}
     for name, body in templates.items():
         text = json.dumps(body)
-        ours = re.sub(r'"arn:[^"]*:(\d{12}):[^"]*"', lambda m: "" if m[1] in users_accounts else m[0], text)
         assert FAKE_ACCOUNT in text, f"{name}: the stack was not pinned to the account"
-        foreign = FOREIGN_ARN[partition].findall(ours)
-        assert not foreign, f"{name}: ARNs of another partition in a {partition} stack: {sorted(set(foreign))}"
+        built = [arn for arn in re.findall(r'"(arn:[a-z-]+:[^"]*)"', text) if arn not in own_arns]
+        wrong = sorted({arn for arn in built if not arn.startswith(f"arn:{partition}:")})
+        assert not wrong, f"{name}: ARNs of another partition in a {partition} stack: {wrong}"
         matches = lint(text, config=ManualArgs(regions=[region], ignore_checks=["W3005"]))
         assert not matches, f"{name} ({region}):\n" + "\n".join(str(m) for m in matches)
+
+
+def config_references(path: Path) -> list[tuple[str, str | None]]:
+    """Every ARN and ECR image URI written in the config, with the partition it lives in."""
+    text = path.read_text()
+    found: list[tuple[str, str | None]] = [(arn, arn.split(":")[1]) for arn in re.findall(r'"(arn:[^"]+)"', text)]
+    for uri, region in re.findall(r'"(\d{12}\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/[^"]+)"', text):
+        found.append((uri, partition_of_region(region)))
+    return found
 
 
 class TestPinnedUsEast1:
