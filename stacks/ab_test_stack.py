@@ -17,6 +17,7 @@ from constructs_lib.evaluation import Evaluation, EvaluationBucket
 from constructs_lib.rollout import GuardedRollout
 from constructs_lib.set_weights_function import SetWeightsFunction
 from constructs_lib.srm_check import SampleRatioCheck
+from constructs_lib.synth_checks import require_unique_logical_ids
 from constructs_lib.variant_weights import VariantWeights
 
 
