@@ -107,7 +107,7 @@ class AbEndpoint(Construct):
             endpoint_name=spec.name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
             # When a config change replaces the endpoint config, SageMaker's UpdateEndpoint
-            # would otherwise reset every variant to the config's weight (1 each) until the
+            # would otherwise reset every variant to the config's placeholder weight until the
             # weights custom resource re-applies the parameters minutes later: a variant that
             # was drained to 0 would take live traffic again in between. Retaining the live
             # weights closes that window; the custom resource then re-applies the parameter
@@ -184,7 +184,15 @@ class AbEndpoint(Construct):
             "config with any such variant (CreateEndpointConfig API reference, KmsKeyId); their instance "
             "storage is encrypted by the instance's hardware, and captured data still uses the endpoint's key."
         )
-        Annotations.of(self.endpoint_config).add_info(f"KmsKeyId left out of the endpoint config. {reason}")
+        message = f"KmsKeyId left out of the endpoint config. {reason}"
+        if self.spec.kms_key_arn:
+            # The user named a key: dropping it for the instance storage is something they must see.
+            Annotations.of(self.endpoint_config).add_warning_v2(
+                "ab-test:kms-key-not-on-instance-storage",
+                f"{message} The key you named (kms_key_arn) still encrypts captured data and logs.",
+            )
+        else:
+            Annotations.of(self.endpoint_config).add_info(message)
         acknowledge(
             self.endpoint_config,
             reason,
