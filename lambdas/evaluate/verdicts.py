@@ -131,6 +131,11 @@ def verdicts_against_baseline(
     return out
 
 
+def family_size(candidates: Sequence[CandidateTests]) -> int:
+    """How many p-values :func:`verdicts_against_baseline` adjusts together for these candidates."""
+    return sum(len(_p_values(c)) for c in candidates)
+
+
 def _p_values(tests: CandidateTests) -> tuple[float, ...]:
     """The candidate's p-values in the family: McNemar's, then DeLong's if the AUC was tested."""
     if tests.auc is None:
