@@ -45,9 +45,9 @@ _NORMAL = NormalDist()
 # Under the null (two models of equal quality, 200 negatives; benchmarks/delong_small_classes.py,
 # 20 000 runs per cell) its false-rejection rate, as a multiple of the level, was:
 #     rows of the smaller class      2     4     8    10    15    20    30    40    50
-#     at 0.025 (Holm, 2 tests)     7.6   3.3   1.9   1.7   1.4   1.3   1.2   1.1   1.1
-#     at 0.00625 (Holm, 8 tests)  24     6.8   3.0   2.4   1.9   1.8   1.4   1.2   1.3
-# From 30 rows the excess is within about a third of the level and shrinks slowly after; the exact
+#     at 0.025 (Holm, 2 tests)     7.6   3.2   2.0   1.7   1.3   1.3   1.2   1.1   1.2
+#     at 0.00625 (Holm, 8 tests)  24     6.5   3.2   2.3   1.6   1.7   1.5   1.2   1.3
+# From 30 rows the excess is within about half the level and shrinks slowly after; the exact
 # McNemar test in the same family is conservative. Below it the AUC is not tested for a verdict (the
 # McNemar test still is): 30 rows of a class is also about the least for a ROC AUC worth reporting.
 DELONG_MIN_PER_CLASS = 30

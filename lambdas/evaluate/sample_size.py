@@ -23,7 +23,7 @@ m = 2·(variants − 1): a test that passes there passes Holm's procedure whatev
 
 The power is the accuracy test's. A winner verdict follows from it unless the ROC AUC is
 significant the *other* way (``evaluate.verdicts``: a non-significant AUC does not veto), which a
-truly better candidate rarely shows; so the chance of naming the winner is about this power, not less.
+truly better candidate rarely shows; so the chance of naming the winner is this power less that rare case.
 
 Standard library only (the Lambda runtime has no scipy); tests compare with scipy. Cost: one power
 evaluation sums over the likely discordant counts (about ±8 standard deviations), each with a few
