@@ -139,6 +139,11 @@ def markdown(results: list[dict[str, float]]) -> list[str]:
                 for k in ("per_pair_false", "family_false", "per_pair_power", "family_power")
             )
             lines.append(f"| {int(r['variants'])} | {cells} |")
+        lines += [
+            "",
+            "Holm's adjustment pays for its false-winner control with power: plan the test set at the family's "
+            "Holm level (`scripts/evaluation_sample_size.py --variants`), not at alpha.",
+        ]
     return lines
 
 
