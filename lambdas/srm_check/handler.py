@@ -2,16 +2,17 @@
 
 Compares the requests each variant received over the last window (CloudWatch ``Invocations``)
 with the shares the endpoint's live weights ask for (DescribeEndpoint), with an exact test
-(``srm_stats.srm_test``: binomial for two variants, Bonferroni over per-variant binomials for more,
-p = 0 when a zero-weight variant got requests), and publishes the p-value and the observed and expected shares. A tiny
-p-value means traffic is not split the way the weights say: routing, a client pinning
-``TargetVariant``, or a variant failing before it is counted, and any A/B comparison drawn
-from that traffic is suspect.
+(``srm_stats.srm_test``: binomial for two variants, Bonferroni over per-variant binomials for
+more, p = 0 when a zero-weight variant got requests), and publishes the p-value and the observed
+and expected shares. A tiny p-value means traffic is not split the way the weights say: routing,
+a client pinning ``TargetVariant``, or a variant failing before it is counted, and any A/B
+comparison drawn from that traffic is suspect.
 
 It publishes nothing, and says why in the log, when the result would mislead: the endpoint is
-gone or not InService, its weights changed inside the window, the window holds fewer than
-``MIN_INVOCATIONS`` requests, or the variant with the smallest positive weight expects fewer than
-``srm_stats.MIN_EXPECTED_COUNT`` (5) of them (chi-square needs that many in every cell).
+gone or not InService, its weights changed inside the window, or the window holds fewer than
+``MIN_INVOCATIONS`` requests. There is no expected-count gate: the test is exact, so a variant
+with a tiny share cannot raise false alarms above the alarm's level, and one that should get
+nothing but got requests is always reported.
 
 Environment: ``ENDPOINT_NAME``, ``METRICS_NAMESPACE``, ``WINDOW_MINUTES``, ``MIN_INVOCATIONS``.
 """
