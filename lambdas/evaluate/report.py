@@ -36,7 +36,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         lines += [
             f"Baseline `{report['baseline']}`: every other variant is compared with it on accuracy (McNemar) "
             f"and ROC AUC (DeLong), and the {report['family_tests']} p-values are Holm-adjusted together, so the "
-            f"chance of naming any false winner is at most alpha.",
+            "chance of finding a difference where there is none, anywhere in the family, is at most alpha.",
             "",
         ]
     if not report["complete"]:
@@ -88,6 +88,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
                 f"- ROC AUC: {_fmt(d['auc_a'])} vs {_fmt(d['auc_b'])}; difference {_fmt(d['difference'])} "
                 f"[{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], DeLong p = {_fmt(d['p_value'])}."
             )
+        if "auc_not_tested" in comparison:
+            lines.append(f"- ROC AUC not tested: {comparison['auc_not_tested']}.")
         if "bootstrap" in comparison:
             s = comparison["bootstrap"]
             lines.append(

@@ -18,9 +18,9 @@ from typing import Any
 
 from evaluate.dataset import Dataset, parse_csv
 from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles
-from evaluate.paired_tests import delong_test, mcnemar_exact, paired_bootstrap_auc
+from evaluate.paired_tests import AucDifference, AucNotTestable, delong_test, mcnemar_exact, paired_bootstrap_auc
 from evaluate.scoring import VariantScores, score_variant
-from evaluate.verdicts import CandidateTests, verdicts_against_baseline
+from evaluate.verdicts import CandidateTests, family_size, verdicts_against_baseline
 
 LOG = logging.getLogger(__name__)
 
@@ -230,7 +230,9 @@ def _comparison(
     """Paired tests of ``candidate`` against ``baseline`` on the rows both scored; no verdict yet.
 
     Returns the report section and the tests, or ``None`` (with a verdict saying why) when there is
-    nothing to test: such a comparison adds no p-value to the family.
+    nothing to test: such a comparison adds no p-value to the family. When only the ROC AUC cannot be
+    tested (``evaluate.paired_tests.AucNotTestable``), the McNemar test alone enters the family and
+    the section says why under ``auc_not_tested``.
     """
     pairs = [
         (label, a, b)
@@ -257,16 +259,18 @@ def _comparison(
         correct_predictions(paired_labels, b_scores, request.threshold),
     )
     section["mcnemar"] = asdict(mcnemar)
+    auc: AucDifference | None = None
     try:
         auc = delong_test(paired_labels, a_scores, b_scores)
-    except ValueError as err:  # e.g. only one class among the paired rows
-        section["verdict"] = {"winner": None, "reason": f"AUC comparison not possible: {err}", "significant": False}
-        return section, None
-    section["delong"] = asdict(auc)
-    if request.bootstrap_resamples:
-        section["bootstrap"] = asdict(
-            paired_bootstrap_auc(paired_labels, a_scores, b_scores, resamples=request.bootstrap_resamples)
-        )
+    except AucNotTestable as err:  # one class, too few rows of one, or no variability
+        # The accuracy test is still sound; only the AUC stays out of the family.
+        section["auc_not_tested"] = str(err)
+    if auc is not None:
+        section["delong"] = asdict(auc)
+        if request.bootstrap_resamples:
+            section["bootstrap"] = asdict(
+                paired_bootstrap_auc(paired_labels, a_scores, b_scores, resamples=request.bootstrap_resamples)
+            )
     if "partial" in statuses.values():
         section["partial"] = True
     return section, CandidateTests(candidate, mcnemar, auc)
@@ -274,12 +278,14 @@ def _comparison(
 
 def compare_with_baseline(
     variants: Sequence[str], scored: Mapping[str, VariantScores], labels: Sequence[int], request: EvaluationRequest
-) -> list[dict[str, Any]]:
-    """One comparison section per candidate (every variant after the first, the baseline), with verdicts
-    adjusted family-wise over all candidates' tests (see ``evaluate.verdicts``)."""
+) -> tuple[int, list[dict[str, Any]]]:
+    """The family size (p-values Holm-adjusted together) and one comparison section per candidate
+    (every variant after the first, the baseline), with verdicts adjusted family-wise over all
+    candidates' tests (see ``evaluate.verdicts``)."""
     baseline = variants[0]
     compared = [_comparison(baseline, candidate, scored, labels, request) for candidate in variants[1:]]
     tested = [tests for _, tests in compared if tests is not None]
+    family = family_size(tested)
     outcomes = iter(verdicts_against_baseline(baseline, tested, alpha=request.alpha))
     for section, tests in compared:
         if tests is None:
@@ -288,7 +294,7 @@ def compare_with_baseline(
         if section.get("partial"):
             outcome["reason"] = f"PARTIAL ({section['paired_rows']} of {len(labels)} rows): {outcome['reason']}"
         section["verdict"] = outcome
-    return [section for section, _ in compared]
+    return family, [section for section, _ in compared]
 
 
 def _status(scored: VariantScores, request: EvaluationRequest) -> str:
@@ -331,7 +337,7 @@ def evaluate(
         for variant in variants
     }
     sections = {v: _variant_section(scored[v], dataset.labels, request) for v in variants}
-    comparisons = compare_with_baseline(variants, scored, dataset.labels, request)
+    family_tests, comparisons = compare_with_baseline(variants, scored, dataset.labels, request)
 
     published = []
     for variant, section in sections.items():
@@ -361,7 +367,7 @@ def evaluate(
         "incomplete_variants": incomplete,
         "published_metrics_for": published,
         "baseline": variants[0],
-        "family_tests": 2 * sum("delong" in c for c in comparisons),
+        "family_tests": family_tests,
         "variants": sections,
         "comparisons": comparisons,
     }

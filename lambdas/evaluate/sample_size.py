@@ -21,6 +21,10 @@ something is significant. The discordant rate is a nuisance parameter; an earlie
 fair guess for it. With more than two variants, plan at the family's first Holm level, α / m with
 m = 2·(variants − 1): a test that passes there passes Holm's procedure whatever the others do.
 
+The power is the accuracy test's. A winner verdict follows from it unless the ROC AUC is
+significant the *other* way (``evaluate.verdicts``: a non-significant AUC does not veto), which a
+truly better candidate rarely shows; so the chance of naming the winner is this power less that rare case.
+
 Standard library only (the Lambda runtime has no scipy); tests compare with scipy. Cost: one power
 evaluation sums over the likely discordant counts (about ±8 standard deviations), each with a few
 binomial tail terms; a plan for ~650 rows takes milliseconds, one for ~60,000 rows a few seconds.

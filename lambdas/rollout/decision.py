@@ -14,7 +14,8 @@ Rules, first match wins (:func:`judge`):
    ``max_error_rate_increase`` if set → rollback;
 3. the candidate's p99 latency is more than ``latency_tolerance`` × the baselines' in the same
    minutes (``rollout.concurrent_latency``) → rollback;
-4. the current step's split fails the sample-ratio-mismatch check → hold;
+4. the current step's split fails the sample-ratio-mismatch check → hold (``srm_check.srm_stats.srm_test``,
+   the scheduled SRM check's exact test, so a 1 % canary's false holds stay below ``srm_p_value``);
 5. the candidate got fewer than ``min_requests`` requests in the current step → hold;
 6. otherwise → promote, or complete at the plan's last step.
 
@@ -39,7 +40,9 @@ Action = Literal["promote", "hold", "rollback", "complete", "stop"]
 NextAction = Literal["next_step", "complete", "judge_again", "rollback", "stop"]
 Rule = Literal["alarm", "errors", "latency", "srm", "traffic", "hold_limit", "passed"]
 
-# Below this many requests in the step, a chi-square SRM p-value is not checked (as in the scheduled check).
+# Below this many requests in the step the SRM check is not run (the scheduled check's default floor,
+# MIN_INVOCATIONS). Not a validity gate: the test is exact at any count; it only spares a nearly idle
+# step a check too weak to see anything.
 SRM_MIN_REQUESTS = 1000
 
 _NEXT: dict[str, NextAction] = {

@@ -1,16 +1,18 @@
 """Sample-ratio-mismatch (SRM) check, run on a schedule.
 
 Compares the requests each variant received over the last window (CloudWatch ``Invocations``)
-with the shares the endpoint's live weights ask for (DescribeEndpoint), with a chi-square
-goodness-of-fit test, and publishes the p-value and the observed and expected shares. A tiny
-p-value means traffic is not split the way the weights say: routing, a client pinning
-``TargetVariant``, or a variant failing before it is counted, and any A/B comparison drawn
-from that traffic is suspect.
+with the shares the endpoint's live weights ask for (DescribeEndpoint), with an exact test
+(``srm_stats.srm_test``: binomial for two variants, Bonferroni over per-variant binomials for
+more, p = 0 when a zero-weight variant got requests), and publishes the p-value and the observed
+and expected shares. A tiny p-value means traffic is not split the way the weights say: routing,
+a client pinning ``TargetVariant``, or a variant failing before it is counted, and any A/B
+comparison drawn from that traffic is suspect.
 
 It publishes nothing, and says why in the log, when the result would mislead: the endpoint is
-gone or not InService, its weights changed inside the window, the window holds fewer than
-``MIN_INVOCATIONS`` requests, or the variant with the smallest positive weight expects fewer than
-``srm_stats.MIN_EXPECTED_COUNT`` (5) of them (chi-square needs that many in every cell).
+gone or not InService, its weights changed inside the window, or the window holds fewer than
+``MIN_INVOCATIONS`` requests. There is no expected-count gate: the test is exact, so a variant
+with a tiny share cannot raise false alarms above the alarm's level, and one that should get
+nothing but got requests is always reported.
 
 Environment: ``ENDPOINT_NAME``, ``METRICS_NAMESPACE``, ``WINDOW_MINUTES``, ``MIN_INVOCATIONS``.
 """
@@ -26,14 +28,7 @@ import boto3
 
 from endpoint_weights.endpoint import IN_SERVICE, RETRY_CONFIG, describe, sagemaker_client
 from endpoint_weights.variant_metrics import invocations_per_variant
-from srm_check.srm_stats import (
-    MIN_EXPECTED_COUNT,
-    NotEnoughTraffic,
-    SrmResult,
-    enough_traffic,
-    smallest_expected_count,
-    srm_test,
-)
+from srm_check.srm_stats import NotEnoughTraffic, SrmResult, enough_traffic, srm_test
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -104,19 +99,6 @@ def handle(
     if not enough_traffic(total, min_invocations):
         return _skip("not enough traffic", endpoint_name, invocations=total, min_invocations=min_invocations)
     try:
-        variant, expected = smallest_expected_count(state.current_weights, total)
-        if expected < MIN_EXPECTED_COUNT:
-            # A small-share variant (say 0.1 % of 1000 requests) expects too few requests for
-            # chi-square's p-value to mean anything, whatever the total.
-            return _skip(
-                f"{variant} expects {expected:.3g} requests in the window, fewer than the {MIN_EXPECTED_COUNT:g} "
-                "the chi-square test needs",
-                endpoint_name,
-                invocations=total,
-                variant=variant,
-                expected_count=expected,
-                min_expected_count=MIN_EXPECTED_COUNT,
-            )
         result = srm_test(counts, state.current_weights)
     except NotEnoughTraffic as err:
         return _skip(str(err), endpoint_name, invocations=total)
@@ -132,6 +114,7 @@ def handle(
         "endpoint_name": endpoint_name,
         "published": True,
         "p_value": result.p_value,
+        "method": result.method,
         "invocations": total,
         "observed_share": result.observed_share,
         "expected_share": result.expected_share,

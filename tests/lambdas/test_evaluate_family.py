@@ -79,3 +79,48 @@ def test_the_first_variant_is_the_baseline_and_every_verdict_knows_the_family():
     first, second = (c["verdict"] for c in report["comparisons"])
     assert first["winner"] == "Variant3" and first["family_tests"] == 4
     assert second["family_tests"] == 4 and "sample_size_needed" not in second
+
+
+class OneVariantFails(NoisyModels):
+    """Like :class:`NoisyModels`, but every request to ``broken`` gets an unreadable answer."""
+
+    def __init__(self, broken: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.broken = broken
+
+    def invoke_endpoint(self, *, EndpointName: str, TargetVariant: str, ContentType: str, Body: bytes) -> Any:
+        if TargetVariant == self.broken:
+            return {"Body": io.BytesIO(b"not a score")}
+        return super().invoke_endpoint(
+            EndpointName=EndpointName, TargetVariant=TargetVariant, ContentType=ContentType, Body=Body
+        )
+
+
+def test_a_candidate_that_could_not_be_tested_leaves_the_family():
+    # Three candidates, one of which fails every request: it gets no verdict and adds no p-value, so
+    # the family is the other two candidates' 4 tests, not 6 (the adjustment would be needlessly strict).
+    rng = random.Random(12)
+    rows = 400
+    models = OneVariantFails("Variant3", VARIANTS, rows, rng, {"Variant4": 0.1})
+    report = run(dataset(rows, rng), models, {"variants": ["Variant1", "Variant2", "Variant3", "Variant4"]})
+    verdicts = {c["variant_b"]: c["verdict"] for c in report["comparisons"]}
+    assert "too many failed requests on Variant3" in verdicts["Variant3"]["reason"]
+    assert report["family_tests"] == 4
+    assert verdicts["Variant2"]["family_tests"] == verdicts["Variant4"]["family_tests"] == 4
+    assert "Holm over 4 tests" in verdicts["Variant4"]["reason"]
+
+
+def test_a_candidate_whose_auc_cannot_be_tested_keeps_its_accuracy_test():
+    # 25 positives among 400 rows: too few for DeLong's p-value (DELONG_MIN_PER_CLASS), so each
+    # candidate enters the family with its McNemar test alone.
+    rng = random.Random(13)
+    rows = 400
+    lines = [f"{int(i < 25)},{i},{(2.0 if i < 25 else -2.0) + rng.gauss(0, 1.5):.6f}" for i in range(rows)]
+    models = NoisyModels(VARIANTS, rows, rng, {})
+    report = run("\n".join(lines) + "\n", models, {"variants": ["Variant1", "Variant2", "Variant3"]})
+    assert report["family_tests"] == 2
+    for comparison in report["comparisons"]:
+        assert "delong" not in comparison and "mcnemar" in comparison
+        assert "25 positive and 375 negative rows" in comparison["auc_not_tested"]
+        assert comparison["verdict"]["p_auc_adjusted"] is None
+        assert "ROC AUC not tested" in comparison["verdict"]["reason"]

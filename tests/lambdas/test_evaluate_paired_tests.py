@@ -14,6 +14,8 @@ from scipy.stats import binomtest, norm
 from sklearn.metrics import roc_auc_score
 
 from evaluate.paired_tests import (
+    DELONG_MIN_PER_CLASS,
+    AucNotTestable,
     McNemarResult,
     delong_test,
     mcnemar_exact,
@@ -112,7 +114,7 @@ def test_delong_matches_an_independent_numpy_computation():
         labels, a, b = correlated_scores(rng, rows, rng.uniform(0, 1.5), rng.uniform(0, 1.5), rng.uniform(0, 0.9), 1)
         if min(sum(labels), rows - sum(labels)) < 2:
             continue
-        got = delong_test(labels, a, b)
+        got = delong_test(labels, a, b, minimum_per_class=2)
         auc_a, auc_b, difference, se, p_value = numpy_delong(labels, a, b)
         where = f"case {case}"
         assert got.auc_a == pytest.approx(roc_auc_score(labels, a), abs=1e-12), where
@@ -126,22 +128,37 @@ def test_delong_matches_an_independent_numpy_computation():
         assert (got.method, got.rows, got.confidence, got.resamples) == ("delong", rows, 0.95, None)
 
 
-def test_delong_degenerate_variances():
+def test_delong_refuses_a_zero_variance():
+    # The review's case: a constant baseline (AUC 0.5) and a perfect candidate (AUC 1) on 2 + 2 rows
+    # leave no variability; a standard error of 0 used to give p = 0, "certain", into Holm.
     labels = [1, 1, 0, 0]
-    same = delong_test(labels, [0.9, 0.8, 0.2, 0.1], [0.9, 0.8, 0.2, 0.1])
-    assert (same.difference, same.standard_error, same.p_value) == (0.0, 0.0, 1.0)
-    # A ties everything (AUC 0.5), B separates perfectly (AUC 1): no variability left to estimate.
-    certain = delong_test(labels, [0.5, 0.5, 0.5, 0.5], [0.9, 0.8, 0.2, 0.1])
-    assert (certain.difference, certain.p_value, certain.ci_low, certain.ci_high) == (0.5, 0.0, 0.5, 0.5)
+    with pytest.raises(AucNotTestable, match="variance of the AUC difference is 0"):
+        delong_test(labels, [0.5, 0.5, 0.5, 0.5], [0.9, 0.8, 0.2, 0.1], minimum_per_class=2)
+    with pytest.raises(AucNotTestable, match="variance of the AUC difference is 0"):
+        delong_test(labels, [0.9, 0.8, 0.2, 0.1], [0.9, 0.8, 0.2, 0.1], minimum_per_class=2)
+
+
+def test_delong_needs_delong_min_per_class_rows_of_each_class_by_default():
+    rng = random.Random(8)
+    scores = [rng.random() for _ in range(2 * DELONG_MIN_PER_CLASS)]
+    other = [rng.random() for _ in scores]
+    short = [1] * (DELONG_MIN_PER_CLASS - 1) + [0] * (DELONG_MIN_PER_CLASS + 1)
+    with pytest.raises(
+        AucNotTestable, match=f"{DELONG_MIN_PER_CLASS - 1} positive and .* at least {DELONG_MIN_PER_CLASS}"
+    ):
+        delong_test(short, scores, other)
+    enough = [1] * DELONG_MIN_PER_CLASS + [0] * DELONG_MIN_PER_CLASS
+    assert delong_test(enough, scores, other).rows == 2 * DELONG_MIN_PER_CLASS
+    assert delong_test(short, scores, other, minimum_per_class=2).rows == 2 * DELONG_MIN_PER_CLASS
 
 
 def test_delong_needs_two_rows_of_each_class():
     with pytest.raises(ValueError, match="1 positive and 3 negative rows"):
-        delong_test([1, 0, 0, 0], [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1])
+        delong_test([1, 0, 0, 0], [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1], minimum_per_class=2)
     with pytest.raises(ValueError, match="scores_b has 3 values but there are 4 labels"):
         delong_test([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2])
     with pytest.raises(ValueError, match="confidence"):
-        delong_test([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1], confidence=95)
+        delong_test([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4], [0.4, 0.3, 0.2, 0.1], confidence=95, minimum_per_class=2)
 
 
 # --- bootstrap -------------------------------------------------------------------------------------

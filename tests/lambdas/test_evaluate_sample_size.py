@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -141,3 +142,26 @@ def test_planning_command_uses_the_holm_level_for_several_variants():
         check=False,
     )
     assert rejected.returncode == 2 and "no difference to detect" in rejected.stderr
+
+
+def trinomial_power(rows: int, p_a: float, p_b: float, psi: float, alpha: float = 0.05) -> float:
+    """Power by brute force over every possible evaluation, independent of the conditional formula.
+
+    Each row is "only A right" (probability (ψ − δ)/2), "only B right" ((ψ + δ)/2) or concordant, so
+    (b, c) is trinomial; the test's decision on each (b, c) comes from scipy's binomtest.
+    """
+    delta = p_b - p_a
+    only_a, only_b = (psi - delta) / 2, (psi + delta) / 2
+    power = 0.0
+    for b in range(rows + 1):
+        for c in range(rows - b + 1):
+            if b + c == 0 or binomtest(min(b, c), b + c, 0.5).pvalue >= alpha:
+                continue
+            ways = math.comb(rows, b) * math.comb(rows - b, c)
+            power += ways * only_a**b * only_b**c * (1 - psi) ** (rows - b - c)
+    return power
+
+
+@pytest.mark.parametrize(("rows", "p_a", "p_b", "psi"), [(15, 0.6, 0.8, 0.4), (60, 0.7, 0.8, 0.3), (90, 0.8, 0.9, 0.2)])
+def test_exact_power_matches_a_brute_force_trinomial_enumeration(rows, p_a, p_b, psi):
+    assert exact_mcnemar_power(rows, p_a, p_b, psi) == pytest.approx(trinomial_power(rows, p_a, p_b, psi), abs=1e-12)

@@ -132,10 +132,61 @@ def test_one_significant_test_is_enough_when_the_other_does_not_disagree():
     assert verdict("A", "B", mcnemar(20, 20, 1.0), auc(0.05, 1e-6)).winner == "B"
 
 
-def test_no_winner_when_accuracy_and_auc_disagree():
-    result = verdict("A", "B", mcnemar(40, 10, 1e-5), auc(0.01, 0.3))
+def test_no_winner_when_accuracy_and_auc_are_both_significant_in_opposite_directions():
+    result = verdict("A", "B", mcnemar(40, 10, 1e-5), auc(0.01, 1e-4))
     assert (result.winner, result.significant) == (None, True)
-    assert "accuracy favours A, ROC AUC favours B" in result.reason
+    assert "accuracy favours A, ROC AUC favours B, both significant" in result.reason
+
+
+def test_a_metric_that_is_not_significant_does_not_veto_the_other():
+    # The review's case: AUC points the other way but is far from significant. It says nothing either
+    # way, so the accuracy result stands (it used to read "accuracy and ROC AUC disagree").
+    result = verdict("A", "B", mcnemar(40, 10, 1e-5), auc(0.01, 0.3))
+    assert (result.winner, result.significant) == ("A", True)
+    assert "disagree" not in result.reason
+    result = verdict("A", "B", mcnemar(12, 18, 0.36), auc(0.05, 1e-6))
+    assert result.winner == "B" and "disagree" not in result.reason
+
+
+def test_every_winner_needs_a_holm_rejection_in_its_own_direction():
+    # Accuracy favours B but is not significant (0.06); the AUC, significant, favours A: A wins on the
+    # AUC alone. Then, over random families, every named winner is backed by a Holm rejection (from
+    # Holm's definition, not the adjusted p-values) pointing its way, and none against it.
+    result = verdict("A", "B", mcnemar(20, 42, 0.06), auc(-0.04, 1e-6))
+    assert result.winner == "A"
+    rng = random.Random(4)
+    for _ in range(2000):
+        tests = [
+            CandidateTests(
+                f"C{i}",
+                mcnemar(rng.randint(0, 50), rng.randint(0, 50), rng.random() ** 3),
+                auc(rng.uniform(-0.05, 0.05), rng.random() ** 3),
+            )
+            for i in range(rng.randint(1, 4))
+        ]
+        p_values = [p for t in tests for p in (t.mcnemar.p_value, t.auc.p_value)]
+        rejected = holm_rejects(p_values, 0.05)
+        for i, (t, v) in enumerate(zip(tests, verdicts_against_baseline("A", tests), strict=True)):
+            if v.winner is None:
+                continue
+            sides = [
+                "A" if diff < 0 else t.candidate
+                for diff, hit in ((t.mcnemar.difference, rejected[2 * i]), (t.auc.difference, rejected[2 * i + 1]))
+                if hit and diff != 0
+            ]
+            assert sides and set(sides) == {v.winner}, (t, v)
+
+
+def test_a_candidate_without_an_auc_test_adds_only_its_mcnemar_p_value_to_the_family():
+    untested_auc = CandidateTests("B", mcnemar(10, 40, 1e-5))
+    both = CandidateTests("C", mcnemar(20, 22, 0.9), auc(0.03, 0.02))
+    first, second = verdicts_against_baseline("A", [untested_auc, both])
+    assert first.family_tests == second.family_tests == 3
+    assert (first.winner, first.p_auc_adjusted) == ("B", None)
+    assert first.p_accuracy_adjusted == pytest.approx(3e-5)
+    assert "ROC AUC not tested" in first.reason
+    # 0.02 is the second smallest of three p-values: Holm multiplies it by 2, and 0.04 < 0.05.
+    assert second.p_auc_adjusted == pytest.approx(0.04) and second.winner == "C"
 
 
 def test_no_significant_difference_offers_no_rows_needed_for_the_observed_difference():

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from scipy import stats
 
 from srm_check.handler import handle
 from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint, set_endpoint_status
@@ -113,15 +114,25 @@ def test_too_little_traffic_publishes_nothing(sagemaker, cloudwatch):
     assert published(cloudwatch) == {}
 
 
-def test_a_variant_expecting_fewer_than_five_requests_publishes_nothing(sagemaker, cloudwatch):
-    # 2000 requests pass the total gate (1000), but a 0.1 % variant expects 2 of them: chi-square's
-    # p-value means nothing with so few expected, so the check gives no verdict.
+def test_a_variant_expecting_two_requests_is_tested_exactly(sagemaker, cloudwatch):
+    # 2000 requests pass the total gate (1000) and a 0.1 % variant expects 2 of them. The exact
+    # binomial test is valid at any count, so there is no expected-count gate: 8 requests where 2
+    # were expected is published with its exact p-value (scipy.stats.binomtest(8, 2000, 0.001)).
     weights = {"Variant1": 999, "Variant2": 1}
     result = run_check(sagemaker, cloudwatch, {"Variant1": 1992, "Variant2": 8}, weights)
-    assert result["published"] is False
-    assert (result["variant"], result["expected_count"], result["min_expected_count"]) == ("Variant2", 2.0, 5.0)
-    assert result["reason"].startswith("Variant2 expects 2 requests in the window, fewer than the 5")
-    assert published(cloudwatch) == {}
+    assert result["published"] is True and result["method"] == "exact binomial"
+    assert result["p_value"] == pytest.approx(stats.binomtest(8, 2000, 0.001).pvalue, rel=1e-9)
+    assert published(cloudwatch)[("SrmPValue", "")] == result["p_value"]
+
+
+def test_a_zero_weight_variant_with_traffic_is_published_as_a_mismatch_beside_a_tiny_share(sagemaker, cloudwatch):
+    # The cold review's case: Variant2 expects 2 requests (too few for chi-square, which the old
+    # expected-count gate skipped), yet Variant3, weight 0, got 6. That is a certain mismatch.
+    weights = {"Variant1": 999, "Variant2": 1, "Variant3": 0}
+    result = run_check(sagemaker, cloudwatch, {"Variant1": 1990, "Variant2": 4, "Variant3": 6}, weights)
+    assert (result["published"], result["p_value"]) == (True, 0.0)
+    assert result["method"] == "zero-weight variant got requests"
+    assert published(cloudwatch)[("SrmPValue", "")] == 0.0
 
 
 def test_a_small_share_with_enough_expected_requests_is_tested(sagemaker, cloudwatch):
