@@ -283,7 +283,7 @@ class EndpointDashboard(Construct):
         if srm_p_value is None:
             return [status]
         srm = cw.GraphWidget(
-            title="Sample-ratio check: chi-square p-value (low = split differs from weights)",
+            title="Sample-ratio check: exact-test p-value (low = split differs from weights)",
             left=[srm_p_value],
             left_y_axis=cw.YAxisProps(label="p-value", show_units=False, min=0, max=1),
             width=12,

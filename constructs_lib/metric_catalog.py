@@ -59,7 +59,13 @@ CATALOG = _specs(
     # This project: weights as declared, published by both weight Lambdas when they apply them.
     MetricSpec(PROJECT_NAMESPACE, "DeclaredWeight", VARIANT_DIMENSIONS, "None", "weight last applied"),
     # This project: the sample-ratio-mismatch check.
-    MetricSpec(PROJECT_NAMESPACE, "SrmPValue", ENDPOINT_DIMENSIONS, "None", "chi-square p-value of the split"),
+    MetricSpec(
+        PROJECT_NAMESPACE,
+        "SrmPValue",
+        ENDPOINT_DIMENSIONS,
+        "None",
+        "exact p-value of the split",
+    ),
     MetricSpec(PROJECT_NAMESPACE, "SrmInvocations", ENDPOINT_DIMENSIONS, "Count", "requests the check looked at"),
     MetricSpec(PROJECT_NAMESPACE, "ObservedShare", VARIANT_DIMENSIONS, "Percent", "share of requests received"),
     MetricSpec(PROJECT_NAMESPACE, "ExpectedShare", VARIANT_DIMENSIONS, "Percent", "share the live weights ask for"),

@@ -17,7 +17,7 @@ from constructs_lib.python_function import PythonFunction
 
 
 class SampleRatioCheck(Construct):
-    """Every ``srm_schedule_minutes``, a chi-square test of the observed split against the weights.
+    """Every ``srm_schedule_minutes``, an exact binomial test of the observed split against the weights.
 
     The alarm fires when the published p-value is below ``srm_p_value`` in 2 of the last 3
     runs; the function publishes only with at least ``srm_min_invocations`` requests in the
@@ -72,7 +72,7 @@ class SampleRatioCheck(Construct):
         self.alarm = self.p_value.create_alarm(
             self,
             "Alarm",
-            alarm_description=f"Traffic split does not match the weights: chi-square p-value below "
+            alarm_description=f"Traffic split does not match the weights: exact-test p-value below "
             f"{monitoring.srm_p_value:g} with at least {monitoring.srm_min_invocations} requests in "
             f"{monitoring.srm_window_minutes} min",
             threshold=monitoring.srm_p_value,

@@ -129,7 +129,7 @@ class MonitoringSpec:
     each only in periods with at least ``min_invocations`` requests, when
     ``datapoints_to_alarm`` of ``evaluation_periods`` periods of ``period_seconds`` breach.
     The SRM check runs every ``srm_schedule_minutes`` over the last ``srm_window_minutes`` and
-    its alarm fires when the chi-square p-value drops below ``srm_p_value`` with at least
+    its alarm fires when the exact sample-ratio test's p-value drops below ``srm_p_value`` with at least
     ``srm_min_invocations`` requests in the window.
     """
 
