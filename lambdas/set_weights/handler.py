@@ -83,14 +83,6 @@ def _deadline(context: Any) -> float:
     return time.monotonic() + remaining - SAFETY_MARGIN_SECONDS
 
 
-def _require_time(deadline: float, endpoint_name: str, before: str) -> None:
-    """Fail, with what was not done, when the deadline has passed: checked before every SageMaker call."""
-    if time.monotonic() > deadline:
-        raise EndpointUnavailable(
-            f"endpoint {endpoint_name}: this function's time ran out before {before}; nothing more was changed"
-        )
-
-
 def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> EndpointState:
     """Poll DescribeEndpoint until the endpoint is InService.
 
@@ -98,8 +90,11 @@ def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> Endpoi
     sit out the whole timeout on ``OutOfService`` or ``UpdateRollbackFailed``; here every
     status that cannot recover fails at once, and a throttled look just waits for the next.
     """
+    status = "not looked at yet"
     while True:
-        _require_time(deadline, endpoint_name, "it was seen InService")
+        # Before every look, not only before every sleep: a look can follow an update at once.
+        if time.monotonic() > deadline:
+            raise _not_in_service(endpoint_name, status)
         try:
             state = require_usable(describe(client, endpoint_name), endpoint_name)
             if state.status == IN_SERVICE:
@@ -108,11 +103,15 @@ def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> Endpoi
         except Busy:
             status = "throttled"
         if time.monotonic() + POLL_SECONDS > deadline:
-            raise EndpointUnavailable(
-                f"endpoint {endpoint_name} did not become InService before this function's time ran out "
-                f"(status {status}); nothing more was changed"
-            )
+            raise _not_in_service(endpoint_name, status)
         time.sleep(POLL_SECONDS)
+
+
+def _not_in_service(endpoint_name: str, status: str) -> EndpointUnavailable:
+    return EndpointUnavailable(
+        f"endpoint {endpoint_name} did not become InService before this function's time ran out "
+        f"(status {status}); nothing more was changed"
+    )
 
 
 def _apply_when_ready(
@@ -127,7 +126,12 @@ def _apply_when_ready(
     attempts = 0
     delay = FIRST_RETRY_SECONDS
     while True:
-        _require_time(deadline, endpoint_name, f"applying {_describe_call(weights, counts)}")
+        # Checked before every update, the first one too: it can follow a look at once.
+        if time.monotonic() > deadline:
+            raise EndpointUnavailable(
+                f"endpoint {endpoint_name}: this function's time ran out before applying "
+                f"{_describe_call(weights, counts)}; nothing more was changed"
+            )
         attempts += 1
         try:
             update(client, endpoint_name, weights, counts)
@@ -152,8 +156,8 @@ def handle(event: Any, context: Any, client: Any = None, cloudwatch: Any = None)
     client = client or sagemaker_client(SAGEMAKER_CALL_CONFIG)
     deadline = _deadline(context)
 
-    _require_time(deadline, endpoint_name, "looking at the endpoint")
-    require_usable(describe(client, endpoint_name), endpoint_name)
+    # Fails at once for a missing or broken endpoint; a throttled look waits like a busy one
+    # (its client tries each call only twice, to stay inside the safety margin).
     state = _wait_in_service(client, endpoint_name, deadline)
     target = validate_against(state, weights, counts)
     LOG.info("set weights", extra={"endpoint": endpoint_name, "from": state.current_weights, "to": target})

@@ -12,7 +12,7 @@ from endpoint_weights.call_bounds import worst_case_call_seconds
 from endpoint_weights.endpoint import EndpointUnavailable
 from endpoint_weights.validation import InvalidRequest
 from tests.lambdas.conftest import ENDPOINT, LambdaContext, create_endpoint, live_weights, set_endpoint_status
-from tests.lambdas.throttling import Rejection
+from tests.lambdas.throttling import Rejection, Throttle
 
 # The delays the Lambda really uses, for the tests that run them on a fake clock.
 REAL_DELAYS = {"POLL_SECONDS": set_weights.POLL_SECONDS, "FIRST_RETRY_SECONDS": set_weights.FIRST_RETRY_SECONDS}
@@ -325,3 +325,14 @@ def test_the_margin_holds_a_worst_case_call_and_the_metric():
         set_weights.METRIC_CALL_CONFIG
     )
     assert worst + set_weights.REPORT_SECONDS <= set_weights.SAFETY_MARGIN_SECONDS
+
+
+def test_a_throttled_first_look_waits_instead_of_failing(monkeypatch):
+    """With two attempts per call (to fit the margin), a throttled first DescribeEndpoint is
+    likelier than with six: it waits for the next look, as a busy endpoint does."""
+    sagemaker = boto3.client("sagemaker", config=set_weights.SAGEMAKER_CALL_CONFIG)
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    throttle = Throttle(sagemaker, "DescribeEndpoint", times=2, monkeypatch=monkeypatch)
+    result = invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+    assert throttle.sent > 2
+    assert result["weights"] == {"Variant1": 25.0, "Variant2": 75.0}
