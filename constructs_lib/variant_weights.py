@@ -26,20 +26,40 @@ from constructs import Construct, IConstruct
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
-from constructs_lib.python_function import LOG_RETENTION, PythonFunction, acknowledge_lambda_compliance, lambda_role
+from constructs_lib.python_function import (
+    DEFAULT_TIMEOUT,
+    LOG_RETENTION,
+    PythonFunction,
+    acknowledge_lambda_compliance,
+    lambda_role,
+)
+from constructs_lib.waiter_budget import longest_total_timeout_seconds
 
 # How long CloudFormation waits for a custom resource: ServiceTimeout, 1 to 3600 s, default 3600
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html#cfn-cloudformation-customresource-servicetimeout).
 SERVICE_TIMEOUT = Duration.hours(1)  # the most CloudFormation allows, set explicitly
+# The handlers' own timeouts. on_event makes at most two calls (lambdas/weights_provider), each
+# bounded well inside a minute by its client config. is_complete makes at most two single-attempt
+# calls of at most 5 s each; a short timeout keeps every poll short, and a poll cut off by it
+# just counts as "not yet" (the waiter retries any failure).
+ON_EVENT_TIMEOUT = DEFAULT_TIMEOUT
+IS_COMPLETE_TIMEOUT = Duration.seconds(15)
 # DescribeEndpoint every 30 s, for at most TOTAL_TIMEOUT. The framework must give up before
 # CloudFormation does: its timeout handler then fails the resource with "Operation timed out"
 # and the waiter stops. If CloudFormation gave up first, the stack would roll back with a
 # generic message while the waiter kept polling, and could apply the new weights after the
-# rollback had restored the old ones. The waiter's retries count only the waits *between*
-# is_complete calls; on_event (1-minute timeout), each call's own run time and the timeout
-# handler come on top, hence 15 minutes of headroom (90 calls of up to ~9 s, plus on_event).
+# rollback had restored the old ones. So TOTAL_TIMEOUT is not chosen but derived: the most
+# polls whose worst case (on_event, every is_complete at its timeout, the waits, the timeout
+# handler; see constructs_lib/waiter_budget.py) still ends before SERVICE_TIMEOUT.
 QUERY_INTERVAL = Duration.seconds(30)
-TOTAL_TIMEOUT = Duration.minutes(45)
+TOTAL_TIMEOUT = Duration.seconds(
+    longest_total_timeout_seconds(
+        service_timeout=SERVICE_TIMEOUT.to_seconds(),
+        on_event_timeout=ON_EVENT_TIMEOUT.to_seconds(),
+        is_complete_timeout=IS_COMPLETE_TIMEOUT.to_seconds(),
+        query_interval=int(QUERY_INTERVAL.to_seconds()),
+    )
+)
 
 
 def grant_weight_changes(endpoint: AbEndpoint, grantee: iam.IGrantable) -> None:
@@ -75,6 +95,7 @@ class VariantWeights(Construct):
             handler="weights_provider.handler.on_event",
             key=key,
             description="Weights custom resource: validates and applies the weight parameters",
+            timeout=ON_EVENT_TIMEOUT,
         ).function
         is_complete = PythonFunction(
             self,
@@ -82,6 +103,7 @@ class VariantWeights(Construct):
             handler="weights_provider.handler.is_complete",
             key=key,
             description="Weights custom resource: completes when the endpoint shows the weights",
+            timeout=IS_COMPLETE_TIMEOUT,
             environment={"METRICS_NAMESPACE": PROJECT_NAMESPACE},
         ).function
         grant_put_project_metrics(is_complete)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_weights.endpoint import RETRY_CONFIG
@@ -22,12 +23,18 @@ METRIC_NAME = "DeclaredWeight"
 
 
 def publish_declared_weights(
-    endpoint_name: str, weights: Mapping[str, float], *, cloudwatch: Any = None, namespace: str | None = None
+    endpoint_name: str,
+    weights: Mapping[str, float],
+    *,
+    cloudwatch: Any = None,
+    namespace: str | None = None,
+    config: Config = RETRY_CONFIG,
 ) -> bool:
     """Put one ``DeclaredWeight`` datapoint per variant; say whether it worked.
 
     The namespace comes from ``METRICS_NAMESPACE`` (set by the stack); without it nothing is
-    published.
+    published. ``config`` (default ``RETRY_CONFIG``) is the CloudWatch client's, when
+    ``cloudwatch`` is not given: callers with a deadline pass a bounded one.
     """
     namespace = namespace or os.environ.get("METRICS_NAMESPACE")
     if not namespace:
@@ -46,9 +53,7 @@ def publish_declared_weights(
         for variant, weight in sorted(weights.items())
     ]
     try:
-        (cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG)).put_metric_data(
-            Namespace=namespace, MetricData=data
-        )
+        (cloudwatch or boto3.client("cloudwatch", config=config)).put_metric_data(Namespace=namespace, MetricData=data)
     except (ClientError, BotoCoreError) as err:
         LOG.warning("declared weights not published", extra={"endpoint": endpoint_name, "error": str(err)})
         return False

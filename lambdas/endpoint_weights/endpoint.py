@@ -43,6 +43,16 @@ MAX_ATTEMPTS = 6
 RETRY_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}, connect_timeout=5, read_timeout=30
 )
+# Calls made under a deadline (set-weights before its safety margin, the custom resource's
+# on_event inside its Lambda timeout): two attempts with short socket timeouts, so that one call
+# takes at most a few seconds (endpoint_weights.call_bounds computes how many). Control-plane
+# answers come in well under a second; a call that still fails is reported as busy or failed
+# by the caller, which has a reason to give, instead of being cut off by the Lambda timeout.
+BOUNDED_CALL_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=2, read_timeout=3)
+# Calls that a poller repeats anyway (the custom resource's is_complete, every 30 s): a single
+# attempt, because a retry inside the poll would only make the poll longer; the next poll is
+# the retry.
+SINGLE_ATTEMPT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=2, read_timeout=3)
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
@@ -80,9 +90,9 @@ class EndpointState:
         return {name: v.current_instance_count for name, v in self.variants.items()}
 
 
-def sagemaker_client() -> Any:
-    """A SageMaker client that retries throttling with exponential backoff."""
-    return boto3.client("sagemaker", config=RETRY_CONFIG)
+def sagemaker_client(config: Config = RETRY_CONFIG) -> Any:
+    """A SageMaker client; by default one that retries throttling with exponential backoff (``RETRY_CONFIG``)."""
+    return boto3.client("sagemaker", config=config)
 
 
 def _error_code(err: ClientError) -> str:

@@ -82,8 +82,14 @@ class EvaluationRequest:
 
 def _number(event: Mapping[str, Any], key: str, default: float, low: float, high: float, *, whole: bool) -> Any:
     value = event.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and value != int(value)):
-        raise InvalidEvaluation(f"{key} must be a {'whole ' if whole else ''}number (got {value!r})")
+    kind = "whole number" if whole else "number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidEvaluation(f"{key} must be a {kind} (got {value!r})")
+    # Python's json (and so Lambda's event) reads NaN and Infinity; neither compares or converts.
+    if not math.isfinite(value):
+        raise InvalidEvaluation(f"{key} must be a finite {kind} (got {value!r})")
+    if whole and value != int(value):
+        raise InvalidEvaluation(f"{key} must be a {kind} (got {value!r})")
     if not low <= value <= high:
         raise InvalidEvaluation(f"{key} must be between {low:g} and {high:g} (got {value!r})")
     return int(value) if whole else float(value)
@@ -150,13 +156,21 @@ def parse_request(event: Mapping[str, Any], endpoint_name: str) -> EvaluationReq
     if not isinstance(data_uri, str) or not data_uri:
         raise InvalidEvaluation('"data_uri" is required, e.g. "s3://bucket/datasets/churn-test.csv"')
     label_column = event.get("label_column", 0)
-    if isinstance(label_column, bool) or not isinstance(label_column, (int, str)):
-        raise InvalidEvaluation(f"label_column must be a column index or name (got {label_column!r})")
+    # A negative index would count from the right and quietly make another column the label.
+    if (
+        isinstance(label_column, bool)
+        or not isinstance(label_column, (int, str))
+        or (isinstance(label_column, int) and label_column < 0)
+    ):
+        raise InvalidEvaluation(f"label_column must be a column index from 0 or a column name (got {label_column!r})")
     variants = event.get("variants")
     if variants is not None and (
         not isinstance(variants, list) or not variants or not all(isinstance(v, str) and v for v in variants)
     ):
         raise InvalidEvaluation(f"variants must be a non-empty list of variant names (got {variants!r})")
+    repeated = sorted({v for v in variants if variants.count(v) > 1}) if variants else []
+    if repeated:
+        raise InvalidEvaluation(f"variants must name each variant once ({', '.join(repeated)} is repeated)")
     max_rows = event.get("max_rows")
     return EvaluationRequest(
         endpoint_name=endpoint_name,

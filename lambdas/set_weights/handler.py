@@ -15,14 +15,18 @@ IAM policy allows no other.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from endpoint_weights.call_bounds import worst_case_call_seconds
 from endpoint_weights.declared_metric import publish_declared_weights
 from endpoint_weights.endpoint import (
+    BOUNDED_CALL_CONFIG,
     IN_SERVICE,
+    SINGLE_ATTEMPT_CONFIG,
     Busy,
     EndpointState,
     EndpointUnavailable,
@@ -42,7 +46,16 @@ POLL_SECONDS = 15  # DescribeEndpoint interval while the endpoint updates
 # autoscaling action starting between look and call, again and again), wait this long before
 # the next attempt, doubling each time up to POLL_SECONDS: a few calls per minute, not thousands.
 FIRST_RETRY_SECONDS = 1.0
-SAFETY_MARGIN_SECONDS = 20  # stop waiting this long before the Lambda's own timeout
+# Every SageMaker call starts before the deadline (checked before each one), so the margin
+# between the deadline and the Lambda's own timeout must hold the one call that may run past
+# it, the best-effort DeclaredWeight metric after the last one, and returning the answer.
+SAGEMAKER_CALL_CONFIG = BOUNDED_CALL_CONFIG
+METRIC_CALL_CONFIG = SINGLE_ATTEMPT_CONFIG  # best effort: one attempt
+REPORT_SECONDS = 2  # logging and returning the result
+SAFETY_MARGIN_SECONDS = (
+    math.ceil(worst_case_call_seconds(SAGEMAKER_CALL_CONFIG) + worst_case_call_seconds(METRIC_CALL_CONFIG))
+    + REPORT_SECONDS
+)
 
 
 class PartiallyApplied(RuntimeError):
@@ -77,7 +90,11 @@ def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> Endpoi
     sit out the whole timeout on ``OutOfService`` or ``UpdateRollbackFailed``; here every
     status that cannot recover fails at once, and a throttled look just waits for the next.
     """
+    status = "not looked at yet"
     while True:
+        # Before every look, not only before every sleep: a look can follow an update at once.
+        if time.monotonic() > deadline:
+            raise _not_in_service(endpoint_name, status)
         try:
             state = require_usable(describe(client, endpoint_name), endpoint_name)
             if state.status == IN_SERVICE:
@@ -86,11 +103,15 @@ def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> Endpoi
         except Busy:
             status = "throttled"
         if time.monotonic() + POLL_SECONDS > deadline:
-            raise EndpointUnavailable(
-                f"endpoint {endpoint_name} did not become InService before this function's time ran out "
-                f"(status {status}); nothing more was changed"
-            )
+            raise _not_in_service(endpoint_name, status)
         time.sleep(POLL_SECONDS)
+
+
+def _not_in_service(endpoint_name: str, status: str) -> EndpointUnavailable:
+    return EndpointUnavailable(
+        f"endpoint {endpoint_name} did not become InService before this function's time ran out "
+        f"(status {status}); nothing more was changed"
+    )
 
 
 def _apply_when_ready(
@@ -105,6 +126,12 @@ def _apply_when_ready(
     attempts = 0
     delay = FIRST_RETRY_SECONDS
     while True:
+        # Checked before every update, the first one too: it can follow a look at once.
+        if time.monotonic() > deadline:
+            raise EndpointUnavailable(
+                f"endpoint {endpoint_name}: this function's time ran out before applying "
+                f"{_describe_call(weights, counts)}; nothing more was changed"
+            )
         attempts += 1
         try:
             update(client, endpoint_name, weights, counts)
@@ -126,10 +153,11 @@ def _apply_when_ready(
 def handle(event: Any, context: Any, client: Any = None, cloudwatch: Any = None) -> dict[str, Any]:
     endpoint_name = os.environ["ENDPOINT_NAME"]
     weights, counts = parse_request(event)
-    client = client or sagemaker_client()
+    client = client or sagemaker_client(SAGEMAKER_CALL_CONFIG)
     deadline = _deadline(context)
 
-    require_usable(describe(client, endpoint_name), endpoint_name)
+    # Fails at once for a missing or broken endpoint; a throttled look waits like a busy one
+    # (its client tries each call only twice, to stay inside the safety margin).
     state = _wait_in_service(client, endpoint_name, deadline)
     target = validate_against(state, weights, counts)
     LOG.info("set weights", extra={"endpoint": endpoint_name, "from": state.current_weights, "to": target})
@@ -138,7 +166,7 @@ def handle(event: Any, context: Any, client: Any = None, cloudwatch: Any = None)
     for call_weights, call_counts in plan_updates(target, counts):
         try:
             _apply_when_ready(client, endpoint_name, call_weights, call_counts, deadline)
-            _wait_in_service(client, endpoint_name, deadline)
+            state = _wait_in_service(client, endpoint_name, deadline)
         except Exception as err:
             if not applied:
                 raise
@@ -149,8 +177,10 @@ def handle(event: Any, context: Any, client: Any = None, cloudwatch: Any = None)
             ) from err
         applied.append(_describe_call(call_weights, call_counts))
 
-    final = require_usable(describe(client, endpoint_name), endpoint_name)
-    publish_declared_weights(endpoint_name, final.current_weights, cloudwatch=cloudwatch)
+    # The last wait's DescribeEndpoint shows the endpoint InService after the last change: what
+    # it reports now. No further look, which could start after the deadline.
+    final = state
+    publish_declared_weights(endpoint_name, final.current_weights, cloudwatch=cloudwatch, config=METRIC_CALL_CONFIG)
     return {
         "endpoint_name": endpoint_name,
         "status": final.status,

@@ -20,11 +20,23 @@ import logging
 from typing import Any
 
 from endpoint_weights.declared_metric import publish_declared_weights
-from endpoint_weights.endpoint import converge, sagemaker_client
+from endpoint_weights.endpoint import BOUNDED_CALL_CONFIG, SINGLE_ATTEMPT_CONFIG, converge, sagemaker_client
 from endpoint_weights.validation import parse_weights
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
+
+# AWS calls per invocation, at most: DescribeEndpoint, then UpdateEndpointWeightsAndCapacities
+# or (is_complete, weights in place) PutMetricData. With the clients' configs below they bound
+# each handler's run; constructs_lib/variant_weights.py gives the functions timeouts that cover
+# them, and its tests check that against the template.
+ON_EVENT_MAX_CALLS = 2
+IS_COMPLETE_MAX_CALLS = 2
+# on_event runs once, inside a 1-minute timeout: a retry there is worth its seconds.
+ON_EVENT_CALL_CONFIG = BOUNDED_CALL_CONFIG
+# is_complete runs every 30 s: the next poll is the retry, so one attempt per call keeps each
+# poll short, and the waiter's total bounded (see constructs_lib/waiter_budget.py).
+IS_COMPLETE_CALL_CONFIG = SINGLE_ATTEMPT_CONFIG
 
 
 def _physical_id(endpoint_name: str) -> str:
@@ -46,7 +58,7 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
     # Fails here, before any change, for a missing or failed endpoint and for unknown
     # variants; applies at once when the endpoint is InService. While it is still
     # Creating/Updating, is_complete checks and applies once it is InService.
-    converge(client or sagemaker_client(), endpoint_name, weights)
+    converge(client or sagemaker_client(ON_EVENT_CALL_CONFIG), endpoint_name, weights)
     return {"PhysicalResourceId": _physical_id(endpoint_name)}
 
 
@@ -56,9 +68,11 @@ def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwa
     props = event["ResourceProperties"]
     endpoint_name = props["EndpointName"]
     weights = parse_weights(props.get("Weights"))
-    state = converge(client or sagemaker_client(), endpoint_name, weights)
+    state = converge(client or sagemaker_client(IS_COMPLETE_CALL_CONFIG), endpoint_name, weights)
     if state is None:
         return {"IsComplete": False}
     LOG.info("weights in place", extra={"endpoint": endpoint_name, "weights": state.current_weights})
-    publish_declared_weights(endpoint_name, state.current_weights, cloudwatch=cloudwatch)
+    publish_declared_weights(
+        endpoint_name, state.current_weights, cloudwatch=cloudwatch, config=IS_COMPLETE_CALL_CONFIG
+    )
     return {"IsComplete": True, "Data": {"AppliedWeights": json.dumps(state.current_weights, sort_keys=True)}}

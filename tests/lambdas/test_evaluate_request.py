@@ -100,3 +100,31 @@ def test_every_type_the_table_allows_is_accepted():
         ENDPOINT,
     )
     assert (request.label_column, request.threshold, request.max_rows, request.batch_size) == ("churn", 1.0, 10, 50)
+
+
+# Values of the right JSON type that still cannot be used. Python's json module (which Lambda's
+# runtime uses to read the event) accepts NaN and Infinity, so they reach the handler.
+EDGE_CASES = [
+    ("max_rows", float("nan"), r"^max_rows must be a finite whole number \(got nan\)"),
+    ("batch_size", float("inf"), r"^batch_size must be a finite whole number \(got inf\)"),
+    ("concurrency", float("-inf"), r"^concurrency must be a finite whole number \(got -inf\)"),
+    ("bootstrap_resamples", float("nan"), r"^bootstrap_resamples must be a finite whole number"),
+    ("threshold", float("nan"), r"^threshold must be a finite number \(got nan\)"),
+    ("alpha", float("inf"), r"^alpha must be a finite number \(got inf\)"),
+    ("max_failure_rate", float("nan"), r"^max_failure_rate must be a finite number"),
+    # A negative index would silently pick a column counted from the right.
+    ("label_column", -1, r"^label_column must be a column index from 0 or a column name \(got -1\)"),
+    ("variants", ["Variant1", "Variant1"], r"^variants must name each variant once \(Variant1 is repeated\)"),
+    ("variants", [], r"^variants must be a non-empty list of variant names"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), EDGE_CASES, ids=[f"{k}={v!r}" for k, v, _ in EDGE_CASES])
+def test_unusable_values_of_the_right_type_are_refused_naming_the_key(key: str, value: Any, reason: str):
+    with pytest.raises(InvalidEvaluation, match=reason):
+        parse_request({**VALID, key: value}, ENDPOINT)
+
+
+def test_label_column_zero_and_distinct_variants_are_still_accepted():
+    request = parse_request({**VALID, "label_column": 0, "variants": ["Variant2", "Variant1"]}, ENDPOINT)
+    assert (request.label_column, request.variants) == (0, ("Variant2", "Variant1"))

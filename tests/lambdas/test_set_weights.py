@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
 import set_weights.handler as set_weights
+from endpoint_weights.call_bounds import worst_case_call_seconds
 from endpoint_weights.endpoint import EndpointUnavailable
 from endpoint_weights.validation import InvalidRequest
 from tests.lambdas.conftest import ENDPOINT, LambdaContext, create_endpoint, live_weights, set_endpoint_status
-from tests.lambdas.throttling import Rejection
+from tests.lambdas.throttling import Rejection, Throttle
 
 # The delays the Lambda really uses, for the tests that run them on a fake clock.
 REAL_DELAYS = {"POLL_SECONDS": set_weights.POLL_SECONDS, "FIRST_RETRY_SECONDS": set_weights.FIRST_RETRY_SECONDS}
@@ -209,7 +211,8 @@ def test_gives_up_waiting_before_the_lambda_times_out(sagemaker):
     set_endpoint_status("Updating")
     calls = record_updates(sagemaker)
     with pytest.raises(EndpointUnavailable, match=r"did not become InService .* \(status Updating\)"):
-        set_weights.handle({"weights": {"Variant1": 2}}, LambdaContext(remaining_ms=21_000), client=sagemaker)
+        remaining_ms = (set_weights.SAFETY_MARGIN_SECONDS + 1) * 1000  # one second to wait
+        set_weights.handle({"weights": {"Variant1": 2}}, LambdaContext(remaining_ms=remaining_ms), client=sagemaker)
     assert calls == []
 
 
@@ -276,3 +279,60 @@ def test_an_endpoint_that_keeps_answering_busy_fails_at_the_deadline_with_backof
     waits = clock.sleeps[: busy.sent - 1]
     assert waits == sorted(waits) and waits[-1] > waits[0], waits
     assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}
+
+
+def slow_calls(clock: FakeClock, client: Any, seconds: float) -> None:
+    """Every API call of ``client`` takes ``seconds`` on ``clock`` (moto answers at once)."""
+
+    def take_time(**_: Any) -> None:
+        clock.now += seconds
+
+    client.meta.events.register("before-call", take_time)
+
+
+# From a Lambda with plenty of time to one left with only the margin; every call at its worst.
+@pytest.mark.parametrize("remaining_s", range(set_weights.SAFETY_MARGIN_SECONDS, 150, 4))
+def test_every_call_at_its_worst_still_ends_before_the_lambda_timeout(monkeypatch, remaining_s):
+    """The safety margin covers the call that starts just before the deadline, at its worst case
+    under the client config the handler really uses (attempts × socket timeouts + backoff), and
+    the metric after it. A two-capacity request makes six SageMaker calls and one CloudWatch call
+    with no wait between some of them: each must check the deadline, not only the waits."""
+    sagemaker = boto3.client("sagemaker", config=set_weights.SAGEMAKER_CALL_CONFIG)
+    cloudwatch = boto3.client("cloudwatch", config=set_weights.METRIC_CALL_CONFIG)
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    clock = FakeClock()
+    monkeypatch.setattr(set_weights, "time", clock)
+    for name, seconds in REAL_DELAYS.items():
+        monkeypatch.setattr(set_weights, name, seconds)
+    slow_calls(clock, sagemaker, worst_case_call_seconds(set_weights.SAGEMAKER_CALL_CONFIG))
+    slow_calls(clock, cloudwatch, worst_case_call_seconds(set_weights.METRIC_CALL_CONFIG))
+    monkeypatch.setenv("METRICS_NAMESPACE", "AbTesting")
+    start = clock.now
+    event = {"weights": {"Variant1": 25, "Variant2": 75}, "instance_counts": {"Variant1": 2, "Variant2": 3}}
+    try:
+        result = set_weights.handle(
+            event, LambdaContext(remaining_ms=remaining_s * 1000), client=sagemaker, cloudwatch=cloudwatch
+        )
+    except (EndpointUnavailable, set_weights.PartiallyApplied) as err:
+        assert "time ran out" in str(err), err
+    else:
+        assert result["weights"] == {"Variant1": 25.0, "Variant2": 75.0}
+    assert clock.now - start <= remaining_s, f"ran {clock.now - start:g} s of {remaining_s} s"
+
+
+def test_the_margin_holds_a_worst_case_call_and_the_metric():
+    worst = worst_case_call_seconds(set_weights.SAGEMAKER_CALL_CONFIG) + worst_case_call_seconds(
+        set_weights.METRIC_CALL_CONFIG
+    )
+    assert worst + set_weights.REPORT_SECONDS <= set_weights.SAFETY_MARGIN_SECONDS
+
+
+def test_a_throttled_first_look_waits_instead_of_failing(monkeypatch):
+    """With two attempts per call (to fit the margin), a throttled first DescribeEndpoint is
+    likelier than with six: it waits for the next look, as a busy endpoint does."""
+    sagemaker = boto3.client("sagemaker", config=set_weights.SAGEMAKER_CALL_CONFIG)
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    throttle = Throttle(sagemaker, "DescribeEndpoint", times=2, monkeypatch=monkeypatch)
+    result = invoke({"weights": {"Variant1": 25, "Variant2": 75}}, sagemaker)
+    assert throttle.sent > 2
+    assert result["weights"] == {"Variant1": 25.0, "Variant2": 75.0}

@@ -12,12 +12,12 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from endpoint_weights.endpoint import EndpointUnavailable
 from endpoint_weights.validation import InvalidRequest
 from tests.lambdas.conftest import ENDPOINT, create_endpoint, live_weights, set_endpoint_status
 from tests.lambdas.throttling import Throttle
+from weights_provider import handler
 from weights_provider.handler import is_complete, on_event
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/AbTest-churn-ab/5b6e1d40-0000-11ef-0000-0a1b2c3d4e5f"
@@ -156,9 +156,8 @@ def test_throttling_is_retried_with_backoff(sagemaker, monkeypatch):
 
 
 def test_throttling_beyond_the_retries_waits_for_the_next_poll(monkeypatch):
-    # Same handler path as in Lambda, with a client that gives up after two attempts so the
-    # test does not sleep through the full backoff schedule.
-    sagemaker = boto3.client("sagemaker", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+    # The client on_event uses in Lambda: two attempts, then "busy, the next poll applies".
+    sagemaker = boto3.client("sagemaker", config=handler.ON_EVENT_CALL_CONFIG)
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     Throttle(sagemaker, "UpdateEndpointWeightsAndCapacities", times=2, monkeypatch=monkeypatch)
     event = cfn_event("Create", {"Variant1": "25", "Variant2": "75"})
@@ -212,7 +211,7 @@ def test_endpoint_that_needs_a_person_fails_clearly(sagemaker, status):
 
 
 def test_throttled_describe_waits_for_the_next_poll(monkeypatch):
-    sagemaker = boto3.client("sagemaker", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    sagemaker = boto3.client("sagemaker", config=handler.IS_COMPLETE_CALL_CONFIG)  # as in Lambda: one attempt
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     Throttle(sagemaker, "DescribeEndpoint", times=1, monkeypatch=monkeypatch)
     event = cfn_event("Create", {"Variant1": "25", "Variant2": "75"})
@@ -258,3 +257,48 @@ def test_delete_leaves_a_live_endpoint_alone(sagemaker):
 def test_delete_never_fails_even_with_garbage_properties(sagemaker):
     event = cfn_event("Delete", {"Variant1": "not a number"})
     assert on_event(event, None, client=sagemaker)["PhysicalResourceId"] == f"{ENDPOINT}/weights"
+
+
+# --- each invocation's calls: what the functions' timeouts are sized for --------------------------
+
+
+def count_calls(*clients: Any) -> list[str]:
+    """Every API call (not attempt) the clients make, by operation name."""
+    calls: list[str] = []
+    for client in clients:
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_each_invocation_makes_no_more_calls_than_its_timeout_is_sized_for(sagemaker, monkeypatch):
+    """constructs_lib/variant_weights.py sizes the functions' timeouts for ON_EVENT_MAX_CALLS and
+    IS_COMPLETE_MAX_CALLS calls; here every path through the handlers stays within them."""
+    monkeypatch.setenv("METRICS_NAMESPACE", "AbTesting")  # as the stack sets it: is_complete publishes
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    cloudwatch = boto3.client("cloudwatch")
+    calls = count_calls(sagemaker, cloudwatch)
+    event = cfn_event("Create", {"Variant1": "25", "Variant2": "75"})
+
+    on_event(event, None, client=sagemaker)  # describe, update
+    assert calls == ["DescribeEndpoint", "UpdateEndpointWeightsAndCapacities"]
+    assert len(calls) <= handler.ON_EVENT_MAX_CALLS
+
+    polls: list[list[str]] = []
+    set_endpoint_status("Updating")  # describe only
+    for _ in range(2):
+        calls.clear()
+        is_complete(event, None, client=sagemaker, cloudwatch=cloudwatch)
+        polls.append(list(calls))
+        set_endpoint_status("InService")
+    # Weights now differ again (a second change): describe, update; then describe, metric.
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=ENDPOINT,
+        DesiredWeightsAndCapacities=[{"VariantName": "Variant1", "DesiredWeight": 1.0}],
+    )
+    for _ in range(2):
+        calls.clear()
+        is_complete(event, None, client=sagemaker, cloudwatch=cloudwatch)
+        polls.append(list(calls))
+    assert ["DescribeEndpoint", "UpdateEndpointWeightsAndCapacities"] in polls
+    assert ["DescribeEndpoint", "PutMetricData"] in polls
+    assert max(len(poll) for poll in polls) <= handler.IS_COMPLETE_MAX_CALLS, polls
