@@ -39,6 +39,7 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -471,3 +472,590 @@ class LocalAws:
         if not outcome["ok"]:
             raise LambdaError(f"{outcome['errorType']}: {outcome['errorMessage']}")
         return outcome["result"]
+
+
+# =================================================================================================
+# The server the real CDK CLI talks to: ``python scripts/local_aws.py serve [--port N]``.
+#
+# ``LocalAws`` above deploys from Python. The server below lets ``npx cdk bootstrap|deploy|destroy``
+# do it, exactly as a platform team types them, with these adaptations of moto (each is one
+# function in ADAPTATIONS, documented with the AWS behaviour it stands for; leaving one out with
+# ``--without NAME`` shows what breaks):
+#   resource_types      CloudFormation models for the types moto lacks
+#   lambda_runtime      Lambda runs the packaged Python code; the Provider framework is played
+#   change_sets         missing change sets answer ChangeSetNotFound; deleting one does not crash
+#   ssm_parameters      UsePreviousValue on an SSM-typed parameter keeps the parameter's path
+#   custom_resources    ExecuteChangeSet and DeleteStack as CloudFormation does them: custom
+#                       resources get Create/Update/Delete and their answer decides the outcome,
+#                       updates follow replaced resources (UpdateEndpoint), Outputs recomputed
+# The CLI needs two client-side settings too (:func:`cli_environment`).
+# =================================================================================================
+
+MOTO_VERSION = "5.2.5"  # every adaptation below is written against this version's internals
+CUSTOM_RESOURCE_TIMEOUT = 300.0  # seconds; CloudFormation waits up to an hour (ServiceTimeout)
+_responses: dict[str, dict[str, Any]] = {}  # custom resource answers, by RequestId
+_responses_changed = threading.Condition()
+_server_url = ""
+
+
+def cli_environment(url: str) -> dict[str, str]:
+    """What the CDK CLI needs in its environment to deploy into the server at ``url``.
+
+    Fake credentials make the CLI resolve an account (moto's STS answers 123456789012) and pin
+    the stacks' environment, as real credentials do. ``AWS_ENDPOINT_URL`` sends every SDK call
+    to the server. The CLI hands CloudFormation a TemplateURL built from the S3 endpoint;
+    moto reads a TemplateURL's bucket from the path only for ``localhost`` or
+    ``s3*.amazonaws.com`` hosts (moto/cloudformation/utils.py), so the CLI's documented
+    ``AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION`` names ``localhost``, still loopback.
+    """
+    port = url.rsplit(":", 1)[1]
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION": f"http://localhost:{port}",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "CDK_DISABLE_VERSION_CHECK": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+
+
+# --- resource_types ------------------------------------------------------------------------------
+
+
+class _RecordedResource:
+    """A resource CloudFormation creates but moto cannot model: recorded, with Ref and Arn.
+
+    AWS creates CloudWatch alarms and composite alarms, SNS topic policies and S3 bucket
+    policies; moto 5.2.5 has no CloudFormation model for them, so a template that reads an
+    alarm's ``Arn`` (the dashboard, the composite alarm) fails ExecuteChangeSet with
+    "Fn::GetAtt references undefined resource". These records answer Ref (the name, as AWS
+    does for alarms) and ``Arn``; nothing evaluates the alarms locally.
+    """
+
+    arn_service = ""
+    arn_kind = ""
+
+    def __init__(self, name: str, account_id: str, region_name: str) -> None:
+        self.name = name
+        self.arn = f"arn:aws:{self.arn_service}:{region_name}:{account_id}:{self.arn_kind}:{name}"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        return cls(resource_name, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        return cls(original_resource.name, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Nothing to delete: the record was all there was."""
+
+
+def _adapt_resource_types() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    kinds = {  # type → (name property, ARN service, ARN resource kind)
+        "AWS::CloudWatch::Alarm": ("AlarmName", "cloudwatch", "alarm"),
+        "AWS::CloudWatch::CompositeAlarm": ("AlarmName", "cloudwatch", "alarm"),
+        "AWS::SNS::TopicPolicy": ("", "sns", "topic-policy"),
+        "AWS::S3::BucketPolicy": ("", "s3", "bucket-policy"),
+    }
+    for resource_type, (name_property, service, kind) in kinds.items():
+        # moto lists models with CloudFormationModel.__subclasses__(): a direct subclass is needed.
+        type(
+            "Local" + resource_type.replace("::", ""),
+            (_RecordedResource, CloudFormationModel),
+            {
+                "arn_service": service,
+                "arn_kind": kind,
+                "cloudformation_type": staticmethod(lambda t=resource_type: t),
+                "cloudformation_name_type": staticmethod(lambda n=name_property: n),
+            },
+        )
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+
+
+# --- lambda_runtime --------------------------------------------------------------------------------
+
+
+def _run_python_function(function: Any, event: Any) -> tuple[bool, Any]:
+    """Run a Python function from the zip CloudFormation created it from, in a subprocess with
+    its handler, environment and timeout, against this server: what Lambda does (moto runs
+    functions only in Docker, absent here). Returns (ok, result or Lambda's error payload)."""
+    with tempfile.TemporaryDirectory(prefix="local-lambda-") as code:
+        with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+            archive.extractall(code)  # our own asset, uploaded by this run's `cdk deploy`
+        timeout = int(function.timeout or 3)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": code,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_ENDPOINT_URL": _server_url,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            **{k: str(v) for k, v in (function.environment_vars or {}).items()},
+        }
+        completed = subprocess.run(  # noqa: S603 (our interpreter, our code)
+            [sys.executable, "-c", _LAMBDA_RUNNER, function.handler, str(timeout)],
+            cwd=code,
+            env=env,
+            input=json.dumps(event),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+            check=False,
+        )
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        return False, {"errorType": "Runtime.ExitError", "errorMessage": completed.stderr.strip()[-2000:]}
+    outcome = json.loads(lines[-1])
+    if not outcome["ok"]:
+        return False, {"errorType": outcome["errorType"], "errorMessage": outcome["errorMessage"]}
+    return True, outcome["result"]
+
+
+def _play_provider_framework(framework: Any, event: dict[str, Any]) -> dict[str, Any]:
+    """What aws-cdk-lib's ``custom_resources.Provider`` does with a CloudFormation event.
+
+    The framework function is Node.js and its waiter is a Step Functions state machine, neither
+    of which moto runs. Played here: the user ``on_event`` once, then ``is_complete`` until it
+    says so; PhysicalResourceId defaults to the request's (Update/Delete) or the RequestId
+    (Create); an error becomes FAILED with the function's message. The answer goes to the
+    event's ResponseURL, as the framework's does. Every property arrives as a string, as
+    CloudFormation sends them (moto passes numbers through).
+    """
+    from moto.awslambda.utils import get_backend
+
+    backend = get_backend(framework.account_id, framework.region)
+    variables = framework.environment_vars or {}
+    event = {**event, "ResourceProperties": _as_cloudformation_strings(event["ResourceProperties"])}
+    if "OldResourceProperties" in event:
+        event["OldResourceProperties"] = _as_cloudformation_strings(event["OldResourceProperties"])
+    physical_id = event.get("PhysicalResourceId", event["RequestId"])
+    response: dict[str, Any] = {"Status": "SUCCESS", "PhysicalResourceId": physical_id, "Data": {}}
+    ok, result = _run_python_function(backend.get_function(variables["USER_ON_EVENT_FUNCTION_ARN"]), event)
+    if ok:
+        response["PhysicalResourceId"] = (result or {}).get("PhysicalResourceId", physical_id)
+        response["Data"] = dict((result or {}).get("Data", {}))
+        checker = variables.get("USER_IS_COMPLETE_FUNCTION_ARN")
+        deadline = time.monotonic() + CUSTOM_RESOURCE_TIMEOUT
+        while checker and ok:
+            polled_event = {**event, "PhysicalResourceId": response["PhysicalResourceId"], "Data": response["Data"]}
+            ok, result = _run_python_function(backend.get_function(checker), polled_event)
+            if ok and result.get("IsComplete"):
+                response["Data"].update(result.get("Data", {}))
+                break
+            if time.monotonic() > deadline:
+                ok, result = False, {"errorMessage": "Operation timed out"}
+            time.sleep(PROVIDER_POLL_SECONDS)
+    if not ok:
+        response = {"Status": "FAILED", "Reason": result["errorMessage"], "PhysicalResourceId": physical_id}
+    _answer(event, response)
+    return response
+
+
+def _answer(event: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+    """PUT the answer to the event's ResponseURL, which must be this server."""
+    url = event["ResponseURL"]
+    if not url.startswith(_server_url + "/"):
+        raise RuntimeError(f"refusing to answer a custom resource anywhere but this server: {url}")
+    body = {
+        "Status": response["Status"],
+        "Reason": response.get("Reason", "See the local server's output"),
+        "PhysicalResourceId": response["PhysicalResourceId"],
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "Data": response.get("Data", {}),
+    }
+    stack_id = event["StackId"]
+    request = urllib.request.Request(  # noqa: S310 (this server, on loopback)
+        url.replace(f"stack={stack_id}", f"stack={quote(stack_id, safe='')}"),
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Content-Type": ""},
+    )
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+        pass
+
+
+def _adapt_lambda_runtime() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    def invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
+        event = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
+        if "USER_ON_EVENT_FUNCTION_ARN" in (function.environment_vars or {}):
+            return json.dumps(_play_provider_framework(function, event)), False, ""
+        if not str(function.run_time).startswith("python"):
+            error = {"errorType": "Local", "errorMessage": f"only Python runs locally, not {function.run_time}"}
+            return json.dumps(error), True, ""
+        ok, result = _run_python_function(function, event)
+        return json.dumps(result, default=str), not ok, ""
+
+    LambdaFunction._invoke_lambda = invoke_lambda  # type: ignore[method-assign,assignment]
+
+
+# --- change_sets -------------------------------------------------------------------------------------
+
+
+def _adapt_change_sets() -> None:
+    """DescribeChangeSet of a missing change set answers ``ChangeSetNotFound`` (404) on AWS; moto
+    answers ValidationError, which the CLI takes for a real error before every deploy (it looks
+    for a leftover ``cdk-deploy-change-set``). DeleteChangeSet of a missing set: moto crashes."""
+    from moto.cloudformation.exceptions import CloudFormationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    class ChangeSetNotFound(CloudFormationError):
+        code = "ChangeSetNotFound"
+
+        def __init__(self, name: str) -> None:
+            super().__init__(f"ChangeSet [{name}] does not exist")
+            self.status_code = 404
+
+    original_describe = CloudFormationBackend.describe_change_set
+    original_delete = CloudFormationBackend.delete_change_set
+
+    def known(backend: Any, name: str) -> bool:
+        return name in backend.change_sets or any(c.change_set_name == name for c in backend.change_sets.values())
+
+    def describe_change_set(self: Any, change_set_name: str) -> Any:
+        if not known(self, change_set_name):
+            raise ChangeSetNotFound(change_set_name)
+        return original_describe(self, change_set_name)
+
+    def delete_change_set(self: Any, change_set_name: str) -> None:
+        if known(self, change_set_name):
+            original_delete(self, change_set_name)
+
+    CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
+
+
+# --- ssm_parameters ----------------------------------------------------------------------------------
+
+
+def _adapt_ssm_parameters() -> None:
+    """A parameter of type ``AWS::SSM::Parameter::Value<…>`` holds an SSM *path*; CloudFormation
+    resolves it at each deploy, and ``UsePreviousValue`` reuses the path (the CLI sends it for
+    ``BootstrapVersion`` on every update). moto reuses the resolved value, then tries to resolve
+    "30" as a path and fails."""
+    from moto.cloudformation.models import Stack
+
+    def stack_parameters(self: Any) -> dict[str, Any]:
+        resolved = dict(self.resource_map.resolved_parameters)
+        self._parse_template()
+        for key, slot in (self.template_dict.get("Parameters") or {}).items():
+            if str(slot.get("Type", "")).startswith("AWS::SSM::Parameter::Value") and key in resolved:
+                resolved[key] = self.resource_map.input_parameters.get(key, slot.get("Default"))
+        return resolved
+
+    Stack.stack_parameters = property(stack_parameters)  # type: ignore[method-assign,assignment]
+
+
+# --- custom_resources ----------------------------------------------------------------------------------
+
+
+def dependency_order(resources: Mapping[str, Any]) -> list[str]:
+    """Logical ids so that each comes after everything it refers to (Ref, Fn::GetAtt,
+    DependsOn, ${…} in Fn::Sub): the order CloudFormation creates and updates in."""
+
+    def references(node: Any) -> set[str]:
+        found: set[str] = set()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Ref" and isinstance(value, str):
+                    found.add(value)
+                elif key == "Fn::GetAtt":
+                    found.add(value[0] if isinstance(value, list) else str(value).split(".")[0])
+                elif key == "Fn::Sub":
+                    text = value[0] if isinstance(value, list) else value
+                    found |= {m.split(".")[0] for m in _SUB_REFERENCE.findall(text)}
+                    found |= references(value[1] if isinstance(value, list) else None)
+                else:
+                    found |= references(value)
+        elif isinstance(node, list):
+            for item in node:
+                found |= references(item)
+        return found
+
+    needs = {}
+    for logical_id, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        needs[logical_id] = (
+            references(resource.get("Properties", {})) | set([depends] if isinstance(depends, str) else depends)
+        ) & set(resources)
+    ordered: list[str] = []
+    while needs:
+        ready = sorted(k for k, v in needs.items() if not v - set(ordered))
+        if not ready:
+            raise ValueError(f"circular references between {sorted(needs)}")
+        ordered += ready
+        for k in ready:
+            del needs[k]
+    return ordered
+
+
+_SUB_REFERENCE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _await_answer(request_id: str, timeout: float = CUSTOM_RESOURCE_TIMEOUT) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    with _responses_changed:
+        while request_id not in _responses:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return {"Status": "FAILED", "Reason": "the custom resource did not answer in time"}
+            _responses_changed.wait(remaining)
+        return _responses.pop(request_id)
+
+
+def _send_event(stack: Any, custom: Any, request_type: str, new: Any, old: Any = None) -> dict[str, Any]:
+    """An Update or Delete event in CloudFormation's shape, sent to the service token; its answer."""
+    from moto.awslambda.utils import get_backend
+
+    request_id = str(uuid.uuid4())
+    event = custom_resource_event(
+        request_type,
+        stack_id=stack.stack_id,
+        logical_id=custom.logical_id,
+        resource_type=custom.cf_resource_type,
+        properties=new,
+        physical_id=custom.resource_name,
+        old_properties=old,
+    )
+    event["RequestId"] = request_id
+    event["ResponseURL"] = f"{_server_url}/cloudformation_{stack.region_name}/cfnresponse?stack={stack.stack_id}"
+    function = get_backend(stack.account_id, stack.region_name).get_function(new["ServiceToken"])
+    function.invoke(json.dumps(event), {}, {})
+    return _await_answer(request_id)
+
+
+def _resource_event(stack: Any, logical_id: str, resource_type: str, status: str, reason: str = "") -> None:
+    from moto.cloudformation.models import Event
+
+    resource = stack.resource_map._parsed_resources.get(logical_id)
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=getattr(resource, "physical_resource_id", logical_id),
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=reason or None,
+            resource_properties=None,
+        )
+    )
+
+
+def _resolved(stack: Any, logical_id: str) -> Any:
+    from moto.cloudformation.parsing import clean_json
+
+    resource = stack.resource_map._resource_json_map.get(logical_id)
+    return None if resource is None else clean_json(resource.get("Properties", {}), stack.resource_map)
+
+
+def _create_custom_resources(stack: Any) -> str | None:
+    """Wait for the answers to the Create events moto sent; honour PhysicalResourceId and
+    FAILED. Returns the failure, if any."""
+    for logical_id in dependency_order(stack.resource_map._resource_json_map):
+        custom = stack.custom_resources.get(logical_id)
+        if custom is None:
+            continue
+        answer = _await_answer(custom.request_id)
+        if answer["Status"] != "SUCCESS":
+            _resource_event(stack, logical_id, custom.cf_resource_type, "CREATE_FAILED", answer.get("Reason", ""))
+            return f"{logical_id}: {answer.get('Reason')}"
+        custom.resource_name = answer["PhysicalResourceId"]
+        custom.set_data(answer.get("Data") or {})
+        _resource_event(stack, logical_id, custom.cf_resource_type, "CREATE_COMPLETE")
+    return None
+
+
+def _follow_and_update(stack: Any, before: Mapping[str, Any], customs: Mapping[str, Any]) -> str | None:
+    """After moto applied an update: what CloudFormation does that moto does not, in dependency
+    order. An endpoint whose config was replaced gets UpdateEndpoint (SageMaker's documented
+    retention rules, :func:`move_endpoint_to_config`); a custom resource whose resolved
+    properties changed gets an Update event. Returns the failure, if any."""
+    resources = stack.resource_map._resource_json_map
+    for logical_id in dependency_order(resources):
+        resource_type = resources[logical_id]["Type"]
+        now = _resolved(stack, logical_id)
+        if resource_type == "AWS::SageMaker::Endpoint":
+            endpoint = stack.resource_map[logical_id]
+            retained = {p["VariantPropertyType"] for p in now.get("ExcludeRetainedVariantProperties", [])}
+            if move_endpoint_to_config(
+                endpoint.endpoint_name,
+                now["EndpointConfigName"],
+                retain_all=str(now.get("RetainAllVariantProperties")).lower() == "true",
+                excluded=retained,
+            ):
+                _resource_event(stack, logical_id, resource_type, "UPDATE_COMPLETE")
+        elif logical_id in customs:
+            custom = customs[logical_id]
+            stack.resource_map._parsed_resources[logical_id] = custom  # moto sets it to None
+            if logical_id in before and before[logical_id] != now:
+                answer = _send_event(stack, custom, "Update", now, before[logical_id])
+                if answer["Status"] != "SUCCESS":
+                    _resource_event(stack, logical_id, resource_type, "UPDATE_FAILED", answer.get("Reason", ""))
+                    return f"{logical_id}: {answer.get('Reason')}"
+                custom.resource_name = answer["PhysicalResourceId"]
+                custom.set_data(answer.get("Data") or {})
+                _resource_event(stack, logical_id, resource_type, "UPDATE_COMPLETE")
+    return None
+
+
+def _adapt_custom_resources() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    original_execute = CloudFormationBackend.execute_change_set
+    original_delete = CloudFormationBackend.delete_stack
+
+    def process_cfn_response(self: Any) -> Any:
+        """Record every answer (moto drops FAILED ones and the PhysicalResourceId)."""
+        answer = {k: self._get_param(k) for k in ("Status", "Reason", "PhysicalResourceId", "RequestId", "Data")}
+        with _responses_changed:
+            _responses[answer["RequestId"]] = answer
+            _responses_changed.notify_all()
+        return 200, {"status": 200}, json.dumps("{}")
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        kind = change_set.change_set_type
+        if kind == "CREATE":
+            original_execute(self, change_set_name, stack_name)
+            stack._parse_template()
+            failure = _create_custom_resources(stack)
+        else:
+            stack._parse_template()
+            previous = (stack.template, dict(stack.resource_map.input_parameters))
+            customs = dict(stack.custom_resources)
+            before = {k: _resolved(stack, k) for k in customs}
+            original_execute(self, change_set_name, stack_name)
+            stack._parse_template()
+            failure = _follow_and_update(stack, before, customs)
+            if failure:
+                # Rollback: the previous template and parameters, and the custom resources get
+                # an Update back to their previous properties, as CloudFormation sends it.
+                stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=failure)
+                rolled_forward = {k: _resolved(stack, k) for k in customs}
+                stack.template = previous[0]
+                stack._parse_template()
+                stack.resource_map.update(stack.template_dict, previous[1])
+                _follow_and_update(stack, rolled_forward, customs)
+        stack.output_map = stack._create_output_map()
+        if failure:
+            status = "ROLLBACK_COMPLETE" if kind == "CREATE" else "UPDATE_ROLLBACK_COMPLETE"
+            stack._add_stack_event(status, resource_status_reason=failure)
+            stack.status = status
+            change_set.execution_status = "EXECUTE_FAILED"
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        stacks = [s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)]
+        for stack in stacks:
+            resources = stack.resource_map._resource_json_map
+            for logical_id in reversed(dependency_order(resources)):
+                custom = stack.custom_resources.get(logical_id)
+                if custom is None or resources[logical_id].get("DeletionPolicy") == "Retain":
+                    continue
+                answer = _send_event(stack, custom, "Delete", _resolved(stack, logical_id))
+                if answer["Status"] != "SUCCESS":
+                    reason = answer.get("Reason", "")
+                    _resource_event(stack, logical_id, custom.cf_resource_type, "DELETE_FAILED", reason)
+                    stack._add_stack_event("DELETE_FAILED", resource_status_reason=f"{logical_id}: {reason}")
+                    stack.status = "DELETE_FAILED"
+                    return
+                _resource_event(stack, logical_id, custom.cf_resource_type, "DELETE_COMPLETE")
+            original_delete(self, stack.stack_id)
+
+    CloudFormationResponse.process_cfn_response = process_cfn_response  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+
+
+ADAPTATIONS = {
+    "resource_types": _adapt_resource_types,
+    "lambda_runtime": _adapt_lambda_runtime,
+    "change_sets": _adapt_change_sets,
+    "ssm_parameters": _adapt_ssm_parameters,
+    "custom_resources": _adapt_custom_resources,
+}
+
+
+def serve(port: int = 0, without: frozenset[str] = frozenset()) -> None:
+    """Run moto's server on 127.0.0.1:``port`` (0: a free one) with the adaptations, until
+    interrupted (SIGINT/SIGTERM). Prints ``ready <url>`` once it answers."""
+    import signal
+
+    import moto
+    from moto import settings
+
+    global _server_url
+    if moto.__version__ != MOTO_VERSION:
+        raise SystemExit(f"scripts/local_aws.py adapts moto {MOTO_VERSION}; this is moto {moto.__version__}")
+    unknown = without - set(ADAPTATIONS)
+    if unknown:
+        raise SystemExit(f"--without: no adaptation named {sorted(unknown)}; known: {sorted(ADAPTATIONS)}")
+    for name, adapt in ADAPTATIONS.items():
+        if name not in without:
+            adapt()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    _server_url = f"http://{host}:{bound}"
+    # moto builds custom resources' ResponseURL from these; by default it probes for Docker.
+    settings.moto_server_host = lambda: "http://127.0.0.1"  # type: ignore[assignment]
+    settings.moto_server_port = lambda: str(bound)
+    stopped = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopped.set())
+    print(f"ready {_server_url}", flush=True)
+    stopped.wait()
+    server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_command = commands.add_parser("serve", help="moto's server on 127.0.0.1 for the CDK CLI")
+    serve_command.add_argument("--port", type=int, default=0, help="default: a free port")
+    serve_command.add_argument(
+        "--without", action="append", default=[], choices=sorted(ADAPTATIONS), help="leave an adaptation out"
+    )
+    arguments = parser.parse_args(argv)
+    serve(arguments.port, frozenset(arguments.without))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
