@@ -12,7 +12,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: setup synth test lint typecheck bench dashboard-preview local-demo clean
+.PHONY: setup synth test lint typecheck bench dashboard-preview local-demo local-demo-python clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -51,5 +51,11 @@ bench: setup
 clean:
 	rm -rf cdk.out cdk.*.out .pytest_cache .ruff_cache .mypy_cache
 
+# The lifecycle with the real CDK CLI (npx cdk bootstrap/deploy/destroy) against moto on 127.0.0.1.
 local-demo: setup
+	$(PY) scripts/local_cli_demo.py
+
+# The steps the CDK CLI cannot serve (InvokeEndpoint by weight, the evaluation and set-weights
+# Lambdas), on the Python bridge in scripts/local_aws.py.
+local-demo-python: setup
 	$(PY) scripts/local_demo.py

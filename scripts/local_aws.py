@@ -485,6 +485,7 @@ class LocalAws:
 #   lambda_runtime      Lambda runs the packaged Python code; the Provider framework is played
 #   change_sets         missing change sets answer ChangeSetNotFound; deleting one does not crash
 #   ssm_parameters      UsePreviousValue on an SSM-typed parameter keeps the parameter's path
+#   cloudtrail_lookup   LookupEvents answers (empty): the CLI asks it after a failed deploy
 #   custom_resources    ExecuteChangeSet and DeleteStack as CloudFormation does them: custom
 #                       resources get Create/Update/Delete and their answer decides the outcome,
 #                       updates follow replaced resources (UpdateEndpoint), Outputs recomputed
@@ -1000,8 +1001,25 @@ def _adapt_custom_resources() -> None:
     CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
 
 
+# --- cloudtrail_lookup -----------------------------------------------------------------------------
+
+
+def _adapt_cloudtrail_lookup() -> None:
+    """After a failed deploy the CLI asks CloudTrail ``LookupEvents`` for control-plane errors to
+    explain the failure; AWS answers with the account's recent management events (none here).
+    moto 5.2.5 does not implement LookupEvents: it answers 500, the SDK retries with backoff,
+    and the refused deploy takes 40 s instead of 15."""
+    from moto.cloudtrail.responses import CloudTrailResponse
+
+    def lookup_events(self: Any) -> str:
+        return json.dumps({"Events": []})
+
+    CloudTrailResponse.lookup_events = lookup_events  # type: ignore[attr-defined]
+
+
 ADAPTATIONS = {
     "resource_types": _adapt_resource_types,
+    "cloudtrail_lookup": _adapt_cloudtrail_lookup,
     "lambda_runtime": _adapt_lambda_runtime,
     "change_sets": _adapt_change_sets,
     "ssm_parameters": _adapt_ssm_parameters,
