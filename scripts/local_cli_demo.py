@@ -150,23 +150,28 @@ class CliLifecycle:
             "weights": {v["VariantName"]: v.get("CurrentWeight") for v in described["ProductionVariants"]},
         }
 
-    def run(self) -> dict[str, dict[str, Any]]:
-        weights = [f"--parameters {STACK}:WeightVariant1={{}}", f"--parameters {STACK}:WeightVariant2={{}}"]
+    def commands(self) -> dict[str, list[str]]:
+        """The lifecycle's commands by step name, in order (``npx cdk`` left out)."""
 
         def with_weights(first: int, second: int) -> list[str]:
-            return [*weights[0].format(first).split(), *weights[1].format(second).split()]
+            return [
+                *("--parameters", f"{STACK}:WeightVariant1={first}"),
+                *("--parameters", f"{STACK}:WeightVariant2={second}"),
+            ]
 
         deploy = ["deploy", STACK, "--require-approval", "never"]
-        retired = without_variant("Variant1", self.workdir)
-        steps = {
+        return {
             "bootstrap": ["bootstrap"],
             "deploy": deploy,
             "weights_25_75": [*deploy, *with_weights(25, 75)],
             "weights_0_0": [*deploy, *with_weights(0, 0)],
-            "retire_variant1": [*deploy, "-c", f"config={retired}"],
+            "retire_variant1": [*deploy, "-c", f"config={without_variant('Variant1', self.workdir)}"],
             "destroy": ["destroy", STACK, "--force"],
         }
-        return {name: self.cdk(*arguments) for name, arguments in steps.items()}
+
+    def run(self, steps: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Run ``steps`` (default: all) in the lifecycle's order; what each observed."""
+        return {name: self.cdk(*arguments) for name, arguments in self.commands().items() if not steps or name in steps}
 
 
 def main() -> int:
