@@ -1027,6 +1027,12 @@ ADAPTATIONS = {
 }
 
 
+def check_moto_version(installed: str) -> None:
+    """Refuse any moto but the one the adaptations were written against: they patch its internals."""
+    if installed != MOTO_VERSION:
+        raise SystemExit(f"scripts/local_aws.py adapts moto {MOTO_VERSION}; this is moto {installed}")
+
+
 def serve(port: int = 0, without: frozenset[str] = frozenset()) -> None:
     """Run moto's server on 127.0.0.1:``port`` (0: a free one) with the adaptations, until
     interrupted (SIGINT/SIGTERM). Prints ``ready <url>`` once it answers."""
@@ -1036,8 +1042,7 @@ def serve(port: int = 0, without: frozenset[str] = frozenset()) -> None:
     from moto import settings
 
     global _server_url
-    if moto.__version__ != MOTO_VERSION:
-        raise SystemExit(f"scripts/local_aws.py adapts moto {MOTO_VERSION}; this is moto {moto.__version__}")
+    check_moto_version(moto.__version__)
     unknown = without - set(ADAPTATIONS)
     if unknown:
         raise SystemExit(f"--without: no adaptation named {sorted(unknown)}; known: {sorted(ADAPTATIONS)}")

@@ -104,20 +104,22 @@ def test_the_server_is_stopped_afterwards(run):
 
 
 def _without(adaptation: str, steps: list[str]) -> tuple[dict[str, dict[str, Any]], Any]:
-    with tempfile.TemporaryDirectory(prefix="e2e-without-") as tmp:
-        with local_server(Path(tmp) / "server.log", without=[adaptation]) as url:
-            lifecycle = CliLifecycle(url, Path(tmp), say=lambda _: None)
-            observed = lifecycle.run(steps)
-            endpoints = lifecycle.client("sagemaker").list_endpoints()["Endpoints"]
-            weights = [
-                {
-                    v["VariantName"]: v.get("CurrentWeight")
-                    for v in lifecycle.client("sagemaker").describe_endpoint(EndpointName=e["EndpointName"])[
-                        "ProductionVariants"
-                    ]
-                }
-                for e in endpoints
-            ]
+    """Run ``steps`` on a server without ``adaptation``; what they observed and every endpoint's
+    weights (read directly: without some adaptations the stack has no EndpointName output)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="e2e-without-") as tmp,
+        local_server(Path(tmp) / "server.log", without=[adaptation]) as url,
+    ):
+        lifecycle = CliLifecycle(url, Path(tmp), say=lambda _: None)
+        observed = lifecycle.run(steps)
+        sagemaker = lifecycle.client("sagemaker")
+        weights = [
+            {
+                v["VariantName"]: v.get("CurrentWeight")
+                for v in sagemaker.describe_endpoint(EndpointName=e["EndpointName"])["ProductionVariants"]
+            }
+            for e in sagemaker.list_endpoints()["Endpoints"]
+        ]
     return observed, weights
 
 
