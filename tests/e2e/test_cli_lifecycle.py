@@ -3,9 +3,9 @@
 127.0.0.1: the same steps `make local-demo` prints, with assertions on DescribeEndpoint and on
 what CloudFormation recorded for the weights custom resource.
 
-Slow by nature: one lifecycle is six CLI commands of 8–12 s each (about 65 s on 2 cores); the
-tests that leave an adaptation out add 20–70 s each. Every CLI command is a subprocess that
-talks only to the loopback server.
+Slow by nature: one lifecycle is six CLI commands of 8–20 s each (about 65–75 s on 2 cores).
+Every CLI command is a subprocess that talks only to the loopback server. What breaks without
+each of the server's adaptations: test_cli_adaptations_necessary.py.
 """
 
 from __future__ import annotations
@@ -94,57 +94,3 @@ def test_the_server_is_stopped_afterwards(run):
     port = int(run["url"].rsplit(":", 1)[1])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-# --- each adaptation is necessary: leave it out and the lifecycle breaks --------------------------
-# Not run here, too slow to show: without lambda_runtime moto tries Docker, the custom resource
-# never answers and the deploy waits CUSTOM_RESOURCE_TIMEOUT (300 s) before failing; without
-# cloudtrail_lookup the refused 0/0 deploy still fails, but only after ~30 s of SDK retries on
-# moto's 500 (a time, measured in docs/benchmarks.md, not asserted).
-
-
-def _without(adaptation: str, steps: list[str]) -> tuple[dict[str, dict[str, Any]], Any]:
-    """Run ``steps`` on a server without ``adaptation``; what they observed and every endpoint's
-    weights (read directly: without some adaptations the stack has no EndpointName output)."""
-    with (
-        tempfile.TemporaryDirectory(prefix="e2e-without-") as tmp,
-        local_server(Path(tmp) / "server.log", without=[adaptation]) as url,
-    ):
-        lifecycle = CliLifecycle(url, Path(tmp), say=lambda _: None)
-        observed = lifecycle.run(steps)
-        sagemaker = lifecycle.client("sagemaker")
-        weights = [
-            {
-                v["VariantName"]: v.get("CurrentWeight")
-                for v in sagemaker.describe_endpoint(EndpointName=e["EndpointName"])["ProductionVariants"]
-            }
-            for e in sagemaker.list_endpoints()["Endpoints"]
-        ]
-    return observed, weights
-
-
-def test_without_resource_types_the_first_deploy_fails_on_the_alarms():
-    observed, _ = _without("resource_types", ["bootstrap", "deploy"])
-    assert observed["deploy"]["returncode"] != 0
-    assert "Fn::GetAtt references undefined resource Alarms" in observed["deploy"]["output"]
-
-
-def test_without_change_sets_the_second_deploy_fails():
-    observed, _ = _without("change_sets", ["bootstrap", "deploy", "weights_25_75"])
-    assert observed["deploy"]["returncode"] == 0
-    assert observed["weights_25_75"]["returncode"] != 0
-
-
-def test_without_ssm_parameters_the_second_deploy_fails_on_the_bootstrap_version():
-    observed, weights = _without("ssm_parameters", ["bootstrap", "deploy", "weights_25_75"])
-    assert observed["deploy"]["returncode"] == 0
-    assert observed["weights_25_75"]["returncode"] != 0
-    assert weights == [{"Variant1": 1.0, "Variant2": 1.0}]
-
-
-def test_without_custom_resources_moto_reports_success_while_the_weights_stay_1_to_1():
-    observed, weights = _without("custom_resources", ["bootstrap", "deploy", "weights_25_75"])
-    assert observed["weights_25_75"]["returncode"] == 0
-    assert observed["weights_25_75"]["stack_status"] == "UPDATE_COMPLETE"
-    assert observed["deploy"]["endpoint"] is None, "moto computes no Outputs after ExecuteChangeSet"
-    assert weights == [{"Variant1": 1.0, "Variant2": 1.0}]
