@@ -55,7 +55,7 @@ clean:
 local-demo: setup
 	$(PY) scripts/local_cli_demo.py
 
-# The steps the CDK CLI cannot serve (InvokeEndpoint by weight, the evaluation and set-weights
-# Lambdas), on the Python bridge in scripts/local_aws.py.
+# What no cdk command does (InvokeEndpoint by weight, the evaluation and set-weights Lambdas
+# invoked by hand), between npx cdk deploys on the same local server.
 local-demo-python: setup
 	$(PY) scripts/local_demo.py

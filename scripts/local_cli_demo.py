@@ -43,10 +43,12 @@ SERVER_START_SECONDS = 60.0
 
 
 @contextmanager
-def local_server(log: Path, without: Sequence[str] = ()) -> Iterator[str]:
+def local_server(log: Path, without: Sequence[str] = (), runtime_url: str = "") -> Iterator[str]:
     """``scripts/local_aws.py serve`` in a subprocess on a free loopback port, its errors in
-    ``log``; yields its URL and stops it (and only it) on exit."""
+    ``log``; yields its URL and stops it (and only it) on exit. ``runtime_url``: see ``serve``."""
     command = [sys.executable, str(ROOT / "scripts" / "local_aws.py"), "serve"]
+    if runtime_url:
+        command += ["--sagemaker-runtime-url", runtime_url]
     for name in without:
         command += ["--without", name]
     with log.open("w") as errors:
