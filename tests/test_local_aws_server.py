@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import moto
 import pytest
@@ -74,3 +75,55 @@ def test_the_cli_environment_stays_on_loopback_and_names_localhost_for_template_
     assert env["AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION"] == "http://localhost:4566"
     assert env["AWS_EC2_METADATA_DISABLED"] == "true" and env["CDK_DISABLE_CLI_TELEMETRY"] == "true"
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_REGION"] == "us-east-1"
+
+
+def _endpoint_moved(*, retain_all: bool, excluded: set[str]) -> dict[str, float]:
+    """An endpoint on config A (Variant1, Variant2) set to 0/100 by API, then moved to config B
+    (Variant2 only, initial weight 1) as the server's UpdateEndpoint does; its live weights."""
+    import boto3
+    from moto import mock_aws
+
+    from scripts.local_aws import ACCOUNT, REGION, move_endpoint_to_config
+
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        role = f"arn:aws:iam::{ACCOUNT}:role/local"
+        for name in ("m1", "m2"):
+            sagemaker.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": "img"})
+
+        def variant(name: str, model: str) -> dict[str, Any]:
+            return {
+                "VariantName": name,
+                "ModelName": model,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.xlarge",
+                "InitialVariantWeight": 1,
+            }
+
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="a", ProductionVariants=[variant("Variant1", "m1"), variant("Variant2", "m2")]
+        )
+        sagemaker.create_endpoint_config(EndpointConfigName="b", ProductionVariants=[variant("Variant2", "m2")])
+        sagemaker.create_endpoint(EndpointName="ep", EndpointConfigName="a")
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName="ep",
+            DesiredWeightsAndCapacities=[
+                {"VariantName": "Variant1", "DesiredWeight": 0},
+                {"VariantName": "Variant2", "DesiredWeight": 100},
+            ],
+        )
+        assert move_endpoint_to_config("ep", "b", retain_all=retain_all, excluded=excluded)
+        assert not move_endpoint_to_config("ep", "b", retain_all=retain_all, excluded=excluded)
+        described = sagemaker.describe_endpoint(EndpointName="ep")
+        assert described["EndpointConfigName"] == "b"
+        return {v["VariantName"]: v["CurrentWeight"] for v in described["ProductionVariants"]}
+
+
+def test_update_endpoint_keeps_live_weights_with_retain_all_variant_properties():
+    """The stack's setting: RetainAllVariantProperties, DesiredInstanceCount excluded."""
+    assert _endpoint_moved(retain_all=True, excluded={"DesiredInstanceCount"}) == {"Variant2": 100.0}
+
+
+def test_update_endpoint_takes_the_configs_weights_otherwise():
+    assert _endpoint_moved(retain_all=False, excluded=set()) == {"Variant2": 1.0}
+    assert _endpoint_moved(retain_all=True, excluded={"DesiredWeight"}) == {"Variant2": 1.0}
