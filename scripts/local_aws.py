@@ -433,6 +433,9 @@ def _adapt_ssm_parameters() -> None:
 # --- custom_resources ----------------------------------------------------------------------------------
 
 
+_SUB_REFERENCE = re.compile(r"\$\{([^!}][^}]*)\}")  # ${Name} or ${Name.Attr}; ${!Literal} is not one
+
+
 def dependency_order(resources: Mapping[str, Any]) -> list[str]:
     """Logical ids so that each comes after everything it refers to (Ref, Fn::GetAtt,
     DependsOn, ${…} in Fn::Sub): the order CloudFormation creates and updates in."""
@@ -471,9 +474,6 @@ def dependency_order(resources: Mapping[str, Any]) -> list[str]:
         for k in ready:
             del needs[k]
     return ordered
-
-
-_SUB_REFERENCE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
 def _await_answer(request_id: str, timeout: float = CUSTOM_RESOURCE_TIMEOUT) -> dict[str, Any]:
