@@ -222,6 +222,8 @@ class _RecordedResource:
 
 
 def _adapt_resource_types() -> None:
+    """CloudFormation creates every resource type the template names; moto 5.2.5 skips the four
+    below, and a reference to one fails the stack. Registers :class:`_RecordedResource` models."""
     from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
 
@@ -358,12 +360,21 @@ def _answer(event: Mapping[str, Any], response: Mapping[str, Any]) -> None:
 
 
 def _adapt_lambda_runtime() -> None:
+    """Lambda runs the function's code; moto runs it only in Docker (absent here) and otherwise
+    answers a canned payload. Every invocation — the Lambda Invoke API, and CloudFormation's
+    custom resource events — runs the packaged Python code (:func:`_run_python_function`); the
+    Provider framework's Node.js function is played (:func:`_play_provider_framework`)."""
     from moto.awslambda.models import LambdaFunction
 
     def invoke_lambda(function: Any, event: Any = None) -> tuple[str, bool, str]:
         event = json.loads(event) if isinstance(event, (str, bytes)) else (event or {})
         if "USER_ON_EVENT_FUNCTION_ARN" in (function.environment_vars or {}):
-            return json.dumps(_play_provider_framework(function, event)), False, ""
+            try:
+                return json.dumps(_play_provider_framework(function, event)), False, ""
+            except Exception as err:  # the framework answers FAILED rather than leave CloudFormation waiting
+                failed = {"Status": "FAILED", "Reason": f"{type(err).__name__}: {err}"}
+                _answer(event, {**failed, "PhysicalResourceId": event.get("PhysicalResourceId", event["RequestId"])})
+                return json.dumps(failed), True, ""
         if not str(function.run_time).startswith("python"):
             error = {"errorType": "Local", "errorMessage": f"only Python runs locally, not {function.run_time}"}
             return json.dumps(error), True, ""
@@ -584,6 +595,15 @@ def _follow_and_update(stack: Any, before: Mapping[str, Any], customs: Mapping[s
 
 
 def _adapt_custom_resources() -> None:
+    """CloudFormation sends a custom resource Create, then Update whenever its resolved properties
+    change (also when a resource it refers to was replaced), and Delete with the stack; it waits
+    for each answer, takes the PhysicalResourceId and Data from it, and on FAILED rolls the
+    update back (an Update with the previous properties) and keeps the stack's previous template
+    and parameters. moto 5.2.5 sends only Create, never waits (ExecuteChangeSet reports success
+    at once, without Outputs), drops FAILED answers, and leaves an endpoint on a replaced config.
+    Here ExecuteChangeSet and DeleteStack do what CloudFormation does, in dependency order.
+    Not reproduced: a failed *create* ends ROLLBACK_COMPLETE without deleting what it created.
+    """
     from moto.cloudformation.models import CloudFormationBackend
     from moto.cloudformation.responses import CloudFormationResponse
 
