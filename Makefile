@@ -14,7 +14,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 # Without credentials the SDK would ask the EC2 instance metadata service (169.254.169.254): never here.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup synth test lint typecheck bench dashboard-preview local-demo clean
+.PHONY: setup synth test lint typecheck bench dashboard-preview local-demo local-demo-python clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -53,5 +53,11 @@ bench: setup
 clean:
 	rm -rf cdk.out cdk.*.out .pytest_cache .ruff_cache .mypy_cache
 
+# The lifecycle with the real CDK CLI (npx cdk bootstrap/deploy/destroy) against moto on 127.0.0.1.
 local-demo: setup
+	$(PY) scripts/local_cli_demo.py
+
+# What no cdk command does (InvokeEndpoint by weight, the evaluation and set-weights Lambdas
+# invoked by hand), between npx cdk deploys on the same local server.
+local-demo-python: setup
 	$(PY) scripts/local_demo.py

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""The A/B lifecycle with the real CDK CLI against a local AWS, no account needed: ``make local-demo``.
+
+Starts ``scripts/local_aws.py serve`` (moto's server on 127.0.0.1 with the adaptations listed
+there), puts fake credentials and the server's address in the CLI's environment
+(:func:`scripts.local_aws.cli_environment`), and runs the commands a platform team types:
+
+1. ``npx cdk bootstrap``
+2. ``npx cdk deploy AbTest-churn-ab``                          two variants, weights 1:1
+3. ``npx cdk deploy ... --parameters ...WeightVariant1=25 ...WeightVariant2=75``
+                                                               the custom resource gets the Update
+4. ``npx cdk deploy ... --parameters ...=0 ...=0``              refused; the endpoint keeps 25/75
+5. ``npx cdk deploy ... -c config=<config without Variant1>``  the endpoint follows the new config
+6. ``npx cdk destroy AbTest-churn-ab --force``                 the custom resource gets Delete
+
+After each command it prints what DescribeEndpoint shows and what CloudFormation recorded for
+the weights custom resource. The server stops at the end; nothing but 127.0.0.1 is contacted.
+``tests/e2e/test_cli_lifecycle.py`` runs these same steps with assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+from scripts.local_aws import cli_environment  # noqa: E402
+
+STACK = "AbTest-churn-ab"
+SERVER_START_SECONDS = 60.0
+
+
+@contextmanager
+def local_server(log: Path, without: Sequence[str] = (), runtime_url: str = "") -> Iterator[str]:
+    """``scripts/local_aws.py serve`` in a subprocess on a free loopback port, its errors in
+    ``log``; yields its URL and stops it (and only it) on exit. ``runtime_url``: see ``serve``."""
+    command = [sys.executable, str(ROOT / "scripts" / "local_aws.py"), "serve"]
+    if runtime_url:
+        command += ["--sagemaker-runtime-url", runtime_url]
+    for name in without:
+        command += ["--without", name]
+    with log.open("w") as errors:
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)  # noqa: S603
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().strip()  # "ready <url>", or EOF if it failed to start
+        if not line.startswith("ready http://127.0.0.1:"):
+            raise RuntimeError(f"the local server did not start: {log.read_text()[-2000:]}")
+        yield line.split(" ", 1)[1]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=SERVER_START_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def without_variant(variant: str, outdir: Path) -> Path:
+    """The default config minus ``variant``: the file a team would commit to retire it."""
+    config = json.loads((ROOT / "config" / "default.json").read_text())
+    for endpoint in config["endpoints"]:
+        endpoint["variants"] = [v for v in endpoint["variants"] if v["name"] != variant]
+    path = outdir / f"without-{variant}.json"
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return path
+
+
+class CliLifecycle:
+    """The six commands, each returning what it observed (the demo prints, the tests assert)."""
+
+    def __init__(self, url: str, workdir: Path, say: Callable[[str], None] = print) -> None:
+        self.url = url
+        self.workdir = workdir
+        self.say = say
+        self.env = {**os.environ, **cli_environment(url)}
+        self.stack_id = ""
+        self.endpoint = ""
+        self.custom_events_seen = 0
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=self.env["AWS_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def cdk(self, *arguments: str) -> dict[str, Any]:
+        """Run ``npx cdk <arguments>`` as typed (plus ``--no-notices``, offline); what followed."""
+        command = ["npx", "--no-install", "cdk", *arguments, "--no-notices", "--output", str(self.workdir / "cdk.out")]
+        self.say("$ npx cdk " + " ".join(arguments))
+        started = time.monotonic()
+        completed = subprocess.run(  # noqa: S603 (the pinned CLI)
+            command, cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+        )
+        observed = {
+            "returncode": completed.returncode,
+            "seconds": round(time.monotonic() - started, 1),
+            "output": completed.stdout + completed.stderr,
+            **self.observe(),
+        }
+        verdict = "ok" if completed.returncode == 0 else f"refused (exit {completed.returncode})"
+        self.say(f"  {verdict} in {observed['seconds']} s; stack {STACK}: {observed['stack_status'] or 'not deployed'}")
+        self.say(f"  endpoint: {observed['endpoint']}")
+        self.say(f"  weights custom resource: {'; '.join(observed['custom_resource']) or 'no event'}")
+        return observed
+
+    def observe(self) -> dict[str, Any]:
+        """Stack status, DescribeEndpoint, and the custom resource's latest CloudFormation event."""
+        cloudformation = self.client("cloudformation")
+        stacks = [s for s in cloudformation.list_stacks()["StackSummaries"] if s["StackName"] == STACK]
+        if not stacks:
+            return {"stack_status": None, "endpoint": None, "custom_resource": []}
+        stack = stacks[0]  # the newest
+        self.stack_id = stack["StackId"]
+        described = cloudformation.describe_stacks(StackName=self.stack_id)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs") or []}
+        self.endpoint = outputs.get("EndpointName", self.endpoint)
+        events = cloudformation.describe_stack_events(StackName=self.stack_id)["StackEvents"]
+        custom = [e for e in reversed(events) if e["ResourceType"].startswith("Custom::")]  # oldest first
+        new, self.custom_events_seen = custom[self.custom_events_seen :], len(custom)
+        return {
+            "stack_status": stack["StackStatus"],
+            "endpoint": self.describe_endpoint(),
+            "custom_resource": [f"{e['ResourceStatus']} {e.get('ResourceStatusReason') or ''}".strip() for e in new],
+        }
+
+    def describe_endpoint(self) -> dict[str, Any] | None:
+        if not self.endpoint:
+            return None
+        sagemaker = self.client("sagemaker")
+        try:
+            described = sagemaker.describe_endpoint(EndpointName=self.endpoint)
+        except sagemaker.exceptions.ClientError:
+            return None  # deleted
+        return {
+            "config": described["EndpointConfigName"],
+            "weights": {v["VariantName"]: v.get("CurrentWeight") for v in described["ProductionVariants"]},
+        }
+
+    def commands(self) -> dict[str, list[str]]:
+        """The lifecycle's commands by step name, in order (``npx cdk`` left out)."""
+
+        def with_weights(first: int, second: int) -> list[str]:
+            return [
+                *("--parameters", f"{STACK}:WeightVariant1={first}"),
+                *("--parameters", f"{STACK}:WeightVariant2={second}"),
+            ]
+
+        deploy = ["deploy", STACK, "--require-approval", "never"]
+        return {
+            "bootstrap": ["bootstrap"],
+            "deploy": deploy,
+            "weights_25_75": [*deploy, *with_weights(25, 75)],
+            "weights_0_0": [*deploy, *with_weights(0, 0)],
+            "retire_variant1": [*deploy, "-c", f"config={without_variant('Variant1', self.workdir)}"],
+            "destroy": ["destroy", STACK, "--force"],
+        }
+
+    def run(self, steps: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Run ``steps`` (default: all) in the lifecycle's order; what each observed."""
+        return {name: self.cdk(*arguments) for name, arguments in self.commands().items() if not steps or name in steps}
+
+
+def main() -> int:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="local-cli-") as tmp, local_server(Path(tmp) / "server.log") as url:
+        print(f"Local AWS (moto + scripts/local_aws.py) on {url}; nothing leaves 127.0.0.1.")
+        print("CLI environment: " + " ".join(f"{k}={v}" for k, v in cli_environment(url).items()))
+        CliLifecycle(url, Path(tmp)).run()
+    print(f"Done in {time.monotonic() - started:.0f} s: server stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
