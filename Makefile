@@ -1,6 +1,7 @@
 # One command sets everything up and does the job:
 #   make synth   installs what is missing, then synthesizes the default app offline into cdk.out/
-#   make test    installs what is missing, then lints and runs the whole test suite
+#   make test    installs what is missing, then lints and runs the test suite (all but the e2e group)
+#   make e2e     the end-to-end group (the real CDK CLI against a local emulator); `make test e2e` runs both
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ export CDK_DISABLE_VERSION_CHECK := true
 # Without credentials the SDK would ask the EC2 instance metadata service (169.254.169.254): never here.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: setup synth test lint typecheck bench dashboard-preview local-demo local-demo-python clean
+.PHONY: setup synth test e2e lint typecheck bench dashboard-preview local-demo local-demo-python clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,8 +42,14 @@ typecheck: setup
 	    lambdas/endpoint_weights lambdas/weights_provider lambdas/set_weights lambdas/srm_check lambdas/evaluate \
 	    lambdas/rollout
 
+# `make test e2e` runs everything; CI does (.ci/run). `make test` alone is the everyday loop.
 test: lint
-	$(VENV)/bin/pytest -n auto --dist loadscope
+	$(VENV)/bin/pytest -n auto --dist loadscope -m "not e2e"
+
+# The end-to-end group: the real CDK CLI (bootstrap, deploy, --parameters, destroy) against moto on
+# 127.0.0.1, each command 10-20 s, so it runs on its own (one server per module, modules in parallel).
+e2e: setup
+	$(VENV)/bin/pytest -n auto --dist loadscope -m e2e
 
 dashboard-preview: synth
 	$(PY) scripts/dashboard_preview.py --out docs/dashboard-preview
