@@ -53,6 +53,9 @@ MAX_ROLLOUT_DURATION = Duration.days(7)
 # How long an end event may wait for the function that settles it (EventBridge delivery and
 # Lambda's asynchronous retries are both capped at this), after which it goes to the dead-letter queue.
 SETTLE_MAX_EVENT_AGE = Duration.hours(1)
+# How long settling an ended execution may take (set-weights waits for the endpoint to be
+# InService again); both functions that settle get it.
+SETTLE_TIMEOUT = Duration.minutes(15)
 # The lock's lease: the longest an execution can run, plus the time its end takes to settle. A
 # lease shorter than the execution could let a second rollout in while the first still runs.
 LOCK_LEASE = Duration.seconds(MAX_ROLLOUT_DURATION.to_seconds() + 2 * SETTLE_MAX_EVENT_AGE.to_seconds())
@@ -101,17 +104,23 @@ class GuardedRollout(Construct):
         self._endpoint_name = endpoint.endpoint_name
         endpoint_env = {"ENDPOINT_NAME": endpoint.endpoint_name}
         env = {**endpoint_env, "LOCK_TABLE": self.lock.table.table_name}  # for the functions that use the lock
+        # Prepare may have to settle the lock's holder first (an execution whose end event was lost,
+        # or whose Prepare outlived a stop): that restores weights, so it gets the settler's time
+        # and its weight-change permissions.
         prepare_fn = PythonFunction(
             self,
             "PrepareFunction",
             handler="rollout.handler.prepare",
             key=key,
+            timeout=SETTLE_TIMEOUT,
             environment={
                 **env,
+                "METRICS_NAMESPACE": PROJECT_NAMESPACE,
                 "ROLLOUT_TIMEOUT_SECONDS": str(int(MAX_ROLLOUT_DURATION.to_seconds())),
                 "LOCK_LEASE_SECONDS": str(int(LOCK_LEASE.to_seconds())),
             },
-            description="Rollout: takes the endpoint's lock, checks the request and the endpoint before any change",
+            description="Rollout: takes the endpoint's lock (settling a holder that already ended), checks the "
+            "request and the endpoint before any change",
         ).function
         judge_fn = PythonFunction(
             self,
@@ -148,15 +157,12 @@ class GuardedRollout(Construct):
             handler="rollout.handler.restore_after_end",
             key=key,
             description="Rollout: restores the weights after a stopped, timed-out or failed execution; frees the lock",
-            timeout=Duration.minutes(15),
+            timeout=SETTLE_TIMEOUT,
             environment={**env, "METRICS_NAMESPACE": PROJECT_NAMESPACE},
             asynchronous=True,
             dead_letter_queue=self.settle_failures,
         ).function
         restore_fn.configure_async_invoke(retry_attempts=2, max_event_age=SETTLE_MAX_EVENT_AGE)
-        iam.Grant.add_to_principal(
-            grantee=prepare_fn, actions=["sagemaker:DescribeEndpoint"], resource_arns=[endpoint.endpoint_arn]
-        )
         iam.Grant.add_to_principal(grantee=prepare_fn, actions=["cloudwatch:GetMetricData"], resource_arns=["*"])
         iam.Grant.add_to_principal(
             grantee=judge_fn, actions=["cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"], resource_arns=["*"]
@@ -164,8 +170,9 @@ class GuardedRollout(Construct):
         iam.Grant.add_to_principal(
             grantee=judge_fn, actions=["sagemaker:DescribeEndpoint"], resource_arns=[endpoint.endpoint_arn]
         )
-        grant_weight_changes(endpoint, restore_fn)
-        grant_put_project_metrics(restore_fn)
+        for settler in (restore_fn, prepare_fn):
+            grant_weight_changes(endpoint, settler)
+            grant_put_project_metrics(settler)
         self.lock.grant(prepare_fn, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         self.lock.grant(restore_fn, "dynamodb:GetItem", "dynamodb:DeleteItem")
 
@@ -200,19 +207,31 @@ class GuardedRollout(Construct):
             statements=[iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[executions_arn])],
         )
         read_history.attach_to_role(restore_fn.role)  # type: ignore[arg-type]
+        # Prepare looks up the lock's holder, and settles it if it ended (reading its history).
+        settle_holder = iam.Policy(
+            self,
+            "PrepareSettlesEndedHolder",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions_arn]
+                )
+            ],
+        )
+        settle_holder.attach_to_role(prepare_fn.role)  # type: ignore[arg-type]
 
-        acknowledge(
-            read_history,
-            "One statement naming this state machine's executions, kept apart from the function's "
-            "default policy only to avoid a dependency cycle; it lives and dies with the role.",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-        )
-        acknowledge(
-            read_history,
-            "Only the executions of this state machine: execution ARNs end in the execution's name.",
-            wildcard_resource_finding(read_history, executions_arn),
-        )
+        for policy in (read_history, settle_holder):
+            acknowledge(
+                policy,
+                "One statement naming this state machine's executions, kept apart from the function's "
+                "default policy only to avoid a dependency cycle; it lives and dies with the role.",
+                "HIPAA.Security-IAMNoInlinePolicy",
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+            )
+            acknowledge(
+                policy,
+                "Only the executions of this state machine: execution ARNs end in the execution's name.",
+                wildcard_resource_finding(policy, executions_arn),
+            )
 
         self.end_watcher = events.Rule(
             self,

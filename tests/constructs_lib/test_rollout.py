@@ -14,12 +14,11 @@ from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 
-import rollout.handler as rollout_handler
 from app import build_app
 from constructs_lib import rollout_lock
 from constructs_lib.config import parse_config
 from constructs_lib.python_function import SCHEDULED_DLQ_REASON, SYNCHRONOUS_DLQ_REASON
-from rollout import lock, plan
+from rollout import lock, plan, settle
 from tests.conftest import read_config
 from tests.stacks.test_ab_test_stack import joined_text
 from tests.synth import only_template
@@ -289,6 +288,43 @@ def test_prepare_and_the_end_settler_may_only_take_and_release_the_lock(template
     assert table_actions(template, "rollout.handler.restore_after_end") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
 
 
+def role_statements(template: Template, handler: str) -> list[dict[str, Any]]:
+    """Every statement of every AWS::IAM::Policy attached to the role of ``handler``'s function."""
+    (function,) = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": handler}}).values()
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_prepare_can_settle_a_lock_holder_whose_end_was_lost(template: Template):
+    """Prepare looks up the holder (DescribeExecution), reads its history and restores its weights,
+    as the end settler would, with the same time to do it; on this state machine's executions only."""
+    handlers = ("rollout.handler.prepare", "rollout.handler.restore_after_end")
+    functions = {h: template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": h}}) for h in handlers}
+    prepare, settler = (next(iter(functions[h].values()))["Properties"] for h in handlers)
+    assert prepare["Timeout"] == settler["Timeout"]
+    assert (
+        prepare["Environment"]["Variables"]["METRICS_NAMESPACE"]
+        == (settler["Environment"]["Variables"]["METRICS_NAMESPACE"])
+    )
+    by_action = {
+        action: statement["Resource"]
+        for statement in role_statements(template, "rollout.handler.prepare")
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    (machine_id,) = template.find_resources(
+        "AWS::StepFunctions::StateMachine", {"Properties": {"TracingConfiguration": Match.any_value()}}
+    )
+    for action in ("states:DescribeExecution", "states:GetExecutionHistory"):
+        assert ":execution:" in joined_text(by_action[action]), action
+        assert {"Fn::GetAtt": [machine_id, "Name"]} in by_action[action]["Fn::Join"][1], action
+    assert "sagemaker:UpdateEndpointWeightsAndCapacities" in by_action
+
+
 def end_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n: s for n, s in definition["States"].items() if s["Type"] in ("Succeed", "Fail")}
 
@@ -358,7 +394,7 @@ def test_the_end_settler_leaves_alone_exactly_the_deliberate_fail_states(definit
     keeps the weights on purpose; only RestoreFailed (and any error not of this machine's making)
     needs the end rule's restore."""
     errors = {state["Error"] for state in end_states(definition).values() if state["Type"] == "Fail"}
-    assert set(rollout_handler.SETTLED_ERRORS) == errors - {"RestoreFailed"}
+    assert set(settle.SETTLED_ERRORS) == errors - {"RestoreFailed"}
 
 
 # --- the execution history limit --------------------------------------------------------------
