@@ -478,9 +478,9 @@ def test_the_end_settler_has_an_encrypted_dead_letter_queue_for_both_of_its_fail
     )
 
 
-def test_a_message_in_the_dead_letter_queue_pages_through_the_composite_alarm(template: Template):
-    """The topic admits only the composite alarm (its policy names it), so the queue's alarm is rolled
-    up into the composite rather than notifying the topic itself."""
+def test_a_message_in_the_dead_letter_queue_pages_on_its_own_not_through_the_composite(template: Template):
+    """The queue keeps a message up to 14 days and its alarm stays in ALARM as long: rolled up, it
+    would hold the composite in ALARM and later pages would reach nobody. It notifies the topic itself."""
     (queue_id,) = template.find_resources("AWS::SQS::Queue", {"Properties": {"SqsManagedSseEnabled": True}})
     alarms = template.find_resources(
         "AWS::CloudWatch::Alarm",
@@ -495,9 +495,10 @@ def test_a_message_in_the_dead_letter_queue_pages_through_the_composite_alarm(te
         },
     )
     ((alarm_id, alarm),) = alarms.items()
-    assert "AlarmActions" not in alarm["Properties"]
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
     (composite,) = template.find_resources("AWS::CloudWatch::CompositeAlarm").values()
-    assert alarm_id in json.dumps(composite["Properties"]["AlarmRule"])
+    assert alarm_id not in json.dumps(composite["Properties"]["AlarmRule"])
 
 
 def test_the_end_settler_is_not_acknowledged_as_a_read_only_function():
