@@ -3,12 +3,12 @@
 Started with ``{"candidate": "Variant2", "steps": [10, 25, 50, 100], "bake_seconds": 600}`` (see
 ``lambdas/rollout/plan.py`` for every key and default)::
 
-    Prepare ─► Apply step ─► Mark step start ─► Bake (Wait) ─► Judge ─► Announce ─► Notify ─► Route
-                  ▲              ▲                                                          │
-                  └─ next_step ──┼──────────────────────────────────────────────────────────┤
-                                 └─ judge_again (hold) ─────────────────────────────────────┤
-                   complete ─► Release lock ─► Promoted    rollback ─► Restore ─► Release ─► Fail
-                   stop (hold limit) ─► Release lock ─► Fail (weights stay)                 │
+    Prepare ─► Check lock ─► Apply step ─► Mark step start ─► Bake (Wait) ─► Judge ─► Announce ─► Notify ─► Route
+                  ▲    └─ not this execution's ─► Fail (LockNotHeld)   ▲                                    │
+                  └─ next_step ────────────────────────────────────────┼────────────────────────────────────┤
+                                                                       └─ judge_again (hold) ───────────────┤
+                   complete ─► Release lock ─► Promoted    rollback ─► Restore ─► Release ─► Fail           │
+                   stop (hold limit) ─► Release lock ─► Fail (weights stay)                                 │
 
 Prepare takes the endpoint's rollout lock (a conditional write to a DynamoDB table: one rollout
 per endpoint, even for two started in the same second), checks everything before any weight
@@ -20,6 +20,12 @@ through an EventBridge rule on the execution's status; that function's failures 
 alarmed dead-letter queue. A failed announcement (EventBridge, SNS) never undoes a decision; a
 failed restore is retried, then fails the execution as ``RestoreFailed`` (and the end rule tries
 again). Throttled Lambda calls are retried with backoff. The execution history is the audit trail.
+
+Before every weight step, "Check lock" confirms (a conditional write) that the lock is still this
+execution's. Step Functions' redrive continues an ended execution from its unsuccessful state,
+after its end was settled and its lock released, so a redriven rollout must not apply weights
+without the lock: it fails as ``LockNotHeld``. A redrive that resumes *at* a weight-changing task
+(Apply, a restore) runs that task before any check: redrive is not supported (README).
 """
 
 from __future__ import annotations
@@ -66,6 +72,8 @@ END_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # exhausted. CDK's default Lambda task retry covers only Lambda's service exceptions, so without
 # this a throttled Judge or Apply would end in the error path and roll the candidate back.
 LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+# What Step Functions' DynamoDB integration raises when a ConditionExpression does not hold.
+DYNAMODB_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
 # DynamoDB errors worth retrying in the state machine's own lock release (Step Functions prefixes
 # the service's error codes with "DynamoDB.").
 DYNAMODB_TRANSIENT = (
@@ -191,7 +199,8 @@ class GuardedRollout(Construct):
             ),
         )
         key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey*")  # publish to the encrypted topic
-        self.lock.grant(self.state_machine, "dynamodb:DeleteItem")  # its end states release the lock
+        # Its end states release the lock; "Check lock" confirms it before each weight step.
+        self.lock.grant(self.state_machine, "dynamodb:DeleteItem", "dynamodb:UpdateItem")
 
         # A policy that names the state machine sits outside the function's default policy: a
         # function depends on its default policy, and the state machine on the function.
@@ -394,9 +403,10 @@ class GuardedRollout(Construct):
         for step in (apply, judge):
             step.add_catch(on_error, result_path="$.error")
 
+        check_lock = self._check_lock()  # before every weight step, the first one included
         route = (
             sfn.Choice(self, "Route")
-            .when(sfn.Condition.string_equals("$.rollout.action", "next_step"), apply)
+            .when(sfn.Condition.string_equals("$.rollout.action", "next_step"), check_lock)
             .when(sfn.Condition.string_equals("$.rollout.action", "judge_again"), bake)
             .when(
                 sfn.Condition.string_equals("$.rollout.action", "complete"),
@@ -415,7 +425,53 @@ class GuardedRollout(Construct):
             notice.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(5), max_attempts=2)
         announce.add_catch(notify, result_path="$.announce_error")
         notify.add_catch(route, result_path="$.notify_error")
-        return prepare.next(apply).next(mark).next(bake).next(judge).next(announce).next(notify).next(route)
+        return (
+            prepare.next(check_lock)
+            .next(apply)
+            .next(mark)
+            .next(bake)
+            .next(judge)
+            .next(announce)
+            .next(notify)
+            .next(route)
+        )
+
+    def _check_lock(self) -> tasks.DynamoUpdateItem:
+        """A conditional write that succeeds only while this execution holds the endpoint's lock.
+
+        Redrive continues an execution after its end released the lock (RedriveExecution API
+        reference: "it continues the failed execution from the unsuccessful step"); without the
+        lock it must not change weights. It writes ``checked_at`` (when it last looked) and
+        nothing else. Not this execution's lock: ``LockNotHeld``, weights untouched.
+        """
+        check = tasks.DynamoUpdateItem(
+            self,
+            "Check lock",
+            table=self.lock.table,
+            key={PARTITION_KEY: tasks.DynamoAttributeValue.from_string(self._endpoint_name)},
+            condition_expression="#owner = :me",
+            update_expression="SET #checked = :now",
+            expression_attribute_names={"#owner": OWNER, "#checked": "checked_at"},
+            expression_attribute_values={
+                ":me": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
+                ":now": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+            comment="Apply only while this execution holds the endpoint's lock (a redrive may not)",
+        )
+        check.add_retry(errors=list(DYNAMODB_TRANSIENT), interval=Duration.seconds(1), max_attempts=3, backoff_rate=2)
+        check.add_catch(
+            sfn.Fail(
+                self,
+                "Lock not held",
+                error="LockNotHeld",
+                cause="this execution no longer holds the endpoint's rollout lock (redriven after its end, or "
+                "its lease taken over): no weight changed; start a new rollout instead",
+            ),
+            errors=[DYNAMODB_CONDITION_FAILED],
+            result_path="$.lock_error",
+        )
+        return check
 
     def _release_then(self, label: str, end: sfn.Succeed | sfn.Fail) -> sfn.IChainable:
         """Release the endpoint's lock (only if this execution holds it), then ``end``.

@@ -57,7 +57,7 @@ HISTORY_EVENTS_TO_START: tuple[str, ...] = ("ExecutionStarted",)
 # The rollout state machine's loops, in history events at most, retries included: counted from
 # its definition (constructs_lib/rollout.py) with the tables above. tests/constructs_lib/test_rollout.py
 # recounts them from the synthesized definition, so a changed definition cannot leave them stale.
-HISTORY_EVENTS_PER_STEP = 56  # Apply step (54: 12 retries), Mark step start (2)
+HISTORY_EVENTS_PER_STEP = 74  # Check lock (18: 3 retries), Apply step (54: 12 retries), Mark step start (2)
 HISTORY_EVENTS_PER_JUDGEMENT = 86  # Bake (2), Judge (54), Announce (14), Notify (14), Route (2)
 HISTORY_EVENTS_OUTSIDE_LOOPS = 141  # ExecutionStarted (1), Prepare (54), the longest way to an end (86)
 

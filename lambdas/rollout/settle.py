@@ -31,6 +31,7 @@ SETTLED_ERRORS: dict[str, str] = {
     "RolledBack": "rolled back: the state machine restored the weights itself",
     "RolloutError": "ended on an error after the state machine restored the weights itself",
     "HoldLimitReached": 'stopped at the hold limit (on_hold_limit "stop"): the weights stay for a person to decide',
+    "LockNotHeld": "found the lock no longer its own (e.g. redriven after its end) and changed nothing",
 }
 # DescribeExecution's statuses of an execution that will not change weights any more
 # (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).

@@ -53,7 +53,7 @@ def test_the_happy_path_is_prepare_apply_bake_judge_announce_notify_route(defini
     while name != "Route":
         path.append(name)
         name = states[name]["Next"]
-    assert path == ["Prepare", "Apply step", "Mark step start", "Bake", "Judge", "Announce", "Notify"]
+    assert path == ["Prepare", "Check lock", "Apply step", "Mark step start", "Bake", "Judge", "Announce", "Notify"]
 
 
 def test_the_step_window_starts_when_the_weights_are_live(definition):
@@ -88,7 +88,7 @@ def test_route_covers_every_action(definition):
     route = definition["States"]["Route"]
     targets = {c["StringEquals"]: c["Next"] for c in route["Choices"]}
     assert targets == {
-        "next_step": "Apply step",
+        "next_step": "Check lock",
         "judge_again": "Bake",
         "complete": "Release lock (promoted)",
         "rollback": "Restore weights",
@@ -339,12 +339,12 @@ def predecessors(definition: dict[str, Any], target: str) -> set[str]:
     }
 
 
-def test_every_end_state_releases_the_lock_first_except_a_failed_restore(definition):
+def test_every_end_state_releases_the_lock_first_except_a_failed_restore_and_a_lost_lock(definition):
     """A failed restore keeps the lock: the end rule restores again, and no rollout may start on
     half-shifted weights meanwhile."""
     for name in end_states(definition):
         before = predecessors(definition, name)
-        if name == "Restore failed":
+        if name in ("Restore failed", "Lock not held"):  # the second: the lock is not this execution's
             assert not any(s.startswith("Release lock") for s in before)
             continue
         assert before and all(s.startswith("Release lock") for s in before), (name, before)
@@ -389,6 +389,60 @@ def test_the_state_machine_releases_only_its_own_lock(definition):
         assert lock.holder_of(client, "locks", "churn-ab") is None
 
 
+def test_every_weight_step_is_preceded_by_the_lock_check(definition):
+    """Prepare and the route's next_step both reach Apply only through "Check lock" (a redriven
+    execution resumed before Apply must find the lock its own)."""
+    states = definition["States"]
+    assert predecessors(definition, "Apply step") == {"Check lock"}
+    assert predecessors(definition, "Check lock") == {"Prepare", "Route"}
+    check = states["Check lock"]
+    assert check["Resource"].endswith(":states:::dynamodb:updateItem")
+    (catch,) = check["Catch"]
+    assert catch["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    assert states[catch["Next"]] == {
+        "Type": "Fail",
+        "Error": "LockNotHeld",
+        "Cause": states[catch["Next"]]["Cause"],
+    }
+    assert "redriven" in states[catch["Next"]]["Cause"]
+
+
+def test_the_lock_check_passes_only_for_the_execution_that_holds_the_lock(definition):
+    """Replays "Check lock"'s request from the synthesized definition against DynamoDB (moto)."""
+    parameters = definition["States"]["Check lock"]["Parameters"]
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="locks",
+            KeySchema=[{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": lock.PARTITION_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def check_as(execution: str) -> bool:
+            context = {"$$.Execution.Id": execution, "$$.State.EnteredTime": "2026-12-02T10:00:00Z"}
+            values = {k: {"S": context[v["S.$"]]} for k, v in parameters["ExpressionAttributeValues"].items()}
+            try:
+                client.update_item(
+                    TableName="locks",
+                    Key={lock.PARTITION_KEY: {"S": "churn-ab"}},
+                    ConditionExpression=parameters["ConditionExpression"],
+                    UpdateExpression=parameters["UpdateExpression"],
+                    ExpressionAttributeNames=parameters["ExpressionAttributeNames"],
+                    ExpressionAttributeValues=values,
+                )
+            except client.exceptions.ConditionalCheckFailedException:
+                return False
+            return True
+
+        assert not check_as("arn:exec:redriven"), "no lock at all: released at the end, then redriven"
+        lock.acquire(client, "locks", "churn-ab", "arn:exec:new", datetime.now(UTC), timedelta(hours=1))
+        assert not check_as("arn:exec:redriven"), "another rollout's lock"
+        assert check_as("arn:exec:new")
+        assert lock.held_by(client, "locks", "churn-ab", "arn:exec:new"), "the check changes no owner"
+        assert lock.holder_of(client, "locks", "churn-ab") is not None
+
+
 def test_the_end_settler_leaves_alone_exactly_the_deliberate_fail_states(definition):
     """RolledBack and RolloutError come after the state machine's own restore, HoldLimitReached
     keeps the weights on purpose; only RestoreFailed (and any error not of this machine's making)
@@ -426,7 +480,7 @@ def longest_way_to_an_end(definition: dict[str, Any], name: str, loop: set[str])
 
 def test_the_plan_counts_the_history_events_of_the_synthesized_loops(definition):
     states = definition["States"]
-    step = path(definition, "Apply step", "Bake")
+    step = path(definition, "Check lock", "Bake")
     judgement = [*path(definition, "Bake", "Route"), "Route"]
     assert sum(history_events(states[n]) for n in step) == plan.HISTORY_EVENTS_PER_STEP
     assert sum(history_events(states[n]) for n in judgement) == plan.HISTORY_EVENTS_PER_JUDGEMENT
@@ -438,7 +492,7 @@ def test_the_plan_counts_the_history_events_of_the_synthesized_loops(definition)
     assert (
         len(plan.HISTORY_EVENTS_TO_START) + history_events(states[definition["StartAt"]]) + longest_end
     ) == plan.HISTORY_EVENTS_OUTSIDE_LOOPS
-    assert states[definition["StartAt"]]["Next"] == "Apply step"
+    assert states[definition["StartAt"]]["Next"] == "Check lock"
 
 
 def test_the_history_event_names_are_step_functions_own():
