@@ -84,11 +84,34 @@ DYNAMODB_TRANSIENT = (
 )
 
 
+# A retrier's defaults when a field is absent (Amazon States Language, "Retrying after an error":
+# https://states-language.net/spec.html#retrying-after-error): 1 s, 3 attempts, backoff 2.0.
+RETRIER_DEFAULTS = {"IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
+# Errors after which a retry runs the function again in full (a Lambda that failed or timed out);
+# the other retriers (throttling, Lambda service errors) retry calls that did not run it.
+RERUN_ERRORS = frozenset({"States.ALL", "States.TaskFailed", "States.Timeout"})
+
+
+def worst_case_task_seconds(state: Mapping[str, object], run_seconds: float) -> float:
+    """The longest a Task state can take: each full run at ``run_seconds`` (the function's
+    timeout), every retrier exhausted, each waiting its full backoff (jitter only shortens it)."""
+    runs = 1
+    waits = 0.0
+    for retrier in state.get("Retry", []):  # type: ignore[attr-defined]
+        settings = {**RETRIER_DEFAULTS, **retrier}
+        attempts = int(settings["MaxAttempts"])
+        waits += sum(settings["IntervalSeconds"] * settings["BackoffRate"] ** i for i in range(attempts))
+        if RERUN_ERRORS & set(retrier["ErrorEquals"]):
+            runs += attempts
+    return runs * run_seconds + waits
+
+
 class GuardedRollout(Construct):
     """The rollout state machine of one endpoint, its lock, and the watcher that settles every end.
 
     :param endpoint: the endpoint whose variants roll out.
-    :param set_weights: the set-weights function: the only way the rollout changes weights.
+    :param set_weights: the set-weights function: the only way the rollout changes weights (its
+        timeout bounds a weight change in the plan's duration check).
     :param variant_alarms: variant name → its alarms; the judge rolls back when the candidate's fire.
     :param topic: where every decision is announced (besides the EventBridge default bus), and
         where the alarm on unsettled ends notifies.
@@ -101,7 +124,7 @@ class GuardedRollout(Construct):
         construct_id: str,
         *,
         endpoint: AbEndpoint,
-        set_weights: lambda_.IFunction,
+        set_weights: lambda_.Function,
         variant_alarms: Mapping[str, Sequence[cw.IAlarm]],
         topic: sns.ITopic,
         key: kms.IKey,
@@ -197,6 +220,15 @@ class GuardedRollout(Construct):
                 level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),
+        )
+        # The plan's duration check counts the weight changes at their slowest, derived from the
+        # tasks as synthesized (their retriers) and the set-weights timeout.
+        run_seconds = (set_weights.timeout or Duration.seconds(3)).to_seconds()  # Lambda's default: 3 s
+        prepare_fn.add_environment(
+            "APPLY_MAX_SECONDS", str(int(worst_case_task_seconds(self._apply.to_state_json(), run_seconds)))
+        )
+        prepare_fn.add_environment(
+            "RESTORE_MAX_SECONDS", str(int(worst_case_task_seconds(self._restore.to_state_json(), run_seconds)))
         )
         key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey*")  # publish to the encrypted topic
         # Its end states release the lock; "Check lock" confirms it before each weight step.
@@ -400,6 +432,7 @@ class GuardedRollout(Construct):
         for task in (restore, restore_after_error):
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2)
             task.add_catch(restore_failed, result_path="$.restore_error")
+        self._apply, self._restore = apply, restore  # for the plan's duration check
         for step in (apply, judge):
             step.add_catch(on_error, result_path="$.error")
 

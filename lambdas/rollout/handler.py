@@ -30,7 +30,7 @@ from endpoint_weights.variant_metrics import invocations_per_variant
 from rollout import lock
 from rollout.decision import judge as judge_history
 from rollout.observe import alarms_in_alarm, history
-from rollout.plan import InvalidPlan, parse_plan, required_instances, step_weights
+from rollout.plan import InvalidPlan, TaskTimes, parse_plan, required_instances, step_weights
 from rollout.settle import ENDED, settle
 
 LOG = logging.getLogger()
@@ -89,6 +89,15 @@ def capacity_for_step(state: Mapping[str, Any], share: float, cloudwatch: Any, n
     traffic = _traffic_per_minute(cloudwatch, state["endpoint"], [candidate, *state["baselines"]], now)
     needed = required_instances(traffic, share, per_instance, current)
     return {candidate: needed} if needed > current else {}
+
+
+def _task_times() -> TaskTimes:
+    """The slowest an Apply step and a restore can take, from the environment the construct sets
+    (``APPLY_MAX_SECONDS``, ``RESTORE_MAX_SECONDS``): part of the plan's duration check."""
+    return TaskTimes(
+        apply_seconds=float(os.environ["APPLY_MAX_SECONDS"]),
+        restore_seconds=float(os.environ["RESTORE_MAX_SECONDS"]),
+    )
 
 
 def _lock_settings() -> tuple[str, timedelta, timedelta]:
@@ -192,7 +201,10 @@ def _prepared_state(
     _capacity_setting(raw)
     try:
         plan = parse_plan(
-            {k: v for k, v in raw.items() if k != "capacity"}, original, max_duration_seconds=timeout.total_seconds()
+            {k: v for k, v in raw.items() if k != "capacity"},
+            original,
+            max_duration_seconds=timeout.total_seconds(),
+            task_times=_task_times(),
         )
     except InvalidPlan as err:
         raise RolloutRefused(f"invalid rollout request: {err}") from err

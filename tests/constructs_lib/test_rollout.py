@@ -18,6 +18,7 @@ from app import build_app
 from constructs_lib import rollout_lock
 from constructs_lib.config import parse_config
 from constructs_lib.python_function import SCHEDULED_DLQ_REASON, SYNCHRONOUS_DLQ_REASON
+from constructs_lib.rollout import worst_case_task_seconds
 from rollout import lock, plan, settle
 from tests.conftest import read_config
 from tests.stacks.test_ab_test_stack import joined_text
@@ -503,6 +504,35 @@ def test_the_history_event_names_are_step_functions_own():
 
 def test_every_state_type_of_the_machine_is_counted(definition):
     assert {s["Type"] for s in definition["States"].values()} <= set(plan.HISTORY_EVENTS_BY_STATE_TYPE)
+
+
+def test_worst_case_task_time_counts_every_run_and_every_backoff():
+    state = {
+        "Retry": [
+            {"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 2, "MaxAttempts": 3},
+            {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 30, "MaxAttempts": 2, "BackoffRate": 3},
+        ]
+    }
+    # runs: 1 + 2 (the TaskFailed retries rerun the function); waits: 2+4+8 and 30+90
+    assert worst_case_task_seconds(state, 100) == 3 * 100 + 14 + 120
+    assert worst_case_task_seconds({"Retry": [{"ErrorEquals": ["States.ALL"]}]}, 10) == 4 * 10 + 1 + 2 + 4
+    assert worst_case_task_seconds({}, 10) == 10
+
+
+def test_prepare_counts_the_weight_changes_at_their_slowest_as_synthesized(template: Template, definition):
+    (set_weights,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "set_weights.handler.handle"}}
+    ).values()
+    run_seconds = set_weights["Properties"]["Timeout"]
+    (prepare,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "rollout.handler.prepare"}}
+    ).values()
+    env = prepare["Properties"]["Environment"]["Variables"]
+    states = definition["States"]
+    assert int(env["APPLY_MAX_SECONDS"]) == int(worst_case_task_seconds(states["Apply step"], run_seconds))
+    for restore in ("Restore weights", "Restore weights after an error"):
+        assert int(env["RESTORE_MAX_SECONDS"]) == int(worst_case_task_seconds(states[restore], run_seconds))
+    assert int(env["RESTORE_MAX_SECONDS"]) >= 4 * run_seconds, "a failed restore is run again 3 times"
 
 
 # --- failures of the end settler --------------------------------------------------------------

@@ -19,6 +19,8 @@ DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed
 LOCK_TABLE = "rollout-locks"
 TIMEOUT = timedelta(days=7)
 LEASE = timedelta(days=7, hours=2)
+APPLY_MAX_SECONDS = 1_152  # what the construct derives: one 15-minute run plus the retriers' waits
+RESTORE_MAX_SECONDS = 4_062  # four 15-minute runs (3 retries on a failed run) plus the waits
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:rollout:{}"
 
 
@@ -30,6 +32,8 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCK_TABLE", LOCK_TABLE)
     monkeypatch.setenv("ROLLOUT_TIMEOUT_SECONDS", str(int(TIMEOUT.total_seconds())))
     monkeypatch.setenv("LOCK_LEASE_SECONDS", str(int(LEASE.total_seconds())))
+    monkeypatch.setenv("APPLY_MAX_SECONDS", str(APPLY_MAX_SECONDS))
+    monkeypatch.setenv("RESTORE_MAX_SECONDS", str(RESTORE_MAX_SECONDS))
 
 
 @pytest.fixture
@@ -102,6 +106,8 @@ def state_execution(stepfunctions: Any, machine: str) -> str:
         ({"candidate": "Variant2", "bake_seconds": 100_000_000}, "Wait state"),
         ({"candidate": "Variant2", "max_holds": 1_000}, "history"),
         ({"candidate": "Variant2", "bake_seconds": 86_400, "max_holds": 1}, "timeout"),
+        # 4 steps × 2 looks × 75,000 s bake = 600,000 s fits a week; with the weight changes it does not
+        ({"candidate": "Variant2", "bake_seconds": 75_000, "max_holds": 1}, "weight changes and a restore"),
     ],
 )
 def test_bad_requests_are_refused_before_any_weight_changes(
@@ -320,8 +326,9 @@ def test_each_minute_carries_the_weights_that_were_live_when_it_began(monkeypatc
 
 
 def ended_event(arn: str, status: str, error: str | None = None) -> dict[str, Any]:
-    """ "Step Functions Execution Status Change", as EventBridge delivers it (FAILED carries the
-    execution's error and cause; the other statuses carry null)."""
+    """ "Step Functions Execution Status Change" with the fields the settler reads. ``error`` is
+    given here when a test wants it; AWS's documented FAILED example carries none, so the settler
+    falls back to the history (see the test without it)."""
     return {
         "version": "0",
         "source": "aws.states",
