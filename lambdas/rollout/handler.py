@@ -140,6 +140,7 @@ def prepare(
         _settle_ended_holder(
             err, endpoint_name, table, dynamodb, stepfunctions=stepfunctions, sagemaker=sagemaker, context=context
         )
+        now = _now()  # settling may have taken minutes: the lease starts now
         try:
             lock.acquire(dynamodb, table, endpoint_name, execution, now, lease)
         except lock.LockHeld as again:
