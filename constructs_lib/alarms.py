@@ -7,13 +7,16 @@ cannot fire them: in a period with fewer than ``min_invocations`` requests the e
 * **p99 ModelLatency** (milliseconds) above ``p99_latency_ms``.
 
 Missing data (no traffic at all) is *not breaching*: an idle variant is not a failing one.
-The composite alarm goes off when any of them does (and when the SRM check's does) and is the
-one that notifies the SNS topic, so an incident pages once rather than once per variant.
+The composite alarm goes off when any of them does (and when the SRM check's does) and notifies
+the SNS topic, so an incident pages once rather than once per variant. An alarm that can stay in
+ALARM for days (the rollout's settle queue keeps its messages 14 days) is *not* rolled up: while
+one input stays in ALARM the composite never changes state, and every later incident would page
+nobody. Such an alarm notifies the topic itself (:meth:`EndpointAlarms.notify_directly`).
 
 CloudWatch publishes as the service principal ``cloudwatch.amazonaws.com``, which only a resource
 policy can let in: the topic's policy (``enforce_ssl`` writes one, and any topic policy replaces
 SNS's default one) and, as the topic is encrypted, the key's policy. The topic policy allows exactly
-the alarm that notifies the topic, in this account (``aws:SourceAccount``/``aws:SourceArn``); the
+the alarms that notify the topic, in this account (``aws:SourceAccount``/``aws:SourceArn``); the
 key policy uses AWS's documented statement for this case, without conditions. Without that the
 alarm's history shows "… is not authorized to perform: SNS:Publish" and nobody is paged
 (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
@@ -100,6 +103,8 @@ class EndpointAlarms(Construct):
         period = Duration.seconds(monitoring.period_seconds)
         guard = monitoring.min_invocations
         self._monitoring = monitoring
+        self._notifying_alarm_arns: list[str] = []  # the topic policy admits exactly these
+        self._publish_statement: iam.PolicyStatement | None = None
         self.error_rate_alarms: dict[str, cw.Alarm] = {}
         self.latency_alarms: dict[str, cw.Alarm] = {}
         for variant in variant_names:
@@ -156,46 +161,63 @@ class EndpointAlarms(Construct):
             "AnyProblem",
             composite_alarm_name=name,
             alarm_rule=cw.AlarmRule.any_of(*self.variant_alarms, *extra),
-            alarm_description="Something is wrong with this A/B endpoint: see the variant alarms, the SRM check "
-            "and the rollout's settle queue",
+            alarm_description="Something is wrong with this A/B endpoint: see the variant alarms and the SRM check",
         )
         self.composite.add_alarm_action(cw_actions.SnsAction(self.topic))
         self.composite.add_ok_action(cw_actions.SnsAction(self.topic))
-        self._let_alarm_notify(name)
+        stack = Stack.of(self)
+        self._let_alarm_notify(
+            stack.format_arn(
+                service="cloudwatch", resource="alarm", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+        )
         return self.composite
 
-    def _let_alarm_notify(self, alarm_name: str) -> None:
-        """Let CloudWatch publish to the topic, and use its key, on behalf of the alarm ``alarm_name`` only.
+    def notify_directly(self, alarm: cw.Alarm) -> None:
+        """Let ``alarm`` notify the topic itself (ALARM and OK), outside the composite.
+
+        For an alarm that can stay in ALARM for days: rolled up, it would hold the composite in
+        ALARM and swallow every later page. The topic policy admits its ARN too.
+        """
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        self._let_alarm_notify(alarm.alarm_arn)
+
+    def _let_alarm_notify(self, alarm_arn: str) -> None:
+        """Let CloudWatch publish to the topic, and use its key, on behalf of the alarms named so far only.
+
+        The first call writes the statements; later calls add their alarm's ARN to the topic
+        statement's ``aws:SourceArn`` list.
 
         Sources: "Configuring Amazon SNS notifications for CloudWatch alarms"
         (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)
         and, for the key, "Enable compatibility between event sources from AWS services and
         encrypted topics" (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
         """
+        self._notifying_alarm_arns.append(alarm_arn)
+        if self._publish_statement is not None:
+            # Same operator and key: the new condition replaces the old one, now with every ARN.
+            self._publish_statement.add_condition("ArnLike", {"aws:SourceArn": list(self._notifying_alarm_arns)})
+            return
         stack = Stack.of(self)
-        alarm_arn = stack.format_arn(
-            service="cloudwatch", resource="alarm", resource_name=alarm_name, arn_format=ArnFormat.COLON_RESOURCE_NAME
-        )
-        on_behalf_of_this_alarm = {
-            "StringEquals": {"aws:SourceAccount": stack.account},
-            "ArnLike": {"aws:SourceArn": alarm_arn},
-        }
         cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowThisStacksAlarmsToPublish",
-                principals=[cloudwatch],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions=on_behalf_of_this_alarm,
-            )
+        self._publish_statement = iam.PolicyStatement(
+            sid="AllowThisStacksAlarmsToPublish",
+            principals=[cloudwatch],
+            actions=["sns:Publish"],
+            resources=[self.topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": list(self._notifying_alarm_arns)},
+            },
         )
+        self.topic.add_to_resource_policy(self._publish_statement)
         # The key statement is AWS's documented one, with no conditions
         # (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns): AWS does not document
         # that the KMS calls made while CloudWatch publishes carry aws:SourceArn/aws:SourceAccount,
         # and a condition they lack would silently stop every page. The topic policy above is the
         # gate: CloudWatch uses this key only to publish to this topic, which only this stack's
-        # alarm may do. An imported key ignores this (its policy is not the stack's to change).
+        # alarms may do. An imported key ignores this (its policy is not the stack's to change).
         self._key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToUseTheTopicKey",

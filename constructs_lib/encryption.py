@@ -8,6 +8,18 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 
+def cloudwatch_logs_principal(region: str) -> str:
+    """CloudWatch Logs' service principal in ``region`` (a token is fine): ``logs.<region>.<URL suffix>``.
+
+    Regional, and in the partition's own domain: ``logs.us-east-1.amazonaws.com``, but
+    ``logs.cn-north-1.amazonaws.com.cn`` in China. Sources: "Encrypt log data in CloudWatch Logs
+    using AWS KMS" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html)
+    and CDK's own service-principal table (``aws_cdk.region_info.Default.service_principal``: "logs"
+    is regional and partitional), which tests/constructs_lib/test_encryption.py compares against.
+    """
+    return f"logs.{region}.{Aws.URL_SUFFIX}"
+
+
 class EndpointKey(Construct):
     """Use the key from the config, or create one with yearly rotation.
 
@@ -38,7 +50,7 @@ class EndpointKey(Construct):
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogsOfThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(cloudwatch_logs_principal(region))],
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 resources=["*"],  # in a key policy, "*" means this key
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": this_accounts_log_groups}},

@@ -105,7 +105,8 @@ class PythonFunction(Construct):
     :param environment: default none.
     :param asynchronous: default ``False``; ``True`` for functions invoked by a schedule.
     :param dead_letter_queue: default none; where failed asynchronous invocations go, for a
-        function whose failures must not pass unnoticed (the caller grants sending to it).
+        function whose failures must not pass unnoticed (CDK grants the function's role
+        ``sqs:SendMessage`` on it; the queue's own alarm is the caller's).
     :param memory_size: MB, default 256 (also sets the CPU share).
     """
 

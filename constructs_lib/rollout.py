@@ -3,12 +3,12 @@
 Started with ``{"candidate": "Variant2", "steps": [10, 25, 50, 100], "bake_seconds": 600}`` (see
 ``lambdas/rollout/plan.py`` for every key and default)::
 
-    Prepare ─► Apply step ─► Mark step start ─► Bake (Wait) ─► Judge ─► Announce ─► Notify ─► Route
-                  ▲              ▲                                                          │
-                  └─ next_step ──┼──────────────────────────────────────────────────────────┤
-                                 └─ judge_again (hold) ─────────────────────────────────────┤
-                   complete ─► Release lock ─► Promoted    rollback ─► Restore ─► Release ─► Fail
-                   stop (hold limit) ─► Release lock ─► Fail (weights stay)                 │
+    Prepare ─► Check lock ─► Apply step ─► Mark step start ─► Bake (Wait) ─► Judge ─► Announce ─► Notify ─► Route
+                  ▲    └─ not this execution's ─► Fail (LockNotHeld)   ▲                                    │
+                  └─ next_step ────────────────────────────────────────┼────────────────────────────────────┤
+                                                                       └─ judge_again (hold) ───────────────┤
+                   complete ─► Release lock ─► Promoted    rollback ─► Restore ─► Release ─► Fail           │
+                   stop (hold limit) ─► Release lock ─► Fail (weights stay)                                 │
 
 Prepare takes the endpoint's rollout lock (a conditional write to a DynamoDB table: one rollout
 per endpoint, even for two started in the same second), checks everything before any weight
@@ -20,6 +20,12 @@ through an EventBridge rule on the execution's status; that function's failures 
 alarmed dead-letter queue. A failed announcement (EventBridge, SNS) never undoes a decision; a
 failed restore is retried, then fails the execution as ``RestoreFailed`` (and the end rule tries
 again). Throttled Lambda calls are retried with backoff. The execution history is the audit trail.
+
+Before every weight step, "Check lock" confirms (a conditional write) that the lock is still this
+execution's. Step Functions' redrive continues an ended execution from its unsuccessful state,
+after its end was settled and its lock released, so a redriven rollout must not apply weights
+without the lock: it fails as ``LockNotHeld``. A redrive that resumes *at* a weight-changing task
+(Apply, a restore) runs that task before any check: redrive is not supported (README).
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ MAX_ROLLOUT_DURATION = Duration.days(7)
 # How long an end event may wait for the function that settles it (EventBridge delivery and
 # Lambda's asynchronous retries are both capped at this), after which it goes to the dead-letter queue.
 SETTLE_MAX_EVENT_AGE = Duration.hours(1)
+# How long settling an ended execution may take (set-weights waits for the endpoint to be
+# InService again); both functions that settle get it.
+SETTLE_TIMEOUT = Duration.minutes(15)
 # The lock's lease: the longest an execution can run, plus the time its end takes to settle. A
 # lease shorter than the execution could let a second rollout in while the first still runs.
 LOCK_LEASE = Duration.seconds(MAX_ROLLOUT_DURATION.to_seconds() + 2 * SETTLE_MAX_EVENT_AGE.to_seconds())
@@ -63,6 +72,8 @@ END_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # exhausted. CDK's default Lambda task retry covers only Lambda's service exceptions, so without
 # this a throttled Judge or Apply would end in the error path and roll the candidate back.
 LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+# What Step Functions' DynamoDB integration raises when a ConditionExpression does not hold.
+DYNAMODB_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
 # DynamoDB errors worth retrying in the state machine's own lock release (Step Functions prefixes
 # the service's error codes with "DynamoDB.").
 DYNAMODB_TRANSIENT = (
@@ -73,11 +84,34 @@ DYNAMODB_TRANSIENT = (
 )
 
 
+# A retrier's defaults when a field is absent (Amazon States Language, "Retrying after an error":
+# https://states-language.net/spec.html#retrying-after-error): 1 s, 3 attempts, backoff 2.0.
+RETRIER_DEFAULTS = {"IntervalSeconds": 1, "MaxAttempts": 3, "BackoffRate": 2.0}
+# Errors after which a retry runs the function again in full (a Lambda that failed or timed out);
+# the other retriers (throttling, Lambda service errors) retry calls that did not run it.
+RERUN_ERRORS = frozenset({"States.ALL", "States.TaskFailed", "States.Timeout"})
+
+
+def worst_case_task_seconds(state: Mapping[str, object], run_seconds: float) -> float:
+    """The longest a Task state can take: each full run at ``run_seconds`` (the function's
+    timeout), every retrier exhausted, each waiting its full backoff (jitter only shortens it)."""
+    runs = 1
+    waits = 0.0
+    for retrier in state.get("Retry", []):  # type: ignore[attr-defined]
+        settings = {**RETRIER_DEFAULTS, **retrier}
+        attempts = int(settings["MaxAttempts"])
+        waits += sum(settings["IntervalSeconds"] * settings["BackoffRate"] ** i for i in range(attempts))
+        if RERUN_ERRORS & set(retrier["ErrorEquals"]):
+            runs += attempts
+    return runs * run_seconds + waits
+
+
 class GuardedRollout(Construct):
     """The rollout state machine of one endpoint, its lock, and the watcher that settles every end.
 
     :param endpoint: the endpoint whose variants roll out.
-    :param set_weights: the set-weights function: the only way the rollout changes weights.
+    :param set_weights: the set-weights function: the only way the rollout changes weights (its
+        timeout bounds a weight change in the plan's duration check).
     :param variant_alarms: variant name → its alarms; the judge rolls back when the candidate's fire.
     :param topic: where every decision is announced (besides the EventBridge default bus), and
         where the alarm on unsettled ends notifies.
@@ -90,7 +124,7 @@ class GuardedRollout(Construct):
         construct_id: str,
         *,
         endpoint: AbEndpoint,
-        set_weights: lambda_.IFunction,
+        set_weights: lambda_.Function,
         variant_alarms: Mapping[str, Sequence[cw.IAlarm]],
         topic: sns.ITopic,
         key: kms.IKey,
@@ -101,17 +135,23 @@ class GuardedRollout(Construct):
         self._endpoint_name = endpoint.endpoint_name
         endpoint_env = {"ENDPOINT_NAME": endpoint.endpoint_name}
         env = {**endpoint_env, "LOCK_TABLE": self.lock.table.table_name}  # for the functions that use the lock
+        # Prepare may have to settle the lock's holder first (an execution whose end event was lost,
+        # or whose Prepare outlived a stop): that restores weights, so it gets the settler's time
+        # and its weight-change permissions.
         prepare_fn = PythonFunction(
             self,
             "PrepareFunction",
             handler="rollout.handler.prepare",
             key=key,
+            timeout=SETTLE_TIMEOUT,
             environment={
                 **env,
+                "METRICS_NAMESPACE": PROJECT_NAMESPACE,
                 "ROLLOUT_TIMEOUT_SECONDS": str(int(MAX_ROLLOUT_DURATION.to_seconds())),
                 "LOCK_LEASE_SECONDS": str(int(LOCK_LEASE.to_seconds())),
             },
-            description="Rollout: takes the endpoint's lock, checks the request and the endpoint before any change",
+            description="Rollout: takes the endpoint's lock (settling a holder that already ended), checks the "
+            "request and the endpoint before any change",
         ).function
         judge_fn = PythonFunction(
             self,
@@ -148,15 +188,12 @@ class GuardedRollout(Construct):
             handler="rollout.handler.restore_after_end",
             key=key,
             description="Rollout: restores the weights after a stopped, timed-out or failed execution; frees the lock",
-            timeout=Duration.minutes(15),
+            timeout=SETTLE_TIMEOUT,
             environment={**env, "METRICS_NAMESPACE": PROJECT_NAMESPACE},
             asynchronous=True,
             dead_letter_queue=self.settle_failures,
         ).function
         restore_fn.configure_async_invoke(retry_attempts=2, max_event_age=SETTLE_MAX_EVENT_AGE)
-        iam.Grant.add_to_principal(
-            grantee=prepare_fn, actions=["sagemaker:DescribeEndpoint"], resource_arns=[endpoint.endpoint_arn]
-        )
         iam.Grant.add_to_principal(grantee=prepare_fn, actions=["cloudwatch:GetMetricData"], resource_arns=["*"])
         iam.Grant.add_to_principal(
             grantee=judge_fn, actions=["cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"], resource_arns=["*"]
@@ -164,8 +201,9 @@ class GuardedRollout(Construct):
         iam.Grant.add_to_principal(
             grantee=judge_fn, actions=["sagemaker:DescribeEndpoint"], resource_arns=[endpoint.endpoint_arn]
         )
-        grant_weight_changes(endpoint, restore_fn)
-        grant_put_project_metrics(restore_fn)
+        for settler in (restore_fn, prepare_fn):
+            grant_weight_changes(endpoint, settler)
+            grant_put_project_metrics(settler)
         self.lock.grant(prepare_fn, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")
         self.lock.grant(restore_fn, "dynamodb:GetItem", "dynamodb:DeleteItem")
 
@@ -183,8 +221,18 @@ class GuardedRollout(Construct):
                 include_execution_data=True,
             ),
         )
+        # The plan's duration check counts the weight changes at their slowest, derived from the
+        # tasks as synthesized (their retriers) and the set-weights timeout.
+        run_seconds = (set_weights.timeout or Duration.seconds(3)).to_seconds()  # Lambda's default: 3 s
+        prepare_fn.add_environment(
+            "APPLY_MAX_SECONDS", str(int(worst_case_task_seconds(self._apply.to_state_json(), run_seconds)))
+        )
+        prepare_fn.add_environment(
+            "RESTORE_MAX_SECONDS", str(int(worst_case_task_seconds(self._restore.to_state_json(), run_seconds)))
+        )
         key.grant(self.state_machine, "kms:Decrypt", "kms:GenerateDataKey*")  # publish to the encrypted topic
-        self.lock.grant(self.state_machine, "dynamodb:DeleteItem")  # its end states release the lock
+        # Its end states release the lock; "Check lock" confirms it before each weight step.
+        self.lock.grant(self.state_machine, "dynamodb:DeleteItem", "dynamodb:UpdateItem")
 
         # A policy that names the state machine sits outside the function's default policy: a
         # function depends on its default policy, and the state machine on the function.
@@ -200,19 +248,31 @@ class GuardedRollout(Construct):
             statements=[iam.PolicyStatement(actions=["states:GetExecutionHistory"], resources=[executions_arn])],
         )
         read_history.attach_to_role(restore_fn.role)  # type: ignore[arg-type]
+        # Prepare looks up the lock's holder, and settles it if it ended (reading its history).
+        settle_holder = iam.Policy(
+            self,
+            "PrepareSettlesEndedHolder",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[executions_arn]
+                )
+            ],
+        )
+        settle_holder.attach_to_role(prepare_fn.role)  # type: ignore[arg-type]
 
-        acknowledge(
-            read_history,
-            "One statement naming this state machine's executions, kept apart from the function's "
-            "default policy only to avoid a dependency cycle; it lives and dies with the role.",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-        )
-        acknowledge(
-            read_history,
-            "Only the executions of this state machine: execution ARNs end in the execution's name.",
-            wildcard_resource_finding(read_history, executions_arn),
-        )
+        for policy in (read_history, settle_holder):
+            acknowledge(
+                policy,
+                "One statement naming this state machine's executions, kept apart from the function's "
+                "default policy only to avoid a dependency cycle; it lives and dies with the role.",
+                "HIPAA.Security-IAMNoInlinePolicy",
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+            )
+            acknowledge(
+                policy,
+                "Only the executions of this state machine: execution ARNs end in the execution's name.",
+                wildcard_resource_finding(policy, executions_arn),
+            )
 
         self.end_watcher = events.Rule(
             self,
@@ -372,12 +432,14 @@ class GuardedRollout(Construct):
         for task in (restore, restore_after_error):
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2)
             task.add_catch(restore_failed, result_path="$.restore_error")
+        self._apply, self._restore = apply, restore  # for the plan's duration check
         for step in (apply, judge):
             step.add_catch(on_error, result_path="$.error")
 
+        check_lock = self._check_lock()  # before every weight step, the first one included
         route = (
             sfn.Choice(self, "Route")
-            .when(sfn.Condition.string_equals("$.rollout.action", "next_step"), apply)
+            .when(sfn.Condition.string_equals("$.rollout.action", "next_step"), check_lock)
             .when(sfn.Condition.string_equals("$.rollout.action", "judge_again"), bake)
             .when(
                 sfn.Condition.string_equals("$.rollout.action", "complete"),
@@ -396,7 +458,53 @@ class GuardedRollout(Construct):
             notice.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(5), max_attempts=2)
         announce.add_catch(notify, result_path="$.announce_error")
         notify.add_catch(route, result_path="$.notify_error")
-        return prepare.next(apply).next(mark).next(bake).next(judge).next(announce).next(notify).next(route)
+        return (
+            prepare.next(check_lock)
+            .next(apply)
+            .next(mark)
+            .next(bake)
+            .next(judge)
+            .next(announce)
+            .next(notify)
+            .next(route)
+        )
+
+    def _check_lock(self) -> tasks.DynamoUpdateItem:
+        """A conditional write that succeeds only while this execution holds the endpoint's lock.
+
+        Redrive continues an execution after its end released the lock (RedriveExecution API
+        reference: "it continues the failed execution from the unsuccessful step"); without the
+        lock it must not change weights. It writes ``checked_at`` (when it last looked) and
+        nothing else. Not this execution's lock: ``LockNotHeld``, weights untouched.
+        """
+        check = tasks.DynamoUpdateItem(
+            self,
+            "Check lock",
+            table=self.lock.table,
+            key={PARTITION_KEY: tasks.DynamoAttributeValue.from_string(self._endpoint_name)},
+            condition_expression="#owner = :me",
+            update_expression="SET #checked = :now",
+            expression_attribute_names={"#owner": OWNER, "#checked": "checked_at"},
+            expression_attribute_values={
+                ":me": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
+                ":now": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+            comment="Apply only while this execution holds the endpoint's lock (a redrive may not)",
+        )
+        check.add_retry(errors=list(DYNAMODB_TRANSIENT), interval=Duration.seconds(1), max_attempts=3, backoff_rate=2)
+        check.add_catch(
+            sfn.Fail(
+                self,
+                "Lock not held",
+                error="LockNotHeld",
+                cause="this execution no longer holds the endpoint's rollout lock (redriven after its end, or "
+                "its lease taken over): no weight changed; start a new rollout instead",
+            ),
+            errors=[DYNAMODB_CONDITION_FAILED],
+            result_path="$.lock_error",
+        )
+        return check
 
     def _release_then(self, label: str, end: sfn.Succeed | sfn.Fail) -> sfn.IChainable:
         """Release the endpoint's lock (only if this execution holds it), then ``end``.

@@ -74,8 +74,11 @@ class AbTestStack(Stack):
             key=key,
         )
         srm = SampleRatioCheck(self, "SampleRatioCheck", endpoint=endpoint, monitoring=spec.monitoring, key=key)
-        # One page per incident: the settle queue's alarm notifies through the composite too.
-        composite = alarms.add_composite(srm.alarm, rollout.settle_failures_alarm)
+        # One page per incident: the composite rolls up the alarms that clear by themselves. The
+        # settle queue's alarm stays in ALARM while its messages wait (up to 14 days) and would hold
+        # the composite there, swallowing every later page: it notifies on its own.
+        composite = alarms.add_composite(srm.alarm)
+        alarms.notify_directly(rollout.settle_failures_alarm)
         dashboard = EndpointDashboard(
             self,
             "Dashboard",

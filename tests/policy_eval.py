@@ -241,14 +241,18 @@ def _bool(pattern: str, value: str) -> bool:
 
 
 # Condition operator → (how one policy value matches the request's value, whether it is negated).
+# ArnEquals and ArnLike are one row of AWS's table, with one rule for both: "Case-sensitive matching
+# of the ARN. Each of the six colon-delimited components of the ARN is checked separately and each
+# can include multi-character match wildcards (*) or single-character match wildcards (?)"
+# (condition operators page, "Amazon Resource Name (ARN) condition operators"); likewise their negations.
 CONDITION_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
     "StringEquals": (lambda p, v: p == v, False),
     "StringNotEquals": (lambda p, v: p == v, True),
     "StringEqualsIgnoreCase": (lambda p, v: p.lower() == v.lower(), False),
     "StringLike": (wildcard_match, False),
     "StringNotLike": (wildcard_match, True),
-    "ArnEquals": (lambda p, v: p == v, False),
-    "ArnNotEquals": (lambda p, v: p == v, True),
+    "ArnEquals": (arn_like, False),
+    "ArnNotEquals": (arn_like, True),
     "ArnLike": (arn_like, False),
     "ArnNotLike": (arn_like, True),
     "Bool": (_bool, False),

@@ -154,6 +154,24 @@ def test_arn_like_matches_part_by_part():
     assert wildcard_match("a?c", "abc") and not wildcard_match("a?c", "abbc")
 
 
+@pytest.mark.parametrize("operator", ["ArnEquals", "ArnLike"])
+def test_arn_equals_and_arn_like_both_match_part_by_part_with_wildcards(operator: str):
+    """IAM documents one rule for both operators (one row of the condition-operator table)."""
+    role_arn = "arn:aws:iam::111122223333:role/r"
+
+    def holds(pattern: str, value: str = role_arn, negated: bool = False) -> bool:
+        condition = {operator.replace("Arn", "ArnNot") if negated else operator: {"aws:PrincipalArn": pattern}}
+        statement = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*", "Condition": condition}
+        return evaluate([statement], Request(("AWS", "a"), "x:Y", "r", {"aws:PrincipalArn": value}), ENV).allowed
+
+    assert holds("arn:aws:iam::*:role/*")
+    assert holds("arn:aws:iam::11112222333?:role/r")
+    assert not holds("arn:aws:iam::*:role/R")  # case-sensitive
+    assert not holds("arn:aws:iam::*")  # a wildcard never spans parts: all six must be there
+    assert not holds("arn:aws:iam::*:role/*", negated=True)
+    assert holds("arn:aws:iam::*:user/*", negated=True)
+
+
 @pytest.mark.parametrize(
     ("condition", "context", "allowed"),
     [

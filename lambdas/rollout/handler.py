@@ -30,7 +30,8 @@ from endpoint_weights.variant_metrics import invocations_per_variant
 from rollout import lock
 from rollout.decision import judge as judge_history
 from rollout.observe import alarms_in_alarm, history
-from rollout.plan import InvalidPlan, parse_plan, required_instances, step_weights
+from rollout.plan import InvalidPlan, TaskTimes, parse_plan, required_instances, step_weights
+from rollout.settle import ENDED, settle
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -90,6 +91,15 @@ def capacity_for_step(state: Mapping[str, Any], share: float, cloudwatch: Any, n
     return {candidate: needed} if needed > current else {}
 
 
+def _task_times() -> TaskTimes:
+    """The slowest an Apply step and a restore can take, from the environment the construct sets
+    (``APPLY_MAX_SECONDS``, ``RESTORE_MAX_SECONDS``): part of the plan's duration check."""
+    return TaskTimes(
+        apply_seconds=float(os.environ["APPLY_MAX_SECONDS"]),
+        restore_seconds=float(os.environ["RESTORE_MAX_SECONDS"]),
+    )
+
+
 def _lock_settings() -> tuple[str, timedelta, timedelta]:
     """The lock table, the rollout's timeout and the lock's lease, from the environment the
     construct sets (``LOCK_TABLE``, ``ROLLOUT_TIMEOUT_SECONDS``, ``LOCK_LEASE_SECONDS``)."""
@@ -101,14 +111,21 @@ def _lock_settings() -> tuple[str, timedelta, timedelta]:
 
 
 def prepare(
-    event: dict[str, Any], context: Any, *, sagemaker: Any = None, dynamodb: Any = None, cloudwatch: Any = None
+    event: dict[str, Any],
+    context: Any,
+    *,
+    sagemaker: Any = None,
+    dynamodb: Any = None,
+    cloudwatch: Any = None,
+    stepfunctions: Any = None,
 ) -> dict[str, Any]:
     """Take the endpoint's rollout lock, check everything before any weight changes, and return
     the rollout state for step 1.
 
     Event: ``{"input": <execution input>, "execution": <execution ARN>, "state_machine": <ARN>}``.
     The lock comes first, so the weights recorded as "from before" cannot be another rollout's
-    half-way weights; a refusal after it releases it again.
+    half-way weights; a refusal after it releases it again. A lock held by an execution that has
+    already ended is settled first (its weights restored if its end needs it, the lock released).
     """
     endpoint_name = os.environ["ENDPOINT_NAME"]
     table, timeout, lease = _lock_settings()
@@ -118,7 +135,16 @@ def prepare(
     try:
         lock.acquire(dynamodb, table, endpoint_name, execution, now, lease)
     except lock.LockHeld as err:
-        raise RolloutRefused(str(err)) from err
+        # The holder may have ended without its end being settled (see rollout.settle): settle
+        # it now and try once more. A holder that still runs keeps the endpoint.
+        _settle_ended_holder(
+            err, endpoint_name, table, dynamodb, stepfunctions=stepfunctions, sagemaker=sagemaker, context=context
+        )
+        now = _now()  # settling may have taken minutes: the lease starts now
+        try:
+            lock.acquire(dynamodb, table, endpoint_name, execution, now, lease)
+        except lock.LockHeld as again:
+            raise RolloutRefused(str(again)) from again
     try:
         state = _prepared_state(event.get("input") or {}, endpoint_name, timeout, sagemaker, cloudwatch, now)
     except BaseException:
@@ -126,6 +152,46 @@ def prepare(
         raise
     LOG.info("rollout prepared", extra={"rollout": state})
     return state
+
+
+def _settle_ended_holder(
+    held: lock.LockHeld,
+    endpoint_name: str,
+    table: str,
+    dynamodb: Any,
+    *,
+    stepfunctions: Any,
+    sagemaker: Any,
+    context: Any,
+) -> None:
+    """Settle the lock's holder if it is no longer running; refuse the rollout while it runs."""
+    holder = lock.holder_of(dynamodb, table, endpoint_name)
+    if holder is None:
+        return  # released in the meantime
+    owner = holder[0]
+    stepfunctions = stepfunctions or boto3.client("stepfunctions", config=RETRY_CONFIG)
+    try:
+        described = stepfunctions.describe_execution(executionArn=owner)
+    except stepfunctions.exceptions.ExecutionDoesNotExist as err:
+        raise RolloutRefused(
+            f"{held}; Step Functions no longer knows that execution: wait for the lease to run out "
+            "or delete the lock item by hand"
+        ) from err
+    status = described["status"]
+    if status not in ENDED:
+        raise RolloutRefused(f"{held} (it is {status})") from held
+    LOG.info("settling a lock holder that already ended", extra={"holder": owner, "status": status})
+    settle(
+        owner,
+        status,
+        described.get("error"),
+        endpoint=endpoint_name,
+        table=table,
+        dynamodb=dynamodb,
+        stepfunctions=stepfunctions,
+        sagemaker=sagemaker or sagemaker_client(),
+        context=context,
+    )
 
 
 def _prepared_state(
@@ -136,7 +202,10 @@ def _prepared_state(
     _capacity_setting(raw)
     try:
         plan = parse_plan(
-            {k: v for k, v in raw.items() if k != "capacity"}, original, max_duration_seconds=timeout.total_seconds()
+            {k: v for k, v in raw.items() if k != "capacity"},
+            original,
+            max_duration_seconds=timeout.total_seconds(),
+            task_times=_task_times(),
         )
     except InvalidPlan as err:
         raise RolloutRefused(f"invalid rollout request: {err}") from err
@@ -251,78 +320,26 @@ def judge(event: dict[str, Any], context: Any, *, cloudwatch: Any = None, sagema
     return state
 
 
-# The state machine's own Fail states (constructs_lib/rollout.py) after which the weights are
-# where the rollout meant to leave them: the end-of-execution path must not touch them.
-# tests/constructs_lib/test_rollout.py checks this against the synthesized definition.
-SETTLED_ERRORS: dict[str, str] = {
-    "RolledBack": "rolled back: the state machine restored the weights itself",
-    "RolloutError": "ended on an error after the state machine restored the weights itself",
-    "HoldLimitReached": 'stopped at the hold limit (on_hold_limit "stop"): the weights stay for a person to decide',
-}
-
-
-def _latest_rollout_state(stepfunctions: Any, execution: str) -> dict[str, Any] | None:
-    """The last rollout state the execution recorded: Prepare's, or a later Judge's (with raised
-    capacity). Read newest first, so a long history is not read to its end."""
-    pages = stepfunctions.get_paginator("get_execution_history").paginate(executionArn=execution, reverseOrder=True)
-    for page in pages:
-        for history_event in page["events"]:
-            details = history_event.get("stateExitedEventDetails")
-            if details and details.get("name") in ("Prepare", "Judge"):
-                return dict(json.loads(details["output"])["rollout"])
-    return None
-
-
-def _ending_error(stepfunctions: Any, execution: str) -> str | None:
-    """The error a FAILED execution ended with, from its history's last event (ExecutionFailed)."""
-    newest = stepfunctions.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)["events"]
-    details = newest[0].get("executionFailedEventDetails") if newest else None
-    return details.get("error") if details else None
-
-
 def restore_after_end(
     event: dict[str, Any], context: Any, *, stepfunctions: Any = None, sagemaker: Any = None, dynamodb: Any = None
 ) -> dict[str, Any]:
-    """EventBridge: a rollout execution ended. Put the weights back unless it ended on purpose,
-    then release the endpoint's rollout lock.
+    """EventBridge: a rollout execution ended. Settle it (:func:`rollout.settle.settle`): put the
+    weights back unless it ended on purpose, then release the endpoint's rollout lock.
 
-    Acts only while this execution still holds the lock: otherwise the state machine already
-    released it at a deliberate end, or another rollout owns the endpoint now, and restoring
-    would fight it. Ended on purpose: SUCCEEDED, or one of :data:`SETTLED_ERRORS`. Every other
-    end (ABORTED, TIMED_OUT, FAILED for any other reason, such as the 25,000-event history limit
-    or a failed restore) restores the weights from before the rollout, which the execution's last
-    Prepare or Judge output records. Restoring twice is harmless: set-weights sets absolute
-    weights. If the restore fails the lock stays, so no rollout starts on half-shifted weights;
-    the invocation is retried and then lands in the dead-letter queue, whose alarm notifies.
+    If the restore fails the lock stays, so no rollout starts on half-shifted weights; the
+    invocation is retried and then lands in the dead-letter queue, whose alarm notifies.
     """
-    from set_weights.handler import handle as set_weights
-
     detail = event["detail"]
     execution, status, error = detail["executionArn"], detail["status"], detail.get("error")
-    endpoint_name = os.environ["ENDPOINT_NAME"]
-    table = os.environ["LOCK_TABLE"]
-    dynamodb = dynamodb or boto3.client("dynamodb", config=RETRY_CONFIG)
-    context_fields = {"execution": execution, "status": status, "error": error}
-    if not lock.held_by(dynamodb, table, endpoint_name, execution):
-        LOG.info("lock not held by this execution: weights left alone", extra=context_fields)
-        return {"restored": False, "released": False, "reason": "this execution no longer holds the endpoint's lock"}
-    stepfunctions = stepfunctions or boto3.client("stepfunctions", config=RETRY_CONFIG)
-    if status == "FAILED" and not error:  # EventBridge carries it; the history is the fallback
-        error = _ending_error(stepfunctions, execution)
-    if status == "SUCCEEDED" or error in SETTLED_ERRORS:
-        reason = "succeeded" if status == "SUCCEEDED" else SETTLED_ERRORS[str(error)]
-        result: dict[str, Any] = {"restored": False, "reason": reason}
-    else:
-        latest = _latest_rollout_state(stepfunctions, execution)
-        if latest is None:
-            result = {"restored": False, "reason": "ended before Prepare finished: no weight changed"}
-        else:
-            request = {
-                "weights": latest["original_weights"],
-                "instance_counts": latest.get("restore_instance_counts") or {},
-            }
-            applied = set_weights(request, context, client=sagemaker)
-            result = {"restored": True, "weights": applied["weights"]}
-    result["released"] = lock.release(dynamodb, table, endpoint_name, execution)
-    LOG.info("rollout execution settled", extra={**context_fields, "result": result})
+    result = settle(
+        execution,
+        status,
+        error,
+        endpoint=os.environ["ENDPOINT_NAME"],
+        table=os.environ["LOCK_TABLE"],
+        dynamodb=dynamodb or boto3.client("dynamodb", config=RETRY_CONFIG),
+        stepfunctions=stepfunctions or boto3.client("stepfunctions", config=RETRY_CONFIG),
+        sagemaker=sagemaker,
+        context=context,
+    )
     return result

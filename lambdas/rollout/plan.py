@@ -57,7 +57,7 @@ HISTORY_EVENTS_TO_START: tuple[str, ...] = ("ExecutionStarted",)
 # The rollout state machine's loops, in history events at most, retries included: counted from
 # its definition (constructs_lib/rollout.py) with the tables above. tests/constructs_lib/test_rollout.py
 # recounts them from the synthesized definition, so a changed definition cannot leave them stale.
-HISTORY_EVENTS_PER_STEP = 56  # Apply step (54: 12 retries), Mark step start (2)
+HISTORY_EVENTS_PER_STEP = 74  # Check lock (18: 3 retries), Apply step (54: 12 retries), Mark step start (2)
 HISTORY_EVENTS_PER_JUDGEMENT = 86  # Bake (2), Judge (54), Announce (14), Notify (14), Route (2)
 HISTORY_EVENTS_OUTSIDE_LOOPS = 141  # ExecutionStarted (1), Prepare (54), the longest way to an end (86)
 
@@ -248,19 +248,46 @@ def _check_history(step_count: int, max_holds: int) -> None:
     )
 
 
-def _check_duration(step_count: int, max_holds: int, bake_seconds: int, max_duration_seconds: float) -> None:
-    """Refuse a plan whose bakes alone could outlast the execution's timeout."""
+def _check_duration(
+    step_count: int, max_holds: int, bake_seconds: int, max_duration_seconds: float, task_times: TaskTimes
+) -> None:
+    """Refuse a plan whose bakes, plus its weight changes at their slowest, could outlast the
+    execution's timeout."""
     baking = step_count * (max_holds + 1) * bake_seconds
-    if baking > max_duration_seconds:
+    changing = step_count * task_times.apply_seconds + task_times.restore_seconds
+    if baking + changing > max_duration_seconds:
+        tasks = (
+            f" plus up to {changing:,.0f} s for its {step_count} weight changes and a restore at their slowest"
+            if changing
+            else ""
+        )
         raise InvalidPlan(
             f"bake_seconds: {step_count} steps judged up to {max_holds + 1} times each, {bake_seconds} s per "
-            f"bake, could bake for {baking:,} s, longer than the rollout's timeout of {max_duration_seconds:,.0f} s "
-            "(the execution would time out mid-rollout); shorten bake_seconds or lower max_holds"
+            f"bake, could bake for {baking:,} s{tasks}, longer than the rollout's timeout of "
+            f"{max_duration_seconds:,.0f} s (the execution would time out mid-rollout); shorten bake_seconds "
+            "or lower max_holds"
         )
 
 
+@dataclass(frozen=True)
+class TaskTimes:
+    """The slowest a weight-changing task of the state machine can be, retries and their waits
+    included (the construct derives them from the set-weights timeout and the tasks' retriers).
+
+    :param apply_seconds: one "Apply step"; default 0.
+    :param restore_seconds: one restore at the end (a rollback); default 0.
+    """
+
+    apply_seconds: float = 0
+    restore_seconds: float = 0
+
+
 def parse_plan(
-    raw: Mapping[str, Any], live_variants: Mapping[str, float], *, max_duration_seconds: float | None = None
+    raw: Mapping[str, Any],
+    live_variants: Mapping[str, float],
+    *,
+    max_duration_seconds: float | None = None,
+    task_times: TaskTimes | None = None,
 ) -> RolloutPlan:
     """Validate ``raw`` against the endpoint's live variants (name → current weight).
 
@@ -273,7 +300,9 @@ def parse_plan(
     setting cannot silently fall back to its default.
 
     ``max_duration_seconds`` (default None: not checked): the execution's timeout; a plan whose
-    bakes alone (steps × (max_holds + 1) × bake_seconds) could take longer is refused.
+    bakes (steps × (max_holds + 1) × bake_seconds) plus its weight changes at their slowest
+    (steps × ``task_times.apply_seconds`` + ``task_times.restore_seconds``; default None: 0) could take
+    longer is refused.
     """
     if not isinstance(raw, Mapping):
         raise InvalidPlan(f"rollout plan: must be an object (got {type(raw).__name__})")
@@ -297,7 +326,7 @@ def parse_plan(
         raise InvalidPlan(f"max_holds: must be >= 0 (got {max_holds})")
     _check_history(len(steps), max_holds)
     if max_duration_seconds is not None:
-        _check_duration(len(steps), max_holds, bake_seconds, max_duration_seconds)
+        _check_duration(len(steps), max_holds, bake_seconds, max_duration_seconds, task_times or TaskTimes())
     on_hold_limit = raw.get("on_hold_limit", DEFAULT_ON_HOLD_LIMIT)
     if on_hold_limit not in ON_HOLD_LIMITS:
         raise InvalidPlan(f"on_hold_limit: must be one of {', '.join(ON_HOLD_LIMITS)} (got {on_hold_limit!r})")

@@ -81,15 +81,35 @@ def test_srm_alarm_fires_on_a_tiny_p_value(template: Template):
     assert (stat["Stat"], stat["Period"]) == ("Minimum", 600)
 
 
-def test_composite_alarm_covers_every_alarm_and_notifies_the_topic(template: Template):
+def settle_alarm_id(template: Template) -> str:
+    """The rollout settle queue's alarm: the only alarm on an SQS metric."""
+    (alarm_id,) = [lid for lid, a in alarms(template).items() if a["Properties"].get("Namespace") == "AWS/SQS"]
+    return alarm_id
+
+
+def test_composite_alarm_covers_every_alarm_but_the_settle_queues_and_notifies_the_topic(template: Template):
     (composite,) = template.find_resources("AWS::CloudWatch::CompositeAlarm").values()
-    rule = composite["Properties"]["AlarmRule"]
-    rule_text = str(rule)
-    for logical_id in alarms(template):
+    rule_text = str(composite["Properties"]["AlarmRule"])
+    settle = settle_alarm_id(template)
+    for logical_id in set(alarms(template)) - {settle}:
         assert logical_id in rule_text, logical_id
+    assert settle not in rule_text, "an alarm that stays in ALARM for days would hold the composite there"
     (topic_id,) = template.find_resources("AWS::SNS::Topic")
     assert composite["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
     assert composite["Properties"]["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_the_settle_queues_alarm_notifies_the_topic_itself_and_the_topic_admits_it(template: Template):
+    settle = settle_alarm_id(template)
+    props = alarms(template)[settle]["Properties"]
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    assert props["AlarmActions"] == props["OKActions"] == [{"Ref": topic_id}]
+    (policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    (allow,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    source_arns = allow["Condition"]["ArnLike"]["aws:SourceArn"]
+    assert len(source_arns) == 2 and {"Fn::GetAtt": [settle, "Arn"]} in source_arns
+    assert "AnyProblem" in str(source_arns), "and the composite"
+    assert set(allow["Condition"]["StringEquals"]) == {"aws:SourceAccount"}
 
 
 def test_topic_is_encrypted_and_ssl_only_with_the_configured_subscriptions(template: Template):
@@ -130,6 +150,6 @@ def test_metric_publishers_may_put_only_into_the_project_namespace(template: Tem
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "cloudwatch:PutMetricData"
     ]
-    assert len(statements) == 5  # set-weights, weights is_complete, SRM check, evaluation, rollout restore
+    assert len(statements) == 6  # set-weights, weights is_complete, SRM check, evaluation, rollout prepare and restore
     for statement in statements:
         assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SageMakerABTesting"}}

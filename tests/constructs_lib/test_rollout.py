@@ -14,12 +14,12 @@ from aws_cdk import App
 from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 
-import rollout.handler as rollout_handler
 from app import build_app
 from constructs_lib import rollout_lock
 from constructs_lib.config import parse_config
 from constructs_lib.python_function import SCHEDULED_DLQ_REASON, SYNCHRONOUS_DLQ_REASON
-from rollout import lock, plan
+from constructs_lib.rollout import worst_case_task_seconds
+from rollout import lock, plan, settle
 from tests.conftest import read_config
 from tests.stacks.test_ab_test_stack import joined_text
 from tests.synth import only_template
@@ -54,7 +54,7 @@ def test_the_happy_path_is_prepare_apply_bake_judge_announce_notify_route(defini
     while name != "Route":
         path.append(name)
         name = states[name]["Next"]
-    assert path == ["Prepare", "Apply step", "Mark step start", "Bake", "Judge", "Announce", "Notify"]
+    assert path == ["Prepare", "Check lock", "Apply step", "Mark step start", "Bake", "Judge", "Announce", "Notify"]
 
 
 def test_the_step_window_starts_when_the_weights_are_live(definition):
@@ -89,7 +89,7 @@ def test_route_covers_every_action(definition):
     route = definition["States"]["Route"]
     targets = {c["StringEquals"]: c["Next"] for c in route["Choices"]}
     assert targets == {
-        "next_step": "Apply step",
+        "next_step": "Check lock",
         "judge_again": "Bake",
         "complete": "Release lock (promoted)",
         "rollback": "Restore weights",
@@ -289,6 +289,43 @@ def test_prepare_and_the_end_settler_may_only_take_and_release_the_lock(template
     assert table_actions(template, "rollout.handler.restore_after_end") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
 
 
+def role_statements(template: Template, handler: str) -> list[dict[str, Any]]:
+    """Every statement of every AWS::IAM::Policy attached to the role of ``handler``'s function."""
+    (function,) = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": handler}}).values()
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_prepare_can_settle_a_lock_holder_whose_end_was_lost(template: Template):
+    """Prepare looks up the holder (DescribeExecution), reads its history and restores its weights,
+    as the end settler would, with the same time to do it; on this state machine's executions only."""
+    handlers = ("rollout.handler.prepare", "rollout.handler.restore_after_end")
+    functions = {h: template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": h}}) for h in handlers}
+    prepare, settler = (next(iter(functions[h].values()))["Properties"] for h in handlers)
+    assert prepare["Timeout"] == settler["Timeout"]
+    assert (
+        prepare["Environment"]["Variables"]["METRICS_NAMESPACE"]
+        == (settler["Environment"]["Variables"]["METRICS_NAMESPACE"])
+    )
+    by_action = {
+        action: statement["Resource"]
+        for statement in role_statements(template, "rollout.handler.prepare")
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    (machine_id,) = template.find_resources(
+        "AWS::StepFunctions::StateMachine", {"Properties": {"TracingConfiguration": Match.any_value()}}
+    )
+    for action in ("states:DescribeExecution", "states:GetExecutionHistory"):
+        assert ":execution:" in joined_text(by_action[action]), action
+        assert {"Fn::GetAtt": [machine_id, "Name"]} in by_action[action]["Fn::Join"][1], action
+    assert "sagemaker:UpdateEndpointWeightsAndCapacities" in by_action
+
+
 def end_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {n: s for n, s in definition["States"].items() if s["Type"] in ("Succeed", "Fail")}
 
@@ -303,12 +340,12 @@ def predecessors(definition: dict[str, Any], target: str) -> set[str]:
     }
 
 
-def test_every_end_state_releases_the_lock_first_except_a_failed_restore(definition):
+def test_every_end_state_releases_the_lock_first_except_a_failed_restore_and_a_lost_lock(definition):
     """A failed restore keeps the lock: the end rule restores again, and no rollout may start on
     half-shifted weights meanwhile."""
     for name in end_states(definition):
         before = predecessors(definition, name)
-        if name == "Restore failed":
+        if name in ("Restore failed", "Lock not held"):  # the second: the lock is not this execution's
             assert not any(s.startswith("Release lock") for s in before)
             continue
         assert before and all(s.startswith("Release lock") for s in before), (name, before)
@@ -353,12 +390,66 @@ def test_the_state_machine_releases_only_its_own_lock(definition):
         assert lock.holder_of(client, "locks", "churn-ab") is None
 
 
+def test_every_weight_step_is_preceded_by_the_lock_check(definition):
+    """Prepare and the route's next_step both reach Apply only through "Check lock" (a redriven
+    execution resumed before Apply must find the lock its own)."""
+    states = definition["States"]
+    assert predecessors(definition, "Apply step") == {"Check lock"}
+    assert predecessors(definition, "Check lock") == {"Prepare", "Route"}
+    check = states["Check lock"]
+    assert check["Resource"].endswith(":states:::dynamodb:updateItem")
+    (catch,) = check["Catch"]
+    assert catch["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
+    assert states[catch["Next"]] == {
+        "Type": "Fail",
+        "Error": "LockNotHeld",
+        "Cause": states[catch["Next"]]["Cause"],
+    }
+    assert "redriven" in states[catch["Next"]]["Cause"]
+
+
+def test_the_lock_check_passes_only_for_the_execution_that_holds_the_lock(definition):
+    """Replays "Check lock"'s request from the synthesized definition against DynamoDB (moto)."""
+    parameters = definition["States"]["Check lock"]["Parameters"]
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="locks",
+            KeySchema=[{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": lock.PARTITION_KEY, "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def check_as(execution: str) -> bool:
+            context = {"$$.Execution.Id": execution, "$$.State.EnteredTime": "2026-12-02T10:00:00Z"}
+            values = {k: {"S": context[v["S.$"]]} for k, v in parameters["ExpressionAttributeValues"].items()}
+            try:
+                client.update_item(
+                    TableName="locks",
+                    Key={lock.PARTITION_KEY: {"S": "churn-ab"}},
+                    ConditionExpression=parameters["ConditionExpression"],
+                    UpdateExpression=parameters["UpdateExpression"],
+                    ExpressionAttributeNames=parameters["ExpressionAttributeNames"],
+                    ExpressionAttributeValues=values,
+                )
+            except client.exceptions.ConditionalCheckFailedException:
+                return False
+            return True
+
+        assert not check_as("arn:exec:redriven"), "no lock at all: released at the end, then redriven"
+        lock.acquire(client, "locks", "churn-ab", "arn:exec:new", datetime.now(UTC), timedelta(hours=1))
+        assert not check_as("arn:exec:redriven"), "another rollout's lock"
+        assert check_as("arn:exec:new")
+        assert lock.held_by(client, "locks", "churn-ab", "arn:exec:new"), "the check changes no owner"
+        assert lock.holder_of(client, "locks", "churn-ab") is not None
+
+
 def test_the_end_settler_leaves_alone_exactly_the_deliberate_fail_states(definition):
     """RolledBack and RolloutError come after the state machine's own restore, HoldLimitReached
     keeps the weights on purpose; only RestoreFailed (and any error not of this machine's making)
     needs the end rule's restore."""
     errors = {state["Error"] for state in end_states(definition).values() if state["Type"] == "Fail"}
-    assert set(rollout_handler.SETTLED_ERRORS) == errors - {"RestoreFailed"}
+    assert set(settle.SETTLED_ERRORS) == errors - {"RestoreFailed"}
 
 
 # --- the execution history limit --------------------------------------------------------------
@@ -390,7 +481,7 @@ def longest_way_to_an_end(definition: dict[str, Any], name: str, loop: set[str])
 
 def test_the_plan_counts_the_history_events_of_the_synthesized_loops(definition):
     states = definition["States"]
-    step = path(definition, "Apply step", "Bake")
+    step = path(definition, "Check lock", "Bake")
     judgement = [*path(definition, "Bake", "Route"), "Route"]
     assert sum(history_events(states[n]) for n in step) == plan.HISTORY_EVENTS_PER_STEP
     assert sum(history_events(states[n]) for n in judgement) == plan.HISTORY_EVENTS_PER_JUDGEMENT
@@ -402,7 +493,7 @@ def test_the_plan_counts_the_history_events_of_the_synthesized_loops(definition)
     assert (
         len(plan.HISTORY_EVENTS_TO_START) + history_events(states[definition["StartAt"]]) + longest_end
     ) == plan.HISTORY_EVENTS_OUTSIDE_LOOPS
-    assert states[definition["StartAt"]]["Next"] == "Apply step"
+    assert states[definition["StartAt"]]["Next"] == "Check lock"
 
 
 def test_the_history_event_names_are_step_functions_own():
@@ -413,6 +504,35 @@ def test_the_history_event_names_are_step_functions_own():
 
 def test_every_state_type_of_the_machine_is_counted(definition):
     assert {s["Type"] for s in definition["States"].values()} <= set(plan.HISTORY_EVENTS_BY_STATE_TYPE)
+
+
+def test_worst_case_task_time_counts_every_run_and_every_backoff():
+    state = {
+        "Retry": [
+            {"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 2, "MaxAttempts": 3},
+            {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 30, "MaxAttempts": 2, "BackoffRate": 3},
+        ]
+    }
+    # runs: 1 + 2 (the TaskFailed retries rerun the function); waits: 2+4+8 and 30+90
+    assert worst_case_task_seconds(state, 100) == 3 * 100 + 14 + 120
+    assert worst_case_task_seconds({"Retry": [{"ErrorEquals": ["States.ALL"]}]}, 10) == 4 * 10 + 1 + 2 + 4
+    assert worst_case_task_seconds({}, 10) == 10
+
+
+def test_prepare_counts_the_weight_changes_at_their_slowest_as_synthesized(template: Template, definition):
+    (set_weights,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "set_weights.handler.handle"}}
+    ).values()
+    run_seconds = set_weights["Properties"]["Timeout"]
+    (prepare,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "rollout.handler.prepare"}}
+    ).values()
+    env = prepare["Properties"]["Environment"]["Variables"]
+    states = definition["States"]
+    assert int(env["APPLY_MAX_SECONDS"]) == int(worst_case_task_seconds(states["Apply step"], run_seconds))
+    for restore in ("Restore weights", "Restore weights after an error"):
+        assert int(env["RESTORE_MAX_SECONDS"]) == int(worst_case_task_seconds(states[restore], run_seconds))
+    assert int(env["RESTORE_MAX_SECONDS"]) >= 4 * run_seconds, "a failed restore is run again 3 times"
 
 
 # --- failures of the end settler --------------------------------------------------------------
@@ -442,9 +562,9 @@ def test_the_end_settler_has_an_encrypted_dead_letter_queue_for_both_of_its_fail
     )
 
 
-def test_a_message_in_the_dead_letter_queue_pages_through_the_composite_alarm(template: Template):
-    """The topic admits only the composite alarm (its policy names it), so the queue's alarm is rolled
-    up into the composite rather than notifying the topic itself."""
+def test_a_message_in_the_dead_letter_queue_pages_on_its_own_not_through_the_composite(template: Template):
+    """The queue keeps a message up to 14 days and its alarm stays in ALARM as long: rolled up, it
+    would hold the composite in ALARM and later pages would reach nobody. It notifies the topic itself."""
     (queue_id,) = template.find_resources("AWS::SQS::Queue", {"Properties": {"SqsManagedSseEnabled": True}})
     alarms = template.find_resources(
         "AWS::CloudWatch::Alarm",
@@ -459,9 +579,10 @@ def test_a_message_in_the_dead_letter_queue_pages_through_the_composite_alarm(te
         },
     )
     ((alarm_id, alarm),) = alarms.items()
-    assert "AlarmActions" not in alarm["Properties"]
+    (topic_id,) = template.find_resources("AWS::SNS::Topic")
+    assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
     (composite,) = template.find_resources("AWS::CloudWatch::CompositeAlarm").values()
-    assert alarm_id in json.dumps(composite["Properties"]["AlarmRule"])
+    assert alarm_id not in json.dumps(composite["Properties"]["AlarmRule"])
 
 
 def test_the_end_settler_is_not_acknowledged_as_a_read_only_function():

@@ -19,6 +19,8 @@ DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed
 LOCK_TABLE = "rollout-locks"
 TIMEOUT = timedelta(days=7)
 LEASE = timedelta(days=7, hours=2)
+APPLY_MAX_SECONDS = 1_152  # what the construct derives: one 15-minute run plus the retriers' waits
+RESTORE_MAX_SECONDS = 4_062  # four 15-minute runs (3 retries on a failed run) plus the waits
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:rollout:{}"
 
 
@@ -30,6 +32,8 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOCK_TABLE", LOCK_TABLE)
     monkeypatch.setenv("ROLLOUT_TIMEOUT_SECONDS", str(int(TIMEOUT.total_seconds())))
     monkeypatch.setenv("LOCK_LEASE_SECONDS", str(int(LEASE.total_seconds())))
+    monkeypatch.setenv("APPLY_MAX_SECONDS", str(APPLY_MAX_SECONDS))
+    monkeypatch.setenv("RESTORE_MAX_SECONDS", str(RESTORE_MAX_SECONDS))
 
 
 @pytest.fixture
@@ -102,6 +106,8 @@ def state_execution(stepfunctions: Any, machine: str) -> str:
         ({"candidate": "Variant2", "bake_seconds": 100_000_000}, "Wait state"),
         ({"candidate": "Variant2", "max_holds": 1_000}, "history"),
         ({"candidate": "Variant2", "bake_seconds": 86_400, "max_holds": 1}, "timeout"),
+        # 4 steps × 2 looks × 75,000 s bake = 600,000 s fits a week; with the weight changes it does not
+        ({"candidate": "Variant2", "bake_seconds": 75_000, "max_holds": 1}, "weight changes and a restore"),
     ],
 )
 def test_bad_requests_are_refused_before_any_weight_changes(
@@ -320,8 +326,9 @@ def test_each_minute_carries_the_weights_that_were_live_when_it_began(monkeypatc
 
 
 def ended_event(arn: str, status: str, error: str | None = None) -> dict[str, Any]:
-    """ "Step Functions Execution Status Change", as EventBridge delivers it (FAILED carries the
-    execution's error and cause; the other statuses carry null)."""
+    """ "Step Functions Execution Status Change" with the fields the settler reads. ``error`` is
+    given here when a test wants it; AWS's documented FAILED example carries none, so the settler
+    falls back to the history (see the test without it)."""
     return {
         "version": "0",
         "source": "aws.states",
@@ -552,3 +559,97 @@ def test_a_stop_after_capacity_was_raised_restores_the_count_too(sagemaker, lock
     history = history_events(("Prepare", prepare_output), ("Judge", judge_output))
     settle(arn, "ABORTED", sagemaker, locks, history)
     assert any({"VariantName": "Variant2", "DesiredWeight": 1.0, "DesiredInstanceCount": 1} in call for call in calls)
+
+
+# --- a lock left by an execution whose end was never settled -----------------------------------
+
+
+def described(arn: str, status: str, error: str | None = None) -> dict[str, Any]:
+    """DescribeExecution's answer (the fields the API reference marks required, and error if FAILED)."""
+    answer: dict[str, Any] = {
+        "executionArn": arn,
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:rollout",
+        "status": status,
+        "startDate": datetime.now(UTC),
+    }
+    return {**answer, "error": error} if error else answer
+
+
+def prepare_over(
+    holder_arn: str,
+    status: str,
+    sagemaker: Any,
+    locks: Any,
+    history: list[dict[str, Any]] | None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """Prepare a new rollout while ``holder_arn`` holds the lock and has ``status``; Step Functions
+    is stubbed (moto keeps no execution history), with the real response shapes."""
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    stubber = Stubber(stepfunctions)
+    stubber.add_response("describe_execution", described(holder_arn, status, error), {"executionArn": holder_arn})
+    if history is not None:
+        stubber.add_response(
+            "get_execution_history", {"events": history}, {"executionArn": holder_arn, "reverseOrder": True}
+        )
+    event = {"input": {"candidate": "Variant2"}, "execution": EXECUTION.format("next"), "state_machine": "unused"}
+    with stubber:
+        state = rollout.prepare(event, None, sagemaker=sagemaker, dynamodb=locks, stepfunctions=stepfunctions)
+        stubber.assert_no_pending_responses()
+    return state
+
+
+@pytest.mark.parametrize(("status", "error"), [("ABORTED", None), ("TIMED_OUT", None), ("FAILED", "States.Runtime")])
+def test_a_lock_held_by_an_execution_whose_end_event_was_lost_is_settled_then_taken(
+    sagemaker, locks, monkeypatch, status, error
+):
+    """Status-change events are best effort: the holder ended mid-rollout and nobody restored."""
+    create_endpoint(sagemaker, {"Variant1": 25, "Variant2": 75})  # the ended rollout's half-way weights
+    monkeypatch.setattr("set_weights.handler.POLL_SECONDS", 0.01)
+    take_lock(locks, EXECUTION.format("lost-end"))
+    state = prepare_over(EXECUTION.format("lost-end"), status, sagemaker, locks, history_events(PREPARED), error)
+    assert live_weights(sagemaker) == {"Variant1": 1.0, "Variant2": 1.0}, "the ended rollout's weights are undone"
+    assert state["original_weights"] == {"Variant1": 1.0, "Variant2": 1.0}, "not the half-way weights"
+    assert holder(locks) == EXECUTION.format("next")
+
+
+def test_a_lock_taken_by_a_prepare_that_outlived_its_stopped_execution_is_released_and_taken(sagemaker, locks):
+    """Stopped within seconds: the end event found no lock, then the still-running Prepare took it.
+    The history has no Prepare output, so no weight changed and there is nothing to restore."""
+    create_endpoint(sagemaker, {"Variant1": 40, "Variant2": 60})
+    stopped = EXECUTION.format("stopped-early")
+    assert rollout.restore_after_end(ended_event(stopped, "ABORTED"), None, dynamodb=locks)["released"] is False
+    take_lock(locks, stopped)  # its Prepare, still running, took the lock afterwards
+    state = prepare_over(stopped, "ABORTED", sagemaker, locks, history_events())
+    assert live_weights(sagemaker) == {"Variant1": 40.0, "Variant2": 60.0}
+    assert state["original_weights"] == {"Variant1": 40.0, "Variant2": 60.0}
+    assert holder(locks) == EXECUTION.format("next")
+
+
+@pytest.mark.parametrize(("status", "error"), [("SUCCEEDED", None), ("FAILED", "RolledBack")])
+def test_a_lock_left_by_a_deliberate_end_is_only_released(sagemaker, locks, status, error):
+    create_endpoint(sagemaker, {"Variant1": 0, "Variant2": 100})  # promoted on purpose
+    take_lock(locks, EXECUTION.format("promoted"))
+    state = prepare_over(EXECUTION.format("promoted"), status, sagemaker, locks, history=None, error=error)
+    assert live_weights(sagemaker) == {"Variant1": 0.0, "Variant2": 100.0}
+    assert state["original_weights"] == {"Variant1": 0.0, "Variant2": 100.0}
+    assert holder(locks) == EXECUTION.format("next")
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "PENDING_REDRIVE"])
+def test_a_lock_held_by_a_running_execution_still_refuses(sagemaker, locks, status):
+    create_endpoint(sagemaker, {"Variant1": 90, "Variant2": 10})
+    take_lock(locks, EXECUTION.format("running"))
+    with pytest.raises(rollout.RolloutRefused, match=f"another rollout holds endpoint churn-ab: .*:running .*{status}"):
+        prepare_over(EXECUTION.format("running"), status, sagemaker, locks, history=None)
+    assert live_weights(sagemaker) == {"Variant1": 90.0, "Variant2": 10.0}
+    assert holder(locks) == EXECUTION.format("running")
+
+
+def test_a_lost_end_that_cannot_be_restored_keeps_the_lock_and_refuses(sagemaker, locks):
+    create_endpoint(sagemaker, {"Variant1": 25, "Variant2": 75})
+    take_lock(locks, EXECUTION.format("lost-end"))
+    unknown = ("Prepare", {"rollout": {"original_weights": {"Variant1": 1.0, "Variant9": 1.0}}})
+    with pytest.raises(ValueError, match="Variant9"):
+        prepare_over(EXECUTION.format("lost-end"), "ABORTED", sagemaker, locks, history_events(unknown))
+    assert holder(locks) == EXECUTION.format("lost-end"), "no rollout starts on half-shifted weights"

@@ -13,6 +13,7 @@ from rollout.plan import (
     InvalidPlan,
     JudgeSettings,
     RolloutPlan,
+    TaskTimes,
     parse_plan,
     required_instances,
     step_weights,
@@ -215,6 +216,17 @@ def test_bakes_longer_than_the_rollout_timeout_are_refused() -> None:
     with pytest.raises(InvalidPlan, match=r"could bake for 604,804 s, longer than the rollout's timeout of 604,800 s"):
         parse_plan({"candidate": "Variant2", **ok, "bake_seconds": week // 4 + 1}, LIVE, max_duration_seconds=week)
     assert plan({**ok, "bake_seconds": week}).bake_seconds == week, "unchecked without a timeout"
+
+
+def test_the_weight_changes_at_their_slowest_count_toward_the_rollout_timeout() -> None:
+    week = 7 * 24 * 3600
+    ok = {"candidate": "Variant2", "steps": [50, 100], "max_holds": 1, "bake_seconds": week // 4 - 1_000}
+    slow = TaskTimes(apply_seconds=900, restore_seconds=2_500)  # 2 × 900 + 2,500 = 4,300 s > 4 × 1,000 s
+    assert parse_plan(ok, LIVE, max_duration_seconds=week).bake_seconds == week // 4 - 1_000
+    with pytest.raises(InvalidPlan, match=r"plus up to 4,300 s for its 2 weight changes and a restore"):
+        parse_plan(ok, LIVE, max_duration_seconds=week, task_times=slow)
+    fast = TaskTimes(apply_seconds=900, restore_seconds=2_200)  # 4,000 s: exactly fits
+    assert parse_plan(ok, LIVE, max_duration_seconds=week, task_times=fast).bake_seconds == week // 4 - 1_000
 
 
 def test_unknown_on_hold_limit() -> None:

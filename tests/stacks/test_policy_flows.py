@@ -7,7 +7,8 @@ found and evaluated
 (:mod:`tests.policy_flows`, :mod:`tests.policy_eval`):
 
 1. CloudWatch alarm → SNS topic: ``cloudwatch.amazonaws.com`` ``sns:Publish`` with the alarm's
-   ARN as ``aws:SourceArn``, against the topic policy (every alarm action on a topic);
+   ARN as ``aws:SourceArn``, against the topic policy (every alarm action on a topic: the
+   composite alarm's and the rollout settle queue's);
 2. CloudWatch alarm → the topic's KMS key: ``kms:GenerateDataKey``/``kms:Decrypt`` (sent with the
    same source keys here, which the key policy does not rely on), against the key policy;
 3. CloudWatch Logs → each encrypted log group's key: ``logs.<region>.amazonaws.com`` with the log
@@ -17,7 +18,7 @@ found and evaluated
    policy), and a target's dead-letter queue through its queue policy;
 5. Step Functions → its role (trusted by ``states.amazonaws.com`` for that state machine) and,
    through the role, every task's target: Lambda invoke, SNS publish and the topic's key,
-   EventBridge put events;
+   EventBridge put events, DynamoDB item calls (the rollout lock) and the table's key;
 6. Lambda → its role (trusted by ``lambda.amazonaws.com``) and, through the role, its log
    group, its dead-letter queue or topic, and its asynchronous-invocation destinations;
 7. SageMaker → the execution role (trusted by ``sagemaker.amazonaws.com``) and through it the
@@ -121,8 +122,11 @@ def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
             "Step Functions → state machine role",
             "Step Functions → Lambda",
             "Step Functions → SNS topic",
+            "Step Functions → DynamoDB table",
+            "EventBridge → target's dead-letter queue",
             "Lambda → function role",
             "Lambda → its log group",
+            "Lambda → dead-letter target",
             "SageMaker → execution role",
             "SageMaker → ECR",
             "SageMaker → model data in S3",
@@ -130,11 +134,20 @@ def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
         assert expected <= kinds, f"{stack}: missing {sorted(expected - kinds)}"
 
 
-def test_the_composite_alarm_is_the_one_that_notifies(finders: dict[str, FlowFinder]):
+def test_the_composite_and_the_settle_queues_alarm_are_the_ones_that_notify(finders: dict[str, FlowFinder]):
+    """The settle queue's alarm can stay in ALARM for 14 days: rolled up, it would hold the composite
+    in ALARM and swallow every later page, so it notifies on its own; every other alarm is rolled up."""
     for stack, finder in finders.items():
         notifying = {f.actor for f in finder.all() if f.kind == "CloudWatch alarm → SNS topic"}
         composites = set(finder.t.of_type("AWS::CloudWatch::CompositeAlarm"))
-        assert notifying == composites, stack
+        settle_alarms = {
+            lid
+            for lid, r in finder.t.of_type("AWS::CloudWatch::Alarm").items()
+            if r["Properties"].get("Namespace") == "AWS/SQS"
+            and r["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        }
+        assert len(composites) == len(settle_alarms) == 1, stack
+        assert notifying == composites | settle_alarms, stack
 
 
 def test_a_created_topic_key_lets_the_alarm_in_and_an_imported_one_is_named(finders: dict[str, FlowFinder]):
