@@ -22,7 +22,7 @@ ALPHA = 0.05
 # The published design, copied here rather than imported so that a change to the module under test
 # fails these references: test A's rate ratios, test B's blocks and mixture precision.
 REFERENCE_RATE_RATIOS = (1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
-REFERENCE_BLOCK_MINUTES = 10
+REFERENCE_BLOCK_MINUTES = 5
 REFERENCE_PRECISION = 0.5
 FIXED = [
     minute((100, 3), (900, 6)),
@@ -74,7 +74,7 @@ def test_the_published_constants_are_the_ones_in_use():
     assert (BLOCK_MINUTES, INCREMENT_PRECISION) == (REFERENCE_BLOCK_MINUTES, REFERENCE_PRECISION)
 
 
-# 25 minutes (two complete blocks and a partial one) with varied splits and errors, no pattern.
+# 25 minutes (five complete blocks) with varied splits and errors, no pattern.
 BLOCKY = [
     minute((100 + 7 * (t % 5), (3 * t) % 7), (900 - 7 * (t % 5), 5 + (5 * t) % 9), share=10 if t < 10 else 25)
     for t in range(25)
@@ -116,10 +116,10 @@ def test_the_block_test_looks_only_at_complete_blocks():
 def test_one_block_that_spreads_little_is_held_to_the_binomial_variance():
     # Ten identical minutes: the spread of the minutes and of the single block score are both 0. Without
     # the binomial floor the boundary would be crossed by an excess of about one error.
-    minutes = [minute((100, 2), (900, 9))] * BLOCK_MINUTES  # 20 candidate errors where 11 were its share
+    minutes = [minute((100, 2), (900, 9))] * 5  # 10 candidate errors where 5.5 were its share
     evidence = error_evidence(minutes, "C", ["B"], ALPHA)
-    # Σ (c - π e) = 20 - 0.1 · 110 = 9 over W = 0.1 · 0.9 · 110 = 9.9; variance: the floor, 1.
-    expected = reference_log_mixture(9.0 / math.sqrt(9.9), 1.0, REFERENCE_PRECISION)
+    # Σ (c - π e) = 10 - 0.1 · 55 = 4.5 over W = 0.1 · 0.9 · 55 = 4.95; variance: the floor, 1.
+    expected = reference_log_mixture(4.5 / math.sqrt(4.95), 1.0, REFERENCE_PRECISION)
     assert evidence.max_log_increment_mixture == pytest.approx(expected, rel=1e-9)
 
 
