@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -200,9 +201,11 @@ def _drift(per_step: float) -> Callable[[int, bool], float]:
     return lambda step, last: 0.01 * (1 + per_step) ** step
 
 
-ONE_STEP_120 = {"steps": (10.0, 100.0), "bakes_per_step": 12, "truncate_steps": 1}
-QUARTER_120 = {"steps": (25.0, 100.0), "bakes_per_step": 12, "truncate_steps": 1}
-HALF_120 = {"steps": (50.0, 100.0), "bakes_per_step": 12, "truncate_steps": 1}
+def _watch(name: str, share: float, **kwargs: Any) -> Scenario:
+    """A 120-minute watch of one step at ``share`` percent."""
+    return Scenario(name, steps=(share, 100.0), bakes_per_step=12, truncate_steps=1, **kwargs)
+
+
 SCENARIOS = [
     Scenario("constant 1 %"),
     Scenario("base rate drifting +10 % per step", rate=_drift(0.10)),
@@ -211,37 +214,37 @@ SCENARIOS = [
     Scenario("falling −30 % per step", rate=_drift(-0.30)),
     Scenario("endpoint-wide spike 1 % → 3 % during the 100 % step", rate=lambda step, last: 0.03 if last else 0.01),
     Scenario("5 % canary vs 95 %, 200 minutes", steps=(5.0, 100.0), bakes_per_step=20, truncate_steps=1),
-    Scenario("over-dispersed rates CV 0.32, 10 % share, 120 minutes", cv=0.32, **ONE_STEP_120),
-    Scenario("over-dispersed rates CV 0.5, 10 % share, 120 minutes", cv=0.5, **ONE_STEP_120),
+    _watch("over-dispersed rates CV 0.32, 10 % share, 120 minutes", 10.0, cv=0.32),
+    _watch("over-dispersed rates CV 0.5, 10 % share, 120 minutes", 10.0, cv=0.5),
     Scenario("over-dispersed CV 0.5, default plan", cv=0.5),
     Scenario("faults of 10 min (1 per 100 min, K 20), default plan", faults=(0.01, 10, 20.0)),
-    Scenario("faults of 10 min (1 per 100 min, K 20), 25 % share, 120 minutes", faults=(0.01, 10, 20.0), **QUARTER_120),
-    Scenario("faults of 10 min (1 per 100 min, K 20), 50 % share, 120 minutes", faults=(0.01, 10, 20.0), **HALF_120),
-    Scenario("faults of 20 min (1 per 200 min, K 20), 25 % share, 120 min", faults=(0.005, 20, 20.0), **QUARTER_120),
-    Scenario("faults of 5 min (1 per 50 min, K 40), 10 % share, 120 minutes", faults=(0.02, 5, 40.0), **ONE_STEP_120),
+    _watch("faults of 10 min (1 per 100 min, K 20), 25 % share, 120 minutes", 25.0, faults=(0.01, 10, 20.0)),
+    _watch("faults of 10 min (1 per 100 min, K 20), 50 % share, 120 minutes", 50.0, faults=(0.01, 10, 20.0)),
+    _watch("faults of 20 min (1 per 200 min, K 20), 25 % share, 120 min", 25.0, faults=(0.005, 20, 20.0)),
+    _watch("faults of 5 min (1 per 50 min, K 40), 10 % share, 120 minutes", 10.0, faults=(0.02, 5, 40.0)),
     Scenario("latency σ 0.5, 10 % share, one step", steps=(10.0, 100.0), truncate_steps=1, sigma=0.5),
     Scenario("latency σ 1.0, 10 % share, one step", steps=(10.0, 100.0), truncate_steps=1, sigma=1.0),
     Scenario("latency σ 1.0, default plan", sigma=1.0),
     Scenario("p99 ratio = tolerance 1.25, σ 0.5, default plan", latency_ratio=1.25),
     Scenario("p99 ratio = tolerance, σ 1.0, default plan", latency_ratio=1.25, sigma=1.0),
-    Scenario(
+    _watch(
         "p99 ratio = tolerance, σ 1.0, 800/min, 25 % share, 120 min",
+        25.0,
         latency_ratio=1.25,
         sigma=1.0,
         per_minute=800,
-        **QUARTER_120,
     ),
-    Scenario("p99 ratio = tolerance, σ 1.0, 50 % share, 120 min", latency_ratio=1.25, sigma=1.0, **HALF_120),
+    _watch("p99 ratio = tolerance, σ 1.0, 50 % share, 120 min", 50.0, latency_ratio=1.25, sigma=1.0),
     Scenario("p99 ratio = tolerance, σ 1.0, 2,000/min, default plan", latency_ratio=1.25, sigma=1.0, per_minute=2000),
-    Scenario("p99 ratio = tolerance, σ 1.0, 10 % share, 120 min", latency_ratio=1.25, sigma=1.0, **ONE_STEP_120),
-    Scenario("latency wander AR(1) φ 0.4 sd 0.15, 25 % share, 120 min", wander=(0.4, 0.15), **QUARTER_120),
-    Scenario("latency wander AR(1) φ 0.6 sd 0.15, 25 % share, 120 min", wander=(0.6, 0.15), **QUARTER_120),
-    Scenario(
+    _watch("p99 ratio = tolerance, σ 1.0, 10 % share, 120 min", 10.0, latency_ratio=1.25, sigma=1.0),
+    _watch("latency wander AR(1) φ 0.4 sd 0.15, 25 % share, 120 min", 25.0, wander=(0.4, 0.15)),
+    _watch("latency wander AR(1) φ 0.6 sd 0.15, 25 % share, 120 min", 25.0, wander=(0.6, 0.15)),
+    _watch(
         "p99 ratio = tolerance + wander φ 0.9 sd 0.15, 25 %, 120 min",
+        25.0,
         latency_ratio=1.25,
         wander=(0.9, 0.15),
         notes="wander longer than a block: treated as real",
-        **QUARTER_120,
     ),
     Scenario("1 % canary (1/5/25/100), 10,000 requests/min", steps=(1.0, 5.0, 25.0, 100.0), per_minute=10_000),
     Scenario(
