@@ -109,17 +109,11 @@ def sample_p99(rng: np.random.Generator, n: int, sigma: float) -> float:
 
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0])
-def test_identical_lognormal_latencies_at_a_10_percent_share_rarely_roll_back(sigma):
-    rng = np.random.default_rng(5)
-    runs, slower = 200, 0
-    for _ in range(runs):
-        minutes = []
-        for _ in range(20):
-            n_c = int(rng.binomial(1000, 0.1))
-            p99 = (sample_p99(rng, n_c, sigma), sample_p99(rng, 1000 - n_c, sigma))
-            minutes.append(minute((n_c, 0), (1000 - n_c, 0), p99=p99))
-        slower += latency_evidence(minutes, "C", ["B"], TOLERANCE, ALPHA).slower
-    assert slower / runs <= 0.05  # the old worst-minute rule: 12 % (σ 0.5) and 37 % (σ 1.0)
+def test_a_candidate_exactly_at_the_tolerance_at_a_10_percent_share_rarely_rolls_back(sigma):
+    # The true p99 ratio is the tolerance itself, the edge of H0 (no slack). The old worst-minute rule
+    # rolled back 12 % (σ 0.5) and 37 % (σ 1.0) of *identical* candidates here.
+    rate = null_rate(np.random.default_rng(5), 200, 20, 0.1, 1000, sigma, ratio=TOLERANCE, tolerance=TOLERANCE)
+    assert rate <= 0.065  # α = 0.05, 200 runs: SE ≈ 1.5 points
 
 
 def test_a_candidate_busier_than_the_baseline_is_compared_too():
