@@ -477,7 +477,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=2000)
     args = parser.parse_args()
-    print("\n".join(markdown(measure(runs=args.runs)) + [""] + bias_markdown()))
+    print("\n".join([*markdown(measure(runs=args.runs)), "", *bias_markdown()]))
 
 
 if __name__ == "__main__":
