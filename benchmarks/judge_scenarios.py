@@ -14,8 +14,14 @@ p99 is the ⌈0.99 n⌉-th order statistic of its n requests, drawn exactly thro
 uniform order statistics (CloudWatch's own percentile rule is not published; nearest rank is
 the common one). p50 likewise.
 
-Fixed-horizon reference: the two-sided two-proportion z-test at α 0.05 and power 0.8, balanced
-arms, sized for the true effect (the oracle) and for the planned effect (1 % → 2 %), looked at once.
+As in the Lambda (``rollout.observe``), the judge at the end of a bake sees the history up to
+3 minutes before (the settle margin), and the first minute of every step after the first is left
+out (it overlaps the weight switch). A hold at the hold limit rolls back (the default
+``on_hold_limit``) and counts as a rollback.
+
+Fixed-horizon reference: the **one-sided** two-proportion z-test at α 0.05 (the judge is
+one-sided), balanced arms, looked at once, sized for the true effect (the oracle) and for the
+planned effect (1 % → 2 %), at power 0.8 and at the power the judge reached by the end.
 
     python benchmarks/judge_scenarios.py [--runs 2000]
 
@@ -32,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 
@@ -67,13 +74,17 @@ class Scenario:
     truncate_steps: int | None = None  # simulate only the first k steps (long watches of one step)
     kind: str = "null"  # "null": any rollback is false; "errors" / "latency": power rows
     notes: str = ""
+    added: float = 0.0  # absolute points added to the candidate's 5XX rate (on top of error_ratio)
+    faults: tuple[float, int, float] | None = None  # persistent faults: (start chance a minute, D, K)
+    wander: tuple[float, float] | None = None  # AR(1) log-latency drift per arm: (φ, sd)
+    waits_to_settle: bool = False  # what-if: the state machine waits bake + 3 minutes, so the judge sees the bake
     extra: dict = field(default_factory=dict)
 
 
 def fixed_horizon_per_arm(p_b: float, p_c: float, alpha: float = ALPHA, power: float = POWER) -> int:
-    """Requests per arm of the two-sided two-proportion z-test (pooled under H0, unpooled under H1)."""
+    """Requests per arm of the one-sided two-proportion z-test (pooled under H0, unpooled under H1)."""
     mean = (p_b + p_c) / 2
-    top = _NORMAL.inv_cdf(1 - alpha / 2) * math.sqrt(2 * mean * (1 - mean)) + _NORMAL.inv_cdf(power) * math.sqrt(
+    top = _NORMAL.inv_cdf(1 - alpha) * math.sqrt(2 * mean * (1 - mean)) + _NORMAL.inv_cdf(power) * math.sqrt(
         p_b * (1 - p_b) + p_c * (1 - p_c)
     )
     return math.ceil((top / (p_c - p_b)) ** 2)
@@ -88,69 +99,111 @@ def _quantile(rng: np.random.Generator, n: int, sigma: float, scale: float, q: f
 
 
 MAX_HOLDS = 3
+SETTLE_MINUTES = 3  # rollout.observe.SETTLE_MINUTES: the judge does not read the last 3 minutes
+
+
+class _Faults:
+    """Persistent faults on one arm (module docstring); ``extra`` is called once a minute."""
+
+    def __init__(self, spec: tuple[float, int, float] | None) -> None:
+        self.spec, self.arm, self.left = spec, "", 0
+
+    def extra(self, rng: np.random.Generator, names: list[str], counts: np.ndarray) -> dict[str, int]:
+        if self.spec is None:
+            return {}
+        chance, length, size = self.spec
+        total = max(int(counts.sum()), 1)
+        if self.left == 0 and rng.random() < chance:
+            share = counts[0] / total
+            self.arm = "C" if rng.random() < share else str(rng.choice(names[1:]))
+            self.left = length
+        if self.left == 0:
+            return {}
+        self.left -= 1
+        arm_share = counts[names.index(self.arm)] / total
+        return {self.arm: int(rng.poisson(size * arm_share / 0.5))}
 
 
 def simulate(s: Scenario, rng: np.random.Generator) -> dict:
-    """One rollout as the state machine runs it (``max_holds`` 3, hold limit → stop, counted apart).
+    """One rollout as the state machine runs it (``max_holds`` 3, hold limit → rollback).
 
     Each step bakes ``bakes_per_step`` times (judged after each; a long watch), plus any holds.
     Returns the outcome ("rollback", "hold_limit" or "pass"), the deciding rule, the step index of
-    the decision, the requests (all, candidate's) by then, and the step at which error test A
-    alone first crossed (None if never).
+    the decision, the requests (all, candidate's) by then, and the steps at which error test A and
+    test B alone first crossed (None if never).
     """
     names = ["C", *(f"B{i}" for i in range(s.baselines))]
     live = {"C": 0.0, **{b: 1.0 for b in names[1:]}}
     raw = {"candidate": "C", "baselines": names[1:], "steps": list(s.steps), "max_holds": MAX_HOLDS,
-           "on_hold_limit": "stop"}  # fmt: skip
+           "on_hold_limit": "rollback"}  # fmt: skip
     plan = parse_plan(raw, live)
     history: list[Minute] = []
     total = cand_total = 0
-    a_step = None
+    a_step = b_step = None
+    faults = _Faults(s.faults)
+    drift = dict.fromkeys(names, 0.0)
     steps = plan.steps if s.truncate_steps is None else plan.steps[: s.truncate_steps]
     for index in range(len(steps)):
         weights = step_weights(live, plan, plan.steps[index])
         shares = np.array([weights[n] for n in names]) / sum(weights.values())
         last = index == len(plan.steps) - 1
         bakes = holds = 0
+        first_minute = True
         while True:
             for _ in range(BAKE_MINUTES):
                 counts = rng.multinomial(s.per_minute, shares)
                 base = s.rate(index, last)
+                extra = faults.extra(rng, names, counts)
                 variants = {}
                 for name, n in zip(names, counts, strict=True):
-                    ratio = s.error_ratio if name == "C" else 1.0
+                    p = base * s.error_ratio + s.added if name == "C" else base
                     mult = rng.gamma(1 / s.cv**2, s.cv**2) if s.cv else 1.0
-                    p = min(1.0, base * ratio * mult)
-                    scale = s.latency_ratio if name == "C" else 1.0
+                    if s.wander:
+                        phi, sd = s.wander
+                        drift[name] = phi * drift[name] + sd * math.sqrt(1 - phi * phi) * rng.standard_normal()
+                    scale = (s.latency_ratio if name == "C" else 1.0) * math.exp(drift[name])
                     n = int(n)
+                    errors = int(rng.binomial(n, min(1.0, p * mult))) if n else 0
                     variants[name] = VariantMinute(
                         invocations=n,
-                        errors_5xx=int(rng.binomial(n, p)) if n else 0,
+                        errors_5xx=min(n, errors + extra.get(name, 0)),
                         p50_ms=_quantile(rng, n, s.sigma, scale, 0.5),
                         p99_ms=_quantile(rng, n, s.sigma, scale, 0.99),
                     )
-                history.append(Minute(weights=weights, variants=variants))
                 total += int(counts.sum())
                 cand_total += int(counts[0])
+                if first_minute and index > 0:
+                    first_minute = False  # overlaps the weight switch: rollout.observe leaves it out
+                    continue
+                first_minute = False
+                history.append(Minute(weights=weights, variants=variants))
             bakes += 1
-            verdict = judge(history, plan, index, holds)
+            settled = history if s.waits_to_settle else history[: max(0, len(history) - SETTLE_MINUTES)]
+            verdict = judge(settled, plan, index, holds)
             if a_step is None and verdict.errors.worse_a:
                 a_step = index
-            result = {"rule": verdict.rule, "step": index, "total": total, "cand": cand_total, "a_step": a_step}
+            if b_step is None and verdict.errors.worse_b:
+                b_step = index
+            result = {"rule": verdict.rule, "step": index, "total": total, "cand": cand_total, "a_step": a_step,
+                      "b_step": b_step}  # fmt: skip
             if verdict.action == "rollback":
-                return {"outcome": "rollback", **result}
-            if verdict.action == "stop":
-                return {"outcome": "hold_limit", **result}
+                outcome = "hold_limit" if verdict.rule == "hold_limit" else "rollback"
+                return {"outcome": outcome, **result}
             if verdict.action == "hold":
                 holds += 1
             elif bakes >= s.bakes_per_step:
                 break
     return {"outcome": "pass", "rule": "passed", "step": len(steps), "total": total, "cand": cand_total,
-            "a_step": a_step}  # fmt: skip
+            "a_step": a_step, "b_step": b_step}  # fmt: skip
 
 
 def _drift(per_step: float) -> Callable[[int, bool], float]:
     return lambda step, last: 0.01 * (1 + per_step) ** step
+
+
+def _watch(name: str, share: float, **kwargs: Any) -> Scenario:
+    """A 120-minute watch of one step at ``share`` percent."""
+    return Scenario(name, steps=(share, 100.0), bakes_per_step=12, truncate_steps=1, **kwargs)
 
 
 SCENARIOS = [
@@ -161,26 +214,52 @@ SCENARIOS = [
     Scenario("falling −30 % per step", rate=_drift(-0.30)),
     Scenario("endpoint-wide spike 1 % → 3 % during the 100 % step", rate=lambda step, last: 0.03 if last else 0.01),
     Scenario("5 % canary vs 95 %, 200 minutes", steps=(5.0, 100.0), bakes_per_step=20, truncate_steps=1),
-    Scenario(
-        "over-dispersed rates CV 0.32, 10 % share, 120 minutes",
-        steps=(10.0, 100.0),
-        bakes_per_step=12,
-        truncate_steps=1,
-        cv=0.32,
-    ),
-    Scenario(
-        "over-dispersed rates CV 0.5, 10 % share, 120 minutes",
-        steps=(10.0, 100.0),
-        bakes_per_step=12,
-        truncate_steps=1,
-        cv=0.5,
-    ),
+    _watch("over-dispersed rates CV 0.32, 10 % share, 120 minutes", 10.0, cv=0.32),
+    _watch("over-dispersed rates CV 0.5, 10 % share, 120 minutes", 10.0, cv=0.5),
     Scenario("over-dispersed CV 0.5, default plan", cv=0.5),
+    Scenario("faults of 10 min (1 per 100 min, K 20), default plan", faults=(0.01, 10, 20.0)),
+    _watch("faults of 10 min (1 per 100 min, K 20), 25 % share, 120 minutes", 25.0, faults=(0.01, 10, 20.0)),
+    _watch("faults of 10 min (1 per 100 min, K 20), 50 % share, 120 minutes", 50.0, faults=(0.01, 10, 20.0)),
+    _watch("faults of 20 min (1 per 200 min, K 20), 25 % share, 120 min", 25.0, faults=(0.005, 20, 20.0)),
+    _watch("faults of 5 min (1 per 50 min, K 40), 10 % share, 120 minutes", 10.0, faults=(0.02, 5, 40.0)),
     Scenario("latency σ 0.5, 10 % share, one step", steps=(10.0, 100.0), truncate_steps=1, sigma=0.5),
     Scenario("latency σ 1.0, 10 % share, one step", steps=(10.0, 100.0), truncate_steps=1, sigma=1.0),
     Scenario("latency σ 1.0, default plan", sigma=1.0),
+    Scenario("p99 ratio = tolerance 1.25, σ 0.5, default plan", latency_ratio=1.25),
+    Scenario("p99 ratio = tolerance, σ 1.0, default plan", latency_ratio=1.25, sigma=1.0),
+    _watch(
+        "p99 ratio = tolerance, σ 1.0, 800/min, 25 % share, 120 min",
+        25.0,
+        latency_ratio=1.25,
+        sigma=1.0,
+        per_minute=800,
+    ),
+    _watch("p99 ratio = tolerance, σ 1.0, 50 % share, 120 min", 50.0, latency_ratio=1.25, sigma=1.0),
+    Scenario("p99 ratio = tolerance, σ 1.0, 2,000/min, default plan", latency_ratio=1.25, sigma=1.0, per_minute=2000),
+    _watch("p99 ratio = tolerance, σ 1.0, 10 % share, 120 min", 10.0, latency_ratio=1.25, sigma=1.0),
+    _watch("latency wander AR(1) φ 0.4 sd 0.15, 25 % share, 120 min", 25.0, wander=(0.4, 0.15)),
+    _watch("latency wander AR(1) φ 0.6 sd 0.15, 25 % share, 120 min", 25.0, wander=(0.6, 0.15)),
+    _watch(
+        "p99 ratio = tolerance + wander φ 0.9 sd 0.15, 25 %, 120 min",
+        25.0,
+        latency_ratio=1.25,
+        wander=(0.9, 0.15),
+        notes="wander longer than a block: treated as real",
+    ),
     Scenario("1 % canary (1/5/25/100), 10,000 requests/min", steps=(1.0, 5.0, 25.0, 100.0), per_minute=10_000),
+    Scenario(
+        "1 % canary (1/5/25/100), 1,000 requests/min",
+        steps=(1.0, 5.0, 25.0, 100.0),
+        notes="10 requests a minute: short of min_requests 500",
+    ),
     Scenario("0.1 % base rate, 10,000 requests/min", per_minute=10_000, rate=lambda step, last: 0.001),
+    Scenario(
+        "0.1 % base rate, 5 % canary, 1,000/min, 200 min",
+        steps=(5.0, 100.0),
+        bakes_per_step=20,
+        truncate_steps=1,
+        rate=lambda step, last: 0.001,
+    ),
     Scenario("2 baselines", baselines=2),
     Scenario("4 baselines, σ 1.0", baselines=4, sigma=1.0),
 ]
@@ -196,9 +275,39 @@ POWER_SCENARIOS = [
         kind="errors",
         notes="before the 50 % step",
     ),
+    Scenario("5XX +0.5 points, constant 1 %", added=0.005, kind="errors", notes="before the 50 % step"),
+    Scenario(
+        "5XX +0.5 points, base falling −30 % per step",
+        added=0.005,
+        rate=_drift(-0.30),
+        kind="errors",
+        notes="before the 50 % step",
+    ),
+    Scenario(
+        "5XX +0.5 points, base falling −50 % per step",
+        added=0.005,
+        rate=_drift(-0.50),
+        kind="errors",
+        notes="before the 50 % step",
+    ),
     Scenario("p99 +50 % (σ 0.5)", latency_ratio=1.5, kind="latency", notes="within two steps"),
     Scenario(
         "p99 +50 % (σ 0.5), 10,000/min", latency_ratio=1.5, per_minute=10_000, kind="latency", notes="within two steps"
+    ),
+    Scenario("p99 +50 % (σ 1.0)", latency_ratio=1.5, sigma=1.0, kind="latency", notes="within two steps"),
+    Scenario(
+        "what if the judge waited bake + 3 min: 5XX 1 % → 2 %",
+        error_ratio=2.0,
+        kind="errors",
+        notes="before the 50 % step",
+        waits_to_settle=True,
+    ),
+    Scenario(
+        "what if the judge waited bake + 3 min: p99 +50 % (σ 0.5)",
+        latency_ratio=1.5,
+        kind="latency",
+        notes="within two steps",
+        waits_to_settle=True,
     ),
 ]
 
@@ -207,36 +316,46 @@ def _se(p: float, n: int) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / n)
 
 
+def _upper(p: float, n: int) -> str:
+    """The rate ± one binomial SE, or the one-sided 95 % upper bound (1 - 0.05^(1/n)) when none happened."""
+    return f"{_pct(p)} ± {_pct(_se(p, n))}" if p > 0 else f"0 of {n} (≤ {_pct(1 - 0.05 ** (1 / n))})"
+
+
 def measure(runs: int = 2000, power_runs: int | None = None) -> dict:
     rng = np.random.default_rng(SEED)
     null_rows = []
     start = time.perf_counter()
     for s in SCENARIOS:
         results = [simulate(s, rng) for _ in range(runs)]
-        rate = sum(r["outcome"] == "rollback" for r in results) / runs
-        a_only = sum(r["a_step"] is not None for r in results) / runs
-        stopped = sum(r["outcome"] == "hold_limit" for r in results) / runs
-        rules = sorted({r["rule"] for r in results if r["outcome"] == "rollback"})
-        null_rows.append({"name": s.name, "runs": runs, "rate": rate, "se": _se(rate, runs), "a_only": a_only,
-                          "rules": rules, "stopped": stopped})  # fmt: skip
+        rate = sum(r["outcome"] in ("rollback", "hold_limit") for r in results) / runs
+        null_rows.append({
+            "name": s.name, "runs": runs, "rate": rate, "notes": s.notes,
+            "a_only": sum(r["a_step"] is not None for r in results) / runs,
+            "b_only": sum(r["b_step"] is not None for r in results) / runs,
+            "stopped": sum(r["outcome"] == "hold_limit" for r in results) / runs,
+            "rules": sorted({r["rule"] for r in results if r["outcome"] in ("rollback", "hold_limit")}),
+        })  # fmt: skip
     power_rows = []
     n_power = power_runs or runs
     for s in POWER_SCENARIOS:
         results = [simulate(s, rng) for _ in range(n_power)]
-        caught = [r for r in results if r["outcome"] == "rollback" and r["step"] <= 1]
-        power = len(caught) / n_power
+        done = [r for r in results if r["outcome"] == "rollback" and r["rule"] in ("errors", "latency", "alarm")]
+        power = sum(r["step"] <= 1 for r in done) / n_power
         row = {"name": s.name, "runs": n_power, "power": power, "se": _se(power, n_power), "notes": s.notes}
-        done = [r for r in results if r["outcome"] == "rollback"]
         row["any"] = len(done) / n_power
         if done:
-            row["total_median"] = float(np.median([r["total"] for r in done]))
             row["total_mean"] = float(np.mean([r["total"] for r in done]))
             row["cand_mean"] = float(np.mean([r["cand"] for r in done]))
         if s.kind == "errors":
             base = s.rate(0, False)
-            row["fixed_oracle"] = fixed_horizon_per_arm(base, base * s.error_ratio)
+            worse = base * s.error_ratio + s.added
+            row["fixed_oracle"] = fixed_horizon_per_arm(base, worse)
+            matched = min(max(row["any"], 0.5), 0.999)  # the judge's power by the end (at least 50 %)
+            row["fixed_matched"] = fixed_horizon_per_arm(base, worse, power=matched)
+            row["matched_power"] = matched
             row["fixed_planned"] = fixed_horizon_per_arm(base, 2 * base)
             row["a_only_power"] = sum(r["a_step"] is not None and r["a_step"] <= 1 for r in results) / n_power
+            row["b_only_power"] = sum(r["b_step"] is not None and r["b_step"] <= 1 for r in results) / n_power
         power_rows.append(row)
     return {"null": null_rows, "power": power_rows, "seconds": time.perf_counter() - start, "runs": runs}
 
@@ -245,20 +364,50 @@ def _requests(mean: float | None, candidate: float | None) -> str:
     return f"{mean:,.0f} ({candidate:,.0f})" if mean and candidate is not None else "–"
 
 
-def _fixed(per_arm_n: int | None, per_arm: bool = True) -> str:
-    if not per_arm_n:
-        return "–"
-    return f"{2 * per_arm_n:,} ({per_arm_n:,})" if per_arm else f"{2 * per_arm_n:,}"
+def _fixed(per_arm_n: int | None) -> str:
+    return f"{2 * per_arm_n:,}" if per_arm_n else "–"
 
 
-def _ratio(mean: float | None, oracle: int | None, per_arm: bool = False) -> str:
-    if not mean or not oracle:
-        return "–"
-    return f"{mean / (oracle if per_arm else 2 * oracle):.2f}×"
+def _ratio(mean: float | None, per_arm_n: int | None) -> str:
+    return f"{mean / (2 * per_arm_n):.2f}×" if mean and per_arm_n else "–"
+
+
+def _power_note(row: dict) -> str:
+    return f" ({_pct(row['matched_power'])})" if row.get("fixed_matched") else ""
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
+
+
+BIAS_COUNTS = (100, 101, 150, 199, 200, 250, 299, 300, 500, 501, 900, 1000)
+
+
+def p99_bias(n: int, sigma: float, draws: int = 20_000, seed: int = SEED) -> float:
+    """E[log nearest-rank p99 of n lognormal(σ) requests] - log true p99, by exact Beta draws
+    (default 20,000: about 3 decimals)."""
+    rng = np.random.default_rng(seed + n)
+    k = math.ceil(0.99 * n)
+    u = np.clip(rng.beta(k, n - k + 1, size=draws), 1e-300, 1 - 1e-16)
+    z = np.array([_NORMAL.inv_cdf(float(x)) for x in u])
+    return float(sigma * (z.mean() - _NORMAL.inv_cdf(0.99)))
+
+
+def bias_markdown() -> list[str]:
+    lines = [
+        "### How far a per-minute sample p99 sits from the true p99",
+        "",
+        "Nearest-rank p99 of n lognormal requests (the rule the simulation assumes; CloudWatch's is not documented): "
+        "the mean of log(sample p99 / true p99), as a ratio. A minute's Y compares two of these, so two arms with "
+        "different counts differ by the ratio of their entries even when the true p99s are equal.",
+        "",
+        "| requests in the minute | " + " | ".join(f"{n:,}" for n in BIAS_COUNTS) + " |",
+        "|---|" + "---:|" * len(BIAS_COUNTS),
+    ]
+    for sigma in (0.5, 1.0):
+        cells = " | ".join(f"{math.exp(p99_bias(n, sigma)):.3f}" for n in BIAS_COUNTS)
+        lines.append(f"| σ {sigma} | {cells} |")
+    return lines
 
 
 def markdown(m: dict) -> list[str]:
@@ -267,59 +416,59 @@ def markdown(m: dict) -> list[str]:
         "",
         f"`python benchmarks/judge_scenarios.py --runs {m['runs']}` ({m['seconds']:.0f} s on this machine): simulated "
         "rollouts minute by minute, judged after every 10-minute bake by `rollout.decision.judge` in-process (the "
-        "function `scripts/rollout_replay.py --judge-batch` wraps). Default plan 10/25/50/100 %, 1,000 requests a "
-        "minute (10,000 per bake), 1 % 5XX, lognormal latency median 50 ms σ 0.5, one baseline, α 0.05, unless said. "
-        "Model and p99 rule in the script's docstring.",
+        "function `scripts/rollout_replay.py --judge-batch` wraps), on the minutes the Lambda would read: up to 3 "
+        "minutes before the judge, without the minute of each weight switch. Default plan 10/25/50/100 %, 1,000 "
+        "requests a minute (10,000 per bake), 1 % 5XX, lognormal latency median 50 ms σ 0.5, one baseline, α 0.05, "
+        "`min_requests` 500, `latency_tolerance` 1.25, `max_holds` 3 and a hold at the limit rolls back (the "
+        "default), unless said. Model, fault and p99 rules in the script's docstring.",
         "",
         "### Identical candidate: false rollbacks (target ≤ α = 5 %)",
         "",
-        "| scenario | false rollback ± SE | rules that fired | error test A alone | hold limit reached |",
-        "|---|---:|---|---:|---:|",
+        "| scenario | false rollback ± SE (hold limit included) | of which hold limit | rules that fired | "
+        "error test A alone | error test B alone |",
+        "|---|---:|---:|---|---:|---:|",
     ]
     for r in m["null"]:
+        note = f" ({r['notes']})" if r["notes"] else ""
         lines.append(
-            f"| {r['name']} | {_pct(r['rate'])} ± {_pct(r['se'])} | {', '.join(r['rules']) or '–'} | "
-            f"{_pct(r['a_only'])} | "
-            f"{_pct(r['stopped'])} |"
+            f"| {r['name']}{note} | {_upper(r['rate'], r['runs'])} | {_pct(r['stopped'])} | "
+            f"{', '.join(r['rules']) or '–'} | {_pct(r['a_only'])} | {_pct(r['b_only'])} |"
         )
     lines += [
         "",
-        '"Error test A alone" is how often the exact conditional-binomial mixture would have crossed without the '
-        "self-normalized test B beside it: the α that B buys back under over-dispersion.",
+        '"p99 ratio = tolerance" rows put the true p99 ratio exactly at `latency_tolerance`: the edge of the latency '
+        "test's H0. 'Error test A/B alone': how often each error test would have crossed without the other; the "
+        "judge needs both. At 0 of N the bound is the one-sided 95 % upper confidence bound.",
         "",
         "### Worse candidate: power and requests to a decision",
         "",
-        "| scenario | rolled back in time ± SE (target ≥ 80 %) | by the end | A alone in time | mean requests to "
-        "rollback (candidate's) | fixed horizon, oracle: total (per arm) | fixed, planned 1→2 %: total | "
-        "sequential / oracle: total, candidate's |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | rolled back in time ± SE (target ≥ 80 %) | by the end | A alone in time | B alone in time | "
+        "mean requests to rollback (candidate's) | fixed one-sided, oracle, power 80 %: total | fixed, oracle, at the "
+        "judge's power by the end | fixed, planned 1 → 2 %: total | sequential / oracle 80 %, / oracle matched, / "
+        "planned |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in m["power"]:
         mean = r.get("total_mean")
-        oracle = r.get("fixed_oracle")
-        planned = r.get("fixed_planned")
+        matched = r.get("fixed_matched")
         lines.append(
             f"| {r['name']} ({r['notes']}) | {_pct(r['power'])} ± {_pct(r['se'])} | {_pct(r['any'])} | "
             f"{_pct(r['a_only_power']) if 'a_only_power' in r else '–'} | "
-            f"{_requests(mean, r.get('cand_mean'))} | {_fixed(oracle)} | {_fixed(planned, per_arm=False)} | "
-            f"{_ratio(mean, oracle)}, {_ratio(r.get('cand_mean'), oracle, per_arm=True)} |"
+            f"{_pct(r['b_only_power']) if 'b_only_power' in r else '–'} | "
+            f"{_requests(mean, r.get('cand_mean'))} | {_fixed(r.get('fixed_oracle'))} | "
+            f"{_fixed(matched)}{_power_note(r)} | "
+            f"{_fixed(r.get('fixed_planned'))} | {_ratio(mean, r.get('fixed_oracle'))}, {_ratio(mean, matched)}, "
+            f"{_ratio(mean, r.get('fixed_planned'))} |"
         )
-    compared = [r for r in m["power"] if r.get("fixed_oracle") and r.get("total_mean")]
-    totals = [r["total_mean"] / (2 * r["fixed_oracle"]) for r in compared] or [math.nan]
-    candidates = [r["cand_mean"] / r["fixed_oracle"] for r in compared] or [math.nan]
     lines += [
         "",
-        '"In time": rolled back by the judge of the 25 % step at the latest (errors: before the 50 % step; '
-        "latency: within the first two steps). Requests to a decision count every request of the endpoint up to the "
-        "judge that rolled back (a decision is only taken at the end of a bake), and the candidate's own in "
-        "brackets. The fixed-horizon test splits 50/50 and looks once; the rollout gives the candidate 10 % then "
-        "25 %, which protects users but needs more total traffic for the same evidence: against the oracle the "
-        f"judge uses {min(totals):.1f}–{max(totals):.1f}× the total requests, and {min(candidates):.1f}–"
-        f"{max(candidates):.1f}× the candidate requests of one fixed-test arm. A fixed "
-        "test sized for the planned 1 → 2 % difference is the oracle in the first row and over-sized for the 3× row. "
-        '"Hold limit reached" counts rollouts that held 3 times in a row (sample-ratio mismatch by chance, or a '
-        "5 % step short of `min_requests`); the simulation stops them, the default `on_hold_limit` would roll them "
-        "back.",
+        '"In time": rolled back by the judge of the 25 % step at the latest (errors: before the 50 % step; latency: '
+        "within the first two steps). Requests to a decision: every request of the endpoint up to the judge that "
+        "rolled back, averaged over the rollouts that were rolled back by a test (a decision is only taken at the end "
+        "of a bake), the candidate's own in brackets. The fixed-horizon test is one-sided like the judge, splits "
+        "50/50 and looks once; the rollout gives the candidate 10 % then 25 %, which protects users but needs more "
+        "total traffic for the same evidence. No fixed-horizon latency reference is given: there is no standard "
+        "fixed test on per-minute p99s to size.",
     ]
     return lines
 
@@ -328,7 +477,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=2000)
     args = parser.parse_args()
-    print("\n".join(markdown(measure(runs=args.runs))))
+    print("\n".join([*markdown(measure(runs=args.runs)), "", *bias_markdown()]))
 
 
 if __name__ == "__main__":

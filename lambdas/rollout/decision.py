@@ -10,8 +10,8 @@ Rules, first match wins (:func:`judge`):
 1. any of the candidate's alarms is in ALARM → rollback;
 2. the candidate's 5XX rate is higher than the baselines' in the same minutes
    (``rollout.concurrent_errors``: both an exact conditional-binomial mixture test and a
-   self-normalized test on per-minute excess errors must agree), by more than
-   ``max_error_rate_increase`` if set → rollback;
+   self-normalized test on 5-minute blocks of excess errors must agree), by more than
+   ``max_error_rate_increase`` if set (a filter on the point estimate, not a test) → rollback;
 3. the candidate's p99 latency is more than ``latency_tolerance`` × the baselines' in the same
    minutes (``rollout.concurrent_latency``) → rollback;
 4. the current step's split fails the sample-ratio-mismatch check → hold (``srm_check.srm_stats.srm_test``,

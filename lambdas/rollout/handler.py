@@ -252,13 +252,16 @@ def _note_capacity(state: dict[str, Any]) -> None:
 def _weights_log(state: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The state's log of applied steps, with the step being judged added if it is new.
 
-    Each entry is ``{"at": <when the weights went live>, "weights": {...}}``: "Mark step start"
-    records ``applied.at`` after each weight change (a hold bakes again without one).
+    Each entry is ``{"since": <when the change was asked for>, "at": <when the weights went live>,
+    "weights": {...}}``: the step starts (``step_started_at``) before set-weights runs, and "Mark
+    step start" records ``applied.at`` after it (a hold bakes again without one). Minutes between
+    the two served both splits; ``rollout.observe`` leaves them out.
     """
     log = [dict(entry) for entry in state.get("weights_log") or []]
     applied = (state.get("applied") or {}).get("at") or state["step_started_at"]
     if not log or log[-1]["at"] != applied:
-        log.append({"at": applied, "weights": dict(state["current_weights"])})
+        since = min(state["step_started_at"], applied, key=datetime.fromisoformat)
+        log.append({"since": since, "at": applied, "weights": dict(state["current_weights"])})
     return log
 
 

@@ -260,7 +260,8 @@ def run_judge(
 
 
 FIRST = datetime(2026, 11, 26, 10, 1, tzinfo=UTC)
-NOW = datetime(2026, 11, 26, 10, 11, 40, tzinfo=UTC)  # ten whole minutes: 10:01 … 10:10
+# Ten settled minutes, 10:01 … 10:10: the three before now (10:11-10:13) may still be aggregating.
+NOW = datetime(2026, 11, 26, 10, 14, 40, tzinfo=UTC)
 HEALTHY = {"Variant2": [(500, 5, 100.0)] * 10, "Variant1": [(500, 5, 100.0)] * 10}
 
 
@@ -279,7 +280,13 @@ def test_the_history_is_read_per_minute_for_every_variant_from_the_first_whole_m
         {"Name": "VariantName", "Value": "Variant2"},
     ]
     assert state["decision"]["minutes"] == 10 and state["decision"]["step_candidate_requests"] == 5000
-    assert state["weights_log"] == [{"at": "2026-11-26T10:00:20.125Z", "weights": {"Variant1": 50.0, "Variant2": 50.0}}]
+    assert state["weights_log"] == [
+        {
+            "since": STARTED.isoformat(),
+            "at": "2026-11-26T10:00:20.125Z",
+            "weights": {"Variant1": 50.0, "Variant2": 50.0},
+        }
+    ]
     assert "previous_p" not in state
 
 
@@ -309,17 +316,37 @@ def test_minutes_without_datapoints_count_as_no_traffic_and_hold(monkeypatch):
     assert state["decision"]["minutes"] == 10 and state["decision"]["step_candidate_requests"] == 100
 
 
-def test_each_minute_carries_the_weights_that_were_live_when_it_began(monkeypatch):
-    # Step 2 (100 %) went live at 10:10:30: minutes 10:01-10:10 are the 50 % step, 10:11-10:20 the 100 % one.
+def test_each_minute_carries_its_weights_and_the_minute_of_the_switch_is_left_out(monkeypatch):
+    # Step 2 (100 %) was asked for at 10:10:10 and live at 10:10:30: 10:01-10:09 are the 50 % step,
+    # 10:10 served both splits and is left out, 10:11-10:20 are the 100 % step (settled by 10:24).
     log = [{"at": "2026-11-26T10:00:20.125Z", "weights": {"Variant1": 50.0, "Variant2": 50.0}}]
-    state = judge_state(step_index=1, weights_log=log, applied={"at": "2026-11-26T10:10:30Z"})
+    state = judge_state(
+        step_index=1,
+        weights_log=log,
+        step_started_at="2026-11-26T10:10:10+00:00",
+        applied={"at": "2026-11-26T10:10:30Z"},
+    )
     rows = {"Variant2": [(500, 5, 100.0)] * 10 + [(1000, 10, 100.0)] * 10, "Variant1": [(500, 5, 100.0)] * 10}
     new_state, _ = run_judge(
-        state, monkeypatch, datetime(2026, 11, 26, 10, 21, 5, tzinfo=UTC), metric_results(rows, FIRST), "OK"
+        state, monkeypatch, datetime(2026, 11, 26, 10, 24, 5, tzinfo=UTC), metric_results(rows, FIRST), "OK"
     )
     assert [e["weights"]["Variant2"] for e in new_state["weights_log"]] == [50.0, 100.0]
+    assert new_state["weights_log"][1]["since"] == "2026-11-26T10:10:10+00:00"
+    assert new_state["decision"]["minutes"] == 19  # 10:01-10:20 less 10:10
     assert new_state["decision"]["step_candidate_requests"] == 10_000  # 10:11-10:20 only
     assert new_state["action"] == "complete"
+
+
+def test_a_minute_whose_invocations_have_not_arrived_is_left_out(monkeypatch):
+    # The baseline's 10:05 error count is in but its Invocations datapoint is not: read as 0 requests,
+    # that minute would hand the candidate a share of errors it never had. It is left out instead.
+    results = metric_results(HEALTHY, FIRST)
+    late = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
+    inv = next(r for r in results if r["Id"] == "inv1")
+    keep = [i for i, t in enumerate(inv["Timestamps"]) if t != late]
+    inv["Timestamps"], inv["Values"] = [inv["Timestamps"][i] for i in keep], [inv["Values"][i] for i in keep]
+    state, _ = run_judge(judge_state(), monkeypatch, NOW, results, "OK")
+    assert state["decision"]["minutes"] == 9 and state["decision"]["step_candidate_requests"] == 4500
 
 
 # --- settling an ended execution --------------------------------------------------------------
