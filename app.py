@@ -86,7 +86,7 @@ def main(app: App | None = None) -> int:
     build_app(config, app, env=env)
     try:
         app.synth()
-    except RuntimeError as err:  # jsii surfaces the gate's ValidationFailed as a RuntimeError
+    except RuntimeError as err:  # jsii surfaces a failed validation (the gate, CDK's template rules) as a RuntimeError
         if "ValidationFailed" not in str(err):
             raise
         remove_stack_artifacts(app)

@@ -17,7 +17,6 @@ from constructs_lib.evaluation import Evaluation, EvaluationBucket
 from constructs_lib.rollout import GuardedRollout
 from constructs_lib.set_weights_function import SetWeightsFunction
 from constructs_lib.srm_check import SampleRatioCheck
-from constructs_lib.synth_checks import require_unique_logical_ids
 from constructs_lib.variant_weights import VariantWeights
 
 
@@ -32,7 +31,6 @@ class AbTestStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        require_unique_logical_ids(self)
         key = EndpointKey(self, "Encryption", key_arn=spec.kms_key_arn, alias_name=f"alias/ab-test/{spec.name}").key
         endpoint = AbEndpoint(self, "AbEndpoint", spec=spec, key=key)
 
