@@ -15,11 +15,12 @@ from pathlib import Path
 from aws_cdk import App, Environment
 
 from constructs_lib.config import AppConfig, ConfigError, load_config
-from constructs_lib.config.partitions import check_partition
+from constructs_lib.config.partitions import check_pinned_references
 from stacks.ab_test_stack import AbTestStack
 from stacks.compliance import add_compliance_checks
 
 DEFAULT_CONFIG = "config/default.json"
+VALIDATE_TEMPLATES = "@aws-cdk/core:validateAgainstDefaultRules"
 
 
 def build_app(config: AppConfig, app: App | None = None, *, env: Environment | None = None) -> App:
@@ -28,6 +29,9 @@ def build_app(config: AppConfig, app: App | None = None, *, env: Environment | N
     ``env`` pins every stack's account and region (default: environment-agnostic stacks).
     """
     app = app or App()
+    # CDK's own CloudFormation rules (a logical ID used twice, say) fail synth instead of warning, also
+    # when app.py runs without the CLI and so without cdk.json's context.
+    app.node.set_context(VALIDATE_TEMPLATES, True)
     add_compliance_checks(app)
     for endpoint in config.endpoints:
         AbTestStack(
@@ -79,7 +83,7 @@ def main(app: App | None = None) -> int:
     try:
         config = load_config(path)
         if env is not None and env.region is not None:
-            check_partition(config, env.region)
+            check_pinned_references(config, env.region)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""A pinned stack lives in one partition; every ARN the config names must live there too.
+"""A pinned stack lives in one partition and region; the ARNs the config names must fit them.
 
 An environment-agnostic template can deploy anywhere, so the loader only checks that each ARN's
 partition fits its own region. Once the CDK CLI pins the stacks (it does whenever it finds
@@ -39,8 +39,22 @@ def _references(config: AppConfig) -> Iterator[tuple[str, str, str]]:
                     yield f"{at} > image_repository_arn", repository, _arn_partition(repository)
 
 
-def check_partition(config: AppConfig, region: str) -> None:
-    """Raise :class:`ConfigError` naming every reference outside ``region``'s partition."""
+def _keys_in_other_regions(config: AppConfig, region: str, partition: str) -> Iterator[str]:
+    """KMS keys are regional: a key ARN names the one region where it can be used (a multi-Region
+    key's replica has its own ARN there) — AWS KMS Developer Guide, "Multi-Region keys" / key ARNs.
+    A key of another partition is already reported as such."""
+    for endpoint in config.endpoints:
+        key = endpoint.kms_key_arn
+        if key and _arn_partition(key) == partition and key.split(":")[3] != region:
+            yield (
+                f'{config.source}: endpoint "{endpoint.name}" > kms_key_arn: a key in region {key.split(":")[3]} '
+                f"cannot encrypt resources in {region}, where the stacks deploy (got {key})"
+            )
+
+
+def check_pinned_references(config: AppConfig, region: str) -> None:
+    """Raise :class:`ConfigError` naming every reference outside ``region``'s partition, and every KMS
+    key outside ``region`` itself."""
     partition = partition_of_region(region)
     if partition is None:
         raise ConfigError(config.source, [f"{config.source}: region {region} belongs to no known AWS partition"])
@@ -49,5 +63,6 @@ def check_partition(config: AppConfig, region: str) -> None:
         for where, value, found in _references(config)
         if found != partition
     ]
+    problems += list(_keys_in_other_regions(config, region, partition))
     if problems:
         raise ConfigError(config.source, problems)

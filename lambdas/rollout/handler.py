@@ -31,7 +31,7 @@ from rollout import lock
 from rollout.decision import judge as judge_history
 from rollout.observe import alarms_in_alarm, history
 from rollout.plan import InvalidPlan, TaskTimes, parse_plan, required_instances, step_weights
-from rollout.settle import ENDED, settle
+from rollout.settle import END_SETTLE_GRACE_SECONDS, ENDED, settle
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -180,6 +180,13 @@ def _settle_ended_holder(
     status = described["status"]
     if status not in ENDED:
         raise RolloutRefused(f"{held} (it is {status})") from held
+    stopped = described.get("stopDate")
+    if stopped is not None and (_now() - stopped).total_seconds() < END_SETTLE_GRACE_SECONDS:
+        ready = stopped + timedelta(seconds=END_SETTLE_GRACE_SECONDS)
+        raise RolloutRefused(
+            f"{held}: it ended ({status}) at {stopped.isoformat()} and its own end handler may still be "
+            f"restoring the weights; start again after {ready.isoformat()}"
+        ) from held
     LOG.info("settling a lock holder that already ended", extra={"holder": owner, "status": status})
     settle(
         owner,

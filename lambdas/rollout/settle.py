@@ -37,6 +37,13 @@ SETTLED_ERRORS: dict[str, str] = {
 # (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html).
 # PENDING_REDRIVE is not among them: a redrive is about to run it again.
 ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+# How long after an execution's end its own end-event settler may still be restoring weights: the
+# settle function's timeout (constructs_lib.rollout.SETTLE_TIMEOUT, 15 min; a test keeps them in
+# step) plus EventBridge's delivery delay. A Prepare that found the lock still held waits this long
+# before settling the holder itself, so two settlers never restore at once and a late restore
+# cannot land on the next rollout's first step. (A settle retried after a failed first attempt can
+# still run later; it acts only while the lock is the ended execution's.)
+END_SETTLE_GRACE_SECONDS = 20 * 60
 
 
 def latest_rollout_state(stepfunctions: Any, execution: str) -> dict[str, Any] | None:

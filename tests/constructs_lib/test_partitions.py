@@ -13,7 +13,7 @@ import json
 import pytest
 
 from constructs_lib.config import ConfigError, EcrImage, parse_config
-from constructs_lib.config.partitions import check_partition
+from constructs_lib.config.partitions import check_pinned_references
 from constructs_lib.config.service_model import partition_of_region
 from constructs_lib.images import repository_arn
 from tests.conftest import FULL_CONFIG, read_config
@@ -84,18 +84,31 @@ def test_an_arn_whose_partition_does_not_fit_its_region_is_refused(mutate, messa
 def test_a_pinned_stack_refuses_every_reference_to_another_partition():
     config = parse_config(read_config(FULL_CONFIG), "full.json")
     with pytest.raises(ConfigError) as refused:
-        check_partition(config, "cn-north-1")
+        check_pinned_references(config, "cn-north-1")
     problems = refused.value.problems
     assert len(problems) == 4, problems
     assert all("is in partition aws, but the stacks deploy to cn-north-1 in partition aws-cn" in p for p in problems)
     assert any('variant "challenger" > model > image_uri' in p for p in problems)
-    check_partition(config, "eu-west-1")  # the same config is fine where it lives
-    check_partition(parse_config(read_config(), "default.json"), "us-gov-west-1")  # built-in images only
+    check_pinned_references(config, "eu-west-1")  # the same config is fine where it lives
+    check_pinned_references(parse_config(read_config(), "default.json"), "us-gov-west-1")  # built-in images only
+
+
+def test_a_pinned_stack_refuses_a_kms_key_of_another_region():
+    """KMS keys are regional (AWS KMS Developer Guide: a key is used in the Region it was created in;
+    a multi-Region replica has its own ARN there)."""
+    config = parse_config(read_config(FULL_CONFIG), "full.json")
+    with pytest.raises(ConfigError) as refused:
+        check_pinned_references(config, "us-east-1")
+    (problem,) = refused.value.problems
+    assert (
+        'endpoint "fraud-ab" > kms_key_arn: a key in region eu-west-1 cannot encrypt resources in us-east-1' in problem
+    )
+    check_pinned_references(parse_config(read_config(), "default.json"), "us-gov-west-1")  # built-in images only
 
 
 def test_a_region_no_partition_claims_is_refused():
     with pytest.raises(ConfigError, match="region moon-base-1 belongs to no known AWS partition"):
-        check_partition(parse_config(read_config(), "default.json"), "moon-base-1")
+        check_pinned_references(parse_config(read_config(), "default.json"), "moon-base-1")
 
 
 def test_the_table_is_read_from_botocore():

@@ -591,14 +591,19 @@ def test_a_stop_after_capacity_was_raised_restores_the_count_too(sagemaker, lock
 # --- a lock left by an execution whose end was never settled -----------------------------------
 
 
-def described(arn: str, status: str, error: str | None = None) -> dict[str, Any]:
-    """DescribeExecution's answer (the fields the API reference marks required, and error if FAILED)."""
+def described(
+    arn: str, status: str, error: str | None = None, *, ended_ago: timedelta = timedelta(hours=1)
+) -> dict[str, Any]:
+    """DescribeExecution's answer (the fields the API reference marks required, stopDate once the
+    execution ended, and error if FAILED)."""
     answer: dict[str, Any] = {
         "executionArn": arn,
         "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:rollout",
         "status": status,
-        "startDate": datetime.now(UTC),
+        "startDate": datetime.now(UTC) - ended_ago - timedelta(minutes=30),
     }
+    if status in ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"):
+        answer["stopDate"] = datetime.now(UTC) - ended_ago
     return {**answer, "error": error} if error else answer
 
 
@@ -671,6 +676,30 @@ def test_a_lock_held_by_a_running_execution_still_refuses(sagemaker, locks, stat
         prepare_over(EXECUTION.format("running"), status, sagemaker, locks, history=None)
     assert live_weights(sagemaker) == {"Variant1": 90.0, "Variant2": 10.0}
     assert holder(locks) == EXECUTION.format("running")
+
+
+def test_a_holder_that_ended_moments_ago_is_left_to_its_own_end_handler(sagemaker, locks):
+    """Its end-event settler may be mid-restore (set-weights waits while the endpoint is busy): a
+    second settler, and the next rollout's first step, would race it. Prepare refuses and changes
+    nothing until the grace has passed."""
+    create_endpoint(sagemaker, {"Variant1": 25, "Variant2": 75})
+    take_lock(locks, EXECUTION.format("just-stopped"))
+    stepfunctions = boto3.client("stepfunctions", region_name=REGION)
+    stubber = Stubber(stepfunctions)
+    answer = described(EXECUTION.format("just-stopped"), "ABORTED", ended_ago=timedelta(minutes=2))
+    stubber.add_response("describe_execution", answer, {"executionArn": EXECUTION.format("just-stopped")})
+    event = {"input": {"candidate": "Variant2"}, "execution": EXECUTION.format("next"), "state_machine": "unused"}
+    with stubber, pytest.raises(rollout.RolloutRefused, match="its own end handler may still be restoring"):
+        rollout.prepare(event, None, sagemaker=sagemaker, dynamodb=locks, stepfunctions=stepfunctions)
+    assert holder(locks) == EXECUTION.format("just-stopped")
+    assert live_weights(sagemaker) == {"Variant1": 25.0, "Variant2": 75.0}
+
+
+def test_the_grace_covers_the_end_handlers_timeout():
+    from constructs_lib.rollout import SETTLE_TIMEOUT
+    from rollout.settle import END_SETTLE_GRACE_SECONDS
+
+    assert SETTLE_TIMEOUT.to_seconds() < END_SETTLE_GRACE_SECONDS
 
 
 def test_a_lost_end_that_cannot_be_restored_keeps_the_lock_and_refuses(sagemaker, locks):

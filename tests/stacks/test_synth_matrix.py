@@ -19,7 +19,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from constructs_lib.config import ConfigError, load_config
-from constructs_lib.config.partitions import check_partition
+from constructs_lib.config.partitions import check_pinned_references
 from constructs_lib.config.service_model import partition_of_region
 from tests.conftest import ROOT
 from tests.synth import FAKE_ACCOUNT, synth_templates
@@ -54,13 +54,18 @@ def _assert_pinned(path: Path, region: str) -> None:
     config = load_config(path)
     partition = PARTITION_OF_REGION[region]
     foreign = [value for value, found in config_references(path) if found != partition]
+    foreign += [  # KMS keys are regional: one in another region of the same partition is refused too
+        key
+        for key in re.findall(r'"kms_key_arn":\s*"(arn:[^"]+)"', path.read_text())
+        if key.split(":")[1] == partition and key.split(":")[3] != region
+    ]
     if foreign:
         with pytest.raises(ConfigError) as refused:
-            check_partition(config, region)
+            check_pinned_references(config, region)
         for value in foreign:
             assert value in str(refused.value), f"{value} of another partition was not named"
         return
-    check_partition(config, region)
+    check_pinned_references(config, region)
     templates = _synth(path, region)  # raises ValidationFailed on any unacknowledged cdk-nag finding
     own_arns = {value for value, _ in config_references(path)}
     for name, body in templates.items():
