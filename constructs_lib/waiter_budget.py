@@ -31,6 +31,11 @@ LAMBDA_INIT_LIMIT_SECONDS = 10
 # What a framework function does besides waiting for the user's function: an SDK call or two
 # and the response upload. An allowance, not an AWS limit: these take well under a second.
 FRAMEWORK_WORK_SECONDS = 5
+# When invoking a user function fails (throttling, say), the framework's invoke helper
+# (custom-resources/lib/provider-framework/runtime/outbound.js, defaultInvokeFunction) waits for the
+# function to be Active and invokes it once more. Reserve one such repeat of the longest user run
+# per custom-resource operation: on_event's (Init + timeout) plus the framework's own work.
+REINVOKE_RESERVE_SECONDS = 120
 
 
 def _framework_run(user_timeout_seconds: float = 0) -> float:
@@ -51,6 +56,7 @@ def worst_case_seconds(
         + (max_attempts + 1) * _framework_run(is_complete_timeout)  # every isComplete → is_complete
         + max_attempts * query_interval  # the Retry's waits between them
         + _framework_run()  # onTimeout reports the failure
+        + REINVOKE_RESERVE_SECONDS  # one failed invoke repeated by the framework
     )
 
 

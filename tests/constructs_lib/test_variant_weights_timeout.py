@@ -21,6 +21,7 @@ from constructs_lib.variant_weights import SERVICE_TIMEOUT, VariantWeights
 from constructs_lib.waiter_budget import (
     FRAMEWORK_WORK_SECONDS,
     LAMBDA_INIT_LIMIT_SECONDS,
+    REINVOKE_RESERVE_SECONDS,
     longest_total_timeout_seconds,
     worst_case_seconds,
 )
@@ -117,9 +118,11 @@ def test_a_longer_is_complete_timeout_would_be_caught(monkeypatch):
 
 def test_the_worst_case_counts_every_call_every_wait_and_every_framework_run():
     """The review's example, spelled out: on_event 60 s, 90 waits of 30 s, 91 is_complete calls of
-    60 s, each Lambda with its Init phase on top and the framework's work, then onTimeout."""
+    60 s, each Lambda with its Init phase on top and the framework's work, then onTimeout, plus one
+    failed invoke the framework repeats."""
     init, work = LAMBDA_INIT_LIMIT_SECONDS, FRAMEWORK_WORK_SECONDS
     by_hand = (init + work + init + 60) + 91 * (init + work + init + 60) + 90 * 30 + (init + work)
+    by_hand += REINVOKE_RESERVE_SECONDS
     assert worst_case_seconds(on_event_timeout=60, is_complete_timeout=60, query_interval=30, max_attempts=90) == (
         by_hand
     )
