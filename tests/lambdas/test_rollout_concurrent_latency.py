@@ -92,7 +92,7 @@ def test_fewer_than_min_blocks_never_decide():
 @pytest.mark.parametrize(
     ("candidate", "baseline"),
     [
-        ((MIN_REQUESTS_FOR_P99 - 1, 0), (900, 0)),  # the candidate's p99 is barely more than its maximum
+        ((MIN_REQUESTS_FOR_P99 - 1, 0), (900, 0)),  # too few requests for a p99 at all
         ((500, 0), (0, 0)),  # the 100 % step: nothing to compare with
     ],
 )
@@ -100,6 +100,15 @@ def test_minutes_without_a_p99_worth_comparing_are_left_out(candidate, baseline)
     minutes = [minute(candidate, baseline, p99=(400.0, 100.0))] * 10
     evidence = latency_evidence(minutes, "C", ["B"], TOLERANCE, ALPHA)
     assert (evidence.minutes, evidence.slower) == (0, False)
+
+
+def test_a_10_percent_candidate_below_100_requests_a_minute_is_still_compared():
+    # At 10 % of 1,000 requests a minute the candidate gets under 100 requests in about half its
+    # minutes; the old floor of 100 left them all out, so a candidate twice as slow at p99 served
+    # with 90 requests a minute was never judged on latency.
+    minutes = [minute((90, 0), (810, 0), p99=(200.0, 100.0))] * (BLOCK_MINUTES * MIN_BLOCKS)
+    evidence = latency_evidence(minutes, "C", ["B"], TOLERANCE, ALPHA)
+    assert (evidence.minutes, evidence.slower) == (BLOCK_MINUTES * MIN_BLOCKS, True)
 
 
 def sample_p99(rng: np.random.Generator, n: int, sigma: float) -> float:
