@@ -41,8 +41,9 @@ normal-mixture boundary (``rollout.mixture``) on the largest of three variance e
 All three are needed (a tuning pass counted which one is largest at three blocks, the 25 % step's
 judge; 400 default-plan rollouts each): identical arms, constant rate: the floor 58 %, within and
 spread 21 % each; 10-minute faults: the spread 28 %, the floor 55 %; over-dispersion CV 0.5: the
-within-block spread 52 %; a 2× error rate: within 40 %, spread 36 %, floor 24 %. Under a real regression the candidate's counts spread more than the H0 binomial
-(about 1.7× per minute at a 2× rate and a 10 % share), so B's yardstick grows with the effect; that,
+within-block spread 52 %; a 2× error rate: within 40 %, spread 36 %, floor 24 %.
+Under a real regression the candidate's counts spread more than the H0 binomial (about 1.7× per
+minute at a 2× rate and a 10 % share), so B's yardstick grows with the effect; that,
 and having only three blocks by the 25 % step, is what caps B's power, not the mixture's m
 (``rollout.mixture``). Dropping the within-block spread would lift that power from about 67 % to
 74 % but lets over-dispersion (CV 0.5, 120 minutes) through B alone 6 % of the time; blocks of 4
