@@ -38,6 +38,17 @@ normal-mixture boundary (``rollout.mixture``) on the largest of three variance e
   test A, even when one or two blocks spread little by chance (their spread is exactly 0 for one
   block).
 
+All three are needed (a tuning pass counted which one is largest at three blocks, the 25 % step's
+judge; 400 default-plan rollouts each): identical arms, constant rate: the floor 58 %, within and
+spread 21 % each; 10-minute faults: the spread 28 %, the floor 55 %; over-dispersion CV 0.5: the
+within-block spread 52 %; a 2× error rate: within 40 %, spread 36 %, floor 24 %.
+Under a real regression the candidate's counts spread more than the H0 binomial (about 1.7× per
+minute at a 2× rate and a 10 % share), so B's yardstick grows with the effect; that,
+and having only three blocks by the 25 % step, is what caps B's power, not the mixture's m
+(``rollout.mixture``). Dropping the within-block spread would lift that power from about 67 % to
+74 % but lets over-dispersion (CV 0.5, 120 minutes) through B alone 6 % of the time; blocks of 4
+minutes give 72 % but 6.4 % false rollbacks with 10-minute faults at a 50 % share. Neither is taken.
+
 Why blocks: a bad host stays bad for minutes, so per-minute excesses on the same arm are
 positively correlated and their spread understates the spread of their sum (the cold review
 measured 13-29 % false rollbacks with 10-minute faults on per-minute increments). B's guarantee is

@@ -22,8 +22,8 @@ from tests.lambdas.test_rollout_concurrent_errors import reference_log_mixture
 ALPHA = 0.05
 TOLERANCE = 1.25
 # The published design, copied rather than imported so that a change to the module fails the reference.
-REFERENCE_BLOCK_MINUTES, REFERENCE_MIN_BLOCKS, REFERENCE_PRECISION = 5, 2, 0.01
-# 17 minutes: three complete blocks and a partial one, candidate/baseline p99s in ms.
+REFERENCE_BLOCK_MINUTES, REFERENCE_MIN_BLOCKS, REFERENCE_PRECISION = 4, 2, 0.01
+# 17 minutes: four complete blocks and a partial one, candidate/baseline p99s in ms.
 P99S = [(130.0, 100.0), (90.0, 110.0), (160.0, 100.0), (120.0, 95.0), (150.0, 105.0), (140.0, 100.0),
         (101.0, 99.0), (170.0, 100.0), (125.0, 100.0), (110.0, 104.0), (180.0, 100.0), (135.0, 92.0),
         (128.0, 100.0), (142.0, 101.0), (119.0, 98.0), (300.0, 100.0), (100.0, 100.0)]  # fmt: skip
@@ -92,7 +92,7 @@ def test_fewer_than_min_blocks_never_decide():
 @pytest.mark.parametrize(
     ("candidate", "baseline"),
     [
-        ((MIN_REQUESTS_FOR_P99 - 1, 0), (900, 0)),  # the candidate's p99 is barely more than its maximum
+        ((MIN_REQUESTS_FOR_P99 - 1, 0), (900, 0)),  # too few requests for a p99 at all
         ((500, 0), (0, 0)),  # the 100 % step: nothing to compare with
     ],
 )
@@ -100,6 +100,15 @@ def test_minutes_without_a_p99_worth_comparing_are_left_out(candidate, baseline)
     minutes = [minute(candidate, baseline, p99=(400.0, 100.0))] * 10
     evidence = latency_evidence(minutes, "C", ["B"], TOLERANCE, ALPHA)
     assert (evidence.minutes, evidence.slower) == (0, False)
+
+
+def test_a_10_percent_candidate_below_100_requests_a_minute_is_still_compared():
+    # At 10 % of 1,000 requests a minute the candidate gets under 100 requests in about half its
+    # minutes; the old floor of 100 left them all out, so a candidate twice as slow at p99 served
+    # with 90 requests a minute was never judged on latency.
+    minutes = [minute((90, 0), (810, 0), p99=(200.0, 100.0))] * (BLOCK_MINUTES * MIN_BLOCKS)
+    evidence = latency_evidence(minutes, "C", ["B"], TOLERANCE, ALPHA)
+    assert (evidence.minutes, evidence.slower) == (BLOCK_MINUTES * MIN_BLOCKS, True)
 
 
 def sample_p99(rng: np.random.Generator, n: int, sigma: float) -> float:
@@ -156,6 +165,6 @@ def test_a_ratio_below_the_tolerance_is_not_called_slower_in_the_first_minutes()
 
 
 def test_latency_that_wanders_for_a_few_minutes_on_each_arm_is_not_a_verdict():
-    # AR(1) log-latency drift per arm whose correlation dies out within a block (φ 0.4: ρ at 5 minutes 0.01).
+    # AR(1) log-latency drift per arm whose correlation dies out within a block (φ 0.4: ρ at 4 minutes 0.03).
     rate = null_rate(np.random.default_rng(23), 200, 60, 0.25, 1000, 0.5, ratio=1.0, tolerance=1.0, wander=(0.4, 0.15))
     assert rate <= 0.065
