@@ -18,7 +18,8 @@ variance of one minute: the variance of all compared minutes around their mean, 
 their serial correlation (the Newey-West factor 1 + 2 Σ_l (1 - l/L) ρ_l over lags shorter than
 two blocks, never below 1). The second is estimated from every minute, so it means
 something even with two blocks; it is right when wander dies out within a block (in the
-benchmark: AR(1) drift with φ 0.4 holds α, φ 0.6 over an hour does not). "Slower" when the
+benchmark: AR(1) wander with φ 0.4 and 0.6 holds α over two hours; φ 0.9, wander far longer than a
+block, is treated as a real slowdown). "Slower" when the
 boundary was crossed after any complete block, from the :data:`MIN_BLOCKS`-th on.
 
 Why blocks: a variant's latency wanders for minutes (a noisy neighbour, a cold cache), so
