@@ -8,6 +8,7 @@ exists, so a bad config writes no template.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -75,9 +76,18 @@ def remove_stack_artifacts(app: App) -> None:
         (outdir / leftover).unlink(missing_ok=True)
 
 
+def cdk_json_context() -> dict[str, object]:
+    """cdk.json's context (feature flags, the default config), which the CDK CLI passes to the app.
+
+    Given to ``App`` as defaults, so ``python app.py`` without the CLI synthesizes the same template
+    as ``cdk synth``; what the CLI passes (cdk.json, ``-c``) takes precedence over these.
+    """
+    return json.loads((Path(__file__).resolve().parent / "cdk.json").read_text()).get("context", {})
+
+
 def main(app: App | None = None) -> int:
     """Load the config named in the context, build and synthesize; 1 with a message on stderr on any refusal."""
-    app = app or App()
+    app = app or App(context=cdk_json_context())
     path = app.node.try_get_context("config") or DEFAULT_CONFIG
     env = environment_from_cli()
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from moto.server import ThreadedMotoServer
 
 import app as app_module
 from tests.conftest import ROOT, read_config
+from tests.synth import synth_templates
 
 
 def run_app(config: Path, outdir: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
@@ -165,3 +167,19 @@ def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path
     assert 'Setting "CDK_DEFAULT_ACCOUNT" environment variable to 123456789012' in result.stderr
     template = (out / "AbTest-churn-ab.template.json").read_text()
     assert "arn:aws:states:eu-west-1:123456789012:" in template, "the stack was not pinned to the CLI's account"
+
+
+def test_app_py_without_the_cli_applies_cdk_json_s_feature_flags(tmp_path: Path):
+    """`python app.py` (benchmarks, debugging) gets cdk.json's context as defaults, so its template is
+    the one `cdk synth` writes (the CLI adds only path and asset metadata and CDKMetadata)."""
+    outdir = tmp_path / "cdk.out"
+    result = run_app(ROOT / "config" / "default.json", outdir)
+    assert result.returncode == 0, result.stderr
+    direct = json.loads((outdir / "AbTest-churn-ab.template.json").read_text())
+    with_flags = synth_templates(read_config())["AbTest-churn-ab"].to_json()
+
+    def comparable(template: dict) -> str:
+        resources = {k: {f: v for f, v in r.items() if f != "Metadata"} for k, r in template["Resources"].items()}
+        return re.sub(r"[0-9a-f]{64}", "<hash>", json.dumps({**template, "Resources": resources}, sort_keys=True))
+
+    assert comparable(direct) == comparable(with_flags)
