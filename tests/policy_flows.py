@@ -212,6 +212,21 @@ class FlowFinder:
         for action in actions:
             yield call(action, key_arn, policy, outside)
 
+    def _role_key_flows(
+        self, kind: str, actor: str, role_arn: str, key_arn: str, actions: list[str], **ctx: str
+    ) -> Iterator[Flow]:
+        """A role using a KMS key (same account): the role's policy and, for a key of this template,
+        the key policy decide; a key from elsewhere is checked on the role's side only."""
+        yield from self._key_flows(
+            kind,
+            actor,
+            key_arn,
+            actions,
+            lambda action, arn, policy, outside: self._role(
+                kind, actor, role_arn, action, arn, policy, outside=outside, key_policy=policy is not None, **ctx
+            ),
+        )
+
     def _topic_key(self, topic_arn: str) -> str | None:
         for lid, r in self.t.of_type("AWS::SNS::Topic").items():
             if self.t.attribute(lid, "Ref") == topic_arn and "KmsMasterKeyId" in r.get("Properties", {}):
@@ -425,22 +440,13 @@ class FlowFinder:
             )
             key_arn = self._topic_key(topic)
             if key_arn:
-                yield from self._key_flows(
+                yield from self._role_key_flows(
                     "Step Functions → the topic's KMS key",
                     lid,
+                    role_arn,
                     key_arn,
                     ["kms:GenerateDataKey", "kms:Decrypt"],
-                    lambda action, arn, policy, outside: self._role(
-                        "Step Functions → the topic's KMS key",
-                        lid,
-                        role_arn,
-                        action,
-                        arn,
-                        policy,
-                        outside=outside,
-                        key_policy=policy is not None,
-                        **{"kms:EncryptionContext:aws:sns:topicArn": topic},
-                    ),
+                    **{"kms:EncryptionContext:aws:sns:topicArn": topic},
                 )
         elif integration and integration.groups()[:2] == ("events", "putEvents"):
             env = self.env
@@ -469,22 +475,13 @@ class FlowFinder:
             yield self._role("Step Functions → DynamoDB table", lid, role_arn, action, table, None)
             key_arn = self._table_key(table)
             if key_arn:
-                yield from self._key_flows(
+                yield from self._role_key_flows(
                     "Step Functions → the table's KMS key",
                     lid,
+                    role_arn,
                     key_arn,
                     ["kms:Decrypt"],
-                    lambda action, arn, policy, outside: self._role(
-                        "Step Functions → the table's KMS key",
-                        lid,
-                        role_arn,
-                        action,
-                        arn,
-                        policy,
-                        outside=outside,
-                        key_policy=policy is not None,
-                        **{"kms:ViaService": f"dynamodb.{self.env.region}.{self.env.url_suffix}"},
-                    ),
+                    **{"kms:ViaService": f"dynamodb.{self.env.region}.{self.env.url_suffix}"},
                 )
         else:
             yield Flow("Step Functions → task", lid, None, None, unchecked=f"integration {resource}")
@@ -620,21 +617,8 @@ class FlowFinder:
                     outside="the destination bucket's own policy",
                 )
                 if "KmsKeyId" in capture:
-                    yield from self._key_flows(
-                        "SageMaker → data-capture key",
-                        lid,
-                        capture["KmsKeyId"],
-                        ["kms:GenerateDataKey"],
-                        lambda action, arn, policy, outside, role_arn=role_arn, lid=lid: self._role(
-                            "SageMaker → data-capture key",
-                            lid,
-                            role_arn,
-                            action,
-                            arn,
-                            policy,
-                            outside=outside,
-                            key_policy=policy is not None,
-                        ),
+                    yield from self._role_key_flows(
+                        "SageMaker → data-capture key", lid, role_arn, capture["KmsKeyId"], ["kms:GenerateDataKey"]
                     )
 
     def access_logging(self) -> Iterator[Flow]:

@@ -77,6 +77,19 @@ def test_one_template_per_configured_endpoint(tmp_path: Path):
     ]
 
 
+def run_cdk_synth(outdir: Path, env: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
+    """The pinned CDK CLI's `cdk synth` into ``outdir``, offline and quiet, with ``env``."""
+    return subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--no-notices", "--quiet", *flags, "-o", str(outdir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 NEEDS_CLI = pytest.mark.skipif(
     shutil.which("npx") is None or not (ROOT / "node_modules").exists(), reason="CDK CLI not installed"
 )
@@ -93,15 +106,7 @@ def test_cdk_cli_synthesizes_the_default_app_offline(tmp_path: Path):
         AWS_SECRET_ACCESS_KEY="",
         AWS_EC2_METADATA_DISABLED="true",  # no credential lookup beyond the machine
     )
-    result = subprocess.run(
-        ["npx", "--no-install", "cdk", "synth", "--no-notices", "--quiet", "-o", str(tmp_path / "out")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_cdk_synth(tmp_path / "out", env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "out" / "AbTest-churn-ab.template.json").exists()
 
@@ -152,15 +157,7 @@ def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path
             JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         )
         out = tmp_path / "out"
-        result = subprocess.run(
-            ["npx", "--no-install", "cdk", "synth", "--no-notices", "--quiet", "-v", "-o", str(out)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        result = run_cdk_synth(out, env, "-v")
     finally:
         server.stop()
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]

@@ -21,6 +21,7 @@ from constructs_lib.python_function import SCHEDULED_DLQ_REASON, SYNCHRONOUS_DLQ
 from constructs_lib.rollout import worst_case_task_seconds
 from rollout import lock, plan, settle
 from tests.conftest import read_config
+from tests.lambdas.lock_table import create_lock_table
 from tests.stacks.test_ab_test_stack import joined_text
 from tests.synth import only_template
 
@@ -359,12 +360,7 @@ def test_the_state_machine_releases_only_its_own_lock(definition):
     """Replays a release state's request from the synthesized definition against DynamoDB (moto)."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="locks",
-            KeySchema=[{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": lock.PARTITION_KEY, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_lock_table(client, "locks")
         parameters = definition["States"]["Release lock (promoted)"]["Parameters"]
 
         def release_as(execution: str) -> None:
@@ -413,12 +409,7 @@ def test_the_lock_check_passes_only_for_the_execution_that_holds_the_lock(defini
     parameters = definition["States"]["Check lock"]["Parameters"]
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="locks",
-            KeySchema=[{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": lock.PARTITION_KEY, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_lock_table(client, "locks")
 
         def check_as(execution: str) -> bool:
             context = {"$$.Execution.Id": execution, "$$.State.EnteredTime": "2026-12-02T10:00:00Z"}

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 import rollout.handler as rollout
 from rollout import lock
 from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint, live_weights, set_endpoint_status
+from tests.lambdas.lock_table import create_lock_table
 
 ROLE = "arn:aws:iam::123456789012:role/states"
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
@@ -40,12 +41,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def locks() -> Any:
     """The lock table as constructs_lib/rollout_lock.py declares it (key ``endpoint``)."""
     client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
-        TableName=LOCK_TABLE,
-        KeySchema=[{"AttributeName": lock.PARTITION_KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": lock.PARTITION_KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_lock_table(client, LOCK_TABLE)
     return client
 
 
