@@ -31,7 +31,7 @@ from rollout import lock
 from rollout.decision import judge as judge_history
 from rollout.observe import alarms_in_alarm, history
 from rollout.plan import InvalidPlan, TaskTimes, parse_plan, required_instances, step_weights
-from rollout.settle import END_SETTLE_GRACE_SECONDS, ENDED, settle
+from rollout.settle import END_SETTLE_GRACE_SECONDS, ENDED, ended_deliberately, settle
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -181,7 +181,8 @@ def _settle_ended_holder(
     if status not in ENDED:
         raise RolloutRefused(f"{held} (it is {status})") from held
     stopped = described.get("stopDate")
-    if stopped is not None and (_now() - stopped).total_seconds() < END_SETTLE_GRACE_SECONDS:
+    may_restore = not ended_deliberately(status, described.get("error"))
+    if may_restore and stopped is not None and (_now() - stopped).total_seconds() < END_SETTLE_GRACE_SECONDS:
         ready = stopped + timedelta(seconds=END_SETTLE_GRACE_SECONDS)
         raise RolloutRefused(
             f"{held}: it ended ({status}) at {stopped.isoformat()} and its own end handler may still be "

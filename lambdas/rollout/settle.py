@@ -38,12 +38,14 @@ SETTLED_ERRORS: dict[str, str] = {
 # PENDING_REDRIVE is not among them: a redrive is about to run it again.
 ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 # How long after an execution's end its own end-event settler may still be restoring weights: the
-# settle function's timeout (constructs_lib.rollout.SETTLE_TIMEOUT, 15 min; a test keeps them in
-# step) plus EventBridge's delivery delay. A Prepare that found the lock still held waits this long
-# before settling the holder itself, so two settlers never restore at once and a late restore
-# cannot land on the next rollout's first step. (A settle retried after a failed first attempt can
-# still run later; it acts only while the lock is the ended execution's.)
-END_SETTLE_GRACE_SECONDS = 20 * 60
+# end event may wait in EventBridge's and Lambda's retries up to their maximum event age
+# (constructs_lib.rollout.SETTLE_MAX_EVENT_AGE, 1 h) and its last attempt may then run for the
+# function's timeout (SETTLE_TIMEOUT, 15 min); a test keeps these in step. A Prepare that finds the
+# lock still held by such an execution leaves it to that settler for this long (unless the end was
+# deliberate and there is nothing to restore), so two settlers never restore at once and a late
+# restore cannot land on the next rollout's first step. The normal path never waits: the settler
+# releases the lock within minutes of the end.
+END_SETTLE_GRACE_SECONDS = 80 * 60
 
 
 def latest_rollout_state(stepfunctions: Any, execution: str) -> dict[str, Any] | None:
@@ -63,6 +65,11 @@ def ending_error(stepfunctions: Any, execution: str) -> str | None:
     newest = stepfunctions.get_execution_history(executionArn=execution, reverseOrder=True, maxResults=1)["events"]
     details = newest[0].get("executionFailedEventDetails") if newest else None
     return details.get("error") if details else None
+
+
+def ended_deliberately(status: str, error: str | None) -> bool:
+    """An end that leaves the weights as they are (SUCCEEDED, or one of :data:`SETTLED_ERRORS`)."""
+    return status == "SUCCEEDED" or error in SETTLED_ERRORS
 
 
 def settle(
@@ -98,7 +105,7 @@ def settle(
         # AWS documents no error or cause in the FAILED status-change event (its example has
         # neither), so the history's last event, ExecutionFailed, is what names the error.
         error = ending_error(stepfunctions, execution)
-    if status == "SUCCEEDED" or error in SETTLED_ERRORS:
+    if ended_deliberately(status, error):
         reason = "succeeded" if status == "SUCCEEDED" else SETTLED_ERRORS[str(error)]
         result: dict[str, Any] = {"restored": False, "reason": reason}
     else:

@@ -588,7 +588,7 @@ def test_a_stop_after_capacity_was_raised_restores_the_count_too(sagemaker, lock
 
 
 def described(
-    arn: str, status: str, error: str | None = None, *, ended_ago: timedelta = timedelta(hours=1)
+    arn: str, status: str, error: str | None = None, *, ended_ago: timedelta = timedelta(hours=2)
 ) -> dict[str, Any]:
     """DescribeExecution's answer (the fields the API reference marks required, stopDate once the
     execution ended, and error if FAILED)."""
