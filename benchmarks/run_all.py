@@ -153,11 +153,8 @@ def synth_section(repeats: int) -> list[str]:
         f"10 variants vs 2 variants (app): **{ten_vs_two:.2f}×** (target ≤ 1.2×). "
         f"Default app vs bare L1: **{synth[0]['ratio']:.2f}×** (target ≤ 1.3×).",
         "",
-        "`python app.py` now takes cdk.json's feature flags as `cdk synth` does (until 2026-12-02 a direct "
-        "run synthesized without them, and this table measured that: 1.30× in session 1, 1.33× with this "
-        "session's additions). The flags cost about 0.15 s of app synth (in-process, 3 alternating runs), "
-        "parsing botocore's SageMaker model for validation about 0.09 s; tree metadata and analytics "
-        "reporting nothing measurable.",
+        "Measured with cdk.json's feature flags, as `cdk synth` runs the app (until 2026-12-02 a direct "
+        "`python app.py` run omitted them, so earlier figures are not comparable).",
     ]
 
 

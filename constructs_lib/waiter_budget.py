@@ -34,7 +34,9 @@ FRAMEWORK_WORK_SECONDS = 5
 # When invoking a user function fails (throttling, say), the framework's invoke helper
 # (custom-resources/lib/provider-framework/runtime/outbound.js, defaultInvokeFunction) waits for the
 # function to be Active and invokes it once more. Reserve one such repeat of the longest user run
-# per custom-resource operation: on_event's (Init + timeout) plus the framework's own work.
+# per custom-resource operation: on_event's (Init + timeout) plus the framework's own work. Not
+# covered: that helper's wait for a function that is not Active (up to 300 s), which happens only
+# while a function is being created or updated, not for the stack's settled functions.
 REINVOKE_RESERVE_SECONDS = 120
 
 
