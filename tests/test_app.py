@@ -161,7 +161,8 @@ def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path
     finally:
         server.stop()
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
-    assert 'Setting "CDK_DEFAULT_ACCOUNT" environment variable to 123456789012' in result.stderr
+    # The CLI logs to stderr, but to stdout when CI=true (its documented `--ci` behaviour), so read both.
+    assert 'Setting "CDK_DEFAULT_ACCOUNT" environment variable to 123456789012' in result.stdout + result.stderr
     template = (out / "AbTest-churn-ab.template.json").read_text()
     assert "arn:aws:states:eu-west-1:123456789012:" in template, "the stack was not pinned to the CLI's account"
 
