@@ -19,6 +19,14 @@ for _var in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "default.json"
 FULL_CONFIG = ROOT / "config" / "examples" / "full.json"
+# The pipeline's weights per environment (scripts/weights_file.py): under config/ because users edit
+# it, but not an app config.
+WEIGHTS_FILE = ROOT / "config" / "weights.json"
+
+
+def shipped_configs() -> list[Path]:
+    """Every app config the project ships: the JSON files under config/, less the weights file."""
+    return sorted(path for path in (ROOT / "config").rglob("*.json") if path != WEIGHTS_FILE)
 
 
 def read_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
