@@ -41,9 +41,12 @@ def translate(source: str) -> str:
     binding_with = bindings.args.get("with_") or bindings.args.get("with")
     assert isinstance(binding_with, exp.With)
     with_.set("expressions", [*binding_with.expressions, *with_.expressions])
-    # Comments belong to the source; the generated file points at it instead.
+    # Comments belong to the source; the generated file points at it instead. MATERIALIZED is a DuckDB
+    # planning hint (compute a CTE once); Trino has no such keyword and plans WITH queries itself.
     for node in query.walk():
         node.comments = None
+        if isinstance(node, exp.CTE):
+            node.set("materialized", None)
     body = query.sql(dialect="athena", pretty=True)
     return HEADER.format(version=sqlglot.__version__) + body + "\n"
 

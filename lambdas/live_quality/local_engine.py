@@ -6,7 +6,8 @@ imports this module (DuckDB is a development dependency, not in the Lambda runti
 ``capture_root`` is what ``DestinationS3Uri`` points at (``<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl``
 below it) and ``label_root`` the ground-truth prefix (``yyyy/mm/dd/hh/*.jsonl`` below it). Files are read
 whole with ``read_text`` and split into numbered lines, so every issue can name its file and line;
-the line ending of the last line is a terminator, not an empty record.
+the line ending of the last line is a terminator, not an empty record. A ``\r`` before a line's
+``\n`` stays (JSON allows it as whitespace; stripping it cost more than the rest of the reading).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _lines_sql(files: Sequence[Path]) -> str:
     listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
     return f"""
         SELECT
-            rtrim(line, chr(13)) AS line,
+            line,
             filename AS source_file,
             CAST(line_number AS BIGINT) AS line_number
         FROM (

@@ -17,14 +17,14 @@ WITH capture_lines AS (
     CAST(NULL AS BIGINT) AS line_number,
     hour
   FROM ground_truth_raw
-), capture_parsed AS (
+), capture_versioned AS (
   SELECT
     variant,
     hour,
     source_file,
     line_number,
     line,
-    TRY(JSON_PARSE(line)) AS doc
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventVersion')) AS event_version
   FROM capture_lines
   WHERE
     endpoint = ? AND hour >= ? AND hour < ?
@@ -34,15 +34,36 @@ WITH capture_lines AS (
     hour,
     source_file,
     line_number,
-    line,
-    doc,
-    JSON_EXTRACT_SCALAR(doc, '$.eventVersion') AS event_version,
-    JSON_EXTRACT_SCALAR(doc, '$.eventMetadata.inferenceId') AS inference_id,
-    JSON_EXTRACT_SCALAR(doc, '$.eventMetadata.eventId') AS event_id,
-    JSON_EXTRACT_SCALAR(doc, '$.eventMetadata.inferenceTime') AS inference_time,
-    JSON_EXTRACT_SCALAR(doc, '$.captureData.endpointOutput.data') AS output_data,
-    UPPER(JSON_EXTRACT_SCALAR(doc, '$.captureData.endpointOutput.encoding')) AS output_encoding
-  FROM capture_parsed
+    CASE WHEN event_version IS NULL THEN SUBSTR(line, 1, 200) END AS excerpt,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN 0
+      WHEN TRY(JSON_PARSE(line)) IS NULL
+      THEN 1
+      ELSE 0
+    END AS not_json,
+    event_version,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.inferenceId')
+    END AS inference_id,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.eventId')
+    END AS event_id,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.inferenceTime')
+    END AS inference_time,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN JSON_EXTRACT_SCALAR(line, '$.captureData.endpointOutput.data')
+    END AS output_data,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN UPPER(JSON_EXTRACT_SCALAR(line, '$.captureData.endpointOutput.encoding'))
+    END AS output_encoding
+  FROM capture_versioned
 ), capture_values AS (
   SELECT
     *,
@@ -59,10 +80,17 @@ WITH capture_lines AS (
   FROM capture_fields
 ), capture_checked AS (
   SELECT
-    *,
+    variant,
+    hour,
+    source_file,
+    line_number,
+    inference_id,
+    join_key,
+    inference_hour,
     CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN parsed_score END AS score,
+    COALESCE(excerpt, join_key) AS detail,
     CASE
-      WHEN doc IS NULL
+      WHEN not_json = 1
       THEN 'capture_not_json'
       WHEN event_version IS NULL OR event_version <> '0'
       THEN 'capture_unknown_event_version'
@@ -80,13 +108,24 @@ WITH capture_lines AS (
       THEN 'capture_without_any_id'
     END AS malformed
   FROM capture_values
-), capture_keyed AS (
+), capture_copies AS (
   SELECT
-    *,
-    COUNT(*) OVER (PARTITION BY join_key) AS copies
+    join_key,
+    COUNT(*) AS copies
   FROM capture_checked
   WHERE
     malformed IS NULL
+  GROUP BY
+    join_key
+), capture_keyed AS (
+  SELECT
+    c.*,
+    k.copies
+  FROM capture_checked AS c
+  JOIN capture_copies AS k
+    ON k.join_key = c.join_key
+  WHERE
+    c.malformed IS NULL
 ), captures AS (
   SELECT
     variant,
@@ -100,29 +139,53 @@ WITH capture_lines AS (
   FROM capture_keyed
   WHERE
     copies = 1
-), label_parsed AS (
+), label_versioned AS (
   SELECT
     hour,
     source_file,
     line_number,
     line,
-    TRY(JSON_PARSE(line)) AS doc
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventVersion')) AS event_version
   FROM label_lines
   WHERE
     hour >= ? AND hour < ?
 ), label_fields AS (
   SELECT
-    *,
-    JSON_EXTRACT_SCALAR(doc, '$.eventVersion') AS event_version,
-    JSON_EXTRACT_SCALAR(doc, '$.eventMetadata.eventId') AS join_key,
-    UPPER(JSON_EXTRACT_SCALAR(doc, '$.groundTruthData.encoding')) AS label_encoding,
-    TRIM(JSON_EXTRACT_SCALAR(doc, '$.groundTruthData.data')) AS label_data
-  FROM label_parsed
+    hour,
+    source_file,
+    line_number,
+    CASE WHEN event_version IS NULL THEN SUBSTR(line, 1, 200) END AS excerpt,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN 0
+      WHEN TRY(JSON_PARSE(line)) IS NULL
+      THEN 1
+      ELSE 0
+    END AS not_json,
+    event_version,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.eventId')
+    END AS join_key,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN UPPER(JSON_EXTRACT_SCALAR(line, '$.groundTruthData.encoding'))
+    END AS label_encoding,
+    CASE
+      WHEN NOT event_version IS NULL
+      THEN TRIM(JSON_EXTRACT_SCALAR(line, '$.groundTruthData.data'))
+    END AS label_data
+  FROM label_versioned
 ), label_checked AS (
   SELECT
-    *,
+    hour,
+    source_file,
+    line_number,
+    join_key,
+    label_data,
+    COALESCE(excerpt, join_key) AS detail,
     CASE
-      WHEN doc IS NULL
+      WHEN not_json = 1
       THEN 'label_not_json'
       WHEN event_version IS NULL OR event_version <> '0'
       THEN 'label_unknown_event_version'
@@ -192,35 +255,54 @@ WITH capture_lines AS (
     delay_hours,
     without_inference_id
   FROM joined
-), placed AS (
+), score_groups AS (
   SELECT
     variant,
     period,
-    label,
     score,
-    SUM(label) OVER (PARTITION BY variant, period) AS positives,
-    SUM(1 - label) OVER (PARTITION BY variant, period) AS negatives,
-    SUM(label) OVER (PARTITION BY variant, period ORDER BY score) AS positives_at_or_below,
-    SUM(1 - label) OVER (PARTITION BY variant, period ORDER BY score) AS negatives_at_or_below,
-    SUM(label) OVER (PARTITION BY variant, period, score) AS positives_tied,
-    SUM(1 - label) OVER (PARTITION BY variant, period, score) AS negatives_tied
+    SUM(label) AS positives_here,
+    SUM(1 - label) AS negatives_here
   FROM periods
   WHERE
     NOT label IS NULL
+  GROUP BY
+    variant,
+    period,
+    score
+), placed AS (
+  SELECT
+    *,
+    SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
+    SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
+    SUM(positives_here) OVER (
+      PARTITION BY variant, period
+      ORDER BY score
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS positives_at_or_below,
+    SUM(negatives_here) OVER (
+      PARTITION BY variant, period
+      ORDER BY score
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS negatives_at_or_below
+  FROM score_groups
 ), placements AS (
   SELECT
     variant,
     period,
+    positives,
+    negatives,
+    positives_here,
+    negatives_here,
     CASE
-      WHEN label = 1 AND negatives > 0
+      WHEN negatives > 0
       THEN CAST((
-        negatives_at_or_below - 0.5 * negatives_tied
+        negatives_at_or_below - 0.5 * negatives_here
       ) AS DOUBLE) / negatives
     END AS v10,
     CASE
-      WHEN label = 0 AND positives > 0
+      WHEN positives > 0
       THEN CAST((
-        positives - positives_at_or_below + 0.5 * positives_tied
+        positives - positives_at_or_below + 0.5 * positives_here
       ) AS DOUBLE) / positives
     END AS v01
   FROM placed
@@ -228,10 +310,26 @@ WITH capture_lines AS (
   SELECT
     variant,
     period,
-    AVG(v10) AS roc_auc,
-    VARIANCE(v10) AS v10_variance,
-    VARIANCE(v01) AS v01_variance
+    CAST(SUM(positives_here * v10) AS DOUBLE) / MAX(positives) AS roc_auc,
+    CASE
+      WHEN MAX(positives) > 1
+      THEN CAST((
+        SUM(positives_here * v10 * v10) - CAST(SUM(positives_here * v10) * SUM(positives_here * v10) AS DOUBLE) / MAX(positives)
+      ) AS DOUBLE) / (
+        MAX(positives) - 1
+      )
+    END AS v10_variance,
+    CASE
+      WHEN MAX(negatives) > 1
+      THEN CAST((
+        SUM(negatives_here * v01 * v01) - CAST(SUM(negatives_here * v01) * SUM(negatives_here * v01) AS DOUBLE) / MAX(negatives)
+      ) AS DOUBLE) / (
+        MAX(negatives) - 1
+      )
+    END AS v01_variance
   FROM placements
+  WHERE
+    positives > 0 AND negatives > 0
   GROUP BY
     variant,
     period
@@ -258,7 +356,7 @@ WITH capture_lines AS (
     variant,
     source_file,
     line_number,
-    SUBSTR(line, 1, 200) AS detail
+    detail
   FROM capture_checked
   WHERE
     NOT malformed IS NULL
@@ -288,7 +386,7 @@ WITH capture_lines AS (
     NULL AS variant,
     source_file,
     line_number,
-    SUBSTR(line, 1, 200) AS detail
+    detail
   FROM label_checked
   WHERE
     NOT malformed IS NULL

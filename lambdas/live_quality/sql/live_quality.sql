@@ -20,32 +20,39 @@
 --   'issue_count'  per issue and variant: how many lines or records it affected
 --   'issue_sample' the first 20 lines of each issue (by file and line), with a detail
 WITH
-capture_parsed AS (
+capture_versioned AS (
+    -- eventVersion first: a line that has one is valid JSON, so the other fields can be read without
+    -- TRY (which is slow in DuckDB); only lines without one are checked for being JSON at all.
     SELECT
         variant,
         hour,
         source_file,
         line_number,
         line,
-        TRY(json(line)) AS doc
+        TRY(json_extract_string(line, '$.eventVersion')) AS event_version
     FROM capture_lines
     WHERE endpoint = ? AND hour >= ? AND hour < ?
 ),
-capture_fields AS (
+capture_fields AS MATERIALIZED (
     SELECT
         variant,
         hour,
         source_file,
         line_number,
-        line,
-        doc,
-        json_extract_string(doc, '$.eventVersion') AS event_version,
-        json_extract_string(doc, '$.eventMetadata.inferenceId') AS inference_id,
-        json_extract_string(doc, '$.eventMetadata.eventId') AS event_id,
-        json_extract_string(doc, '$.eventMetadata.inferenceTime') AS inference_time,
-        json_extract_string(doc, '$.captureData.endpointOutput.data') AS output_data,
-        UPPER(json_extract_string(doc, '$.captureData.endpointOutput.encoding')) AS output_encoding
-    FROM capture_parsed
+        CASE WHEN event_version IS NULL THEN substr(line, 1, 200) END AS excerpt,
+        CASE WHEN event_version IS NOT NULL THEN 0 WHEN TRY(json(line)) IS NULL THEN 1 ELSE 0 END AS not_json,
+        event_version,
+        CASE WHEN event_version IS NOT NULL
+            THEN json_extract_string(line, '$.eventMetadata.inferenceId') END AS inference_id,
+        CASE WHEN event_version IS NOT NULL
+            THEN json_extract_string(line, '$.eventMetadata.eventId') END AS event_id,
+        CASE WHEN event_version IS NOT NULL
+            THEN json_extract_string(line, '$.eventMetadata.inferenceTime') END AS inference_time,
+        CASE WHEN event_version IS NOT NULL
+            THEN json_extract_string(line, '$.captureData.endpointOutput.data') END AS output_data,
+        CASE WHEN event_version IS NOT NULL
+            THEN UPPER(json_extract_string(line, '$.captureData.endpointOutput.encoding')) END AS output_encoding
+    FROM capture_versioned
 ),
 capture_values AS (
     SELECT
@@ -63,11 +70,18 @@ capture_values AS (
 ),
 capture_checked AS (
     SELECT
-        *,
+        variant,
+        hour,
+        source_file,
+        line_number,
+        inference_id,
+        join_key,
+        inference_hour,
         -- NaN and infinities fall outside this range in both engines.
         CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN parsed_score END AS score,
+        COALESCE(excerpt, join_key) AS detail,
         CASE
-            WHEN doc IS NULL THEN 'capture_not_json'
+            WHEN not_json = 1 THEN 'capture_not_json'
             WHEN event_version IS NULL OR event_version <> '0' THEN 'capture_unknown_event_version'
             WHEN output_data IS NULL THEN 'capture_without_output'
             WHEN output_encoding IS NULL OR output_encoding NOT IN ('CSV', 'JSON', 'BASE64')
@@ -79,12 +93,17 @@ capture_checked AS (
         END AS malformed
     FROM capture_values
 ),
-capture_keyed AS (
-    SELECT
-        *,
-        COUNT(*) OVER (PARTITION BY join_key) AS copies
+capture_copies AS (
+    SELECT join_key, COUNT(*) AS copies
     FROM capture_checked
     WHERE malformed IS NULL
+    GROUP BY join_key
+),
+capture_keyed AS (
+    SELECT c.*, k.copies
+    FROM capture_checked AS c
+    JOIN capture_copies AS k ON k.join_key = c.join_key
+    WHERE c.malformed IS NULL
 ),
 captures AS (
     -- A key captured more than once cannot say which prediction a label belongs to: all copies are left out.
@@ -92,25 +111,42 @@ captures AS (
     FROM capture_keyed
     WHERE copies = 1
 ),
-label_parsed AS (
-    SELECT hour, source_file, line_number, line, TRY(json(line)) AS doc
+label_versioned AS (
+    SELECT
+        hour,
+        source_file,
+        line_number,
+        line,
+        TRY(json_extract_string(line, '$.eventVersion')) AS event_version
     FROM label_lines
     WHERE hour >= ? AND hour < ?
 ),
-label_fields AS (
+label_fields AS MATERIALIZED (
     SELECT
-        *,
-        json_extract_string(doc, '$.eventVersion') AS event_version,
-        json_extract_string(doc, '$.eventMetadata.eventId') AS join_key,
-        UPPER(json_extract_string(doc, '$.groundTruthData.encoding')) AS label_encoding,
-        TRIM(json_extract_string(doc, '$.groundTruthData.data')) AS label_data
-    FROM label_parsed
+        hour,
+        source_file,
+        line_number,
+        CASE WHEN event_version IS NULL THEN substr(line, 1, 200) END AS excerpt,
+        CASE WHEN event_version IS NOT NULL THEN 0 WHEN TRY(json(line)) IS NULL THEN 1 ELSE 0 END AS not_json,
+        event_version,
+        CASE WHEN event_version IS NOT NULL
+            THEN json_extract_string(line, '$.eventMetadata.eventId') END AS join_key,
+        CASE WHEN event_version IS NOT NULL
+            THEN UPPER(json_extract_string(line, '$.groundTruthData.encoding')) END AS label_encoding,
+        CASE WHEN event_version IS NOT NULL
+            THEN TRIM(json_extract_string(line, '$.groundTruthData.data')) END AS label_data
+    FROM label_versioned
 ),
 label_checked AS (
     SELECT
-        *,
+        hour,
+        source_file,
+        line_number,
+        join_key,
+        label_data,
+        COALESCE(excerpt, join_key) AS detail,
         CASE
-            WHEN doc IS NULL THEN 'label_not_json'
+            WHEN not_json = 1 THEN 'label_not_json'
             WHEN event_version IS NULL OR event_version <> '0' THEN 'label_unknown_event_version'
             WHEN join_key IS NULL THEN 'label_without_event_id'
             WHEN label_encoding IS NULL OR label_encoding <> 'CSV' THEN 'label_not_csv'
@@ -154,42 +190,62 @@ periods AS (
     UNION ALL
     SELECT variant, 'all' AS period, score, label, predicted, delay_hours, without_inference_id FROM joined
 ),
-placed AS (
-    -- DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988): for a positive, the share of
-    -- negatives scored below it; for a negative, the share of positives scored above it; ties count 1/2.
-    -- The default window frame (RANGE ... CURRENT ROW) includes tied scores in the running sums.
+score_groups AS (
+    -- Requests with the same score share their placement values, so they are computed per distinct score.
     SELECT
         variant,
         period,
-        label,
         score,
-        SUM(label) OVER (PARTITION BY variant, period) AS positives,
-        SUM(1 - label) OVER (PARTITION BY variant, period) AS negatives,
-        SUM(label) OVER (PARTITION BY variant, period ORDER BY score) AS positives_at_or_below,
-        SUM(1 - label) OVER (PARTITION BY variant, period ORDER BY score) AS negatives_at_or_below,
-        SUM(label) OVER (PARTITION BY variant, period, score) AS positives_tied,
-        SUM(1 - label) OVER (PARTITION BY variant, period, score) AS negatives_tied
+        SUM(label) AS positives_here,
+        SUM(1 - label) AS negatives_here
     FROM periods
     WHERE label IS NOT NULL
+    GROUP BY variant, period, score
+),
+placed AS (
+    -- DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988): for a positive, the share of
+    -- negatives scored below it; for a negative, the share of positives scored above it; ties count 1/2.
+    SELECT
+        *,
+        SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
+        SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
+        SUM(positives_here) OVER (
+            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS positives_at_or_below,
+        SUM(negatives_here) OVER (
+            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS negatives_at_or_below
+    FROM score_groups
 ),
 placements AS (
     SELECT
         variant,
         period,
-        CASE WHEN label = 1 AND negatives > 0
-            THEN (negatives_at_or_below - 0.5 * negatives_tied) / negatives END AS v10,
-        CASE WHEN label = 0 AND positives > 0
-            THEN (positives - positives_at_or_below + 0.5 * positives_tied) / positives END AS v01
+        positives,
+        negatives,
+        positives_here,
+        negatives_here,
+        CASE WHEN negatives > 0
+            THEN (negatives_at_or_below - 0.5 * negatives_here) / negatives END AS v10,
+        CASE WHEN positives > 0
+            THEN (positives - positives_at_or_below + 0.5 * positives_here) / positives END AS v01
     FROM placed
 ),
 auc AS (
+    -- AUC is the mean placement value of the positives; the sample variances of the placement values
+    -- come from weighted sums (each distinct score weighs as many requests as share it).
     SELECT
         variant,
         period,
-        AVG(v10) AS roc_auc,
-        VAR_SAMP(v10) AS v10_variance,
-        VAR_SAMP(v01) AS v01_variance
+        SUM(positives_here * v10) / MAX(positives) AS roc_auc,
+        CASE WHEN MAX(positives) > 1 THEN
+            (SUM(positives_here * v10 * v10) - SUM(positives_here * v10) * SUM(positives_here * v10) / MAX(positives))
+            / (MAX(positives) - 1) END AS v10_variance,
+        CASE WHEN MAX(negatives) > 1 THEN
+            (SUM(negatives_here * v01 * v01) - SUM(negatives_here * v01) * SUM(negatives_here * v01) / MAX(negatives))
+            / (MAX(negatives) - 1) END AS v01_variance
     FROM placements
+    WHERE positives > 0 AND negatives > 0
     GROUP BY variant, period
 ),
 counts AS (
@@ -209,7 +265,7 @@ counts AS (
     GROUP BY variant, period
 ),
 issues AS (
-    SELECT malformed AS issue, variant, source_file, line_number, substr(line, 1, 200) AS detail
+    SELECT malformed AS issue, variant, source_file, line_number, detail
     FROM capture_checked
     WHERE malformed IS NOT NULL
     UNION ALL
@@ -221,7 +277,7 @@ issues AS (
     FROM captures
     WHERE inference_id IS NULL
     UNION ALL
-    SELECT malformed AS issue, NULL AS variant, source_file, line_number, substr(line, 1, 200) AS detail
+    SELECT malformed AS issue, NULL AS variant, source_file, line_number, detail
     FROM label_checked
     WHERE malformed IS NOT NULL
     UNION ALL
