@@ -30,6 +30,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
@@ -188,7 +189,12 @@ def measure(sizes: list[int], workdir: Path, pandas_max: int, keep: bool = False
         counts = generate(root, size)
         generate_s = time.perf_counter() - started
         disk = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
-        row = {"size": counts["captured"], "labels": counts["labels"], "bytes": disk, "generate_s": generate_s}
+        row: dict[str, Any] = {
+            "size": counts["captured"],
+            "labels": counts["labels"],
+            "bytes": disk,
+            "generate_s": generate_s,
+        }
         row["duckdb"] = timed_worker("duckdb", root)
         row["pandas"] = timed_worker("pandas", root) if size <= pandas_max else None
         if row["pandas"] and "answer" in row["pandas"] and "answer" in row["duckdb"]:
@@ -224,7 +230,7 @@ def markdown(results: list[dict], note: str = "") -> list[str]:
         "|---:|---:|---:|---:|---:|:---:|",
     ]
     for r in results:
-        agree = {True: "yes", False: "NO"}.get(r.get("agree"), "—")
+        agree = "—" if "agree" not in r else ("yes" if r["agree"] else "NO")
         lines.append(
             f"| {r['size']:,} | {r['labels']:,} | {r['bytes'] / 2**30:.2f} GiB | {cell(r['duckdb'])} | "
             f"{cell(r['pandas'])} | {agree} |"
