@@ -31,6 +31,25 @@ HEADER = (
 )
 
 
+def _one_path_per_extract(node: exp.Expression) -> exp.Expression:
+    """``json_extract_string(x, [p1, p2, …])[k]`` (DuckDB: several paths in one parse) becomes Trino's
+    ``JSON_EXTRACT_SCALAR(x, pk)``, also inside TRY; Trino has no list form."""
+    if not isinstance(node, exp.Bracket) or len(node.expressions) != 1:
+        return node
+    inner, wrap_try = node.this, False
+    if isinstance(inner, exp.Try):
+        inner, wrap_try = inner.this, True
+    if not (isinstance(inner, exp.JSONExtractScalar) and isinstance(inner.expression, exp.Array)):
+        return node
+    index = node.expressions[0]
+    if not (isinstance(index, exp.Literal) and not index.is_string):
+        raise ValueError(f"a list-of-paths extraction must be indexed by a number: {node.sql('duckdb')}")
+    paths = inner.expression.expressions
+    # sqlglot keeps bracket indexes 0-based internally, whatever the dialect's own base.
+    single = exp.JSONExtractScalar(this=inner.this.copy(), expression=paths[int(index.this)].copy())
+    return exp.Try(this=single) if wrap_try else single
+
+
 def translate(source: str) -> str:
     """The Athena text: the Glue-table bindings, then the source query in Trino's dialect."""
     query = sqlglot.parse_one(source, read="duckdb")
@@ -47,6 +66,7 @@ def translate(source: str) -> str:
         node.comments = None
         if isinstance(node, exp.CTE):
             node.set("materialized", None)
+    query = query.transform(_one_path_per_extract)
     body = query.sql(dialect="athena", pretty=True)
     return HEADER.format(version=sqlglot.__version__) + body + "\n"
 

@@ -17,14 +17,19 @@ WITH capture_lines AS (
     CAST(NULL AS BIGINT) AS line_number,
     hour
   FROM ground_truth_raw
-), capture_versioned AS (
+), capture_read AS (
   SELECT
     variant,
     hour,
     source_file,
     line_number,
     line,
-    TRY(JSON_EXTRACT_SCALAR(line, '$.eventVersion')) AS event_version
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventVersion')) AS event_version,
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventMetadata.inferenceId')) AS inference_id,
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventMetadata.eventId')) AS event_id,
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventMetadata.inferenceTime')) AS inference_time,
+    TRY(JSON_EXTRACT_SCALAR(line, '$.captureData.endpointOutput.data')) AS output_data,
+    UPPER(TRY(JSON_EXTRACT_SCALAR(line, '$.captureData.endpointOutput.encoding'))) AS output_encoding
   FROM capture_lines
   WHERE
     endpoint = ? AND hour >= ? AND hour < ?
@@ -43,27 +48,12 @@ WITH capture_lines AS (
       ELSE 0
     END AS not_json,
     event_version,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.inferenceId')
-    END AS inference_id,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.eventId')
-    END AS event_id,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.inferenceTime')
-    END AS inference_time,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN JSON_EXTRACT_SCALAR(line, '$.captureData.endpointOutput.data')
-    END AS output_data,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN UPPER(JSON_EXTRACT_SCALAR(line, '$.captureData.endpointOutput.encoding'))
-    END AS output_encoding
-  FROM capture_versioned
+    inference_id,
+    event_id,
+    inference_time,
+    output_data,
+    output_encoding
+  FROM capture_read
 ), capture_values AS (
   SELECT
     *,
@@ -139,13 +129,16 @@ WITH capture_lines AS (
   FROM capture_keyed
   WHERE
     copies = 1
-), label_versioned AS (
+), label_read AS (
   SELECT
     hour,
     source_file,
     line_number,
     line,
-    TRY(JSON_EXTRACT_SCALAR(line, '$.eventVersion')) AS event_version
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventVersion')) AS event_version,
+    TRY(JSON_EXTRACT_SCALAR(line, '$.eventMetadata.eventId')) AS join_key,
+    UPPER(TRY(JSON_EXTRACT_SCALAR(line, '$.groundTruthData.encoding'))) AS label_encoding,
+    TRIM(TRY(JSON_EXTRACT_SCALAR(line, '$.groundTruthData.data'))) AS label_data
   FROM label_lines
   WHERE
     hour >= ? AND hour < ?
@@ -163,19 +156,10 @@ WITH capture_lines AS (
       ELSE 0
     END AS not_json,
     event_version,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN JSON_EXTRACT_SCALAR(line, '$.eventMetadata.eventId')
-    END AS join_key,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN UPPER(JSON_EXTRACT_SCALAR(line, '$.groundTruthData.encoding'))
-    END AS label_encoding,
-    CASE
-      WHEN NOT event_version IS NULL
-      THEN TRIM(JSON_EXTRACT_SCALAR(line, '$.groundTruthData.data'))
-    END AS label_data
-  FROM label_versioned
+    join_key,
+    label_encoding,
+    label_data
+  FROM label_read
 ), label_checked AS (
   SELECT
     hour,
@@ -235,52 +219,30 @@ WITH capture_lines AS (
   FROM captures AS c
   LEFT JOIN labels AS l
     ON l.join_key = c.join_key
-), periods AS (
-  SELECT
-    variant,
-    day AS period,
-    score,
-    label,
-    predicted,
-    delay_hours,
-    without_inference_id
-  FROM joined
-  UNION ALL
-  SELECT
-    variant,
-    'all' AS period,
-    score,
-    label,
-    predicted,
-    delay_hours,
-    without_inference_id
-  FROM joined
 ), score_groups AS (
   SELECT
     variant,
-    period,
     score,
-    SUM(label) AS positives_here,
-    SUM(1 - label) AS negatives_here
-  FROM periods
+    CAST(SUM(label) AS BIGINT) AS positives_here,
+    CAST(SUM(1 - label) AS BIGINT) AS negatives_here
+  FROM joined
   WHERE
     NOT label IS NULL
   GROUP BY
     variant,
-    period,
     score
 ), placed AS (
   SELECT
     *,
-    SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
-    SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
+    SUM(positives_here) OVER (PARTITION BY variant) AS positives,
+    SUM(negatives_here) OVER (PARTITION BY variant) AS negatives,
     SUM(positives_here) OVER (
-      PARTITION BY variant, period
+      PARTITION BY variant
       ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS positives_at_or_below,
     SUM(negatives_here) OVER (
-      PARTITION BY variant, period
+      PARTITION BY variant
       ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS negatives_at_or_below
@@ -288,28 +250,23 @@ WITH capture_lines AS (
 ), placements AS (
   SELECT
     variant,
-    period,
     positives,
     negatives,
     positives_here,
     negatives_here,
-    CASE
-      WHEN negatives > 0
-      THEN CAST((
-        negatives_at_or_below - 0.5 * negatives_here
-      ) AS DOUBLE) / negatives
-    END AS v10,
-    CASE
-      WHEN positives > 0
-      THEN CAST((
-        positives - positives_at_or_below + 0.5 * positives_here
-      ) AS DOUBLE) / positives
-    END AS v01
+    CAST((
+      negatives_at_or_below - 0.5 * negatives_here
+    ) AS DOUBLE) / negatives AS v10,
+    CAST((
+      positives - positives_at_or_below + 0.5 * positives_here
+    ) AS DOUBLE) / positives AS v01
   FROM placed
+  WHERE
+    positives > 0 AND negatives > 0
 ), auc AS (
   SELECT
     variant,
-    period,
+    'all' AS period,
     CAST(SUM(positives_here * v10) AS DOUBLE) / MAX(positives) AS roc_auc,
     CASE
       WHEN MAX(positives) > 1
@@ -328,15 +285,12 @@ WITH capture_lines AS (
       )
     END AS v01_variance
   FROM placements
-  WHERE
-    positives > 0 AND negatives > 0
   GROUP BY
-    variant,
-    period
+    variant
 ), counts AS (
   SELECT
     variant,
-    period,
+    COALESCE(day, 'all') AS period,
     COUNT(*) AS captured,
     SUM(without_inference_id) AS without_inference_id,
     COUNT(label) AS labelled,
@@ -346,10 +300,14 @@ WITH capture_lines AS (
     SUM(CASE WHEN label = 0 AND predicted = 1 THEN 1 ELSE 0 END) AS fp,
     SUM(CASE WHEN label = 0 AND predicted = 0 THEN 1 ELSE 0 END) AS tn,
     SUM(CASE WHEN label = 1 AND predicted = 0 THEN 1 ELSE 0 END) AS fn
-  FROM periods
+  FROM joined
   GROUP BY
-    variant,
-    period
+    GROUPING SETS (
+      (variant, day),
+      (
+        variant
+      )
+    )
 ), issues AS (
   SELECT
     malformed AS issue,

@@ -14,26 +14,34 @@
 -- label start hour (inclusive), label end hour (exclusive), threshold. Hours are 'yyyy/mm/dd/hh' strings.
 --
 -- One result table; row_kind says which columns are filled:
---   'metrics'      per variant and period (each inference day 'yyyy/mm/dd', and 'all'): counts,
---                  confusion at the threshold, ROC AUC and the variances of DeLong's placement values
+--   'metrics'      per variant and period (each inference day 'yyyy/mm/dd', and 'all'): counts and
+--                  confusion at the threshold; for 'all' also ROC AUC and the variances of DeLong's
+--                  placement values
 --   'delay'        per variant: labelled requests per whole-hour label delay (label hour - inference hour)
 --   'issue_count'  per issue and variant: how many lines or records it affected
 --   'issue_sample' the first 20 lines of each issue (by file and line), with a detail
 WITH
-capture_versioned AS (
-    -- eventVersion first: a line that has one is valid JSON, so the other fields can be read without
-    -- TRY (which is slow in DuckDB); only lines without one are checked for being JSON at all.
+capture_read AS (
+    -- All fields in one parse: DuckDB reads a list of paths at once, and the identical expressions
+    -- below are computed once. TRY makes a line that is not JSON give NULLs instead of an error. (The
+    -- Athena text reads each path with its own JSON_EXTRACT_SCALAR: Trino has no list form.)
     SELECT
         variant,
         hour,
         source_file,
         line_number,
         line,
-        TRY(json_extract_string(line, '$.eventVersion')) AS event_version
+        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[1] AS event_version,
+        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[2] AS inference_id,
+        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[3] AS event_id,
+        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[4] AS inference_time,
+        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[5] AS output_data,
+        UPPER(TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[6]) AS output_encoding
     FROM capture_lines
     WHERE endpoint = ? AND hour >= ? AND hour < ?
 ),
-capture_fields AS MATERIALIZED (
+capture_fields AS (
+    -- Only a line without eventVersion needs the (slower) check of whether it is JSON at all.
     SELECT
         variant,
         hour,
@@ -42,17 +50,12 @@ capture_fields AS MATERIALIZED (
         CASE WHEN event_version IS NULL THEN substr(line, 1, 200) END AS excerpt,
         CASE WHEN event_version IS NOT NULL THEN 0 WHEN TRY(json(line)) IS NULL THEN 1 ELSE 0 END AS not_json,
         event_version,
-        CASE WHEN event_version IS NOT NULL
-            THEN json_extract_string(line, '$.eventMetadata.inferenceId') END AS inference_id,
-        CASE WHEN event_version IS NOT NULL
-            THEN json_extract_string(line, '$.eventMetadata.eventId') END AS event_id,
-        CASE WHEN event_version IS NOT NULL
-            THEN json_extract_string(line, '$.eventMetadata.inferenceTime') END AS inference_time,
-        CASE WHEN event_version IS NOT NULL
-            THEN json_extract_string(line, '$.captureData.endpointOutput.data') END AS output_data,
-        CASE WHEN event_version IS NOT NULL
-            THEN UPPER(json_extract_string(line, '$.captureData.endpointOutput.encoding')) END AS output_encoding
-    FROM capture_versioned
+        inference_id,
+        event_id,
+        inference_time,
+        output_data,
+        output_encoding
+    FROM capture_read
 ),
 capture_values AS (
     SELECT
@@ -68,7 +71,7 @@ capture_values AS (
         ) AS DOUBLE) AS parsed_score
     FROM capture_fields
 ),
-capture_checked AS (
+capture_checked AS MATERIALIZED (
     SELECT
         variant,
         hour,
@@ -105,23 +108,26 @@ capture_keyed AS (
     JOIN capture_copies AS k ON k.join_key = c.join_key
     WHERE c.malformed IS NULL
 ),
-captures AS (
+captures AS MATERIALIZED (
     -- A key captured more than once cannot say which prediction a label belongs to: all copies are left out.
     SELECT variant, hour, source_file, line_number, inference_id, join_key, inference_hour, score
     FROM capture_keyed
     WHERE copies = 1
 ),
-label_versioned AS (
+label_read AS (
     SELECT
         hour,
         source_file,
         line_number,
         line,
-        TRY(json_extract_string(line, '$.eventVersion')) AS event_version
+        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.eventId', '$.groundTruthData.encoding', '$.groundTruthData.data']))[1] AS event_version,
+        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.eventId', '$.groundTruthData.encoding', '$.groundTruthData.data']))[2] AS join_key,
+        UPPER(TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.eventId', '$.groundTruthData.encoding', '$.groundTruthData.data']))[3]) AS label_encoding,
+        TRIM(TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.eventId', '$.groundTruthData.encoding', '$.groundTruthData.data']))[4]) AS label_data
     FROM label_lines
     WHERE hour >= ? AND hour < ?
 ),
-label_fields AS MATERIALIZED (
+label_fields AS (
     SELECT
         hour,
         source_file,
@@ -129,15 +135,12 @@ label_fields AS MATERIALIZED (
         CASE WHEN event_version IS NULL THEN substr(line, 1, 200) END AS excerpt,
         CASE WHEN event_version IS NOT NULL THEN 0 WHEN TRY(json(line)) IS NULL THEN 1 ELSE 0 END AS not_json,
         event_version,
-        CASE WHEN event_version IS NOT NULL
-            THEN json_extract_string(line, '$.eventMetadata.eventId') END AS join_key,
-        CASE WHEN event_version IS NOT NULL
-            THEN UPPER(json_extract_string(line, '$.groundTruthData.encoding')) END AS label_encoding,
-        CASE WHEN event_version IS NOT NULL
-            THEN TRIM(json_extract_string(line, '$.groundTruthData.data')) END AS label_data
-    FROM label_versioned
+        join_key,
+        label_encoding,
+        label_data
+    FROM label_read
 ),
-label_checked AS (
+label_checked AS MATERIALIZED (
     SELECT
         hour,
         source_file,
@@ -154,7 +157,7 @@ label_checked AS (
         END AS malformed
     FROM label_fields
 ),
-label_ranked AS (
+label_ranked AS MATERIALIZED (
     -- The last label wins: latest collection hour, then file name, then line (Athena has no line
     -- numbers, so there the label value breaks a tie inside one file).
     SELECT
@@ -173,7 +176,7 @@ label_ranked AS (
 labels AS (
     SELECT hour AS label_hour, join_key, label FROM label_ranked WHERE recency = 1
 ),
-joined AS (
+joined AS MATERIALIZED (
     SELECT
         c.variant,
         substr(c.hour, 1, 10) AS day,
@@ -185,58 +188,51 @@ joined AS (
     FROM captures AS c
     LEFT JOIN labels AS l ON l.join_key = c.join_key
 ),
-periods AS (
-    SELECT variant, day AS period, score, label, predicted, delay_hours, without_inference_id FROM joined
-    UNION ALL
-    SELECT variant, 'all' AS period, score, label, predicted, delay_hours, without_inference_id FROM joined
-),
 score_groups AS (
-    -- Requests with the same score share their placement values, so they are computed per distinct score.
+    -- Requests with the same score share their placement values, so they are computed per distinct
+    -- score. ROC AUC is computed over the whole window only (per day: counts and the confusion).
     SELECT
         variant,
-        period,
         score,
-        SUM(label) AS positives_here,
-        SUM(1 - label) AS negatives_here
-    FROM periods
+        CAST(SUM(label) AS BIGINT) AS positives_here,
+        CAST(SUM(1 - label) AS BIGINT) AS negatives_here
+    FROM joined
     WHERE label IS NOT NULL
-    GROUP BY variant, period, score
+    GROUP BY variant, score
 ),
 placed AS (
     -- DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988): for a positive, the share of
     -- negatives scored below it; for a negative, the share of positives scored above it; ties count 1/2.
     SELECT
         *,
-        SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
-        SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
+        SUM(positives_here) OVER (PARTITION BY variant) AS positives,
+        SUM(negatives_here) OVER (PARTITION BY variant) AS negatives,
         SUM(positives_here) OVER (
-            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            PARTITION BY variant ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS positives_at_or_below,
         SUM(negatives_here) OVER (
-            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            PARTITION BY variant ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS negatives_at_or_below
     FROM score_groups
 ),
 placements AS (
     SELECT
         variant,
-        period,
         positives,
         negatives,
         positives_here,
         negatives_here,
-        CASE WHEN negatives > 0
-            THEN (negatives_at_or_below - 0.5 * negatives_here) / negatives END AS v10,
-        CASE WHEN positives > 0
-            THEN (positives - positives_at_or_below + 0.5 * positives_here) / positives END AS v01
+        (negatives_at_or_below - 0.5 * negatives_here) / negatives AS v10,
+        (positives - positives_at_or_below + 0.5 * positives_here) / positives AS v01
     FROM placed
+    WHERE positives > 0 AND negatives > 0
 ),
 auc AS (
     -- AUC is the mean placement value of the positives; the sample variances of the placement values
     -- come from weighted sums (each distinct score weighs as many requests as share it).
     SELECT
         variant,
-        period,
+        'all' AS period,
         SUM(positives_here * v10) / MAX(positives) AS roc_auc,
         CASE WHEN MAX(positives) > 1 THEN
             (SUM(positives_here * v10 * v10) - SUM(positives_here * v10) * SUM(positives_here * v10) / MAX(positives))
@@ -245,13 +241,12 @@ auc AS (
             (SUM(negatives_here * v01 * v01) - SUM(negatives_here * v01) * SUM(negatives_here * v01) / MAX(negatives))
             / (MAX(negatives) - 1) END AS v01_variance
     FROM placements
-    WHERE positives > 0 AND negatives > 0
-    GROUP BY variant, period
+    GROUP BY variant
 ),
 counts AS (
     SELECT
         variant,
-        period,
+        COALESCE(day, 'all') AS period,
         COUNT(*) AS captured,
         SUM(without_inference_id) AS without_inference_id,
         COUNT(label) AS labelled,
@@ -261,8 +256,8 @@ counts AS (
         SUM(CASE WHEN label = 0 AND predicted = 1 THEN 1 ELSE 0 END) AS fp,
         SUM(CASE WHEN label = 0 AND predicted = 0 THEN 1 ELSE 0 END) AS tn,
         SUM(CASE WHEN label = 1 AND predicted = 0 THEN 1 ELSE 0 END) AS fn
-    FROM periods
-    GROUP BY variant, period
+    FROM joined
+    GROUP BY GROUPING SETS ((variant, day), (variant))
 ),
 issues AS (
     SELECT malformed AS issue, variant, source_file, line_number, detail
