@@ -111,10 +111,20 @@ def _window():
     )
 
 
+DUCKDB_MEMORY_LIMIT = "3GB"  # the issue's budget is 4 GiB for the whole process
+
+
 def worker_duckdb(root: Path) -> dict:
     from live_quality.local_engine import run_on_folders
 
-    rows = run_on_folders(root / "capture", root / "gt", _window(), threads=2)
+    rows = run_on_folders(
+        root / "capture",
+        root / "gt",
+        _window(),
+        threads=2,
+        memory_limit=DUCKDB_MEMORY_LIMIT,
+        temp_directory=root / "duckdb-spill",
+    )
     return {
         r["variant"]: {"labelled": r["labelled"], "tp": r["tp"], "roc_auc": r["roc_auc"]}
         for r in rows
@@ -223,7 +233,8 @@ def markdown(results: list[dict], note: str = "") -> list[str]:
         "",
         "`benchmarks/live_quality.py`: synthetic data capture for 2 variants over a week in SageMaker's exact "
         "format, 70 % of requests labelled up to two weeks later. Wall time and peak resident memory of a fresh "
-        "process: DuckDB running the live-quality query (the one Athena runs; 2 threads) vs a plain-Python/pandas "
+        "process: DuckDB running the live-quality query (the one Athena runs; 2 threads, memory_limit "
+        f"{DUCKDB_MEMORY_LIMIT}, spilling to disk beyond it) vs a plain-Python/pandas "
         "join (json.loads per line, DataFrame merge, counts and rank AUC; it reports no issues).",
         "",
         "| captured requests | labels | JSON Lines on disk | DuckDB query | pandas join | same numbers |",

@@ -90,10 +90,28 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, window: QueryWindow) -> li
 
 
 def run_on_folders(
-    capture_root: Path, label_root: Path, window: QueryWindow, *, threads: int | None = None
+    capture_root: Path,
+    label_root: Path,
+    window: QueryWindow,
+    *,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_directory: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Bind the folders, run the source query, return its rows; a fresh in-memory database each call."""
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+    """Bind the folders, run the source query, return its rows; a fresh in-memory database each call.
+
+    ``threads`` (default: DuckDB's, one per core) and ``memory_limit`` (e.g. ``"3GB"``; default
+    DuckDB's, 80 % of the machine's memory) bound the engine; beyond the limit DuckDB spills joins,
+    sorts and aggregates to ``temp_directory`` (default DuckDB's ``.tmp``).
+    """
+    config: dict[str, Any] = {}
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory:
+        config["temp_directory"] = str(temp_directory)
+    con = duckdb.connect(config=config)
     try:
         bind_folders(con, capture_root, label_root)
         return run_sql(con, source_sql(), window)
