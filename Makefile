@@ -40,7 +40,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy app.py constructs_lib stacks scripts benchmarks \
 	    lambdas/endpoint_weights lambdas/weights_provider lambdas/set_weights lambdas/srm_check lambdas/evaluate \
-	    lambdas/rollout
+	    lambdas/rollout lambdas/live_quality
 
 # `make test e2e` runs everything; CI does (.ci/run). `make test` alone is the everyday loop.
 test: lint

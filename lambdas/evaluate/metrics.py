@@ -230,17 +230,35 @@ def binary_metrics(
             fn += 1
         else:
             tn += 1
-    rows = len(checked)
+    confusion = Confusion(tp=tp, fp=fp, tn=tn, fn=fn)
+    rates = threshold_metrics(confusion)
     return BinaryMetrics(
-        rows=rows,
-        accuracy=(tp + tn) / rows,
-        precision=_ratio(tp, tp + fp),
-        recall=_ratio(tp, tp + fn),
-        # scikit-learn computes F1 as 2·TP / (2·TP + FP + FN), not from rounded precision and recall.
-        f1=_ratio(2 * tp, 2 * tp + fp + fn),
+        rows=len(checked),
+        accuracy=rates["accuracy"],
+        precision=rates["precision"],
+        recall=rates["recall"],
+        f1=rates["f1"],
         roc_auc=roc_auc(checked, values),
-        confusion=Confusion(tp=tp, fp=fp, tn=tn, fn=fn),
+        confusion=confusion,
     )
+
+
+def threshold_metrics(confusion: Confusion) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 from confusion counts, as scikit-learn with ``zero_division=0``.
+
+    Shared with the live-quality report, whose query returns counts rather than rows.
+    """
+    tp, fp, tn, fn = confusion.tp, confusion.fp, confusion.tn, confusion.fn
+    rows = tp + fp + tn + fn
+    if rows == 0:
+        raise ValueError("confusion counts are all 0: need at least one labelled row")
+    return {
+        "accuracy": (tp + tn) / rows,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        # scikit-learn computes F1 as 2·TP / (2·TP + FP + FN), not from rounded precision and recall.
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
 
 
 def _ratio(numerator: int, denominator: int) -> float:

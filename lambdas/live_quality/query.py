@@ -1,0 +1,136 @@
+"""The live-quality query: where its text lives, the parameters it takes and the columns it returns.
+
+The query is written once (``sql/live_quality.sql``, DuckDB's dialect). The Athena text beside it
+(``sql/live_quality.athena.sql``) is generated from it by ``scripts/generate_live_athena_sql.py`` and
+committed, so neither ``cdk synth`` nor the Lambda imports a SQL translator; a test checks that the
+committed file is still the translation of the source.
+
+Only the two input relations are bound per engine, because only that differs: how lines of files
+become rows. ``local_engine`` binds them to folders with DuckDB's ``read_text``; on Athena they are
+Glue tables of one string column (the line) partitioned by the S3 layout, and the generated text
+starts with :data:`ATHENA_BINDINGS`, which names those tables and maps ``"$path"`` (Athena's hidden
+column with the object's S3 URI) to ``source_file``. Athena cannot number the lines of an object, so
+``line_number`` is NULL there; issues are still reported with their file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from live_quality.formats import check_hour
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+SOURCE_SQL = SQL_DIR / "live_quality.sql"
+ATHENA_SQL = SQL_DIR / "live_quality.athena.sql"
+
+# The positional parameters (``?``) in the order they appear in the query text.
+QUERY_PARAMETERS = (
+    "endpoint",
+    "capture_start_hour",
+    "capture_end_hour",
+    "label_start_hour",
+    "label_end_hour",
+    "threshold",
+)
+
+RESULT_COLUMNS = (
+    "row_kind",
+    "variant",
+    "period",
+    "captured",
+    "without_inference_id",
+    "labelled",
+    "positives",
+    "negatives",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+    "roc_auc",
+    "v10_variance",
+    "v01_variance",
+    "delay_hours",
+    "issue",
+    "source_file",
+    "line_number",
+    "detail",
+    "n",
+)
+
+# The Glue tables the Athena query reads (in the database its QueryExecutionContext names): one
+# string column ``line`` each, partitioned by endpoint, variant and hour ('yyyy/mm/dd/hh') for capture
+# and by hour for labels, so that the WHERE clauses on them prune partitions.
+ATHENA_CAPTURE_TABLE = "capture_raw"
+ATHENA_LABEL_TABLE = "ground_truth_raw"
+ATHENA_BINDINGS = f"""WITH
+capture_lines AS (
+    SELECT line, "$path" AS source_file, CAST(NULL AS BIGINT) AS line_number, endpoint, variant, hour
+    FROM {ATHENA_CAPTURE_TABLE}
+),
+label_lines AS (
+    SELECT line, "$path" AS source_file, CAST(NULL AS BIGINT) AS line_number, hour
+    FROM {ATHENA_LABEL_TABLE}
+)
+SELECT 1"""
+
+
+@dataclass(frozen=True)
+class QueryWindow:
+    """Which captures and labels one run reads.
+
+    Captures of ``endpoint`` from hours ``capture_start_hour`` (inclusive) to ``capture_end_hour``
+    (exclusive); labels collected from ``capture_start_hour`` to ``label_end_hour`` (exclusive, at
+    least ``capture_end_hour``: labels arrive after the predictions). ``threshold`` turns a score
+    into a predicted positive (``score >= threshold``, as the offline evaluation).
+    """
+
+    endpoint: str
+    capture_start_hour: str
+    capture_end_hour: str
+    label_end_hour: str
+    threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.endpoint:
+            raise ValueError("endpoint is empty")
+        for name in ("capture_start_hour", "capture_end_hour", "label_end_hour"):
+            check_hour(getattr(self, name))
+        if not self.capture_start_hour < self.capture_end_hour <= self.label_end_hour:
+            raise ValueError(
+                f"hours must satisfy capture_start_hour < capture_end_hour <= label_end_hour; got "
+                f"{self.capture_start_hour}, {self.capture_end_hour}, {self.label_end_hour}"
+            )
+        if isinstance(self.threshold, bool) or not math.isfinite(self.threshold):
+            raise ValueError(f"threshold is {self.threshold!r}; it must be a finite number")
+
+    def parameters(self) -> list[str | float]:
+        """Values for the query's ``?`` in :data:`QUERY_PARAMETERS` order."""
+        values: dict[str, str | float] = {
+            "endpoint": self.endpoint,
+            "capture_start_hour": self.capture_start_hour,
+            "capture_end_hour": self.capture_end_hour,
+            "label_start_hour": self.capture_start_hour,
+            "label_end_hour": self.label_end_hour,
+            "threshold": float(self.threshold),
+        }
+        return [values[name] for name in QUERY_PARAMETERS]
+
+    def athena_execution_parameters(self) -> list[str]:
+        """The same values as Athena's ``ExecutionParameters`` take them: SQL literals, strings quoted."""
+        out = []
+        for value in self.parameters():
+            if isinstance(value, str):
+                out.append("'" + value.replace("'", "''") + "'")
+            else:
+                out.append(repr(float(value)))
+        return out
+
+
+def source_sql() -> str:
+    return SOURCE_SQL.read_text()
+
+
+def athena_sql() -> str:
+    return ATHENA_SQL.read_text()

@@ -1,0 +1,284 @@
+"""One live-quality run's report: JSON (this dict) and Markdown, from the query's result.
+
+Pure: the Lambda (later) and ``scripts/live_quality.py`` both call :func:`build_report` on the typed
+query result, so any report can be rebuilt from the query's rows.
+
+Variants are sorted into three groups: *current* ones (on the endpoint now; the first is the
+baseline), *retired* ones (captured in the window but no longer on the endpoint: their metrics are
+reported, they are not compared, and labels that still arrive for them are counted there), and
+current variants with *no captured traffic* in the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from evaluate.metrics import linear_quantile, threshold_metrics
+from live_quality.comparison import (
+    COVERAGE_ALPHA,
+    COVERAGE_RELATIVE_TOLERANCE,
+    MIN_LABELS_PER_CLASS,
+    LiveComparison,
+    VariantEvidence,
+    compare_with_baseline,
+)
+from live_quality.query import QueryWindow
+from live_quality.results import ISSUES, PeriodStats, QueryResult
+
+# CloudWatch metric names the run publishes per variant (namespace and dimensions as the offline
+# evaluation's: EndpointName, VariantName), beside the offline Accuracy, Precision, … .
+LIVE_METRICS = {
+    "accuracy": "LiveAccuracy",
+    "precision": "LivePrecision",
+    "recall": "LiveRecall",
+    "f1": "LiveF1",
+    "roc_auc": "LiveRocAuc",
+    "label_coverage": "LiveLabelCoverage",
+    "labelled": "LiveLabelledRequests",
+    "label_delay_p50_hours": "LiveLabelDelayP50Hours",
+    "label_delay_p90_hours": "LiveLabelDelayP90Hours",
+}
+
+
+class _Expanded(Sequence[float]):
+    """A delay histogram seen as the sorted list of its values, without building the list."""
+
+    def __init__(self, histogram: Mapping[int, int]) -> None:
+        self._bins = sorted((hours, count) for hours, count in histogram.items() if count > 0)
+        self._length = sum(count for _, count in self._bins)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            raise TypeError("slicing is not supported")
+        if index < 0:
+            index += self._length
+        for hours, count in self._bins:
+            if index < count:
+                return float(hours)
+            index -= count
+        raise IndexError(index)
+
+
+def delay_percentiles(histogram: Mapping[int, int]) -> dict[str, float] | None:
+    """p50 and p90 of whole-hour label delays, numpy's 'linear' method; ``None`` without labels."""
+    values = _Expanded(histogram)
+    if not len(values):
+        return None
+    return {"p50": linear_quantile(values, 0.5), "p90": linear_quantile(values, 0.9)}
+
+
+def _period_section(stats: PeriodStats) -> dict[str, Any]:
+    section: dict[str, Any] = {
+        "captured": stats.captured,
+        "labelled": stats.labelled,
+        "label_coverage": stats.label_coverage,
+        "positives": stats.positives,
+        "negatives": stats.negatives,
+        "without_inference_id": stats.without_inference_id,
+        "confusion": stats.confusion.as_dict(),
+    }
+    if stats.labelled:
+        section["metrics"] = {**threshold_metrics(stats.confusion), "roc_auc": stats.roc_auc}
+    return section
+
+
+def _evidence(stats: PeriodStats) -> VariantEvidence:
+    return VariantEvidence(
+        name=stats.variant,
+        captured=stats.captured,
+        labelled=stats.labelled,
+        positives=stats.positives,
+        negatives=stats.negatives,
+        correct=stats.confusion.tp + stats.confusion.tn,
+        roc_auc=stats.roc_auc,
+        v10_variance=stats.v10_variance,
+        v01_variance=stats.v01_variance,
+    )
+
+
+def _comparison_section(c: LiveComparison) -> dict[str, Any]:
+    section: dict[str, Any] = {
+        "variant_a": c.baseline,
+        "variant_b": c.candidate,
+        "status": c.status,
+        "verdict": {"winner": c.winner, "significant": c.significant, "reason": c.reason},
+    }
+    if c.accuracy is not None:
+        section["accuracy"] = {**asdict(c.accuracy), "p_value_adjusted": c.p_accuracy_adjusted}
+    if c.auc is not None:
+        section["roc_auc"] = {**asdict(c.auc), "p_value_adjusted": c.p_auc_adjusted}
+    if c.auc_not_tested:
+        section["auc_not_tested"] = c.auc_not_tested
+    return section
+
+
+def _issues_section(result: QueryResult) -> dict[str, Any]:
+    issues: dict[str, Any] = {}
+    for (issue, variant), count in sorted(result.issue_counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        entry = issues.setdefault(
+            issue, {"count": 0, "meaning": ISSUES.get(issue, "reported by the query"), "by_variant": {}, "samples": []}
+        )
+        entry["count"] += count
+        if variant is not None:
+            entry["by_variant"][variant] = count
+    for sample in result.issue_samples:
+        if sample.issue in issues:
+            issues[sample.issue]["samples"].append(
+                {
+                    "file": sample.source_file,
+                    "line": sample.line_number,
+                    "variant": sample.variant,
+                    "detail": sample.detail,
+                }
+            )
+    return issues
+
+
+def build_report(
+    result: QueryResult, window: QueryWindow, current_variants: Sequence[str], *, alpha: float = 0.05
+) -> dict[str, Any]:
+    """The run's report (see the module docstring for the variant groups); ``current_variants`` in endpoint order."""
+    if not current_variants:
+        raise ValueError("no current variants: name the endpoint's variants, the first one is the baseline")
+    seen = result.variants()
+    retired = [v for v in seen if v not in current_variants]
+    variants: dict[str, Any] = {}
+    for name in [*current_variants, *retired]:
+        overall = result.overall(name)
+        if overall is None:
+            variants[name] = {"status": "no_captured_traffic", "captured": 0, "labelled": 0}
+            continue
+        section = {"status": "current" if name in current_variants else "retired", **_period_section(overall)}
+        delays = delay_percentiles(result.delays.get(name, {}))
+        section["label_delay_hours"] = delays
+        section["days"] = {s.period: _period_section(s) for s in result.days(name)}
+        variants[name] = section
+
+    baseline = current_variants[0]
+    comparisons: list[LiveComparison] = []
+    base_stats = result.overall(baseline)
+    candidates = [result.overall(v) for v in current_variants[1:]]
+    if base_stats is not None:
+        comparisons = compare_with_baseline(
+            _evidence(base_stats), [_evidence(c) for c in candidates if c is not None], alpha
+        )
+    return {
+        "endpoint_name": window.endpoint,
+        "window": {
+            "capture_start_hour": window.capture_start_hour,
+            "capture_end_hour": window.capture_end_hour,
+            "label_end_hour": window.label_end_hour,
+        },
+        "settings": {
+            "threshold": window.threshold,
+            "alpha": alpha,
+            "min_labels_per_class": MIN_LABELS_PER_CLASS,
+            "coverage_relative_tolerance": COVERAGE_RELATIVE_TOLERANCE,
+            "coverage_alpha": COVERAGE_ALPHA,
+        },
+        "baseline": baseline,
+        "family_tests": sum((c.p_accuracy_adjusted is not None) + (c.p_auc_adjusted is not None) for c in comparisons),
+        "variants": variants,
+        "retired_variants": retired,
+        "comparisons": [_comparison_section(c) for c in comparisons],
+        "issues": _issues_section(result),
+        "metrics_to_publish": metrics_to_publish(variants),
+    }
+
+
+def metrics_to_publish(variants: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per current or retired variant with labels: CloudWatch metric name -> value (:data:`LIVE_METRICS`)."""
+    out: dict[str, dict[str, float]] = {}
+    for name, section in variants.items():
+        if not section.get("labelled"):
+            continue
+        values: dict[str, float | None] = {**section.get("metrics", {})}
+        values["label_coverage"] = section["label_coverage"]
+        values["labelled"] = float(section["labelled"])
+        delays = section.get("label_delay_hours") or {}
+        values["label_delay_p50_hours"] = delays.get("p50")
+        values["label_delay_p90_hours"] = delays.get("p90")
+        out[name] = {LIVE_METRICS[k]: float(v) for k, v in values.items() if v is not None}
+    return out
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def to_markdown(report: Mapping[str, Any]) -> str:
+    """The report for people: per-variant table, comparisons with verdicts, issues with files and lines."""
+    variants: Mapping[str, Mapping[str, Any]] = report["variants"]
+    names = list(variants)
+    window = report["window"]
+    lines = [
+        f"# Live quality of endpoint `{report['endpoint_name']}`",
+        "",
+        f"Captured requests from hour {window['capture_start_hour']} to {window['capture_end_hour']} (UTC, end "
+        f"excluded), labels collected until {window['label_end_hour']}; threshold {report['settings']['threshold']}, "
+        f"alpha {report['settings']['alpha']}.",
+        "",
+        "Each request went to one variant, so variants are compared as independent samples: accuracy by "
+        "Newcombe's interval, ROC AUC by unpaired DeLong, every p-value Holm-adjusted together "
+        f"({report['family_tests']} tests). Baseline: `{report['baseline']}`.",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+        "| status | " + " | ".join(variants[n]["status"] for n in names) + " |",
+        "| captured | " + " | ".join(str(variants[n]["captured"]) for n in names) + " |",
+        "| labelled | " + " | ".join(str(variants[n]["labelled"]) for n in names) + " |",
+        "| label coverage | " + " | ".join(_fmt(variants[n].get("label_coverage")) for n in names) + " |",
+    ]
+    for key, label in (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"), ("f1", "F1")):
+        lines.append(f"| {label} | " + " | ".join(_fmt(variants[n].get("metrics", {}).get(key)) for n in names) + " |")
+    lines.append("| ROC AUC | " + " | ".join(_fmt(variants[n].get("metrics", {}).get("roc_auc")) for n in names) + " |")
+    for p in ("p50", "p90"):
+        lines.append(
+            f"| label delay {p} (hours) | "
+            + " | ".join(_fmt((variants[n].get("label_delay_hours") or {}).get(p), 1) for n in names)
+            + " |"
+        )
+    lines.append(
+        "| without inferenceId | " + " | ".join(str(variants[n].get("without_inference_id", 0)) for n in names) + " |"
+    )
+    if report["retired_variants"]:
+        lines += [
+            "",
+            f"Retired (captured in the window, no longer on the endpoint; reported, not compared): "
+            f"{', '.join(report['retired_variants'])}.",
+        ]
+    for c in report["comparisons"]:
+        lines += ["", f"## {c['variant_b']} vs {c['variant_a']} (baseline)", ""]
+        if "accuracy" in c:
+            a = c["accuracy"]
+            lines.append(
+                f"- Accuracy: {_fmt(a['successes_a'] / a['trials_a'])} vs {_fmt(a['successes_b'] / a['trials_b'])}; "
+                f"difference {_fmt(a['difference'])} [{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}], "
+                f"Newcombe p = {a['p_value']:.3g}."
+            )
+        if "roc_auc" in c:
+            d = c["roc_auc"]
+            lines.append(
+                f"- ROC AUC: {_fmt(d['auc_a'])} vs {_fmt(d['auc_b'])}; difference {_fmt(d['difference'])} "
+                f"[{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], unpaired DeLong p = {d['p_value']:.3g}."
+            )
+        verdict = c["verdict"]
+        headline = verdict["winner"] or ("no winner" if c["status"] == "tested" else c["status"].replace("_", " "))
+        lines.append(f"- **Verdict: {headline}** — {verdict['reason']}")
+    if report["issues"]:
+        lines += ["", "## Input issues", "", "| issue | count | meaning | first lines |", "|---|---:|---|---|"]
+        for name, issue in report["issues"].items():
+            where = "; ".join(
+                f"{s['file']}" + (f":{s['line']}" if s["line"] is not None else "") for s in issue["samples"][:3]
+            )
+            lines.append(f"| `{name}` | {issue['count']} | {issue['meaning']} | {where or 'n/a'} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Write the Athena text of the live-quality query, translated from the one source by sqlglot.
+
+    python scripts/generate_live_athena_sql.py           # rewrite lambdas/live_quality/sql/live_quality.athena.sql
+    python scripts/generate_live_athena_sql.py --check   # exit 1 if the committed file is not the translation
+
+The source (``live_quality.sql``) is DuckDB's dialect and reads two relations, ``capture_lines`` and
+``label_lines``; the Athena text binds them to the Glue tables first (``live_quality.query.ATHENA_BINDINGS``)
+and is then the same query in Athena's dialect (Trino). Run after every change to the source; the
+result is committed so that neither ``cdk synth`` nor the Lambda needs sqlglot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "lambdas"))
+
+from live_quality.query import ATHENA_BINDINGS, ATHENA_SQL, source_sql  # noqa: E402
+
+HEADER = (
+    "-- GENERATED from live_quality.sql by scripts/generate_live_athena_sql.py (sqlglot {version}); do not edit.\n"
+    "-- Athena (engine version 3, Trino) text of the live-quality query; its parameters and result columns\n"
+    "-- are the source's (see live_quality.sql and live_quality/query.py).\n"
+)
+
+
+def _one_path_per_extract(node: exp.Expression) -> exp.Expression:
+    """``json_extract_string(x, [p1, p2, …])[k]`` (DuckDB: several paths in one parse) becomes Trino's
+    ``JSON_EXTRACT_SCALAR(x, pk)``, also inside TRY; Trino has no list form."""
+    if not isinstance(node, exp.Bracket) or len(node.expressions) != 1:
+        return node
+    inner, wrap_try = node.this, False
+    if isinstance(inner, exp.Try):
+        inner, wrap_try = inner.this, True
+    if not (isinstance(inner, exp.JSONExtractScalar) and isinstance(inner.expression, exp.Array)):
+        return node
+    index = node.expressions[0]
+    if not (isinstance(index, exp.Literal) and not index.is_string):
+        raise ValueError(f"a list-of-paths extraction must be indexed by a number: {node.sql('duckdb')}")
+    paths = inner.expression.expressions
+    # sqlglot keeps bracket indexes 0-based internally, whatever the dialect's own base.
+    single = exp.JSONExtractScalar(this=inner.this.copy(), expression=paths[int(index.this)].copy())
+    return exp.Try(this=single) if wrap_try else single
+
+
+def translate(source: str) -> str:
+    """The Athena text: the Glue-table bindings, then the source query in Trino's dialect."""
+    query = sqlglot.parse_one(source, read="duckdb")
+    bindings = sqlglot.parse_one(ATHENA_BINDINGS, read="athena")
+    with_ = query.args.get("with_") or query.args.get("with")
+    if not isinstance(with_, exp.With):
+        raise ValueError("the source query must start with a WITH clause")
+    binding_with = bindings.args.get("with_") or bindings.args.get("with")
+    assert isinstance(binding_with, exp.With)
+    with_.set("expressions", [*binding_with.expressions, *with_.expressions])
+    # Comments belong to the source; the generated file points at it instead. MATERIALIZED is a DuckDB
+    # planning hint (compute a CTE once); Trino has no such keyword and plans WITH queries itself.
+    for node in query.walk():
+        node.comments = None
+        if isinstance(node, exp.CTE):
+            node.set("materialized", None)
+    query = query.transform(_one_path_per_extract)
+    body = query.sql(dialect="athena", pretty=True)
+    return HEADER.format(version=sqlglot.__version__) + body + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare with the committed file instead of writing it")
+    args = parser.parse_args()
+    text = translate(source_sql())
+    if args.check:
+        if not ATHENA_SQL.exists() or ATHENA_SQL.read_text() != text:
+            print(f"{ATHENA_SQL} is not the translation of the source; run {Path(__file__).name}", file=sys.stderr)
+            return 1
+        print(f"{ATHENA_SQL.name} is up to date")
+        return 0
+    ATHENA_SQL.write_text(text)
+    print(f"wrote {ATHENA_SQL}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Live verdicts: not enough labels, labels not comparable, Holm over the family, the evaluation's reading rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from evaluate.verdicts import holm_adjust
+from live_quality.comparison import (
+    MIN_LABELS_PER_CLASS,
+    VariantEvidence,
+    compare_with_baseline,
+    not_ready_reason,
+)
+
+
+def evidence(name, *, labelled=2000, captured=2500, positives=700, accuracy=0.8, auc=0.80, var=0.05):
+    return VariantEvidence(
+        name=name,
+        captured=captured,
+        labelled=labelled,
+        positives=positives,
+        negatives=labelled - positives,
+        correct=round(accuracy * labelled),
+        roc_auc=auc,
+        v10_variance=var,
+        v01_variance=var,
+    )
+
+
+def test_fewer_than_the_minimum_of_a_class_is_not_enough_labels_and_not_tested():
+    base = evidence("A")
+    short = evidence("B", labelled=200, captured=250, positives=MIN_LABELS_PER_CLASS - 1)
+    (result,) = compare_with_baseline(base, [short])
+    assert result.status == "not_enough_labels"
+    assert result.winner is None and result.accuracy is None
+    assert f"B has {MIN_LABELS_PER_CLASS - 1} labelled positives" in result.reason
+    assert f"at least {MIN_LABELS_PER_CLASS} of each class" in result.reason
+    just_enough = evidence("B", labelled=200, captured=250, positives=MIN_LABELS_PER_CLASS)
+    assert not_ready_reason(base, just_enough) is None
+
+
+def test_a_baseline_without_enough_labels_blocks_every_candidate():
+    base = evidence("A", labelled=40, captured=50, positives=5)
+    results = compare_with_baseline(base, [evidence("B"), evidence("C")])
+    assert [r.status for r in results] == ["not_enough_labels"] * 2
+    assert all("A has 5 labelled positives" in r.reason for r in results)
+
+
+def test_label_coverage_that_differs_a_lot_and_significantly_is_not_comparable():
+    base = evidence("A", labelled=2000, captured=2500)  # 80 %
+    young = evidence("B", labelled=1400, captured=2500)  # 56 %
+    (result,) = compare_with_baseline(base, [young])
+    assert result.status == "labels_not_comparable"
+    assert "80.0% vs B 56.0%" in result.reason
+    slightly = evidence("B", labelled=1900, captured=2500)  # 76 %: within 10 % of 80 %
+    assert not_ready_reason(base, slightly) is None
+    small_noisy = (
+        evidence("A", labelled=100, captured=125, positives=40),
+        evidence("B", labelled=88, captured=125, positives=35),
+    )
+    assert not_ready_reason(*small_noisy) is None  # 80 % vs 70 % on 125 requests each: not significant at 0.01
+
+
+def test_holm_runs_over_every_tested_candidate_and_skips_untested_ones():
+    base = evidence("A", accuracy=0.80, auc=0.80)
+    better = evidence("B", accuracy=0.84, auc=0.86)
+    same = evidence("C", accuracy=0.80, auc=0.80)
+    short = evidence("D", labelled=50, captured=60, positives=10)
+    results = compare_with_baseline(base, [better, same, short])
+    tested = [r for r in results if r.status == "tested"]
+    assert len(tested) == 2
+    raw = [p for r in tested for p in (r.accuracy.p_value, r.auc.p_value)]
+    adjusted = [p for r in tested for p in (r.p_accuracy_adjusted, r.p_auc_adjusted)]
+    assert adjusted == pytest.approx(holm_adjust(raw))
+    assert "Holm over 4 tests" in results[0].reason
+    assert results[0].winner == "B" and results[0].significant
+    assert results[1].winner is None and "does not show that the variants are equal" in results[1].reason
+    assert results[2].status == "not_enough_labels"
+
+
+def test_a_worse_candidate_makes_the_baseline_the_winner():
+    (result,) = compare_with_baseline(evidence("A", accuracy=0.85, auc=0.88), [evidence("B", accuracy=0.78, auc=0.80)])
+    assert result.winner == "A" and "(baseline)" in result.reason
+
+
+def test_opposite_significant_directions_name_no_winner():
+    (result,) = compare_with_baseline(evidence("A", accuracy=0.85, auc=0.78), [evidence("B", accuracy=0.78, auc=0.86)])
+    assert result.winner is None and result.significant and "disagree" in result.reason
+
+
+def test_one_class_only_tests_accuracy_alone():
+    base = evidence("A")
+    no_auc = VariantEvidence("B", 2500, 2000, 700, 1300, 1700, None, None, None)
+    (result,) = compare_with_baseline(base, [no_auc])
+    assert result.auc is None and result.p_auc_adjusted is None
+    assert "ROC AUC not tested (B has no ROC AUC" in result.reason
+
+
+def test_repeated_names_and_bad_alpha_are_refused():
+    with pytest.raises(ValueError, match="more than once"):
+        compare_with_baseline(evidence("A"), [evidence("A")])
+    with pytest.raises(ValueError, match="alpha"):
+        compare_with_baseline(evidence("A"), [evidence("B")], alpha=1.0)

@@ -1,0 +1,143 @@
+"""The run's report from the query's rows: groups of variants, delays, metrics to publish, Markdown, Athena strings."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+
+from evaluate.metrics import Confusion, threshold_metrics
+from live_quality.local_engine import run_on_folders
+from live_quality.query import QueryWindow
+from live_quality.report import LIVE_METRICS, build_report, delay_percentiles, to_markdown
+from live_quality.results import InvalidQueryResult, parse_rows
+from tests.lambdas.live_capture_data import (
+    ENDPOINT,
+    START,
+    Request,
+    append_lines,
+    random_requests,
+    write_capture,
+    write_labels,
+)
+
+WINDOW = QueryWindow(ENDPOINT, "2026/11/01/00", "2026/11/04/00", "2026/11/08/00")
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], list[Request]]:
+    root = tmp_path_factory.mktemp("report")
+    requests = random_requests(21, {"Variant1": 600, "Variant2": 600, "OldVariant": 80})
+    files = write_capture(root / "capture", requests)
+    write_labels(root / "gt", requests)
+    append_lines(next(iter(files)), "{oops")
+    return run_on_folders(root / "capture", root / "gt", WINDOW, threads=1), requests
+
+
+def test_metrics_delays_and_groups(rows):
+    raw, requests = rows
+    report = build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2", "NewVariant"])
+    variants = report["variants"]
+    assert list(variants) == ["Variant1", "Variant2", "NewVariant", "OldVariant"]
+    assert [variants[v]["status"] for v in variants] == ["current", "current", "no_captured_traffic", "retired"]
+    assert report["retired_variants"] == ["OldVariant"]
+    for name in ("Variant1", "Variant2", "OldVariant"):
+        labelled = [r for r in requests if r.variant == name and r.label is not None]
+        y = [r.label for r in labelled]
+        predicted = [int(r.score >= 0.5) for r in labelled]
+        metrics = variants[name]["metrics"]
+        assert metrics["accuracy"] == pytest.approx(accuracy_score(y, predicted))
+        assert metrics["precision"] == pytest.approx(precision_score(y, predicted, zero_division=0))
+        assert metrics["recall"] == pytest.approx(recall_score(y, predicted, zero_division=0))
+        assert metrics["f1"] == pytest.approx(f1_score(y, predicted, zero_division=0))
+        assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, [r.score for r in labelled]))
+        captured = sum(r.variant == name for r in requests)
+        assert variants[name]["label_coverage"] == pytest.approx(len(labelled) / captured)
+        delays = [
+            (r.label_time.replace(minute=0, second=0) - r.inference_time.replace(minute=0, second=0)).total_seconds()
+            // 3600
+            for r in labelled
+        ]
+        assert variants[name]["label_delay_hours"] == pytest.approx(
+            {"p50": np.percentile(delays, 50), "p90": np.percentile(delays, 90)}
+        )
+    # retired variants are reported (their late labels too) but never compared
+    assert [(c["variant_a"], c["variant_b"]) for c in report["comparisons"]] == [("Variant1", "Variant2")]
+    assert report["issues"]["capture_not_json"]["count"] == 1
+    assert report["issues"]["capture_not_json"]["samples"][0]["line"] is not None
+    published = report["metrics_to_publish"]
+    assert set(published) == {"Variant1", "Variant2", "OldVariant"}
+    assert set(published["Variant1"]) == set(LIVE_METRICS.values())
+    assert published["Variant1"]["LiveRocAuc"] == variants["Variant1"]["metrics"]["roc_auc"]
+    json.dumps(report)  # the JSON report is plain data
+
+
+def test_markdown_shows_the_table_the_verdict_and_the_issues(rows):
+    raw, _ = rows
+    report = build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2"])
+    text = to_markdown(report)
+    assert text.startswith(f"# Live quality of endpoint `{ENDPOINT}`")
+    assert "| | Variant1 | Variant2 | OldVariant |" in text
+    assert "## Variant2 vs Variant1 (baseline)" in text
+    assert "**Verdict:" in text
+    assert "`capture_not_json` | 1 |" in text
+    assert "Retired" in text and "OldVariant" in text
+
+
+def test_athena_rows_as_strings_give_the_same_report(rows):
+    raw, _ = rows
+    # GetQueryResults gives every value as a string and leaves NULLs out
+    as_athena = [{k: str(v) for k, v in row.items() if v is not None} for row in raw]
+    native = build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2"])
+    strings = build_report(parse_rows(as_athena), WINDOW, ["Variant1", "Variant2"])
+    assert json.dumps(strings, sort_keys=True) == json.dumps(native, sort_keys=True)
+
+
+def test_a_row_the_query_cannot_produce_is_refused_with_its_row_and_column():
+    with pytest.raises(InvalidQueryResult, match="row 0: captured is 'many', not a number"):
+        parse_rows([{"row_kind": "metrics", "variant": "A", "period": "all", "captured": "many"}])
+    with pytest.raises(InvalidQueryResult, match="row 1 has row_kind 'other'"):
+        parse_rows([{"row_kind": "delay", "variant": "A", "delay_hours": "3", "n": "2"}, {"row_kind": "other"}])
+
+
+def test_not_enough_labels_is_said_plainly(tmp_path: Path):
+    requests = [
+        Request(v, f"{v}-{i}", 0.9 if i % 2 else 0.1, i % 2, START + timedelta(minutes=i), START + timedelta(hours=5))
+        for v in ("Variant1", "Variant2")
+        for i in range(20)
+    ]
+    write_capture(tmp_path / "capture", requests)
+    write_labels(tmp_path / "gt", requests)
+    report = build_report(
+        parse_rows(run_on_folders(tmp_path / "capture", tmp_path / "gt", WINDOW)), WINDOW, ["Variant1", "Variant2"]
+    )
+    (comparison,) = report["comparisons"]
+    assert comparison["status"] == "not_enough_labels"
+    assert "**Verdict: not enough labels** — not enough labels yet: Variant1 has 10 labelled positives" in to_markdown(
+        report
+    )
+    assert report["family_tests"] == 0
+
+
+def test_delay_percentiles_follow_numpy_on_a_histogram():
+    histogram = {0: 3, 2: 1, 7: 4, 30: 2}
+    values = [h for h, n in histogram.items() for _ in range(n)]
+    assert delay_percentiles(histogram) == pytest.approx(
+        {"p50": np.percentile(values, 50), "p90": np.percentile(values, 90)}
+    )
+    assert delay_percentiles({}) is None
+
+
+def test_threshold_metrics_from_counts_refuse_an_empty_matrix():
+    assert threshold_metrics(Confusion(tp=0, fp=0, tn=3, fn=0)) == {
+        "accuracy": 1.0,
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+    }
+    with pytest.raises(ValueError, match="all 0"):
+        threshold_metrics(Confusion(0, 0, 0, 0))
