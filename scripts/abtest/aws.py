@@ -172,7 +172,7 @@ class Aws:
         ]
         name = f"abtest-weights-{int(time.time())}"
         created = self.c.cloudformation.create_change_set(
-            StackName=stack.stack_id,
+            StackName=stack.name,
             ChangeSetName=name,
             ChangeSetType="UPDATE",
             UsePreviousTemplate=True,
@@ -183,20 +183,20 @@ class Aws:
         change_set = created["Id"]
         deadline = time.monotonic() + CHANGE_SET_TIMEOUT_SECONDS
         while True:
-            described = self.c.cloudformation.describe_change_set(ChangeSetName=change_set, StackName=stack.stack_id)
+            described = self.c.cloudformation.describe_change_set(ChangeSetName=change_set, StackName=stack.name)
             status = described["Status"]
             if status == "CREATE_COMPLETE":
                 break
             if status == "FAILED":
                 reason = described.get("StatusReason", "")
-                self.c.cloudformation.delete_change_set(ChangeSetName=change_set, StackName=stack.stack_id)
+                self.c.cloudformation.delete_change_set(ChangeSetName=change_set, StackName=stack.name)
                 if NO_CHANGES in reason:
                     return False
                 raise OperationFailed(f"CloudFormation refused the parameter change for stack {stack.name}: {reason}")
             if time.monotonic() > deadline:
                 raise OperationFailed(f"change set {name} of stack {stack.name} is still {status} after 5 minutes")
             time.sleep(CHANGE_SET_POLL_SECONDS)
-        self.c.cloudformation.execute_change_set(ChangeSetName=change_set, StackName=stack.stack_id)
+        self.c.cloudformation.execute_change_set(ChangeSetName=change_set, StackName=stack.name)
         return True
 
     def alarm_names(self, stack_id: str) -> list[str]:

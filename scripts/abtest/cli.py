@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -83,6 +83,11 @@ ExecutionOpt = Annotated[
 ]
 
 
+def _console() -> Console:
+    """stdout, long lines (ARNs, commands) kept whole so they can be copied."""
+    return Console(soft_wrap=True, highlight=False)
+
+
 def _deps(ctx: typer.Context) -> Deps:
     return ctx.obj if isinstance(ctx.obj, Deps) else Deps()
 
@@ -132,7 +137,7 @@ def status(ctx: typer.Context, endpoint: EndpointArg, region: RegionOpt = None, 
         if as_json:
             render.print_json(report)
         else:
-            render.status(Console(), report)
+            render.status(_console(), report)
 
     _run(ctx, region, as_json, action)
 
@@ -216,7 +221,7 @@ def weights_set(
             values = parameter_values(stack.parameters, requested)
             # Unnamed variants keep their *declared* weight: the change set passes UsePreviousValue.
             target = target_weights(declared, requested, endpoint=endpoint_name)
-            changed = any(stack.parameters[key] != value for key, value in values.items())
+            changed = _differs(stack.parameters, values)
             if changed:
                 aws.update_parameters(
                     stack, values, f"abtest weights set {' '.join(f'{k}={v}' for k, v in values.items())}"
@@ -248,9 +253,9 @@ def weights_set(
         if as_json:
             render.print_json(result)
         else:
-            render.weights_result(Console(), result)
+            render.weights_result(_console(), result)
             if result["drift"]:
-                Console().print(
+                _console().print(
                     f"[yellow]note:[/] the stack's parameters still declare {_text(declared)}: the next parameter "
                     f"or endpoint-config change re-applies them. `abtest weights record {endpoint}` declares these."
                 )
@@ -258,7 +263,12 @@ def weights_set(
     _run(ctx, region, as_json, action)
 
 
-def _text(weights: dict[str, float]) -> str:
+def _differs(current: Mapping[str, str], values: Mapping[str, str]) -> bool:
+    """Whether setting ``values`` changes a parameter ("25" and "25.0" are the same weight)."""
+    return any(key not in current or float(current[key]) != float(value) for key, value in values.items())
+
+
+def _text(weights: Mapping[str, float]) -> str:
     return " ".join(f"{name}={weight:g}" for name, weight in weights.items())
 
 
@@ -276,7 +286,7 @@ def weights_record(
         stack, endpoint_name, state = _context(aws, endpoint)
         live = state.current_weights
         values = parameter_values(stack.parameters, live)
-        changed = any(stack.parameters.get(key) != value for key, value in values.items())
+        changed = _differs(stack.parameters, values)
         if changed:
             aws.update_parameters(stack, values, f"abtest weights record: {_text(live)}")
             _wait(aws, deps, endpoint_name, live, stack, timeout, as_json)
@@ -291,7 +301,7 @@ def weights_record(
             render.print_json(result)
         else:
             verb = "recorded" if changed else "already declared"
-            Console().print(f"[green]{verb}[/]: stack {stack.name} parameters {_text(live)}")
+            _console().print(f"[green]{verb}[/]: stack {stack.name} parameters {_text(live)}")
 
     _run(ctx, region, as_json, action)
 
@@ -377,7 +387,7 @@ def rollout_start(
         if as_json:
             render.print_json(result)
         else:
-            Console().print(f"[green]started[/] {arn}\n  watch: abtest rollout status {endpoint}")
+            _console().print(f"[green]started[/] {arn}\n  watch: abtest rollout status {endpoint}")
 
     _run(ctx, region, as_json, action)
 
@@ -411,7 +421,7 @@ def rollout_status(
         if as_json:
             render.print_json({"endpoint": endpoint, "executions": items})
         else:
-            render.rollout_table(Console(), items)
+            render.rollout_table(_console(), items)
 
     _run(ctx, region, as_json, action)
 
@@ -440,7 +450,7 @@ def rollout_stop(
         if as_json:
             render.print_json(result)
         else:
-            Console().print(
+            _console().print(
                 f"[green]stopped[/] {', '.join(arns)}\n  the end rule restores the weights from before the rollout; "
                 f"check with `abtest status {endpoint}`"
             )
@@ -494,7 +504,7 @@ def evaluate(
         if as_json:
             render.print_json(result)
         else:
-            render.evaluation(Console(), result)
+            render.evaluation(_console(), result)
 
     _run(ctx, region, as_json, action)
 

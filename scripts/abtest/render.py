@@ -76,6 +76,8 @@ def status(console: Console, report: Mapping[str, Any]) -> None:
     alarms = report["alarms"]
     if alarms["error"]:
         console.print(f"Alarms: [yellow]unavailable[/] ({alarms['error']})")
+    elif not alarms["items"]:
+        console.print("Alarms: the stack lists none")
     else:
         alarm_table = Table(title="Alarms", title_justify="left")
         for column in ("alarm", "type", "state", "since"):
