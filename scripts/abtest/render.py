@@ -64,6 +64,8 @@ def status(console: Console, report: Mapping[str, Any]) -> None:
         console.print(f"[yellow]traffic unavailable:[/] {traffic['error']}")
     if report["drift"]:
         console.print(drift_panel(report))
+    if report["orphan_parameters"]:
+        console.print(f"weight parameters of variants the endpoint lacks: {', '.join(report['orphan_parameters'])}")
 
     srm = report["srm"]
     if srm["error"]:
@@ -110,8 +112,6 @@ def drift_panel(report: Mapping[str, Any]) -> Panel:
         "traffic back).",
         f"Keep the live weights:  abtest weights record {report['endpoint']}",
     ]
-    if report["orphan_parameters"]:
-        lines.insert(2, f"Parameters of variants the endpoint lacks: {', '.join(report['orphan_parameters'])}")
     return Panel("\n".join(lines), title="DRIFT: declared and live weights differ", border_style="red")
 
 

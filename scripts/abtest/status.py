@@ -83,7 +83,9 @@ def gather(aws: Aws, endpoint: str, now: datetime) -> dict[str, Any]:
         "endpoint_name": endpoint_name,
         "endpoint_status": state.status,
         "variants": [asdict(row) for row in rows],
-        "drift": any(row.drift for row in rows) or bool(orphans),
+        # A weight parameter no live variant has changes no traffic: listed, not drift. (CloudFormation
+        # lists only the template's parameters; local mode keeps those of a template's earlier version.)
+        "drift": any(row.drift for row in rows),
         "orphan_parameters": orphans,
         "traffic": traffic_section,
         "alarms": _section(alarms, {"items": []}),

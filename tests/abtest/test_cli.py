@@ -425,3 +425,16 @@ def test_evaluate_refuses_an_unknown_variant_or_missing_file_before_uploading(de
     assert "no such file" in missing.stderr
     assert deployed.clients.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
     assert deployed.lambda_.calls == []
+
+
+def test_a_weight_parameter_without_a_live_variant_is_listed_but_not_drift(deployed):
+    # A template that declares a weight for a variant the endpoint does not have.
+    stack = deployed.clients.cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+    body = deployed.clients.cloudformation.get_template(StackName=STACK)["TemplateBody"]
+    body = json.loads(body) if isinstance(body, str) else dict(body)
+    body["Parameters"]["WeightVariant3"] = {"Type": "Number", "Default": 1}
+    deployed.clients.cloudformation._real.update_stack(StackName=stack["StackId"], TemplateBody=json.dumps(body))
+    report = deployed.json("status", ENDPOINT)
+    assert report["orphan_parameters"] == ["WeightVariant3"]
+    assert report["drift"] is False
+    assert "weight parameters of variants the endpoint lacks: WeightVariant3" in deployed.run("status", ENDPOINT).stdout
