@@ -33,6 +33,13 @@ QUALITY_PERIOD = Duration.hours(1)
 # One-minute resolution throughout; math expressions would otherwise default to five minutes.
 PERIOD = Duration.minutes(1)
 QUALITY_LABELS = {"Accuracy": "Accuracy", "Precision": "Precision", "Recall": "Recall", "F1": "F1", "RocAuc": "ROC AUC"}
+# Alarm thresholds are drawn as horizontal lines on the graphs their alarms watch, in this colour.
+THRESHOLD_COLOR = "#d62728"
+
+
+def threshold_line(value: float, label: str) -> cw.HorizontalAnnotation:
+    """A horizontal annotation at an alarm threshold (the value comes from the monitoring config)."""
+    return cw.HorizontalAnnotation(value=value, label=label, color=THRESHOLD_COLOR)
 
 
 def is_gpu_instance(instance_type: str) -> bool:
@@ -67,6 +74,7 @@ class EndpointDashboard(Construct):
         super().__init__(scope, construct_id)
         self._endpoint = endpoint_name
         self._variants = [v.name for v in spec.variants]
+        self._monitoring = spec.monitoring
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(self._header(spec, stack_name, set_weights_function_name))
         self.dashboard.add_widgets(*self._traffic())
@@ -193,6 +201,7 @@ class EndpointDashboard(Construct):
         ]
 
     def _latency_widget(self, name: str) -> cw.GraphWidget:
+        """p50/p90/p99 of ``name`` in ms; ModelLatency also shows the p99 alarm's threshold."""
         series = []
         # Metric ids must be unique within a graph: one per variant and statistic.
         for index, variant in enumerate(self._variants):
@@ -211,6 +220,11 @@ class EndpointDashboard(Construct):
             title=f"{name} per variant (p50, p90, p99)",
             left=series,
             left_y_axis=cw.YAxisProps(label="milliseconds", show_units=False, min=0),
+            left_annotations=(
+                [threshold_line(self._monitoring.p99_latency_ms, "p99 alarm threshold")]
+                if name == "ModelLatency"
+                else None
+            ),
             width=12,
             height=GRAPH_HEIGHT,
         )
@@ -239,6 +253,7 @@ class EndpointDashboard(Construct):
                 title="5XX error rate",
                 left=rates,
                 left_y_axis=cw.YAxisProps(label="% of invocations", show_units=False, min=0),
+                left_annotations=[threshold_line(self._monitoring.error_rate_percent, "alarm threshold")],
                 width=6,
                 height=GRAPH_HEIGHT,
             ),
@@ -286,6 +301,7 @@ class EndpointDashboard(Construct):
             title="Sample-ratio check: exact-test p-value (low = split differs from weights)",
             left=[srm_p_value],
             left_y_axis=cw.YAxisProps(label="p-value", show_units=False, min=0, max=1),
+            left_annotations=[threshold_line(self._monitoring.srm_p_value, "alarm threshold")],
             width=12,
             height=GRAPH_HEIGHT,
         )

@@ -1,27 +1,30 @@
 #!/usr/bin/env python3
 """Preview the CloudWatch dashboards of synthesized templates, without an AWS account.
 
-usage: python scripts/dashboard_preview.py [--template PATH ...] [--out DIR]
+usage: python scripts/dashboard_preview.py [--template PATH ...] [--out DIR] [--seed N] [--dpi N]
 
 Reads every ``*.template.json`` in ``cdk.out/`` (or only the ``--template`` files; it never
 synthesizes anything itself), finds each ``AWS::CloudWatch::Dashboard``, rebuilds its
-``DashboardBody`` with readable placeholders for the CloudFormation intrinsics, and writes, per
-dashboard, ``<stack>-<logical id>.html`` (a self-contained page) and ``<stack>-<logical id>.svg``
-(the same layout, for a README) into ``--out`` (default ``docs/dashboard-preview/``). Paths are
-relative to the current directory, as for ``cdk synth``. A short summary goes to stdout.
+``DashboardBody`` with readable placeholders for the CloudFormation intrinsics, and draws it as
+charts over a simulated A/B run (:mod:`scripts.dashboard_render`, :mod:`scripts.dashboard_simulation`):
+one ``<stack>-<logical id>.png`` per dashboard in ``--out`` (default ``docs/dashboard-preview/``).
+Paths are relative to the current directory, as for ``cdk synth``. A short summary (every widget's
+grid rectangle) goes to stdout.
+
+This module holds the reading (body reconstruction, widget layout on the 24-column grid, metric
+rows); the drawing lives in ``dashboard_render``.
 
 Exit status: 0 when every layout is clean; 1 when some widget overlaps another or crosses column
-24 (the files are still written, with those widgets drawn in red); 2 when there is nothing to read
-or a template/body cannot be parsed.
+24 (the picture is still written, with those widgets outlined in red); 2 when there is nothing to
+read or a template/body cannot be parsed.
 
-Output is deterministic (no timestamps, template order kept), so committed previews only change
-when the dashboard does.
+Output is deterministic (seeded simulation, no timestamps in the PNG), so committed previews only
+change when the dashboard, the simulation or matplotlib does.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import re
 import sys
@@ -32,14 +35,10 @@ from typing import Any
 
 GRID_COLUMNS = 24
 """CloudWatch dashboards are a 24-column grid."""
-CELL_PX = 40
-"""Drawing scale: one grid unit is 40 px wide and one row unit 40 px tall."""
 DEFAULT_SIZE = 6
 """CloudWatch's default widget width and height when the body omits them."""
 DEFAULT_STAT = "Average"
 """CloudWatch's statistic for a metric row without ``stat`` (CDK omits it for Average)."""
-MAX_SVG_LINES = 6
-"""Series (or text) lines drawn per widget in the SVG; the rest become "… +N more"."""
 DEFAULT_TEMPLATE_DIR = Path("cdk.out")
 DEFAULT_OUT_DIR = Path("docs/dashboard-preview")
 
@@ -55,20 +54,19 @@ PSEUDO_PARAMETERS: Mapping[str, str] = {
 _GENERIC_ATTRIBUTES = frozenset({"Arn", "Id", "Name"})
 _CDK_HASH = re.compile(r"^(.+?)[0-9A-F]{8}$")
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 # ---------------------------------------------------------------------------------------------
 # Reading templates: DashboardBody → dict
 # ---------------------------------------------------------------------------------------------
 
 
-def _short_id(logical_id: str) -> str:
+def short_id(logical_id: str) -> str:
     """``AbEndpointAA85BA8E`` → ``AbEndpoint``: CDK's 8-hex-digit path hash is noise in a preview."""
     match = _CDK_HASH.match(logical_id)
     return match.group(1) if match else logical_id
 
 
-class _Resolver:
+class Resolver:
     """Turns CloudFormation intrinsics into readable plain text (never JSON-quoted)."""
 
     def __init__(self, template: Mapping[str, Any], stack_name: str) -> None:
@@ -82,12 +80,12 @@ class _Resolver:
             return PSEUDO_PARAMETERS[name]
         if name.startswith("AWS::"):
             return f"<{name}>"
-        return f"<{_short_id(name)}>"
+        return f"<{short_id(name)}>"
 
     def get_att(self, logical_id: str, attribute: str) -> str:
         # An endpoint's "<EndpointName>" says it all; an "<Arn>" needs to say whose.
         if attribute in _GENERIC_ATTRIBUTES:
-            return f"<{_short_id(logical_id)}.{attribute}>"
+            return f"<{short_id(logical_id)}.{attribute}>"
         return f"<{attribute}>"
 
     def text(self, value: Any) -> str:
@@ -178,7 +176,7 @@ def _body_parts(body: Any) -> Iterator[Any]:
         raise ValueError(f"unsupported DashboardBody form: {json.dumps(body)[:80]}")
 
 
-def _reconstruct(body: Any, resolver: _Resolver) -> str:
+def _reconstruct(body: Any, resolver: Resolver) -> str:
     """The body's JSON text with each intrinsic replaced by a placeholder that keeps it valid.
 
     CDK splices tokens in anywhere: usually inside a JSON string (``"region":"`` Ref ``"``), but
@@ -214,7 +212,7 @@ def load_dashboards(template: Mapping[str, Any], *, stack_name: str = "<StackNam
     :param stack_name: the value for ``AWS::StackName``; default ``<StackName>``.
     :raises ValueError: a body that is not JSON once rebuilt, naming the logical id.
     """
-    resolver = _Resolver(template, stack_name)
+    resolver = Resolver(template, stack_name)
     dashboards: list[tuple[str, dict]] = []
     for logical_id, resource in (template.get("Resources") or {}).items():
         if not isinstance(resource, Mapping) or resource.get("Type") != "AWS::CloudWatch::Dashboard":
@@ -498,201 +496,26 @@ def describe_widget(widget: Mapping[str, Any]) -> WidgetView:
     return WidgetView(widget_title(widget), kind, tuple(lines), text, tuple(notes), tuple(hints))
 
 
-# ---------------------------------------------------------------------------------------------
-# Rendering
-# ---------------------------------------------------------------------------------------------
-
-
-def _clean(text: str) -> str:
-    """Drop control characters that XML 1.0 (and so the SVG) cannot hold."""
-    return _XML_INVALID.sub("", text)
-
-
-def _esc(text: str) -> str:
-    return html.escape(_clean(text), quote=True)
-
-
-def _truncate(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
-
-
 def _widgets(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     widgets = body.get("widgets")
     return [w for w in widgets if isinstance(w, Mapping)] if isinstance(widgets, list) else []
 
 
-def _canvas(placed: Sequence[Placed]) -> tuple[int, int]:
+def dashboard_widgets(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The body's widgets (entries that are not objects are skipped)."""
+    return _widgets(body)
+
+
+def canvas_size(placed: Sequence[Placed]) -> tuple[int, int]:
     """Grid columns and rows to draw: at least 24 columns, more if a widget crosses the edge."""
     columns = max([GRID_COLUMNS, *(box.right for box in placed)])
     rows = max([1, *(box.bottom for box in placed)])
     return columns, rows
 
 
-_HTML_STYLE = """
-body { font: 14px/1.35 system-ui, sans-serif; margin: 24px; color: #16191f; }
-h1 { font-size: 20px; margin: 0 0 4px; }
-.meta { color: #5f6b7a; margin: 0 0 12px; }
-.problems { color: #b0160b; } .ok { color: #037f0c; }
-.grid { position: relative; border: 1px solid #d1d5db; background-color: #fafafa;
-  background-image: linear-gradient(to right, #eceff3 1px, transparent 1px),
-                    linear-gradient(to bottom, #eceff3 1px, transparent 1px);
-  background-size: 40px 40px; }
-.edge { position: absolute; top: 0; bottom: 0; border-left: 2px dashed #b0160b; }
-.widget { position: absolute; box-sizing: border-box; overflow: auto; padding: 6px 8px;
-  background: #fff; border: 1px solid #8d99a8; border-radius: 4px; }
-.widget.problem { border: 2px solid #b0160b; background: rgba(255, 235, 235, 0.85); }
-.widget.auto { border-style: dashed; }
-.widget h2 { font-size: 14px; margin: 0; }
-.kind { font-size: 11px; color: #5f6b7a; text-transform: uppercase; letter-spacing: .03em; }
-.widget ul { margin: 4px 0 0; padding-left: 16px; font-size: 12px; }
-.widget pre { margin: 4px 0 0; font-size: 12px; white-space: pre-wrap; word-break: break-word; }
-.notes { margin: 4px 0 0; font-size: 11px; color: #5f6b7a; }
-"""
-
-
-def render_html(name: str, body: Mapping[str, Any]) -> str:
-    """A self-contained HTML page drawing ``body``'s widgets on the 24-column grid.
-
-    Every text from the body (titles, series, markdown, queries) is HTML-escaped; widgets in a
-    layout problem are outlined in red, automatically placed ones dashed.
-    """
-    placed = place_widgets(_widgets(body))
-    issues = _layout_issues(placed)
-    flagged = {index for _, indexes in issues for index in indexes}
-    columns, rows = _canvas(placed)
-    settings = ", ".join(f"{key} {body[key]}" for key in ("start", "end", "periodOverride") if key in body)
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        '<head><meta charset="utf-8">',
-        f"<title>Dashboard preview: {_esc(name)}</title>",
-        f"<style>{_HTML_STYLE}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{_esc(name)}</h1>",
-        f'<p class="meta">{len(placed)} widgets on a {GRID_COLUMNS}-column grid (1 unit = {CELL_PX} px)'
-        + (f"; {_esc(settings)}" if settings else "")
-        + ". Series read <i>name [VariantName] stat</i> (hover for every dimension); "
-        "placeholders in &lt;angle brackets&gt; stand for CloudFormation references.</p>",
-    ]
-    if issues:
-        out.append('<ul class="problems">')
-        out += [f"<li>{_esc(message)}</li>" for message, _ in issues]
-        out.append("</ul>")
-    else:
-        out.append('<p class="ok">Layout: no overlaps, nothing past column 24.</p>')
-    out.append(f'<div class="grid" style="width:{columns * CELL_PX}px;height:{rows * CELL_PX}px">')
-    if columns > GRID_COLUMNS:
-        out.append(f'<div class="edge" style="left:{GRID_COLUMNS * CELL_PX - 1}px"></div>')
-    for box in placed:
-        view = describe_widget(box.widget)
-        classes = " ".join(["widget", *(["problem"] if box.index in flagged else []), *(["auto"] if box.auto else [])])
-        style = (
-            f"left:{box.x * CELL_PX + 2}px;top:{box.y * CELL_PX + 2}px;"
-            f"width:{max(box.width * CELL_PX - 4, 8)}px;height:{max(box.height * CELL_PX - 4, 8)}px"
-        )
-        where = f"widget {box.index}: x={box.x} y={box.y} width={box.width} height={box.height}"
-        where += " (placed automatically)" if box.auto else ""
-        out.append(f'<section class="{classes}" style="{style}" title="{_esc(where)}">')
-        if view.title:
-            out.append(f"<h2>{_esc(view.title)}</h2>")
-        out.append(f'<div class="kind">{_esc(view.kind)}</div>')
-        if view.lines:
-            hints = [*view.hints, *[""] * len(view.lines)]
-            items = [
-                f'<li title="{_esc(hint)}">{_esc(line)}</li>' if hint else f"<li>{_esc(line)}</li>"
-                for line, hint in zip(view.lines, hints, strict=False)
-            ]
-            out.append("<ul>" + "".join(items) + "</ul>")
-        if view.text is not None:
-            out.append(f"<pre>{_esc(view.text)}</pre>")
-        if view.notes:
-            out.append(f'<p class="notes">{_esc("; ".join(view.notes))}</p>')
-        out.append("</section>")
-    out += ["</div>", "</body>", "</html>", ""]
-    return "\n".join(out)
-
-
-_SVG_PAD = 12
-_SVG_HEADER = 28
-_TITLE_CHAR_PX = 7.8  # 13 px bold monospace
-_LINE_CHAR_PX = 6.6  # 11 px monospace
-_LINE_PX = 14
-
-
-def render_svg(name: str, body: Mapping[str, Any]) -> str:
-    """The layout of ``body`` as a standalone SVG for a README.
-
-    Each widget is a box with its title, kind and up to six lines (series, alarms, markdown),
-    each cut to the box width with an ellipsis; the full title is the box's ``<title>``
-    (tooltip). Problem widgets are red, automatically placed ones dashed.
-    """
-    placed = place_widgets(_widgets(body))
-    flagged = {index for _, indexes in _layout_issues(placed) for index in indexes}
-    columns, rows = _canvas(placed)
-    width = columns * CELL_PX + 2 * _SVG_PAD
-    height = rows * CELL_PX + _SVG_PAD + _SVG_HEADER
-    ox, oy = _SVG_PAD, _SVG_HEADER
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="ui-monospace, Menlo, Consolas, monospace" role="img">',
-        f"<title>Dashboard preview: {_esc(name)}</title>",
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{ox}" y="19" font-size="14" font-weight="bold" fill="#16191f">'
-        f"{_esc(_truncate(f'{name} — {len(placed)} widgets', int((width - 2 * _SVG_PAD) / 8.4)))}</text>",
-    ]
-    grid = [f"M{ox + c * CELL_PX} {oy}V{oy + rows * CELL_PX}" for c in range(columns + 1)]
-    grid += [f"M{ox} {oy + r * CELL_PX}H{ox + columns * CELL_PX}" for r in range(rows + 1)]
-    out.append(f'<path d="{"".join(grid)}" stroke="#eceff3" stroke-width="1" fill="none"/>')
-    if columns > GRID_COLUMNS:
-        edge = ox + GRID_COLUMNS * CELL_PX
-        out.append(
-            f'<line x1="{edge}" y1="{oy}" x2="{edge}" y2="{oy + rows * CELL_PX}" '
-            'stroke="#b0160b" stroke-width="2" stroke-dasharray="6 4"/>'
-        )
-    for box in placed:
-        view = describe_widget(box.widget)
-        bad = box.index in flagged
-        left, top = ox + box.x * CELL_PX + 2, oy + box.y * CELL_PX + 2
-        box_w, box_h = max(box.width * CELL_PX - 4, 4), max(box.height * CELL_PX - 4, 4)
-        stroke = 'stroke="#b0160b" stroke-width="2"' if bad else 'stroke="#8d99a8" stroke-width="1"'
-        dash = ' stroke-dasharray="5 3"' if box.auto else ""
-        fill = "#ffebeb" if bad else "#ffffff"
-        label = view.label
-        out.append("<g>")
-        out.append(f"<title>{_esc(label)} ({_esc(view.kind)}; x={box.x} y={box.y} {box.width}x{box.height})</title>")
-        out.append(
-            f'<rect x="{left}" y="{top}" width="{box_w}" height="{box_h}" rx="4" fill="{fill}" '
-            f'fill-opacity="{0.85 if bad else 1}" {stroke}{dash}/>'
-        )
-        title_chars = max(int((box_w - 12) / _TITLE_CHAR_PX), 1)
-        line_chars = max(int((box_w - 12) / _LINE_CHAR_PX), 1)
-        out.append(
-            f'<text x="{left + 6}" y="{top + 17}" font-size="13" font-weight="bold" fill="#16191f">'
-            f"{_esc(_truncate(label, title_chars))}</text>"
-        )
-        out.append(
-            f'<text x="{left + 6}" y="{top + 31}" font-size="10" fill="#5f6b7a">'
-            f"{_esc(_truncate(view.kind, line_chars))}</text>"
-        )
-        content = list(view.lines)
-        if view.text is not None:
-            text_lines = [line for line in view.text.splitlines() if line.strip()]
-            content += text_lines if view.title else text_lines[1:]  # else the first is the label
-        room = min(MAX_SVG_LINES, max((box_h - 36) // _LINE_PX, 0))
-        if len(content) > room:
-            shown = max(room - 1, 0)
-            content = [*content[:shown], f"… +{len(content) - shown} more"] if room else []
-        for n, line in enumerate(content):
-            out.append(
-                f'<text x="{left + 6}" y="{top + 47 + n * _LINE_PX}" font-size="11" fill="#16191f">'
-                f"{_esc(_truncate(line, line_chars))}</text>"
-            )
-        out.append("</g>")
-    out += ["</svg>", ""]
-    return "\n".join(out)
+def flagged_widgets(placed: Sequence[Placed]) -> set[int]:
+    """Indexes of the widgets in a layout problem (drawn in red)."""
+    return {index for _, indexes in _layout_issues(placed) for index in indexes}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -702,7 +525,7 @@ def render_svg(name: str, body: Mapping[str, Any]) -> str:
 
 def _summary(name: str, body: Mapping[str, Any], problems: Sequence[str]) -> list[str]:
     placed = place_widgets(_widgets(body))
-    columns, rows = _canvas(placed)
+    columns, rows = canvas_size(placed)
     lines = [f"{name}: {len(placed)} widgets, {columns} x {rows} grid units"]
     for box in sorted(placed, key=lambda b: (b.y, b.x, b.index)):
         view = describe_widget(box.widget)
@@ -720,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 clean, 1 layout problems, 2 nothing readable)."""
     parser = argparse.ArgumentParser(
         prog="dashboard_preview.py",
-        description="Draw the CloudWatch dashboards of synthesized CDK templates as HTML and SVG, offline.",
+        description="Draw the CloudWatch dashboards of synthesized CDK templates over a simulated A/B run, offline.",
     )
     parser.add_argument(
         "--template",
@@ -732,7 +555,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT_DIR, metavar="DIR", help=f"output directory; default {DEFAULT_OUT_DIR}/"
     )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the simulated run; default 7")
+    parser.add_argument("--dpi", type=int, default=100, help="resolution of the PNG; default 100")
     args = parser.parse_args(argv)
+    # matplotlib takes a second to import: only when there is something to draw.
+    from scripts.dashboard_render import write_png
 
     templates: list[Path] = args.template or sorted(DEFAULT_TEMPLATE_DIR.glob("*.template.json"))
     if not templates:
@@ -754,14 +581,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems = layout_problems(_widgets(body))
             problem_count += len(problems)
             args.out.mkdir(parents=True, exist_ok=True)
-            stem = args.out / _file_stem(stack, logical_id)
-            written = []
-            for suffix, text in ((".html", render_html(name, body)), (".svg", render_svg(name, body))):
-                target = stem.with_name(stem.name + suffix)
-                target.write_text(text, encoding="utf-8", newline="\n")
-                written.append(target)
+            target = args.out / f"{_file_stem(stack, logical_id)}.png"
+            try:
+                write_png(target, name, body, template, seed=args.seed, dpi=args.dpi, stack_name=stack)
+            except ValueError as err:
+                print(f"error: {name}: {err}", file=sys.stderr)
+                return 2
             print("\n".join(_summary(name, body, problems)))
-            print("\n".join(f"  wrote {target}" for target in written))
+            print(f"  wrote {target} ({target.stat().st_size // 1024} KB)")
 
     if not found:
         print(f"no AWS::CloudWatch::Dashboard in {', '.join(map(str, templates))}", file=sys.stderr)
@@ -773,4 +600,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: `scripts` importable
     sys.exit(main())

@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from evaluate.aws_io import variant_lister, write_reports_local  # noqa: E402
 from evaluate.runner import evaluate, parse_request  # noqa: E402
 from evaluate.scoring import RUNTIME_RETRY_CONFIG  # noqa: E402
+from scripts.evaluation_figures import draw_figures  # noqa: E402
 from scripts.generate_churn_data import generate, to_csv  # noqa: E402
 from scripts.stub_sagemaker_runtime import StubRuntime  # noqa: E402
 
@@ -66,7 +67,9 @@ def main() -> int:
                 runtime=runtime,
             )
         report["seconds"] = 0.0  # keep the committed sample stable
-        locations = write_reports_local(report, ROOT / "docs" / "evaluation-sample", "sample")
+        locations = write_reports_local(
+            report, ROOT / "docs" / "evaluation-sample", "sample", draw_figures=draw_figures
+        )
         print(locations["markdown"])
     finally:
         server.stop()

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from scripts.weights_file import DEFAULT_WEIGHTS_FILE
+
 # Offline and quiet, whatever the caller's shell says.
 os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
 os.environ["CDK_DISABLE_CLI_TELEMETRY"] = "true"
@@ -19,6 +21,10 @@ for _var in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "default.json"
 FULL_CONFIG = ROOT / "config" / "examples" / "full.json"
+# Not app configs, though under config/ (users edit them beside the configs): the pipeline's weights per
+# environment (scripts/weights_file.py) and the configs' JSON Schema (the file their "$schema" names).
+CONFIG_SCHEMA = ROOT / "config" / "schema.json"
+SHIPPED_CONFIGS = sorted(p for p in (ROOT / "config").rglob("*.json") if p not in (DEFAULT_WEIGHTS_FILE, CONFIG_SCHEMA))
 
 
 def read_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:

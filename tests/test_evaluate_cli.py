@@ -72,8 +72,14 @@ def test_local_file_in_local_report_out(tmp_path: Path, moto_url: str, endpoint:
     summary: dict[str, Any] = json.loads(result.stdout)
     report = json.loads(Path(summary["reports"]["json"]).read_text())
     assert report["complete"] and report["rows"] == 400
-    assert Path(summary["reports"]["markdown"]).read_text().startswith(f"# Evaluation of endpoint `{endpoint}`")
+    markdown = Path(summary["reports"]["markdown"]).read_text()
+    assert markdown.startswith(f"# Evaluation of endpoint `{endpoint}`")
     assert dict(stub.requests) == {"Variant1": 4, "Variant2": 4}
+    # A local report directory gets the ROC curves and confusion matrices, linked from report.md.
+    directory = Path(summary["reports"]["markdown"]).parent
+    for variant in ("Variant1", "Variant2"):
+        for image in (f"roc-{variant}.png", f"confusion-{variant}.png"):
+            assert f"]({image})" in markdown and (directory / image).read_bytes().startswith(b"\x89PNG")
 
 
 def test_s3_test_set_and_s3_reports(tmp_path: Path, moto_url: str, endpoint: str):

@@ -5,21 +5,38 @@ the field, e.g.::
 
     config/ab.json: endpoint "churn" > variant "Variant2" > initial_weight: must be >= 0 (got -1)
 
+Each section of the file is a table of :class:`~constructs_lib.config.fields.Field` entries
+below: the key, its rule (a :mod:`~constructs_lib.config.rules` object, or a nested section) and
+the model attribute whose default and description it shares. The parser and the JSON Schema
+generator (:mod:`constructs_lib.config.schema`) both read these tables; what a section checks
+across its keys (min ≤ max, unique names, …) stays in that section's build function, and
+``schema.LOADER_ONLY_RULES`` lists it.
+
 Nothing here touches AWS or the CDK, so app.py can validate before it builds any stack.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, NamedTuple
 
 from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
 from constructs_lib.config import alarm_limits, service_model
+from constructs_lib.config.fields import (
+    ConfigError,
+    Context,
+    Field,
+    Keys,
+    Nested,
+    Section,
+    StringList,
+    field_schema,
+    read_value,
+)
 from constructs_lib.config.model import (
     AppConfig,
     AutoscalingSpec,
@@ -34,200 +51,106 @@ from constructs_lib.config.model import (
     VariantSpec,
     VpcSpec,
 )
+from constructs_lib.config.rules import (
+    AlarmPeriod,
+    Arn,
+    Boolean,
+    EcrRepositoryArn,
+    EmailList,
+    FreeText,
+    InstanceType,
+    Integer,
+    JsonSchema,
+    Number,
+    OneOf,
+    Probability,
+    Probe,
+    Rule,
+    S3Prefix,
+    SageMakerInteger,
+    SageMakerName,
+    SageMakerNumber,
+    Text,
+    describe,
+    schema_pattern,
+)
 
 # SageMaker's own rules (names, instance types, numeric ranges) come from its service model in
 # botocore: see constructs_lib/config/service_model.py. Only rules that model does not state live here.
 S3_OBJECT_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/\S+$")
+S3_PREFIX_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$")
 ECR_IMAGE_URI = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?"
     r"/(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::[\w.-]{1,128}|@sha256:[a-f0-9]{64})$"
 )
 MODEL_PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]{1,63}(/\d+)?$")
-# ECR repository ARN: arn:<partition>:ecr:<region>:<account>:repository/<name>; the name is checked
-# against ECR's RepositoryName shape.
-ECR_REPOSITORY_ARN = re.compile(r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/(?P<name>.+)$")
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
-
-T = TypeVar("T")
-
-
-class ConfigError(ValueError):
-    """The config file is invalid; ``problems`` holds one located message per problem."""
-
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid config {source} ({len(problems)} problem(s)):\n{lines}")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+# VpcConfig: Subnets 1..16, SecurityGroupIds 1..5 (SageMaker API reference, VpcConfig).
+MAX_SUBNETS = 16
+MAX_SECURITY_GROUPS = 5
 
 
-class _Context:
-    """Where in the file we are, and the problems found so far."""
-
-    def __init__(self, source: str, problems: list[str], path: tuple[str, ...] = ()):
-        self.source = source
-        self.problems = problems
-        self.path = path
-
-    def child(self, label: str) -> _Context:
-        return _Context(self.source, self.problems, (*self.path, label))
-
-    def error(self, message: str, key: str | None = None) -> None:
-        where = " > ".join(self.path + ((key,) if key else ()))
-        self.problems.append(f"{self.source}: {where}: {message}" if where else f"{self.source}: {message}")
+# --- lists and maps -----------------------------------------------------------------------------
 
 
-def _describe(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+class Environment(Nested):
+    """Container environment: SageMaker's EnvironmentMap (names, values, count from botocore)."""
 
+    def read(self, ctx: Context, obj: dict[str, Any], key: str, default: Any) -> Any:
+        return self.parse(ctx.child(key), obj[key]) if key in obj else default
 
-def _mapping(
-    ctx: _Context, value: Any, *, required: Iterable[str], optional: Iterable[str] = ()
-) -> dict[str, Any] | None:
-    """Check ``value`` is an object with exactly the allowed keys; report unknown and missing."""
-    if not isinstance(value, dict):
-        ctx.error(f"must be an object (got {_describe(value)})")
-        return None
-    required, optional = tuple(required), tuple(optional)
-    allowed = set(required) | set(optional)
-    for key in value:
-        if key not in allowed:
-            ctx.error(f"unknown key (allowed: {', '.join(sorted(allowed))})", key)
-    for key in required:
-        if key not in value:
-            ctx.error("is required", key)
-    return value
+    def parse(self, ctx: Context, value: Any) -> Any:
+        if not isinstance(value, dict):
+            ctx.error(f"must be an object of name -> string (got {describe(value)})")
+            return MappingProxyType({})
+        _, most = service_model.list_bounds("EnvironmentMap")
+        if most is not None and len(value) > most:
+            ctx.error(f"at most {most} variables (SageMaker's EnvironmentMap) (got {len(value)})")
+        key_rule = service_model.string_rule("EnvironmentKey")
+        value_rule = service_model.string_rule("EnvironmentValue")
+        for name, setting in value.items():
+            problem = key_rule.problem(name) if name else "must not be empty"
+            if problem:
+                ctx.error(f"invalid environment variable name {json.dumps(name)}: {problem}")
+            if not isinstance(setting, str):
+                ctx.error(f"must be a string (got {describe(setting)})", name)
+            elif value_rule.problem(setting):
+                ctx.error(f"{value_rule.problem(setting)} (got {len(setting)} characters)", name)
+        return MappingProxyType(dict(value))
 
+    def json_schema(self, defs: dict[str, JsonSchema]) -> JsonSchema:
+        _, most = service_model.list_bounds("EnvironmentMap")
+        names = SageMakerName("EnvironmentKey").json_schema()
+        del names["type"]  # property names are strings anyway
+        value_rule = service_model.string_rule("EnvironmentValue")
+        values: JsonSchema = {"type": "string", "maxLength": value_rule.max_length}
+        if value_rule.pattern:
+            values["pattern"] = schema_pattern(value_rule.pattern, whole=True)
+        schema: JsonSchema = {"type": "object", "propertyNames": names, "additionalProperties": values}
+        if most is not None:
+            schema["maxProperties"] = most
+        schema["examples"] = [{"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}]
+        return schema
 
-def _field(
-    ctx: _Context, obj: dict[str, Any], key: str, check: Callable[[Any], str | None], default: Any = None
-) -> Any:
-    """Return ``obj[key]`` when ``check`` finds nothing wrong with it; otherwise report and return None."""
-    if key not in obj:
-        return default
-    value = obj[key]
-    problem = check(value)
-    if problem:
-        ctx.error(f"{problem} (got {_describe(value)})", key)
-        return None
-    return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _not_finite(value: Any) -> str | None:
-    """Python's json module reads the non-standard literals NaN, Infinity and -Infinity; they would
-    reach the template, where the CDK CLI's JSON parser (Node's) fails on them."""
-    return None if math.isfinite(value) else "must be a finite number (NaN and Infinity are not valid JSON)"
-
-
-def _string(pattern: re.Pattern[str] | None = None, hint: str = "") -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str) or not value:
-            return "must be a non-empty string"
-        if pattern and not pattern.match(value):
-            return f"must match {hint or pattern.pattern}"
-        return None
-
-    return check
-
-
-def _partition_problem(arn: str) -> str | None:
-    """An ARN's partition must be the one its region belongs to (``arn:aws:kms:cn-north-1:…`` names no key)."""
-    _, partition, _, region, *_ = arn.split(":", 5)
-    expected = service_model.partition_of_region(region)
-    if region and expected != partition:
-        return f"names region {region}, which is in partition {expected or 'unknown'}, not {partition}"
-    return None
-
-
-def _arn(pattern: re.Pattern[str], hint: str) -> Callable[[Any], str | None]:
-    """A string matching ``pattern`` whose partition fits its region."""
-    shape = _string(pattern, hint)
-
-    def check(value: Any) -> str | None:
-        return shape(value) or _partition_problem(value)
-
-    return check
-
-
-def _sagemaker_string(shape: str) -> Callable[[Any], str | None]:
-    """A non-empty string that SageMaker's service model accepts for the string shape ``shape``."""
-
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str) or not value:
-            return "must be a non-empty string"
-        return service_model.string_rule(shape).problem(value)
-
-    return check
-
-
-def _sagemaker_instance_type(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return "must be a non-empty string"
-    if value not in service_model.enum_values("ProductionVariantInstanceType"):
+    def probes(self) -> tuple[Probe, ...]:
+        _, most = service_model.list_bounds("EnvironmentMap")
+        longest = service_model.string_rule("EnvironmentValue").max_length or 0
         return (
-            "must be one of SageMaker's ProductionVariantInstanceType values such as ml.m5.xlarge "
-            f"(botocore {service_model.BOTOCORE_VERSION}; a newer instance type needs a newer boto3)"
+            Probe("WORKERS=2"),
+            Probe([]),
+            Probe({"1WORKERS": "2"}),
+            Probe({"": "2"}),
+            Probe({"WORKERS": 2}),
+            Probe({"WORKERS": "x" * (longest + 1)}),
+            Probe({"W" * (longest + 1): "2"}),
+            Probe({f"V{i}": "x" for i in range((most or 0) + 1)}),
         )
-    return None
 
 
-def _sagemaker_integer(shape: str) -> Callable[[Any], str | None]:
-    low, high = service_model.numeric_range(shape)
-    return _integer(int(low) if low is not None else -(2**31), int(high) if high is not None else None)
-
-
-def _integer(minimum: int, maximum: int | None = None) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if not isinstance(value, int) or isinstance(value, bool):
-            return "must be an integer"
-        if value < minimum:
-            return f"must be >= {minimum}"
-        if maximum is not None and value > maximum:
-            return f"must be <= {maximum}"
-        return None
-
-    return check
-
-
-def _number(minimum: float, *, exclusive: bool = False) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if not _is_number(value):
-            return "must be a number"
-        if _not_finite(value):
-            return _not_finite(value)
-        if exclusive and value <= minimum:
-            return f"must be > {minimum:g}"
-        if value < minimum:
-            return f"must be >= {minimum:g}"
-        return None
-
-    return check
-
-
-def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be true or false"
-
-
-def _string_list(
-    ctx: _Context, obj: dict[str, Any], key: str, pattern: re.Pattern[str], hint: str, max_items: int
-) -> tuple[str, ...]:
-    value = obj.get(key)
-    if not isinstance(value, list) or not value or len(value) > max_items:
-        ctx.error(f"must be a list of 1 to {max_items} strings (got {_describe(value)})", key)
-        return ()
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not pattern.match(item):
-            ctx.error(f"item {i} must look like {hint} (got {_describe(item)})", key)
-    return tuple(value)
-
-
-def _unique_names(ctx: _Context, items: list[tuple[int, Any]], what: str, *, ignore_case: bool = False) -> None:
+def _unique_names(ctx: Context, items: list[tuple[int, Any]], what: str, *, ignore_case: bool = False) -> None:
     """Report names used twice; with ``ignore_case`` also names that differ only in case."""
     seen: dict[str, tuple[int, str]] = {}
     for index, name in items:
@@ -250,156 +173,290 @@ def _label(kind: str, index: int, obj: Any) -> str:
     return f'{kind} "{name}"' if isinstance(name, str) and name else f"{kind}s[{index}]"
 
 
-def _ecr_repository_arn(value: Any) -> str | None:
-    if not isinstance(value, str) or not value:
-        return "must be a non-empty string"
-    match = ECR_REPOSITORY_ARN.match(value)
-    if not match:
-        return "must be an ECR repository ARN arn:aws:ecr:<region>:<account>:repository/<name>"
-    return _partition_problem(value) or service_model.string_rule("RepositoryName", "ecr").problem(match["name"])
+def _names(value: list[Any]) -> list[tuple[int, Any]]:
+    return list(enumerate(v.get("name") if isinstance(v, dict) else None for v in value))
 
 
-def _parse_image(ctx: _Context, model: dict[str, Any]) -> Any:
-    if "image_uri" in model:
-        if "algorithm" in model or "version" in model:
-            ctx.error("give either image_uri or algorithm+version, not both")
-            return None
-        uri = _field(ctx, model, "image_uri", _string(ECR_IMAGE_URI, "an ECR image URI with a tag or digest"))
-        if uri is None:
-            return None
-        m = ECR_IMAGE_URI.match(uri)
-        assert m is not None
-        partition = service_model.partition_of_region(m["region"])
-        if partition is None or (partition == "aws-cn") != bool(m["cn"]):
-            ctx.error(f"region {m['region']} of the image does not fit its host name (got {json.dumps(uri)})")
-            return None
-        return EcrImage(
-            uri=uri, account=m["account"], region=m["region"], repository=m["repository"], partition=partition
-        )
-    if "algorithm" not in model or "version" not in model:
-        ctx.error("needs image_uri, or algorithm and version of a built-in algorithm")
-        return None
-    algorithm = _field(ctx, model, "algorithm", _string())
-    version = _field(ctx, model, "version", _string())
-    if algorithm is None or version is None:
-        return None
-    if algorithm not in BUILTIN_ALGORITHMS:
-        ctx.error(
-            f"unknown built-in algorithm (known: {', '.join(sorted(BUILTIN_ALGORITHMS))}) "
-            f"(got {json.dumps(algorithm)})",
-            "algorithm",
-        )
-        return None
-    versions = BUILTIN_ALGORITHMS[algorithm].tags_by_version
-    if version not in versions:
-        ctx.error(f"unknown {algorithm} version (known: {', '.join(versions)}) (got {json.dumps(version)})", "version")
-        return None
-    return BuiltinImage(algorithm=algorithm, version=version)
+class VariantList(Nested):
+    """The endpoint's production variants: SageMaker's ProductionVariantList bounds, unique names,
+    distinct weight parameters, not every weight 0."""
+
+    def __init__(self, item: Callable[[], Section]):
+        self._item = item
+
+    @property
+    def item(self) -> Section:
+        return self._item()
+
+    def read(self, ctx: Context, obj: dict[str, Any], key: str, default: Any) -> Any:
+        return self.parse(ctx, obj[key], key) if key in obj else default
+
+    def parse(self, ctx: Context, value: Any, key: str) -> tuple[VariantSpec, ...]:
+        low, high = service_model.list_bounds("ProductionVariantList")
+        if not isinstance(value, list) or not max(low, 1) <= len(value) <= (high or len(value)):
+            count = len(value) if isinstance(value, list) else describe(value)
+            ctx.error(f"must be a list of {max(low, 1)} to {high} variants (got {count})", key)
+            return ()
+        _unique_names(ctx.child(key), _names(value), "variant")
+        parsed = [self.item.parse(ctx.child(_label("variant", i, v)), v) for i, v in enumerate(value)]
+        variants = tuple(v for v in parsed if v is not None)
+        if len(variants) != len(value):
+            return ()
+        by_parameter: dict[str, str] = {}
+        for v in variants:
+            other = by_parameter.setdefault(v.weight_parameter_name, v.name)
+            if other != v.name:
+                ctx.error(
+                    f"variants {json.dumps(other)} and {json.dumps(v.name)} would share the weight parameter "
+                    f"{v.weight_parameter_name}",
+                    key,
+                )
+        if all(v.initial_weight == 0 for v in variants):
+            ctx.error("initial_weight is 0 for every variant: at least one must receive traffic", key)
+        return variants
+
+    def json_schema(self, defs: dict[str, JsonSchema]) -> JsonSchema:
+        low, high = service_model.list_bounds("ProductionVariantList")
+        schema: JsonSchema = {"type": "array", "minItems": max(low, 1), "items": self.item.json_schema(defs)}
+        if high is not None:
+            schema["maxItems"] = high
+        # Not every weight 0: weights are >= 0, so "some variant's weight is above 0".
+        schema["contains"] = {"required": ["initial_weight"], "properties": {"initial_weight": {"exclusiveMinimum": 0}}}
+        return schema
+
+    def probes(self) -> tuple[Probe, ...]:
+        return (Probe("Variant1"), Probe({}), Probe([]))
 
 
-def _parse_model(ctx: _Context, value: Any) -> Any:
-    model = _mapping(
-        ctx,
-        value,
-        required=(),
-        optional=(
+class EndpointList(Nested):
+    """The file's endpoints: at least one, names unique ignoring case."""
+
+    def __init__(self, item: Callable[[], Section]):
+        self._item = item
+
+    @property
+    def item(self) -> Section:
+        return self._item()
+
+    def read(self, ctx: Context, obj: dict[str, Any], key: str, default: Any) -> tuple[EndpointSpec, ...]:
+        if key not in obj:
+            return ()
+        raw = obj[key]
+        if not isinstance(raw, list) or not raw:
+            ctx.error(f"must be a non-empty list of endpoints (got {describe(raw)})", key)
+            return ()
+        # CreateEndpoint: "The name is case-insensitive in CreateEndpoint" (EndpointName).
+        _unique_names(ctx.child(key), _names(raw), "endpoint", ignore_case=True)
+        parsed = [self.item.parse(ctx.child(_label("endpoint", i, e)), e) for i, e in enumerate(raw)]
+        return tuple(e for e in parsed if e is not None)
+
+    def json_schema(self, defs: dict[str, JsonSchema]) -> JsonSchema:
+        return {"type": "array", "minItems": 1, "items": self.item.json_schema(defs)}
+
+    def probes(self) -> tuple[Probe, ...]:
+        return (Probe({}), Probe([]), Probe("churn-ab"))
+
+
+# --- the model: a container or a registry package ------------------------------------------------
+
+ALGORITHM = OneOf(BUILTIN_ALGORITHMS, "built-in algorithm")
+
+
+class Branch(NamedTuple):
+    """One form a model takes: the keys it needs, and those it may have."""
+
+    title: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+
+class Model(Nested):
+    """A variant's model: a container (ECR image or built-in algorithm, plus model data) or a package."""
+
+    fields = (
+        Field(
             "image_uri",
-            "algorithm",
-            "version",
-            "model_data_url",
-            "model_package_arn",
-            "artifacts_s3_uri",
-            "image_repository_arn",
+            Text(
+                ECR_IMAGE_URI,
+                "an ECR image URI with a tag or digest",
+                examples=("111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud-model:2026-11-01",),
+            ),
+            EcrImage,
+            "uri",
         ),
+        Field("algorithm", ALGORITHM, BuiltinImage),
+        Field("version", Text(examples=("1.7-1",)), BuiltinImage),
+        Field(
+            "model_data_url",
+            Text(S3_OBJECT_URI, "an s3://bucket/key URI", examples=("s3://my-ml-models/fraud/model.tar.gz",)),
+            ContainerModel,
+        ),
+        Field(
+            "model_package_arn",
+            Arn(
+                MODEL_PACKAGE_ARN,
+                "a SageMaker model package ARN",
+                examples=("arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud-models/7",),
+            ),
+            PackageModel,
+        ),
+        Field("artifacts_s3_uri", S3Prefix(), PackageModel),
+        Field("image_repository_arn", EcrRepositoryArn(), PackageModel),
     )
-    if model is None:
-        return None
-    has_container = any(k in model for k in ("image_uri", "algorithm", "version", "model_data_url"))
-    has_package = "model_package_arn" in model
-    if has_container == has_package:
-        ctx.error(
-            "give exactly one of: a container (image_uri or algorithm+version, with model_data_url) "
-            "or a model_package_arn" + (" (got both)" if has_package else " (got neither)")
-        )
-        return None
-    if has_package:
-        if "artifacts_s3_uri" in model and not str(model["artifacts_s3_uri"]).startswith("s3://"):
-            ctx.error(f"must be an s3:// URI (got {_describe(model['artifacts_s3_uri'])})", "artifacts_s3_uri")
-        arn = _field(ctx, model, "model_package_arn", _arn(MODEL_PACKAGE_ARN, "a SageMaker model package ARN"))
-        repository = _field(ctx, model, "image_repository_arn", _ecr_repository_arn)
-        if arn is None or ("image_repository_arn" in model and repository is None):
+    branches = (
+        Branch("a container from an ECR image", ("image_uri", "model_data_url")),
+        Branch("a container from a built-in algorithm image", ("algorithm", "version", "model_data_url")),
+        Branch("a model registry package", ("model_package_arn",), ("artifacts_s3_uri", "image_repository_arn")),
+    )
+    rules: ClassVar[dict[str, Rule]] = {f.key: f.kind for f in fields if isinstance(f.kind, Rule)}
+    keys = Keys((), rules)
+
+    def read(self, ctx: Context, obj: dict[str, Any], key: str, default: Any) -> Any:
+        return self.parse(ctx.child(key), obj[key]) if key in obj else None
+
+    def parse(self, ctx: Context, value: Any) -> Any:
+        model = self.keys.check(ctx, value)
+        if model is None:
             return None
-        return PackageModel(
-            model_package_arn=arn, artifacts_s3_uri=model.get("artifacts_s3_uri"), image_repository_arn=repository
+        has_container = any(k in model for k in ("image_uri", "algorithm", "version", "model_data_url"))
+        has_package = "model_package_arn" in model
+        if has_container == has_package:
+            ctx.error(
+                "give exactly one of: a container (image_uri or algorithm+version, with model_data_url) "
+                "or a model_package_arn" + (" (got both)" if has_package else " (got neither)")
+            )
+            return None
+        if has_package:
+            # A bad artifacts prefix is reported, but the package is still built (the checks that
+            # depend on whole variants run on).
+            read_value(ctx, model, "artifacts_s3_uri", self.rules["artifacts_s3_uri"])
+            arn = read_value(ctx, model, "model_package_arn", self.rules["model_package_arn"])
+            repository = read_value(ctx, model, "image_repository_arn", self.rules["image_repository_arn"])
+            if arn is None or ("image_repository_arn" in model and repository is None):
+                return None
+            return PackageModel(
+                model_package_arn=arn, artifacts_s3_uri=model.get("artifacts_s3_uri"), image_repository_arn=repository
+            )
+        for key in ("artifacts_s3_uri", "image_repository_arn"):
+            if key in model:
+                ctx.error("only applies to model_package_arn models", key)
+        image = self._image(ctx, model)
+        if "model_data_url" not in model:
+            ctx.error("is required for a container model", "model_data_url")
+            return None
+        data = read_value(ctx, model, "model_data_url", self.rules["model_data_url"])
+        return ContainerModel(image=image, model_data_url=data) if image and data else None
+
+    def _image(self, ctx: Context, model: dict[str, Any]) -> Any:
+        if "image_uri" in model:
+            if "algorithm" in model or "version" in model:
+                ctx.error("give either image_uri or algorithm+version, not both")
+                return None
+            uri = read_value(ctx, model, "image_uri", self.rules["image_uri"])
+            if uri is None:
+                return None
+            m = ECR_IMAGE_URI.match(uri)
+            assert m is not None
+            partition = service_model.partition_of_region(m["region"])
+            if partition is None or (partition == "aws-cn") != bool(m["cn"]):
+                ctx.error(f"region {m['region']} of the image does not fit its host name (got {json.dumps(uri)})")
+                return None
+            return EcrImage(
+                uri=uri, account=m["account"], region=m["region"], repository=m["repository"], partition=partition
+            )
+        if "algorithm" not in model or "version" not in model:
+            ctx.error("needs image_uri, or algorithm and version of a built-in algorithm")
+            return None
+        # Both shapes first, then the algorithm, then its version: one message for the first thing wrong.
+        algorithm = read_value(ctx, model, "algorithm", Text())
+        version = read_value(ctx, model, "version", self.rules["version"])
+        if algorithm is None or version is None:
+            return None
+        unknown = ALGORITHM.membership_problem(algorithm)
+        if unknown:
+            ctx.error(f"{unknown} (got {json.dumps(algorithm)})", "algorithm")
+            return None
+        versions = BUILTIN_ALGORITHMS[algorithm].tags_by_version
+        if version not in versions:
+            ctx.error(
+                f"unknown {algorithm} version (known: {', '.join(versions)}) (got {json.dumps(version)})", "version"
+            )
+            return None
+        return BuiltinImage(algorithm=algorithm, version=version)
+
+    def json_schema(self, defs: dict[str, JsonSchema]) -> JsonSchema:
+        if "model" not in defs:
+            defs["model"] = {
+                "type": "object",
+                "properties": {f.key: field_schema(f, defs) for f in self.fields},
+                "additionalProperties": False,
+                "oneOf": [
+                    {
+                        "title": b.title,
+                        "required": list(b.required),
+                        "propertyNames": {"enum": [*b.required, *b.optional]},
+                    }
+                    for b in self.branches
+                ],
+                # A built-in algorithm's version: one of that algorithm's image versions.
+                "allOf": [
+                    {
+                        "if": {"properties": {"algorithm": {"const": name}}, "required": ["algorithm"]},
+                        "then": {"properties": {"version": {"enum": list(algorithm.tags_by_version)}}},
+                    }
+                    for name, algorithm in sorted(BUILTIN_ALGORITHMS.items())
+                ],
+            }
+        return {"$ref": "#/$defs/model"}
+
+    def probes(self) -> tuple[Probe, ...]:
+        """Whole models the loader refuses for their combination of keys."""
+        ecr, data = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/fraud-model:1", "s3://my-ml-models/model.tar.gz"
+        package = "arn:aws:sagemaker:eu-west-1:111122223333:model-package/fraud-models/7"
+        algorithm = next(iter(sorted(BUILTIN_ALGORITHMS)))
+        version = next(iter(BUILTIN_ALGORITHMS[algorithm].tags_by_version))
+        return (
+            Probe("x"),
+            Probe({}),
+            Probe({"model_data_url": data}),
+            Probe({"image_uri": ecr}),
+            Probe({"algorithm": algorithm, "model_data_url": data}),
+            Probe({"image_uri": ecr, "algorithm": algorithm, "version": version, "model_data_url": data}),
+            Probe({"image_uri": ecr, "model_data_url": data, "model_package_arn": package}),
+            Probe({"image_uri": ecr, "model_data_url": data, "artifacts_s3_uri": "s3://my-ml-models/x/"}),
+            Probe({"algorithm": algorithm, "version": "9.9-9", "model_data_url": data}),
         )
-    for key in ("artifacts_s3_uri", "image_repository_arn"):
-        if key in model:
-            ctx.error("only applies to model_package_arn models", key)
-    image = _parse_image(ctx, model)
-    if "model_data_url" not in model:
-        ctx.error("is required for a container model", "model_data_url")
-        return None
-    data = _field(ctx, model, "model_data_url", _string(S3_OBJECT_URI, "an s3://bucket/key URI"))
-    return ContainerModel(image=image, model_data_url=data) if image and data else None
 
 
-def _parse_autoscaling(ctx: _Context, value: Any) -> AutoscalingSpec | None:
-    obj = _mapping(
-        ctx,
-        value,
-        required=("min_capacity", "max_capacity", "target_invocations_per_instance"),
-        optional=("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"),
-    )
-    if obj is None:
-        return None
-    low = _field(ctx, obj, "min_capacity", _integer(1))
-    high = _field(ctx, obj, "max_capacity", _integer(1))
-    target = _field(ctx, obj, "target_invocations_per_instance", _number(0, exclusive=True))
-    scale_in = _field(ctx, obj, "scale_in_cooldown_seconds", _integer(0), default=300)
-    scale_out = _field(ctx, obj, "scale_out_cooldown_seconds", _integer(0), default=60)
+# --- sections ------------------------------------------------------------------------------------
+
+
+def _build_autoscaling(ctx: Context, v: dict[str, Any], before: int) -> AutoscalingSpec | None:
+    low, high = v["min_capacity"], v["max_capacity"]
     if low is not None and high is not None and low > high:
         ctx.error(f"min_capacity ({low}) must be <= max_capacity ({high})")
         return None
-    if None in (low, high, target, scale_in, scale_out):
+    if None in v.values():
         return None
-    return AutoscalingSpec(low, high, float(target), scale_in, scale_out)
+    return AutoscalingSpec(**dict(v, target_invocations_per_instance=float(v["target_invocations_per_instance"])))
 
 
-def _parse_environment(ctx: _Context, value: Any) -> Mapping[str, str]:
-    if not isinstance(value, dict):
-        ctx.error(f"must be an object of name -> string (got {_describe(value)})")
-        return MappingProxyType({})
-    _, most = service_model.list_bounds("EnvironmentMap")
-    if most is not None and len(value) > most:
-        ctx.error(f"at most {most} variables (SageMaker's EnvironmentMap) (got {len(value)})")
-    key_rule, value_rule = service_model.string_rule("EnvironmentKey"), service_model.string_rule("EnvironmentValue")
-    for name, setting in value.items():
-        problem = key_rule.problem(name) if name else "must not be empty"
-        if problem:
-            ctx.error(f"invalid environment variable name {json.dumps(name)}: {problem}")
-        if not isinstance(setting, str):
-            ctx.error(f"must be a string (got {_describe(setting)})", name)
-        elif value_rule.problem(setting):
-            ctx.error(f"{value_rule.problem(setting)} (got {len(setting)} characters)", name)
-    return MappingProxyType(dict(value))
+AUTOSCALING = Section(
+    "autoscaling",
+    AutoscalingSpec,
+    (
+        Field("min_capacity", Integer(1)),
+        Field("max_capacity", Integer(1)),
+        Field("target_invocations_per_instance", Number(0, exclusive=True)),
+        Field("scale_in_cooldown_seconds", Integer(0)),
+        Field("scale_out_cooldown_seconds", Integer(0)),
+    ),
+    _build_autoscaling,
+)
 
 
-def _parse_variant(ctx: _Context, value: Any) -> VariantSpec | None:
-    obj = _mapping(
-        ctx,
-        value,
-        required=("name", "model", "instance_type", "initial_instance_count", "initial_weight"),
-        optional=("environment", "autoscaling"),
-    )
-    if obj is None:
-        return None
-    name = _field(ctx, obj, "name", _sagemaker_string("VariantName"))
-    model = _parse_model(ctx.child("model"), obj["model"]) if "model" in obj else None
-    instance_type = _field(ctx, obj, "instance_type", _sagemaker_instance_type)
-    count = _field(ctx, obj, "initial_instance_count", _sagemaker_integer("InitialTaskCount"))
-    weight = _field(ctx, obj, "initial_weight", _number(service_model.numeric_range("VariantWeight")[0] or 0))
-    environment = _parse_environment(ctx.child("environment"), obj["environment"]) if "environment" in obj else {}
-    autoscaling = _parse_autoscaling(ctx.child("autoscaling"), obj["autoscaling"]) if "autoscaling" in obj else None
+def _build_variant(ctx: Context, v: dict[str, Any], before: int) -> VariantSpec | None:
+    autoscaling, count = v["autoscaling"], v["initial_instance_count"]
     if autoscaling and count is not None and not autoscaling.min_capacity <= count <= autoscaling.max_capacity:
         ctx.error(
             f"must lie within autoscaling min_capacity..max_capacity "
@@ -407,197 +464,158 @@ def _parse_variant(ctx: _Context, value: Any) -> VariantSpec | None:
             "initial_instance_count",
         )
         return None
-    if name is None or model is None or instance_type is None or count is None or weight is None:
+    if None in (v["name"], v["model"], v["instance_type"], v["initial_instance_count"], v["initial_weight"]):
         return None
-    return VariantSpec(
-        name=name,
-        model=model,
-        instance_type=instance_type,
-        initial_instance_count=count,
-        initial_weight=float(weight),
-        environment=environment,
-        autoscaling=autoscaling,
-    )
+    return VariantSpec(**dict(v, initial_weight=float(v["initial_weight"])))
 
 
-def _parse_variants(ctx: _Context, value: Any) -> tuple[VariantSpec, ...]:
-    low, high = service_model.list_bounds("ProductionVariantList")
-    if not isinstance(value, list) or not max(low, 1) <= len(value) <= (high or len(value)):
-        count = len(value) if isinstance(value, list) else _describe(value)
-        ctx.error(f"must be a list of {max(low, 1)} to {high} variants (got {count})", "variants")
-        return ()
-    _unique_names(
-        ctx.child("variants"), list(enumerate(v.get("name") if isinstance(v, dict) else None for v in value)), "variant"
-    )
-    parsed = [_parse_variant(ctx.child(_label("variant", i, v)), v) for i, v in enumerate(value)]
-    variants = tuple(v for v in parsed if v is not None)
-    if len(variants) != len(value):
-        return ()
-    by_parameter: dict[str, str] = {}
-    for v in variants:
-        other = by_parameter.setdefault(v.weight_parameter_name, v.name)
-        if other != v.name:
-            ctx.error(
-                f"variants {json.dumps(other)} and {json.dumps(v.name)} would share the weight parameter "
-                f"{v.weight_parameter_name}",
-                "variants",
-            )
-    if all(v.initial_weight == 0 for v in variants):
-        ctx.error("initial_weight is 0 for every variant: at least one must receive traffic", "variants")
-    return variants
+VARIANT = Section(
+    "variant",
+    VariantSpec,
+    (
+        Field("name", SageMakerName("VariantName")),
+        Field("model", Model()),
+        Field("instance_type", InstanceType()),
+        Field("initial_instance_count", SageMakerInteger("InitialTaskCount")),
+        Field("initial_weight", SageMakerNumber("VariantWeight")),
+        Field("environment", Environment()),
+        Field("autoscaling", AUTOSCALING),
+    ),
+    _build_variant,
+)
 
 
-def _parse_data_capture(ctx: _Context, value: Any) -> DataCaptureSpec | None:
-    obj = _mapping(ctx, value, required=("sampling_percentage", "destination_s3_uri"))
-    if obj is None:
+def _build_data_capture(ctx: Context, v: dict[str, Any], before: int) -> DataCaptureSpec | None:
+    return None if None in v.values() else DataCaptureSpec(**v)
+
+
+DATA_CAPTURE = Section(
+    "data_capture",
+    DataCaptureSpec,
+    (
+        Field("sampling_percentage", SageMakerInteger("SamplingPercentage")),
+        Field(
+            "destination_s3_uri",
+            Text(S3_PREFIX_URI, "an s3://bucket/prefix URI", examples=("s3://my-ml-data-capture/fraud-ab/",)),
+        ),
+    ),
+    _build_data_capture,
+)
+
+
+def _build_vpc(ctx: Context, v: dict[str, Any], before: int) -> VpcSpec | None:
+    return VpcSpec(**v) if v["subnet_ids"] and v["security_group_ids"] else None
+
+
+VPC = Section(
+    "vpc",
+    VpcSpec,
+    (
+        Field("subnet_ids", StringList(SUBNET_ID, "subnet-0123abcd", MAX_SUBNETS)),
+        Field("security_group_ids", StringList(SECURITY_GROUP_ID, "sg-0123abcd", MAX_SECURITY_GROUPS)),
+    ),
+    _build_vpc,
+)
+
+
+def _build_monitoring(ctx: Context, v: dict[str, Any], before: int) -> MonitoringSpec | None:
+    if len(ctx.problems) != before:
         return None
-    sampling = _field(ctx, obj, "sampling_percentage", _sagemaker_integer("SamplingPercentage"))
-    destination = _field(
-        ctx,
-        obj,
-        "destination_s3_uri",
-        _string(re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"), "an s3://bucket/prefix URI"),
-    )
-    if sampling is None or destination is None:
-        return None
-    return DataCaptureSpec(sampling_percentage=sampling, destination_s3_uri=destination)
-
-
-def _parse_vpc(ctx: _Context, value: Any) -> VpcSpec | None:
-    obj = _mapping(ctx, value, required=("subnet_ids", "security_group_ids"))
-    if obj is None:
-        return None
-    subnets = _string_list(ctx, obj, "subnet_ids", SUBNET_ID, "subnet-0123abcd", 16)
-    groups = _string_list(ctx, obj, "security_group_ids", SECURITY_GROUP_ID, "sg-0123abcd", 5)
-    return VpcSpec(subnet_ids=subnets, security_group_ids=groups) if subnets and groups else None
-
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-DEFAULT_MONITORING = MonitoringSpec()
-
-
-def _period(value: Any) -> str | None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        return "must be an integer"
-    return alarm_limits.period_problem(value)
-
-
-def _probability(value: Any) -> str | None:
-    return None if _is_number(value) and 0 < value < 1 else "must be a number between 0 and 1 (exclusive)"
-
-
-def _parse_monitoring(ctx: _Context, value: Any) -> MonitoringSpec | None:
-    fields = {
-        "error_rate_percent": _number(0, exclusive=True),
-        "p99_latency_ms": _number(0, exclusive=True),
-        "period_seconds": _period,
-        "evaluation_periods": _integer(1),
-        "datapoints_to_alarm": _integer(1),
-        "min_invocations": _integer(0),
-        "srm_p_value": _probability,
-        "srm_min_invocations": _integer(1),
-        "srm_window_minutes": _integer(5, 1440),
-        "srm_schedule_minutes": _integer(1, 1440),
-    }
-    obj = _mapping(ctx, value, required=(), optional=(*fields, "notification_emails"))
-    if obj is None:
-        return None
-    problems_before = len(ctx.problems)
-    values = {
-        key: _field(ctx, obj, key, check, default=getattr(DEFAULT_MONITORING, key)) for key, check in fields.items()
-    }
-    emails: tuple[str, ...] = ()
-    if "notification_emails" in obj:
-        raw = obj["notification_emails"]
-        if not isinstance(raw, list) or not all(isinstance(e, str) and EMAIL.match(e) for e in raw):
-            ctx.error(f"must be a list of e-mail addresses (got {_describe(raw)})", "notification_emails")
-        else:
-            emails = tuple(raw)
-    if len(ctx.problems) != problems_before:
-        return None
-    if values["datapoints_to_alarm"] > values["evaluation_periods"]:
+    if v["datapoints_to_alarm"] > v["evaluation_periods"]:
         ctx.error(
-            f"datapoints_to_alarm ({values['datapoints_to_alarm']}) must be <= evaluation_periods "
-            f"({values['evaluation_periods']})"
+            f"datapoints_to_alarm ({v['datapoints_to_alarm']}) must be <= evaluation_periods "
+            f"({v['evaluation_periods']})"
         )
         return None
-    window = alarm_limits.window_problem(values["period_seconds"], values["evaluation_periods"])
+    window = alarm_limits.window_problem(v["period_seconds"], v["evaluation_periods"])
     if window:
         ctx.error(window)
         return None
-    if values["srm_window_minutes"] < values["srm_schedule_minutes"]:
+    if v["srm_window_minutes"] < v["srm_schedule_minutes"]:
         ctx.error("srm_window_minutes must be >= srm_schedule_minutes: every request must be looked at")
         return None
-    return MonitoringSpec(notification_emails=emails, **values)
+    return MonitoringSpec(**v)
 
 
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+MONITORING = Section(
+    "monitoring",
+    MonitoringSpec,
+    (
+        Field("error_rate_percent", Number(0, exclusive=True)),
+        Field("p99_latency_ms", Number(0, exclusive=True)),
+        Field("period_seconds", AlarmPeriod()),
+        Field("evaluation_periods", Integer(1)),
+        Field("datapoints_to_alarm", Integer(1)),
+        Field("min_invocations", Integer(0)),
+        Field("srm_p_value", Probability()),
+        Field("srm_min_invocations", Integer(1)),
+        Field("srm_window_minutes", Integer(5, 1440)),
+        Field("srm_schedule_minutes", Integer(1, 1440)),
+        Field("notification_emails", EmailList()),
+    ),
+    _build_monitoring,
+)
 
 
-def _parse_evaluation(ctx: _Context, value: Any) -> EvaluationSpec | None:
-    obj = _mapping(ctx, value, required=(), optional=("report_bucket_name",))
-    if obj is None:
+EVALUATION = Section(
+    "evaluation",
+    EvaluationSpec,
+    (Field("report_bucket_name", Text(BUCKET_NAME, "an S3 bucket name", examples=("my-evaluation-bucket",))),),
+    lambda ctx, v, before: EvaluationSpec(**v),
+)
+
+
+def _build_endpoint(ctx: Context, v: dict[str, Any], before: int) -> EndpointSpec | None:
+    if len(ctx.problems) != before:
         return None
-    name = _field(ctx, obj, "report_bucket_name", _string(BUCKET_NAME, "an S3 bucket name"))
-    return EvaluationSpec(report_bucket_name=name)
+    return EndpointSpec(**v)
 
 
-def _optional(ctx: _Context, obj: dict[str, Any], key: str, parse: Callable[[_Context, Any], T]) -> T | None:
-    return parse(ctx.child(key), obj[key]) if key in obj else None
+ENDPOINT = Section(
+    "endpoint",
+    EndpointSpec,
+    (
+        Field("name", SageMakerName("EndpointName")),
+        Field("variants", VariantList(lambda: VARIANT)),
+        Field("data_capture", DATA_CAPTURE),
+        Field("vpc", VPC),
+        Field("network_isolation", Boolean()),
+        Field(
+            "kms_key_arn",
+            Arn(
+                KMS_KEY_ARN,
+                "a KMS key ARN",
+                examples=("arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",),
+            ),
+        ),
+        Field("monitoring", MONITORING),
+        Field("evaluation", EVALUATION),
+    ),
+    _build_endpoint,
+)
 
-
-def _parse_endpoint(ctx: _Context, value: Any) -> EndpointSpec | None:
-    obj = _mapping(
-        ctx,
-        value,
-        required=("name", "variants"),
-        optional=("data_capture", "vpc", "network_isolation", "kms_key_arn", "monitoring", "evaluation"),
-    )
-    if obj is None:
-        return None
-    problems_before = len(ctx.problems)
-    name = _field(ctx, obj, "name", _sagemaker_string("EndpointName"))
-    variants = _parse_variants(ctx, obj.get("variants")) if "variants" in obj else ()
-    data_capture = _optional(ctx, obj, "data_capture", _parse_data_capture)
-    vpc = _optional(ctx, obj, "vpc", _parse_vpc)
-    isolation = _field(ctx, obj, "network_isolation", _boolean, default=False)
-    kms_key_arn = _field(ctx, obj, "kms_key_arn", _arn(KMS_KEY_ARN, "a KMS key ARN"))
-    monitoring = _optional(ctx, obj, "monitoring", _parse_monitoring) or DEFAULT_MONITORING
-    evaluation = _optional(ctx, obj, "evaluation", _parse_evaluation) or EvaluationSpec()
-    if len(ctx.problems) != problems_before:
-        return None
-    return EndpointSpec(
-        name=name,
-        variants=variants,
-        data_capture=data_capture,
-        vpc=vpc,
-        network_isolation=isolation,
-        kms_key_arn=kms_key_arn,
-        monitoring=monitoring,
-        evaluation=evaluation,
-    )
+ROOT = Section(
+    "config",
+    AppConfig,
+    (
+        Field(
+            "$schema",
+            FreeText(),
+            doc="The JSON Schema that editors check this file against (the shipped configs name ./schema.json). "
+            "The loader ignores it.",
+            required=False,
+        ),
+        Field("description", FreeText(), doc="Free text about this config; the loader ignores it.", required=False),
+        Field("endpoints", EndpointList(lambda: ENDPOINT)),
+    ),
+    lambda ctx, v, before: v["endpoints"],
+)
 
 
 def parse_config(data: Any, source: str) -> AppConfig:
     """Validate already-decoded config ``data``; ``source`` names it in messages."""
     problems: list[str] = []
-    ctx = _Context(source, problems)
-    root = _mapping(ctx, data, required=("endpoints",), optional=("description",))
-    endpoints: tuple[EndpointSpec, ...] = ()
-    if root is not None and "endpoints" in root:
-        raw = root["endpoints"]
-        if not isinstance(raw, list) or not raw:
-            ctx.error(f"must be a non-empty list of endpoints (got {_describe(raw)})", "endpoints")
-        else:
-            # CreateEndpoint: "The name is case-insensitive in CreateEndpoint" (EndpointName).
-            _unique_names(
-                ctx.child("endpoints"),
-                list(enumerate(e.get("name") if isinstance(e, dict) else None for e in raw)),
-                "endpoint",
-                ignore_case=True,
-            )
-            parsed = [_parse_endpoint(ctx.child(_label("endpoint", i, e)), e) for i, e in enumerate(raw)]
-            endpoints = tuple(e for e in parsed if e is not None)
+    endpoints = ROOT.parse(Context(source, problems), data)
     if problems:
         raise ConfigError(source, problems)
     return AppConfig(source=source, endpoints=endpoints)

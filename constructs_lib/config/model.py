@@ -3,6 +3,10 @@
 These objects are what the constructs take as props. They are built only by
 :func:`constructs_lib.config.loader.load_config`, which rejects bad input, so every
 instance here is already valid.
+
+Each field that a config key fills carries its user-facing description in its metadata
+(:func:`described`); the JSON Schema (``config/schema.json``) and the config reference take
+descriptions and defaults from here, the rules from the loader's field tables.
 """
 
 from __future__ import annotations
@@ -10,6 +14,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+
+def described(text: str) -> dict[str, str]:
+    """Field metadata holding what the config key means, as editors and the config reference show it."""
+    return {"description": text}
 
 
 def weight_parameter_name(variant_name: str) -> str:
@@ -35,15 +44,25 @@ def stack_name_of(endpoint_name: str) -> str:
 class BuiltinImage:
     """A built-in SageMaker algorithm image, e.g. ``xgboost`` at ``0.90-1``."""
 
-    algorithm: str
-    version: str
+    algorithm: str = field(
+        metadata=described(
+            "Built-in algorithm whose image is resolved per region at deploy time (with version); "
+            "give either this pair or image_uri."
+        )
+    )
+    version: str = field(metadata=described("Image version of the built-in algorithm."))
 
 
 @dataclass(frozen=True)
 class EcrImage:
     """An explicit ECR image URI, with the parts IAM needs to grant a pull on it."""
 
-    uri: str
+    uri: str = field(
+        metadata=described(
+            "ECR image URI with a tag or digest; the execution role may pull only from that repository. "
+            "Give either this or algorithm and version."
+        )
+    )
     account: str
     region: str
     repository: str
@@ -55,7 +74,11 @@ class ContainerModel:
     """A model served from a container image and a ``model.tar.gz`` in S3."""
 
     image: BuiltinImage | EcrImage
-    model_data_url: str
+    model_data_url: str = field(
+        metadata=described(
+            "s3://bucket/key of the model.tar.gz (required for a container model); the role may read only that object."
+        )
+    )
 
     @property
     def model_data_bucket(self) -> str:
@@ -68,32 +91,40 @@ class ContainerModel:
 
 @dataclass(frozen=True)
 class PackageModel:
-    """A versioned model package from the SageMaker model registry.
+    """A versioned model package from the SageMaker model registry."""
 
-    ``artifacts_s3_uri`` (default: none) is the S3 prefix holding the package's artifacts;
-    when given, the execution role may read exactly that prefix. Without it the role gets no
-    S3 access and the package's artifacts must be readable by other means.
-
-    ``image_repository_arn`` (default: none) is the ECR repository of the package's inference
-    image; when given, the execution role may pull from exactly that repository. Without it the
-    role gets no ECR access (fine for AWS Marketplace packages, whose images SageMaker pulls
-    itself); an image in your own ECR would then fail to pull when the endpoint starts.
-    """
-
-    model_package_arn: str
-    artifacts_s3_uri: str | None = None
-    image_repository_arn: str | None = None
+    model_package_arn: str = field(
+        metadata=described("ARN of a versioned model package in the SageMaker model registry.")
+    )
+    artifacts_s3_uri: str | None = field(
+        default=None,
+        metadata=described(
+            "Package models only: the S3 prefix holding the package's artifacts; the execution role may read "
+            "exactly that prefix. Default: no S3 access, the artifacts must be readable by other means."
+        ),
+    )
+    image_repository_arn: str | None = field(
+        default=None,
+        metadata=described(
+            "Package models only: the ECR repository of the package's inference image; the execution role may "
+            "pull from exactly that repository. Default: no ECR access, fine for AWS Marketplace packages (SageMaker "
+            "pulls their images itself); an image in your own ECR would then fail to pull when the endpoint "
+            "starts (synth warns)."
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class AutoscalingSpec:
     """Target tracking on ``SageMakerVariantInvocationsPerInstance`` for one variant."""
 
-    min_capacity: int
-    max_capacity: int
-    target_invocations_per_instance: float
-    scale_in_cooldown_seconds: int = 300
-    scale_out_cooldown_seconds: int = 60
+    min_capacity: int = field(metadata=described("Fewest instances; at most max_capacity."))
+    max_capacity: int = field(metadata=described("Most instances."))
+    target_invocations_per_instance: float = field(
+        metadata=described("Target of SageMakerVariantInvocationsPerInstance (invocations per instance per minute).")
+    )
+    scale_in_cooldown_seconds: int = field(default=300, metadata=described("Seconds between scale-in activities."))
+    scale_out_cooldown_seconds: int = field(default=60, metadata=described("Seconds between scale-out activities."))
 
 
 @dataclass(frozen=True)
@@ -101,13 +132,44 @@ class VariantSpec:
     """One production variant. ``initial_weight`` is only the default of the variant's weight
     parameter; the endpoint config never sees it (see :mod:`constructs_lib.ab_endpoint`)."""
 
-    name: str
-    model: ContainerModel | PackageModel
-    instance_type: str
-    initial_instance_count: int
-    initial_weight: float
-    environment: Mapping[str, str] = field(default_factory=dict)
-    autoscaling: AutoscalingSpec | None = None
+    name: str = field(
+        metadata=described(
+            "The variant's name (SageMaker VariantName). Its weight parameter is Weight<name without "
+            "non-alphanumerics>, which must not collide with another variant's. Case counts: SageMaker documents "
+            "no case-insensitivity for variant names."
+        )
+    )
+    model: ContainerModel | PackageModel = field(
+        metadata=described(
+            "Exactly one of: a container (image_uri, or algorithm and version; plus model_data_url) "
+            "or a model_package_arn."
+        )
+    )
+    instance_type: str = field(
+        metadata=described(
+            "Hosting instance type, one of SageMaker's ProductionVariantInstanceType values as the installed "
+            "botocore lists them (an instance type newer than the installed boto3 needs a newer boto3)."
+        )
+    )
+    initial_instance_count: int = field(
+        metadata=described("Instances at start (InitialTaskCount); within the autoscaling range if autoscaling is set.")
+    )
+    initial_weight: float = field(
+        metadata=described(
+            "Default of the variant's weight parameter (VariantWeight); finite. The endpoint config never sees it: "
+            "pipelines set weights with cdk deploy --parameters. Not 0 for every variant."
+        )
+    )
+    environment: Mapping[str, str] = field(
+        default_factory=dict,
+        metadata=described("Container environment variables, string values (SageMaker's EnvironmentMap)."),
+    )
+    autoscaling: AutoscalingSpec | None = field(
+        default=None,
+        metadata=described(
+            "Target tracking on SageMakerVariantInvocationsPerInstance. Default: the instance count stays fixed."
+        ),
+    )
 
     @property
     def weight_parameter_name(self) -> str:
@@ -118,16 +180,18 @@ class VariantSpec:
 class DataCaptureSpec:
     """Capture of requests and responses to S3 at ``sampling_percentage`` (0–100)."""
 
-    sampling_percentage: int
-    destination_s3_uri: str
+    sampling_percentage: int = field(metadata=described("Percent of requests captured (SamplingPercentage)."))
+    destination_s3_uri: str = field(
+        metadata=described("s3://bucket/prefix for the captured data; the execution role may write only there.")
+    )
 
 
 @dataclass(frozen=True)
 class VpcSpec:
     """Subnets and security groups the models run in."""
 
-    subnet_ids: tuple[str, ...]
-    security_group_ids: tuple[str, ...]
+    subnet_ids: tuple[str, ...] = field(metadata=described("Subnets the model containers run in."))
+    security_group_ids: tuple[str, ...] = field(metadata=described("Security groups of the model containers."))
 
 
 @dataclass(frozen=True)
@@ -142,49 +206,94 @@ class MonitoringSpec:
     ``srm_min_invocations`` requests in the window.
     """
 
-    error_rate_percent: float = 5.0
-    p99_latency_ms: float = 1000.0
-    period_seconds: int = 60
-    evaluation_periods: int = 5
-    datapoints_to_alarm: int = 3
-    min_invocations: int = 20
-    notification_emails: tuple[str, ...] = ()
-    srm_p_value: float = 0.001
-    srm_min_invocations: int = 1000
-    srm_window_minutes: int = 60
-    srm_schedule_minutes: int = 5
+    error_rate_percent: float = field(
+        default=5.0, metadata=described("5XX error rate alarm threshold, percent of invocations.")
+    )
+    p99_latency_ms: float = field(default=1000.0, metadata=described("p99 ModelLatency alarm threshold, milliseconds."))
+    period_seconds: int = field(
+        default=60,
+        metadata=described(
+            "Alarm period: a multiple of 60, as SageMaker's metrics are per minute (CloudWatch's high-resolution "
+            "10/20/30 s periods would never see data)."
+        ),
+    )
+    evaluation_periods: int = field(
+        default=5,
+        metadata=described(
+            "Periods an alarm evaluates; period_seconds × evaluation_periods is at most 86,400 s for periods "
+            "under an hour and 604,800 s otherwise (PutMetricAlarm)."
+        ),
+    )
+    datapoints_to_alarm: int = field(
+        default=3, metadata=described("Breaching periods that fire an alarm; at most evaluation_periods.")
+    )
+    min_invocations: int = field(
+        default=20, metadata=described("Traffic guard: periods with fewer invocations never breach.")
+    )
+    notification_emails: tuple[str, ...] = field(
+        default=(), metadata=described("E-mail subscriptions of the alarm topic.")
+    )
+    srm_p_value: float = field(
+        default=0.001, metadata=described("The SRM alarm fires when the sample-ratio test's p-value drops below this.")
+    )
+    srm_min_invocations: int = field(
+        default=1000, metadata=described("Requests per window before the SRM check reports.")
+    )
+    srm_window_minutes: int = field(
+        default=60, metadata=described("Minutes of traffic each SRM check looks at; at least srm_schedule_minutes.")
+    )
+    srm_schedule_minutes: int = field(default=5, metadata=described("Minutes between SRM checks."))
 
 
 @dataclass(frozen=True)
 class EvaluationSpec:
-    """Where the evaluation reads test sets and writes reports.
+    """Where the evaluation reads test sets and writes reports."""
 
-    ``report_bucket_name`` (default: none) names an existing bucket to use; without it the
-    stack creates an encrypted one. Either way the evaluation reads ``datasets/`` and writes
-    ``reports/`` in it, nothing else.
-    """
-
-    report_bucket_name: str | None = None
+    report_bucket_name: str | None = field(
+        default=None,
+        metadata=described(
+            "An existing bucket for the evaluation's datasets/ and reports/ (nothing else in it is touched). "
+            "Default: the stack creates an encrypted bucket."
+        ),
+    )
 
 
 @dataclass(frozen=True)
 class EndpointSpec:
-    """One real-time endpoint with its production variants.
+    """One real-time endpoint with its production variants."""
 
-    ``kms_key_arn`` (default: none) encrypts the instances' storage, logs and captured data;
-    without it the stack creates a key with rotation enabled. ``network_isolation``
-    (default ``False``) cuts the model containers off from the network. ``monitoring``
-    (default: :class:`MonitoringSpec` defaults) sets the alarms and the SRM check.
-    """
-
-    name: str
-    variants: tuple[VariantSpec, ...]
-    data_capture: DataCaptureSpec | None = None
-    vpc: VpcSpec | None = None
-    network_isolation: bool = False
-    kms_key_arn: str | None = None
-    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
-    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
+    name: str = field(metadata=described("The endpoint's name (SageMaker EndpointName); its stack is AbTest-<name>."))
+    variants: tuple[VariantSpec, ...] = field(
+        metadata=described(
+            "The production variants (ProductionVariantList). Names are unique, their weight parameters differ, "
+            "and at least one initial_weight is above 0."
+        )
+    )
+    data_capture: DataCaptureSpec | None = field(
+        default=None, metadata=described("Capture of requests and responses to S3. Default: no capture.")
+    )
+    vpc: VpcSpec | None = field(
+        default=None, metadata=described("Subnets and security groups the models run in. Default: no VPC.")
+    )
+    network_isolation: bool = field(default=False, metadata=described("Cut the model containers off from the network."))
+    kms_key_arn: str | None = field(
+        default=None,
+        metadata=described(
+            "KMS key that encrypts the instances' storage, captured data and logs; its key policy must let "
+            "CloudWatch Logs use it. Default: the stack creates a key with rotation on. Left out of the endpoint "
+            "config (KmsKeyId) when a variant's instance type has local NVMe storage (g4dn, g5, g6, p4d, p5, the "
+            "*d families): SageMaker refuses it there and that storage is hardware-encrypted; synth says so, and "
+            "captured data still uses the key. Its partition must be its region's, and the pinned stack's."
+        ),
+    )
+    monitoring: MonitoringSpec = field(
+        default_factory=MonitoringSpec,
+        metadata=described("Alarm thresholds and the sample-ratio-mismatch (SRM) check; every key has a default."),
+    )
+    evaluation: EvaluationSpec = field(
+        default_factory=EvaluationSpec,
+        metadata=described("Where the evaluation reads test sets and writes reports."),
+    )
 
     @property
     def stack_name(self) -> str:
@@ -197,4 +306,9 @@ class AppConfig:
     """Every endpoint of one config file; ``source`` names the file for messages."""
 
     source: str
-    endpoints: tuple[EndpointSpec, ...]
+    endpoints: tuple[EndpointSpec, ...] = field(
+        metadata=described(
+            "The endpoints to deploy, one stack each. Names are unique, also ignoring case: SageMaker endpoint "
+            "names are case-insensitive."
+        )
+    )

@@ -98,9 +98,19 @@ def write_reports_s3(s3: Any, report: Mapping[str, Any], bucket: str, prefix: st
     return {"json": f"s3://{bucket}/{base}report.json", "markdown": f"s3://{bucket}/{base}report.md"}
 
 
-def write_reports_local(report: Mapping[str, Any], directory: Path, run: str) -> dict[str, str]:
+FigureDrawer = Callable[[Mapping[str, Any], Path], Mapping[str, Mapping[str, str]]]
+"""Draws a report's images into a directory; returns variant → kind → file name (see to_markdown)."""
+
+
+def write_reports_local(
+    report: Mapping[str, Any], directory: Path, run: str, *, draw_figures: FigureDrawer | None = None
+) -> dict[str, str]:
+    """report.json and report.md under ``<directory>/<endpoint>/<run>/``; with ``draw_figures``
+    (a local run with matplotlib: ``scripts/evaluation_figures.draw_figures``) the images too, linked
+    from report.md."""
     base = directory / str(report["endpoint_name"]) / run
     base.mkdir(parents=True, exist_ok=True)
     (base / "report.json").write_text(json.dumps(report, indent=2))
-    (base / "report.md").write_text(to_markdown(report))
+    figures = draw_figures(report, base) if draw_figures is not None else None
+    (base / "report.md").write_text(to_markdown(report, figures))
     return {"json": str(base / "report.json"), "markdown": str(base / "report.md")}

@@ -25,6 +25,7 @@ import boto3
 
 from endpoint_weights.endpoint import RETRY_CONFIG
 from evaluate.aws_io import (
+    FigureDrawer,
     metric_publisher,
     run_id,
     split_s3_uri,
@@ -95,7 +96,9 @@ def _clients(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, draw_figures: FigureDrawer | None = None) -> int:
+    """Run the command. ``draw_figures`` draws ROC curves and confusion matrices into a local report
+    directory (``scripts/evaluate.py`` passes it when matplotlib is installed); S3 reports get none."""
     args = _arguments(argv)
     label: int | str = int(args.label_column) if args.label_column.lstrip("-").isdigit() else args.label_column
     event = {
@@ -136,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bucket, prefix = split_s3_uri(args.report_s3.rstrip("/") + "/")
         locations = write_reports_s3(clients["s3"], report, bucket, prefix, run)
     else:
-        locations = write_reports_local(report, args.report_dir, run)
+        locations = write_reports_local(report, args.report_dir, run, draw_figures=draw_figures)
     print(json.dumps({"reports": locations, "verdicts": [c["verdict"] for c in report["comparisons"]]}, indent=2))
     return 0 if report["complete"] else 3
 

@@ -9,6 +9,8 @@ needs live here, written to give the same numbers as the reference libraries:
   (``zero_division=0``). ROC AUC is the Mann–Whitney rank formula with tied scores given their
   average rank, which equals ``sklearn.metrics.roc_auc_score``; it is ``None`` when the labels hold
   only one class, because AUC is undefined then (scikit-learn raises; a report shows "n/a").
+* :func:`roc_curve` gives the points of ``sklearn.metrics.roc_curve`` (same thresholds, same
+  collinear points dropped), thinned to at most :data:`MAX_ROC_POINTS` for the report.
 * :func:`latency_percentiles` follows ``numpy.percentile`` with its default ``'linear'`` method.
 
 Inputs are checked up front with :class:`ValueError` messages that name the first bad row, because a
@@ -24,6 +26,8 @@ from numbers import Real
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_PERCENTILES = (50, 90, 99)
+MAX_ROC_POINTS = 200
+"""ROC points kept in a report: enough to draw the curve, small enough for report.json."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,79 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float | None:
         return None
     rank_sum = sum(rank for rank, label in zip(midranks(values), checked, strict=True) if label)
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+
+
+@dataclass(frozen=True)
+class RocCurve:
+    """ROC points in order of falling threshold, from (0, 0) to (1, 1).
+
+    ``thresholds[i]`` is the score at or above which a row is predicted positive to give
+    ``(fpr[i], tpr[i])``; the first is ``None``: above every score, nothing is positive
+    (scikit-learn writes ``inf``, which JSON cannot hold).
+    """
+
+    fpr: tuple[float, ...]
+    tpr: tuple[float, ...]
+    thresholds: tuple[float | None, ...]
+
+    def as_dict(self) -> dict[str, list[float] | list[float | None]]:
+        return {"fpr": list(self.fpr), "tpr": list(self.tpr), "thresholds": list(self.thresholds)}
+
+
+def roc_curve(labels: Sequence[int], scores: Sequence[float], *, max_points: int = MAX_ROC_POINTS) -> RocCurve | None:
+    """The ROC curve as ``sklearn.metrics.roc_curve(labels, scores)`` computes it, at most ``max_points`` long.
+
+    One point per distinct score (``score >= threshold`` is positive), minus the points on a straight
+    line between their neighbours (scikit-learn's ``drop_intermediate=True``: they change neither the
+    drawing nor the area), plus (0, 0). When more than ``max_points`` remain, points are kept at even
+    steps of ``fpr + tpr`` along the curve, always with both ends; every kept point is an exact
+    point of the full curve. ``None`` with a single class (the curve is undefined). O(n log n).
+    """
+    checked = check_labels(labels)
+    values = check_scores(scores, len(checked))
+    if max_points < 3:
+        raise ValueError(f"max_points is {max_points}; a curve needs at least 3")
+    positives = sum(checked)
+    negatives = len(checked) - positives
+    if positives == 0 or negatives == 0:
+        return None
+    ordered = sorted(zip(values, checked, strict=True), key=lambda pair: -pair[0])
+    cut_scores: list[float] = []
+    tps: list[int] = []
+    fps: list[int] = []
+    tp = fp = 0
+    for index, (score, label) in enumerate(ordered):
+        tp += label
+        fp += 1 - label
+        if index + 1 == len(ordered) or ordered[index + 1][0] != score:  # last row of this score
+            cut_scores.append(score)
+            tps.append(tp)
+            fps.append(fp)
+    # scikit-learn's drop_intermediate: keep the ends and every point where the slope changes.
+    kept = [
+        i
+        for i in range(len(cut_scores))
+        if i in (0, len(cut_scores) - 1)
+        or fps[i + 1] - 2 * fps[i] + fps[i - 1] != 0
+        or tps[i + 1] - 2 * tps[i] + tps[i - 1] != 0
+    ]
+    fpr = [0.0, *(fps[i] / negatives for i in kept)]
+    tpr = [0.0, *(tps[i] / positives for i in kept)]
+    thresholds: list[float | None] = [None, *(cut_scores[i] for i in kept)]
+    if len(fpr) > max_points:
+        progress = [f + t for f, t in zip(fpr, tpr, strict=True)]  # 0 .. 2, never falling
+        chosen: list[int] = []
+        position = 0
+        for step in range(max_points - 1):
+            target = 2 * step / (max_points - 1)
+            while progress[position] < target:
+                position += 1
+            if not chosen or chosen[-1] != position:
+                chosen.append(position)
+        if chosen[-1] != len(fpr) - 1:
+            chosen.append(len(fpr) - 1)
+        fpr, tpr, thresholds = [fpr[i] for i in chosen], [tpr[i] for i in chosen], [thresholds[i] for i in chosen]
+    return RocCurve(tuple(fpr), tuple(tpr), tuple(thresholds))
 
 
 def correct_predictions(

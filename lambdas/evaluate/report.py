@@ -14,6 +14,9 @@ METRIC_LABELS = (
 )
 
 
+_FIGURES = (("roc", "ROC curve"), ("confusion", "Confusion matrix"))
+
+
 def _fmt(value: Any, digits: int = 4) -> str:
     if value is None:
         return "n/a"
@@ -22,7 +25,10 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def to_markdown(report: Mapping[str, Any]) -> str:
+def to_markdown(report: Mapping[str, Any], figures: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The report for people. ``figures`` (variant → {"roc", "confusion"} → image file next to the
+    report, from ``scripts/evaluation_figures.py``) are linked under "Figures"; without them (the
+    Lambda has no plotting library) the report says how to draw them from report.json."""
     variants: Mapping[str, Mapping[str, Any]] = report["variants"]
     names = list(variants)
     lines = [
@@ -98,4 +104,21 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             )
         v = comparison["verdict"]
         lines.append(f"- **Verdict: {v['winner'] or 'no winner'}** — {v['reason']}")
-    return "\n".join(lines) + "\n"
+    lines += ["", "## Figures", ""]
+    if figures:
+        lines.append(
+            "ROC curves (the dot is the operating point at the threshold) and confusion matrices "
+            "(rows: actual class, with each class's shares):"
+        )
+        lines.append("")
+        for variant, images in figures.items():
+            links = [f"![{label} of {variant}]({images[kind]})" for kind, label in _FIGURES if kind in images]
+            lines.append(f"**{variant}**: " + " ".join(links))
+            lines.append("")
+    else:
+        lines += [
+            "ROC curves and confusion matrices per variant: `python scripts/evaluation_figures.py report.json` "
+            "draws them from this report's data (`roc_curve`, `confusion`) and links them here.",
+            "",
+        ]
+    return "\n".join(lines).rstrip("\n") + "\n"

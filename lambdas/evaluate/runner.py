@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from evaluate.dataset import Dataset, parse_csv
-from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles
+from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles, roc_curve
 from evaluate.paired_tests import AucDifference, AucNotTestable, delong_test, mcnemar_exact, paired_bootstrap_auc
 from evaluate.scoring import VariantScores, score_variant
 from evaluate.verdicts import CandidateTests, family_size, verdicts_against_baseline
@@ -231,6 +231,9 @@ def _variant_section(scored: VariantScores, labels: Sequence[int], request: Eval
         metrics = binary_metrics([k[0] for k in kept], [k[1] for k in kept], request.threshold)
         section["metrics"] = {name: getattr(metrics, name) for name in QUALITY_METRICS}
         section["confusion"] = asdict(metrics.confusion)
+        curve = roc_curve([k[0] for k in kept], [k[1] for k in kept])
+        if curve is not None:  # for the report's ROC figure (scripts/evaluation_figures.py)
+            section["roc_curve"] = curve.as_dict()
     return section
 
 

@@ -44,6 +44,7 @@ from scripts.abtest.weights import (
 DEFAULT_TIMEOUT_SECONDS = 1800.0
 POLL_SECONDS = 5.0
 STOP_CAUSE = "stopped by an operator (abtest rollout stop)"
+WEIGHTS_FILE = Path(__file__).resolve().parent.parent.parent / "config" / "weights.json"  # scripts/weights_file.py's
 
 
 @dataclass
@@ -276,16 +277,35 @@ def _text(weights: Mapping[str, float]) -> str:
 def weights_record(
     ctx: typer.Context,
     endpoint: EndpointArg,
+    environment: Annotated[
+        str | None,
+        typer.Option(help="Also write the live weights to this environment of the weights file (e.g. prod)."),
+    ] = None,
+    weights_file: Annotated[
+        Path,
+        typer.Option("--weights-file", help="The pipeline's weights file.", show_default="config/weights.json"),
+    ] = WEIGHTS_FILE,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the stack update.")] = DEFAULT_TIMEOUT_SECONDS,
     region: RegionOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Declare the live weights: the stack's weight parameters become what DescribeEndpoint shows."""
+    """Declare the live weights: the stack's weight parameters (and the weights file) become what
+    DescribeEndpoint shows."""
 
     def action(aws: Aws, deps: Deps) -> None:
         stack, endpoint_name, state = _context(aws, endpoint)
         live = state.current_weights
         values = parameter_values(stack.parameters, live)
+        if environment is not None:
+            # Imported here: it loads the app's config machinery, which the other commands never need.
+            from scripts.weights_file import WeightsFileError, record_weights
+
+            # First, and validated whole before it is written: a file the pipeline cannot deploy
+            # (unknown environment, a variant the config lacks) stops here with nothing changed.
+            try:
+                record_weights(weights_file, environment, endpoint, live)
+            except WeightsFileError as err:
+                raise BadInput(str(err)) from err
         changed = _differs(stack.parameters, values)
         if changed:
             aws.update_parameters(stack, values, f"abtest weights record: {_text(live)}")
@@ -296,12 +316,15 @@ def weights_record(
             "weights": live,
             "parameters": values,
             "parameters_changed": changed,
+            "weights_file": None if environment is None else {"path": str(weights_file), "environment": environment},
         }
         if as_json:
             render.print_json(result)
         else:
             verb = "recorded" if changed else "already declared"
             _console().print(f"[green]{verb}[/]: stack {stack.name} parameters {_text(live)}")
+            if environment is not None:
+                _console().print(f"[green]written[/]: {weights_file} environment {environment}; commit it")
 
     _run(ctx, region, as_json, action)
 

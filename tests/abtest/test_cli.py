@@ -13,6 +13,7 @@ import pytest
 
 from scripts.abtest.aws import Aws
 from tests.abtest.conftest import BUCKET, ENDPOINT, ENDPOINT_NAME, EVALUATION, NOW, SET_WEIGHTS, STACK
+from tests.conftest import ROOT
 
 
 def _put_invocations(deployed, counts: dict[str, float]) -> None:
@@ -438,3 +439,28 @@ def test_a_weight_parameter_without_a_live_variant_is_listed_but_not_drift(deplo
     assert report["orphan_parameters"] == ["WeightVariant3"]
     assert report["drift"] is False
     assert "weight parameters of variants the endpoint lacks: WeightVariant3" in deployed.run("status", ENDPOINT).stdout
+
+
+def test_weights_record_also_writes_the_weights_file(deployed, tmp_path):
+    from scripts.weights_file import load_weights_file
+
+    weights_file = tmp_path / "weights.json"
+    weights_file.write_text((ROOT / "config" / "weights.json").read_text())
+    deployed.json("weights", "set", ENDPOINT, "Variant1=0", "Variant2=100", "--via", "lambda")
+    result = deployed.json("weights", "record", ENDPOINT, "--environment", "prod", "--weights-file", str(weights_file))
+    assert result["weights_file"] == {"path": str(weights_file), "environment": "prod"}
+    assert load_weights_file(weights_file, "prod").endpoint(ENDPOINT).weights == {"Variant1": 0, "Variant2": 100}
+    assert load_weights_file(weights_file, "staging").endpoint(ENDPOINT).weights == {"Variant1": 1, "Variant2": 1}
+    assert deployed.declared() == {"WeightVariant1": "0", "WeightVariant2": "100"}
+
+
+def test_weights_record_refuses_an_unknown_environment_and_changes_nothing(deployed, tmp_path):
+    weights_file = tmp_path / "weights.json"
+    original = (ROOT / "config" / "weights.json").read_text()
+    weights_file.write_text(original)
+    deployed.json("weights", "set", ENDPOINT, "Variant1=0", "Variant2=100", "--via", "lambda")
+    result = deployed.run("weights", "record", ENDPOINT, "--environment", "qa", "--weights-file", str(weights_file))
+    assert result.exit_code == 2
+    assert 'environment "qa"' in result.stderr
+    assert weights_file.read_text() == original
+    assert deployed.declared() == {"WeightVariant1": "1", "WeightVariant2": "1"}

@@ -203,3 +203,16 @@ def test_every_dashboard_metric_is_in_the_catalog_with_its_exact_dimensions(widg
             assert tuple(sorted(dims)) == tuple(sorted(spec.dimensions)), (name, dims)
             seen += 1
     assert seen > 50
+
+
+def test_alarm_thresholds_are_drawn_on_the_graphs_their_alarms_watch(widgets):
+    monitoring = read_config()["endpoints"][0].get("monitoring", {})
+    expected = {
+        "ModelLatency per variant": monitoring.get("p99_latency_ms", 1000),
+        "5XX error rate": monitoring.get("error_rate_percent", 5),
+        "Sample-ratio check": monitoring.get("srm_p_value", 0.001),
+    }
+    for title, value in expected.items():
+        (line,) = titled(widgets, title)["properties"]["annotations"]["horizontal"]
+        assert line["value"] == value and "threshold" in line["label"], title
+    assert "annotations" not in titled(widgets, "OverheadLatency")["properties"]

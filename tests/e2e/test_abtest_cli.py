@@ -147,9 +147,16 @@ def test_weights_set_via_lambda_changes_live_weights_and_status_shows_the_drift(
     assert "abtest weights record churn-ab" in table
 
 
-def test_weights_record_declares_the_live_weights(deployed):
-    result = abtest_json(deployed, "weights", "record", "churn-ab")
+def test_weights_record_declares_the_live_weights_in_the_stack_and_the_weights_file(deployed, tmp_path):
+    from scripts.weights_file import load_weights_file
+
+    weights_file = tmp_path / "weights.json"
+    weights_file.write_text((ROOT / "config" / "weights.json").read_text())
+    result = abtest_json(
+        deployed, "weights", "record", "churn-ab", "--environment", "prod", "--weights-file", str(weights_file)
+    )
     assert result["parameters_changed"] is True
+    assert load_weights_file(weights_file, "prod").endpoint("churn-ab").weights == {"Variant1": 0, "Variant2": 100}
     assert declared(deployed) == {"WeightVariant1": "0", "WeightVariant2": "100"}
     assert live(deployed)["weights"] == {"Variant1": 0.0, "Variant2": 100.0}
     assert abtest_json(deployed, "status", "churn-ab")["drift"] is False

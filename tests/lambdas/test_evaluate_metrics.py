@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
@@ -9,6 +10,7 @@ import re
 import numpy as np
 import pytest
 from scipy.stats import rankdata
+from sklearn import metrics as sk_metrics
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -16,6 +18,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from evaluate import metrics
 from evaluate.metrics import (
     BinaryMetrics,
     Confusion,
@@ -172,3 +175,56 @@ def test_latency_percentiles_reject_bad_input(samples, percentiles, message):
 def test_linear_quantile_needs_values():
     with pytest.raises(ValueError, match="no values"):
         linear_quantile([], 0.5)
+
+
+# --- ROC curve ---------------------------------------------------------------------------------------
+
+
+def roc_cases():
+    rng = np.random.default_rng(3)
+    for rows, digits in ((40, 1), (300, 2), (2000, 6)):
+        labels = rng.integers(0, 2, rows)
+        scores = np.round(np.clip(0.35 * labels + rng.normal(0.4, 0.25, rows), 0, 1), digits)  # ties when rounded
+        yield labels.tolist(), scores.tolist()
+
+
+@pytest.mark.parametrize(("labels", "scores"), list(roc_cases()))
+def test_roc_curve_is_scikit_learns_when_it_fits(labels, scores) -> None:
+    fpr, tpr, thresholds = sk_metrics.roc_curve(labels, scores)
+    curve = metrics.roc_curve(labels, scores, max_points=10_000)
+    assert curve is not None
+    assert list(curve.fpr) == fpr.tolist() and list(curve.tpr) == tpr.tolist()
+    assert curve.thresholds[0] is None and np.isinf(thresholds[0])
+    assert list(curve.thresholds[1:]) == thresholds[1:].tolist()
+
+
+@pytest.mark.parametrize(("labels", "scores"), list(roc_cases()))
+def test_thinned_roc_curve_keeps_exact_points_of_scikit_learns_curve(labels, scores) -> None:
+    fpr, tpr, thresholds = sk_metrics.roc_curve(labels, scores, drop_intermediate=False)
+    at = {t: (f, r) for f, r, t in zip(fpr.tolist(), tpr.tolist(), thresholds.tolist(), strict=True)}
+    for limit in (3, 25, metrics.MAX_ROC_POINTS):
+        curve = metrics.roc_curve(labels, scores, max_points=limit)
+        assert curve is not None and len(curve.fpr) <= limit
+        assert (curve.fpr[0], curve.tpr[0], curve.fpr[-1], curve.tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
+        for f, r, t in zip(curve.fpr[1:], curve.tpr[1:], curve.thresholds[1:], strict=True):
+            assert at[t] == (f, r)
+        assert list(curve.thresholds[1:]) == sorted(curve.thresholds[1:], reverse=True)
+        if limit >= 25:  # drawn through its points, the thinned curve stays close to the real area
+            assert abs(np.trapezoid(curve.tpr, curve.fpr) - sk_metrics.roc_auc_score(labels, scores)) < 0.03
+
+
+def test_roc_curve_is_undefined_with_one_class_and_refuses_bad_input() -> None:
+    assert metrics.roc_curve([1, 1, 1], [0.2, 0.5, 0.9]) is None
+    with pytest.raises(ValueError, match="at least 3"):
+        metrics.roc_curve([0, 1], [0.1, 0.9], max_points=2)
+    with pytest.raises(ValueError, match="scores at row 1"):
+        metrics.roc_curve([0, 1], [0.1, float("nan")])
+
+
+def test_a_full_sized_report_curve_fits_the_budget() -> None:
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 20_000).tolist()
+    scores = rng.random(20_000).tolist()
+    curve = metrics.roc_curve(labels, scores)
+    assert curve is not None and len(curve.fpr) <= metrics.MAX_ROC_POINTS
+    assert len(json.dumps(curve.as_dict())) < 16_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import random
 import re
-import time
 from statistics import NormalDist
 
 import numpy as np
@@ -42,11 +41,11 @@ def test_mcnemar_matches_scipy_exact_binomial_test():
             assert (result.b, result.c) == (b, c)
 
 
-def test_mcnemar_handles_a_million_discordant_pairs_quickly():
+def test_mcnemar_is_exact_at_a_million_discordant_pairs():
+    """Where a naive binomial sum would underflow: the p-value still matches scipy's exact test.
+    (How long it takes is for benchmarks, not for an assertion on a shared machine.)"""
     b, c = 498_600, 501_400
-    started = time.perf_counter()
     result = mcnemar_exact(*paired_correct(b, c, both=0, neither=0))
-    assert time.perf_counter() - started < 2.0
     expected = binomtest(b, b + c, 0.5).pvalue
     assert 0.001 < expected < 0.05
     assert result.p_value == pytest.approx(expected, rel=1e-6)

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import evaluate.handler as handler
-from evaluate.metrics import binary_metrics
+from evaluate.metrics import MAX_ROC_POINTS, binary_metrics, roc_curve
 from evaluate.runner import InvalidEvaluation
 from evaluate.scoring import RUNTIME_RETRY_CONFIG, score_variant
 from scripts.generate_churn_data import MODELS, generate, to_csv
@@ -97,6 +97,10 @@ def test_metrics_are_those_of_the_variants_models(stub, sagemaker):
         assert section["metrics"]["accuracy"] == pytest.approx(expected.accuracy)
         assert section["metrics"]["roc_auc"] == pytest.approx(expected.roc_auc)
         assert set(section["latency_ms"]) == {"p50", "p90", "p99"}
+        # The ROC points for the report's figure: the pure module's curve, within its size budget.
+        curve = roc_curve(labels, [round(MODELS[model](f), 6) for _, f in RECORDS])
+        assert curve is not None and section["roc_curve"] == curve.as_dict()
+        assert len(section["roc_curve"]["fpr"]) <= MAX_ROC_POINTS
 
 
 def test_the_better_model_wins_and_the_verdict_is_reported(stub, sagemaker):
@@ -126,6 +130,8 @@ def test_reports_are_written_under_the_report_prefix_only(stub, sagemaker):
     markdown_key = result["reports"]["markdown"].split("/", 3)[3]
     markdown = boto3.client("s3", region_name=REGION).get_object(Bucket=BUCKET, Key=markdown_key)["Body"].read()
     assert b"Verdict: Variant2" in markdown
+    # The Lambda draws no images (no matplotlib in its runtime): the report says how to draw them.
+    assert b"python scripts/evaluation_figures.py report.json" in markdown and b".png" not in markdown
 
 
 def test_one_row_per_request_when_asked(stub, sagemaker):

@@ -21,10 +21,10 @@ from cfnlint.api import ManualArgs, lint
 from constructs_lib.config import ConfigError, load_config
 from constructs_lib.config.partitions import check_pinned_references
 from constructs_lib.config.service_model import partition_of_region
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHIPPED_CONFIGS
 from tests.synth import FAKE_ACCOUNT, synth_templates
 
-CONFIGS = sorted((ROOT / "config").rglob("*.json"))
+CONFIGS = SHIPPED_CONFIGS
 CONFIG_IDS = [str(path.relative_to(ROOT)) for path in CONFIGS]
 
 # Partition of each pinned region (AWS General Reference, "Amazon Resource Names": aws, aws-cn, aws-us-gov).
