@@ -14,7 +14,8 @@ there), puts fake credentials and the server's address in the CLI's environment
 6. ``npx cdk destroy AbTest-churn-ab --force``                 the custom resource gets Delete
 
 After each command it prints what DescribeEndpoint shows and what CloudFormation recorded for
-the weights custom resource. The server stops at the end; nothing but 127.0.0.1 is contacted.
+the weights custom resource, then what ``abtest status churn-ab`` (the operator command,
+``scripts/abtest``) shows. The server stops at the end; nothing but 127.0.0.1 is contacted.
 ``tests/e2e/test_cli_lifecycle.py`` runs these same steps with assertions.
 """
 
@@ -81,8 +82,11 @@ def without_variant(variant: str, outdir: Path) -> Path:
 class CliLifecycle:
     """The six commands, each returning what it observed (the demo prints, the tests assert)."""
 
-    def __init__(self, url: str, workdir: Path, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, url: str, workdir: Path, say: Callable[[str], None] = print, *, show_status: bool = False
+    ) -> None:
         self.url = url
+        self.show_status = show_status
         self.workdir = workdir
         self.say = say
         self.env = {**os.environ, **cli_environment(url)}
@@ -117,7 +121,18 @@ class CliLifecycle:
         self.say(f"  {verdict} in {observed['seconds']} s; stack {STACK}: {observed['stack_status'] or 'not deployed'}")
         self.say(f"  endpoint: {observed['endpoint']}")
         self.say(f"  weights custom resource: {'; '.join(observed['custom_resource']) or 'no event'}")
+        if self.show_status and arguments[0] != "bootstrap":
+            self.say(self.abtest_status())
         return observed
+
+    def abtest_status(self) -> str:
+        """``abtest status`` as an operator runs it, indented (an error, after destroy, included)."""
+        command = [sys.executable, "-m", "scripts.abtest", "status", STACK.removeprefix("AbTest-")]
+        completed = subprocess.run(  # noqa: S603 (this repository's command)
+            command, cwd=ROOT, env={**self.env, "COLUMNS": "110"}, capture_output=True, text=True, check=False
+        )
+        lines = ["$ abtest status " + command[-1], *(completed.stdout + completed.stderr).rstrip().splitlines()]
+        return "\n".join("  " + line for line in lines)
 
     def observe(self) -> dict[str, Any]:
         """Stack status, DescribeEndpoint, and the custom resource's latest CloudFormation event."""
@@ -181,7 +196,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="local-cli-") as tmp, local_server(Path(tmp) / "server.log") as url:
         print(f"Local AWS (moto + scripts/local_aws.py) on {url}; nothing leaves 127.0.0.1.")
         print("CLI environment: " + " ".join(f"{k}={v}" for k, v in cli_environment(url).items()))
-        CliLifecycle(url, Path(tmp)).run()
+        CliLifecycle(url, Path(tmp), show_status=True).run()
     print(f"Done in {time.monotonic() - started:.0f} s: server stopped.")
     return 0
 

@@ -31,6 +31,15 @@ def weight_parameter_name(variant_name: str) -> str:
     return "Weight" + re.sub(r"[^A-Za-z0-9]", "", variant_name)
 
 
+def stack_name_of(endpoint_name: str) -> str:
+    """The CloudFormation stack that deploys endpoint ``endpoint_name``: ``AbTest-<name>``.
+
+    Operators and pipelines find everything else (the endpoint's physical name, the functions,
+    the rollout state machine) from this stack's outputs.
+    """
+    return f"AbTest-{endpoint_name}"
+
+
 @dataclass(frozen=True)
 class BuiltinImage:
     """A built-in SageMaker algorithm image, e.g. ``xgboost`` at ``0.90-1``."""
@@ -289,7 +298,7 @@ class EndpointSpec:
     @property
     def stack_name(self) -> str:
         """The CloudFormation stack that deploys this endpoint (``AbTest-<name>``)."""
-        return f"AbTest-{self.name}"
+        return stack_name_of(self.name)
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,11 @@ on moto's 500 (a time, measured in docs/benchmarks.md, not asserted).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.local_cli_demo import CliLifecycle, local_server
+from tests.e2e.conftest import local_lifecycle
 
 pytestmark = pytest.mark.e2e
 
@@ -27,12 +25,7 @@ pytestmark = pytest.mark.e2e
 def _without(adaptation: str, steps: list[str]) -> tuple[dict[str, dict[str, Any]], Any]:
     """Run ``steps`` on a server without ``adaptation``; what they observed and every endpoint's
     weights (read directly: without some adaptations the stack has no EndpointName output)."""
-    with (
-        tempfile.TemporaryDirectory(prefix="e2e-without-") as tmp,
-        local_server(Path(tmp) / "server.log", without=[adaptation]) as url,
-    ):
-        lifecycle = CliLifecycle(url, Path(tmp), say=lambda _: None)
-        observed = lifecycle.run(steps)
+    with local_lifecycle("e2e-without-", steps, without=[adaptation]) as (lifecycle, observed):
         sagemaker = lifecycle.client("sagemaker")
         weights = [
             {

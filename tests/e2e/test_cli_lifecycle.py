@@ -12,27 +12,23 @@ from __future__ import annotations
 
 import json
 import socket
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.local_cli_demo import STACK, CliLifecycle, local_server
+from scripts.local_cli_demo import STACK
+from tests.e2e.conftest import local_lifecycle
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def run() -> Iterator[dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="e2e-cli-") as tmp:
-        workdir = Path(tmp)
-        with local_server(workdir / "server.log") as url:
-            observed = CliLifecycle(url, workdir, say=lambda _: None).run()
-        observed["url"] = url
-        observed["manifest"] = json.loads((workdir / "cdk.out" / "manifest.json").read_text())
-        yield observed
+    with local_lifecycle("e2e-cli-") as (lifecycle, observed):
+        observed["url"] = lifecycle.url
+        observed["manifest"] = json.loads((lifecycle.workdir / "cdk.out" / "manifest.json").read_text())
+    yield observed  # the server has stopped
 
 
 def test_bootstrap_succeeds(run):

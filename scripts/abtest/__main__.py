@@ -1,0 +1,5 @@
+"""``python -m scripts.abtest``."""
+
+from scripts.abtest.cli import main
+
+main()
