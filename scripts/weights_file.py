@@ -428,6 +428,28 @@ def record_weights(
     that layout (the committed one is, a test checks) only that endpoint's line changes. An endpoint the
     environment does not list yet is added at the end. Returns the environment as written.
     """
+    text, written = _recorded(path, environment, endpoint, weights, project_root=project_root)
+    _replace_atomically(Path(path), text)
+    return written
+
+
+def check_recording(
+    path: str | Path,
+    environment: str,
+    endpoint: str,
+    weights: Mapping[str, float],
+    *,
+    project_root: Path = ROOT,
+) -> EnvironmentWeights:
+    """What :func:`record_weights` would write, validated the same way, without writing anything:
+    for a caller that must change something else first (the stack) and write the file only after."""
+    return _recorded(path, environment, endpoint, weights, project_root=project_root)[1]
+
+
+def _recorded(
+    path: str | Path, environment: str, endpoint: str, weights: Mapping[str, float], *, project_root: Path
+) -> tuple[str, EnvironmentWeights]:
+    """The file's new text with ``endpoint``'s weights set, and the environment as it would be."""
     source = str(path)
     data = _read(path)
     updated = copy.deepcopy(data)
@@ -440,8 +462,7 @@ def record_weights(
     entry["endpoints"][endpoint] = dict(weights)
     written = parse_environment(updated, source, environment, project_root=project_root)
     entry["endpoints"][endpoint] = {name: _json_number(w) for name, w in written.endpoint(endpoint).weights.items()}
-    _replace_atomically(Path(path), format_weights_file(updated))
-    return written
+    return format_weights_file(updated), written
 
 
 def format_weights_file(data: Mapping[str, Any]) -> str:

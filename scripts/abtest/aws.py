@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,13 +157,13 @@ class Aws:
                 return f"{event['LogicalResourceId']}: {event['ResourceStatusReason']}"
         return ""
 
-    def update_parameters(self, stack: Stack, values: Mapping[str, str], description: str) -> bool:
+    def update_parameters(self, stack: Stack, values: Mapping[str, str], description: str) -> str | None:
         """Change only ``values`` of the stack's parameters, with the deployed template as it is.
 
         A change set with ``UsePreviousTemplate``: every other parameter is passed with
-        ``UsePreviousValue`` (a parameter left out would fall back to its default). Returns False
-        when CloudFormation finds nothing to change; otherwise executes it and returns True at
-        once (the update runs on; the caller watches it).
+        ``UsePreviousValue`` (a parameter left out would fall back to its default). Returns None
+        when CloudFormation finds nothing to change; otherwise executes it and returns the change
+        set's ID at once (the update runs on; the caller watches it with :meth:`change_set_execution`).
         """
         parameters = [
             {"ParameterKey": key, "ParameterValue": values[key]}
@@ -170,7 +171,9 @@ class Aws:
             else {"ParameterKey": key, "UsePreviousValue": True}
             for key in stack.parameters
         ]
-        name = f"abtest-weights-{int(time.time())}"
+        # Unique even for two commands within the same second: CreateChangeSet refuses a name the
+        # stack already has (AlreadyExistsException).
+        name = f"abtest-weights-{int(time.time())}-{uuid.uuid4().hex[:8]}"
         created = self.c.cloudformation.create_change_set(
             StackName=stack.name,
             ChangeSetName=name,
@@ -191,13 +194,21 @@ class Aws:
                 reason = described.get("StatusReason", "")
                 self.c.cloudformation.delete_change_set(ChangeSetName=change_set, StackName=stack.name)
                 if NO_CHANGES in reason:
-                    return False
+                    return None
                 raise OperationFailed(f"CloudFormation refused the parameter change for stack {stack.name}: {reason}")
             if time.monotonic() > deadline:
                 raise OperationFailed(f"change set {name} of stack {stack.name} is still {status} after 5 minutes")
             time.sleep(CHANGE_SET_POLL_SECONDS)
         self.c.cloudformation.execute_change_set(ChangeSetName=change_set, StackName=stack.name)
-        return True
+        return str(change_set)
+
+    def change_set_execution(self, change_set: str, stack_name: str) -> str:
+        """The change set's ``ExecutionStatus`` (DescribeChangeSet): EXECUTE_IN_PROGRESS while the
+        update it started runs, then EXECUTE_COMPLETE or EXECUTE_FAILED; OBSOLETE when the stack
+        was updated by other means first.
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html"""
+        described = self.c.cloudformation.describe_change_set(ChangeSetName=change_set, StackName=stack_name)
+        return str(described.get("ExecutionStatus", ""))
 
     def alarm_names(self, stack_id: str) -> list[str]:
         """The CloudWatch alarms the stack created (ListStackResources: their physical IDs are the names)."""
@@ -253,20 +264,26 @@ class Aws:
     def alarm_states(self, names: Sequence[str]) -> list[AlarmState]:
         """DescribeAlarms of ``names`` (metric and composite), in the order given."""
         found: dict[str, AlarmState] = {}
+        pages = self.c.cloudwatch.get_paginator("describe_alarms")
         for offset in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
-            answer = self.c.cloudwatch.describe_alarms(
+            # An answer may stop at MaxRecords (default 50) with a NextToken: the paginator follows it.
+            for answer in pages.paginate(
                 AlarmNames=list(names[offset : offset + 100]), AlarmTypes=["MetricAlarm", "CompositeAlarm"]
-            )
-            for kind, key in (("metric", "MetricAlarms"), ("composite", "CompositeAlarms")):
-                for alarm in answer.get(key, []):
-                    found[alarm["AlarmName"]] = AlarmState(
-                        name=alarm["AlarmName"],
-                        kind=kind,
-                        state=alarm.get("StateValue"),
-                        reason=alarm.get("StateReason", ""),
-                        updated=alarm.get("StateUpdatedTimestamp"),
-                    )
+            ):
+                self._add_alarms(answer, found)
         return [found.get(name, AlarmState(name, "unknown", None, "", None)) for name in names]
+
+    @staticmethod
+    def _add_alarms(answer: Mapping[str, Any], found: dict[str, AlarmState]) -> None:
+        for kind, key in (("metric", "MetricAlarms"), ("composite", "CompositeAlarms")):
+            for alarm in answer.get(key, []):
+                found[alarm["AlarmName"]] = AlarmState(
+                    name=alarm["AlarmName"],
+                    kind=kind,
+                    state=alarm.get("StateValue"),
+                    reason=alarm.get("StateReason", ""),
+                    updated=alarm.get("StateUpdatedTimestamp"),
+                )
 
     # --- Step Functions -----------------------------------------------------------------------
 

@@ -21,15 +21,15 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from endpoint_weights.endpoint import EndpointState
+from endpoint_weights.endpoint import IN_SERVICE, EndpointState
 from evaluate.runner import InvalidEvaluation, parse_request
 from rollout.plan import InvalidPlan, parse_plan
 from scripts.abtest import render
 from scripts.abtest.aws import Aws, Clients, Stack, make_clients
-from scripts.abtest.errors import AbtestError, BadInput, NotFound
+from scripts.abtest.errors import AbtestError, BadInput, NotFound, OperationFailed
 from scripts.abtest.progress import progress
 from scripts.abtest.status import gather, progress_json
-from scripts.abtest.waiting import Observation, stack_failed, wait_for_weights
+from scripts.abtest.waiting import CHANGE_SET_DONE, CHANGE_SET_FAILED, Observation, stack_failed, wait_for_weights
 from scripts.abtest.weights import (
     check_names,
     declared_weights,
@@ -38,6 +38,7 @@ from scripts.abtest.weights import (
     same_split,
     target_weights,
 )
+from scripts.weights_file import WeightsFileError, check_recording, record_weights
 
 # The weights custom resource polls for up to 23½ minutes before it fails the update
 # (constructs_lib/waiter_budget.py); CloudFormation then rolls back. Wait a little longer.
@@ -146,24 +147,45 @@ def status(ctx: typer.Context, endpoint: EndpointArg, region: RegionOpt = None, 
 # --- weights --------------------------------------------------------------------------------------
 
 
-def _observe(aws: Aws, endpoint_name: str, stack: Stack | None) -> Callable[[], Observation]:
+@dataclass(frozen=True)
+class ChangeSet:
+    """The change set a command executed: what the wait watches (its ExecutionStatus, then the stack)."""
+
+    stack: Stack
+    change_set_id: str
+
+
+def _observe(aws: Aws, endpoint_name: str, change: ChangeSet | None) -> Callable[[], Observation]:
     def look() -> Observation:
-        state = aws.endpoint(endpoint_name)
-        stack_status, reason = (None, "")
-        if stack is not None:
-            stack_status, reason = aws.stack_status(stack.stack_id)
-            if stack_failed(stack_status):
-                reason = aws.latest_failure(stack.stack_id) or reason
-        return Observation(state.status, state.current_weights, stack_status, reason, state.failure_reason)
+        change_set_status, stack_status, reason = None, None, ""
+        if change is not None:
+            # The change set first, and the stack only once it has finished: a DescribeStacks right
+            # after ExecuteChangeSet may still show the status from before (the stale read), e.g.
+            # an UPDATE_ROLLBACK_COMPLETE this command never caused.
+            change_set_status = aws.change_set_execution(change.change_set_id, change.stack.name)
+            if change_set_status == CHANGE_SET_DONE or change_set_status in CHANGE_SET_FAILED:
+                stack_status, reason = aws.stack_status(change.stack.stack_id)
+                if change_set_status in CHANGE_SET_FAILED or stack_failed(stack_status):
+                    reason = aws.latest_failure(change.stack.stack_id) or reason
+        state = aws.endpoint(endpoint_name)  # after the change set: weights as of its end
+        return Observation(
+            state.status, state.current_weights, stack_status, reason, state.failure_reason, change_set_status
+        )
 
     return look
 
 
 def _wait(
-    aws: Aws, deps: Deps, endpoint_name: str, target: dict[str, float], stack: Stack | None, timeout: float, quiet: bool
+    aws: Aws,
+    deps: Deps,
+    endpoint_name: str,
+    target: dict[str, float],
+    change: ChangeSet | None,
+    timeout: float,
+    quiet: bool,
 ) -> Observation:
     """Wait for ``target`` with a progress line on stderr (none with ``--json``)."""
-    look = _observe(aws, endpoint_name, stack)
+    look = _observe(aws, endpoint_name, change)
     wanted = " ".join(f"{name}={weight:g}" for name, weight in target.items())
     if quiet:
         return wait_for_weights(
@@ -191,6 +213,18 @@ def _context(aws: Aws, endpoint: str) -> tuple[Stack, str, EndpointState]:
     stack = aws.stack(endpoint)
     endpoint_name = stack.output("EndpointName")
     return stack, endpoint_name, aws.endpoint(endpoint_name)
+
+
+def _refuse_during_rollout(aws: Aws, stack: Stack, endpoint: str, what: str) -> None:
+    """BadInput while the stack's rollout state machine runs: the rollout sets the weights step by
+    step and its end rule restores or keeps them; a weight change beside it would be overwritten at
+    the next step, or be recorded as declared halfway through."""
+    running = aws.executions(stack.output("RolloutStateMachineArn"), status="RUNNING")
+    if running:
+        raise BadInput(
+            f"a rollout is running on {endpoint} ({running[0]['name']}): {what} would fight it; "
+            f"watch it with `abtest rollout status {endpoint}` or stop it with `abtest rollout stop {endpoint}` first"
+        )
 
 
 @weights_app.command("set")
@@ -222,21 +256,28 @@ def weights_set(
             values = parameter_values(stack.parameters, requested)
             # Unnamed variants keep their *declared* weight: the change set passes UsePreviousValue.
             target = target_weights(declared, requested, endpoint=endpoint_name)
-            changed = _differs(stack.parameters, values)
-            if changed:
-                aws.update_parameters(
+            _refuse_during_rollout(aws, stack, endpoint, "changing the weights")
+            change_set = None
+            if _differs(stack.parameters, values):
+                change_set = aws.update_parameters(
                     stack, values, f"abtest weights set {' '.join(f'{k}={v}' for k, v in values.items())}"
                 )
-            elif not same_split(target, {k: v for k, v in state.current_weights.items() if k in target}):
+            changed = change_set is not None
+            if not changed and not same_split(target, {k: v for k, v in state.current_weights.items() if k in target}):
                 raise BadInput(
                     f"the stack's parameters already declare {_text(target)}, but the endpoint shows "
                     f"{_text(state.current_weights)}; CloudFormation applies the parameters only when they change. "
                     f"Use --via lambda to apply them now, or `abtest weights record {endpoint}` to declare the "
                     "live ones"
                 )
-            observed = _wait(aws, deps, endpoint_name, target, stack, timeout, as_json)
+            if change_set is None:
+                # Nothing changed and the endpoint already shows the split: no update to wait for.
+                observed = Observation(state.status, state.current_weights)
+            else:
+                observed = _wait(aws, deps, endpoint_name, target, ChangeSet(stack, change_set), timeout, as_json)
         else:
             target = target_weights(state.current_weights, requested, endpoint=endpoint_name)
+            _refuse_during_rollout(aws, stack, endpoint, "changing the weights")
             aws.invoke(stack.output("SetWeightsFunctionName"), {"weights": requested})
             observed = _wait(aws, deps, endpoint_name, target, None, timeout, as_json)
             changed = False
@@ -295,21 +336,37 @@ def weights_record(
     def action(aws: Aws, deps: Deps) -> None:
         stack, endpoint_name, state = _context(aws, endpoint)
         live = state.current_weights
+        if state.status != IN_SERVICE:
+            # Updating / SystemUpdating: the weights are mid-change; Failed / OutOfService: not serving.
+            raise BadInput(
+                f"endpoint {endpoint_name} is {state.status}, not {IN_SERVICE}: its weights are not settled "
+                "enough to record; wait until it is InService (`abtest status`)"
+            )
+        _refuse_during_rollout(aws, stack, endpoint, "recording its step's weights as declared")
         values = parameter_values(stack.parameters, live)
         if environment is not None:
-            # Imported here: it loads the app's config machinery, which the other commands never need.
-            from scripts.weights_file import WeightsFileError, record_weights
-
-            # First, and validated whole before it is written: a file the pipeline cannot deploy
-            # (unknown environment, a variant the config lacks) stops here with nothing changed.
+            # Validated whole first, written only after the stack update succeeded: a file the pipeline
+            # cannot deploy (unknown environment, a variant the config lacks) stops here with nothing
+            # changed, and a failed update leaves the file as it was.
+            try:
+                check_recording(weights_file, environment, endpoint, live)
+            except WeightsFileError as err:
+                raise BadInput(str(err)) from err
+        change_set = (
+            aws.update_parameters(stack, values, f"abtest weights record: {_text(live)}")
+            if _differs(stack.parameters, values)
+            else None
+        )
+        changed = change_set is not None
+        if change_set is not None:
+            _wait(aws, deps, endpoint_name, live, ChangeSet(stack, change_set), timeout, as_json)
+        if environment is not None:
             try:
                 record_weights(weights_file, environment, endpoint, live)
             except WeightsFileError as err:
-                raise BadInput(str(err)) from err
-        changed = _differs(stack.parameters, values)
-        if changed:
-            aws.update_parameters(stack, values, f"abtest weights record: {_text(live)}")
-            _wait(aws, deps, endpoint_name, live, stack, timeout, as_json)
+                raise OperationFailed(
+                    f"the stack's parameters now declare {_text(live)}, but writing {weights_file} failed: {err}"
+                ) from err
         result = {
             "endpoint": endpoint,
             "endpoint_name": endpoint_name,

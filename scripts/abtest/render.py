@@ -107,11 +107,25 @@ def drift_panel(report: Mapping[str, Any]) -> Panel:
         f"Live weights      {_weights_text(live)}",
         f"Declared weights  {_weights_text(declared)}  (stack parameters)",
         "",
-        "A Lambda call or a rollout changed the weights without the parameters. The next parameter",
-        "change or endpoint-config replacement re-applies the declared ones (a drained variant gets",
-        "traffic back).",
-        f"Keep the live weights:  abtest weights record {report['endpoint']}",
     ]
+    rollout = report["rollout"]
+    if rollout["running"]:
+        # The rollout moves the weights step by step: recording one step would declare a split it
+        # is about to leave. Its end rule settles them; record after that if they still differ.
+        lines += [
+            "A rollout is running: it sets the live weights step by step, so they differ from the",
+            "declared ones until it ends. Do not record them now.",
+            f"Watch it:  abtest rollout status {report['endpoint']}",
+        ]
+    else:
+        lines += [
+            "A Lambda call or a rollout changed the weights without the parameters. The next parameter",
+            "change or endpoint-config replacement re-applies the declared ones (a drained variant gets",
+            "traffic back).",
+        ]
+        if rollout["error"]:
+            lines.append(f"Whether a rollout is running is unknown ({rollout['error']}): check before recording.")
+        lines.append(f"Keep the live weights:  abtest weights record {report['endpoint']}")
     return Panel("\n".join(lines), title="DRIFT: declared and live weights differ", border_style="red")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from constructs_lib.config.model import weight_parameter_name
 from endpoint_weights.validation import InvalidRequest, check_known_variants, ensure_some_traffic, parse_weights
 from scripts.abtest.errors import BadInput
+from scripts.weights_file import format_weight  # the one formatter for weights sent to CloudFormation
 
 # Two shares closer than this are the same split. Weights are small decimals (25, 0.001); their
 # shares differ by far more than float noise whenever they really differ (0.001 beside 1:1 is
@@ -180,8 +181,3 @@ def parameter_values(stack_parameters: Mapping[str, str], weights: Mapping[str, 
             f"{', '.join(sorted(p for p in stack_parameters if p.startswith(WEIGHT_PARAMETER_PREFIX))) or 'none'}"
         )
     return values
-
-
-def format_weight(weight: float) -> str:
-    """25.0 → "25", 0.5 → "0.5": what a person would type, and a valid CloudFormation Number."""
-    return f"{weight:.10g}"

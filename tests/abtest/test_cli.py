@@ -464,3 +464,184 @@ def test_weights_record_refuses_an_unknown_environment_and_changes_nothing(deplo
     assert 'environment "qa"' in result.stderr
     assert weights_file.read_text() == original
     assert deployed.declared() == {"WeightVariant1": "1", "WeightVariant2": "1"}
+
+
+# --- review findings: waiting on the change set, rollouts, the weights file --------------------
+
+
+def test_weights_set_with_nothing_to_change_on_a_create_complete_stack_returns_at_once(deployed):
+    # The fixture's stack is CREATE_COMPLETE; the parameters already declare 1:1 and the endpoint
+    # shows it. No change set is made, so there is nothing to wait for (it used to wait the whole
+    # --timeout for UPDATE_COMPLETE and exit 4).
+    result = deployed.run("weights", "set", ENDPOINT, "Variant1=1", "Variant2=1", "--timeout", "0.05", "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["parameters_changed"], answer["weights"]) == (False, {"Variant1": 1.0, "Variant2": 1.0})
+    assert deployed.cloudformation.updates == []
+
+
+class StaleReads:
+    """What moto cannot show: moto runs ExecuteChangeSet synchronously (the stack is UPDATE_COMPLETE
+    and the change set EXECUTE_COMPLETE by the time the call returns). Real CloudFormation answers
+    ExecuteChangeSet at once; for a while DescribeChangeSet says EXECUTE_IN_PROGRESS and DescribeStacks
+    may still show the status from before, here the UPDATE_ROLLBACK_COMPLETE an earlier failed update
+    left (healthy and updatable). Both answers are replayed in their real shapes before moto's own."""
+
+    def __init__(self, playing, change_set_reads: list[str], stack_reads: list[str]) -> None:
+        self.playing = playing
+        self.change_set_reads = change_set_reads
+        self.stack_reads = stack_reads
+        self.executed = False
+        self.change_set_calls = 0
+
+    def describe_stacks(self, **kwargs):
+        answer = self.playing._real.describe_stacks(**kwargs)
+        if not self.executed:
+            status = "UPDATE_ROLLBACK_COMPLETE"
+        elif self.stack_reads:
+            status = self.stack_reads.pop(0)
+        else:
+            return answer
+        answer["Stacks"][0]["StackStatus"] = status
+        return answer
+
+    def describe_change_set(self, **kwargs):
+        answer = self.playing._real.describe_change_set(**kwargs)
+        if self.executed:
+            self.change_set_calls += 1
+            if self.change_set_reads:
+                answer["ExecutionStatus"] = self.change_set_reads.pop(0)
+        return answer
+
+    def execute_change_set(self, **kwargs):
+        answer = type(self.playing).execute_change_set(self.playing, **kwargs)
+        self.executed = True
+        return answer
+
+    def install(self, monkeypatch) -> None:
+        for name in ("describe_stacks", "describe_change_set", "execute_change_set"):
+            monkeypatch.setattr(self.playing, name, getattr(self, name), raising=False)
+
+
+def test_weights_set_on_a_rolled_back_stack_waits_for_its_own_change_set_through_stale_reads(deployed, monkeypatch):
+    stale = StaleReads(
+        deployed.cloudformation,
+        change_set_reads=["EXECUTE_IN_PROGRESS", "EXECUTE_IN_PROGRESS"],
+        stack_reads=["UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_IN_PROGRESS"],
+    )
+    stale.install(monkeypatch)
+    result = deployed.run("weights", "set", ENDPOINT, "Variant1=25", "Variant2=75", "--json")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert json.loads(result.stdout)["weights"] == {"Variant1": 25.0, "Variant2": 75.0}
+    assert stale.change_set_calls >= 3  # it watched the change set until EXECUTE_COMPLETE
+
+
+def test_a_change_set_whose_execution_failed_exits_1(deployed, monkeypatch):
+    stale = StaleReads(
+        deployed.cloudformation, change_set_reads=["EXECUTE_FAILED"], stack_reads=["UPDATE_ROLLBACK_COMPLETE"]
+    )
+    stale.install(monkeypatch)
+    result = deployed.run("weights", "set", ENDPOINT, "Variant1=25", "Variant2=75")
+    assert result.exit_code == 1
+    assert "EXECUTE_FAILED, stack UPDATE_ROLLBACK_COMPLETE" in " ".join(result.stderr.split())
+
+
+def test_two_weight_changes_within_a_second_get_different_change_set_names(deployed, monkeypatch):
+    import scripts.abtest.aws as aws_module
+
+    names: list[str] = []
+    real = deployed.cloudformation._real.create_change_set
+
+    def create(**kwargs):
+        names.append(kwargs["ChangeSetName"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(deployed.cloudformation, "create_change_set", create, raising=False)
+    monkeypatch.setattr(aws_module.time, "time", lambda: 1_750_000_000.0)
+    deployed.json("weights", "set", ENDPOINT, "Variant1=25")
+    deployed.json("weights", "set", ENDPOINT, "Variant1=30")
+    assert len(names) == 2
+    assert names[0] != names[1]
+
+
+def _start_rollout(deployed) -> str:
+    return deployed.json("rollout", "start", ENDPOINT, "--candidate", "Variant2", "--steps", "10,50,100")[
+        "execution_arn"
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["weights", "set", ENDPOINT, "Variant1=25", "--via", "parameters"],
+        ["weights", "set", ENDPOINT, "Variant1=25", "--via", "lambda"],
+        ["weights", "record", ENDPOINT],
+    ],
+)
+def test_weight_changes_are_refused_while_a_rollout_runs(deployed, args):
+    deployed.json("weights", "set", ENDPOINT, "Variant1=0", "Variant2=100", "--via", "lambda")  # drift to record
+    deployed.lambda_.calls.clear()
+    _start_rollout(deployed)
+    result = deployed.run(*args)
+    assert result.exit_code == 2, result.output
+    assert "a rollout is running on churn-ab" in " ".join(result.stderr.split())
+    assert deployed.cloudformation.updates == []
+    assert deployed.lambda_.calls == []
+    assert deployed.declared() == {"WeightVariant1": "1", "WeightVariant2": "1"}
+
+
+def test_status_does_not_recommend_recording_while_a_rollout_runs(deployed):
+    deployed.json("weights", "set", ENDPOINT, "Variant1=0", "Variant2=100", "--via", "lambda")
+    _start_rollout(deployed)
+    table = " ".join(deployed.run("status", ENDPOINT).stdout.split())
+    assert "DRIFT: declared and live weights differ" in table
+    assert "A rollout is running" in table
+    assert "abtest weights record" not in table
+
+
+def test_weights_record_refuses_an_endpoint_that_is_not_in_service(deployed):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sagemaker.models import sagemaker_backends
+
+    # moto's endpoints never leave InService by themselves; the backend is set as SageMaker would be mid-update.
+    sagemaker_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].endpoints[ENDPOINT_NAME].endpoint_status = "Updating"
+    result = deployed.run("weights", "record", ENDPOINT)
+    assert result.exit_code == 2
+    assert f"endpoint {ENDPOINT_NAME} is Updating, not InService" in " ".join(result.stderr.split())
+    assert deployed.cloudformation.updates == []
+
+
+def test_weights_record_leaves_the_weights_file_unchanged_when_the_stack_update_fails(deployed, tmp_path, monkeypatch):
+    weights_file = tmp_path / "weights.json"
+    original = (ROOT / "config" / "weights.json").read_text()
+    weights_file.write_text(original)
+    deployed.json("weights", "set", ENDPOINT, "Variant1=0", "Variant2=100", "--via", "lambda")
+    StaleReads(
+        deployed.cloudformation, change_set_reads=["EXECUTE_FAILED"], stack_reads=["UPDATE_ROLLBACK_COMPLETE"]
+    ).install(monkeypatch)
+    result = deployed.run("weights", "record", ENDPOINT, "--environment", "prod", "--weights-file", str(weights_file))
+    assert result.exit_code == 1, result.output
+    assert weights_file.read_text() == original
+    assert "EXECUTE_FAILED" in " ".join(result.stderr.split())
+
+
+def test_alarm_states_follow_next_token():
+    import boto3
+    from botocore.stub import Stubber
+
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(cloudwatch)
+    request = {"AlarmNames": ["a", "b"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+    stub.add_response(
+        "describe_alarms", {"MetricAlarms": [{"AlarmName": "a", "StateValue": "OK"}], "NextToken": "t"}, request
+    )
+    stub.add_response(
+        "describe_alarms",
+        {"CompositeAlarms": [{"AlarmName": "b", "StateValue": "ALARM"}]},
+        {**request, "NextToken": "t"},
+    )
+    with stub:
+        aws = Aws(type("C", (), {"cloudwatch": cloudwatch})())  # type: ignore[arg-type]
+        states = aws.alarm_states(["a", "b"])
+    stub.assert_no_pending_responses()
+    assert [(s.name, s.kind, s.state) for s in states] == [("a", "metric", "OK"), ("b", "composite", "ALARM")]

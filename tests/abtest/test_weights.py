@@ -8,7 +8,6 @@ from scripts.abtest.errors import BadInput
 from scripts.abtest.weights import (
     LiveVariant,
     declared_weights,
-    format_weight,
     parameter_values,
     parse_assignments,
     same_split,
@@ -95,5 +94,11 @@ def test_parameter_values_name_each_variants_parameter_and_refuse_missing_ones()
         parameter_values(stack, {"Variant3": 1})
 
 
-def test_weights_format_as_typed():
-    assert [format_weight(w) for w in (25.0, 0.5, 1e-3, 100.0 / 3)] == ["25", "0.5", "0.001", "33.33333333"]
+def test_parameter_values_are_plain_decimals_like_the_weights_file():
+    # One formatter (scripts/weights_file.py's format_weight) for every weight sent to CloudFormation:
+    # plain decimals, never an exponent ("1e-07"), never rounded to 10 digits.
+    stack = {"WeightVariant1": "1", "WeightVariant2": "1"}
+    assert parameter_values(stack, {"Variant1": 1e-7, "Variant2": 100.0 / 3}) == {
+        "WeightVariant1": "0.0000001",
+        "WeightVariant2": "33.333333333333336",
+    }
