@@ -54,7 +54,6 @@ class EndpointDashboard(Construct):
     :param spec: the endpoint as configured (variants, instance types) for the header.
     :param endpoint_name: the endpoint's name (a token is fine).
     :param stack_name: for the header's ``cdk deploy --parameters`` example.
-    :param set_weights_function_name: for the header's ``aws lambda invoke`` example.
     :param alarms: shown in the alarm status widget; default none.
     :param srm_p_value: the SRM check's p-value metric; default none (no SRM graph).
     """
@@ -67,7 +66,6 @@ class EndpointDashboard(Construct):
         spec: EndpointSpec,
         endpoint_name: str,
         stack_name: str,
-        set_weights_function_name: str,
         alarms: Sequence[cw.IAlarm] = (),
         srm_p_value: cw.IMetric | None = None,
     ) -> None:
@@ -76,7 +74,7 @@ class EndpointDashboard(Construct):
         self._variants = [v.name for v in spec.variants]
         self._monitoring = spec.monitoring
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
-        self.dashboard.add_widgets(self._header(spec, stack_name, set_weights_function_name))
+        self.dashboard.add_widgets(self._header(spec, stack_name))
         self.dashboard.add_widgets(*self._traffic())
         self.dashboard.add_widgets(*self._latency())
         self.dashboard.add_widgets(*self._errors())
@@ -128,22 +126,23 @@ class EndpointDashboard(Construct):
 
     # --- rows ----------------------------------------------------------------------------------
 
-    def _header(self, spec: EndpointSpec, stack_name: str, function_name: str) -> cw.TextWidget:
+    def _header(self, spec: EndpointSpec, stack_name: str) -> cw.TextWidget:
         rows = "\n".join(
             f"| {v.name} | {v.instance_type} × {v.initial_instance_count} | {v.initial_weight:g} | "
             f"`{v.weight_parameter_name}` |"
             for v in spec.variants
         )
         first = spec.variants[0].weight_parameter_name
+        assignments = " ".join(f"{v.name}=<weight>" for v in spec.variants)
         markdown = (
             f"# A/B endpoint {spec.name}\n"
             "| variant | instances (initial) | initial weight | weight parameter |\n"
             "|---|---|---|---|\n"
             f"{rows}\n\n"
-            "**Change weights** (applied in place, no fleet rebuild): "
-            f"`cdk deploy {stack_name} --parameters {stack_name}:{first}=<weight> ...`, or now: "
-            f"`aws lambda invoke --function-name {function_name} --cli-binary-format raw-in-base64-out "
-            '--payload \'{"weights": {"<variant>": <weight>}}\' out.json`. '
+            '**Change weights** (applied in place, no fleet rebuild; README "The operator command"): '
+            f"`python -m scripts.abtest weights set {spec.name} {assignments}` sets the stack's parameters; "
+            "add `--via lambda` to apply them now through the set-weights Lambda. Pipelines: "
+            f"`cdk deploy {stack_name} --parameters {stack_name}:{first}=<weight> ...`. "
             "A parameter change or an endpoint-config change re-applies the parameters."
         )
         return cw.TextWidget(markdown=markdown, width=24, height=3 + len(spec.variants))

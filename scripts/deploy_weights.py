@@ -2,13 +2,16 @@
 """Deploy an environment's weights from the weights file as stack parameters: the pipeline's one command.
 
     python scripts/deploy_weights.py --environment prod [--file config/weights.json]
-        [--endpoint churn-ab] [--set Variant1=25,Variant2=75] [--dry-run] [-- <more cdk deploy options>]
+        [--endpoint churn-ab] [--set Variant1=25,Variant2=75] [--dry-run | --stack-names]
+        [-- <more cdk deploy options>]
 
 Reads the file (:mod:`scripts.weights_file`), validates the environment against the config it names,
 lays ``--set`` over one endpoint's weights (for this run only; the file is not changed), prints the
 weights and the exact ``npx cdk deploy …`` command, and runs it in the project root with the
 caller's environment (credentials, region). ``--dry-run`` prints and stops. Anything after ``--``
 is passed to ``cdk deploy`` unchanged (``--role-arn``, ``--output``, ``--toolkit-stack-name``…).
+``--stack-names`` validates the same way and prints only the stacks the deploy would update, one a
+line (the example pipeline waits for them to be stable before deploying).
 
 Exit codes: 0 deployed (or dry run); 2 refused before deploying, with every problem on stderr and
 nothing run; otherwise the CDK CLI's own exit code (a deploy CloudFormation refused and rolled back,
@@ -73,7 +76,13 @@ def parse_arguments(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]
         help="override the file's weight of a variant for this run (repeatable; needs --endpoint "
         "when the environment lists several endpoints)",
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the weights and the command, deploy nothing")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print the weights and the command, deploy nothing")
+    mode.add_argument(
+        "--stack-names",
+        action="store_true",
+        help="print only the names of the stacks the deploy would update, one a line; deploy nothing",
+    )
     return parser.parse_args(ours), extra
 
 
@@ -116,6 +125,10 @@ def main(argv: Sequence[str] | None = None, *, run: Runner = subprocess.run) -> 
     except WeightsFileError as err:
         print(f"error: {err}\nNothing was deployed.", file=sys.stderr)
         return REFUSED
+    if arguments.stack_names:
+        for entry in weights.endpoints:
+            print(entry.stack_name)
+        return 0
     command = deploy_command(weights, extra_args=extra)
     for line in describe(weights, overridden=bool(arguments.overrides)):
         print(line)

@@ -83,7 +83,6 @@ class AbTestStack(Stack):
             spec=spec,
             endpoint_name=endpoint.endpoint_name,
             stack_name=self.stack_name,
-            set_weights_function_name=set_weights.function.function_name,
             alarms=[composite, *alarms.variant_alarms, srm.alarm, rollout.settle_failures_alarm],
             srm_p_value=srm.p_value,
         )

@@ -169,9 +169,7 @@ def construct_dashboard_templates(extra: cw.IWidget) -> tuple[dict[str, Any], di
     templates = []
     for name, widgets in (("Before", []), ("After", [extra])):
         stack = Stack(app, name)
-        construct = EndpointDashboard(
-            stack, "Dashboard", spec=spec, endpoint_name="churn-ab", stack_name=name, set_weights_function_name="fn"
-        )
+        construct = EndpointDashboard(stack, "Dashboard", spec=spec, endpoint_name="churn-ab", stack_name=name)
         construct.dashboard.add_widgets(*widgets)
         body = stack.resolve(construct.dashboard.node.default_child.dashboard_body)
         templates.append(

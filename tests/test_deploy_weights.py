@@ -74,6 +74,26 @@ def test_dry_run_prints_and_runs_nothing(two_endpoints, capsys):
     assert "Dry run: nothing deployed." in out
 
 
+@pytest.mark.parametrize(
+    ("narrowing", "expected"),
+    [([], "AbTest-churn-ab\nAbTest-upsell-ab\n"), (["--endpoint", "upsell-ab"], "AbTest-upsell-ab\n")],
+)
+def test_stack_names_prints_only_the_stacks_and_runs_nothing(two_endpoints, capsys, narrowing, expected):
+    """What the pipeline's wait step reads: one stack a line, nothing else on stdout."""
+    run = Recorder()
+    assert main(["--environment", "prod", "--file", str(two_endpoints), *narrowing, "--stack-names"], run=run) == 0
+    assert run.calls == []
+    assert capsys.readouterr().out == expected
+
+
+def test_stack_names_refuses_bad_input_like_a_deploy(two_endpoints, capsys):
+    argv = ["--environment", "prod", "--file", str(two_endpoints), "--endpoint", "nope", "--stack-names"]
+    assert main(argv, run=Recorder()) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "nope" in captured.err
+
+
 def test_endpoint_and_set_deploy_one_stack_with_the_override(two_endpoints, capsys):
     run = Recorder()
     argv = ["--environment", "prod", "--file", str(two_endpoints), "--endpoint", "upsell-ab", "--set", "control=50"]

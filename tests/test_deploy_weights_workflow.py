@@ -8,6 +8,7 @@ actionlint and shellcheck come from requirements-dev.txt (wheels that ship the b
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -109,10 +110,22 @@ def test_permissions_are_least_and_only_on_the_job(workflow):
 def test_the_job_runs_in_the_chosen_protected_environment_one_deploy_at_a_time(workflow):
     (job,) = workflow["jobs"].values()
     assert job["environment"] == "${{ inputs.environment }}"
+    # queue: max, or GitHub keeps one pending run per group and a third dispatch cancels the second.
     assert workflow["concurrency"] == {
         "group": "deploy-weights-${{ inputs.environment }}",
         "cancel-in-progress": False,
+        "queue": "max",
     }
+
+
+def test_the_job_outlasts_a_failed_update_and_its_rollback_after_waiting_for_one(workflow):
+    """47 minutes for a failed weight update plus its rollback (23.5 each, the custom resource's wait), once
+    for the stack left busy by an earlier run and once for this run's deploy."""
+    (job,) = workflow["jobs"].values()
+    (wait,) = [s for s in steps(workflow) if s.get("name") == "Wait until the stacks are stable"]
+    assert int(wait["env"]["WAIT_LIMIT_SECONDS"]) >= 47 * 60
+    assert wait["timeout-minutes"] * 60 > int(wait["env"]["WAIT_LIMIT_SECONDS"])
+    assert job["timeout-minutes"] >= wait["timeout-minutes"] + 50
 
 
 def test_every_action_is_pinned_to_a_full_commit_sha(workflow):
@@ -142,7 +155,11 @@ def test_no_expression_is_spliced_into_a_shell_script(workflow):
 
 
 def test_the_deploy_steps_call_the_documented_command_with_inputs_from_env(workflow):
-    calls = [s for s in steps(workflow) if "scripts/deploy_weights.py" in s.get("run", "")]
+    calls = [
+        s
+        for s in steps(workflow)
+        if "scripts/deploy_weights.py" in s.get("run", "") and "--stack-names" not in s["run"]
+    ]
     assert [("--dry-run" in s["run"]) for s in calls] == [True, False]  # validate first, then deploy
     for step in calls:
         assert step["env"] == {
@@ -152,6 +169,11 @@ def test_the_deploy_steps_call_the_documented_command_with_inputs_from_env(workf
         }
     names = [s.get("name") for s in steps(workflow)]
     assert names.index("Validate the weights (no AWS access)") < names.index("Assume the environment's deploy role")
+    assert (
+        names.index("Assume the environment's deploy role")
+        < names.index("Wait until the stacks are stable")
+        < names.index("Deploy the weights")
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,3 +198,121 @@ def test_the_validation_steps_script_runs_with_the_inputs_a_dispatch_gives(
     assert result.returncode == expected_exit, result.stdout + result.stderr
     if expected_exit == 0 and weights:
         assert "AbTest-churn-ab:WeightVariant1=25" in result.stdout
+
+
+# A stand-in for the AWS CLI: `aws cloudformation describe-stacks --stack-name S ...` answers with the next
+# line of $FAKE_AWS/S (a StackStatus, or MISSING / DENIED for the CLI's errors) and logs its argv. The
+# error texts are the CLI's: DescribeStacks on an unknown stack is a ValidationError "Stack with id S does
+# not exist" (CloudFormation API reference, DescribeStacks).
+FAKE_AWS = r"""#!/usr/bin/env bash
+printf '%s\n' "$*" >> "$FAKE_AWS/calls.log"
+while [ $# -gt 0 ]; do
+  if [ "$1" = --stack-name ]; then stack=$2; fi
+  shift
+done
+answers="$FAKE_AWS/$stack"
+answer=$(head -n 1 "$answers")
+if [ "$(wc -l < "$answers")" -gt 1 ]; then sed -i 1d "$answers"; fi
+case "$answer" in
+  MISSING)
+    echo "An error occurred (ValidationError) when calling the DescribeStacks operation:" \
+      "Stack with id $stack does not exist" >&2
+    exit 254 ;;
+  DENIED)
+    echo "An error occurred (AccessDenied) when calling the DescribeStacks operation: not authorized" >&2
+    exit 254 ;;
+  *) echo "$answer" ;;
+esac
+"""
+
+
+def run_wait_step(
+    workflow: dict[str, Any], tmp_path: Path, answers: dict[str, list[str]], endpoint: str = "", limit: int = 60
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The wait step's own bash with the fake aws first on PATH, no sleeping, and a weights file listing two
+    endpoints in prod; returns the result and the aws calls."""
+    (step,) = [s for s in steps(workflow) if s.get("name") == "Wait until the stacks are stable"]
+    weights = tmp_path / "weights.json"
+    endpoints = {"churn-ab": {"Variant1": 1, "Variant2": 3}, "upsell-ab": {"control": 90, "treatment": 10}}
+    config = "config/examples/two-endpoints.json"
+    weights.write_text(json.dumps({"environments": {"prod": {"config": config, "endpoints": endpoints}}}))
+    script = step["run"].replace(".venv/bin/python", shlex.quote(sys.executable))
+    script = script.replace(
+        "scripts/deploy_weights.py", f"scripts/deploy_weights.py --file {shlex.quote(str(weights))}"
+    )
+    fake = tmp_path / "fake-aws"
+    fake.mkdir()
+    (fake / "aws").write_text(FAKE_AWS)
+    (fake / "aws").chmod(0o755)
+    for stack, lines in answers.items():
+        (fake / stack).write_text("".join(f"{line}\n" for line in lines))
+    env = {
+        **os.environ,
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_AWS": str(fake),
+        "DEPLOY_ENVIRONMENT": "prod",
+        "DEPLOY_ENDPOINT": endpoint,
+        "POLL_SECONDS": "0",
+        "WAIT_LIMIT_SECONDS": str(limit),
+    }
+    assert step["env"]["POLL_SECONDS"] == "30"  # what the workflow itself uses between polls
+    result = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    log = fake / "calls.log"
+    return result, log.read_text().splitlines() if log.exists() else []
+
+
+def test_the_wait_step_polls_until_no_stack_is_in_progress(workflow, tmp_path):
+    """A cancelled run left churn-ab failing and rolling back; upsell-ab was never deployed."""
+    answers = {
+        "AbTest-churn-ab": ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"],
+        "AbTest-upsell-ab": ["MISSING"],
+    }
+    result, calls = run_wait_step(workflow, tmp_path, answers)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == 3 * [
+        "cloudformation describe-stacks --stack-name AbTest-churn-ab --query Stacks[0].StackStatus --output text"
+    ] + ["cloudformation describe-stacks --stack-name AbTest-upsell-ab --query Stacks[0].StackStatus --output text"]
+    assert "AbTest-churn-ab is UPDATE_IN_PROGRESS (an earlier deploy is still running)" in result.stdout
+    assert "AbTest-churn-ab: UPDATE_ROLLBACK_COMPLETE" in result.stdout
+    assert "AbTest-upsell-ab: not deployed yet" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "status",
+    ["UPDATE_COMPLETE", "CREATE_COMPLETE", "UPDATE_ROLLBACK_FAILED", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS"],
+)
+def test_a_stable_status_is_not_waited_for(workflow, tmp_path, status):
+    """Failed states are stable too: waiting cannot fix them, and the deploy's own error names them."""
+    result, calls = run_wait_step(workflow, tmp_path, {"AbTest-upsell-ab": [status]}, endpoint="upsell-ab")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(calls) == 1
+    assert f"AbTest-upsell-ab: {status}" in result.stdout
+
+
+def test_a_cleanup_after_an_update_is_waited_for(workflow, tmp_path):
+    answers = {"AbTest-churn-ab": ["UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"]}
+    result, calls = run_wait_step(workflow, tmp_path, answers, endpoint="churn-ab")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(calls) == 2
+
+
+def test_the_wait_is_bounded_and_fails_the_job_before_deploying(workflow, tmp_path):
+    result, calls = run_wait_step(workflow, tmp_path, {"AbTest-churn-ab": ["UPDATE_IN_PROGRESS"]}, "churn-ab", limit=0)
+    assert result.returncode == 1
+    assert len(calls) == 1
+    assert "::error::AbTest-churn-ab is still UPDATE_IN_PROGRESS after 0s; nothing was deployed" in result.stdout
+
+
+def test_an_aws_error_other_than_a_missing_stack_fails_the_step_with_the_clis_message(workflow, tmp_path):
+    result, _ = run_wait_step(workflow, tmp_path, {"AbTest-churn-ab": ["DENIED"]}, endpoint="churn-ab")
+    assert result.returncode == 1
+    assert "(AccessDenied)" in result.stderr
+
+
+def test_an_unknown_endpoint_is_refused_before_any_aws_call(workflow, tmp_path):
+    result, calls = run_wait_step(workflow, tmp_path, {}, endpoint="$(touch pwned)")
+    assert result.returncode == 2
+    assert calls == []
+    assert not (ROOT / "pwned").exists()

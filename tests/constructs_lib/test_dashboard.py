@@ -100,7 +100,8 @@ def test_header_names_variants_and_both_ways_to_change_weights(widgets):
         "ml.m5.xlarge × 1",
         "WeightVariant1",
         "--parameters",
-        "aws lambda invoke",
+        "python -m scripts.abtest weights set churn-ab Variant1=<weight> Variant2=<weight>",
+        "--via lambda",
     ):
         assert text in markdown, text
 
