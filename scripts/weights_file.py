@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.config import AppConfig, ConfigError, EndpointSpec, load_config
+from constructs_lib.config.loader import read_json_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEIGHTS_FILE = ROOT / "config" / "weights.json"
@@ -305,18 +306,8 @@ def _weight(where: str, value: Any, problems: list[str], *, text_allowed: bool) 
 
 
 def _read(path: str | Path) -> Any:
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise WeightsFileError(source, [f"{source}: cannot read file: {err.strerror or err}"]) from err
-    try:
-        # Python's json accepts NaN and Infinity, which JSON does not; they reach _weight and are refused there.
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise WeightsFileError(
-            source, [f"{source}: line {err.lineno} column {err.colno}: invalid JSON: {err.msg}"]
-        ) from err
+    # Python's json accepts NaN and Infinity, which JSON does not; they reach _weight and are refused there.
+    return read_json_file(path, WeightsFileError)
 
 
 def _environments(data: Any, source: str) -> dict[str, Any]:

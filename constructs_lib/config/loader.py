@@ -621,15 +621,21 @@ def parse_config(data: Any, source: str) -> AppConfig:
     return AppConfig(source=source, endpoints=endpoints)
 
 
-def load_config(path: str | Path) -> AppConfig:
-    """Read and validate the JSON config file at ``path``."""
+def read_json_file(path: str | Path, error: Callable[[str, list[str]], Exception]) -> Any:
+    """The JSON document at ``path``; an unreadable file or invalid JSON raises ``error(source, problems)``
+    with the file (and line and column) named. Shared by every JSON file users edit (configs, the
+    pipeline's weights file)."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(source, [f"{source}: cannot read file: {err.strerror or err}"]) from err
+        raise error(source, [f"{source}: cannot read file: {err.strerror or err}"]) from err
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
-        raise ConfigError(source, [f"{source}: line {err.lineno} column {err.colno}: invalid JSON: {err.msg}"]) from err
-    return parse_config(data, source)
+        raise error(source, [f"{source}: line {err.lineno} column {err.colno}: invalid JSON: {err.msg}"]) from err
+
+
+def load_config(path: str | Path) -> AppConfig:
+    """Read and validate the JSON config file at ``path``."""
+    return parse_config(read_json_file(path, ConfigError), str(path))
