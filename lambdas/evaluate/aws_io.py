@@ -67,16 +67,60 @@ def variant_lister(sagemaker: Any) -> Callable[[str], Sequence[str]]:
     return variants
 
 
+# PutMetricData: "Each PutMetricData request is limited to 1 MB in size for HTTP POST requests ...
+# Each request is also limited to no more than 1000 different metrics" (CloudWatch API reference,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
+PUT_METRIC_DATA_MAX_METRICS = 1000
+PUT_METRIC_DATA_MAX_BYTES = 1_000_000  # 1 MB read as 10^6 bytes, the smaller reading
+# Room for Action, Version and Namespace (at most 255 characters) around the metric data.
+_REQUEST_OVERHEAD_BYTES = 1_000
+# The longest key prefix one datum's field gets in the query protocol, the most verbose of the
+# protocols botocore may use for CloudWatch (query, JSON, CBOR): "&MetricData.member.1000." + "=".
+_QUERY_KEY_PREFIX_BYTES = len("&MetricData.member.1000.=")
+
+
+def _encoded_size(path: str, value: Any) -> int:
+    """An upper bound of one datum's size in a query-protocol body (percent-encoding at most triples a byte)."""
+    if isinstance(value, Mapping):
+        return sum(_encoded_size(f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_encoded_size(f"{path}.member.{i + 1}", v) for i, v in enumerate(value))
+    return _QUERY_KEY_PREFIX_BYTES + len(path) + 3 * len(str(value).encode())
+
+
+def metric_data_batches(
+    data: Sequence[Mapping[str, Any]],
+    *,
+    max_metrics: int = PUT_METRIC_DATA_MAX_METRICS,
+    max_bytes: int = PUT_METRIC_DATA_MAX_BYTES,
+) -> list[list[Mapping[str, Any]]]:
+    """``data`` (MetricDatum dicts) split into PutMetricData calls, in order, each within both limits."""
+    batches: list[list[Mapping[str, Any]]] = []
+    size = 0
+    for datum in data:
+        datum_size = _encoded_size("", datum)
+        if datum_size + _REQUEST_OVERHEAD_BYTES > max_bytes:
+            raise ValueError(f"metric {datum.get('MetricName')!r} alone exceeds PutMetricData's {max_bytes} bytes")
+        if not batches or len(batches[-1]) >= max_metrics or size + datum_size + _REQUEST_OVERHEAD_BYTES > max_bytes:
+            batches.append([])
+            size = 0
+        batches[-1].append(datum)
+        size += datum_size
+    return batches
+
+
 def metric_publisher(cloudwatch: Any, namespace: str, endpoint_name: str) -> Callable[[str, Mapping[str, float]], None]:
+    """Publishes one variant's metrics (dimensions EndpointName, VariantName), in as few calls as
+    PutMetricData's limits allow (one, for the few metrics a report has)."""
+
     def publish(variant: str, values: Mapping[str, float]) -> None:
         dims = [{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant}]
-        cloudwatch.put_metric_data(
-            Namespace=namespace,
-            MetricData=[
-                {"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "None"}
-                for name, value in sorted(values.items())
-            ],
-        )
+        data = [
+            {"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "None"}
+            for name, value in sorted(values.items())
+        ]
+        for batch in metric_data_batches(data):
+            cloudwatch.put_metric_data(Namespace=namespace, MetricData=batch)
 
     return publish
 
@@ -85,16 +129,25 @@ def run_id(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
 
 
-def write_reports_s3(s3: Any, report: Mapping[str, Any], bucket: str, prefix: str, run: str) -> dict[str, str]:
-    """report.json and report.md under ``<prefix><endpoint>/<run>/``: nothing anywhere else."""
+def write_reports_s3(
+    s3: Any,
+    report: Mapping[str, Any],
+    bucket: str,
+    prefix: str,
+    run: str,
+    *,
+    render_markdown: Callable[[Mapping[str, Any]], str] = to_markdown,
+) -> dict[str, str]:
+    """report.json and report.md under ``<prefix><endpoint>/<run>/``: nothing anywhere else.
+
+    ``render_markdown`` (default: the evaluation's ``to_markdown``) turns the report into report.md;
+    both bodies are made before the first write, so a report that cannot be rendered writes nothing.
+    """
     base = f"{prefix}{report['endpoint_name']}/{run}/"
-    s3.put_object(
-        Bucket=bucket,
-        Key=base + "report.json",
-        Body=json.dumps(report, indent=2).encode(),
-        ContentType="application/json",
-    )
-    s3.put_object(Bucket=bucket, Key=base + "report.md", Body=to_markdown(report).encode(), ContentType="text/markdown")
+    json_body = json.dumps(report, indent=2).encode()
+    markdown_body = render_markdown(report).encode()
+    s3.put_object(Bucket=bucket, Key=base + "report.json", Body=json_body, ContentType="application/json")
+    s3.put_object(Bucket=bucket, Key=base + "report.md", Body=markdown_body, ContentType="text/markdown")
     return {"json": f"s3://{bucket}/{base}report.json", "markdown": f"s3://{bucket}/{base}report.md"}
 
 

@@ -215,6 +215,15 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _query_lines(query: Mapping[str, Any] | None) -> list[str]:
+    """Which query execution the numbers come from and what it scanned (the Lambda adds ``query``)."""
+    if not query:
+        return []
+    scanned = query.get("data_scanned_bytes")
+    cost = f"; it scanned {scanned:,} bytes ({scanned / 2**20:,.1f} MiB)" if scanned is not None else ""
+    return [f"{query['engine']} query `{query['query_execution_id']}`{cost}.", ""]
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
     """The report for people: per-variant table, comparisons with verdicts, issues with files and lines."""
     variants: Mapping[str, Mapping[str, Any]] = report["variants"]
@@ -227,6 +236,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"excluded), labels collected until {window['label_end_hour']}; threshold {report['settings']['threshold']}, "
         f"alpha {report['settings']['alpha']}.",
         "",
+        *_query_lines(report.get("query")),
         "Each request went to one variant, so variants are compared as independent samples: accuracy by "
         "Newcombe's interval, ROC AUC by unpaired DeLong, every p-value Holm-adjusted together "
         f"({report['family_tests']} tests). Baseline: `{report['baseline']}`.",

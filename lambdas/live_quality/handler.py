@@ -1,0 +1,59 @@
+"""Live-quality Lambda: two steps of the scheduled state machine around Athena's query.
+
+``plan`` (event ``{"time": "<$$.Execution.StartTime>"}``, optionally the three window hours of a
+manual run) returns the run id, the window and the query's ``ExecutionParameters``;
+the state machine runs the committed Athena text with them (``.sync``) and calls ``publish``
+(event ``{"query_execution_id": "<id>", "plan": <plan's output>}``), which reads the result, builds
+the report (``report.build_report``, the same as ``scripts/live_quality.py`` on DuckDB), writes
+``report.json`` and ``report.md`` under ``s3://$REPORT_BUCKET/$REPORT_PREFIX<endpoint>/<run id>/`` and
+publishes the per-variant live metrics (``report.LIVE_METRICS``, dimensions EndpointName and
+VariantName). Environment: see ``settings``.
+
+Everything is checked before the first write: the event and environment, that the query succeeded
+with this plan's parameters, the result's header and rows, the report. A failed or cancelled query,
+or a result that is not the live-quality query's, writes and publishes nothing. A report without any
+labelled variant is written (it says what was captured and what went wrong) but publishes no metric.
+The run id comes from the plan, so a retried publish overwrites the same two objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import boto3
+
+from endpoint_weights.endpoint import RETRY_CONFIG
+from evaluate.aws_io import run_id
+from live_quality.events import plan_output, plan_window, publish_request
+from live_quality.settings import plan_settings, publish_settings
+
+LOG = logging.getLogger()
+LOG.setLevel(logging.INFO)
+
+
+def plan(event: Any, context: Any) -> dict[str, Any]:
+    settings = plan_settings(os.environ)
+    moment, window = plan_window(event, settings)
+    output = plan_output(run_id(moment), window)
+    LOG.info("live-quality plan", extra={"plan": output})
+    return output
+
+
+def publish(event: Any, context: Any, *, athena: Any = None, s3: Any = None, cloudwatch: Any = None) -> dict[str, Any]:
+    settings = publish_settings(os.environ)
+    request = publish_request(event, settings.endpoint)
+    # Imported on the first publish, not with the module: the report's statistics are publish's
+    # alone, and plan, the asset's other entry point, starts a cold Lambda without them.
+    from live_quality.publish_step import run_publish
+
+    outcome = run_publish(
+        request,
+        settings,
+        athena=athena or boto3.client("athena", config=RETRY_CONFIG),
+        s3=s3 or boto3.client("s3", config=RETRY_CONFIG),
+        cloudwatch=cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG),
+    )
+    LOG.info("live-quality published", extra={"outcome": outcome})
+    return outcome

@@ -1,0 +1,120 @@
+"""The live-quality Lambda's environment, read and checked once per call (pure: takes the mapping).
+
+Environment variables are strings, set by the stack; a wrong one is a deployment mistake, so each
+error names the variable and the value, and nothing is read from AWS or written before all are checked.
+
+``plan``: ``ENDPOINT_NAME``, ``LOOKBACK_DAYS`` (whole days of captures before the run's hour),
+``THRESHOLD`` (default 0.5; a score at or above it is a predicted positive).
+``publish``: ``ENDPOINT_NAME``, ``VARIANTS`` (JSON list of the endpoint's variants in config order,
+the first is the baseline), ``ALPHA`` (default 0.05), ``REPORT_BUCKET``, ``REPORT_PREFIX`` (default
+``live-quality/``), ``METRICS_NAMESPACE`` (default ``SageMakerABTesting``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_THRESHOLD = "0.5"
+DEFAULT_ALPHA = "0.05"
+DEFAULT_REPORT_PREFIX = "live-quality/"
+DEFAULT_METRICS_NAMESPACE = "SageMakerABTesting"
+# A year of hourly capture partitions: beyond it the window is a configuration mistake, and the
+# workgroup's bytes-scanned cutoff would stop the query anyway.
+MAX_LOOKBACK_DAYS = 365
+# The evaluation's bounds for the same two settings (evaluate.runner.parse_request), so the offline
+# and the live reports can use the same values.
+THRESHOLD_RANGE = (0.0, 1.0)
+ALPHA_RANGE = (1e-6, 0.5)
+
+
+class InvalidLiveRun(ValueError):
+    """An event or environment the live-quality run cannot use; nothing was read or written."""
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    endpoint: str
+    lookback_days: int
+    threshold: float
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    endpoint: str
+    variants: tuple[str, ...]
+    alpha: float
+    bucket: str
+    prefix: str
+    namespace: str
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value.strip():
+        raise InvalidLiveRun(f"environment variable {name} is not set")
+    return value.strip()
+
+
+def _number(env: Mapping[str, str], name: str, default: str, low: float, high: float) -> float:
+    text = env.get(name) or default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidLiveRun(f"{name} is {text!r}, not a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise InvalidLiveRun(f"{name} is {text!r}; it must be between {low:g} and {high:g}")
+    return value
+
+
+def _lookback_days(env: Mapping[str, str]) -> int:
+    text = _required(env, "LOOKBACK_DAYS")
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LOOKBACK_DAYS:
+        raise InvalidLiveRun(
+            f"LOOKBACK_DAYS is {text!r}; it must be a whole number of days from 1 to {MAX_LOOKBACK_DAYS}"
+        )
+    return int(text)
+
+
+def _variants(env: Mapping[str, str]) -> tuple[str, ...]:
+    text = _required(env, "VARIANTS")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise InvalidLiveRun(f'VARIANTS is {text!r}; it must be a JSON list of variant names, e.g. ["Variant1"]')
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if repeated:
+        raise InvalidLiveRun(f"VARIANTS names {', '.join(repeated)} more than once")
+    return tuple(value)
+
+
+def _prefix(env: Mapping[str, str]) -> str:
+    prefix = env.get("REPORT_PREFIX", DEFAULT_REPORT_PREFIX)
+    # Keys are <prefix><endpoint>/<run>/report.json: without the slash the endpoint would be glued
+    # to the prefix, and a leading one makes an empty first segment that S3 keeps.
+    if prefix and (not prefix.endswith("/") or prefix.startswith("/")):
+        raise InvalidLiveRun(f"REPORT_PREFIX is {prefix!r}; it must end with '/' and not start with one (or be empty)")
+    return prefix
+
+
+def plan_settings(env: Mapping[str, str]) -> PlanSettings:
+    return PlanSettings(
+        endpoint=_required(env, "ENDPOINT_NAME"),
+        lookback_days=_lookback_days(env),
+        threshold=_number(env, "THRESHOLD", DEFAULT_THRESHOLD, *THRESHOLD_RANGE),
+    )
+
+
+def publish_settings(env: Mapping[str, str]) -> PublishSettings:
+    return PublishSettings(
+        endpoint=_required(env, "ENDPOINT_NAME"),
+        variants=_variants(env),
+        alpha=_number(env, "ALPHA", DEFAULT_ALPHA, *ALPHA_RANGE),
+        bucket=_required(env, "REPORT_BUCKET"),
+        prefix=_prefix(env),
+        namespace=env.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
+    )

@@ -1,0 +1,520 @@
+"""The live-quality Lambda against moto: plan a window, read Athena's result, write the report, publish metrics.
+
+moto runs no SQL. The result the handler reads is the real query's, run on DuckDB over capture and
+label files generated in SageMaker's formats, turned into the strings Athena returns
+(tests/lambdas/athena_rows.py) and queued in moto's Athena. Pagination and DataScannedInBytes are
+things moto does not do (it returns every row in one page and scans 0 bytes): those tests answer
+with botocore's Stubber, in the response shapes of the Athena API.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from live_quality import handler
+from live_quality.athena_results import InvalidAthenaResult, QueryNotUsable
+from live_quality.local_engine import run_on_folders
+from live_quality.publish_step import NO_LABELS_YET
+from live_quality.query import RESULT_COLUMNS, QueryWindow, athena_sql
+from live_quality.report import LIVE_METRICS, build_report, to_markdown
+from live_quality.results import parse_rows
+from live_quality.settings import InvalidLiveRun
+from tests.lambdas.athena_rows import athena_rows, queue_result, set_query_state
+from tests.lambdas.conftest import REGION
+from tests.lambdas.live_capture_data import ENDPOINT, random_requests, write_capture, write_labels
+
+BUCKET = "evaluation-bucket"
+WORKGROUP = "live-quality"
+NAMESPACE = "SageMakerABTesting"
+VARIANTS = ["Variant1", "Variant2"]
+# A Step Functions $$.Execution.StartTime: the run at 00:17 on 4 November reads the three days before.
+RUN_TIME = "2026-11-04T00:17:05.123Z"
+WINDOW = QueryWindow(ENDPOINT, "2026/11/01/00", "2026/11/04/00", "2026/11/04/01", 0.5)
+
+
+@pytest.fixture(autouse=True)
+def lambda_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "ENDPOINT_NAME": ENDPOINT,
+        "LOOKBACK_DAYS": "3",
+        "THRESHOLD": "0.5",
+        "VARIANTS": json.dumps(VARIANTS),
+        "ALPHA": "0.05",
+        "REPORT_BUCKET": BUCKET,
+        "REPORT_PREFIX": "live-quality/",
+        "METRICS_NAMESPACE": NAMESPACE,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(scope="module")
+def query_rows(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The real query's rows (DuckDB) over three days of capture and labels for two variants."""
+    root = tmp_path_factory.mktemp("live")
+    requests = random_requests(7, {"Variant1": 500, "Variant2": 500})
+    files = write_capture(root / "capture", requests)
+    write_labels(root / "ground-truth", requests)
+    with next(iter(files)).open("a") as handle:
+        handle.write("{not json\n")  # a malformed line: reported in the issues, never fatal
+    return run_on_folders(root / "capture", root / "ground-truth", WINDOW, threads=1)
+
+
+@pytest.fixture(scope="module")
+def module_clients() -> dict[str, Any]:
+    """Made once (a client takes a while to build); each test's mock_aws gives them fresh, empty services."""
+    fake = {"region_name": REGION, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return {name: boto3.client(name, **fake) for name in ("athena", "s3", "cloudwatch")}
+
+
+@pytest.fixture
+def clients(module_clients: dict[str, Any]) -> dict[str, Any]:
+    module_clients["s3"].create_bucket(Bucket=BUCKET)
+    return module_clients
+
+
+def start_query(athena: Any, parameters: list[str]) -> str:
+    """What the state machine's Athena task does (moto records it; the SQL is not run)."""
+    if not any(w["Name"] == WORKGROUP for w in athena.list_work_groups()["WorkGroups"]):
+        athena.create_work_group(Name=WORKGROUP)
+    return athena.start_query_execution(
+        WorkGroup=WORKGROUP,
+        QueryString=athena_sql(),
+        QueryExecutionContext={"Database": "live_quality"},
+        ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena-results/"},
+        ExecutionParameters=parameters,
+    )["QueryExecutionId"]
+
+
+def written_reports(s3: Any) -> list[str]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="live-quality/")
+    return sorted(o["Key"] for o in listed.get("Contents", []))
+
+
+def published_metrics(cloudwatch: Any) -> list[dict[str, Any]]:
+    return cloudwatch.list_metrics(Namespace=NAMESPACE)["Metrics"]
+
+
+def metric_value(cloudwatch: Any, name: str, variant: str) -> float:
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace=NAMESPACE,
+        MetricName=name,
+        Dimensions=[{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": variant}],
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(hours=1),
+        Period=3600,
+        Statistics=["Average", "SampleCount"],
+    )["Datapoints"]
+    assert len(points) == 1 and points[0]["SampleCount"] == 1, points
+    return float(points[0]["Average"])
+
+
+def run_publish(clients: dict[str, Any], query_id: str, plan: dict[str, Any]) -> dict[str, Any]:
+    return handler.publish({"query_execution_id": query_id, "plan": plan}, None, **clients)
+
+
+# ---- plan -------------------------------------------------------------------------------------------
+
+
+def test_plan_reads_whole_days_before_the_runs_hour_and_labels_through_it():
+    plan = handler.plan({"time": RUN_TIME}, None)
+    assert plan == {
+        "run_id": "20261104T001705Z",
+        "window": {
+            "endpoint": ENDPOINT,
+            "capture_start_hour": "2026/11/01/00",
+            "capture_end_hour": "2026/11/04/00",
+            "label_end_hour": "2026/11/04/01",
+            "threshold": 0.5,
+        },
+        "execution_parameters": WINDOW.athena_execution_parameters(),
+    }
+    # Deterministic: the same start time plans the same run; another minute of the hour the same window.
+    assert handler.plan({"time": RUN_TIME}, None) == plan
+    later = handler.plan({"time": "2026-11-04T00:59:59Z"}, None)
+    assert later["window"] == plan["window"] and later["run_id"] == "20261104T005959Z"
+
+
+def test_plan_turns_an_offset_into_utc_hours(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("LOOKBACK_DAYS", "1")
+    monkeypatch.setenv("THRESHOLD", "0.7")
+    plan = handler.plan({"time": "2026-03-29T02:30:00+02:00"}, None)  # 00:30 UTC
+    assert plan["run_id"] == "20260329T003000Z"
+    assert plan["window"] == {
+        "endpoint": ENDPOINT,
+        "capture_start_hour": "2026/03/28/00",
+        "capture_end_hour": "2026/03/29/00",
+        "label_end_hour": "2026/03/29/01",
+        "threshold": 0.7,
+    }
+    assert plan["execution_parameters"][-1] == "0.7"
+
+
+def test_a_manual_run_names_its_window():
+    hours = {
+        "capture_start_hour": "2026/10/01/00",
+        "capture_end_hour": "2026/10/08/00",
+        "label_end_hour": "2026/10/20/00",
+    }
+    plan = handler.plan({"time": RUN_TIME, **hours}, None)
+    assert plan["window"] == {"endpoint": ENDPOINT, **hours, "threshold": 0.5}
+    assert plan["execution_parameters"] == QueryWindow(ENDPOINT, *hours.values()).athena_execution_parameters()
+    assert plan["run_id"] == "20261104T001705Z"
+
+
+GOOD_HOURS = {
+    "capture_start_hour": "2026/10/01/00",
+    "capture_end_hour": "2026/10/08/00",
+    "label_end_hour": "2026/10/20/00",
+}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({}, '"time" is None'),
+        ({"time": 1762215425}, '"time" is 1762215425'),
+        ({"time": "2026-11-04T00:17:05"}, "without a zone"),
+        ({"time": "2026-11-04"}, "without a zone"),
+        ({"time": "yesterday"}, "not an ISO-8601 time"),
+        ({"time": RUN_TIME, "capture_start": "2026/10/01/00"}, "unknown key.*capture_start"),
+        (
+            {"time": RUN_TIME, "capture_start_hour": "2026/10/01/00"},
+            "but not capture_end_hour, label_end_hour: give all",
+        ),
+        ({"time": RUN_TIME, **GOOD_HOURS, "capture_end_hour": "2026-10-08"}, "capture_end_hour: hour '2026-10-08'"),
+        ({"time": RUN_TIME, **GOOD_HOURS, "label_end_hour": "2026/10/32/00"}, "label_end_hour: hour .* not a real"),
+        ({"time": RUN_TIME, **GOOD_HOURS, "capture_start_hour": "2026/10/08/00"}, "capture_start_hour < capture_end"),
+        ({"time": RUN_TIME, **GOOD_HOURS, "label_end_hour": "2026/10/07/00"}, "capture_end_hour <= label_end_hour"),
+        ({"time": RUN_TIME, **GOOD_HOURS, "label_end_hour": 2026}, "label_end_hour: hour 2026 is not"),
+        (["time", RUN_TIME], "must be a JSON object"),
+    ],
+)
+def test_a_bad_plan_event_is_refused_with_what_is_wrong(event: Any, message: str):
+    with pytest.raises(InvalidLiveRun, match=message):
+        handler.plan(event, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LOOKBACK_DAYS", "0", "LOOKBACK_DAYS is '0'"),
+        ("LOOKBACK_DAYS", "1.5", "LOOKBACK_DAYS is '1.5'"),
+        ("LOOKBACK_DAYS", "", "LOOKBACK_DAYS is not set"),
+        ("THRESHOLD", "nan", "THRESHOLD is 'nan'"),
+        ("THRESHOLD", "1.5", "between 0 and 1"),
+        ("ENDPOINT_NAME", "", "ENDPOINT_NAME is not set"),
+    ],
+)
+def test_a_bad_plan_environment_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidLiveRun, match=message):
+        handler.plan({"time": RUN_TIME}, None)
+
+
+# ---- publish ----------------------------------------------------------------------------------------
+
+
+def test_publish_writes_the_report_of_the_querys_rows_and_its_metrics(clients, query_rows):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+
+    outcome = run_publish(clients, query_id, plan)
+
+    expected = build_report(parse_rows(query_rows), WINDOW, VARIANTS, alpha=0.05)
+    base = f"live-quality/{ENDPOINT}/20261104T001705Z/"
+    assert written_reports(clients["s3"]) == [base + "report.json", base + "report.md"]
+    written = json.loads(clients["s3"].get_object(Bucket=BUCKET, Key=base + "report.json")["Body"].read())
+    query = {"engine": "Athena", "query_execution_id": query_id, "workgroup": WORKGROUP, "data_scanned_bytes": 0}
+    assert written == json.loads(json.dumps({**expected, "run_id": "20261104T001705Z", "query": query}))
+    markdown = clients["s3"].get_object(Bucket=BUCKET, Key=base + "report.md")["Body"].read().decode()
+    assert markdown == to_markdown(written)
+    assert f"Athena query `{query_id}`; it scanned 0 bytes" in markdown
+    assert expected["issues"]["capture_not_json"]["count"] == 1  # the malformed line reached the report
+
+    # Every labelled variant's live metrics, each once, with the report's values.
+    to_publish = expected["metrics_to_publish"]
+    assert sorted(to_publish) == VARIANTS and all(len(m) == len(LIVE_METRICS) for m in to_publish.values())
+    listed = {
+        (m["MetricName"], {d["Name"]: d["Value"] for d in m["Dimensions"]}["VariantName"])
+        for m in published_metrics(clients["cloudwatch"])
+    }
+    assert listed == {(name, variant) for variant, values in to_publish.items() for name in values}
+    for variant, values in to_publish.items():
+        for name, value in values.items():
+            assert metric_value(clients["cloudwatch"], name, variant) == pytest.approx(value)
+
+    assert outcome == {
+        "run_id": "20261104T001705Z",
+        "reports": {"json": f"s3://{BUCKET}/{base}report.json", "markdown": f"s3://{BUCKET}/{base}report.md"},
+        "query": {"query_execution_id": query_id, "data_scanned_bytes": 0},
+        "metrics": {"published": True, "variants": VARIANTS},
+        "comparisons": [
+            {
+                "baseline": c["variant_a"],
+                "candidate": c["variant_b"],
+                "status": c["status"],
+                "winner": c["verdict"]["winner"],
+            }
+            for c in expected["comparisons"]
+        ],
+    }
+    assert outcome["comparisons"][0]["status"] == "tested"  # enough labels: the comparison really ran
+
+
+def _pages(result_rows: list[dict[str, Any]], sizes: list[int]) -> list[dict[str, Any]]:
+    """GetQueryResults responses holding ``sizes`` rows each (the header counts in the first)."""
+    pages, start = [], 0
+    for number, size in enumerate(sizes):
+        page: dict[str, Any] = {"ResultSet": {"Rows": result_rows[start : start + size]}}
+        if number < len(sizes) - 1:
+            page["NextToken"] = f"token-{number + 1}"
+        pages.append(page)
+        start += size
+    assert start == len(result_rows)
+    return pages
+
+
+def test_publish_follows_next_token_over_every_page_and_reports_the_bytes_scanned(clients, query_rows):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    result_rows = athena_rows(query_rows)
+    assert len(result_rows) > 100
+    athena = boto3.client("athena", region_name=REGION)
+    query_id = "b1f3c6a0-1234-4cde-9abc-0123456789ab"
+    scanned = 7_340_032_123
+    with Stubber(athena) as stub:
+        stub.add_response(
+            "get_query_execution",
+            {
+                "QueryExecution": {
+                    "QueryExecutionId": query_id,
+                    "Status": {"State": "SUCCEEDED"},
+                    "Statistics": {"DataScannedInBytes": scanned, "EngineExecutionTimeInMillis": 5120},
+                    "WorkGroup": "live-quality",
+                    "ExecutionParameters": plan["execution_parameters"],
+                }
+            },
+            {"QueryExecutionId": query_id},
+        )
+        third = len(result_rows) // 3
+        for number, page in enumerate(_pages(result_rows, [third, third, len(result_rows) - 2 * third])):
+            expected_params: dict[str, Any] = {"QueryExecutionId": query_id, "MaxResults": 1000}
+            if number:
+                expected_params["NextToken"] = f"token-{number}"
+            stub.add_response("get_query_results", page, expected_params)
+        outcome = handler.publish({"query_execution_id": query_id, "plan": plan}, None, **{**clients, "athena": athena})
+        stub.assert_no_pending_responses()
+
+    written = json.loads(
+        clients["s3"]
+        .get_object(Bucket=BUCKET, Key=f"live-quality/{ENDPOINT}/20261104T001705Z/report.json")["Body"]
+        .read()
+    )
+    expected = build_report(parse_rows(query_rows), WINDOW, VARIANTS, alpha=0.05)
+    assert {k: v for k, v in written.items() if k not in ("run_id", "query")} == json.loads(json.dumps(expected))
+    assert written["query"] == {
+        "engine": "Athena",
+        "query_execution_id": query_id,
+        "workgroup": "live-quality",
+        "data_scanned_bytes": scanned,
+    }
+    assert outcome["query"] == {"query_execution_id": query_id, "data_scanned_bytes": scanned}
+    markdown = clients["s3"].get_object(Bucket=BUCKET, Key=f"live-quality/{ENDPOINT}/20261104T001705Z/report.md")
+    assert "it scanned 7,340,032,123 bytes (7,000.0 MiB)" in markdown["Body"].read().decode()
+
+
+def test_a_run_without_labels_writes_its_report_and_publishes_no_metric(clients, tmp_path: Path):
+    requests = random_requests(3, {"Variant1": 50, "Variant2": 50})
+    write_capture(tmp_path / "capture", requests)
+    (tmp_path / "ground-truth").mkdir()
+    rows = run_on_folders(tmp_path / "capture", tmp_path / "ground-truth", WINDOW, threads=1)
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(rows))
+
+    outcome = run_publish(clients, query_id, plan)
+
+    assert outcome["metrics"] == {"published": False, "variants": [], "reason": NO_LABELS_YET}
+    assert published_metrics(clients["cloudwatch"]) == []
+    assert len(written_reports(clients["s3"])) == 2
+    assert [c["status"] for c in outcome["comparisons"]] == ["not_enough_labels"]
+
+
+def assert_nothing_written(clients: dict[str, Any]) -> None:
+    assert written_reports(clients["s3"]) == []
+    assert published_metrics(clients["cloudwatch"]) == []
+
+
+@pytest.mark.parametrize("state", ["FAILED", "CANCELLED"])
+def test_a_query_that_did_not_succeed_writes_and_publishes_nothing(clients, query_rows, state: str):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    if state == "CANCELLED":
+        clients["athena"].stop_query_execution(QueryExecutionId=query_id)
+    else:
+        set_query_state(query_id, state)
+    with pytest.raises(QueryNotUsable, match=f"Athena query {query_id} is {state}.*nothing was written"):
+        run_publish(clients, query_id, plan)
+    assert_nothing_written(clients)
+
+
+def test_a_failed_query_says_why(clients):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    athena = boto3.client("athena", region_name=REGION)
+    with Stubber(athena) as stub:
+        stub.add_response(
+            "get_query_execution",
+            {
+                "QueryExecution": {
+                    "QueryExecutionId": "q-1",
+                    "Status": {
+                        "State": "FAILED",
+                        "StateChangeReason": "Query exhausted resources",
+                        "AthenaError": {"ErrorCategory": 2, "ErrorMessage": "Bytes scanned limit was exceeded"},
+                    },
+                }
+            },
+            {"QueryExecutionId": "q-1"},
+        )
+        with pytest.raises(QueryNotUsable, match=r"q-1 is FAILED \(Bytes scanned limit was exceeded\)"):
+            handler.publish({"query_execution_id": "q-1", "plan": plan}, None, **{**clients, "athena": athena})
+    assert_nothing_written(clients)
+
+
+def test_another_plans_query_is_refused(clients, query_rows):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    other = handler.plan({"time": "2026-11-05T00:17:05Z"}, None)
+    query_id = start_query(clients["athena"], other["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    with pytest.raises(QueryNotUsable, match="not this plan's query"):
+        run_publish(clients, query_id, plan)
+    assert_nothing_written(clients)
+
+
+def test_a_result_with_another_header_is_refused(clients, query_rows):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    renamed = ["variant_name" if c == "variant" else c for c in RESULT_COLUMNS]
+    queue_result(athena_rows(query_rows, header=renamed), header=renamed)
+    with pytest.raises(InvalidAthenaResult, match=r"header is .*'variant_name'.*live_quality\.athena\.sql"):
+        run_publish(clients, query_id, plan)
+    assert_nothing_written(clients)
+
+
+def test_a_row_of_another_width_or_an_empty_result_is_refused(clients, query_rows):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    result_rows = athena_rows(query_rows)
+    result_rows[5] = {"Data": result_rows[5]["Data"][:-1]}
+    queue_result(result_rows)
+    with pytest.raises(InvalidAthenaResult, match="page 1, row 6 has 20 values for 21 columns"):
+        run_publish(clients, query_id, plan)
+    empty_id = start_query(clients["athena"], plan["execution_parameters"])  # moto: no queued result, no rows
+    with pytest.raises(InvalidAthenaResult, match="no rows, not even the header"):
+        run_publish(clients, empty_id, plan)
+    assert_nothing_written(clients)
+
+
+def test_a_result_the_report_cannot_read_writes_nothing(clients, query_rows):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    result_rows = athena_rows(query_rows)
+    captured = RESULT_COLUMNS.index("captured")
+    metrics_row = next(r for r in result_rows[1:] if r["Data"][0] == {"VarCharValue": "metrics"})
+    metrics_row["Data"][captured] = {"VarCharValue": "many"}
+    queue_result(result_rows)
+    with pytest.raises(ValueError, match="captured is 'many', not a number"):
+        run_publish(clients, query_id, plan)
+    assert_nothing_written(clients)
+
+
+def _plan() -> dict[str, Any]:
+    return handler.plan({"time": RUN_TIME}, None)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (lambda p: {"plan": p}, "query_execution_id is None"),
+        (lambda p: {"query_execution_id": "", "plan": p}, "query_execution_id is ''"),
+        (lambda p: {"query_execution_id": "q 1", "plan": p}, "query_execution_id is 'q 1'"),
+        (lambda p: {"query_execution_id": "q-1"}, "no plan"),
+        (lambda p: {"query_execution_id": "q-1", "plan": p, "extra": 1}, "unknown key.*extra"),
+        (lambda p: {"query_execution_id": "q-1", "plan": {**p, "run_id": "../../x"}}, "plan.run_id is '../../x'"),
+        (lambda p: {"query_execution_id": "q-1", "plan": {"run_id": p["run_id"]}}, "plan has no window"),
+        (
+            lambda p: {"query_execution_id": "q-1", "plan": {**p, "window": {**p["window"], "endpoint": "other"}}},
+            "plan.window.endpoint is 'other'",
+        ),
+        (
+            lambda p: {
+                "query_execution_id": "q-1",
+                "plan": {**p, "window": {**p["window"], "label_end_hour": "2026/11/03/00"}},
+            },
+            "capture_end_hour <= label_end_hour",
+        ),
+        (
+            lambda p: {"query_execution_id": "q-1", "plan": {**p, "window": {**p["window"], "threshold": "0.5"}}},
+            "threshold is '0.5', not a number",
+        ),
+        (
+            lambda p: {"query_execution_id": "q-1", "plan": {**p, "execution_parameters": ["'x'"]}},
+            "not the window's",
+        ),
+        (lambda p: {"query_execution_id": "q-1", "plan": [p]}, "plan must be a JSON object"),
+    ],
+)
+def test_a_bad_publish_event_is_refused_before_anything_is_read(clients, query_rows, event, message: str):
+    plan = _plan()
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    bad = event(plan)
+    if bad.get("query_execution_id") == "q-1":
+        bad["query_execution_id"] = query_id  # a real, finished query: the event alone is at fault
+    with pytest.raises(InvalidLiveRun, match=message):
+        handler.publish(bad, None, **clients)
+    assert_nothing_written(clients)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("VARIANTS", "Variant1,Variant2", "VARIANTS is 'Variant1,Variant2'; it must be a JSON list"),
+        ("VARIANTS", "[]", "VARIANTS is '\\[\\]'"),
+        ("VARIANTS", '["Variant1", "Variant1"]', "names Variant1 more than once"),
+        ("ALPHA", "0.9", "ALPHA is '0.9'; it must be between"),
+        ("REPORT_BUCKET", "", "REPORT_BUCKET is not set"),
+        ("REPORT_PREFIX", "live-quality", "REPORT_PREFIX is 'live-quality'; it must end with '/'"),
+        ("ENDPOINT_NAME", "another-endpoint", "plan.window.endpoint is 'churn-ab', but this function serves"),
+    ],
+)
+def test_a_bad_publish_environment_is_named_and_nothing_happens(
+    monkeypatch: pytest.MonkeyPatch, clients, query_rows, name: str, value: str, message: str
+):
+    plan = _plan()
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidLiveRun, match=message):
+        run_publish(clients, query_id, plan)
+    assert_nothing_written(clients)
+
+
+def test_defaults_for_prefix_namespace_and_alpha(monkeypatch: pytest.MonkeyPatch, clients, query_rows):
+    for name in ("REPORT_PREFIX", "METRICS_NAMESPACE", "ALPHA"):
+        monkeypatch.delenv(name)
+    plan = _plan()
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    outcome = run_publish(clients, query_id, plan)
+    assert outcome["reports"]["json"] == f"s3://{BUCKET}/live-quality/{ENDPOINT}/20261104T001705Z/report.json"
+    assert {m["Namespace"] for m in published_metrics(clients["cloudwatch"])} == {"SageMakerABTesting"}
