@@ -52,7 +52,12 @@ HANDLERS = [
     "srm_check.handler",
     "evaluate.handler",
     "rollout.handler",
+    "live_quality.handler",
 ]
+# Modules a handler imports on its first call rather than with itself, measured with boto3 as the
+# call's cold start pays them: live_quality.handler.publish loads the report's statistics there, so
+# that plan (the same asset's other entry point) starts without them.
+DEFERRED_IMPORTS = {"live_quality.publish_step": "live_quality.handler.publish's first call"}
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
@@ -112,7 +117,7 @@ def import_time_us(module: str) -> int:
 
 
 def import_cases(repeats: int) -> list[dict]:
-    samples: dict[str, list[int]] = {m: [] for m in ["boto3", *HANDLERS]}
+    samples: dict[str, list[int]] = {m: [] for m in ["boto3", *HANDLERS, *DEFERRED_IMPORTS]}
     for _ in range(repeats):
         for module in samples:
             samples[module].append(import_time_us(module))
@@ -167,6 +172,10 @@ def synth_section(repeats: int) -> list[str]:
     ]
 
 
+def _deferred_note(module: str) -> str:
+    return f" ({DEFERRED_IMPORTS[module]})" if module in DEFERRED_IMPORTS else ""
+
+
 def imports_section(repeats: int) -> list[str]:
     imports = import_cases(repeats * 3)
     return [
@@ -174,9 +183,10 @@ def imports_section(repeats: int) -> list[str]:
         "",
         "| module | ms | vs `import boto3` |",
         "|---|---:|---:|",
-        *(f"| `{i['module']}` | {i['ms']:.1f} | {i['ratio']:.2f}× |" for i in imports),
+        *(f"| `{i['module']}`{_deferred_note(i['module'])} | {i['ms']:.1f} | {i['ratio']:.2f}× |" for i in imports),
         "",
-        "Target: every handler ≤ 1.2× `import boto3`.",
+        "Target: every handler ≤ 1.2× `import boto3`. A row with a call in brackets is what that call "
+        "imports on its first run (with boto3), deferred so that the module itself stays light.",
     ]
 
 

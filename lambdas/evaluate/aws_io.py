@@ -12,8 +12,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from endpoint_weights.endpoint import describe
+from evaluate.errors import InvalidEvaluation
 from evaluate.report import to_markdown
-from evaluate.runner import InvalidEvaluation
 
 LOG = logging.getLogger(__name__)
 MAX_TEST_SET_BYTES = 256 * 1024 * 1024  # read whole into memory: refuse what cannot fit

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from evaluate.dataset import Dataset, parse_csv
+from evaluate.errors import InvalidEvaluation  # re-exported: callers import it from here too
 from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles, roc_curve
 from evaluate.paired_tests import AucDifference, AucNotTestable, delong_test, mcnemar_exact, paired_bootstrap_auc
 from evaluate.scoring import VariantScores, score_variant
@@ -52,10 +53,6 @@ FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
 }
 ALLOWED_KEYS = set(FIELD_TYPES)
 _JSON_NAMES = {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
-
-
-class InvalidEvaluation(ValueError):
-    """The request or the data cannot be evaluated; nothing was published or written."""
 
 
 @dataclass(frozen=True)
