@@ -26,7 +26,7 @@ from live_quality.query import RESULT_COLUMNS, QueryWindow, athena_sql
 from live_quality.report import LIVE_METRICS, build_report, to_markdown
 from live_quality.results import parse_rows
 from live_quality.settings import InvalidLiveRun
-from tests.lambdas.athena_rows import athena_rows, queue_result, set_query_state
+from tests.lambdas.athena_rows import athena_rows, athena_text, java_double, queue_result, set_query_state
 from tests.lambdas.conftest import REGION
 from tests.lambdas.live_capture_data import ENDPOINT, random_requests, write_capture, write_labels
 
@@ -518,3 +518,23 @@ def test_defaults_for_prefix_namespace_and_alpha(monkeypatch: pytest.MonkeyPatch
     outcome = run_publish(clients, query_id, plan)
     assert outcome["reports"]["json"] == f"s3://{BUCKET}/live-quality/{ENDPOINT}/20261104T001705Z/report.json"
     assert {m["Namespace"] for m in published_metrics(clients["cloudwatch"])} == {"SageMakerABTesting"}
+
+
+def test_the_canned_rows_use_athenas_text_for_values():
+    assert [java_double(v) for v in (0.0, 0.25, 1.0, 123.0, 1e-4, 1.5e-5, -2.5e-7, 1e7, 12345678.9)] == [
+        "0.0",
+        "0.25",
+        "1.0",
+        "123.0",
+        "1.0E-4",
+        "1.5E-5",
+        "-2.5E-7",
+        "1.0E7",
+        "1.23456789E7",
+    ]
+    assert [athena_text(v) for v in (None, 42, "Variant1", "")] == [
+        {},
+        {"VarCharValue": "42"},
+        {"VarCharValue": "Variant1"},
+        {"VarCharValue": ""},
+    ]
