@@ -35,7 +35,7 @@ QUALITY_PERIOD = Duration.hours(1)
 # One-minute resolution throughout; math expressions would otherwise default to five minutes.
 PERIOD = Duration.minutes(1)
 QUALITY_LABELS = {"Accuracy": "Accuracy", "Precision": "Precision", "Recall": "Recall", "F1": "F1", "RocAuc": "ROC AUC"}
-LIVE_LABELS = {"LiveAccuracy": "Accuracy", "LiveF1": "F1", "LiveRocAuc": "ROC AUC"}
+LIVE_LABELS = {"LiveAccuracy": "accuracy", "LiveF1": "F1", "LiveRocAuc": "ROC AUC"}
 # Alarm thresholds are drawn as horizontal lines on the graphs their alarms watch, in this colour.
 THRESHOLD_COLOR = "#d62728"
 
@@ -304,7 +304,7 @@ class EndpointDashboard(Construct):
         evaluation's: accuracy, F1, ROC AUC; then how many captures have labels and how late they came."""
         graphs: list[cw.IWidget] = [
             cw.GraphWidget(
-                title=f"{LIVE_LABELS[name]} per variant (live traffic)",
+                title=f"Live {LIVE_LABELS[name]} per variant (captured requests with labels)",
                 left=[
                     self._metric(PROJECT_NAMESPACE, name, v, "Maximum", period=period, label=v) for v in self._variants
                 ],
@@ -315,7 +315,7 @@ class EndpointDashboard(Construct):
             for name in LIVE_QUALITY_METRICS
         ]
         coverage = cw.GraphWidget(
-            title="Label coverage per variant (live traffic)",
+            title="Live label coverage per variant (labelled / captured)",
             left=[
                 self._metric(PROJECT_NAMESPACE, "LiveLabelCoverage", v, "Maximum", period=period, label=v)
                 for v in self._variants
@@ -325,7 +325,7 @@ class EndpointDashboard(Construct):
             height=GRAPH_HEIGHT,
         )
         delay = cw.GraphWidget(
-            title="Label delay per variant: p50 and p90 (live traffic)",
+            title="Live label delay per variant: p50 and p90",
             left=[
                 self._metric(PROJECT_NAMESPACE, name, v, "Maximum", period=period, label=f"{v} {quantile}")
                 for v in self._variants
