@@ -179,7 +179,7 @@ class Lifecycle:
 
     # --- 4 ---------------------------------------------------------------------------------------
 
-    def live_quality(self, requests: int = 600, labelled_share: float = 0.7) -> dict[str, Any]:
+    def live_quality(self, requests: int = 1600, labelled_share: float = 0.8) -> dict[str, Any]:
         self.say(
             f"4. Live quality: {requests} requests with InferenceId, labels for {labelled_share:.0%} of them, "
             "the live-quality query on DuckDB"
