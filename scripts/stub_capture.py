@@ -35,7 +35,6 @@ below it.
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import threading
@@ -283,8 +282,3 @@ class DataCapture:
     def close(self) -> None:
         """Deliver what is left (an instance shutting down delivers its buffer)."""
         self.flush()
-
-
-def read_capture_lines(body: bytes) -> list[dict[str, Any]]:
-    """The records of one capture object (JSON Lines)."""
-    return [json.loads(line) for line in body.decode().splitlines() if line]
