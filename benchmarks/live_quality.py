@@ -13,7 +13,9 @@ a fresh process each, with the peak resident memory of that process:
     python benchmarks/live_quality.py --sizes 1000000,10000000 [--pandas-max 10000000] [--workdir /tmp/lq]
 
 Sizes are captured requests (both variants). Data is generated once per size under ``--workdir`` and
-deleted afterwards unless ``--keep``. Not part of the default ``make bench`` (minutes and gigabytes):
+deleted afterwards unless ``--keep``; ``--reuse`` measures data an earlier ``--keep`` run left there
+(the generator is seeded, so it is the same data; generating 10 M takes minutes on one core).
+Not part of the default ``make bench`` (minutes and gigabytes):
 ``python benchmarks/run_all.py --only live-quality``.
 """
 
@@ -189,14 +191,28 @@ def timed_worker(engine: str, root: Path) -> dict:
     return {"engine": engine, "seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "answer": json.loads(output)}
 
 
-def measure(sizes: list[int], workdir: Path, pandas_max: int, keep: bool = False) -> list[dict]:
+def _count_lines(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        with path.open("rb") as handle:
+            total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
+    return total
+
+
+def measure(sizes: list[int], workdir: Path, pandas_max: int, keep: bool = False, reuse: bool = False) -> list[dict]:
     results = []
     for size in sizes:
         root = workdir / f"n{size}"
-        if root.exists():
-            shutil.rmtree(root)
         started = time.perf_counter()
-        counts = generate(root, size)
+        if reuse and root.exists():
+            counts = {
+                "captured": _count_lines(sorted((root / "capture").rglob("*.jsonl"))),
+                "labels": _count_lines(sorted((root / "gt").rglob("*.jsonl"))),
+            }
+        else:
+            if root.exists():
+                shutil.rmtree(root)
+            counts = generate(root, size)
         generate_s = time.perf_counter() - started
         disk = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
         row: dict[str, Any] = {
@@ -264,6 +280,7 @@ def main() -> None:
     parser.add_argument("--pandas-max", type=int, default=10_000_000)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/live-quality-bench"))
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="measure data a --keep run left in --workdir")
     parser.add_argument("--worker", choices=["duckdb", "pandas"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -271,7 +288,7 @@ def main() -> None:
         print(json.dumps(answer))
         return
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    print("\n".join(markdown(measure(sizes, args.workdir, args.pandas_max, args.keep))))
+    print("\n".join(markdown(measure(sizes, args.workdir, args.pandas_max, args.keep, args.reuse))))
 
 
 if __name__ == "__main__":

@@ -22,13 +22,8 @@ tested (too many failed requests, no paired rows) adds nothing to the family, an
 could not be tested (too few rows of a class, or no variability: ``evaluate.paired_tests``) adds
 only its McNemar test: a test not run cannot name a false winner.
 
-**How a verdict reads.** Per candidate: the candidate or the baseline "is better" when its
-adjusted p-value is below α on at least one metric and no metric is significant the other way;
-"accuracy and ROC AUC disagree" (no winner) when both are significant, in opposite directions;
-otherwise "no significant difference", which is not evidence that the two are equal. A metric
-that is not significant says nothing either way, so it does not veto the other one (it would
-otherwise turn winners into "disagree" about a third of the time at the planned power); every
-winner still needs a Holm rejection in its own direction, so the family-wise error is unchanged.
+**How a verdict reads** is ``evaluate.family_verdict``'s rule, shared with live quality: a winner
+needs a Holm rejection in its direction on at least one metric and none the other way.
 """
 
 from __future__ import annotations
@@ -36,7 +31,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from evaluate.paired_tests import AucDifference, McNemarResult
+
+__all__ = ["CandidateTests", "Verdict", "family_size", "holm_adjust", "verdict", "verdicts_against_baseline"]
 
 
 @dataclass(frozen=True)
@@ -69,33 +67,6 @@ class Verdict:
     family_tests: int
     p_accuracy_adjusted: float
     p_auc_adjusted: float | None
-
-
-def holm_adjust(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values, in the order given.
-
-    With p₍₁₎ ≤ … ≤ p₍ₘ₎: adjusted p₍ᵢ₎ = max over j ≤ i of min(1, (m − j + 1)·p₍ⱼ₎). Rejecting every
-    hypothesis whose adjusted p-value is below α is Holm's procedure at family-wise level α.
-    """
-    for value in p_values:
-        if not 0 <= value <= 1:
-            raise ValueError(f"p-value {value!r} is not between 0 and 1")
-    m = len(p_values)
-    order = sorted(range(m), key=p_values.__getitem__)
-    adjusted = [0.0] * m
-    running = 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
-
-
-def _favoured(difference: float, baseline: str, candidate: str) -> str | None:
-    if difference > 0:
-        return candidate
-    if difference < 0:
-        return baseline
-    return None
 
 
 def verdicts_against_baseline(
@@ -155,46 +126,27 @@ def _verdict(
     baseline: str, tests: CandidateTests, p_acc: float, p_auc: float | None, alpha: float, family: int
 ) -> Verdict:
     candidate, mcnemar, auc = tests.candidate, tests.mcnemar, tests.auc
-    acc_side = _favoured(mcnemar.difference, baseline, candidate)
-    acc_text = (
+    accuracy = MetricEvidence(
+        mcnemar.difference,
+        p_acc,
         f"accuracy {baseline} {mcnemar.accuracy_a:.4f} vs {candidate} {mcnemar.accuracy_b:.4f} "
-        f"(McNemar b={mcnemar.b}, c={mcnemar.c}, p={mcnemar.p_value:.3g}, Holm-adjusted {p_acc:.3g})"
+        f"(McNemar b={mcnemar.b}, c={mcnemar.c}, p={mcnemar.p_value:.3g}, Holm-adjusted {p_acc:.3g})",
     )
-    significant_sides = [acc_side] if acc_side and p_acc < alpha else []
-    if auc is None or p_auc is None:
-        auc_side = None
-        auc_text = "ROC AUC not tested"
-    else:
-        auc_side = _favoured(auc.difference, baseline, candidate)
-        auc_text = (
+    auc_evidence = None
+    if auc is not None and p_auc is not None:
+        auc_evidence = MetricEvidence(
+            auc.difference,
+            p_auc,
             f"ROC AUC {baseline} {auc.auc_a:.4f} vs {candidate} {auc.auc_b:.4f} "
-            f"({auc.method} p={auc.p_value:.3g}, Holm-adjusted {p_auc:.3g})"
+            f"({auc.method} p={auc.p_value:.3g}, Holm-adjusted {p_auc:.3g})",
         )
-        if auc_side and p_auc < alpha:
-            significant_sides.append(auc_side)
-    level = f"family-wise alpha={alpha:g} (Holm over {family} tests)"
-
-    def made(winner: str | None, reason: str, significant: bool) -> Verdict:
-        return Verdict(winner, reason, significant, family, p_acc, p_auc)
-
-    if not significant_sides:
-        return made(
-            None,
-            f"no significant difference from the baseline {baseline} at {level}: {acc_text}; {auc_text}. "
-            "This does not show that the variants are equal.",
-            significant=False,
-        )
-    if len(set(significant_sides)) > 1:
-        # Both metrics significant, in opposite directions: a real trade-off, not noise.
-        return made(
-            None,
-            f"accuracy and ROC AUC disagree: accuracy favours {acc_side}, ROC AUC favours {auc_side}, both "
-            f"significant; no winner at {level}. {acc_text}; {auc_text}",
-            significant=True,
-        )
-    winner = significant_sides[0]
-    other = baseline if winner == candidate else candidate
-    role = "candidate" if winner == candidate else "baseline"
-    return made(
-        winner, f"{winner} ({role}) is better than {other} at {level}: {acc_text}; {auc_text}", significant=True
+    reading = read_verdict(
+        baseline,
+        candidate,
+        accuracy,
+        auc_evidence,
+        alpha=alpha,
+        level=family_level(alpha, family),
+        auc_not_tested_text="ROC AUC not tested",
     )
+    return Verdict(reading.winner, reading.reason, reading.significant, family, p_acc, p_auc)

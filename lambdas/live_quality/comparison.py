@@ -3,10 +3,11 @@
 **Baseline and family.** As in the offline evaluation (``evaluate.verdicts``): the first current
 variant is the baseline, every other current variant a candidate compared with it on accuracy
 (Newcombe) and ROC AUC (unpaired DeLong), and all those p-values are Holm-adjusted together
-(``evaluate.verdicts.holm_adjust``), so the chance of rejecting any true "no difference" in the
-family is at most alpha. The reading rule is the evaluation's too: a winner needs a Holm rejection in
-its direction on at least one metric and none the other way; significant in opposite directions is
-"accuracy and ROC AUC disagree". A candidate that is not tested adds nothing to the family.
+(``evaluate.family_verdict.holm_adjust``), so the chance of rejecting any true "no difference" in the
+family is at most alpha. The reading rule and its wording are the evaluation's, from the same module
+(``evaluate.family_verdict.read_verdict``): a winner needs a Holm rejection in its direction on at
+least one metric and none the other way; significant in opposite directions is "accuracy and ROC AUC
+disagree". A candidate that is not tested adds nothing to the family.
 
 **Not enough labels yet.** A candidate is tested only when both it and the baseline have at least
 :data:`MIN_LABELS_PER_CLASS` labelled positives *and* negatives. Why that number: DeLong's variance is
@@ -34,8 +35,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from evaluate.paired_tests import DELONG_MIN_PER_CLASS
-from evaluate.verdicts import holm_adjust
 from live_quality.independent_tests import (
     ProportionDifference,
     UnpairedAucDifference,
@@ -125,10 +126,6 @@ def _auc_test(baseline: VariantEvidence, candidate: VariantEvidence) -> tuple[Un
         return None, str(err)
 
 
-def _side(difference: float, baseline: str, candidate: str) -> str | None:
-    return candidate if difference > 0 else baseline if difference < 0 else None
-
-
 def compare_with_baseline(
     baseline: VariantEvidence, candidates: Sequence[VariantEvidence], alpha: float = 0.05
 ) -> list[LiveComparison]:
@@ -157,7 +154,7 @@ def compare_with_baseline(
             family.append(auc.p_value)
         planned.append((candidate, accuracy, auc, auc_not_tested))
     adjusted = iter(holm_adjust(family))
-    level = f"family-wise alpha={alpha:g} (Holm over {len(family)} tests)"
+    level = family_level(alpha, len(family))
     out = []
     for candidate, tested, auc, auc_not_tested in planned:
         if isinstance(tested, tuple):
@@ -181,46 +178,39 @@ def _verdict(
     alpha: float,
     level: str,
 ) -> LiveComparison:
-    acc_text = (
+    accuracy_evidence = MetricEvidence(
+        accuracy.difference,
+        p_acc,
         f"accuracy {baseline} {accuracy.rate_a:.4f} (n={accuracy.trials_a}) vs {candidate} {accuracy.rate_b:.4f} "
-        f"(n={accuracy.trials_b}), Newcombe p={accuracy.p_value:.3g}, Holm-adjusted {p_acc:.3g}"
+        f"(n={accuracy.trials_b}), Newcombe p={accuracy.p_value:.3g}, Holm-adjusted {p_acc:.3g}",
     )
-    sides = []
-    acc_side = _side(accuracy.difference, baseline, candidate)
-    if acc_side and p_acc < alpha:
-        sides.append(acc_side)
-    if auc is None or p_auc is None:
-        auc_side = None
-        auc_text = f"ROC AUC not tested ({auc_not_tested})"
-    else:
-        auc_side = _side(auc.difference, baseline, candidate)
-        auc_text = (
+    auc_evidence = None
+    if auc is not None and p_auc is not None:
+        auc_evidence = MetricEvidence(
+            auc.difference,
+            p_auc,
             f"ROC AUC {baseline} {auc.auc_a:.4f} vs {candidate} {auc.auc_b:.4f}, unpaired DeLong p={auc.p_value:.3g}, "
-            f"Holm-adjusted {p_auc:.3g}"
+            f"Holm-adjusted {p_auc:.3g}",
         )
-        if auc_side and p_auc < alpha:
-            sides.append(auc_side)
-
-    def made(winner: str | None, reason: str, significant: bool) -> LiveComparison:
-        return LiveComparison(
-            baseline, candidate, "tested", reason, accuracy, auc, auc_not_tested, p_acc, p_auc, winner, significant
-        )
-
-    if not sides:
-        return made(
-            None,
-            f"no significant difference from the baseline {baseline} at {level}: {acc_text}; {auc_text}. "
-            "This does not show that the variants are equal.",
-            False,
-        )
-    if len(set(sides)) > 1:
-        return made(
-            None,
-            f"accuracy and ROC AUC disagree: accuracy favours {acc_side}, ROC AUC favours {auc_side}, both "
-            f"significant; no winner at {level}. {acc_text}; {auc_text}",
-            True,
-        )
-    winner = sides[0]
-    other = baseline if winner == candidate else candidate
-    role = "candidate" if winner == candidate else "baseline"
-    return made(winner, f"{winner} ({role}) is better than {other} at {level}: {acc_text}; {auc_text}", True)
+    reading = read_verdict(
+        baseline,
+        candidate,
+        accuracy_evidence,
+        auc_evidence,
+        alpha=alpha,
+        level=level,
+        auc_not_tested_text=f"ROC AUC not tested ({auc_not_tested})",
+    )
+    return LiveComparison(
+        baseline,
+        candidate,
+        "tested",
+        reading.reason,
+        accuracy,
+        auc,
+        auc_not_tested,
+        p_acc,
+        p_auc,
+        reading.winner,
+        reading.significant,
+    )

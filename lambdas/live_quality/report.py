@@ -16,6 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from evaluate.metrics import linear_quantile, threshold_metrics
+from evaluate.report import METRIC_LABELS
 from live_quality.comparison import (
     COVERAGE_ALPHA,
     COVERAGE_RELATIVE_TOLERANCE,
@@ -248,9 +249,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "| labelled | " + " | ".join(str(variants[n]["labelled"]) for n in names) + " |",
         "| label coverage | " + " | ".join(_fmt(variants[n].get("label_coverage")) for n in names) + " |",
     ]
-    for key, label in (("accuracy", "Accuracy"), ("precision", "Precision"), ("recall", "Recall"), ("f1", "F1")):
+    for key, label in METRIC_LABELS:  # the offline report's rows, in its order
         lines.append(f"| {label} | " + " | ".join(_fmt(variants[n].get("metrics", {}).get(key)) for n in names) + " |")
-    lines.append("| ROC AUC | " + " | ".join(_fmt(variants[n].get("metrics", {}).get("roc_auc")) for n in names) + " |")
     for p in ("p50", "p90"):
         lines.append(
             f"| label delay {p} (hours) | "

@@ -318,3 +318,19 @@ def test_a_label_collected_before_its_prediction_hour_is_kept_and_reported(tmp_p
     assert result.overall("Variant1").labelled == 1  # type: ignore[union-attr]
     assert result.issue_counts[("label_before_inference", "Variant1")] == 1
     assert result.delays["Variant1"] == {-3: 1}
+
+
+def test_file_names_order_as_strings_when_the_last_label_is_chosen(good):
+    # The embedded engine binds file names as an ENUM declared in byte order (local_engine); the tie
+    # between two files of one hour must still go to the later name as a string: "a" sorts after "B".
+    root, _, _ = good
+    upper = root / "gt" / ground_truth_key("", "2026/11/01/05", "B.jsonl")
+    lower = root / "gt" / ground_truth_key("", "2026/11/01/05", "a.jsonl")
+    append_lines(lower, json_line(ground_truth_record("good-1", "0")).strip())
+    append_lines(upper, json_line(ground_truth_record("good-1", "1")).strip())
+    result = run(root)
+    stats = result.overall("Variant1")
+    assert stats is not None and (stats.positives, stats.negatives) == (0, 2)
+    superseded = _samples(result, "label_duplicate_superseded")
+    assert sorted(superseded) == [("B.jsonl", 1, "good-1"), ("labels.jsonl", 1, "good-1")]
+    assert all(isinstance(s.source_file, str) for s in result.issue_samples)

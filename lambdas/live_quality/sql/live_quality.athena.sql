@@ -68,17 +68,16 @@ WITH capture_lines AS (
       END
     ) AS DOUBLE) AS parsed_score
   FROM capture_fields
-), capture_checked AS (
+), capture_rows AS (
   SELECT
     variant,
-    hour,
+    SUBSTR(hour, 1, 10) AS day,
     source_file,
     line_number,
-    inference_id,
-    join_key,
+    CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
+    COALESCE(excerpt, join_key) AS detail,
     inference_hour,
     CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN parsed_score END AS score,
-    COALESCE(excerpt, join_key) AS detail,
     CASE
       WHEN not_json = 1
       THEN 'capture_not_json'
@@ -98,37 +97,36 @@ WITH capture_lines AS (
       THEN 'capture_without_any_id'
     END AS malformed
   FROM capture_values
-), capture_copies AS (
+), capture_duplicated AS (
   SELECT
-    join_key,
-    COUNT(*) AS copies
-  FROM capture_checked
+    detail AS join_key
+  FROM capture_rows
   WHERE
     malformed IS NULL
   GROUP BY
-    join_key
-), capture_keyed AS (
-  SELECT
-    c.*,
-    k.copies
-  FROM capture_checked AS c
-  JOIN capture_copies AS k
-    ON k.join_key = c.join_key
-  WHERE
-    c.malformed IS NULL
+    detail
+  HAVING
+    COUNT(*) > 1
 ), captures AS (
   SELECT
     variant,
-    hour,
+    day,
     source_file,
     line_number,
-    inference_id,
-    join_key,
+    without_inference_id,
+    detail AS join_key,
     inference_hour,
     score
-  FROM capture_keyed
+  FROM capture_rows AS c
   WHERE
-    copies = 1
+    malformed IS NULL
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM capture_duplicated AS d
+      WHERE
+        d.join_key = c.detail
+    )
 ), label_read AS (
   SELECT
     hour,
@@ -160,53 +158,94 @@ WITH capture_lines AS (
     label_encoding,
     label_data
   FROM label_read
-), label_checked AS (
+), label_rows AS (
   SELECT
     hour,
     source_file,
     line_number,
-    join_key,
-    label_data,
     COALESCE(excerpt, join_key) AS detail,
-    CASE
-      WHEN not_json = 1
-      THEN 'label_not_json'
-      WHEN event_version IS NULL OR event_version <> '0'
-      THEN 'label_unknown_event_version'
-      WHEN join_key IS NULL
-      THEN 'label_without_event_id'
-      WHEN label_encoding IS NULL OR label_encoding <> 'CSV'
-      THEN 'label_not_csv'
-      WHEN label_data IS NULL OR NOT label_data IN ('0', '1')
-      THEN 'label_not_0_or_1'
-    END AS malformed
-  FROM label_fields
+    CASE WHEN malformed IS NULL THEN CAST(label_data AS INTEGER) END AS label,
+    malformed
+  FROM (
+    SELECT
+      *,
+      CASE
+        WHEN not_json = 1
+        THEN 'label_not_json'
+        WHEN event_version IS NULL OR event_version <> '0'
+        THEN 'label_unknown_event_version'
+        WHEN join_key IS NULL
+        THEN 'label_without_event_id'
+        WHEN label_encoding IS NULL OR label_encoding <> 'CSV'
+        THEN 'label_not_csv'
+        WHEN label_data IS NULL OR NOT label_data IN ('0', '1')
+        THEN 'label_not_0_or_1'
+      END AS malformed
+    FROM label_fields
+  ) AS checked
+), label_duplicated AS (
+  SELECT
+    detail AS join_key
+  FROM label_rows
+  WHERE
+    malformed IS NULL
+  GROUP BY
+    detail
+  HAVING
+    COUNT(*) > 1
 ), label_ranked AS (
   SELECT
     hour,
     source_file,
     line_number,
-    join_key,
-    CAST(label_data AS INTEGER) AS label,
+    detail AS join_key,
+    label,
     ROW_NUMBER() OVER (
-      PARTITION BY join_key
-      ORDER BY hour DESC, source_file DESC, line_number DESC, label_data DESC
+      PARTITION BY detail
+      ORDER BY hour DESC, source_file DESC, line_number DESC, label DESC
     ) AS recency
-  FROM label_checked
+  FROM label_rows AS g
   WHERE
     malformed IS NULL
+    AND EXISTS(
+      SELECT
+        1
+      FROM label_duplicated AS d
+      WHERE
+        d.join_key = g.detail
+    )
 ), labels AS (
   SELECT
     hour AS label_hour,
+    source_file,
+    line_number,
+    detail AS join_key,
+    label
+  FROM label_rows AS g
+  WHERE
+    malformed IS NULL
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM label_duplicated AS d
+      WHERE
+        d.join_key = g.detail
+    )
+  UNION ALL
+  SELECT
+    hour AS label_hour,
+    source_file,
+    line_number,
     join_key,
     label
   FROM label_ranked
   WHERE
     recency = 1
-), joined AS (
+), matched AS (
   SELECT
+    c.join_key AS capture_key,
     c.variant,
-    SUBSTR(c.hour, 1, 10) AS day,
+    c.day,
     c.score,
     l.label,
     CASE WHEN c.score >= ? THEN 1 ELSE 0 END AS predicted,
@@ -215,10 +254,25 @@ WITH capture_lines AS (
       DATE_TRUNC('HOUR', c.inference_hour),
       DATE_TRUNC('HOUR', DATE_PARSE(l.label_hour, '%Y/%m/%d/%H'))
     ) AS delay_hours,
-    CASE WHEN c.inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id
+    c.without_inference_id,
+    l.join_key AS label_key,
+    l.source_file AS label_file,
+    l.line_number AS label_line
   FROM captures AS c
-  LEFT JOIN labels AS l
+  FULL OUTER JOIN labels AS l
     ON l.join_key = c.join_key
+), joined AS (
+  SELECT
+    variant,
+    day,
+    score,
+    label,
+    predicted,
+    delay_hours,
+    without_inference_id
+  FROM matched
+  WHERE
+    NOT capture_key IS NULL
 ), score_groups AS (
   SELECT
     variant,
@@ -315,7 +369,7 @@ WITH capture_lines AS (
     source_file,
     line_number,
     detail
-  FROM capture_checked
+  FROM capture_rows
   WHERE
     NOT malformed IS NULL
   UNION ALL
@@ -324,10 +378,17 @@ WITH capture_lines AS (
     variant,
     source_file,
     line_number,
-    join_key AS detail
-  FROM capture_keyed
+    detail
+  FROM capture_rows AS c
   WHERE
-    copies > 1
+    malformed IS NULL
+    AND EXISTS(
+      SELECT
+        1
+      FROM capture_duplicated AS d
+      WHERE
+        d.join_key = c.detail
+    )
   UNION ALL
   SELECT
     'capture_without_inference_id' AS issue,
@@ -337,7 +398,7 @@ WITH capture_lines AS (
     join_key AS detail
   FROM captures
   WHERE
-    inference_id IS NULL
+    without_inference_id = 1
   UNION ALL
   SELECT
     malformed AS issue,
@@ -345,7 +406,7 @@ WITH capture_lines AS (
     source_file,
     line_number,
     detail
-  FROM label_checked
+  FROM label_rows
   WHERE
     NOT malformed IS NULL
   UNION ALL
@@ -362,19 +423,12 @@ WITH capture_lines AS (
   SELECT
     'label_for_unknown_id' AS issue,
     NULL AS variant,
-    r.source_file,
-    r.line_number,
-    r.join_key AS detail
-  FROM label_ranked AS r
+    label_file,
+    label_line,
+    label_key AS detail
+  FROM matched
   WHERE
-    r.recency = 1
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM captures AS c
-      WHERE
-        c.join_key = r.join_key
-    )
+    capture_key IS NULL
   UNION ALL
   SELECT
     'label_before_inference' AS issue,

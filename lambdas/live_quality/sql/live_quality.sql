@@ -20,6 +20,12 @@
 --   'delay'        per variant: labelled requests per whole-hour label delay (label hour - inference hour)
 --   'issue_count'  per issue and variant: how many lines or records it affected
 --   'issue_sample' the first 20 lines of each issue (by file and line), with a detail
+--
+-- Memory (the embedded engine keeps what more than one step reads): the only per-request rows kept
+-- are capture_rows and label_rows, one narrow row per line (no line text, the file as the engine's
+-- id for it); duplicates are found by grouping keys and only the keys seen twice are kept; the last
+-- label is ranked only among the labels of a key labelled more than once; everything after the one
+-- join is aggregated as it streams. benchmarks/live_quality.py measures it (docs/benchmarks.md).
 WITH
 capture_read AS (
     -- All fields in one parse: DuckDB reads a list of paths at once, and the identical expressions
@@ -71,18 +77,20 @@ capture_values AS (
         ) AS DOUBLE) AS parsed_score
     FROM capture_fields
 ),
-capture_checked AS MATERIALIZED (
+capture_rows AS MATERIALIZED (
+    -- Each capture line once, narrow, and the only per-request rows kept while duplicates are counted:
+    -- the line's text is gone, the hour is cut to its day (short enough to be stored inline), and the
+    -- embedded engine binds file names as small ids. For a good line the detail is its join key.
     SELECT
         variant,
-        hour,
+        substr(hour, 1, 10) AS day,
         source_file,
         line_number,
-        inference_id,
-        join_key,
+        CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
+        COALESCE(excerpt, join_key) AS detail,
         inference_hour,
         -- NaN and infinities fall outside this range in both engines.
         CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN parsed_score END AS score,
-        COALESCE(excerpt, join_key) AS detail,
         CASE
             WHEN not_json = 1 THEN 'capture_not_json'
             WHEN event_version IS NULL OR event_version <> '0' THEN 'capture_unknown_event_version'
@@ -96,23 +104,14 @@ capture_checked AS MATERIALIZED (
         END AS malformed
     FROM capture_values
 ),
-capture_copies AS (
-    SELECT join_key, COUNT(*) AS copies
-    FROM capture_checked
-    WHERE malformed IS NULL
-    GROUP BY join_key
+capture_duplicated AS (
+    SELECT detail AS join_key FROM capture_rows WHERE malformed IS NULL GROUP BY detail HAVING COUNT(*) > 1
 ),
-capture_keyed AS (
-    SELECT c.*, k.copies
-    FROM capture_checked AS c
-    JOIN capture_copies AS k ON k.join_key = c.join_key
-    WHERE c.malformed IS NULL
-),
-captures AS MATERIALIZED (
+captures AS NOT MATERIALIZED (
     -- A key captured more than once cannot say which prediction a label belongs to: all copies are left out.
-    SELECT variant, hour, source_file, line_number, inference_id, join_key, inference_hour, score
-    FROM capture_keyed
-    WHERE copies = 1
+    SELECT variant, day, source_file, line_number, without_inference_id, detail AS join_key, inference_hour, score
+    FROM capture_rows AS c
+    WHERE malformed IS NULL AND NOT EXISTS (SELECT 1 FROM capture_duplicated AS d WHERE d.join_key = c.detail)
 ),
 label_read AS (
     SELECT
@@ -140,53 +139,80 @@ label_fields AS (
         label_data
     FROM label_read
 ),
-label_checked AS MATERIALIZED (
+label_rows AS MATERIALIZED (
+    -- Each label line once, narrow; for a good line the detail is its join key.
     SELECT
         hour,
         source_file,
         line_number,
-        join_key,
-        label_data,
         COALESCE(excerpt, join_key) AS detail,
-        CASE
-            WHEN not_json = 1 THEN 'label_not_json'
-            WHEN event_version IS NULL OR event_version <> '0' THEN 'label_unknown_event_version'
-            WHEN join_key IS NULL THEN 'label_without_event_id'
-            WHEN label_encoding IS NULL OR label_encoding <> 'CSV' THEN 'label_not_csv'
-            WHEN label_data IS NULL OR label_data NOT IN ('0', '1') THEN 'label_not_0_or_1'
-        END AS malformed
-    FROM label_fields
+        CASE WHEN malformed IS NULL THEN CAST(label_data AS INTEGER) END AS label,
+        malformed
+    FROM (
+        SELECT
+            *,
+            CASE
+                WHEN not_json = 1 THEN 'label_not_json'
+                WHEN event_version IS NULL OR event_version <> '0' THEN 'label_unknown_event_version'
+                WHEN join_key IS NULL THEN 'label_without_event_id'
+                WHEN label_encoding IS NULL OR label_encoding <> 'CSV' THEN 'label_not_csv'
+                WHEN label_data IS NULL OR label_data NOT IN ('0', '1') THEN 'label_not_0_or_1'
+            END AS malformed
+        FROM label_fields
+    ) AS checked
 ),
-label_ranked AS MATERIALIZED (
+label_duplicated AS (
+    SELECT detail AS join_key FROM label_rows WHERE malformed IS NULL GROUP BY detail HAVING COUNT(*) > 1
+),
+label_ranked AS (
     -- The last label wins: latest collection hour, then file name, then line (Athena has no line
-    -- numbers, so there the label value breaks a tie inside one file).
+    -- numbers, so there the label breaks a tie inside one file). Only a key labelled more than once
+    -- needs ranking; a key labelled once is its own winner.
     SELECT
         hour,
         source_file,
         line_number,
-        join_key,
-        CAST(label_data AS INTEGER) AS label,
+        detail AS join_key,
+        label,
         ROW_NUMBER() OVER (
-            PARTITION BY join_key
-            ORDER BY hour DESC, source_file DESC, line_number DESC, label_data DESC
+            PARTITION BY detail
+            ORDER BY hour DESC, source_file DESC, line_number DESC, label DESC
         ) AS recency
-    FROM label_checked
-    WHERE malformed IS NULL
+    FROM label_rows AS g
+    WHERE malformed IS NULL AND EXISTS (SELECT 1 FROM label_duplicated AS d WHERE d.join_key = g.detail)
 ),
 labels AS (
-    SELECT hour AS label_hour, join_key, label FROM label_ranked WHERE recency = 1
+    SELECT hour AS label_hour, source_file, line_number, detail AS join_key, label
+    FROM label_rows AS g
+    WHERE malformed IS NULL AND NOT EXISTS (SELECT 1 FROM label_duplicated AS d WHERE d.join_key = g.detail)
+    UNION ALL
+    SELECT hour AS label_hour, source_file, line_number, join_key, label
+    FROM label_ranked
+    WHERE recency = 1
 ),
-joined AS MATERIALIZED (
+matched AS MATERIALIZED (
+    -- Every capture with its label if any, and every label without a capture: one full join builds
+    -- the labels' hash table once for both (a join and an anti-join would build a table each).
     SELECT
+        c.join_key AS capture_key,
         c.variant,
-        substr(c.hour, 1, 10) AS day,
+        c.day,
         c.score,
         l.label,
         CASE WHEN c.score >= ? THEN 1 ELSE 0 END AS predicted,
         date_diff('hour', c.inference_hour, strptime(l.label_hour, '%Y/%m/%d/%H')) AS delay_hours,
-        CASE WHEN c.inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id
+        c.without_inference_id,
+        l.join_key AS label_key,
+        l.source_file AS label_file,
+        l.line_number AS label_line
     FROM captures AS c
-    LEFT JOIN labels AS l ON l.join_key = c.join_key
+    FULL OUTER JOIN labels AS l ON l.join_key = c.join_key
+),
+joined AS NOT MATERIALIZED (
+    -- The captured requests (with their label, if any) of matched; a filter, not a copy.
+    SELECT variant, day, score, label, predicted, delay_hours, without_inference_id
+    FROM matched
+    WHERE capture_key IS NOT NULL
 ),
 score_groups AS (
     -- Requests with the same score share their placement values, so they are computed per distinct
@@ -261,28 +287,28 @@ counts AS (
 ),
 issues AS (
     SELECT malformed AS issue, variant, source_file, line_number, detail
-    FROM capture_checked
+    FROM capture_rows
     WHERE malformed IS NOT NULL
     UNION ALL
-    SELECT 'capture_duplicate_id' AS issue, variant, source_file, line_number, join_key AS detail
-    FROM capture_keyed
-    WHERE copies > 1
+    SELECT 'capture_duplicate_id' AS issue, variant, source_file, line_number, detail
+    FROM capture_rows AS c
+    WHERE malformed IS NULL AND EXISTS (SELECT 1 FROM capture_duplicated AS d WHERE d.join_key = c.detail)
     UNION ALL
     SELECT 'capture_without_inference_id' AS issue, variant, source_file, line_number, join_key AS detail
     FROM captures
-    WHERE inference_id IS NULL
+    WHERE without_inference_id = 1
     UNION ALL
     SELECT malformed AS issue, NULL AS variant, source_file, line_number, detail
-    FROM label_checked
+    FROM label_rows
     WHERE malformed IS NOT NULL
     UNION ALL
     SELECT 'label_duplicate_superseded' AS issue, NULL AS variant, source_file, line_number, join_key AS detail
     FROM label_ranked
     WHERE recency > 1
     UNION ALL
-    SELECT 'label_for_unknown_id' AS issue, NULL AS variant, r.source_file, r.line_number, r.join_key AS detail
-    FROM label_ranked AS r
-    WHERE r.recency = 1 AND NOT EXISTS (SELECT 1 FROM captures AS c WHERE c.join_key = r.join_key)
+    SELECT 'label_for_unknown_id' AS issue, NULL AS variant, label_file, label_line, label_key AS detail
+    FROM matched
+    WHERE capture_key IS NULL
     UNION ALL
     SELECT 'label_before_inference' AS issue, variant, NULL AS source_file, NULL AS line_number, NULL AS detail
     FROM joined
@@ -294,6 +320,7 @@ issue_samples AS (
         ROW_NUMBER() OVER (PARTITION BY issue ORDER BY source_file, line_number, detail) AS sample
     FROM issues
 )
+
 SELECT
     'metrics' AS row_kind,
     k.variant,
