@@ -264,9 +264,14 @@ class LiveQuality(Construct):
 
         # A fixed, empty input: EventBridge would otherwise pass its scheduled event, whose keys the plan
         # function does not take. A manual run may pass the window's hours (README).
+        # Shipped DISABLED until the Athena path has run in a real account (issue 12): Athena documents
+        # execution parameters ("?") in WHERE clauses only, and the query's threshold is one in a SELECT
+        # list (querying-with-prepared-statements.html, Considerations and limitations). Enable the rule
+        # (aws events enable-rule) once a manual start-execution has succeeded.
         self.schedule = events.Rule(
             self,
             "Schedule",
+            enabled=False,
             schedule=events.Schedule.rate(Duration.hours(settings.schedule_hours)),
             targets=[
                 targets.SfnStateMachine(
@@ -510,7 +515,8 @@ class LiveQuality(Construct):
         )
         reads = [self.capture, self.ground_truth]
         role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[loc.objects_arn for loc in reads]))
-        for location in reads:
+        # Athena lists the output location too (Knowledge Center "athena-output-bucket-error").
+        for location in (*reads, self.athena_results):
             role.add_to_policy(
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"],
@@ -568,8 +574,12 @@ class LiveQuality(Construct):
     def _grant_publish(self, key: kms.IKey) -> None:
         """GetQueryResults on this workgroup, which reads the result object as the caller; the reports."""
         function = self.publish_function
+        # publish_step checks the query's state and parameters (GetQueryExecution) before reading its
+        # rows; both actions are workgroup-scoped (Athena's example policies list them together).
         iam.Grant.add_to_principal(
-            grantee=function, actions=["athena:GetQueryResults"], resource_arns=[self.workgroup_arn]
+            grantee=function,
+            actions=["athena:GetQueryExecution", "athena:GetQueryResults"],
+            resource_arns=[self.workgroup_arn],
         )
         iam.Grant.add_to_principal(
             grantee=function, actions=["s3:GetObject"], resource_arns=[self.athena_results.objects_arn]

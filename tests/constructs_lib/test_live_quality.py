@@ -285,6 +285,9 @@ def test_the_schedule_starts_the_state_machine_with_an_empty_input(template, res
     (machine,) = [lid for lid in resolved.of_type("AWS::StepFunctions::StateMachine") if lid.startswith("LiveQuality")]
     assert target["Arn"] == resolved.attribute(machine, "Ref")
     assert json.loads(target["Input"]) == {}
+    # Disabled until the Athena path has run in a real account (the threshold "?" sits in a SELECT list,
+    # where Athena documents no execution parameters): a known open point of issue 12.
+    assert rule["Properties"]["State"] == "DISABLED"
 
 
 def test_failed_or_timed_out_runs_alarm_through_the_composite(template):
@@ -386,6 +389,10 @@ def test_the_state_machine_role_reads_only_this_endpoint_s_prefixes_and_tables(r
         assert workgroup in by_action[action] and len(by_action[action]) == 2, action
     (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket" and "capture/*" in json.dumps(s)]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["capture/*"]}}
+    (results_listing,) = [
+        s for s in statements if s["Action"] == "s3:ListBucket" and "athena-results/" in json.dumps(s)
+    ]
+    assert results_listing["Condition"] == {"StringLike": {"s3:prefix": ["athena-results/*"]}}
     assert by_action["lambda:InvokeFunction"] == {
         f"arn:aws:lambda:{region}:{account}:function:{resolved.physical_name(lid)}"
         for lid, r in resolved.of_type("AWS::Lambda::Function").items()
@@ -401,6 +408,8 @@ def test_the_publish_function_reads_results_and_writes_only_reports(resolved):
     assert puts == {f"arn:aws:s3:::{bucket}/live-quality/*"}
     assert gets == {f"arn:aws:s3:::{bucket}/athena-results/*"}
     (results,) = [s for s in statements if "athena:GetQueryResults" in listed(s["Action"])]
+    # publish_step calls GetQueryExecution before GetQueryResults (a cold review found it missing).
+    assert "athena:GetQueryExecution" in listed(results["Action"])
     assert listed(results["Resource"]) == [
         f"arn:aws:athena:{ENV.region}:{ENV.account}:workgroup/{workgroup_name(ENDPOINT)}"
     ]
