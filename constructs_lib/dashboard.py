@@ -19,7 +19,7 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
-from constructs_lib.config.model import EndpointSpec, LiveQualitySpec
+from constructs_lib.config.model import EndpointSpec
 from constructs_lib.metric_catalog import (
     INSTANCE_NAMESPACE,
     LIVE_QUALITY_METRICS,
@@ -59,8 +59,7 @@ class EndpointDashboard(Construct):
     :param stack_name: for the header's ``cdk deploy --parameters`` example.
     :param alarms: shown in the alarm status widget; default none.
     :param srm_p_value: the SRM check's p-value metric; default none (no SRM graph).
-    :param live_quality: the live-quality runs' settings (their schedule is the graphs' period);
-        default none (no live row: data capture is off).
+    :param live_quality: whether the live-quality runs exist (data capture on); default False (no live row).
     """
 
     def __init__(
@@ -73,7 +72,7 @@ class EndpointDashboard(Construct):
         stack_name: str,
         alarms: Sequence[cw.IAlarm] = (),
         srm_p_value: cw.IMetric | None = None,
-        live_quality: LiveQualitySpec | None = None,
+        live_quality: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self._endpoint = endpoint_name
@@ -88,8 +87,8 @@ class EndpointDashboard(Construct):
             self.dashboard.add_widgets(*row)
         for row in self._quality():
             self.dashboard.add_widgets(*row)
-        if live_quality is not None:
-            for row in self._live_quality(Duration.hours(live_quality.schedule_hours)):
+        if live_quality:
+            for row in self._live_quality(QUALITY_PERIOD):
                 self.dashboard.add_widgets(*row)
         self.dashboard.add_widgets(*self._checks(alarms, srm_p_value))
 
@@ -300,8 +299,8 @@ class EndpointDashboard(Construct):
         return [widgets[:3], widgets[3:]]
 
     def _live_quality(self, period: Duration) -> list[list[cw.IWidget]]:
-        """Live traffic's quality per variant, one point per run (period = the schedule), below the
-        evaluation's: accuracy, F1, ROC AUC; then how many captures have labels and how late they came."""
+        """Live traffic's quality per variant, one point per run at the hour it ran (as the evaluation's
+        row above it): accuracy, F1, ROC AUC; then how many captures have labels and how late they came."""
         graphs: list[cw.IWidget] = [
             cw.GraphWidget(
                 title=f"Live {LIVE_LABELS[name]} per variant (captured requests with labels)",

@@ -115,7 +115,7 @@ class AbTestStack(Stack):
             alarms=[composite, *alarms.variant_alarms, srm.alarm, rollout.settle_failures_alarm]
             + ([live.alarm] if live else []),
             srm_p_value=srm.p_value,
-            live_quality=spec.live_quality if live else None,
+            live_quality=live is not None,
         )
 
         evaluation = Evaluation(self, "Evaluation", endpoint=endpoint, bucket=bucket, key=key)
