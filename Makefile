@@ -65,11 +65,12 @@ bench: setup
 clean:
 	rm -rf cdk.out cdk.*.out .pytest_cache .ruff_cache .mypy_cache
 
-# The lifecycle with the real CDK CLI (npx cdk bootstrap/deploy/destroy) against moto on 127.0.0.1.
+# The lifecycle with the real CDK CLI (npx cdk bootstrap/deploy/destroy) against moto on 127.0.0.1,
+# with local-demo-python's invoke, evaluate and live-quality steps between the first deploy and the weights.
 local-demo: setup
 	$(PY) scripts/local_cli_demo.py
 
-# What no cdk command does (InvokeEndpoint by weight, the evaluation and set-weights Lambdas
-# invoked by hand), between npx cdk deploys on the same local server.
+# What no cdk command does (InvokeEndpoint by weight, the evaluation Lambda, live quality, the
+# set-weights Lambda invoked by hand), between npx cdk deploys on the same local server.
 local-demo-python: setup
 	$(PY) scripts/local_demo.py

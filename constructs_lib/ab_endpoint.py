@@ -24,6 +24,7 @@ from constructs_lib.config.model import ContainerModel, EndpointSpec, VariantSpe
 from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
 from constructs_lib.python_function import LOG_RETENTION
+from constructs_lib.s3_location import S3Location
 
 # The weight every variant is created with, whatever the config file declares. Any EndpointConfig
 # property change replaces the config and rebuilds the fleet (blue/green), so a declared weight
@@ -44,14 +45,26 @@ class AbEndpoint(Construct):
 
     :param spec: the endpoint and its variants, validated by the config loader.
     :param key: encrypts the instances' storage volumes, captured data and the log group.
+    :param capture: where SageMaker writes captured requests and responses (``spec.data_capture`` says
+        how many); default none: no capture. It is part of the endpoint config (a change rebuilds the
+        fleet) and independent of the weights.
 
     Construct IDs of per-variant resources are keyed by variant *name*, so reordering the
     variants in the config changes no logical ID.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        spec: EndpointSpec,
+        key: kms.IKey,
+        capture: S3Location | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
+        self.capture = capture
         # SageMaker writes container logs here; creating it gives it a retention and a key.
         self.log_group = logs.LogGroup(
             self,
@@ -69,7 +82,7 @@ class AbEndpoint(Construct):
             variants=spec.variants,
             key=key,
             log_group=self.log_group,
-            data_capture=spec.data_capture,
+            capture=capture,
             vpc=spec.vpc,
         ).role
 
@@ -201,13 +214,13 @@ class AbEndpoint(Construct):
         )
 
     def _data_capture(self, key: kms.IKey) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:
-        capture = self.spec.data_capture
-        if capture is None:
+        if self.capture is None:
             return None
         return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
             enable_capture=True,
-            initial_sampling_percentage=capture.sampling_percentage,
-            destination_s3_uri=capture.destination_s3_uri,
+            initial_sampling_percentage=self.spec.data_capture.sampling_percentage,
+            # SageMaker appends <endpoint>/<variant>/yyyy/mm/dd/hh/ to it.
+            destination_s3_uri=self.capture.uri,
             kms_key_id=key.key_arn,
             capture_options=[
                 sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),

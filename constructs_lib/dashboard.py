@@ -3,7 +3,8 @@
 header (what is deployed, how to change weights) → traffic (invocations, observed share next to
 declared share, per instance) → latency (p50/p90/p99 in ms) → errors (4XX, 5XX, model errors,
 5XX rate) → resources (CPU, memory, disk, GPU where there are GPUs) → model quality (from the
-evaluation runs) → the sample-ratio check and alarm status.
+evaluation runs) → live quality (from the scheduled live-quality runs, with data capture on: accuracy,
+F1, ROC AUC, then label coverage and label delay) → the sample-ratio check and alarm status.
 
 Every metric comes from :mod:`constructs_lib.metric_catalog`; a test checks the whole body
 against it. Widgets in one ``add_widgets`` call sit side by side and always sum to the 24
@@ -18,9 +19,10 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
-from constructs_lib.config.model import EndpointSpec
+from constructs_lib.config.model import EndpointSpec, LiveQualitySpec
 from constructs_lib.metric_catalog import (
     INSTANCE_NAMESPACE,
+    LIVE_QUALITY_METRICS,
     PROJECT_NAMESPACE,
     QUALITY_METRICS,
     SAGEMAKER_NAMESPACE,
@@ -33,6 +35,7 @@ QUALITY_PERIOD = Duration.hours(1)
 # One-minute resolution throughout; math expressions would otherwise default to five minutes.
 PERIOD = Duration.minutes(1)
 QUALITY_LABELS = {"Accuracy": "Accuracy", "Precision": "Precision", "Recall": "Recall", "F1": "F1", "RocAuc": "ROC AUC"}
+LIVE_LABELS = {"LiveAccuracy": "accuracy", "LiveF1": "F1", "LiveRocAuc": "ROC AUC"}
 # Alarm thresholds are drawn as horizontal lines on the graphs their alarms watch, in this colour.
 THRESHOLD_COLOR = "#d62728"
 
@@ -56,6 +59,8 @@ class EndpointDashboard(Construct):
     :param stack_name: for the header's ``cdk deploy --parameters`` example.
     :param alarms: shown in the alarm status widget; default none.
     :param srm_p_value: the SRM check's p-value metric; default none (no SRM graph).
+    :param live_quality: the live-quality runs' settings (their schedule is the graphs' period);
+        default none (no live row: data capture is off).
     """
 
     def __init__(
@@ -68,6 +73,7 @@ class EndpointDashboard(Construct):
         stack_name: str,
         alarms: Sequence[cw.IAlarm] = (),
         srm_p_value: cw.IMetric | None = None,
+        live_quality: LiveQualitySpec | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._endpoint = endpoint_name
@@ -82,6 +88,9 @@ class EndpointDashboard(Construct):
             self.dashboard.add_widgets(*row)
         for row in self._quality():
             self.dashboard.add_widgets(*row)
+        if live_quality is not None:
+            for row in self._live_quality(Duration.hours(live_quality.schedule_hours)):
+                self.dashboard.add_widgets(*row)
         self.dashboard.add_widgets(*self._checks(alarms, srm_p_value))
 
     @property
@@ -289,6 +298,44 @@ class EndpointDashboard(Construct):
             for index, name in enumerate(QUALITY_METRICS)
         ]
         return [widgets[:3], widgets[3:]]
+
+    def _live_quality(self, period: Duration) -> list[list[cw.IWidget]]:
+        """Live traffic's quality per variant, one point per run (period = the schedule), below the
+        evaluation's: accuracy, F1, ROC AUC; then how many captures have labels and how late they came."""
+        graphs: list[cw.IWidget] = [
+            cw.GraphWidget(
+                title=f"Live {LIVE_LABELS[name]} per variant (captured requests with labels)",
+                left=[
+                    self._metric(PROJECT_NAMESPACE, name, v, "Maximum", period=period, label=v) for v in self._variants
+                ],
+                left_y_axis=cw.YAxisProps(label=LIVE_LABELS[name], show_units=False, min=0, max=1),
+                width=8,
+                height=GRAPH_HEIGHT,
+            )
+            for name in LIVE_QUALITY_METRICS
+        ]
+        coverage = cw.GraphWidget(
+            title="Live label coverage per variant (labelled / captured)",
+            left=[
+                self._metric(PROJECT_NAMESPACE, "LiveLabelCoverage", v, "Maximum", period=period, label=v)
+                for v in self._variants
+            ],
+            left_y_axis=cw.YAxisProps(label="labelled / captured", show_units=False, min=0, max=1),
+            width=12,
+            height=GRAPH_HEIGHT,
+        )
+        delay = cw.GraphWidget(
+            title="Live label delay per variant: p50 and p90",
+            left=[
+                self._metric(PROJECT_NAMESPACE, name, v, "Maximum", period=period, label=f"{v} {quantile}")
+                for v in self._variants
+                for name, quantile in (("LiveLabelDelayP50Hours", "p50"), ("LiveLabelDelayP90Hours", "p90"))
+            ],
+            left_y_axis=cw.YAxisProps(label="hours", show_units=False, min=0),
+            width=12,
+            height=GRAPH_HEIGHT,
+        )
+        return [graphs, [coverage, delay]]
 
     def _checks(self, alarms: Sequence[cw.IAlarm], srm_p_value: cw.IMetric | None) -> list[cw.IWidget]:
         status = cw.AlarmStatusWidget(

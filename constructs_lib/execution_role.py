@@ -19,12 +19,12 @@ from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.config.model import (
     BuiltinImage,
     ContainerModel,
-    DataCaptureSpec,
     PackageModel,
     VariantSpec,
     VpcSpec,
 )
 from constructs_lib.images import repository_arn
+from constructs_lib.s3_location import S3Location
 
 # Actions SageMaker needs to attach model containers to the configured subnets. EC2 offers no
 # resource-level scoping for the Describe* calls, and the network interfaces do not exist yet.
@@ -55,7 +55,7 @@ class ModelExecutionRole(Construct):
     :param variants: the variants whose artifacts and images the role may read.
     :param key: the endpoint's KMS key (storage volumes, captured data).
     :param log_group: the endpoint's log group, ``/aws/sagemaker/Endpoints/<name>``.
-    :param data_capture: default none: no S3 write access.
+    :param capture: where SageMaker writes captured data; default none: no S3 write access.
     :param vpc: default none: no network-interface permissions.
     """
 
@@ -67,7 +67,7 @@ class ModelExecutionRole(Construct):
         variants: Sequence[VariantSpec],
         key: kms.IKey,
         log_group: logs.ILogGroup,
-        data_capture: DataCaptureSpec | None = None,
+        capture: S3Location | None = None,
         vpc: VpcSpec | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -140,12 +140,11 @@ class ModelExecutionRole(Construct):
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
         ]
 
-        if data_capture:
-            uri = data_capture.destination_s3_uri
-            self.role.add_to_policy(
-                iam.PolicyStatement(actions=["s3:PutObject"], resources=[_s3_arn(uri, prefix=True)])
-            )
-            wildcard_findings.append(wildcard_resource_finding(self, _s3_arn(uri, prefix=True)))
+        if capture:
+            # Exactly the capture prefix: SageMaker writes <prefix><endpoint>/<variant>/yyyy/mm/dd/hh/<file>
+            # (model-monitor-data-capture-endpoint.html), encrypted with the key granted above.
+            self.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[capture.objects_arn]))
+            wildcard_findings.append(wildcard_resource_finding(self, capture.objects_arn))
 
         if vpc:
             self.role.add_to_policy(iam.PolicyStatement(actions=VPC_ACTIONS, resources=["*"]))

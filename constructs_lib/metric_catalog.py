@@ -5,7 +5,7 @@ SageMaker publishes endpoint invocation metrics in ``AWS/SageMaker`` and instanc
 OverheadLatency are in microseconds; the utilization metrics are percentages where 100 % is
 one core (CPU) or one device (GPU). This project publishes its own metrics under
 :data:`PROJECT_NAMESPACE`: the declared weights (both weight Lambdas), the sample-ratio-mismatch
-check, and the evaluation results.
+check, the evaluation results and the live-quality runs.
 
 Dashboards and alarms take their metrics from here (:func:`metric`), and a test checks that
 every metric on the dashboard is one of these, with exactly these dimensions.
@@ -75,9 +75,21 @@ CATALOG = _specs(
     MetricSpec(PROJECT_NAMESPACE, "Recall", VARIANT_DIMENSIONS, "None", "evaluation recall"),
     MetricSpec(PROJECT_NAMESPACE, "F1", VARIANT_DIMENSIONS, "None", "evaluation F1 score"),
     MetricSpec(PROJECT_NAMESPACE, "RocAuc", VARIANT_DIMENSIONS, "None", "evaluation ROC AUC"),
+    # This project: model quality on live traffic, from the scheduled live-quality runs (captured
+    # requests joined with their labels; names from lambdas/live_quality/report.py LIVE_METRICS).
+    MetricSpec(PROJECT_NAMESPACE, "LiveAccuracy", VARIANT_DIMENSIONS, "None", "live accuracy"),
+    MetricSpec(PROJECT_NAMESPACE, "LivePrecision", VARIANT_DIMENSIONS, "None", "live precision"),
+    MetricSpec(PROJECT_NAMESPACE, "LiveRecall", VARIANT_DIMENSIONS, "None", "live recall"),
+    MetricSpec(PROJECT_NAMESPACE, "LiveF1", VARIANT_DIMENSIONS, "None", "live F1 score"),
+    MetricSpec(PROJECT_NAMESPACE, "LiveRocAuc", VARIANT_DIMENSIONS, "None", "live ROC AUC"),
+    MetricSpec(PROJECT_NAMESPACE, "LiveLabelCoverage", VARIANT_DIMENSIONS, "None", "share of captures labelled"),
+    MetricSpec(PROJECT_NAMESPACE, "LiveLabelledRequests", VARIANT_DIMENSIONS, "Count", "captures with a label"),
+    MetricSpec(PROJECT_NAMESPACE, "LiveLabelDelayP50Hours", VARIANT_DIMENSIONS, "None", "median label delay, hours"),
+    MetricSpec(PROJECT_NAMESPACE, "LiveLabelDelayP90Hours", VARIANT_DIMENSIONS, "None", "p90 label delay, hours"),
 )
 
 QUALITY_METRICS = ("Accuracy", "Precision", "Recall", "F1", "RocAuc")
+LIVE_QUALITY_METRICS = ("LiveAccuracy", "LiveF1", "LiveRocAuc")
 DEFAULT_PERIOD = Duration.minutes(1)
 
 

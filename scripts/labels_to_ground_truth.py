@@ -67,6 +67,20 @@ def read_labels(path: Path) -> tuple[dict[str, str], list[str], int]:
     return labels, bad, replaced
 
 
+def write_ground_truth(labels: dict[str, str], out: Path, collected: datetime) -> Path:
+    """Write ``labels`` (inference id -> "0"/"1") as ``<out>/yyyy/mm/dd/hh/labels-<yyyymmddThhmmssZ>.jsonl``
+    for labels collected at ``collected``; the file's path. Refuses (FileExistsError) to replace a file."""
+    name = f"labels-{collected.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl"
+    target = out / ground_truth_key("", hour_of(collected), name)
+    if target.exists():
+        raise FileExistsError(f"{target} exists; labels collected at the same second would replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8") as handle:
+        for inference_id, label in labels.items():
+            handle.write(json_line(ground_truth_record(inference_id, label)))
+    return target
+
+
 def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
@@ -96,16 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     if not labels:
         print(f"error: {args.csv} has no labels to write", file=sys.stderr)
         return 2
-    collected = args.collected_at or datetime.now(UTC)
-    name = f"labels-{collected.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl"
-    target = args.out / ground_truth_key("", hour_of(collected), name)
-    if target.exists():
-        print(f"error: {target} exists; labels collected at the same second would replace it", file=sys.stderr)
+    try:
+        target = write_ground_truth(labels, args.out, args.collected_at or datetime.now(UTC))
+    except FileExistsError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8") as out:
-        for inference_id, label in labels.items():
-            out.write(json_line(ground_truth_record(inference_id, label)))
     print(
         f"wrote {len(labels)} label(s) to {target}"
         + (f"; {replaced} repeated id(s) kept their last label" if replaced else "")

@@ -9,6 +9,8 @@ NAME`` leaves one out, and tests/e2e/test_cli_adaptations_necessary.py shows wha
 
     resource_types      CloudFormation models for the types moto lacks (alarms, composite
                         alarms, topic and bucket policies), so Fn::GetAtt on them resolves
+    catalog_types       Glue databases and tables and Athena workgroups, created in moto's Glue
+                        and Athena backends (moto's CloudFormation skips them)
     cloudtrail_lookup   LookupEvents answers (empty): the CLI asks it after a failed deploy
     lambda_runtime      Lambda runs the packaged Python code in a subprocess (moto needs Docker);
                         the Provider framework's Node.js function is played in Python
@@ -243,6 +245,126 @@ def _adapt_resource_types() -> None:
                 "arn_kind": kind,
                 "cloudformation_type": staticmethod(lambda t=resource_type: t),
                 "cloudformation_name_type": staticmethod(lambda n=name_property: n),
+            },
+        )
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+
+
+class _CatalogResource:
+    """A Glue database, Glue table or Athena workgroup that CloudFormation creates and moto 5.2.5's
+    CloudFormation does not: created in (and deleted from) moto's own Glue and Athena backends, so
+    ``aws glue get-table`` and ``aws athena get-work-group`` show what the stack declared, and Ref
+    answers the name (as AWS does for all three). Nothing runs a query locally: moto's Athena answers
+    StartQueryExecution without reading any data (README, "not reproduced locally")."""
+
+    def __init__(self, name: str, parent: str, account_id: str, region_name: str) -> None:
+        self.name, self.parent, self.account_id, self.region_name = name, parent, account_id, region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        name, parent = cls.create(cloudformation_json.get("Properties", {}), account_id, region_name)
+        return cls(name, parent, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @staticmethod
+    def create(properties: Mapping[str, Any], account_id: str, region_name: str) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+
+class _GlueDatabase(_CatalogResource):
+    @staticmethod
+    def create(properties: Mapping[str, Any], account_id: str, region_name: str) -> tuple[str, str]:
+        from moto.glue.models import glue_backends
+
+        database_input = dict(properties["DatabaseInput"])
+        glue_backends[account_id][region_name].create_database(database_input["Name"], database_input)
+        return database_input["Name"], ""
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.glue.models import glue_backends
+
+        backend = glue_backends[account_id][region_name]
+        if self.name in backend.databases:  # its tables may have gone first, or taken it along
+            backend.delete_database(self.name)
+
+
+class _GlueTable(_CatalogResource):
+    @staticmethod
+    def create(properties: Mapping[str, Any], account_id: str, region_name: str) -> tuple[str, str]:
+        from moto.glue.models import glue_backends
+
+        table_input = dict(properties["TableInput"])
+        database = properties["DatabaseName"]
+        glue_backends[account_id][region_name].create_table(database, table_input["Name"], table_input)
+        return table_input["Name"], database
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.glue.models import glue_backends
+
+        database = glue_backends[account_id][region_name].databases.get(self.parent)
+        if database is not None:
+            database.tables.pop(self.name, None)
+
+
+class _AthenaWorkGroup(_CatalogResource):
+    @staticmethod
+    def create(properties: Mapping[str, Any], account_id: str, region_name: str) -> tuple[str, str]:
+        from moto.athena.models import athena_backends
+
+        athena_backends[account_id][region_name].create_work_group(
+            name=properties["Name"],
+            configuration=properties.get("WorkGroupConfiguration", {}),
+            description=properties.get("Description", ""),
+            tags=properties.get("Tags", []),
+        )
+        return properties["Name"], ""
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.athena.models import athena_backends
+
+        athena_backends[account_id][region_name].delete_work_group(self.name)
+
+
+def _adapt_catalog_types() -> None:
+    """CloudFormation creates Glue databases and tables and Athena workgroups (the live-quality
+    tables and their workgroup); moto 5.2.5's CloudFormation skips all three with a warning, so the
+    stack reports success with no catalog behind it. Registers :class:`_CatalogResource` models."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    for resource_type, model in (
+        ("AWS::Glue::Database", _GlueDatabase),
+        ("AWS::Glue::Table", _GlueTable),
+        ("AWS::Athena::WorkGroup", _AthenaWorkGroup),
+    ):
+        type(
+            "Local" + resource_type.replace("::", ""),
+            (model, CloudFormationModel),
+            {
+                "cloudformation_type": staticmethod(lambda t=resource_type: t),
+                # Their names are nested (DatabaseInput.Name) or set by create(): no name property here.
+                "cloudformation_name_type": staticmethod(lambda: ""),
             },
         )
     parsing.get_model_list.cache_clear()
@@ -691,6 +813,7 @@ def _adapt_cloudtrail_lookup() -> None:
 
 ADAPTATIONS = {
     "resource_types": _adapt_resource_types,
+    "catalog_types": _adapt_catalog_types,
     "cloudtrail_lookup": _adapt_cloudtrail_lookup,
     "lambda_runtime": _adapt_lambda_runtime,
     "change_sets": _adapt_change_sets,

@@ -7,6 +7,11 @@ there), puts fake credentials and the server's address in the CLI's environment
 
 1. ``npx cdk bootstrap``
 2. ``npx cdk deploy AbTest-churn-ab``                          two variants, weights 1:1
+   then what no ``cdk`` command does (``scripts/local_demo.py``'s steps, by ``main`` only): requests by
+   weight and by ``TargetVariant``, the evaluation Lambda, and live quality (requests with
+   ``InferenceId`` captured like SageMaker, late labels, the live-quality query on DuckDB); while
+   capture is off in the default config, live quality first deploys a copy with ``data_capture`` on
+   (``-c config=with-data-capture.json``), and the commands below keep that config
 3. ``npx cdk deploy ... --parameters ...WeightVariant1=25 ...WeightVariant2=75``
                                                                the custom resource gets the Update
 4. ``npx cdk deploy ... --parameters ...=0 ...=0``              refused; the endpoint keeps 25/75
@@ -41,6 +46,7 @@ from scripts.local_aws import cli_environment  # noqa: E402
 
 STACK = "AbTest-churn-ab"
 SERVER_START_SECONDS = 60.0
+DEFAULT_CONFIG = ROOT / "config" / "default.json"
 
 
 @contextmanager
@@ -69,12 +75,27 @@ def local_server(log: Path, without: Sequence[str] = (), runtime_url: str = "") 
             server.wait()
 
 
-def without_variant(variant: str, outdir: Path) -> Path:
-    """The default config minus ``variant``: the file a team would commit to retire it."""
-    config = json.loads((ROOT / "config" / "default.json").read_text())
+def without_variant(variant: str, outdir: Path, source: Path = DEFAULT_CONFIG) -> Path:
+    """The config ``source`` (default: the default one) minus ``variant``: the file a team would commit to retire it."""
+    config = json.loads(source.read_text())
     for endpoint in config["endpoints"]:
         endpoint["variants"] = [v for v in endpoint["variants"] if v["name"] != variant]
     path = outdir / f"without-{variant}.json"
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return path
+
+
+def with_data_capture(
+    destination_s3_uri: str, outdir: Path, sampling_percentage: int = 100, source: Path = DEFAULT_CONFIG
+) -> Path:
+    """The config ``source`` with data capture on for every endpoint (to ``destination_s3_uri``)."""
+    config = json.loads(source.read_text())
+    for endpoint in config["endpoints"]:
+        endpoint["data_capture"] = {
+            "sampling_percentage": sampling_percentage,
+            "destination_s3_uri": destination_s3_uri,
+        }
+    path = outdir / "with-data-capture.json"
     path.write_text(json.dumps(config, indent=2) + "\n")
     return path
 
@@ -93,6 +114,8 @@ class CliLifecycle:
         self.stack_id = ""
         self.endpoint = ""
         self.custom_events_seen = 0
+        # The config file deploys use (``-c config=…``); None: cdk.json's, the default config.
+        self.config: Path | None = None
 
     def client(self, service: str) -> Any:
         return boto3.client(
@@ -177,12 +200,14 @@ class CliLifecycle:
             ]
 
         deploy = ["deploy", STACK, "--require-approval", "never"]
+        config = ["-c", f"config={self.config}"] if self.config else []
+        retired = without_variant("Variant1", self.workdir, self.config or DEFAULT_CONFIG)
         return {
             "bootstrap": ["bootstrap"],
-            "deploy": deploy,
-            "weights_25_75": [*deploy, *with_weights(25, 75)],
-            "weights_0_0": [*deploy, *with_weights(0, 0)],
-            "retire_variant1": [*deploy, "-c", f"config={without_variant('Variant1', self.workdir)}"],
+            "deploy": [*deploy, *config],
+            "weights_25_75": [*deploy, *with_weights(25, 75), *config],
+            "weights_0_0": [*deploy, *with_weights(0, 0), *config],
+            "retire_variant1": [*deploy, "-c", f"config={retired}"],
             "destroy": ["destroy", STACK, "--force"],
         }
 
@@ -192,12 +217,29 @@ class CliLifecycle:
 
 
 def main() -> int:
+    # The Python demo's steps run between the CLI's deploys; it imports this module, hence here.
+    from scripts.local_demo import Lifecycle
+    from scripts.stub_sagemaker_runtime import StubRuntime
+
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="local-cli-") as tmp, local_server(Path(tmp) / "server.log") as url:
-        print(f"Local AWS (moto + scripts/local_aws.py) on {url}; nothing leaves 127.0.0.1.")
+    with (
+        tempfile.TemporaryDirectory(prefix="local-cli-") as tmp,
+        StubRuntime("not-deployed-yet") as stub,
+        local_server(Path(tmp) / "server.log", runtime_url=stub.url) as url,
+    ):
+        print(f"Local AWS (moto + scripts/local_aws.py) on {url}, InvokeEndpoint stub on {stub.url};")
+        print("nothing leaves 127.0.0.1.")
         print("CLI environment: " + " ".join(f"{k}={v}" for k, v in cli_environment(url).items()))
-        CliLifecycle(url, Path(tmp), show_status=True).run()
-    print(f"Done in {time.monotonic() - started:.0f} s: server stopped.")
+        cli = CliLifecycle(url, Path(tmp), show_status=True)
+        cli.run(["bootstrap", "deploy"])
+        print("What no cdk command does, on the deployed endpoint (scripts/local_demo.py's steps):")
+        python_steps = Lifecycle(url, stub, Path(tmp), cli=cli, say=lambda line: print("  " + line))
+        python_steps.adopt_deployment()
+        python_steps.invoke()
+        python_steps.evaluate()
+        python_steps.live_quality()
+        cli.run(["weights_25_75", "weights_0_0", "retire_variant1", "destroy"])
+    print(f"Done in {time.monotonic() - started:.0f} s: server and stub stopped.")
     return 0
 
 

@@ -9,9 +9,14 @@
    scores rows with two real models: moto's InvokeEndpoint returns canned bodies);
 3. invoke the evaluation Lambda on a generated labelled data set (Lambda Invoke on the server,
    which runs the packaged function);
-4. shift traffic to 25/75 with ``npx cdk deploy --parameters``, then to 0/100 with the
+4. live quality: requests with ``InferenceId`` (generated rows whose true labels are known), captured
+   by the stub as SageMaker's data capture does where the deployed config says; labels for a share of
+   them in SageMaker's ground-truth format under ``ground-truth/``; the live-quality query on DuckDB
+   over copies of both prefixes, and the report's summary. While the deployed config captures
+   nothing (the default config today), this step first deploys a copy with ``data_capture`` on;
+5. shift traffic to 25/75 with ``npx cdk deploy --parameters``, then to 0/100 with the
    set-weights Lambda;
-5. remove ``Variant1`` with a config change (``npx cdk deploy -c config=…``): the endpoint ends
+6. remove ``Variant1`` with a config change (``npx cdk deploy -c config=…``): the endpoint ends
    with the declared weight.
 
 Everything runs on 127.0.0.1; the server and the stub stop at the end. ``tests/e2e/test_lifecycle.py``
@@ -24,6 +29,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +39,17 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+from scripts import local_live_quality as live  # noqa: E402
 from scripts.generate_churn_data import generate, to_csv  # noqa: E402
-from scripts.local_cli_demo import STACK, CliLifecycle, local_server, without_variant  # noqa: E402
+from scripts.local_cli_demo import (  # noqa: E402
+    DEFAULT_CONFIG,
+    STACK,
+    CliLifecycle,
+    local_server,
+    with_data_capture,
+    without_variant,
+)
+from scripts.stub_capture import CaptureSettings, DataCapture, DeployedCaptureConfig  # noqa: E402
 from scripts.stub_sagemaker_runtime import StubRuntime  # noqa: E402
 
 NAMESPACE = "SageMakerABTesting"
@@ -46,14 +61,29 @@ class LambdaError(RuntimeError):
 
 
 class Lifecycle:
-    """The five steps, each returning what it observed (the demo prints, the tests assert)."""
+    """The six steps, each returning what it observed (the demo prints, the tests assert).
 
-    def __init__(self, url: str, stub: StubRuntime, workdir: Path, say: Callable[[str], None] = print) -> None:
-        self.cli = CliLifecycle(url, workdir, say=lambda line: say("   " + line))
+    ``cli``: the CLI lifecycle to deploy with (``make local-demo`` shares its own); default a new one.
+    The stub captures requests as SageMaker does, where the deployed endpoint config says.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        stub: StubRuntime,
+        workdir: Path,
+        say: Callable[[str], None] = print,
+        *,
+        cli: CliLifecycle | None = None,
+    ) -> None:
+        self.cli = cli or CliLifecycle(url, workdir, say=lambda line: say("   " + line))
         self.stub = stub
         self.workdir = workdir
         self.say = say
         self.outputs: dict[str, str] = {}
+        self.capture_config = DeployedCaptureConfig(self.client("sagemaker"))
+        if stub.capture is None:
+            stub.capture = DataCapture(self.capture_config, self.client("s3"), seed=12)
 
     def client(self, service: str) -> Any:
         return self.cli.client(service)
@@ -82,13 +112,22 @@ class Lifecycle:
             raise LambdaError(f"{payload['errorType']}: {payload['errorMessage']}")
         return payload
 
-    def _deploy(self, *extra: str) -> dict[str, Any]:
-        step = self.cli.cdk("deploy", STACK, "--require-approval", "never", *extra)
+    def _deploy(self, *extra: str, config: Path | None = None) -> dict[str, Any]:
+        """``npx cdk deploy`` with ``config`` (default: the one the CLI lifecycle deploys, if any)."""
+        config = config or self.cli.config
+        step = self.cli.cdk(
+            "deploy", STACK, "--require-approval", "never", *extra, *(("-c", f"config={config}") if config else ())
+        )
         if step["returncode"] != 0:
             raise RuntimeError(f"cdk deploy failed: {step['output'][-2000:]}")
+        self.adopt_deployment()
+        return step
+
+    def adopt_deployment(self) -> None:
+        """Read the deployed stack's outputs; the stub answers for its endpoint (moto names it)."""
         stack = self.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        return step
+        self.stub.endpoint_name = self.endpoint
 
     # --- 1 ---------------------------------------------------------------------------------------
 
@@ -98,20 +137,13 @@ class Lifecycle:
         if bootstrap["returncode"] != 0:
             raise RuntimeError(f"cdk bootstrap failed: {bootstrap['output'][-2000:]}")
         step = self._deploy()
-        self.stub.endpoint_name = self.endpoint  # moto names the endpoint; the stub answers for it
         return {"status": step["stack_status"], "weights": self.live_weights(), "outputs": self.outputs}
 
     # --- 2 ---------------------------------------------------------------------------------------
 
     def invoke(self, requests: int = 400) -> dict[str, Any]:
         self.say(f"2. Invoke the endpoint: {requests} requests by weight, {requests // 4} with TargetVariant=Variant2")
-        runtime = boto3.client(
-            "sagemaker-runtime",
-            endpoint_url=self.stub.url,
-            region_name=self.cli.env["AWS_REGION"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 (a loopback stub)
-        )
+        runtime = self.runtime_client()
         row = ",".join(str(v) for v in generate(1, seed=3)[0][1])
         by_weight: dict[str, int] = {}
         for _ in range(requests):
@@ -147,8 +179,72 @@ class Lifecycle:
 
     # --- 4 ---------------------------------------------------------------------------------------
 
+    def live_quality(self, requests: int = 1600, labelled_share: float = 0.8) -> dict[str, Any]:
+        self.say(
+            f"4. Live quality: {requests} requests with InferenceId, labels for {labelled_share:.0%} of them, "
+            "the live-quality query on DuckDB"
+        )
+        settings = self.ensure_capture()
+        self.say(f"   capture: {settings.sampling_percentage} % of requests to {settings.destination}")
+        runtime = self.runtime_client()
+        first = datetime.now(UTC)
+        sent = live.invoke_with_ids(runtime, self.endpoint, generate(requests, seed=21), prefix="churn-live")
+        last = datetime.now(UTC)
+        # SageMaker delivers capture files within a couple of minutes; the demo asks the stub for them now.
+        self.stub.flush_capture()
+        labelled = live.choose_labelled(sent, labelled_share, seed=22)
+        collected = datetime.now(UTC)
+        bucket = self.outputs["EvaluationBucketName"]
+        table, labels_uri = live.upload_labels(
+            self.client("s3"), bucket, self.endpoint, labelled, self.workdir, collected
+        )
+        self.say(f"   labels: {len(labelled)} rows of {table.name} -> {labels_uri}")
+        self.say(f"   (what `python scripts/labels_to_ground_truth.py {table.name} --out ground-truth/` writes)")
+        capture_root, label_root = self.workdir / "live" / "capture", self.workdir / "live" / "labels"
+        copied = live.download_prefix(self.client("s3"), settings.destination, capture_root)
+        live.download_prefix(self.client("s3"), f"s3://{bucket}/{live.GROUND_TRUTH_PREFIX}/{self.endpoint}", label_root)
+        hours = live.window_for(first, last, collected)
+        report = live.plan_query_publish(self.endpoint, self.variants(), hours, capture_root, label_root)
+        self.say(f"   {copied} capture objects; window {hours['capture_start_hour']} to {hours['capture_end_hour']}:")
+        for line in live.summary(report):
+            self.say("   " + line)
+        return {"capture": settings, "sent": sent, "labelled": labelled, "hours": hours, "report": report}
+
+    def ensure_capture(self) -> CaptureSettings:
+        """The deployed config's capture settings; while it captures nothing, deploy a copy that does.
+
+        Data capture is off in the default config today. Once it is on by default (issue 12), the
+        deployed config captures and nothing is deployed here: the fallback below is then dead code.
+        """
+        settings = self.capture_config(self.endpoint)
+        if settings is None:
+            destination = f"s3://{self.outputs['EvaluationBucketName']}/{live.CAPTURE_PREFIX}"
+            self.say("   the deployed config captures nothing: deploy a copy of it with data_capture on")
+            self.cli.config = with_data_capture(destination, self.workdir, source=self.cli.config or DEFAULT_CONFIG)
+            self._deploy()
+            settings = self.capture_config(self.endpoint)
+            if settings is None:
+                raise RuntimeError(f"{self.cli.config} deployed, but endpoint {self.endpoint} still captures nothing")
+        return settings
+
+    def variants(self) -> list[str]:
+        """The endpoint's variants in config order (the first is the baseline), as DescribeEndpoint lists them."""
+        described = self.client("sagemaker").describe_endpoint(EndpointName=self.endpoint)
+        return [v["VariantName"] for v in described["ProductionVariants"]]
+
+    def runtime_client(self) -> Any:
+        return boto3.client(
+            "sagemaker-runtime",
+            endpoint_url=self.stub.url,
+            region_name=self.cli.env["AWS_REGION"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 (a loopback stub)
+        )
+
+    # --- 5 ---------------------------------------------------------------------------------------
+
     def shift(self) -> dict[str, Any]:
-        self.say("4. Shift traffic: 25/75 with the weight parameters, then 0/100 with the set-weights Lambda")
+        self.say("5. Shift traffic: 25/75 with the weight parameters, then 0/100 with the set-weights Lambda")
         step = self._deploy(
             *("--parameters", f"{STACK}:WeightVariant1=25", "--parameters", f"{STACK}:WeightVariant2=75")
         )
@@ -163,11 +259,11 @@ class Lifecycle:
             "after_lambda": self.live_weights(),
         }
 
-    # --- 5 ---------------------------------------------------------------------------------------
+    # --- 6 ---------------------------------------------------------------------------------------
 
     def retire(self) -> dict[str, Any]:
-        self.say("5. Retire Variant1: remove it from the config and deploy")
-        step = self._deploy("-c", f"config={without_variant('Variant1', self.workdir)}")
+        self.say("6. Retire Variant1: remove it from the config and deploy")
+        step = self._deploy(config=without_variant("Variant1", self.workdir, self.cli.config or DEFAULT_CONFIG))
         weights = self.live_weights()
         self.say(f"   weights re-applied by the custom resource: {weights} (declared: 75)")
         config_name = self.client("sagemaker").describe_endpoint(EndpointName=self.endpoint)["EndpointConfigName"]
@@ -185,6 +281,7 @@ def main() -> int:
         lifecycle.deploy()
         lifecycle.invoke()
         lifecycle.evaluate()
+        lifecycle.live_quality()
         lifecycle.shift()
         lifecycle.retire()
     print("Done: server and stub stopped.")

@@ -6,6 +6,11 @@ one score per line, computed by a deterministic model per variant (by default th
 AWS; without it the variant is drawn by the weights. The response names the variant in
 ``X-Amzn-Invoked-Production-Variant``.
 
+With a :class:`scripts.stub_capture.DataCapture` it records every request it answers as SageMaker's
+data capture does (the caller's ``X-Amzn-SageMaker-Inference-Id`` included), when and where the
+endpoint's config says: see that module. An ``InferenceId`` InvokeEndpoint would refuse (over 64
+characters, not printable ASCII, starting with whitespace) is refused here the same way.
+
 It can misbehave the way AWS does, to exercise retries: throttle the first N requests
 (HTTP 400 ``ThrottlingException``), fail a fraction of one variant's requests (HTTP 500
 ``InternalFailure``), or answer with a model error (HTTP 424 ``ModelError``).
@@ -24,10 +29,16 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
+
+from live_quality.formats import InvalidRecord, check_inference_id
 from scripts.generate_churn_data import MODELS
+from scripts.stub_capture import CaptureSettings, DataCapture, EndpointNotFound
 
 Scorer = Callable[[Sequence[float]], float]
+RESPONSE_CONTENT_TYPE = "text/csv"
 
 
 @dataclass
@@ -56,8 +67,10 @@ class StubRuntime:
         models: Mapping[str, Scorer] | None = None,
         weights: Mapping[str, float] | None = None,
         misbehaviour: Misbehaviour | None = None,
+        capture: DataCapture | None = None,
     ) -> None:
         self.endpoint_name = endpoint_name
+        self.capture = capture  # may be set later, e.g. once the server it reads configs from runs
         self.models = dict(models or {"Variant1": MODELS["baseline"], "Variant2": MODELS["challenger"]})
         self.weights = dict(weights or dict.fromkeys(self.models, 1.0))
         self.misbehaviour = misbehaviour or Misbehaviour()
@@ -67,6 +80,8 @@ class StubRuntime:
         self._random = random.Random(self.misbehaviour.seed)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     @property
     def url(self) -> str:
@@ -103,13 +118,32 @@ class StubRuntime:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
+        self._stopped.clear()
+        self._ticker = threading.Thread(target=self._deliver_captures, daemon=True)
+        self._ticker.start()
         return self
 
+    def _deliver_captures(self) -> None:
+        """Every second, the capture batches that are due go out, as the instances deliver them."""
+        while not self._stopped.wait(1.0):
+            if self.capture is not None:
+                self.capture.flush_due()
+
     def stop(self) -> None:
+        self._stopped.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
         if self._server:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self.capture is not None:
+            self.capture.close()  # the instances deliver what they buffered
+
+    def flush_capture(self) -> list[str]:
+        """Deliver the buffered capture records now instead of within the minute; the objects written."""
+        return self.capture.flush() if self.capture is not None else []
 
     def __enter__(self) -> StubRuntime:
         return self.start()
@@ -118,6 +152,8 @@ class StubRuntime:
         self.stop()
 
     def _error(self, status: int, error_type: str, message: str) -> tuple[int, dict[str, str], str]:
+        """An error as SageMaker Runtime answers it; ``error_type`` one of InvokeEndpoint's modelled errors
+        (botocore's sagemaker-runtime model: ValidationError 400, ModelError 424, InternalFailure 500, …)."""
         return (
             status,
             {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"},
@@ -128,7 +164,19 @@ class StubRuntime:
         """Status, headers and body for one request (``headers`` with lower-case names)."""
         expected = f"/endpoints/{self.endpoint_name}/invocations"
         if path != expected:
-            return self._error(400, "ValidationException", f"Endpoint {path} not found")
+            return self._error(400, "ValidationError", f"Endpoint {path} not found")
+        inference_id = headers.get("x-amzn-sagemaker-inference-id")
+        if inference_id is not None:
+            try:
+                check_inference_id(inference_id)
+            except InvalidRecord as err:
+                return self._error(400, "ValidationError", f"InferenceId: {err}")
+        capture: CaptureSettings | None = None
+        if self.capture is not None:
+            try:
+                capture = self.capture.settings(self.endpoint_name)
+            except EndpointNotFound as err:
+                return self._error(400, "ValidationError", str(err))
         with self._lock:
             if self.misbehaviour.throttle_first > 0:
                 self.misbehaviour.throttle_first -= 1
@@ -136,7 +184,7 @@ class StubRuntime:
                 return self._error(400, "ThrottlingException", "Rate exceeded")
             variant = headers.get("x-amzn-sagemaker-target-variant") or self._by_weight()
             if variant not in self.models:
-                return self._error(400, "ValidationException", f"Variant {variant} not found")
+                return self._error(400, "ValidationError", f"Variant {variant} not found")
             self.requests[variant] += 1
             fail = self._random.random() < self.misbehaviour.fail_fraction.get(variant, 0.0)
         if variant in self.misbehaviour.model_error_variants:
@@ -149,11 +197,19 @@ class StubRuntime:
                 scores.append(self.models[variant]([float(cell) for cell in line.split(",")]))
         with self._lock:
             self.rows[variant] += len(scores)
-        return (
-            200,
-            {"Content-Type": "text/csv", "X-Amzn-Invoked-Production-Variant": variant},
-            "\n".join(f"{s:.6f}" for s in scores),
-        )
+        answer = "\n".join(f"{s:.6f}" for s in scores)
+        if capture is not None and self.capture is not None:
+            self.capture.record(
+                capture,
+                endpoint=self.endpoint_name,
+                variant=variant,
+                inference_id=inference_id,
+                request_body=body,
+                request_content_type=headers.get("content-type", ""),
+                response_body=answer,
+                response_content_type=RESPONSE_CONTENT_TYPE,
+            )
+        return 200, {"Content-Type": RESPONSE_CONTENT_TYPE, "X-Amzn-Invoked-Production-Variant": variant}, answer
 
     def _by_weight(self) -> str:
         names = list(self.weights)

@@ -14,7 +14,9 @@ from constructs_lib.config.model import EndpointSpec
 from constructs_lib.dashboard import EndpointDashboard
 from constructs_lib.encryption import EndpointKey
 from constructs_lib.evaluation import Evaluation, EvaluationBucket
+from constructs_lib.live_quality import GROUND_TRUTH_PREFIX, LiveQuality
 from constructs_lib.rollout import GuardedRollout
+from constructs_lib.s3_location import S3Location
 from constructs_lib.set_weights_function import SetWeightsFunction
 from constructs_lib.srm_check import SampleRatioCheck
 from constructs_lib.variant_weights import VariantWeights
@@ -26,13 +28,24 @@ class AbTestStack(Stack):
     Parameters: ``Weight<VariantName>`` (Number, min 0, default = the config's
     ``initial_weight``), read by the weights custom resource and nothing else.
     Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``, ``AlarmTopicArn``,
-    ``EvaluationFunctionName``, ``EvaluationBucketName``.
+    ``EvaluationFunctionName``, ``EvaluationBucketName``, ``RolloutStateMachineArn`` and, with data
+    capture on (the default), ``LiveQualityStateMachineArn``, ``GroundTruthS3Uri``, ``CaptureS3Uri``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, spec: EndpointSpec, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         key = EndpointKey(self, "Encryption", key_arn=spec.kms_key_arn, alias_name=f"alias/ab-test/{spec.name}").key
-        endpoint = AbEndpoint(self, "AbEndpoint", spec=spec, key=key)
+        # The bucket comes first: captured data goes to its capture/ prefix unless the config names a place.
+        bucket = (
+            s3.Bucket.from_bucket_name(self, "ReportBucket", spec.evaluation.report_bucket_name)
+            if spec.evaluation.report_bucket_name
+            else EvaluationBucket(self, "EvaluationBucket", key=key).bucket
+        )
+        capture = None
+        if spec.data_capture.enabled:
+            uri = spec.data_capture.destination_s3_uri
+            capture = S3Location.parse(uri) if uri else S3Location.in_bucket(bucket.bucket_name, "capture")
+        endpoint = AbEndpoint(self, "AbEndpoint", spec=spec, key=key, capture=capture)
 
         # The parameters live in their own scope, keyed by variant name, so no variant name can
         # collide with a construct of the stack (variant "s" would make "Weights"); their logical
@@ -72,10 +85,26 @@ class AbTestStack(Stack):
             key=key,
         )
         srm = SampleRatioCheck(self, "SampleRatioCheck", endpoint=endpoint, monitoring=spec.monitoring, key=key)
-        # One page per incident: the composite rolls up the alarms that clear by themselves. The
-        # settle queue's alarm stays in ALARM while its messages wait (up to 14 days) and would hold
-        # the composite there, swallowing every later page: it notifies on its own.
-        composite = alarms.add_composite(srm.alarm)
+        live = None
+        if capture is not None:
+            truth = spec.live_quality.ground_truth_s3_uri
+            live = LiveQuality(
+                self,
+                "LiveQuality",
+                endpoint=endpoint,
+                capture=capture,
+                ground_truth=S3Location.parse(truth)
+                if truth
+                else S3Location.in_bucket(bucket.bucket_name, f"{GROUND_TRUTH_PREFIX}{spec.name}"),
+                results=S3Location.in_bucket(bucket.bucket_name, ""),
+                settings=spec.live_quality,
+                key=key,
+            )
+        # One page per incident: the composite rolls up the alarms that clear by themselves (a failed
+        # live-quality run's alarm clears five minutes later). The settle queue's alarm stays in ALARM
+        # while its messages wait (up to 14 days) and would hold the composite there, swallowing every
+        # later page: it notifies on its own.
+        composite = alarms.add_composite(srm.alarm, *([live.alarm] if live else []))
         alarms.notify_directly(rollout.settle_failures_alarm)
         dashboard = EndpointDashboard(
             self,
@@ -83,15 +112,12 @@ class AbTestStack(Stack):
             spec=spec,
             endpoint_name=endpoint.endpoint_name,
             stack_name=self.stack_name,
-            alarms=[composite, *alarms.variant_alarms, srm.alarm, rollout.settle_failures_alarm],
+            alarms=[composite, *alarms.variant_alarms, srm.alarm, rollout.settle_failures_alarm]
+            + ([live.alarm] if live else []),
             srm_p_value=srm.p_value,
+            live_quality=spec.live_quality if live else None,
         )
 
-        bucket = (
-            s3.Bucket.from_bucket_name(self, "ReportBucket", spec.evaluation.report_bucket_name)
-            if spec.evaluation.report_bucket_name
-            else EvaluationBucket(self, "EvaluationBucket", key=key).bucket
-        )
         evaluation = Evaluation(self, "Evaluation", endpoint=endpoint, bucket=bucket, key=key)
 
         CfnOutput(self, "EndpointName", value=endpoint.endpoint_name, description="The SageMaker endpoint to invoke")

@@ -78,9 +78,15 @@ ARN_FORMATS: dict[str, dict[str, str]] = {
     },
     "AWS::DynamoDB::Table": {"Arn": "arn:{p}:dynamodb:{r}:{a}:table/{name}", "Ref": "{name}"},
     "AWS::StepFunctions::StateMachine": {"Ref": "arn:{p}:states:{r}:{a}:stateMachine:{name}", "Name": "{name}"},
+    "AWS::Glue::Database": {"Ref": "{name}"},
+    "AWS::Glue::Table": {"Ref": "{name}"},
+    "AWS::Athena::WorkGroup": {"Ref": "{name}"},
 }
-# The property that names a resource, when the template sets it.
+# The property that names a resource, when the template sets it (a dotted path for a nested one).
 NAME_PROPERTIES = {
+    "AWS::Athena::WorkGroup": "Name",
+    "AWS::Glue::Database": "DatabaseInput.Name",
+    "AWS::Glue::Table": "TableInput.Name",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::CompositeAlarm": "AlarmName",
     "AWS::DynamoDB::Table": "TableName",
@@ -122,9 +128,11 @@ class Template:
 
     def physical_name(self, logical_id: str) -> str:
         resource = self.resources[logical_id]
-        name_property = NAME_PROPERTIES.get(resource["Type"])
-        if name_property and name_property in resource.get("Properties", {}):
-            return str(self.resolve(resource["Properties"][name_property]))
+        node: Any = resource.get("Properties", {})
+        for part in NAME_PROPERTIES.get(resource["Type"], "").split("."):
+            node = node.get(part) if part and isinstance(node, dict) else None
+        if node is not None:
+            return str(self.resolve(node))
         return f"stack-{logical_id}-GENERATED"
 
     def attribute(self, logical_id: str, attribute: str) -> str:

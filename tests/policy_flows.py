@@ -483,8 +483,123 @@ class FlowFinder:
                     ["kms:Decrypt"],
                     **{"kms:ViaService": f"dynamodb.{self.env.region}.{self.env.url_suffix}"},
                 )
+        elif integration and integration.groups()[:2] == ("athena", "startQueryExecution"):
+            yield from self._athena_flows(lid, role_arn, parameters, run_job=integration.group(3) == ".sync")
         else:
             yield Flow("Step Functions → task", lid, None, None, unchecked=f"integration {resource}")
+
+    def _athena_flows(self, lid: str, role_arn: str, parameters: Mapping[str, Any], *, run_job: bool) -> Iterator[Flow]:
+        """Step Functions → the Athena workgroup (start; with .sync also poll and stop), and Athena,
+        which runs the query with its caller's credentials ("Identity and access management in
+        Athena": https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html), through the
+        same role: the Glue database and every table of it, the objects under each table's location
+        (and their bucket's key), and the workgroup's result location (and its key). Step Functions'
+        own list of what its Athena integration needs:
+        https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html."""
+        env = self.env
+        workgroup = str(self.t.resolve(parameters.get("WorkGroup", "primary")))
+        workgroup_arn = f"arn:{env.partition}:athena:{env.region}:{env.account}:workgroup/{workgroup}"
+        calls = ["athena:StartQueryExecution"]
+        if run_job:
+            calls += ["athena:GetQueryExecution", "athena:StopQueryExecution"]
+        for action in calls:
+            yield self._role("Step Functions → Athena workgroup", lid, role_arn, action, workgroup_arn, None)
+        via_s3 = {"kms:ViaService": f"s3.{env.region}.{env.url_suffix}"}
+        database = str(self.t.resolve(parameters.get("QueryExecutionContext", {}).get("Database", "default")))
+        glue = f"arn:{env.partition}:glue:{env.region}:{env.account}"
+        yield self._role(
+            "Athena → Glue database", lid, role_arn, "glue:GetDatabase", f"{glue}:database/{database}", None
+        )
+        for table_id, table in self.t.of_type("AWS::Glue::Table").items():
+            props = self.t.resolve(table["Properties"])
+            if props["DatabaseName"] != database:
+                continue
+            name = props["TableInput"]["Name"]
+            yield self._role(
+                "Athena → Glue table", lid, role_arn, "glue:GetTable", f"{glue}:table/{database}/{name}", None
+            )
+            bucket, _, prefix = (
+                props["TableInput"]["StorageDescriptor"]["Location"].removeprefix("s3://").partition("/")
+            )
+            sample = f"arn:{env.partition}:s3:::{bucket}/{prefix}2026/12/02/00/data.jsonl"
+            outside = (
+                ""
+                if self.policies.bucket(bucket) is not None
+                else "the bucket's own policy, when it is not created here"
+            )
+            yield self._role(
+                "Athena → table data in S3",
+                table_id,
+                role_arn,
+                "s3:GetObject",
+                sample,
+                self.policies.bucket(bucket),
+                outside=outside,
+            )
+            yield self._role(
+                "Athena → table data in S3",
+                table_id,
+                role_arn,
+                "s3:ListBucket",
+                f"arn:{env.partition}:s3:::{bucket}",
+                self.policies.bucket(bucket),
+                outside=outside,
+                **{"s3:prefix": f"{prefix}2026/"},
+            )
+            key_arn = self._bucket_key(bucket)
+            if key_arn:
+                yield from self._role_key_flows(
+                    "Athena → the table bucket's KMS key", table_id, role_arn, key_arn, ["kms:Decrypt"], **via_s3
+                )
+        for wg_id, wg in self.t.of_type("AWS::Athena::WorkGroup").items():
+            props = self.t.resolve(wg["Properties"])
+            if props["Name"] != workgroup:
+                continue
+            results = props.get("WorkGroupConfiguration", {}).get("ResultConfiguration", {})
+            location = results.get("OutputLocation")
+            if not location:
+                continue
+            bucket = location.removeprefix("s3://").split("/", 1)[0]
+            obj = f"arn:{env.partition}:s3:::{location.removeprefix('s3://')}query-id.csv"
+            outside = (
+                ""
+                if self.policies.bucket(bucket) is not None
+                else "the bucket's own policy, when it is not created here"
+            )
+            for action in ("s3:PutObject", "s3:GetObject"):
+                yield self._role(
+                    "Athena → query results in S3",
+                    wg_id,
+                    role_arn,
+                    action,
+                    obj,
+                    self.policies.bucket(bucket),
+                    outside=outside,
+                )
+            key_arn = results.get("EncryptionConfiguration", {}).get("KmsKey")
+            if key_arn:
+                yield from self._role_key_flows(
+                    "Athena → the results' KMS key",
+                    wg_id,
+                    role_arn,
+                    key_arn,
+                    ["kms:GenerateDataKey", "kms:Decrypt"],
+                    **via_s3,
+                )
+
+    def _bucket_key(self, bucket_name: str) -> str | None:
+        """The KMS key a bucket of this template encrypts new objects with, if any."""
+        for lid, r in self.t.of_type("AWS::S3::Bucket").items():
+            if self.t.attribute(lid, "Ref") != bucket_name:
+                continue
+            rules = self.t.resolve(r.get("Properties", {}).get("BucketEncryption", {})).get(
+                "ServerSideEncryptionConfiguration", []
+            )
+            for rule in rules:
+                key = rule.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+                if key:
+                    return str(key)
+        return None
 
     def _table_arn(self, name_or_arn: str) -> str:
         if name_or_arn.startswith("arn:"):

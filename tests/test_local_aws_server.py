@@ -61,6 +61,7 @@ def test_without_names_only_known_adaptations(capsys):
     assert "invalid choice: 'everything'" in capsys.readouterr().err
     assert set(ADAPTATIONS) == {
         "resource_types",
+        "catalog_types",
         "cloudtrail_lookup",
         "lambda_runtime",
         "change_sets",
@@ -127,3 +128,61 @@ def test_update_endpoint_keeps_live_weights_with_retain_all_variant_properties()
 def test_update_endpoint_takes_the_configs_weights_otherwise():
     assert _endpoint_moved(retain_all=False, excluded=set()) == {"Variant2": 1.0}
     assert _endpoint_moved(retain_all=True, excluded={"DesiredWeight"}) == {"Variant2": 1.0}
+
+
+def test_glue_and_athena_resources_live_in_moto_s_backends_and_go_with_the_stack():
+    """moto's CloudFormation skips these types; the catalog_types adaptation creates them in moto's
+    Glue and Athena backends (in process here, as the server does) and deletes them with the stack."""
+    import boto3
+    from moto import mock_aws
+
+    local_aws._adapt_catalog_types()  # registers models; other templates are unaffected
+    template = {
+        "Resources": {
+            "Database": {
+                "Type": "AWS::Glue::Database",
+                "Properties": {"CatalogId": {"Ref": "AWS::AccountId"}, "DatabaseInput": {"Name": "sagemaker_ab_x"}},
+            },
+            "Table": {
+                "Type": "AWS::Glue::Table",
+                "Properties": {
+                    "CatalogId": {"Ref": "AWS::AccountId"},
+                    "DatabaseName": {"Ref": "Database"},
+                    "TableInput": {
+                        "Name": "capture_raw",
+                        "Parameters": {"projection.enabled": "true"},
+                        "PartitionKeys": [{"Name": "hour", "Type": "string"}],
+                        "StorageDescriptor": {"Columns": [{"Name": "line", "Type": "string"}]},
+                    },
+                },
+            },
+            "WorkGroup": {
+                "Type": "AWS::Athena::WorkGroup",
+                "Properties": {
+                    "Name": "sagemaker-ab-x-live-quality",
+                    "WorkGroupConfiguration": {"BytesScannedCutoffPerQuery": 10000000},
+                },
+            },
+        },
+        "Outputs": {"Db": {"Value": {"Ref": "Database"}}, "Wg": {"Value": {"Ref": "WorkGroup"}}},
+    }
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        glue = boto3.client("glue", region_name="us-east-1")
+        athena = boto3.client("athena", region_name="us-east-1")
+        cloudformation.create_stack(StackName="catalog", TemplateBody=json.dumps(template))
+        (stack,) = cloudformation.describe_stacks(StackName="catalog")["Stacks"]
+        assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {
+            "Db": "sagemaker_ab_x",
+            "Wg": "sagemaker-ab-x-live-quality",
+        }
+        table = glue.get_table(DatabaseName="sagemaker_ab_x", Name="capture_raw")["Table"]
+        assert table["Parameters"] == {"projection.enabled": "true"}
+        assert table["PartitionKeys"] == [{"Name": "hour", "Type": "string"}]
+        workgroup = athena.get_work_group(WorkGroup="sagemaker-ab-x-live-quality")["WorkGroup"]
+        assert workgroup["Configuration"]["BytesScannedCutoffPerQuery"] == 10000000
+
+        cloudformation.delete_stack(StackName="catalog")
+        assert glue.get_databases()["DatabaseList"] == []
+        names = [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
+        assert "sagemaker-ab-x-live-quality" not in names

@@ -46,6 +46,7 @@ from constructs_lib.config.model import (
     EcrImage,
     EndpointSpec,
     EvaluationSpec,
+    LiveQualitySpec,
     MonitoringSpec,
     PackageModel,
     VariantSpec,
@@ -88,6 +89,10 @@ KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+# The live-quality tables project hourly partitions over the last two years (constructs_lib/live_quality.py):
+# a run cannot look further back than that. A schedule of a week at most: the query reads whole days.
+MAX_LOOKBACK_DAYS = 365
+MAX_SCHEDULE_HOURS = 168
 # VpcConfig: Subnets 1..16, SecurityGroupIds 1..5 (SageMaker API reference, VpcConfig).
 MAX_SUBNETS = 16
 MAX_SECURITY_GROUPS = 5
@@ -486,13 +491,16 @@ VARIANT = Section(
 
 
 def _build_data_capture(ctx: Context, v: dict[str, Any], before: int) -> DataCaptureSpec | None:
-    return None if None in v.values() else DataCaptureSpec(**v)
+    if len(ctx.problems) != before:
+        return None
+    return DataCaptureSpec(**v)
 
 
 DATA_CAPTURE = Section(
     "data_capture",
     DataCaptureSpec,
     (
+        Field("enabled", Boolean()),
         Field("sampling_percentage", SageMakerInteger("SamplingPercentage")),
         Field(
             "destination_s3_uri",
@@ -500,6 +508,31 @@ DATA_CAPTURE = Section(
         ),
     ),
     _build_data_capture,
+)
+
+
+def _build_live_quality(ctx: Context, v: dict[str, Any], before: int) -> LiveQualitySpec | None:
+    if len(ctx.problems) != before:
+        return None
+    return LiveQualitySpec(**dict(v, threshold=float(v["threshold"]), alpha=float(v["alpha"])))
+
+
+LIVE_QUALITY = Section(
+    "live_quality",
+    LiveQualitySpec,
+    (
+        Field("schedule_hours", Integer(1, MAX_SCHEDULE_HOURS)),
+        Field("lookback_days", Integer(1, MAX_LOOKBACK_DAYS)),
+        Field("threshold", Probability()),
+        Field("alpha", Probability()),
+        # Athena's own minimum (BytesScannedCutoffValue in botocore's Athena model: 10,000,000 bytes).
+        Field("bytes_scanned_cutoff", SageMakerInteger("BytesScannedCutoffValue", "athena")),
+        Field(
+            "ground_truth_s3_uri",
+            Text(S3_PREFIX_URI, "an s3://bucket/prefix URI", examples=("s3://my-ml-labels/fraud-ab/",)),
+        ),
+    ),
+    _build_live_quality,
 )
 
 
@@ -590,6 +623,7 @@ ENDPOINT = Section(
         ),
         Field("monitoring", MONITORING),
         Field("evaluation", EVALUATION),
+        Field("live_quality", LIVE_QUALITY),
     ),
     _build_endpoint,
 )

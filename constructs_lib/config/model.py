@@ -176,13 +176,42 @@ class VariantSpec:
         return weight_parameter_name(self.name)
 
 
+# SageMaker Python SDK's DataCaptureConfig default (sampling_percentage=20); the API reference
+# (DataCaptureConfig, InitialSamplingPercentage) recommends "a lower value ... for Endpoints with
+# high traffic". Sampling is per request and the same for every variant, so it thins the labelled
+# sample of each variant alike and biases no comparison.
+DEFAULT_SAMPLING_PERCENTAGE = 20
+
+
 @dataclass(frozen=True)
 class DataCaptureSpec:
-    """Capture of requests and responses to S3 at ``sampling_percentage`` (0–100)."""
+    """Capture of requests and responses to S3 at ``sampling_percentage`` (0–100), on unless ``enabled`` is false.
 
-    sampling_percentage: int = field(metadata=described("Percent of requests captured (SamplingPercentage)."))
-    destination_s3_uri: str = field(
-        metadata=described("s3://bucket/prefix for the captured data; the execution role may write only there.")
+    ``destination_s3_uri`` None means the stack's evaluation bucket (or ``evaluation.report_bucket_name``)
+    under ``capture/``: the stack resolves it, as the bucket may be one it creates.
+    """
+
+    enabled: bool = field(
+        default=True,
+        metadata=described(
+            "Capture requests and responses (and run the live-quality query on them). false turns capture off "
+            "and creates no live-quality resources. Turning it on or off changes the endpoint config, which "
+            "rebuilds the fleet (blue/green)."
+        ),
+    )
+    sampling_percentage: int = field(
+        default=DEFAULT_SAMPLING_PERCENTAGE,
+        metadata=described(
+            "Percent of requests captured (InitialSamplingPercentage). Default 20, the SageMaker Python SDK's "
+            "default; every variant is sampled at the same rate."
+        ),
+    )
+    destination_s3_uri: str | None = field(
+        default=None,
+        metadata=described(
+            "s3://bucket/prefix for the captured data; the execution role may write only there. Default: "
+            "s3://<the stack's evaluation bucket, or evaluation.report_bucket_name>/capture."
+        ),
     )
 
 
@@ -252,8 +281,52 @@ class EvaluationSpec:
     report_bucket_name: str | None = field(
         default=None,
         metadata=described(
-            "An existing bucket for the evaluation's datasets/ and reports/ (nothing else in it is touched). "
+            "An existing bucket for the evaluation's datasets/ and reports/, and for live quality's capture/, "
+            "ground-truth/, live-quality/ and athena-results/ prefixes (nothing else in it is touched). "
             "Default: the stack creates an encrypted bucket."
+        ),
+    )
+
+
+# 10 GB: at Athena's $5 per TB scanned (us-east-1) at most about 5 cents a run; a day of captures at
+# 1 KB a line is 10 million requests. Athena refuses cutoffs under 10 MB (botocore's
+# BytesScannedCutoffValue, the config loader reads it).
+DEFAULT_BYTES_SCANNED_CUTOFF = 10_000_000_000
+
+
+@dataclass(frozen=True)
+class LiveQualitySpec:
+    """The scheduled live-quality run: captured requests joined with late labels, per variant, on Athena."""
+
+    schedule_hours: int = field(
+        default=24, metadata=described("Hours between scheduled runs (an EventBridge rate expression).")
+    )
+    lookback_days: int = field(
+        default=7,
+        metadata=described(
+            "Each run reads the captures of this many whole days of hours before the run's hour, and the labels "
+            "collected since then."
+        ),
+    )
+    threshold: float = field(
+        default=0.5, metadata=described("A score at or above this is a predicted positive (as in the evaluation).")
+    )
+    alpha: float = field(
+        default=0.05,
+        metadata=described("Family-wise significance level of the comparisons between variants (Holm)."),
+    )
+    bytes_scanned_cutoff: int = field(
+        default=DEFAULT_BYTES_SCANNED_CUTOFF,
+        metadata=described(
+            "Athena cancels a run's query once it has scanned this many bytes (the workgroup's "
+            "BytesScannedCutoffPerQuery; Athena's minimum is 10,000,000). Default 10 GB."
+        ),
+    )
+    ground_truth_s3_uri: str | None = field(
+        default=None,
+        metadata=described(
+            "s3://bucket/prefix/ the labels are uploaded under, by hour (<prefix>/yyyy/mm/dd/hh/<file>.jsonl). "
+            "Default: s3://<the capture bucket>/ground-truth/<endpoint>/."
         ),
     )
 
@@ -269,8 +342,12 @@ class EndpointSpec:
             "and at least one initial_weight is above 0."
         )
     )
-    data_capture: DataCaptureSpec | None = field(
-        default=None, metadata=described("Capture of requests and responses to S3. Default: no capture.")
+    data_capture: DataCaptureSpec = field(
+        default_factory=DataCaptureSpec,
+        metadata=described(
+            "Capture of requests and responses to S3 (encrypted with the endpoint's key), on by default for the "
+            'live-quality query; {"enabled": false} turns it off.'
+        ),
     )
     vpc: VpcSpec | None = field(
         default=None, metadata=described("Subnets and security groups the models run in. Default: no VPC.")
@@ -293,6 +370,13 @@ class EndpointSpec:
     evaluation: EvaluationSpec = field(
         default_factory=EvaluationSpec,
         metadata=described("Where the evaluation reads test sets and writes reports."),
+    )
+    live_quality: LiveQualitySpec = field(
+        default_factory=LiveQualitySpec,
+        metadata=described(
+            "The scheduled per-variant quality of live traffic (captures joined with labels on Athena); every key "
+            "has a default. Ignored when data_capture is off."
+        ),
     )
 
     @property

@@ -295,14 +295,15 @@ class Integer(Rule):
 
 
 class SageMakerInteger(Integer):
-    """An integer within the range of SageMaker's numeric shape ``shape`` (e.g. ``InitialTaskCount``)."""
+    """An integer within the range of SageMaker's numeric shape ``shape`` (e.g. ``InitialTaskCount``), or of
+    another service's (``service``, e.g. Athena's ``BytesScannedCutoffValue``)."""
 
-    def __init__(self, shape: str):
-        self.shape = shape
+    def __init__(self, shape: str, service: str = service_model.SAGEMAKER):
+        self.shape, self.service = shape, service
 
     @functools.cached_property
     def bounds(self) -> tuple[int, int | None]:  # type: ignore[override]
-        low, high = service_model.numeric_range(self.shape)
+        low, high = service_model.numeric_range(self.shape, self.service)
         return (int(low) if low is not None else -(2**31), int(high) if high is not None else None)
 
 

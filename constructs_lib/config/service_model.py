@@ -83,9 +83,9 @@ def string_rule(shape_name: str, service: str = SAGEMAKER) -> StringRule:
     return StringRule(shape_name, pattern, int(shape.get("min", 0)), shape.get("max"), service)
 
 
-def numeric_range(shape_name: str) -> tuple[float | None, float | None]:
-    """``(min, max)`` of a numeric shape such as ``InitialTaskCount``; None where unbounded."""
-    shape = shapes()[shape_name]
+def numeric_range(shape_name: str, service: str = SAGEMAKER) -> tuple[float | None, float | None]:
+    """``(min, max)`` of ``service``'s numeric shape such as ``InitialTaskCount``; None where unbounded."""
+    shape = shapes(service)[shape_name]
     assert shape["type"] in ("integer", "long", "float", "double"), shape_name
     return shape.get("min"), shape.get("max")
 

@@ -128,37 +128,73 @@ class CapturedRequest:
     output_encoding: str = "CSV"  # "CSV", "JSON" or "BASE64", as SageMaker writes them
 
 
-def capture_record(request: CapturedRequest) -> dict[str, Any]:
-    """One data-capture record in SageMaker's shape (input and output captured)."""
-    output = repr(float(request.score))
-    if request.output_encoding == "BASE64":
-        data = base64.b64encode(output.encode()).decode()
-    elif request.output_encoding in ("CSV", "JSON"):
-        data = output
-    else:
-        raise InvalidRecord(f"output encoding {request.output_encoding!r} is not CSV, JSON or BASE64")
-    metadata: dict[str, str] = {"eventId": request.event_id}
-    if request.inference_id is not None:
-        metadata["inferenceId"] = check_inference_id(request.inference_id)
-    metadata["inferenceTime"] = request.inference_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+CAPTURE_ENCODINGS = ("CSV", "JSON", "BASE64")
+
+
+def _captured_data(payload: str, encoding: str) -> str:
+    if encoding == "BASE64":
+        return base64.b64encode(payload.encode()).decode()
+    if encoding in ("CSV", "JSON"):
+        return payload
+    raise InvalidRecord(f"capture encoding {encoding!r} is not CSV, JSON or BASE64")
+
+
+def exchange_record(
+    *,
+    event_id: str,
+    inference_time: datetime,
+    inference_id: str | None,
+    input_data: str,
+    input_content_type: str,
+    input_encoding: str,
+    output_data: str,
+    output_content_type: str,
+    output_encoding: str,
+) -> dict[str, Any]:
+    """One data-capture record in SageMaker's shape for a request and response as they went over the wire.
+
+    ``input_data``/``output_data`` are the bodies as text; an ``*_encoding`` of ``BASE64`` stores them
+    base64-encoded, as SageMaker does for content types not named in ``CaptureContentTypeHeader``.
+    """
+    metadata: dict[str, str] = {"eventId": event_id}
+    if inference_id is not None:
+        metadata["inferenceId"] = check_inference_id(inference_id)
+    metadata["inferenceTime"] = inference_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "captureData": {
             "endpointInput": {
-                "observedContentType": "text/csv",
+                "observedContentType": input_content_type,
                 "mode": "INPUT",
-                "data": request.input_csv,
-                "encoding": "CSV",
+                "data": _captured_data(input_data, input_encoding),
+                "encoding": input_encoding,
             },
             "endpointOutput": {
-                "observedContentType": "text/csv; charset=utf-8",
+                "observedContentType": output_content_type,
                 "mode": "OUTPUT",
-                "data": data,
-                "encoding": request.output_encoding,
+                "data": _captured_data(output_data, output_encoding),
+                "encoding": output_encoding,
             },
         },
         "eventMetadata": metadata,
         "eventVersion": EVENT_VERSION,
     }
+
+
+def capture_record(request: CapturedRequest) -> dict[str, Any]:
+    """One data-capture record in SageMaker's shape (input and output captured, one score answered)."""
+    if request.output_encoding not in CAPTURE_ENCODINGS:
+        raise InvalidRecord(f"output encoding {request.output_encoding!r} is not CSV, JSON or BASE64")
+    return exchange_record(
+        event_id=request.event_id,
+        inference_time=request.inference_time,
+        inference_id=request.inference_id,
+        input_data=request.input_csv,
+        input_content_type="text/csv",
+        input_encoding="CSV",
+        output_data=repr(float(request.score)),
+        output_content_type="text/csv; charset=utf-8",
+        output_encoding=request.output_encoding,
+    )
 
 
 def ground_truth_record(event_id: str, label: str) -> dict[str, Any]:

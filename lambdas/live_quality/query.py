@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from live_quality.formats import check_hour
+from live_quality.tables import ATHENA_CAPTURE_TABLE, ATHENA_LABEL_TABLE
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 SOURCE_SQL = SQL_DIR / "live_quality.sql"
@@ -59,11 +60,9 @@ RESULT_COLUMNS = (
     "n",
 )
 
-# The Glue tables the Athena query reads (in the database its QueryExecutionContext names): one
-# string column ``line`` each, partitioned by endpoint, variant and hour ('yyyy/mm/dd/hh') for capture
-# and by hour for labels, so that the WHERE clauses on them prune partitions.
-ATHENA_CAPTURE_TABLE = "capture_raw"
-ATHENA_LABEL_TABLE = "ground_truth_raw"
+# The Glue tables the Athena query reads (names in live_quality/tables.py, which the stack's Glue
+# tables take too): one string column ``line`` each, partitioned by endpoint, variant and hour
+# ('yyyy/mm/dd/hh') for capture and by hour for labels, so that the WHERE clauses on them prune partitions.
 ATHENA_BINDINGS = f"""WITH
 capture_lines AS (
     SELECT line, "$path" AS source_file, CAST(NULL AS BIGINT) AS line_number, endpoint, variant, hour

@@ -40,8 +40,8 @@ def expressions_of(alarm: dict[str, Any]) -> list[str]:
     return [m["Expression"] for m in alarm["Properties"].get("Metrics", []) if "Expression" in m]
 
 
-def test_two_alarms_per_variant_one_for_the_srm_check_and_one_for_the_rollout_settle_queue(template: Template):
-    assert len(alarms(template)) == 2 * 2 + 1 + 1
+def test_two_alarms_per_variant_one_each_for_srm_rollout_settle_queue_and_live_quality_runs(template: Template):
+    assert len(alarms(template)) == 2 * 2 + 1 + 1 + 1
 
 
 def test_error_rate_alarm_uses_config_threshold_periods_and_a_traffic_guard(template: Template):
@@ -150,6 +150,7 @@ def test_metric_publishers_may_put_only_into_the_project_namespace(template: Tem
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "cloudwatch:PutMetricData"
     ]
-    assert len(statements) == 6  # set-weights, weights is_complete, SRM check, evaluation, rollout prepare and restore
+    # set-weights, weights is_complete, SRM check, evaluation, rollout prepare and restore, live-quality publish
+    assert len(statements) == 7
     for statement in statements:
         assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SageMakerABTesting"}}

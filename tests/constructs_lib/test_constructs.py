@@ -14,6 +14,7 @@ from constructs_lib.config import parse_config
 from constructs_lib.config.model import EndpointSpec
 from constructs_lib.encryption import EndpointKey
 from constructs_lib.execution_role import ModelExecutionRole
+from constructs_lib.s3_location import S3Location
 from constructs_lib.set_weights_function import SetWeightsFunction
 from constructs_lib.variant_weights import VariantWeights
 from tests.conftest import read_config
@@ -72,7 +73,9 @@ def _role_template(endpoint: EndpointSpec) -> Template:
         variants=endpoint.variants,
         key=key,
         log_group=logs.LogGroup(stack, "Logs"),
-        data_capture=endpoint.data_capture,
+        capture=S3Location.parse(endpoint.data_capture.destination_s3_uri)
+        if endpoint.data_capture.destination_s3_uri
+        else None,
         vpc=endpoint.vpc,
     )
     return Template.from_stack(stack)

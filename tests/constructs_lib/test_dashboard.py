@@ -81,6 +81,8 @@ def test_groups_run_top_to_bottom_in_the_documented_order(widgets):
         "4XX errors",
         "CPUUtilization",
         "Accuracy per variant",
+        "Live accuracy per variant",
+        "Live label coverage per variant",
         "Sample-ratio check",
     ]
     rows = [titled(widgets, title)["y"] for title in order]
@@ -184,7 +186,32 @@ def test_model_quality_widgets_read_the_evaluation_namespace(widgets, name):
 
 def test_alarm_status_widget_lists_composite_variant_srm_and_rollout_settle_alarms(widgets):
     (status,) = [w for w in widgets if w["type"] == "alarm"]
-    assert len(status["properties"]["alarms"]) == 1 + 2 * 2 + 1 + 1
+    assert len(status["properties"]["alarms"]) == 1 + 2 * 2 + 1 + 1 + 1  # composite, variants, SRM, settle, live runs
+
+
+@pytest.mark.parametrize(
+    ("title", "names"),
+    [
+        ("Live accuracy per variant", {"LiveAccuracy"}),
+        ("Live F1 per variant", {"LiveF1"}),
+        ("Live ROC AUC per variant", {"LiveRocAuc"}),
+        ("Live label coverage per variant", {"LiveLabelCoverage"}),
+        ("Live label delay per variant", {"LiveLabelDelayP50Hours", "LiveLabelDelayP90Hours"}),
+    ],
+)
+def test_the_live_row_graphs_each_variant_s_live_metrics(widgets, title, names):
+    rows = plain_metrics(titled(widgets, title))
+    assert {(ns, n, d["VariantName"]) for ns, n, d, _ in rows} == {
+        (PROJECT_NAMESPACE, name, variant) for name in names for variant in ("Variant1", "Variant2")
+    }
+
+
+def test_the_live_row_sits_below_the_evaluation_s_and_each_row_fills_the_grid(widgets):
+    live = [w for w in widgets if w.get("properties", {}).get("title", "").startswith("Live ")]
+    assert len(live) == 5
+    for y in {w["y"] for w in live}:
+        assert sum(w["width"] for w in widgets if w["y"] == y) == 24
+    assert min(w["y"] for w in live) > titled(widgets, "Accuracy per variant")["y"]
 
 
 def test_srm_p_value_is_graphed(widgets):

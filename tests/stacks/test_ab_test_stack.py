@@ -233,7 +233,13 @@ def test_execution_role_reads_exactly_the_served_model_artifacts(resources: dict
         "arn::s3:::sagemaker-sample-files/models/xgb-churn/xgb-churn-prediction-model.tar.gz",
         "arn::s3:::sagemaker-sample-files/models/xgb-churn/xgb-churn-prediction-model2.tar.gz",
     ]
-    assert not any(a.startswith("s3:") and a != "s3:GetObject" for s in statements for a in _actions(s))
+    assert not any(
+        a.startswith("s3:") and a not in ("s3:GetObject", "s3:PutObject") for s in statements for a in _actions(s)
+    )
+    (put,) = [s for s in statements if "s3:PutObject" in _actions(s)]
+    assert _actions(put) == ["s3:PutObject"] and joined_text(put["Resource"]).endswith("/capture/*"), (
+        "captured data only"
+    )
 
 
 def test_execution_role_pulls_only_the_xgboost_repository(resources: dict[str, Any]):

@@ -14,11 +14,14 @@ found and evaluated
 3. CloudWatch Logs → each encrypted log group's key: ``logs.<region>.amazonaws.com`` with the log
    group's ARN in the encryption context, against the key policy;
 4. EventBridge → each rule target: Lambda targets through the function's permissions
-   (``aws:SourceArn`` = the rule), other targets through their role (trust and identity
-   policy), and a target's dead-letter queue through its queue policy;
+   (``aws:SourceArn`` = the rule), other targets (the live-quality state machine) through their
+   role (trust and identity policy), and a target's dead-letter queue through its queue policy;
 5. Step Functions → its role (trusted by ``states.amazonaws.com`` for that state machine) and,
    through the role, every task's target: Lambda invoke, SNS publish and the topic's key,
-   EventBridge put events, DynamoDB item calls (the rollout lock) and the table's key;
+   EventBridge put events, DynamoDB item calls (the rollout lock) and the table's key, the Athena
+   workgroup (start, poll, stop) and what Athena then reads and writes with the same role (the
+   live-quality run): the Glue database and tables, the objects under each table's location and
+   their bucket's key, the workgroup's result location and its key;
 6. Lambda → its role (trusted by ``lambda.amazonaws.com``) and, through the role, its log
    group, its dead-letter queue or topic, and its asynchronous-invocation destinations;
 7. SageMaker → the execution role (trusted by ``sagemaker.amazonaws.com``) and through it the
@@ -130,6 +133,16 @@ def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
             "SageMaker → execution role",
             "SageMaker → ECR",
             "SageMaker → model data in S3",
+            "SageMaker → data-capture bucket",
+            "SageMaker → data-capture key",
+            "EventBridge → target role",
+            "EventBridge → rule target (role)",
+            "Step Functions → Athena workgroup",
+            "Athena → Glue database",
+            "Athena → Glue table",
+            "Athena → table data in S3",
+            "Athena → query results in S3",
+            "Athena → the results' KMS key",
         }
         assert expected <= kinds, f"{stack}: missing {sorted(expected - kinds)}"
 

@@ -1,0 +1,586 @@
+"""Live quality: captured requests joined with late labels, per variant, on Athena, on a schedule.
+
+::
+
+    EventBridge schedule ─► Step Functions: Plan (Lambda) ─► Query (Athena .sync) ─► Publish (Lambda)
+                                            the window       the committed Athena    report.json/.md,
+                                                             text over the Glue      Live* metrics
+                                                             tables (projection)
+
+The Glue tables have one string column (the JSON Lines line, read whole) and the partition columns
+of SageMaker's capture layout and of the label layout (``lambdas/live_quality/tables.py``, shared
+with the query). The Athena workgroup enforces its configuration: engine version 3, results under
+``athena-results/`` encrypted with the stack's key, a bytes-scanned cutoff per query. Athena reads
+with the caller's credentials, here the state machine's role ("Identity and access management in
+Athena": https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html), so that role may
+read the capture and label prefixes, use the Glue tables and write the results; the publish
+function may read the results (GetQueryResults reads the result object with its caller's credentials).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from aws_cdk import Aws, CfnOutput, Duration, Stack
+from aws_cdk import aws_athena as athena
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from constructs_lib.ab_endpoint import AbEndpoint
+from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
+from constructs_lib.config.model import LiveQualitySpec
+from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
+from constructs_lib.python_function import LAMBDAS_DIR, LOG_RETENTION, PythonFunction
+from constructs_lib.s3_location import S3Location
+
+ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
+TABLES_MODULE = LAMBDAS_DIR / "live_quality" / "tables.py"
+REPORT_PREFIX = "live-quality/"
+ATHENA_RESULTS_PREFIX = "athena-results/"
+GROUND_TRUTH_PREFIX = "ground-truth/"
+# "Athena engine version 3" is the SelectedEngineVersion value (AWS::Athena::WorkGroup EngineVersion).
+ENGINE_VERSION = "Athena engine version 3"
+# Hourly partitions are projected over the last two years (the loader caps lookback_days well inside).
+# Relative ranges are evaluated when a query runs, so the text stays the same at every synth
+# ("Supported types for partition projection", date type:
+# https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
+HOUR_RANGE = "NOW-2YEARS,NOW"
+# Java DateTimeFormatter pattern of the 'yyyy/mm/dd/hh' path segments (UTC, as SageMaker writes them).
+HOUR_FORMAT = "yyyy/MM/dd/HH"
+# LazySimpleSerDe splits a line into columns at field.delim. JSON text never holds a raw control
+# character (RFC 8259, section 7: U+0000 to U+001F must be escaped inside strings, and are not
+# whitespace outside them), so with U+0001 (Hive's own default delimiter) as the delimiter every JSON
+# Lines line is one field: the one `line` column gets the whole line, unparsed. Malformed lines stay
+# rows and the query reports them. RegexSerDe with (.*) would do the same with a regex per line.
+# (LazySimpleSerDe: https://docs.aws.amazon.com/athena/latest/ug/lazy-simple-serde.html)
+LINE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+FIELD_DELIMITER = "\u0001"
+TEXT_INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+# Lambda's throttling error is not in CDK's default Lambda task retry (constructs_lib/rollout.py).
+LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
+# StartQueryExecution's throttling (Athena API reference, Errors: TooManyRequestsException), as Step
+# Functions names service errors: "<Service>.<Exception>".
+ATHENA_THROTTLED = "Athena.TooManyRequestsException"
+# A run reads at most a year of hours; Athena's DML queries time out after 30 minutes by default
+# (Service Quotas, "DML query timeout"), the Lambdas after minutes.
+RUN_TIMEOUT = Duration.hours(1)
+# The account's Glue Data Catalog as Athena names it (QueryExecutionContext Catalog default).
+DATA_CATALOG = "AwsDataCatalog"
+PUBLISH_TIMEOUT = Duration.minutes(5)
+
+
+@functools.cache
+def shared_names() -> ModuleType:
+    """``lambdas/live_quality/tables.py``, loaded by path: the table, column and partition names the
+    query uses. It imports nothing, so synth neither puts ``lambdas/`` on ``sys.path`` nor imports the query."""
+    spec = importlib.util.spec_from_file_location("live_quality_tables", TABLES_MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def athena_query_text(path: Path = ATHENA_SQL) -> str:
+    """The committed Athena text (generated from the DuckDB source), read once per process."""
+    return path.read_text(encoding="utf-8")
+
+
+def glue_database_name(endpoint_name: str) -> str:
+    """``sagemaker_ab_<endpoint>``: Glue and Athena database names are lowercase letters, digits and
+    underscores ("Names for databases, tables, and columns":
+    https://docs.aws.amazon.com/athena/latest/ug/tables-databases-columns-names.html). Endpoint names
+    are letters, digits and hyphens, unique ignoring case, so the name is unique per endpoint."""
+    return "sagemaker_ab_" + endpoint_name.lower().replace("-", "_")
+
+
+def workgroup_name(endpoint_name: str) -> str:
+    """``sagemaker-ab-<endpoint>-live-quality`` (workgroup names: 1 to 128 letters, digits, ``-``, ``_``)."""
+    return f"sagemaker-ab-{endpoint_name}-live-quality"
+
+
+class LiveQuality(Construct):
+    """The Glue tables, Athena workgroup, functions, state machine, schedule and alarm of one endpoint.
+
+    :param endpoint: the endpoint whose captures are read (its name, its variants).
+    :param capture: where SageMaker writes the endpoint's captures (the endpoint config's destination).
+    :param ground_truth: where the labels are uploaded, by hour.
+    :param results: the bucket for ``athena-results/`` and the reports under ``live-quality/``.
+    :param settings: schedule, window, threshold, alpha and the bytes-scanned cutoff.
+    :param key: encrypts the query results, the logs, and (as the bucket key) the objects read.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: AbEndpoint,
+        capture: S3Location,
+        ground_truth: S3Location,
+        results: S3Location,
+        settings: LiveQualitySpec,
+        key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        names = shared_names()
+        spec = endpoint.spec
+        self.capture, self.ground_truth = capture, ground_truth
+        self.athena_results = results.child(ATHENA_RESULTS_PREFIX)
+        self.reports = results.child(REPORT_PREFIX)
+        variants = [v.name for v in spec.variants]
+
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=glue_database_name(spec.name),
+                description=f"Live quality of SageMaker endpoint {spec.name}: captured requests and their labels",
+            ),
+        )
+        self.database_name = glue_database_name(spec.name)
+        self.capture_table = self._line_table(
+            "CaptureTable",
+            names.ATHENA_CAPTURE_TABLE,
+            location=capture.folder_uri,
+            partitions=names.CAPTURE_PARTITIONS,
+            projection={
+                # Only this endpoint's folder and the config's variants are read: a retired variant's
+                # captures are no longer projected, and labels for its requests then show as labels
+                # for unknown ids (reported, never dropped).
+                "projection.endpoint.type": "enum",
+                "projection.endpoint.values": spec.name,
+                "projection.variant.type": "enum",
+                "projection.variant.values": ",".join(variants),
+                "storage.location.template": f"{capture.folder_uri}${{endpoint}}/${{variant}}/${{hour}}/",
+            },
+            description=f"SageMaker data capture of {spec.name}, one JSON line per row",
+        )
+        self.label_table = self._line_table(
+            "GroundTruthTable",
+            names.ATHENA_LABEL_TABLE,
+            location=ground_truth.folder_uri,
+            partitions=names.LABEL_PARTITIONS,
+            projection={"storage.location.template": f"{ground_truth.folder_uri}${{hour}}/"},
+            description=f"Ground-truth labels of {spec.name} (SageMaker's merge format), by collection hour",
+        )
+
+        self.workgroup = athena.CfnWorkGroup(
+            self,
+            "WorkGroup",
+            name=workgroup_name(spec.name),
+            description=f"Live-quality query of SageMaker endpoint {spec.name}",
+            state="ENABLED",
+            # Deleting the stack deletes the workgroup with its saved queries and history.
+            recursive_delete_option=True,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                engine_version=athena.CfnWorkGroup.EngineVersionProperty(selected_engine_version=ENGINE_VERSION),
+                # Client-side settings cannot move results elsewhere or drop their encryption.
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                bytes_scanned_cutoff_per_query=settings.bytes_scanned_cutoff,
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=self.athena_results.folder_uri,
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(
+                        encryption_option="SSE_KMS", kms_key=key.key_arn
+                    ),
+                ),
+            ),
+        )
+        stack = Stack.of(self)
+        self.workgroup_arn = stack.format_arn(service="athena", resource="workgroup", resource_name=self.workgroup.name)
+
+        self.plan_function = PythonFunction(
+            self,
+            "PlanFunction",
+            handler="live_quality.handler.plan",
+            key=key,
+            description=f"Live quality of {spec.name}: the hours of captures and labels one run reads",
+            environment={
+                "ENDPOINT_NAME": endpoint.endpoint_name,
+                "LOOKBACK_DAYS": str(settings.lookback_days),
+                "THRESHOLD": repr(settings.threshold),
+            },
+        ).function
+        self.publish_function = PythonFunction(
+            self,
+            "PublishFunction",
+            handler="live_quality.handler.publish",
+            key=key,
+            description=f"Live quality of {spec.name}: report and per-variant metrics from the query's results",
+            timeout=PUBLISH_TIMEOUT,
+            memory_size=512,
+            environment={
+                "ENDPOINT_NAME": endpoint.endpoint_name,
+                "VARIANTS": stack.to_json_string(variants),
+                "ALPHA": repr(settings.alpha),
+                "REPORT_BUCKET": results.bucket_name,
+                "REPORT_PREFIX": self.reports.prefix,
+                "METRICS_NAMESPACE": PROJECT_NAMESPACE,
+            },
+        ).function
+        self._grant_publish(key)
+
+        # The state machine's role is written here, statement by statement, and handed over without
+        # policy updates: CDK's AthenaStartQueryExecution would add s3:GetObject/s3:ListBucket/
+        # s3:CreateBucket on "*" and glue:Create*/Delete*/Update* on the whole database, and it leaves
+        # out athena:StopQueryExecution, which the .sync pattern calls when a run is stopped.
+        self.role = iam.Role(
+            self,
+            "StateMachineRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description=f"Runs the live-quality state machine of {spec.name}: its Lambdas, and Athena as this role",
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            role=self.role.without_policy_updates(),
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            timeout=RUN_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=logs.LogGroup(self, "ExecutionLogs", retention=LOG_RETENTION, encryption_key=key),
+                level=sfn.LogLevel.ALL,
+                include_execution_data=True,
+            ),
+            comment=f"Live quality of SageMaker endpoint {spec.name}: plan, Athena query, report and metrics",
+        )
+        self._grant_state_machine(key)
+        # CreateStateMachine checks the role's permissions for log delivery: the policy comes first.
+        self.state_machine.node.add_dependency(self.role)
+
+        # A fixed, empty input: EventBridge would otherwise pass its scheduled event, whose keys the plan
+        # function does not take. A manual run may pass the window's hours (README).
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            schedule=events.Schedule.rate(Duration.hours(settings.schedule_hours)),
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine, input=events.RuleTargetInput.from_object({}), retry_attempts=2
+                )
+            ],
+            description=f"Runs the live-quality query of {spec.name} every {settings.schedule_hours} h",
+        )
+        events_policy = self.state_machine.node.find_child("EventsRole").node.find_child("DefaultPolicy")
+        acknowledge(
+            events_policy,
+            "Generated by the EventBridge target for this one rule: states:StartExecution on this state machine only.",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+        )
+
+        # Failed and timed-out runs are summed: either means no report for that run. The metric has a
+        # datapoint only when a run ends, so missing data is not breaching.
+        failed = self.state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum")
+        timed_out = self.state_machine.metric_timed_out(period=Duration.minutes(5), statistic="Sum")
+        self.alarm = cw.MathExpression(
+            expression="FILL(failed, 0) + FILL(timed_out, 0)",
+            using_metrics={"failed": failed, "timed_out": timed_out},
+            label="live-quality runs failed or timed out",
+            period=Duration.minutes(5),
+        ).create_alarm(
+            self,
+            "RunFailedAlarm",
+            alarm_description=f"A live-quality run of {spec.name} failed or timed out: no report for it. See the "
+            "state machine's execution history (the Athena query's error, or the bytes-scanned cutoff).",
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+
+        CfnOutput(
+            stack,
+            "LiveQualityStateMachineArn",
+            value=self.state_machine.state_machine_arn,
+            description="aws stepfunctions start-execution --state-machine-arn <this> runs the live-quality query now",
+        )
+        CfnOutput(
+            stack,
+            "GroundTruthS3Uri",
+            value=ground_truth.folder_uri,
+            description="Upload labels here as <yyyy>/<mm>/<dd>/<hh>/<file>.jsonl (scripts/labels_to_ground_truth.py)",
+        )
+        CfnOutput(stack, "CaptureS3Uri", value=capture.uri, description="Where SageMaker writes the captured requests")
+
+    # --- Glue ----------------------------------------------------------------------------------------
+
+    def _line_table(
+        self,
+        construct_id: str,
+        name: str,
+        *,
+        location: str,
+        partitions: tuple[str, ...],
+        projection: dict[str, str],
+        description: str,
+    ) -> glue.CfnTable:
+        """A table of one string column holding each line whole, partitioned by projection
+        ("Use partition projection with Amazon Athena":
+        https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html): Athena computes the
+        partitions from these properties instead of asking Glue, so no crawler or MSCK REPAIR is needed
+        and new hours are readable as soon as their files exist."""
+        names = shared_names()
+        table = glue.CfnTable(
+            self,
+            construct_id,
+            catalog_id=Aws.ACCOUNT_ID,
+            database_name=self.database.ref,  # Ref of AWS::Glue::Database is its name
+            table_input=glue.CfnTable.TableInputProperty(
+                name=name,
+                description=description,
+                table_type="EXTERNAL_TABLE",
+                parameters={
+                    "projection.enabled": "true",
+                    "projection.hour.type": "date",
+                    "projection.hour.format": HOUR_FORMAT,
+                    "projection.hour.range": HOUR_RANGE,
+                    "projection.hour.interval": "1",
+                    "projection.hour.interval.unit": "HOURS",
+                    **projection,
+                },
+                partition_keys=[glue.CfnTable.ColumnProperty(name=p, type="string") for p in partitions],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    columns=[glue.CfnTable.ColumnProperty(name=names.LINE_COLUMN, type="string")],
+                    location=location,
+                    input_format=TEXT_INPUT_FORMAT,
+                    output_format=TEXT_OUTPUT_FORMAT,
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library=LINE_SERDE,
+                        parameters={"field.delim": FIELD_DELIMITER, "serialization.format": FIELD_DELIMITER},
+                    ),
+                ),
+            ),
+        )
+        return table
+
+    def _glue_arns(self) -> list[str]:
+        stack = Stack.of(self)
+        names = shared_names()
+        return [
+            stack.format_arn(service="glue", resource="catalog"),
+            stack.format_arn(service="glue", resource="database", resource_name=self.database_name),
+            *(
+                stack.format_arn(service="glue", resource="table", resource_name=f"{self.database_name}/{table}")
+                for table in (names.ATHENA_CAPTURE_TABLE, names.ATHENA_LABEL_TABLE)
+            ),
+        ]
+
+    # --- the state machine ---------------------------------------------------------------------------
+
+    def _definition(self) -> sfn.IChainable:
+        # The execution's input (empty from the schedule; a manual run's window overrides) merged with
+        # the run's start time, which the plan turns into the window.
+        start = sfn.Pass(
+            self,
+            "Run start",
+            parameters={
+                "input": sfn.JsonPath.object_at("$"),
+                "start": {"time": sfn.JsonPath.string_at("$$.Execution.StartTime")},
+            },
+        )
+        plan = tasks.LambdaInvoke(
+            self,
+            "Plan",
+            lambda_function=self.plan_function,
+            payload=sfn.TaskInput.from_json_path_at("States.JsonMerge($.input, $.start, false)"),
+            result_selector={"plan": sfn.JsonPath.object_at("$.Payload")},
+            comment="The hours of captures and labels this run reads, and the query's parameters",
+        )
+        query = tasks.AthenaStartQueryExecution(
+            self,
+            "Query",
+            query_string=athena_query_text(),
+            execution_parameters=sfn.JsonPath.list_at("$.plan.execution_parameters"),
+            work_group=self.workgroup.name,
+            query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_selector={"query_execution_id": sfn.JsonPath.string_at("$.QueryExecution.QueryExecutionId")},
+            result_path="$.query",
+            comment="The live-quality query (lambdas/live_quality/sql/live_quality.athena.sql); waits for it",
+        )
+        publish = tasks.LambdaInvoke(
+            self,
+            "Publish",
+            lambda_function=self.publish_function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "query_execution_id": sfn.JsonPath.string_at("$.query.query_execution_id"),
+                    "plan": sfn.JsonPath.object_at("$.plan"),
+                }
+            ),
+            result_selector={"published": sfn.JsonPath.object_at("$.Payload")},
+            comment="Report (JSON, Markdown) and per-variant Live* metrics",
+        )
+        for task in (plan, publish):
+            task.add_retry(
+                errors=[LAMBDA_THROTTLED],
+                interval=Duration.seconds(2),
+                max_attempts=6,
+                backoff_rate=2,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+        # Only the throttled start is retried: a query that failed (bad data never fails it; the
+        # bytes-scanned cutoff does) would fail again and scan again.
+        query.add_retry(
+            errors=[ATHENA_THROTTLED],
+            interval=Duration.seconds(5),
+            max_attempts=5,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return start.next(plan).next(query).next(publish)
+
+    # --- permissions ---------------------------------------------------------------------------------
+
+    def _grant_state_machine(self, key: kms.IKey) -> None:
+        """Exactly what the state machine's role does.
+
+        Its two Lambda tasks; log delivery and X-Ray (no resource-level permissions: "*"). Athena's
+        .sync task starts, polls and (when the run is stopped) stops the query on this workgroup, and
+        Athena then runs as this role: it reads the capture and label prefixes and the two Glue tables
+        and writes the results ("IAM policies for Amazon Athena" in Step Functions:
+        https://docs.aws.amazon.com/step-functions/latest/dg/athena-iam.html lists the actions Step
+        Functions' own generated policy holds for StartQueryExecution.sync; here scoped to this
+        endpoint's workgroup, tables and prefixes, without its Glue writes and s3:CreateBucket).
+        """
+        role = self.role
+        stack = Stack.of(self)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[self.plan_function.function_arn, self.publish_function.function_arn],
+            )
+        )
+        # What CDK's StateMachine adds for logging and tracing (CloudWatch Logs' vended log delivery and
+        # X-Ray have no resource-level permissions).
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                resources=["*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:StopQueryExecution",
+                    "athena:GetDataCatalog",
+                ],
+                resources=[
+                    self.workgroup_arn,
+                    stack.format_arn(service="athena", resource="datacatalog", resource_name=DATA_CATALOG),
+                ],
+            )
+        )
+        reads = [self.capture, self.ground_truth]
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[loc.objects_arn for loc in reads]))
+        for location in reads:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[location.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{location.prefix}*"]}},
+                )
+            )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+                resources=sorted({loc.bucket_arn for loc in (*reads, self.athena_results)}, key=str),
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                resources=[self.athena_results.objects_arn],
+            )
+        )
+        # Read-only; with partition projection Athena ignores the tables' registered partitions, the
+        # partition reads only ever see none.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                ],
+                resources=self._glue_arns(),
+            )
+        )
+        # Lake Formation vends credentials only for S3 locations registered with it and granted to this
+        # role; it has no resource-level permissions. Without it, a Data Catalog governed by Lake
+        # Formation refuses the query.
+        role.add_to_policy(iam.PolicyStatement(actions=["lakeformation:GetDataAccess"], resources=["*"]))
+        key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            "'*' only for log delivery, X-Ray and Lake Formation's GetDataAccess (no resource-level permissions); "
+            "objects only under this endpoint's capture, ground-truth and athena-results prefixes.",
+            "AwsSolutions-IAM5[Resource::*]",
+            *(wildcard_resource_finding(policy, loc.objects_arn) for loc in (*reads, self.athena_results)),
+        )
+        acknowledge(
+            policy,
+            "The policy belongs to this one state machine's role and names this stack's own resources; "
+            "a shared managed policy could not.",
+            "HIPAA.Security-IAMNoInlinePolicy",
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+        )
+
+    def _grant_publish(self, key: kms.IKey) -> None:
+        """GetQueryResults on this workgroup, which reads the result object as the caller; the reports."""
+        function = self.publish_function
+        iam.Grant.add_to_principal(
+            grantee=function, actions=["athena:GetQueryResults"], resource_arns=[self.workgroup_arn]
+        )
+        iam.Grant.add_to_principal(
+            grantee=function, actions=["s3:GetObject"], resource_arns=[self.athena_results.objects_arn]
+        )
+        iam.Grant.add_to_principal(grantee=function, actions=["s3:PutObject"], resource_arns=[self.reports.objects_arn])
+        key.grant(function, "kms:Decrypt", "kms:GenerateDataKey")
+        grant_put_project_metrics(function)
+        policy = function.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
+        acknowledge(
+            policy,
+            "Object prefixes of this endpoint only: the Athena results it reads and the reports it writes.",
+            wildcard_resource_finding(policy, self.athena_results.objects_arn),
+            wildcard_resource_finding(policy, self.reports.objects_arn),
+        )

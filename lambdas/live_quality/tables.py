@@ -1,0 +1,16 @@
+"""The names the Athena query and the Glue tables share: tables, their one column, partition columns.
+
+No imports, so that ``cdk synth`` can load this file by path (``constructs_lib/live_quality.py``) without
+putting ``lambdas/`` on ``sys.path`` or importing the query module. The query (``query.py``, the
+generated ``sql/live_quality.athena.sql``) reads these tables; the construct creates them.
+"""
+
+# Glue tables in the database the query's QueryExecutionContext names.
+ATHENA_CAPTURE_TABLE = "capture_raw"
+ATHENA_LABEL_TABLE = "ground_truth_raw"
+# Each table has one string column: the whole JSON Lines line.
+LINE_COLUMN = "line"
+# Partition columns, in S3 path order: capture/<endpoint>/<variant>/yyyy/mm/dd/hh/ and
+# ground-truth/<endpoint>/yyyy/mm/dd/hh/ ('yyyy/mm/dd/hh' is one column, compared as a string).
+CAPTURE_PARTITIONS = ("endpoint", "variant", "hour")
+LABEL_PARTITIONS = ("hour",)
