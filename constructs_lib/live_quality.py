@@ -566,10 +566,15 @@ class LiveQuality(Construct):
         )
 
     def _grant_publish(self, key: kms.IKey) -> None:
-        """GetQueryResults on this workgroup, which reads the result object as the caller; the reports."""
+        """GetQueryResults on this workgroup, which reads the result object as the caller; the reports.
+
+        GetQueryExecution too: publish checks that the query succeeded with the plan's parameters and
+        records the bytes it scanned (``lambdas/live_quality/athena_results.py``)."""
         function = self.publish_function
         iam.Grant.add_to_principal(
-            grantee=function, actions=["athena:GetQueryResults"], resource_arns=[self.workgroup_arn]
+            grantee=function,
+            actions=["athena:GetQueryExecution", "athena:GetQueryResults"],
+            resource_arns=[self.workgroup_arn],
         )
         iam.Grant.add_to_principal(
             grantee=function, actions=["s3:GetObject"], resource_arns=[self.athena_results.objects_arn]
