@@ -572,10 +572,10 @@ class LiveQuality(Construct):
         )
 
     def _grant_publish(self, key: kms.IKey) -> None:
-        """GetQueryResults on this workgroup, which reads the result object as the caller; the reports."""
+        """GetQueryExecution and GetQueryResults on this workgroup (Athena reads the result object as the
+        caller), and the reports. publish checks that the query succeeded with the plan's parameters and
+        records the bytes it scanned (``lambdas/live_quality/athena_results.py``)."""
         function = self.publish_function
-        # publish_step checks the query's state and parameters (GetQueryExecution) before reading its
-        # rows; both actions are workgroup-scoped (Athena's example policies list them together).
         iam.Grant.add_to_principal(
             grantee=function,
             actions=["athena:GetQueryExecution", "athena:GetQueryResults"],

@@ -24,10 +24,11 @@ DEFAULT_METRICS_NAMESPACE = "SageMakerABTesting"
 # A year of hourly capture partitions: beyond it the window is a configuration mistake, and the
 # workgroup's bytes-scanned cutoff would stop the query anyway.
 MAX_LOOKBACK_DAYS = 365
-# The evaluation's bounds for the same two settings (evaluate.runner.parse_request), so the offline
-# and the live reports can use the same values.
+# Every threshold and alpha the config's live_quality section accepts (strictly between 0 and 1)
+# passes here: a value that synthesizes must not fail every run. Alpha as comparison.compare_with_baseline
+# takes it (0 < alpha < 1); the threshold also at 0 or 1, as the evaluation takes it.
 THRESHOLD_RANGE = (0.0, 1.0)
-ALPHA_RANGE = (1e-6, 0.5)
+ALPHA_RANGE = (0.0, 1.0)
 
 
 class InvalidLiveRun(ValueError):
@@ -58,14 +59,18 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value.strip()
 
 
-def _number(env: Mapping[str, str], name: str, default: str, low: float, high: float) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: str, low: float, high: float, *, inclusive: bool = True
+) -> float:
     text = env.get(name) or default
     try:
         value = float(text)
     except ValueError:
         raise InvalidLiveRun(f"{name} is {text!r}, not a number") from None
-    if not math.isfinite(value) or not low <= value <= high:
-        raise InvalidLiveRun(f"{name} is {text!r}; it must be between {low:g} and {high:g}")
+    inside = low <= value <= high if inclusive else low < value < high
+    if not math.isfinite(value) or not inside:
+        bounds = "inclusive" if inclusive else "exclusive"
+        raise InvalidLiveRun(f"{name} is {text!r}; it must be between {low:g} and {high:g} ({bounds})")
     return value
 
 
@@ -113,7 +118,7 @@ def publish_settings(env: Mapping[str, str]) -> PublishSettings:
     return PublishSettings(
         endpoint=_required(env, "ENDPOINT_NAME"),
         variants=_variants(env),
-        alpha=_number(env, "ALPHA", DEFAULT_ALPHA, *ALPHA_RANGE),
+        alpha=_number(env, "ALPHA", DEFAULT_ALPHA, *ALPHA_RANGE, inclusive=False),
         bucket=_required(env, "REPORT_BUCKET"),
         prefix=_prefix(env),
         namespace=env.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,

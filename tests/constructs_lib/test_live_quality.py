@@ -408,8 +408,8 @@ def test_the_publish_function_reads_results_and_writes_only_reports(resolved):
     assert puts == {f"arn:aws:s3:::{bucket}/live-quality/*"}
     assert gets == {f"arn:aws:s3:::{bucket}/athena-results/*"}
     (results,) = [s for s in statements if "athena:GetQueryResults" in listed(s["Action"])]
-    # publish_step calls GetQueryExecution before GetQueryResults (a cold review found it missing).
-    assert "athena:GetQueryExecution" in listed(results["Action"])
+    # GetQueryExecution: publish checks the query's state and parameters and records the bytes scanned.
+    assert sorted(listed(results["Action"])) == ["athena:GetQueryExecution", "athena:GetQueryResults"]
     assert listed(results["Resource"]) == [
         f"arn:aws:athena:{ENV.region}:{ENV.account}:workgroup/{workgroup_name(ENDPOINT)}"
     ]

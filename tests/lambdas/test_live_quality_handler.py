@@ -491,7 +491,8 @@ def test_a_bad_publish_event_is_refused_before_anything_is_read(clients, query_r
         ("VARIANTS", "Variant1,Variant2", "VARIANTS is 'Variant1,Variant2'; it must be a JSON list"),
         ("VARIANTS", "[]", "VARIANTS is '\\[\\]'"),
         ("VARIANTS", '["Variant1", "Variant1"]', "names Variant1 more than once"),
-        ("ALPHA", "0.9", "ALPHA is '0.9'; it must be between"),
+        ("ALPHA", "1", "ALPHA is '1'; it must be between 0 and 1 \\(exclusive\\)"),
+        ("ALPHA", "0", "ALPHA is '0'; it must be between"),
         ("REPORT_BUCKET", "", "REPORT_BUCKET is not set"),
         ("REPORT_PREFIX", "live-quality", "REPORT_PREFIX is 'live-quality'; it must end with '/'"),
         ("ENDPOINT_NAME", "another-endpoint", "plan.window.endpoint is 'churn-ab', but this function serves"),
@@ -538,3 +539,12 @@ def test_the_canned_rows_use_athenas_text_for_values():
         {"VarCharValue": "Variant1"},
         {"VarCharValue": ""},
     ]
+
+
+@pytest.mark.parametrize("alpha", ["0.001", "0.6", "0.999"])
+def test_every_alpha_the_config_accepts_is_accepted(alpha: str):
+    """The config's live_quality.alpha is any number strictly between 0 and 1 (constructs_lib/config)."""
+    from live_quality.settings import publish_settings
+
+    env = {"ENDPOINT_NAME": ENDPOINT, "VARIANTS": '["Variant1"]', "REPORT_BUCKET": BUCKET, "ALPHA": alpha}
+    assert publish_settings(env).alpha == float(alpha)
