@@ -12,8 +12,9 @@
 4. live quality: requests with ``InferenceId`` (generated rows whose true labels are known), captured
    by the stub as SageMaker's data capture does where the deployed config says; labels for a share of
    them in SageMaker's ground-truth format under ``ground-truth/``; the live-quality query on DuckDB
-   over copies of both prefixes, and the report's summary. While the deployed config captures
-   nothing (the default config today), this step first deploys a copy with ``data_capture`` on;
+   over copies of both prefixes, and the report's summary. The default config captures 20 % of
+   requests; this step first deploys a copy that captures every request, so each label it writes
+   has its capture record;
 5. shift traffic to 25/75 with ``npx cdk deploy --parameters``, then to 0/100 with the
    set-weights Lambda;
 6. remove ``Variant1`` with a config change (``npx cdk deploy -c config=…``): the endpoint ends
@@ -211,20 +212,27 @@ class Lifecycle:
         return {"capture": settings, "sent": sent, "labelled": labelled, "hours": hours, "report": report}
 
     def ensure_capture(self) -> CaptureSettings:
-        """The deployed config's capture settings; while it captures nothing, deploy a copy that does.
+        """The deployed config's capture settings, after making sure it captures every request.
 
-        Data capture is off in the default config today. Once it is on by default (issue 12), the
-        deployed config captures and nothing is deployed here: the fallback below is then dead code.
+        Capture is on by default at 20 % (the SageMaker Python SDK's default): a label for one of the
+        other 80 % has no capture record and the report counts it as a label for an unknown id. The
+        demo labels a share of *its* requests and wants them all joined, so it deploys a copy of the
+        config at 100 % (to the same destination) when the deployed one samples less or captures nothing.
         """
         settings = self.capture_config(self.endpoint)
-        if settings is None:
-            destination = f"s3://{self.outputs['EvaluationBucketName']}/{live.CAPTURE_PREFIX}"
-            self.say("   the deployed config captures nothing: deploy a copy of it with data_capture on")
+        if settings is None or settings.sampling_percentage < 100:
+            destination = (
+                settings.destination
+                if settings is not None
+                else f"s3://{self.outputs['EvaluationBucketName']}/{live.CAPTURE_PREFIX}"
+            )
+            captured = "nothing" if settings is None else f"{settings.sampling_percentage} % of requests"
+            self.say(f"   the deployed config captures {captured}: deploy a copy that captures every request")
             self.cli.config = with_data_capture(destination, self.workdir, source=self.cli.config or DEFAULT_CONFIG)
             self._deploy()
             settings = self.capture_config(self.endpoint)
-            if settings is None:
-                raise RuntimeError(f"{self.cli.config} deployed, but endpoint {self.endpoint} still captures nothing")
+            if settings is None or settings.sampling_percentage < 100:
+                raise RuntimeError(f"{self.cli.config} deployed, but endpoint {self.endpoint} does not capture all")
         return settings
 
     def variants(self) -> list[str]:
