@@ -1,13 +1,20 @@
-"""Which variant is better on live traffic: independent-sample tests, family-wise, and "not enough labels yet".
+"""Which variant is better on live traffic: tests within inference days, family-wise, and "not enough labels yet".
 
 **Baseline and family.** As in the offline evaluation (``evaluate.verdicts``): the first current
-variant is the baseline, every other current variant a candidate compared with it on accuracy
-(Newcombe) and ROC AUC (unpaired DeLong), and all those p-values are Holm-adjusted together
-(``evaluate.family_verdict.holm_adjust``), so the chance of rejecting any true "no difference" in the
-family is at most alpha. The reading rule and its wording are the evaluation's, from the same module
+variant is the baseline, every other current variant a candidate compared with it on accuracy and
+ROC AUC, and all those p-values are Holm-adjusted together (``evaluate.family_verdict.holm_adjust``),
+so the chance of rejecting any true "no difference" in the family is at most alpha. The reading
+rule and its wording are the evaluation's, from the same module
 (``evaluate.family_verdict.read_verdict``): a winner needs a Holm rejection in its direction on at
-least one metric and none the other way; significant in opposite directions is "accuracy and ROC AUC
-disagree". A candidate that is not tested adds nothing to the family.
+least one metric and none the other way; significant in opposite directions is "accuracy and ROC
+AUC disagree". A candidate that is not tested adds nothing to the family.
+
+**Within inference days.** Each request went to one variant, so the samples are independent; but
+the traffic split changes inside a window (every progressive rollout changes it) while the base
+rate moves with time, so pooled accuracies and AUCs of equal models differ (Simpson's paradox).
+Both metrics are therefore compared within each inference day and combined with
+Cochran-Mantel-Haenszel weights (``live_quality.stratified``); the window's pooled values are
+still what the report's variant table shows.
 
 **Not enough labels yet.** A candidate is tested only when both it and the baseline have at least
 :data:`MIN_LABELS_PER_CLASS` labelled positives *and* negatives. Why that number: DeLong's variance is
@@ -15,9 +22,8 @@ estimated per class; the paired test's p-values are clearly too small below abou
 (``evaluate.paired_tests.DELONG_MIN_PER_CLASS``), and the unpaired one's rejection rate under the null
 at 0.025 was 1.46× the level with 5 positives per variant, 1.1-1.2× with 10-20 and 1.0× with 30
 (benchmarks/live_quality_false_winners.py, 2,000 runs each, standard error about 0.14×). Precision and
-recall have one class as denominator and are noise below that too. Newcombe's interval alone would be
-valid earlier, but a verdict from a handful of one class is not worth publishing; the same minimum as
-the offline evaluation keeps the two reports' rules alike.
+recall have one class as denominator and are noise below that too. The same minimum as the offline
+evaluation keeps the two reports' rules alike.
 
 **Labels that are not comparable yet.** Labels arrive late, and often not at random: a churned
 customer is known early, a retained one only at the end of the observation period. If one variant's
@@ -32,27 +38,33 @@ compare cohorts of equal age: end the capture window at least the label delay's 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from evaluate.paired_tests import DELONG_MIN_PER_CLASS
-from live_quality.independent_tests import (
-    ProportionDifference,
-    UnpairedAucDifference,
-    auc_variance,
-    newcombe_test,
-    unpaired_delong_test,
+from live_quality.independent_tests import newcombe_test
+from live_quality.stratified import (
+    StratifiedDifference,
+    Stratum,
+    accuracy_difference,
+    auc_difference,
+    paired_strata,
 )
 
 MIN_LABELS_PER_CLASS = DELONG_MIN_PER_CLASS  # 30; see the module docstring
 COVERAGE_RELATIVE_TOLERANCE = 0.10
 COVERAGE_ALPHA = 0.01
+_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
 class VariantEvidence:
-    """What the comparison needs of one variant over the whole window (from the query's 'all' row)."""
+    """What the comparison needs of one variant: the window's totals (the query's 'all' row: the gate
+    and the values shown) and its inference days (``strata``, the query's per-day rows: the tests).
+    Without strata the whole window is one stratum."""
 
     name: str
     captured: int
@@ -63,10 +75,54 @@ class VariantEvidence:
     roc_auc: float | None
     v10_variance: float | None
     v01_variance: float | None
+    strata: tuple[Stratum, ...] = ()
 
     @property
     def coverage(self) -> float:
         return self.labelled / self.captured if self.captured else 0.0
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.labelled if self.labelled else 0.0
+
+    def day_strata(self) -> tuple[Stratum, ...]:
+        if self.strata:
+            return self.strata
+        return (
+            Stratum(
+                "all",
+                self.labelled,
+                self.positives,
+                self.negatives,
+                self.correct,
+                self.roc_auc,
+                self.v10_variance,
+                self.v01_variance,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class MetricTest:
+    """One metric, candidate minus baseline: the window's values of each (``value_a``, ``value_b``, as
+    the variant table shows them), the difference within days and its test, and an interval at
+    ``interval_confidence``."""
+
+    value_a: float
+    value_b: float
+    estimate: StratifiedDifference
+    p_value: float
+    ci_low: float
+    ci_high: float
+    interval_confidence: float
+
+    @property
+    def difference(self) -> float:
+        return self.estimate.difference
+
+    @property
+    def standard_error(self) -> float:
+        return math.sqrt(self.estimate.variance)
 
 
 @dataclass(frozen=True)
@@ -78,8 +134,8 @@ class LiveComparison:
     candidate: str
     status: str
     reason: str
-    accuracy: ProportionDifference | None = None
-    auc: UnpairedAucDifference | None = None
+    accuracy: MetricTest | None = None
+    auc: MetricTest | None = None
     auc_not_tested: str | None = None
     p_accuracy_adjusted: float | None = None
     p_auc_adjusted: float | None = None
@@ -100,6 +156,12 @@ def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> t
             f"not enough labels yet: {'; '.join(short)}; each variant needs at least "
             f"{MIN_LABELS_PER_CLASS} of each class",
         )
+    if not paired_strata(baseline.day_strata(), candidate.day_strata()):
+        return (
+            "not_enough_labels",
+            f"not enough labels yet: no inference day has labelled requests of both {baseline.name} and "
+            f"{candidate.name}, and the variants are compared within days",
+        )
     coverage = newcombe_test(baseline.labelled, baseline.captured, candidate.labelled, candidate.captured)
     larger = max(baseline.coverage, candidate.coverage)
     if abs(coverage.difference) > COVERAGE_RELATIVE_TOLERANCE * larger and coverage.p_value < COVERAGE_ALPHA:
@@ -113,17 +175,47 @@ def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> t
     return None
 
 
-def _auc_test(baseline: VariantEvidence, candidate: VariantEvidence) -> tuple[UnpairedAucDifference | None, str | None]:
-    variances = []
-    for v in (baseline, candidate):
-        if v.roc_auc is None or v.v10_variance is None or v.v01_variance is None:
-            return None, f"{v.name} has no ROC AUC (one class only)"
-        variances.append(auc_variance(v.v10_variance, v.positives, v.v01_variance, v.negatives))
-    assert baseline.roc_auc is not None and candidate.roc_auc is not None
-    try:
-        return unpaired_delong_test(baseline.roc_auc, variances[0], candidate.roc_auc, variances[1]), None
-    except ValueError as err:
-        return None, str(err)
+def p_value(estimate: StratifiedDifference) -> float:
+    """Two-sided normal p-value of "no difference" for a combined difference and its variance."""
+    if estimate.variance <= 0:
+        return 1.0 if estimate.difference == 0 else 0.0
+    return math.erfc(abs(estimate.difference) / math.sqrt(2 * estimate.variance))
+
+
+def interval(estimate: StratifiedDifference, alpha: float) -> tuple[float, float]:
+    """The two-sided Wald interval at level 1 − ``alpha`` on the estimate's interval variance, clipped to [-1, 1]."""
+    half = _NORMAL.inv_cdf(1 - alpha / 2) * math.sqrt(estimate.interval_variance)
+    return max(-1.0, estimate.difference - half), min(1.0, estimate.difference + half)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    candidate: VariantEvidence
+    blocked: tuple[str, str] | None
+    accuracy: StratifiedDifference | None = None
+    auc: StratifiedDifference | None = None
+    auc_not_tested: str | None = None
+
+
+def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
+    blocked = not_ready_reason(baseline, candidate)
+    if blocked:
+        return _Planned(candidate, blocked)
+    pairs = paired_strata(baseline.day_strata(), candidate.day_strata())
+    accuracy = accuracy_difference(pairs)
+    auc = auc_difference(pairs)
+    auc_not_tested = None
+    no_auc = [v.name for v in (baseline, candidate) if v.roc_auc is None]
+    if no_auc:
+        auc, auc_not_tested = None, f"{no_auc[0]} has no ROC AUC (one class only)"
+    elif auc is None:
+        auc_not_tested = (
+            f"no inference day on which both {baseline.name} and {candidate.name} have two labelled requests "
+            "of each class"
+        )
+    elif auc.variance <= 0:
+        auc, auc_not_tested = None, "the ROC AUC difference has variance 0: no variability to test against"
+    return _Planned(candidate, None, accuracy, auc, auc_not_tested)
 
 
 def compare_with_baseline(
@@ -136,42 +228,50 @@ def compare_with_baseline(
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"variant(s) {', '.join(repeated)} appear more than once")
-    # Per candidate: why it is not tested, or its accuracy test and its AUC test (or why not).
-    planned: list[
-        tuple[VariantEvidence, tuple[str, str] | ProportionDifference, UnpairedAucDifference | None, str | None]
-    ]
-    planned = []
+    planned = [_plan(baseline, candidate) for candidate in candidates]
     family: list[float] = []
-    for candidate in candidates:
-        blocked = not_ready_reason(baseline, candidate)
-        if blocked:
-            planned.append((candidate, blocked, None, None))
-            continue
-        accuracy = newcombe_test(baseline.correct, baseline.labelled, candidate.correct, candidate.labelled)
-        auc, auc_not_tested = _auc_test(baseline, candidate)
-        family.append(accuracy.p_value)
-        if auc is not None:
-            family.append(auc.p_value)
-        planned.append((candidate, accuracy, auc, auc_not_tested))
+    for plan in planned:
+        if plan.accuracy is not None:
+            family.append(p_value(plan.accuracy))
+        if plan.auc is not None:
+            family.append(p_value(plan.auc))
     adjusted = iter(holm_adjust(family))
     level = family_level(alpha, len(family))
     out = []
-    for candidate, tested, auc, auc_not_tested in planned:
-        if isinstance(tested, tuple):
-            status, reason = tested
+    for plan in planned:
+        candidate = plan.candidate
+        if plan.blocked is not None or plan.accuracy is None:
+            status, reason = plan.blocked or ("not_enough_labels", "not enough labels yet")
             out.append(LiveComparison(baseline.name, candidate.name, status, reason))
             continue
+        accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, alpha)
         p_acc = next(adjusted)
-        p_auc = next(adjusted) if auc is not None else None
-        out.append(_verdict(baseline.name, candidate.name, tested, auc, auc_not_tested, p_acc, p_auc, alpha, level))
+        auc = p_auc = None
+        if plan.auc is not None:
+            assert baseline.roc_auc is not None and candidate.roc_auc is not None
+            auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, alpha)
+            p_auc = next(adjusted)
+        out.append(
+            _verdict(baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level)
+        )
     return out
+
+
+def _metric_test(value_a: float, value_b: float, estimate: StratifiedDifference, alpha: float) -> MetricTest:
+    low, high = interval(estimate, alpha)
+    return MetricTest(value_a, value_b, estimate, p_value(estimate), low, high, 1 - alpha)
+
+
+def _days(estimate: StratifiedDifference) -> str:
+    left_out = f", {estimate.strata_left_out} left out" if estimate.strata_left_out else ""
+    return f"{estimate.strata_used} day{'s' if estimate.strata_used != 1 else ''}{left_out}"
 
 
 def _verdict(
     baseline: str,
     candidate: str,
-    accuracy: ProportionDifference,
-    auc: UnpairedAucDifference | None,
+    accuracy: MetricTest,
+    auc: MetricTest | None,
     auc_not_tested: str | None,
     p_acc: float,
     p_auc: float | None,
@@ -181,16 +281,16 @@ def _verdict(
     accuracy_evidence = MetricEvidence(
         accuracy.difference,
         p_acc,
-        f"accuracy {baseline} {accuracy.rate_a:.4f} (n={accuracy.trials_a}) vs {candidate} {accuracy.rate_b:.4f} "
-        f"(n={accuracy.trials_b}), Newcombe p={accuracy.p_value:.3g}, Holm-adjusted {p_acc:.3g}",
+        f"accuracy {baseline} {accuracy.value_a:.4f} vs {candidate} {accuracy.value_b:.4f}, within inference days "
+        f"{accuracy.difference:+.4f} ({_days(accuracy.estimate)}), p={accuracy.p_value:.3g}, Holm-adjusted {p_acc:.3g}",
     )
     auc_evidence = None
     if auc is not None and p_auc is not None:
         auc_evidence = MetricEvidence(
             auc.difference,
             p_auc,
-            f"ROC AUC {baseline} {auc.auc_a:.4f} vs {candidate} {auc.auc_b:.4f}, unpaired DeLong p={auc.p_value:.3g}, "
-            f"Holm-adjusted {p_auc:.3g}",
+            f"ROC AUC {baseline} {auc.value_a:.4f} vs {candidate} {auc.value_b:.4f}, within inference days "
+            f"{auc.difference:+.4f} ({_days(auc.estimate)}), p={auc.p_value:.3g}, Holm-adjusted {p_auc:.3g}",
         )
     reading = read_verdict(
         baseline,

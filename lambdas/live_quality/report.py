@@ -12,7 +12,6 @@ current variants with *no captured traffic* in the window.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from evaluate.metrics import linear_quantile, threshold_metrics
@@ -22,11 +21,13 @@ from live_quality.comparison import (
     COVERAGE_RELATIVE_TOLERANCE,
     MIN_LABELS_PER_CLASS,
     LiveComparison,
+    MetricTest,
     VariantEvidence,
     compare_with_baseline,
 )
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
+from live_quality.stratified import Stratum
 
 # CloudWatch metric names the run publishes per variant (namespace and dimensions as the offline
 # evaluation's: EndpointName, VariantName), beside the offline Accuracy, Precision, … .
@@ -88,10 +89,9 @@ def _period_section(stats: PeriodStats) -> dict[str, Any]:
     return section
 
 
-def _evidence(stats: PeriodStats) -> VariantEvidence:
-    return VariantEvidence(
-        name=stats.variant,
-        captured=stats.captured,
+def _stratum(stats: PeriodStats) -> Stratum:
+    return Stratum(
+        period=stats.period,
         labelled=stats.labelled,
         positives=stats.positives,
         negatives=stats.negatives,
@@ -102,6 +102,37 @@ def _evidence(stats: PeriodStats) -> VariantEvidence:
     )
 
 
+def _evidence(stats: PeriodStats, days: Sequence[PeriodStats]) -> VariantEvidence:
+    return VariantEvidence(
+        name=stats.variant,
+        captured=stats.captured,
+        labelled=stats.labelled,
+        positives=stats.positives,
+        negatives=stats.negatives,
+        correct=stats.confusion.tp + stats.confusion.tn,
+        roc_auc=stats.roc_auc,
+        v10_variance=stats.v10_variance,
+        v01_variance=stats.v01_variance,
+        strata=tuple(_stratum(day) for day in days if day.labelled),
+    )
+
+
+def _metric_section(test: MetricTest, p_adjusted: float | None) -> dict[str, Any]:
+    return {
+        "value_a": test.value_a,
+        "value_b": test.value_b,
+        "difference": test.difference,
+        "standard_error": test.standard_error,
+        "p_value": test.p_value,
+        "p_value_adjusted": p_adjusted,
+        "ci_low": test.ci_low,
+        "ci_high": test.ci_high,
+        "interval_confidence": test.interval_confidence,
+        "days_used": test.estimate.strata_used,
+        "days_left_out": test.estimate.strata_left_out,
+    }
+
+
 def _comparison_section(c: LiveComparison) -> dict[str, Any]:
     section: dict[str, Any] = {
         "variant_a": c.baseline,
@@ -110,9 +141,9 @@ def _comparison_section(c: LiveComparison) -> dict[str, Any]:
         "verdict": {"winner": c.winner, "significant": c.significant, "reason": c.reason},
     }
     if c.accuracy is not None:
-        section["accuracy"] = {**asdict(c.accuracy), "p_value_adjusted": c.p_accuracy_adjusted}
+        section["accuracy"] = _metric_section(c.accuracy, c.p_accuracy_adjusted)
     if c.auc is not None:
-        section["roc_auc"] = {**asdict(c.auc), "p_value_adjusted": c.p_auc_adjusted}
+        section["roc_auc"] = _metric_section(c.auc, c.p_auc_adjusted)
     if c.auc_not_tested:
         section["auc_not_tested"] = c.auc_not_tested
     return section
@@ -166,7 +197,9 @@ def build_report(
     candidates = [result.overall(v) for v in current_variants[1:]]
     if base_stats is not None:
         comparisons = compare_with_baseline(
-            _evidence(base_stats), [_evidence(c) for c in candidates if c is not None], alpha
+            _evidence(base_stats, result.days(baseline)),
+            [_evidence(c, result.days(c.variant)) for c in candidates if c is not None],
+            alpha,
         )
     return {
         "endpoint_name": window.endpoint,
@@ -216,6 +249,16 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _metric_line(label: str, m: Mapping[str, Any]) -> str:
+    left_out = f", {m['days_left_out']} left out" if m["days_left_out"] else ""
+    return (
+        f"- {label}: {_fmt(m['value_a'])} vs {_fmt(m['value_b'])} over the window; within inference days "
+        f"({m['days_used']} days{left_out}) difference {_fmt(m['difference'])} "
+        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} interval), "
+        f"p = {m['p_value']:.3g}, Holm-adjusted {m['p_value_adjusted']:.3g}."
+    )
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
     """The report for people: per-variant table, comparisons with verdicts, issues with files and lines."""
     variants: Mapping[str, Mapping[str, Any]] = report["variants"]
@@ -228,9 +271,13 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"excluded), labels collected until {window['label_end_hour']}; threshold {report['settings']['threshold']}, "
         f"alpha {report['settings']['alpha']}.",
         "",
-        "Each request went to one variant, so variants are compared as independent samples: accuracy by "
-        "Newcombe's interval, ROC AUC by unpaired DeLong, every p-value Holm-adjusted together "
-        f"({report['family_tests']} tests). Baseline: `{report['baseline']}`.",
+        "Each request went to one variant, so variants are compared as independent samples, within each "
+        "inference day (a traffic split that changes while the base rate moves would otherwise favour one "
+        "variant), the days combined with Cochran-Mantel-Haenszel weights: accuracy as a Mantel-Haenszel "
+        "difference with Sato's variance, ROC AUC per day with DeLong's variances; every p-value "
+        f"Holm-adjusted together ({report['family_tests']} tests). Baseline: `{report['baseline']}`. The table "
+        "shows each variant over the whole window, so a difference within days need not be the difference "
+        "of the table's numbers.",
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
@@ -258,19 +305,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ]
     for c in report["comparisons"]:
         lines += ["", f"## {c['variant_b']} vs {c['variant_a']} (baseline)", ""]
-        if "accuracy" in c:
-            a = c["accuracy"]
-            lines.append(
-                f"- Accuracy: {_fmt(a['successes_a'] / a['trials_a'])} vs {_fmt(a['successes_b'] / a['trials_b'])}; "
-                f"difference {_fmt(a['difference'])} [{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}], "
-                f"Newcombe p = {a['p_value']:.3g}."
-            )
-        if "roc_auc" in c:
-            d = c["roc_auc"]
-            lines.append(
-                f"- ROC AUC: {_fmt(d['auc_a'])} vs {_fmt(d['auc_b'])}; difference {_fmt(d['difference'])} "
-                f"[{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], unpaired DeLong p = {d['p_value']:.3g}."
-            )
+        for key, label in (("accuracy", "Accuracy"), ("roc_auc", "ROC AUC")):
+            if key in c:
+                lines.append(_metric_line(label, c[key]))
         verdict = c["verdict"]
         headline = verdict["winner"] or ("no winner" if c["status"] == "tested" else c["status"].replace("_", " "))
         lines.append(f"- **Verdict: {headline}** — {verdict['reason']}")

@@ -11,6 +11,7 @@ from live_quality.comparison import (
     compare_with_baseline,
     not_ready_reason,
 )
+from live_quality.stratified import Stratum
 
 
 def evidence(name, *, labelled=2000, captured=2500, positives=700, accuracy=0.8, auc=0.80, var=0.05):
@@ -101,3 +102,38 @@ def test_repeated_names_and_bad_alpha_are_refused():
         compare_with_baseline(evidence("A"), [evidence("A")])
     with pytest.raises(ValueError, match="alpha"):
         compare_with_baseline(evidence("A"), [evidence("B")], alpha=1.0)
+
+
+def _days_evidence(name, days):
+    """A variant over days given as (labelled, positives, correct); no ROC AUC (accuracy alone)."""
+    strata = tuple(Stratum(f"2026/11/0{i + 1}", n, p, n - p, c) for i, (n, p, c) in enumerate(days))
+    total = [sum(d[k] for d in days) for k in range(3)]
+    return VariantEvidence(
+        name, total[0], total[0], total[1], total[0] - total[1], total[2], None, None, None, strata=strata
+    )
+
+
+def test_a_split_that_changes_while_the_base_rate_moves_is_compared_within_days():
+    # Equal models: 90 % accurate on the easy day, 60 % on the hard one; the baseline served mostly the
+    # easy day, the candidate mostly the hard one (a rollout raised its share). Pooled: 87 % vs 63 %.
+    base = _days_evidence("A", [(900, 300, 810), (100, 50, 60)])
+    cand = _days_evidence("B", [(100, 33, 90), (900, 450, 540)])
+    (result,) = compare_with_baseline(base, [cand])
+    assert result.status == "tested" and result.winner is None
+    assert result.accuracy.value_a - result.accuracy.value_b > 0.2  # what the table shows
+    assert result.accuracy.difference == pytest.approx(0.0, abs=1e-12)
+    assert "within inference days +0.0000 (2 days)" in result.reason
+    pooled = compare_with_baseline(
+        VariantEvidence("A", 1000, 1000, 350, 650, 870, None, None, None),
+        [VariantEvidence("B", 1000, 1000, 483, 517, 630, None, None, None)],
+    )[0]
+    assert pooled.winner == "A"  # the whole window as one stratum: Simpson's false winner
+
+
+def test_no_shared_inference_day_is_not_enough_labels():
+    base = _days_evidence("A", [(200, 80, 150), (0, 0, 0)])
+    cand = VariantEvidence(
+        "B", 200, 200, 80, 120, 150, None, None, None, strata=(Stratum("2026/11/09", 200, 80, 120, 150),)
+    )
+    (result,) = compare_with_baseline(base, [cand])
+    assert result.status == "not_enough_labels" and "no inference day has labelled requests of both" in result.reason

@@ -86,7 +86,11 @@ def test_each_inference_day_is_its_own_period_and_they_add_up(dataset):
             assert day.labelled == len(rows)
             tn, fp, fn, tp = confusion_matrix(y, (s >= 0.5).astype(int)).ravel()
             assert day.confusion.as_dict() == {"tp": tp, "fp": fp, "tn": tn, "fn": fn}
-            assert day.roc_auc is None  # ROC AUC is computed over the whole window only
+            # ROC AUC and DeLong's placement variances per day too: the comparison's strata
+            assert day.roc_auc == pytest.approx(roc_auc_score(y, s), rel=1e-12)
+            v10, v01 = placements(y, s)
+            assert day.v10_variance == pytest.approx(np.var(v10, ddof=1), rel=1e-9)
+            assert day.v01_variance == pytest.approx(np.var(v01, ddof=1), rel=1e-9)
         total = result.overall(variant)
         assert total is not None
         assert sum(d.captured for d in days) == total.captured

@@ -276,6 +276,7 @@ WITH capture_lines AS (
 ), score_groups AS (
   SELECT
     variant,
+    COALESCE(day, 'all') AS period,
     score,
     CAST(SUM(label) AS BIGINT) AS positives_here,
     CAST(SUM(1 - label) AS BIGINT) AS negatives_here
@@ -283,20 +284,22 @@ WITH capture_lines AS (
   WHERE
     NOT label IS NULL
   GROUP BY
-    variant,
-    score
+    GROUPING SETS (
+      (variant, day, score),
+      (variant, score)
+    )
 ), placed AS (
   SELECT
     *,
-    SUM(positives_here) OVER (PARTITION BY variant) AS positives,
-    SUM(negatives_here) OVER (PARTITION BY variant) AS negatives,
+    SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
+    SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
     SUM(positives_here) OVER (
-      PARTITION BY variant
+      PARTITION BY variant, period
       ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS positives_at_or_below,
     SUM(negatives_here) OVER (
-      PARTITION BY variant
+      PARTITION BY variant, period
       ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS negatives_at_or_below
@@ -304,6 +307,7 @@ WITH capture_lines AS (
 ), placements AS (
   SELECT
     variant,
+    period,
     positives,
     negatives,
     positives_here,
@@ -320,7 +324,7 @@ WITH capture_lines AS (
 ), auc AS (
   SELECT
     variant,
-    'all' AS period,
+    period,
     CAST(SUM(positives_here * v10) AS DOUBLE) / MAX(positives) AS roc_auc,
     CASE
       WHEN MAX(positives) > 1
@@ -340,7 +344,8 @@ WITH capture_lines AS (
     END AS v01_variance
   FROM placements
   GROUP BY
-    variant
+    variant,
+    period
 ), counts AS (
   SELECT
     variant,
