@@ -16,6 +16,12 @@ Both metrics are therefore compared within each inference day and combined with
 Cochran-Mantel-Haenszel weights (``live_quality.stratified``); the window's pooled values are
 still what the report's variant table shows.
 
+**Looked at every day.** The comparison runs on a schedule over a growing window, so its p-values
+are anytime-valid (``live_quality.anytime``: a normal-mixture e-process on each combined difference
+and its variance): rejecting whenever a Holm-adjusted p-value is below alpha at *any* run keeps the
+family-wise error at most alpha over all runs, without any run knowing the earlier ones. The price
+is power at a single look; docs/benchmarks.md measures it.
+
 **Not enough labels yet.** A candidate is tested only when both it and the baseline have at least
 :data:`MIN_LABELS_PER_CLASS` labelled positives *and* negatives. Why that number: DeLong's variance is
 estimated per class; the paired test's p-values are clearly too small below about 30 rows of a class
@@ -45,6 +51,7 @@ from statistics import NormalDist
 
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from evaluate.paired_tests import DELONG_MIN_PER_CLASS
+from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value
 from live_quality.independent_tests import newcombe_test
 from live_quality.stratified import (
     StratifiedDifference,
@@ -175,11 +182,14 @@ def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> t
     return None
 
 
-def p_value(estimate: StratifiedDifference) -> float:
-    """Two-sided normal p-value of "no difference" for a combined difference and its variance."""
+def p_value(estimate: StratifiedDifference, precision: float = MIXTURE_PRECISION) -> float:
+    """The anytime-valid p-value of "no difference" (``live_quality.anytime``) for a combined difference.
+
+    A variance of 0 (every labelled request right, or wrong, in both variants) gives no evidence: 1.
+    """
     if estimate.variance <= 0:
-        return 1.0 if estimate.difference == 0 else 0.0
-    return math.erfc(abs(estimate.difference) / math.sqrt(2 * estimate.variance))
+        return 1.0
+    return anytime_p_value(estimate.difference, estimate.variance, precision)
 
 
 def interval(estimate: StratifiedDifference, alpha: float) -> tuple[float, float]:
@@ -219,9 +229,14 @@ def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
 
 
 def compare_with_baseline(
-    baseline: VariantEvidence, candidates: Sequence[VariantEvidence], alpha: float = 0.05
+    baseline: VariantEvidence,
+    candidates: Sequence[VariantEvidence],
+    alpha: float = 0.05,
+    *,
+    precision: float = MIXTURE_PRECISION,
 ) -> list[LiveComparison]:
-    """One comparison per candidate, in order; Holm over every tested candidate's p-values (default alpha 0.05)."""
+    """One comparison per candidate, in order; Holm over every tested candidate's anytime-valid p-values
+    (default alpha 0.05; ``precision``: the normal mixture's, ``live_quality.anytime``)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha is {alpha!r}; it must be between 0 and 1")
     names = [baseline.name, *(c.name for c in candidates)]
@@ -232,9 +247,9 @@ def compare_with_baseline(
     family: list[float] = []
     for plan in planned:
         if plan.accuracy is not None:
-            family.append(p_value(plan.accuracy))
+            family.append(p_value(plan.accuracy, precision))
         if plan.auc is not None:
-            family.append(p_value(plan.auc))
+            family.append(p_value(plan.auc, precision))
     adjusted = iter(holm_adjust(family))
     level = family_level(alpha, len(family))
     out = []
@@ -244,12 +259,12 @@ def compare_with_baseline(
             status, reason = plan.blocked or ("not_enough_labels", "not enough labels yet")
             out.append(LiveComparison(baseline.name, candidate.name, status, reason))
             continue
-        accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, alpha)
+        accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, alpha, precision)
         p_acc = next(adjusted)
         auc = p_auc = None
         if plan.auc is not None:
             assert baseline.roc_auc is not None and candidate.roc_auc is not None
-            auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, alpha)
+            auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, alpha, precision)
             p_auc = next(adjusted)
         out.append(
             _verdict(baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level)
@@ -257,9 +272,11 @@ def compare_with_baseline(
     return out
 
 
-def _metric_test(value_a: float, value_b: float, estimate: StratifiedDifference, alpha: float) -> MetricTest:
+def _metric_test(
+    value_a: float, value_b: float, estimate: StratifiedDifference, alpha: float, precision: float
+) -> MetricTest:
     low, high = interval(estimate, alpha)
-    return MetricTest(value_a, value_b, estimate, p_value(estimate), low, high, 1 - alpha)
+    return MetricTest(value_a, value_b, estimate, p_value(estimate, precision), low, high, 1 - alpha)
 
 
 def _days(estimate: StratifiedDifference) -> str:

@@ -274,8 +274,11 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "Each request went to one variant, so variants are compared as independent samples, within each "
         "inference day (a traffic split that changes while the base rate moves would otherwise favour one "
         "variant), the days combined with Cochran-Mantel-Haenszel weights: accuracy as a Mantel-Haenszel "
-        "difference with Sato's variance, ROC AUC per day with DeLong's variances; every p-value "
-        f"Holm-adjusted together ({report['family_tests']} tests). Baseline: `{report['baseline']}`. The table "
+        "difference with Sato's variance, ROC AUC per day with DeLong's variances. The p-values are "
+        "anytime-valid (a normal-mixture e-process), because this comparison runs again on every schedule: "
+        "a verdict at any run keeps the family-wise error at alpha over all runs of a window with a fixed "
+        f"start. Every p-value is Holm-adjusted together ({report['family_tests']} tests). "
+        f"Baseline: `{report['baseline']}`. The table "
         "shows each variant over the whole window, so a difference within days need not be the difference "
         "of the table's numbers.",
         "",
