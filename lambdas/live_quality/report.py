@@ -278,7 +278,10 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "anytime-valid (a normal-mixture e-process), because this comparison runs again on every schedule: "
         "a verdict at any run keeps the family-wise error at alpha over all runs of a window with a fixed "
         f"start. Every p-value is Holm-adjusted together ({report['family_tests']} tests). "
-        f"Baseline: `{report['baseline']}`. The table "
+        f"Baseline: `{report['baseline']}`. ROC AUC's p-value pools each class's placement variance over "
+        'both variants (right under "no difference", which it tests; DeLong\'s unpooled form is liberal '
+        "with lopsided traffic), its interval does not (right away from it): near the boundary the two can "
+        "disagree. The table "
         "shows each variant over the whole window, so a difference within days need not be the difference "
         "of the table's numbers.",
         "",

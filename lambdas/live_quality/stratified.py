@@ -19,7 +19,12 @@ weighs little, whatever the other variant has. The same weights combine accuracy
 * ROC AUC: per day, AUC_Bk − AUC_Ak with DeLong's variance of each (the query's per-day placement
   variances), combined with the same weights: Var = Σ w_k² (Var_Ak + Var_Bk) / (Σ w_k)². A day
   where either variant lacks two labelled requests of a class has no AUC: it is left out and
-  counted.
+  counted. For the p-value each class's placement variance is *pooled* over the two variants
+  (weighted by their sizes, as a pooled t-test pools): under "no difference" both arms draw
+  placement values from one distribution, and DeLong's unpooled form, with lopsided traffic and a
+  high AUC, estimates the small arm's variance so poorly that the test is liberal (6-15× the level
+  at Holm's levels in the review) and favours the small variant. The interval shown keeps the
+  unpooled variance, which is right away from "no difference"; the two can differ.
 
 Standard library only.
 """
@@ -72,8 +77,8 @@ class Stratum:
 class StratifiedDifference:
     """Candidate minus baseline, combined over strata.
 
-    ``variance`` is the one the p-value uses, ``interval_variance`` the one the interval uses.
-    ``strata_used`` days had
+    ``variance`` is the one the p-value uses, ``interval_variance`` the one the interval uses (they
+    differ for ROC AUC only: pooled and unpooled placement variances). ``strata_used`` days had
     both variants with what the metric needs; ``strata_left_out`` had labelled requests of both but
     not enough (a class missing for ROC AUC); days with labels in one variant only say nothing
     about the difference and are counted in neither.
@@ -128,13 +133,18 @@ def accuracy_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedD
     return StratifiedDifference(difference, variance, variance, len(pairs), 0)
 
 
+def _pooled(first: float, first_n: int, second: float, second_n: int) -> float:
+    """Two sample variances pooled as a pooled t-test pools them (each with n − 1 degrees of freedom)."""
+    return ((first_n - 1) * first + (second_n - 1) * second) / (first_n + second_n - 2)
+
+
 def auc_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedDifference | None:
     """ROC AUC differences (candidate minus baseline) within days, combined with the CMH weights;
     ``None`` when no shared day has an AUC in both variants (module docstring)."""
     usable = [(a, b) for a, b in pairs if a.has_auc and b.has_auc]
     if not usable:
         return None
-    weights = numerator = unpooled = 0.0
+    weights = numerator = pooled = unpooled = 0.0
     for a, b in usable:
         assert a.roc_auc is not None and b.roc_auc is not None
         assert a.v10_variance is not None and a.v01_variance is not None
@@ -152,9 +162,14 @@ def auc_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedDiffer
                 + b.v01_variance / b.negatives
             )
         )
+        s10 = _pooled(a.v10_variance, a.positives, b.v10_variance, b.positives)
+        s01 = _pooled(a.v01_variance, a.negatives, b.v01_variance, b.negatives)
+        pooled += (
+            weight * weight * (s10 * (1 / a.positives + 1 / b.positives) + s01 * (1 / a.negatives + 1 / b.negatives))
+        )
     return StratifiedDifference(
         numerator / weights,
-        unpooled / (weights * weights),
+        pooled / (weights * weights),
         unpooled / (weights * weights),
         len(usable),
         len(pairs) - len(usable),

@@ -44,7 +44,7 @@ def test_satos_variance_matches_the_spread_of_the_estimate_with_many_small_days(
     sizes = rng.integers(3, 13, size=(40, 2))
     rates = rng.uniform(0.3, 0.9, 40)
     estimates, variances = [], []
-    for _ in range(3000):
+    for _ in range(2000):
         pairs = []
         for k, ((m, n), rate) in enumerate(zip(sizes, rates, strict=True)):
             y, x = rng.binomial(m, rate), rng.binomial(n, rate)
@@ -115,6 +115,18 @@ def test_per_day_aucs_are_combined_with_the_same_weights_and_delongs_variances()
     )
     assert estimate.difference == pytest.approx(float((w * d).sum() / w.sum()))
     assert estimate.interval_variance == pytest.approx(float((w * w * var).sum() / w.sum() ** 2))
+
+    def pooled(x, nx, y, ny):
+        return ((nx - 1) * x + (ny - 1) * y) / (nx + ny - 2)
+
+    pooled_var = np.array(
+        [
+            pooled(x.v10_variance, x.positives, y.v10_variance, y.positives) * (1 / x.positives + 1 / y.positives)
+            + pooled(x.v01_variance, x.negatives, y.v01_variance, y.negatives) * (1 / x.negatives + 1 / y.negatives)
+            for x, y in used
+        ]
+    )
+    assert estimate.variance == pytest.approx(float((w * w * pooled_var).sum() / w.sum() ** 2))
     assert (estimate.strata_used, estimate.strata_left_out) == (2, 1)  # d3: the baseline has one positive
     assert math.isfinite(estimate.variance)
 
@@ -135,3 +147,31 @@ def test_a_day_without_an_auc_in_either_variant_leaves_nothing_to_combine():
 def test_impossible_counts_are_refused_with_the_day(fields, message):
     with pytest.raises(ValueError, match=f"stratum 2026/11/01: {message}"):
         Stratum("2026/11/01", **fields)
+
+
+def _sorted_day(rng, positives, negatives, shift=2.0):
+    """A day's stratum with placements by binary search (fast for large classes; no ties here)."""
+    pos, neg = rng.normal(shift, 1.0, positives), rng.normal(0.0, 1.0, negatives)
+    v10 = np.searchsorted(np.sort(neg), pos) / negatives
+    v01 = 1 - np.searchsorted(np.sort(pos), neg) / positives
+    labelled = positives + negatives
+    return Stratum(
+        "d1", labelled, positives, negatives, 0, float(v10.mean()), float(v10.var(ddof=1)), float(v01.var(ddof=1))
+    )
+
+
+def test_pooled_placement_variances_keep_the_level_where_unpooled_delong_is_liberal():
+    # A 5 % canary (30 positives, 300 negatives) against a 95 % baseline, AUC ≈ 0.92, equal models:
+    # the review measured unpooled DeLong at several times the level here; pooled stays near it.
+    rng = np.random.default_rng(8)
+    level, runs = 0.0125, 1500
+    z = 2.4977  # two-sided 0.0125
+    rejected = {"pooled": 0, "unpooled": 0}
+    for _ in range(runs):
+        large, small = _sorted_day(rng, 570, 5700), _sorted_day(rng, 30, 300)
+        estimate = auc_difference([(large, small)])
+        assert estimate is not None
+        rejected["pooled"] += abs(estimate.difference) > z * math.sqrt(estimate.variance)
+        rejected["unpooled"] += abs(estimate.difference) > z * math.sqrt(estimate.interval_variance)
+    assert rejected["pooled"] / runs < 2 * level
+    assert rejected["unpooled"] / runs > 3 * level
