@@ -32,38 +32,46 @@ recall have one class as denominator and are noise below that too. The same mini
 evaluation keeps the two reports' rules alike.
 
 **Labels that are not comparable yet.** Labels arrive late, and often not at random: a churned
-customer is known early, a retained one only at the end of the observation period. If one variant's
-predictions are younger (its traffic share rose later) fewer of its labels are in, and those are
-richer in early-arriving classes; accuracy and precision then differ by class mix alone, with models
-of equal quality (ROC AUC does not depend on the class mix). The symptom is a label coverage that
-differs between the variants. A candidate is therefore not tested while its coverage and the
-baseline's differ by more than :data:`COVERAGE_RELATIVE_TOLERANCE` of the larger one *and*
-significantly (Newcombe p < :data:`COVERAGE_ALPHA`): "labels not comparable yet". The remedy is to
-compare cohorts of equal age: end the capture window at least the label delay's p90 before now.
+customer is known early, a retained one only at the end of the observation period. Within one
+inference day the requests of both variants have the same age, and random assignment makes their
+true class mix equal; so if the labels that have arrived differ in class mix *between the variants*
+of the same days, arrival depends on the variant as well as the class, and accuracy (and precision)
+then differ by class mix alone. A candidate is not tested while the share of positives among its
+labelled requests and the baseline's differ day by day (Cochran-Mantel-Haenszel p <
+:data:`LABEL_MIX_ALPHA`, ``live_quality.stratified.label_mix_test``): "labels not comparable yet".
+Label *coverage* alone is no reason: a younger variant has fewer labels, but within days that is
+no bias, and equal coverage can hide arrival by class.
+
+**What no test here can see.** Accuracy is measured on the class mix of the labels that have
+arrived, which is not the traffic's when arrival depends on the class (positives known first): the
+same in both variants, so the comparison is fair, but a model better on all traffic can be worse
+on that mix. ROC AUC, and recall and specificity, do not depend on the class mix when arrival
+depends on the class only; the report says so.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from evaluate.paired_tests import DELONG_MIN_PER_CLASS
 from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value
-from live_quality.independent_tests import newcombe_test
 from live_quality.stratified import (
+    LabelMixTest,
     StratifiedDifference,
     Stratum,
     accuracy_difference,
     auc_difference,
+    label_mix_test,
     paired_strata,
 )
 
 MIN_LABELS_PER_CLASS = DELONG_MIN_PER_CLASS  # 30; see the module docstring
-COVERAGE_RELATIVE_TOLERANCE = 0.10
-COVERAGE_ALPHA = 0.01
+# The label-mix check blocks a verdict; a false alarm only delays one (the next run looks again).
+LABEL_MIX_ALPHA = 0.01
 _NORMAL = NormalDist()
 
 
@@ -83,10 +91,6 @@ class VariantEvidence:
     v10_variance: float | None
     v01_variance: float | None
     strata: tuple[Stratum, ...] = ()
-
-    @property
-    def coverage(self) -> float:
-        return self.labelled / self.captured if self.captured else 0.0
 
     @property
     def accuracy(self) -> float:
@@ -148,6 +152,7 @@ class LiveComparison:
     p_auc_adjusted: float | None = None
     winner: str | None = None
     significant: bool = False
+    label_mix: LabelMixTest | None = None
 
 
 def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> tuple[str, str] | None:
@@ -169,15 +174,15 @@ def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> t
             f"not enough labels yet: no inference day has labelled requests of both {baseline.name} and "
             f"{candidate.name}, and the variants are compared within days",
         )
-    coverage = newcombe_test(baseline.labelled, baseline.captured, candidate.labelled, candidate.captured)
-    larger = max(baseline.coverage, candidate.coverage)
-    if abs(coverage.difference) > COVERAGE_RELATIVE_TOLERANCE * larger and coverage.p_value < COVERAGE_ALPHA:
+    mix = label_mix_test(paired_strata(baseline.day_strata(), candidate.day_strata()))
+    if mix is not None and mix.p_value < LABEL_MIX_ALPHA:
         return (
             "labels_not_comparable",
-            f"labels not comparable yet: label coverage {baseline.name} {baseline.coverage:.1%} vs "
-            f"{candidate.name} {candidate.coverage:.1%} (Newcombe p={coverage.p_value:.3g}); late labels are "
-            "rarely missing at random, so the labelled requests of the two variants may differ in class mix. "
-            "End the capture window at least the label delay's p90 before the labels' end.",
+            f"labels not comparable yet: on the same inference days {mix.share_a:.1%} of {baseline.name}'s "
+            f"labelled requests are positive and {mix.share_b:.1%} of {candidate.name}'s (within days "
+            f"{mix.difference:+.1%}, Cochran-Mantel-Haenszel p={mix.p_value:.3g}). Requests of one day have the "
+            "same age and the same true class mix in both variants, so labels are arriving by class differently "
+            "per variant, and accuracy would differ by class mix alone.",
         )
     return None
 
@@ -205,13 +210,15 @@ class _Planned:
     accuracy: StratifiedDifference | None = None
     auc: StratifiedDifference | None = None
     auc_not_tested: str | None = None
+    label_mix: LabelMixTest | None = None
 
 
 def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
+    pairs = paired_strata(baseline.day_strata(), candidate.day_strata())
+    mix = label_mix_test(pairs)
     blocked = not_ready_reason(baseline, candidate)
     if blocked:
-        return _Planned(candidate, blocked)
-    pairs = paired_strata(baseline.day_strata(), candidate.day_strata())
+        return _Planned(candidate, blocked, label_mix=mix)
     accuracy = accuracy_difference(pairs)
     auc = auc_difference(pairs)
     auc_not_tested = None
@@ -225,7 +232,7 @@ def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
         )
     elif auc.variance <= 0:
         auc, auc_not_tested = None, "the ROC AUC difference has variance 0: no variability to test against"
-    return _Planned(candidate, None, accuracy, auc, auc_not_tested)
+    return _Planned(candidate, None, accuracy, auc, auc_not_tested, mix)
 
 
 def compare_with_baseline(
@@ -257,7 +264,7 @@ def compare_with_baseline(
         candidate = plan.candidate
         if plan.blocked is not None or plan.accuracy is None:
             status, reason = plan.blocked or ("not_enough_labels", "not enough labels yet")
-            out.append(LiveComparison(baseline.name, candidate.name, status, reason))
+            out.append(LiveComparison(baseline.name, candidate.name, status, reason, label_mix=plan.label_mix))
             continue
         accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, alpha, precision)
         p_acc = next(adjusted)
@@ -266,9 +273,10 @@ def compare_with_baseline(
             assert baseline.roc_auc is not None and candidate.roc_auc is not None
             auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, alpha, precision)
             p_auc = next(adjusted)
-        out.append(
-            _verdict(baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level)
+        verdict = _verdict(
+            baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level
         )
+        out.append(replace(verdict, label_mix=plan.label_mix))
     return out
 
 

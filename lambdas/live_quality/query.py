@@ -57,6 +57,7 @@ RESULT_COLUMNS = (
     "line_number",
     "detail",
     "n",
+    "labelled_without_inference_id",
 )
 
 # The Glue tables the Athena query reads (in the database its QueryExecutionContext names): one

@@ -17,8 +17,7 @@ from typing import Any
 from evaluate.metrics import linear_quantile, threshold_metrics
 from evaluate.report import METRIC_LABELS
 from live_quality.comparison import (
-    COVERAGE_ALPHA,
-    COVERAGE_RELATIVE_TOLERANCE,
+    LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
     LiveComparison,
     MetricTest,
@@ -146,6 +145,14 @@ def _comparison_section(c: LiveComparison) -> dict[str, Any]:
         section["roc_auc"] = _metric_section(c.auc, c.p_auc_adjusted)
     if c.auc_not_tested:
         section["auc_not_tested"] = c.auc_not_tested
+    if c.label_mix is not None:
+        section["labelled_positive_share"] = {
+            "share_a": c.label_mix.share_a,
+            "share_b": c.label_mix.share_b,
+            "difference_within_days": c.label_mix.difference,
+            "p_value": c.label_mix.p_value,
+            "days": c.label_mix.strata_used,
+        }
     return section
 
 
@@ -212,8 +219,7 @@ def build_report(
             "threshold": window.threshold,
             "alpha": alpha,
             "min_labels_per_class": MIN_LABELS_PER_CLASS,
-            "coverage_relative_tolerance": COVERAGE_RELATIVE_TOLERANCE,
-            "coverage_alpha": COVERAGE_ALPHA,
+            "label_mix_alpha": LABEL_MIX_ALPHA,
         },
         "baseline": baseline,
         "family_tests": sum((c.p_accuracy_adjusted is not None) + (c.p_auc_adjusted is not None) for c in comparisons),
@@ -290,7 +296,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "| status | " + " | ".join(variants[n]["status"] for n in names) + " |",
         "| captured | " + " | ".join(str(variants[n]["captured"]) for n in names) + " |",
         "| labelled | " + " | ".join(str(variants[n]["labelled"]) for n in names) + " |",
-        "| label coverage | " + " | ".join(_fmt(variants[n].get("label_coverage")) for n in names) + " |",
+        "| label coverage (of requests with an InferenceId) | "
+        + " | ".join(_fmt(variants[n].get("label_coverage")) for n in names)
+        + " |",
     ]
     for key, label in METRIC_LABELS:  # the offline report's rows, in its order
         lines.append(f"| {label} | " + " | ".join(_fmt(variants[n].get("metrics", {}).get(key)) for n in names) + " |")
@@ -301,7 +309,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             + " |"
         )
     lines.append(
-        "| without inferenceId | " + " | ".join(str(variants[n].get("without_inference_id", 0)) for n in names) + " |"
+        "| without InferenceId (not in the coverage) | "
+        + " | ".join(str(variants[n].get("without_inference_id", 0)) for n in names)
+        + " |"
     )
     if report["retired_variants"]:
         lines += [
@@ -314,6 +324,15 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         for key, label in (("accuracy", "Accuracy"), ("roc_auc", "ROC AUC")):
             if key in c:
                 lines.append(_metric_line(label, c[key]))
+        if "labelled_positive_share" in c:
+            mix = c["labelled_positive_share"]
+            lines.append(
+                f"- Positives among labelled requests: {mix['share_a']:.1%} vs {mix['share_b']:.1%}; within days "
+                f"{mix['difference_within_days']:+.1%}, Cochran-Mantel-Haenszel p = {mix['p_value']:.3g} (below "
+                f"{report['settings']['label_mix_alpha']:g}: labels not comparable). Accuracy depends on the class "
+                "mix of the labels that have arrived, which is not the traffic's when positives (or negatives) are "
+                "known first; ROC AUC, recall and specificity do not, when arrival depends on the class only."
+            )
         verdict = c["verdict"]
         headline = verdict["winner"] or ("no winner" if c["status"] == "tested" else c["status"].replace("_", " "))
         lines.append(f"- **Verdict: {headline}** — {verdict['reason']}")

@@ -25,12 +25,18 @@ weighs little, whatever the other variant has. The same weights combine accuracy
   high AUC, estimates the small arm's variance so poorly that the test is liberal (6-15× the level
   at Holm's levels in the review) and favours the small variant. The interval shown keeps the
   unpooled variance, which is right away from "no difference"; the two can differ.
+* Label mix: the Cochran-Mantel-Haenszel test (Mantel & Haenszel 1959, JNCI 22:719-748; the
+  hypergeometric variance) of "the share of positives among labelled requests is the same in both
+  variants, day by day". Random assignment makes the true class mix equal within a day, and the
+  requests of one day have the same age in both variants; labels that arrive by class *and*
+  differently per variant make it differ, and then accuracy differs by class mix alone.
 
 Standard library only.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -174,3 +180,40 @@ def auc_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedDiffer
         len(usable),
         len(pairs) - len(usable),
     )
+
+
+@dataclass(frozen=True)
+class LabelMixTest:
+    """Share of positives among labelled requests, candidate minus baseline within days (MH weights),
+    and the CMH test's two-sided p-value of "the same share in both, day by day"."""
+
+    share_a: float
+    share_b: float
+    difference: float
+    p_value: float
+    strata_used: int
+
+
+def label_mix_test(pairs: Sequence[tuple[Stratum, Stratum]]) -> LabelMixTest | None:
+    """The Cochran-Mantel-Haenszel test on the positives among labelled requests (no continuity
+    correction); ``None`` without a shared day. Days with a single labelled request carry no
+    information (their hypergeometric variance is 0) and add nothing."""
+    if not pairs:
+        return None
+    observed_minus_expected = variance = weights = numerator = 0.0
+    for a, b in pairs:
+        n, m = b.labelled, a.labelled
+        total = n + m
+        positives = a.positives + b.positives
+        observed_minus_expected += b.positives - n * positives / total
+        if total > 1:
+            variance += n * m * positives * (total - positives) / (total * total * (total - 1))
+        weight = n * m / total
+        weights += weight
+        numerator += weight * (b.positives / n - a.positives / m)
+    labelled_a = sum(a.labelled for a, _ in pairs)
+    labelled_b = sum(b.labelled for _, b in pairs)
+    share_a = sum(a.positives for a, _ in pairs) / labelled_a
+    share_b = sum(b.positives for _, b in pairs) / labelled_b
+    p_value = 1.0 if variance <= 0 else math.erfc(abs(observed_minus_expected) / math.sqrt(2 * variance))
+    return LabelMixTest(share_a, share_b, numerator / weights, min(1.0, p_value), len(pairs))

@@ -297,6 +297,23 @@ def test_capture_without_inference_id_is_matched_on_event_id_like_model_monitor(
     assert stats is not None
     assert (stats.captured, stats.labelled, stats.without_inference_id) == (3, 3, 1)
     assert _samples(result, "capture_without_inference_id") == [(capture_file.name, 3, "evt-anonymous")]
+    # The coverage counts requests with an InferenceId on both sides: 2 of 2, not 3 of 3.
+    assert stats.labelled_without_inference_id == 1
+    assert stats.label_coverage == 1.0
+
+
+def test_captures_without_inference_id_and_without_labels_leave_the_coverage_alone(good):
+    # The evaluation's own TargetVariant requests carry no InferenceId and get no label.
+    root, capture_file, _ = good
+    record = json.loads(capture_file.read_text().splitlines()[0])
+    del record["eventMetadata"]["inferenceId"]
+    for i in range(6):
+        record["eventMetadata"]["eventId"] = f"evaluation-{i}"
+        append_lines(capture_file, json.dumps(record))
+    stats = run(root).overall("Variant1")
+    assert stats is not None
+    assert (stats.captured, stats.without_inference_id, stats.labelled) == (8, 6, 2)
+    assert stats.label_coverage == 1.0  # 2 labelled of the 2 requests with an InferenceId, not 2 of 8
 
 
 def test_an_id_captured_twice_is_left_out_everywhere_and_reported(good):

@@ -6,9 +6,16 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from live_quality.stratified import Stratum, accuracy_difference, auc_difference, paired_strata
+from live_quality.stratified import (
+    Stratum,
+    accuracy_difference,
+    auc_difference,
+    label_mix_test,
+    paired_strata,
+)
 
 
 def stratum(period, labelled, correct, positives=None, auc=None, v10=None, v01=None):
@@ -175,3 +182,25 @@ def test_pooled_placement_variances_keep_the_level_where_unpooled_delong_is_libe
         rejected["unpooled"] += abs(estimate.difference) > z * math.sqrt(estimate.interval_variance)
     assert rejected["pooled"] / runs < 2 * level
     assert rejected["unpooled"] / runs > 3 * level
+
+
+def test_the_label_mix_test_with_one_day_is_pearsons_chi_square_times_n_minus_1_over_n():
+    from scipy.stats import chi2_contingency
+
+    a, b = stratum("d1", 120, 60, positives=30), stratum("d1", 80, 40, positives=34)
+    mix = label_mix_test([(a, b)])
+    assert mix is not None
+    pearson = chi2_contingency([[30, 90], [34, 46]], correction=False)[0]
+    z = stats.norm.isf(mix.p_value / 2)
+    assert z * z == pytest.approx(pearson * 199 / 200)
+    assert (mix.share_a, mix.share_b, mix.difference) == pytest.approx((0.25, 0.425, 0.175))
+
+
+def test_the_label_mix_test_sees_a_difference_within_days_that_pooling_hides():
+    # B has more positives among its labels on both days (30 % vs 20 %, 80 % vs 45 %), but most of its
+    # labels are from the day with fewer positives: pooled, both have 40 %.
+    a = [stratum("d1", 100, 50, positives=20), stratum("d2", 400, 200, positives=180)]
+    b = [stratum("d1", 400, 200, positives=120), stratum("d2", 100, 50, positives=80)]
+    mix = label_mix_test(paired_strata(a, b))
+    assert mix is not None and mix.share_a == mix.share_b == pytest.approx(0.40)
+    assert mix.difference > 0.1 and mix.p_value < 1e-6

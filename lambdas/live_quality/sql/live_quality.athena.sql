@@ -352,6 +352,7 @@ WITH capture_lines AS (
     COALESCE(day, 'all') AS period,
     COUNT(*) AS captured,
     SUM(without_inference_id) AS without_inference_id,
+    SUM(CASE WHEN NOT label IS NULL THEN without_inference_id ELSE 0 END) AS labelled_without_inference_id,
     COUNT(label) AS labelled,
     SUM(CASE WHEN label = 1 THEN 1 ELSE 0 END) AS positives,
     SUM(CASE WHEN label = 0 THEN 1 ELSE 0 END) AS negatives,
@@ -471,7 +472,8 @@ SELECT
   CAST(NULL AS VARCHAR) AS source_file,
   CAST(NULL AS BIGINT) AS line_number,
   CAST(NULL AS VARCHAR) AS detail,
-  CAST(NULL AS BIGINT) AS n
+  CAST(NULL AS BIGINT) AS n,
+  k.labelled_without_inference_id
 FROM counts AS k
 LEFT JOIN auc AS a
   ON a.variant = k.variant AND a.period = k.period
@@ -497,7 +499,8 @@ SELECT
   NULL,
   NULL,
   NULL,
-  COUNT(*)
+  COUNT(*),
+  NULL
 FROM joined
 WHERE
   NOT label IS NULL
@@ -526,7 +529,8 @@ SELECT
   NULL,
   NULL,
   NULL,
-  COUNT(*)
+  COUNT(*),
+  NULL
 FROM issues
 GROUP BY
   issue,
@@ -553,6 +557,7 @@ SELECT
   source_file,
   line_number,
   detail,
+  NULL,
   NULL
 FROM issue_samples
 WHERE

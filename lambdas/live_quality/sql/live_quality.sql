@@ -279,6 +279,9 @@ counts AS (
         COALESCE(day, 'all') AS period,
         COUNT(*) AS captured,
         SUM(without_inference_id) AS without_inference_id,
+        -- Captures without an InferenceId are mostly the evaluation's own TargetVariant requests, which
+        -- no label will follow: the label coverage leaves them out of both its sides (report.py).
+        SUM(CASE WHEN label IS NOT NULL THEN without_inference_id ELSE 0 END) AS labelled_without_inference_id,
         COUNT(label) AS labelled,
         SUM(CASE WHEN label = 1 THEN 1 ELSE 0 END) AS positives,
         SUM(CASE WHEN label = 0 THEN 1 ELSE 0 END) AS negatives,
@@ -346,26 +349,27 @@ SELECT
     CAST(NULL AS VARCHAR) AS source_file,
     CAST(NULL AS BIGINT) AS line_number,
     CAST(NULL AS VARCHAR) AS detail,
-    CAST(NULL AS BIGINT) AS n
+    CAST(NULL AS BIGINT) AS n,
+    k.labelled_without_inference_id
 FROM counts AS k
 LEFT JOIN auc AS a ON a.variant = k.variant AND a.period = k.period
 UNION ALL
 SELECT
     'delay', variant, 'all', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    delay_hours, NULL, NULL, NULL, NULL, COUNT(*)
+    delay_hours, NULL, NULL, NULL, NULL, COUNT(*), NULL
 FROM joined
 WHERE label IS NOT NULL
 GROUP BY variant, delay_hours
 UNION ALL
 SELECT
     'issue_count', variant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, issue, NULL, NULL, NULL, COUNT(*)
+    NULL, issue, NULL, NULL, NULL, COUNT(*), NULL
 FROM issues
 GROUP BY issue, variant
 UNION ALL
 SELECT
     'issue_sample', variant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, issue, source_file, line_number, detail, NULL
+    NULL, issue, source_file, line_number, detail, NULL, NULL
 FROM issue_samples
 WHERE sample <= 20
 ORDER BY 1, 2, 3, 16, 17, 18, 19
