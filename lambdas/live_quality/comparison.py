@@ -54,11 +54,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from statistics import NormalDist
 
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from evaluate.paired_tests import DELONG_MIN_PER_CLASS
-from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value
+from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value, confidence_sequence
 from live_quality.stratified import (
     LabelMixTest,
     StratifiedDifference,
@@ -72,7 +71,6 @@ from live_quality.stratified import (
 MIN_LABELS_PER_CLASS = DELONG_MIN_PER_CLASS  # 30; see the module docstring
 # The label-mix check blocks a verdict; a false alarm only delays one (the next run looks again).
 LABEL_MIX_ALPHA = 0.01
-_NORMAL = NormalDist()
 
 
 @dataclass(frozen=True)
@@ -116,8 +114,8 @@ class VariantEvidence:
 @dataclass(frozen=True)
 class MetricTest:
     """One metric, candidate minus baseline: the window's values of each (``value_a``, ``value_b``, as
-    the variant table shows them), the difference within days and its test, and an interval at
-    ``interval_confidence``."""
+    the variant table shows them), the difference within days and its anytime-valid p-value, and its
+    confidence sequence at ``interval_confidence`` = 1 − alpha/m (m: tests in the family)."""
 
     value_a: float
     value_b: float
@@ -197,10 +195,13 @@ def p_value(estimate: StratifiedDifference, precision: float = MIXTURE_PRECISION
     return anytime_p_value(estimate.difference, estimate.variance, precision)
 
 
-def interval(estimate: StratifiedDifference, alpha: float) -> tuple[float, float]:
-    """The two-sided Wald interval at level 1 − ``alpha`` on the estimate's interval variance, clipped to [-1, 1]."""
-    half = _NORMAL.inv_cdf(1 - alpha / 2) * math.sqrt(estimate.interval_variance)
-    return max(-1.0, estimate.difference - half), min(1.0, estimate.difference + half)
+def interval(estimate: StratifiedDifference, alpha: float, precision: float = MIXTURE_PRECISION) -> tuple[float, float]:
+    """The anytime-valid confidence sequence at level 1 − ``alpha`` on the estimate's interval variance
+    (``live_quality.anytime``), clipped to [-1, 1]; a single point when that variance is 0."""
+    if estimate.interval_variance <= 0:
+        return estimate.difference, estimate.difference
+    low, high = confidence_sequence(estimate.difference, estimate.interval_variance, alpha, precision)
+    return max(-1.0, low), min(1.0, high)
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,10 @@ def compare_with_baseline(
             family.append(p_value(plan.auc, precision))
     adjusted = iter(holm_adjust(family))
     level = family_level(alpha, len(family))
+    # Intervals at alpha/m, the level of Holm's first (strictest) step: an interval excludes 0 exactly
+    # when that metric alone would be rejected at Holm's first step, so interval and verdict agree
+    # there; Holm's later steps can reject inside such an interval (the report says so).
+    interval_alpha = alpha / max(1, len(family))
     out = []
     for plan in planned:
         candidate = plan.candidate
@@ -266,12 +271,12 @@ def compare_with_baseline(
             status, reason = plan.blocked or ("not_enough_labels", "not enough labels yet")
             out.append(LiveComparison(baseline.name, candidate.name, status, reason, label_mix=plan.label_mix))
             continue
-        accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, alpha, precision)
+        accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, interval_alpha, precision)
         p_acc = next(adjusted)
         auc = p_auc = None
         if plan.auc is not None:
             assert baseline.roc_auc is not None and candidate.roc_auc is not None
-            auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, alpha, precision)
+            auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, interval_alpha, precision)
             p_auc = next(adjusted)
         verdict = _verdict(
             baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level
@@ -283,7 +288,7 @@ def compare_with_baseline(
 def _metric_test(
     value_a: float, value_b: float, estimate: StratifiedDifference, alpha: float, precision: float
 ) -> MetricTest:
-    low, high = interval(estimate, alpha)
+    low, high = interval(estimate, alpha, precision)
     return MetricTest(value_a, value_b, estimate, p_value(estimate, precision), low, high, 1 - alpha)
 
 

@@ -260,7 +260,7 @@ def _metric_line(label: str, m: Mapping[str, Any]) -> str:
     return (
         f"- {label}: {_fmt(m['value_a'])} vs {_fmt(m['value_b'])} over the window; within inference days "
         f"({m['days_used']} days{left_out}) difference {_fmt(m['difference'])} "
-        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} interval), "
+        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence), "
         f"p = {m['p_value']:.3g}, Holm-adjusted {m['p_value_adjusted']:.3g}."
     )
 
@@ -287,7 +287,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"Baseline: `{report['baseline']}`. ROC AUC's p-value pools each class's placement variance over "
         'both variants (right under "no difference", which it tests; DeLong\'s unpooled form is liberal '
         "with lopsided traffic), its interval does not (right away from it): near the boundary the two can "
-        "disagree. The table "
+        "disagree. Intervals are anytime-valid confidence sequences at 1 − alpha/m (m: tests in the family), "
+        "the level of Holm's first step: one excludes 0 when that metric alone would be significant there; "
+        "Holm's later steps can name a metric significant whose interval still touches 0. The table "
         "shows each variant over the whole window, so a difference within days need not be the difference "
         "of the table's numbers.",
         "",

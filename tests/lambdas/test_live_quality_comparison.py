@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evaluate.verdicts import holm_adjust
+from live_quality.anytime import confidence_sequence
 from live_quality.comparison import (
     LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
@@ -148,3 +149,19 @@ def test_no_shared_inference_day_is_not_enough_labels():
     )
     (result,) = compare_with_baseline(base, [cand])
     assert result.status == "not_enough_labels" and "no inference day has labelled requests of both" in result.reason
+
+
+def test_intervals_are_confidence_sequences_at_the_level_of_holms_first_step():
+    base = evidence("A", accuracy=0.80, auc=0.80)
+    results = compare_with_baseline(
+        base,
+        [evidence("B", accuracy=0.84, auc=0.86, var=0.03, labelled=1000, positives=350), evidence("C", accuracy=0.81)],
+    )
+    for r in results:
+        for test in (r.accuracy, r.auc):
+            assert test.interval_confidence == pytest.approx(1 - 0.05 / 4)
+            low, high = confidence_sequence(test.difference, test.estimate.interval_variance, 0.05 / 4)
+            assert (test.ci_low, test.ci_high) == pytest.approx((max(-1, low), min(1, high)))
+            if test.estimate.interval_variance == test.estimate.variance:  # accuracy: one variance
+                assert (test.ci_low > 0 or test.ci_high < 0) == (test.p_value < 0.05 / 4)
+    assert results[0].auc.estimate.interval_variance != results[0].auc.estimate.variance  # AUC: unpooled vs pooled
