@@ -37,8 +37,8 @@ ISSUES = {
     "label_not_0_or_1": "label is not 0 or 1: left out",
     "label_duplicate_superseded": "a later label for the same id replaced this one (the last label wins)",
     "label_for_unknown_id": "label for an id with no capture record in the window (or one left out above)",
-    "label_before_inference": "label collected in an hour before its prediction's hour: kept, "
-    "but check the clocks and ids",
+    "label_before_inference": "label collected in an hour before its prediction's hour: left out of the metrics "
+    "(it cannot be about that prediction); check the clocks and ids",
 }
 
 

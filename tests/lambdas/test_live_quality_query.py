@@ -331,14 +331,17 @@ def test_an_id_captured_twice_is_left_out_everywhere_and_reported(good):
     assert result.issue_counts[("label_for_unknown_id", None)] == 1  # its label has nothing to join now
 
 
-def test_a_label_collected_before_its_prediction_hour_is_kept_and_reported(tmp_path):
+def test_a_label_collected_before_its_prediction_hour_is_left_out_and_reported(tmp_path):
     odd = Request("Variant1", "odd", 0.7, 1, START + timedelta(hours=5), START + timedelta(hours=2))
-    write_capture(tmp_path / "capture", [odd])
-    write_labels(tmp_path / "gt", [odd])
+    fine = Request("Variant1", "fine", 0.2, 0, START + timedelta(hours=1), START + timedelta(hours=2))
+    write_capture(tmp_path / "capture", [odd, fine])
+    write_labels(tmp_path / "gt", [odd, fine])
     result = run(tmp_path)
-    assert result.overall("Variant1").labelled == 1  # type: ignore[union-attr]
+    stats = result.overall("Variant1")
+    assert stats is not None
+    assert (stats.captured, stats.labelled, stats.positives) == (2, 1, 0)
     assert result.issue_counts[("label_before_inference", "Variant1")] == 1
-    assert result.delays["Variant1"] == {-3: 1}
+    assert result.delays["Variant1"] == {1: 1}
 
 
 def test_file_names_order_as_strings_when_the_last_label_is_chosen(good):

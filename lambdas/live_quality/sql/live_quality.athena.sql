@@ -266,7 +266,7 @@ WITH capture_lines AS (
     variant,
     day,
     score,
-    label,
+    CASE WHEN delay_hours < 0 THEN NULL ELSE label END AS label,
     predicted,
     delay_hours,
     without_inference_id

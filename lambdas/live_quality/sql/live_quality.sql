@@ -209,8 +209,17 @@ matched AS MATERIALIZED (
     FULL OUTER JOIN labels AS l ON l.join_key = c.join_key
 ),
 joined AS NOT MATERIALIZED (
-    -- The captured requests (with their label, if any) of matched; a filter, not a copy.
-    SELECT variant, day, score, label, predicted, delay_hours, without_inference_id
+    -- The captured requests (with their label, if any) of matched; a filter, not a copy. A label
+    -- collected before its prediction's hour cannot be about that prediction (a clock or an id is
+    -- wrong): it is left out of every metric and only reported (issue label_before_inference).
+    SELECT
+        variant,
+        day,
+        score,
+        CASE WHEN delay_hours < 0 THEN NULL ELSE label END AS label,
+        predicted,
+        delay_hours,
+        without_inference_id
     FROM matched
     WHERE capture_key IS NOT NULL
 ),
