@@ -330,8 +330,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             mix = c["labelled_positive_share"]
             lines.append(
                 f"- Positives among labelled requests: {mix['share_a']:.1%} vs {mix['share_b']:.1%}; within days "
-                f"{mix['difference_within_days']:+.1%}, Cochran-Mantel-Haenszel p = {mix['p_value']:.3g} (below "
-                f"{report['settings']['label_mix_alpha']:g}: labels not comparable). Accuracy depends on the class "
+                f"{mix['difference_within_days']:+.1%}, Cochran-Mantel-Haenszel p = {mix['p_value']:.3g} (labels "
+                f"not comparable below {report['settings']['label_mix_alpha']:g}). Accuracy depends on the class "
                 "mix of the labels that have arrived, which is not the traffic's when positives (or negatives) are "
                 "known first; ROC AUC, recall and specificity do not, when arrival depends on the class only."
             )
