@@ -3,9 +3,10 @@
 Both ask "is this candidate better than the baseline?" on two metrics, accuracy and ROC AUC, with
 every p-value of the family adjusted together by Holm's step-down procedure. They differ only in
 the tests that give the p-values: paired on the same rows offline (McNemar, paired DeLong:
-``evaluate.verdicts``), independent samples on live traffic (Newcombe, unpaired DeLong:
-``live_quality.comparison``). What is the same lives here, once: the Holm adjustment, the side a
-difference favours, and how two adjusted p-values become a verdict and its wording.
+``evaluate.verdicts``), independent samples within inference days on live traffic, anytime-valid
+(Mantel-Haenszel and per-day DeLong: ``live_quality.comparison``). What is the same lives here,
+once: the Holm adjustment, the side a difference favours, and how two adjusted p-values become a
+verdict and its wording.
 
 **How a verdict reads.** The candidate or the baseline "is better" when its adjusted p-value is
 below alpha on at least one metric and no metric is significant the other way; "accuracy and ROC

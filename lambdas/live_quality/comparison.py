@@ -1,13 +1,26 @@
-"""Which variant is better on live traffic: independent-sample tests, family-wise, and "not enough labels yet".
+"""Which variant is better on live traffic: tests within inference days, family-wise, and "not enough labels yet".
 
 **Baseline and family.** As in the offline evaluation (``evaluate.verdicts``): the first current
-variant is the baseline, every other current variant a candidate compared with it on accuracy
-(Newcombe) and ROC AUC (unpaired DeLong), and all those p-values are Holm-adjusted together
-(``evaluate.family_verdict.holm_adjust``), so the chance of rejecting any true "no difference" in the
-family is at most alpha. The reading rule and its wording are the evaluation's, from the same module
+variant is the baseline, every other current variant a candidate compared with it on accuracy and
+ROC AUC, and all those p-values are Holm-adjusted together (``evaluate.family_verdict.holm_adjust``),
+so the chance of rejecting any true "no difference" in the family is at most alpha. The reading
+rule and its wording are the evaluation's, from the same module
 (``evaluate.family_verdict.read_verdict``): a winner needs a Holm rejection in its direction on at
-least one metric and none the other way; significant in opposite directions is "accuracy and ROC AUC
-disagree". A candidate that is not tested adds nothing to the family.
+least one metric and none the other way; significant in opposite directions is "accuracy and ROC
+AUC disagree". A candidate that is not tested adds nothing to the family.
+
+**Within inference days.** Each request went to one variant, so the samples are independent; but
+the traffic split changes inside a window (every progressive rollout changes it) while the base
+rate moves with time, so pooled accuracies and AUCs of equal models differ (Simpson's paradox).
+Both metrics are therefore compared within each inference day and combined with
+Cochran-Mantel-Haenszel weights (``live_quality.stratified``); the window's pooled values are
+still what the report's variant table shows.
+
+**Looked at every day.** The comparison runs on a schedule over a growing window, so its p-values
+are anytime-valid (``live_quality.anytime``: a normal-mixture e-process on each combined difference
+and its variance): rejecting whenever a Holm-adjusted p-value is below alpha at *any* run keeps the
+family-wise error at most alpha over all runs, without any run knowing the earlier ones. The price
+is power at a single look; docs/benchmarks.md measures it.
 
 **Not enough labels yet.** A candidate is tested only when both it and the baseline have at least
 :data:`MIN_LABELS_PER_CLASS` labelled positives *and* negatives. Why that number: DeLong's variance is
@@ -15,44 +28,56 @@ estimated per class; the paired test's p-values are clearly too small below abou
 (``evaluate.paired_tests.DELONG_MIN_PER_CLASS``), and the unpaired one's rejection rate under the null
 at 0.025 was 1.46× the level with 5 positives per variant, 1.1-1.2× with 10-20 and 1.0× with 30
 (benchmarks/live_quality_false_winners.py, 2,000 runs each, standard error about 0.14×). Precision and
-recall have one class as denominator and are noise below that too. Newcombe's interval alone would be
-valid earlier, but a verdict from a handful of one class is not worth publishing; the same minimum as
-the offline evaluation keeps the two reports' rules alike.
+recall have one class as denominator and are noise below that too. The same minimum as the offline
+evaluation keeps the two reports' rules alike.
 
 **Labels that are not comparable yet.** Labels arrive late, and often not at random: a churned
-customer is known early, a retained one only at the end of the observation period. If one variant's
-predictions are younger (its traffic share rose later) fewer of its labels are in, and those are
-richer in early-arriving classes; accuracy and precision then differ by class mix alone, with models
-of equal quality (ROC AUC does not depend on the class mix). The symptom is a label coverage that
-differs between the variants. A candidate is therefore not tested while its coverage and the
-baseline's differ by more than :data:`COVERAGE_RELATIVE_TOLERANCE` of the larger one *and*
-significantly (Newcombe p < :data:`COVERAGE_ALPHA`): "labels not comparable yet". The remedy is to
-compare cohorts of equal age: end the capture window at least the label delay's p90 before now.
+customer is known early, a retained one only at the end of the observation period. Within one
+inference day the requests of both variants have the same age, and random assignment makes their
+true class mix equal; so if the labels that have arrived differ in class mix *between the variants*
+of the same days, arrival depends on the variant as well as the class, and accuracy (and precision)
+then differ by class mix alone. A candidate is not tested while the share of positives among its
+labelled requests and the baseline's differ day by day (Cochran-Mantel-Haenszel p <
+:data:`LABEL_MIX_ALPHA`, ``live_quality.stratified.label_mix_test``): "labels not comparable yet".
+Label *coverage* alone is no reason: a younger variant has fewer labels, but within days that is
+no bias, and equal coverage can hide arrival by class.
+
+**What no test here can see.** Accuracy is measured on the class mix of the labels that have
+arrived, which is not the traffic's when arrival depends on the class (positives known first): the
+same in both variants, so the comparison is fair, but a model better on all traffic can be worse
+on that mix. ROC AUC, and recall and specificity, do not depend on the class mix when arrival
+depends on the class only; the report says so.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from evaluate.paired_tests import DELONG_MIN_PER_CLASS
-from live_quality.independent_tests import (
-    ProportionDifference,
-    UnpairedAucDifference,
-    auc_variance,
-    newcombe_test,
-    unpaired_delong_test,
+from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value, confidence_sequence
+from live_quality.stratified import (
+    LabelMixTest,
+    StratifiedDifference,
+    Stratum,
+    accuracy_difference,
+    auc_difference,
+    label_mix_test,
+    paired_strata,
 )
 
 MIN_LABELS_PER_CLASS = DELONG_MIN_PER_CLASS  # 30; see the module docstring
-COVERAGE_RELATIVE_TOLERANCE = 0.10
-COVERAGE_ALPHA = 0.01
+# The label-mix check blocks a verdict; a false alarm only delays one (the next run looks again).
+LABEL_MIX_ALPHA = 0.01
 
 
 @dataclass(frozen=True)
 class VariantEvidence:
-    """What the comparison needs of one variant over the whole window (from the query's 'all' row)."""
+    """What the comparison needs of one variant: the window's totals (the query's 'all' row: the gate
+    and the values shown) and its inference days (``strata``, the query's per-day rows: the tests).
+    Without strata the whole window is one stratum."""
 
     name: str
     captured: int
@@ -63,10 +88,50 @@ class VariantEvidence:
     roc_auc: float | None
     v10_variance: float | None
     v01_variance: float | None
+    strata: tuple[Stratum, ...] = ()
 
     @property
-    def coverage(self) -> float:
-        return self.labelled / self.captured if self.captured else 0.0
+    def accuracy(self) -> float:
+        return self.correct / self.labelled if self.labelled else 0.0
+
+    def day_strata(self) -> tuple[Stratum, ...]:
+        if self.strata:
+            return self.strata
+        return (
+            Stratum(
+                "all",
+                self.labelled,
+                self.positives,
+                self.negatives,
+                self.correct,
+                self.roc_auc,
+                self.v10_variance,
+                self.v01_variance,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class MetricTest:
+    """One metric, candidate minus baseline: the window's values of each (``value_a``, ``value_b``, as
+    the variant table shows them), the difference within days and its anytime-valid p-value, and its
+    confidence sequence at ``interval_confidence`` = 1 − alpha/m (m: tests in the family)."""
+
+    value_a: float
+    value_b: float
+    estimate: StratifiedDifference
+    p_value: float
+    ci_low: float
+    ci_high: float
+    interval_confidence: float
+
+    @property
+    def difference(self) -> float:
+        return self.estimate.difference
+
+    @property
+    def standard_error(self) -> float:
+        return math.sqrt(self.estimate.variance)
 
 
 @dataclass(frozen=True)
@@ -78,13 +143,14 @@ class LiveComparison:
     candidate: str
     status: str
     reason: str
-    accuracy: ProportionDifference | None = None
-    auc: UnpairedAucDifference | None = None
+    accuracy: MetricTest | None = None
+    auc: MetricTest | None = None
     auc_not_tested: str | None = None
     p_accuracy_adjusted: float | None = None
     p_auc_adjusted: float | None = None
     winner: str | None = None
     significant: bool = False
+    label_mix: LabelMixTest | None = None
 
 
 def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> tuple[str, str] | None:
@@ -100,78 +166,142 @@ def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> t
             f"not enough labels yet: {'; '.join(short)}; each variant needs at least "
             f"{MIN_LABELS_PER_CLASS} of each class",
         )
-    coverage = newcombe_test(baseline.labelled, baseline.captured, candidate.labelled, candidate.captured)
-    larger = max(baseline.coverage, candidate.coverage)
-    if abs(coverage.difference) > COVERAGE_RELATIVE_TOLERANCE * larger and coverage.p_value < COVERAGE_ALPHA:
+    if not paired_strata(baseline.day_strata(), candidate.day_strata()):
+        return (
+            "not_enough_labels",
+            f"not enough labels yet: no inference day has labelled requests of both {baseline.name} and "
+            f"{candidate.name}, and the variants are compared within days",
+        )
+    mix = label_mix_test(paired_strata(baseline.day_strata(), candidate.day_strata()))
+    if mix is not None and mix.p_value < LABEL_MIX_ALPHA:
         return (
             "labels_not_comparable",
-            f"labels not comparable yet: label coverage {baseline.name} {baseline.coverage:.1%} vs "
-            f"{candidate.name} {candidate.coverage:.1%} (Newcombe p={coverage.p_value:.3g}); late labels are "
-            "rarely missing at random, so the labelled requests of the two variants may differ in class mix. "
-            "End the capture window at least the label delay's p90 before the labels' end.",
+            f"labels not comparable yet: on the same inference days {mix.share_a:.1%} of {baseline.name}'s "
+            f"labelled requests are positive and {mix.share_b:.1%} of {candidate.name}'s (within days "
+            f"{mix.difference:+.1%}, Cochran-Mantel-Haenszel p={mix.p_value:.3g}). Requests of one day have the "
+            "same age and the same true class mix in both variants, so labels are arriving by class differently "
+            "per variant, and accuracy would differ by class mix alone.",
         )
     return None
 
 
-def _auc_test(baseline: VariantEvidence, candidate: VariantEvidence) -> tuple[UnpairedAucDifference | None, str | None]:
-    variances = []
-    for v in (baseline, candidate):
-        if v.roc_auc is None or v.v10_variance is None or v.v01_variance is None:
-            return None, f"{v.name} has no ROC AUC (one class only)"
-        variances.append(auc_variance(v.v10_variance, v.positives, v.v01_variance, v.negatives))
-    assert baseline.roc_auc is not None and candidate.roc_auc is not None
-    try:
-        return unpaired_delong_test(baseline.roc_auc, variances[0], candidate.roc_auc, variances[1]), None
-    except ValueError as err:
-        return None, str(err)
+def p_value(estimate: StratifiedDifference, precision: float = MIXTURE_PRECISION) -> float:
+    """The anytime-valid p-value of "no difference" (``live_quality.anytime``) for a combined difference.
+
+    A variance of 0 (every labelled request right, or wrong, in both variants) gives no evidence: 1.
+    """
+    if estimate.variance <= 0:
+        return 1.0
+    return anytime_p_value(estimate.difference, estimate.variance, precision)
+
+
+def interval(estimate: StratifiedDifference, alpha: float, precision: float = MIXTURE_PRECISION) -> tuple[float, float]:
+    """The anytime-valid confidence sequence at level 1 − ``alpha`` on the estimate's interval variance
+    (``live_quality.anytime``), clipped to [-1, 1]; a single point when that variance is 0."""
+    if estimate.interval_variance <= 0:
+        return estimate.difference, estimate.difference
+    low, high = confidence_sequence(estimate.difference, estimate.interval_variance, alpha, precision)
+    return max(-1.0, low), min(1.0, high)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    candidate: VariantEvidence
+    blocked: tuple[str, str] | None
+    accuracy: StratifiedDifference | None = None
+    auc: StratifiedDifference | None = None
+    auc_not_tested: str | None = None
+    label_mix: LabelMixTest | None = None
+
+
+def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
+    pairs = paired_strata(baseline.day_strata(), candidate.day_strata())
+    mix = label_mix_test(pairs)
+    blocked = not_ready_reason(baseline, candidate)
+    if blocked:
+        return _Planned(candidate, blocked, label_mix=mix)
+    accuracy = accuracy_difference(pairs)
+    auc = auc_difference(pairs)
+    auc_not_tested = None
+    no_auc = [v.name for v in (baseline, candidate) if v.roc_auc is None]
+    if no_auc:
+        auc, auc_not_tested = None, f"{no_auc[0]} has no ROC AUC (one class only)"
+    elif auc is None:
+        auc_not_tested = (
+            f"no inference day on which both {baseline.name} and {candidate.name} have two labelled requests "
+            "of each class"
+        )
+    elif auc.variance <= 0:
+        auc, auc_not_tested = None, "the ROC AUC difference has variance 0: no variability to test against"
+    return _Planned(candidate, None, accuracy, auc, auc_not_tested, mix)
 
 
 def compare_with_baseline(
-    baseline: VariantEvidence, candidates: Sequence[VariantEvidence], alpha: float = 0.05
+    baseline: VariantEvidence,
+    candidates: Sequence[VariantEvidence],
+    alpha: float = 0.05,
+    *,
+    precision: float = MIXTURE_PRECISION,
 ) -> list[LiveComparison]:
-    """One comparison per candidate, in order; Holm over every tested candidate's p-values (default alpha 0.05)."""
+    """One comparison per candidate, in order; Holm over every tested candidate's anytime-valid p-values
+    (default alpha 0.05; ``precision``: the normal mixture's, ``live_quality.anytime``)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha is {alpha!r}; it must be between 0 and 1")
     names = [baseline.name, *(c.name for c in candidates)]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"variant(s) {', '.join(repeated)} appear more than once")
-    # Per candidate: why it is not tested, or its accuracy test and its AUC test (or why not).
-    planned: list[
-        tuple[VariantEvidence, tuple[str, str] | ProportionDifference, UnpairedAucDifference | None, str | None]
-    ]
-    planned = []
+    planned = [_plan(baseline, candidate) for candidate in candidates]
     family: list[float] = []
-    for candidate in candidates:
-        blocked = not_ready_reason(baseline, candidate)
-        if blocked:
-            planned.append((candidate, blocked, None, None))
-            continue
-        accuracy = newcombe_test(baseline.correct, baseline.labelled, candidate.correct, candidate.labelled)
-        auc, auc_not_tested = _auc_test(baseline, candidate)
-        family.append(accuracy.p_value)
-        if auc is not None:
-            family.append(auc.p_value)
-        planned.append((candidate, accuracy, auc, auc_not_tested))
+    for plan in planned:
+        if plan.accuracy is not None:
+            family.append(p_value(plan.accuracy, precision))
+        if plan.auc is not None:
+            family.append(p_value(plan.auc, precision))
     adjusted = iter(holm_adjust(family))
     level = family_level(alpha, len(family))
+    # Intervals at alpha/m, the level of Holm's first (strictest) step: an interval excludes 0 exactly
+    # when that metric alone would be rejected at Holm's first step, so interval and verdict agree
+    # there; Holm's later steps can reject inside such an interval (the report says so).
+    interval_alpha = alpha / max(1, len(family))
     out = []
-    for candidate, tested, auc, auc_not_tested in planned:
-        if isinstance(tested, tuple):
-            status, reason = tested
-            out.append(LiveComparison(baseline.name, candidate.name, status, reason))
+    for plan in planned:
+        candidate = plan.candidate
+        if plan.blocked is not None or plan.accuracy is None:
+            status, reason = plan.blocked or ("not_enough_labels", "not enough labels yet")
+            out.append(LiveComparison(baseline.name, candidate.name, status, reason, label_mix=plan.label_mix))
             continue
+        accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, interval_alpha, precision)
         p_acc = next(adjusted)
-        p_auc = next(adjusted) if auc is not None else None
-        out.append(_verdict(baseline.name, candidate.name, tested, auc, auc_not_tested, p_acc, p_auc, alpha, level))
+        auc = p_auc = None
+        if plan.auc is not None:
+            assert baseline.roc_auc is not None and candidate.roc_auc is not None
+            auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, interval_alpha, precision)
+            p_auc = next(adjusted)
+        verdict = _verdict(
+            baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level
+        )
+        out.append(replace(verdict, label_mix=plan.label_mix))
     return out
+
+
+def _metric_test(
+    value_a: float, value_b: float, estimate: StratifiedDifference, alpha: float, precision: float
+) -> MetricTest:
+    low, high = interval(estimate, alpha, precision)
+    return MetricTest(value_a, value_b, estimate, p_value(estimate, precision), low, high, 1 - alpha)
+
+
+def _days(estimate: StratifiedDifference) -> str:
+    left_out = f", {estimate.strata_left_out} left out" if estimate.strata_left_out else ""
+    return f"{estimate.strata_used} day{'s' if estimate.strata_used != 1 else ''}{left_out}"
 
 
 def _verdict(
     baseline: str,
     candidate: str,
-    accuracy: ProportionDifference,
-    auc: UnpairedAucDifference | None,
+    accuracy: MetricTest,
+    auc: MetricTest | None,
     auc_not_tested: str | None,
     p_acc: float,
     p_auc: float | None,
@@ -181,16 +311,16 @@ def _verdict(
     accuracy_evidence = MetricEvidence(
         accuracy.difference,
         p_acc,
-        f"accuracy {baseline} {accuracy.rate_a:.4f} (n={accuracy.trials_a}) vs {candidate} {accuracy.rate_b:.4f} "
-        f"(n={accuracy.trials_b}), Newcombe p={accuracy.p_value:.3g}, Holm-adjusted {p_acc:.3g}",
+        f"accuracy {baseline} {accuracy.value_a:.4f} vs {candidate} {accuracy.value_b:.4f}, within inference days "
+        f"{accuracy.difference:+.4f} ({_days(accuracy.estimate)}), p={accuracy.p_value:.3g}, Holm-adjusted {p_acc:.3g}",
     )
     auc_evidence = None
     if auc is not None and p_auc is not None:
         auc_evidence = MetricEvidence(
             auc.difference,
             p_auc,
-            f"ROC AUC {baseline} {auc.auc_a:.4f} vs {candidate} {auc.auc_b:.4f}, unpaired DeLong p={auc.p_value:.3g}, "
-            f"Holm-adjusted {p_auc:.3g}",
+            f"ROC AUC {baseline} {auc.value_a:.4f} vs {candidate} {auc.value_b:.4f}, within inference days "
+            f"{auc.difference:+.4f} ({_days(auc.estimate)}), p={auc.p_value:.3g}, Holm-adjusted {p_auc:.3g}",
         )
     reading = read_verdict(
         baseline,

@@ -2,7 +2,9 @@
 
 On live traffic each request goes to one variant, so the offline evaluation's paired tests
 (McNemar, paired DeLong: ``evaluate.paired_tests``) do not apply; these are their independent-sample
-counterparts.
+counterparts for one sample per variant, tested at one look. The live comparison itself no longer
+calls them: it compares within inference days with anytime-valid p-values (``live_quality.stratified``,
+``live_quality.anytime``), where ``stratified`` forms the same per-curve DeLong variance per day.
 
 * Accuracy: a difference of two independent proportions. The interval is Newcombe's hybrid score
   interval ("method 10", Newcombe 1998, Statistics in Medicine 17:873–890), built from the two Wilson

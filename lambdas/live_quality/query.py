@@ -58,6 +58,7 @@ RESULT_COLUMNS = (
     "line_number",
     "detail",
     "n",
+    "labelled_without_inference_id",
 )
 
 # The Glue tables the Athena query reads (names in live_quality/tables.py, which the stack's Glue

@@ -12,21 +12,21 @@ current variants with *no captured traffic* in the window.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from evaluate.metrics import linear_quantile, threshold_metrics
 from evaluate.report import METRIC_LABELS
 from live_quality.comparison import (
-    COVERAGE_ALPHA,
-    COVERAGE_RELATIVE_TOLERANCE,
+    LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
     LiveComparison,
+    MetricTest,
     VariantEvidence,
     compare_with_baseline,
 )
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
+from live_quality.stratified import Stratum
 
 # CloudWatch metric names the run publishes per variant (namespace and dimensions as the offline
 # evaluation's: EndpointName, VariantName), beside the offline Accuracy, Precision, … .
@@ -88,10 +88,9 @@ def _period_section(stats: PeriodStats) -> dict[str, Any]:
     return section
 
 
-def _evidence(stats: PeriodStats) -> VariantEvidence:
-    return VariantEvidence(
-        name=stats.variant,
-        captured=stats.captured,
+def _stratum(stats: PeriodStats) -> Stratum:
+    return Stratum(
+        period=stats.period,
         labelled=stats.labelled,
         positives=stats.positives,
         negatives=stats.negatives,
@@ -102,6 +101,37 @@ def _evidence(stats: PeriodStats) -> VariantEvidence:
     )
 
 
+def _evidence(stats: PeriodStats, days: Sequence[PeriodStats]) -> VariantEvidence:
+    return VariantEvidence(
+        name=stats.variant,
+        captured=stats.captured,
+        labelled=stats.labelled,
+        positives=stats.positives,
+        negatives=stats.negatives,
+        correct=stats.confusion.tp + stats.confusion.tn,
+        roc_auc=stats.roc_auc,
+        v10_variance=stats.v10_variance,
+        v01_variance=stats.v01_variance,
+        strata=tuple(_stratum(day) for day in days if day.labelled),
+    )
+
+
+def _metric_section(test: MetricTest, p_adjusted: float | None) -> dict[str, Any]:
+    return {
+        "value_a": test.value_a,
+        "value_b": test.value_b,
+        "difference": test.difference,
+        "standard_error": test.standard_error,
+        "p_value": test.p_value,
+        "p_value_adjusted": p_adjusted,
+        "ci_low": test.ci_low,
+        "ci_high": test.ci_high,
+        "interval_confidence": test.interval_confidence,
+        "days_used": test.estimate.strata_used,
+        "days_left_out": test.estimate.strata_left_out,
+    }
+
+
 def _comparison_section(c: LiveComparison) -> dict[str, Any]:
     section: dict[str, Any] = {
         "variant_a": c.baseline,
@@ -110,11 +140,19 @@ def _comparison_section(c: LiveComparison) -> dict[str, Any]:
         "verdict": {"winner": c.winner, "significant": c.significant, "reason": c.reason},
     }
     if c.accuracy is not None:
-        section["accuracy"] = {**asdict(c.accuracy), "p_value_adjusted": c.p_accuracy_adjusted}
+        section["accuracy"] = _metric_section(c.accuracy, c.p_accuracy_adjusted)
     if c.auc is not None:
-        section["roc_auc"] = {**asdict(c.auc), "p_value_adjusted": c.p_auc_adjusted}
+        section["roc_auc"] = _metric_section(c.auc, c.p_auc_adjusted)
     if c.auc_not_tested:
         section["auc_not_tested"] = c.auc_not_tested
+    if c.label_mix is not None:
+        section["labelled_positive_share"] = {
+            "share_a": c.label_mix.share_a,
+            "share_b": c.label_mix.share_b,
+            "difference_within_days": c.label_mix.difference,
+            "p_value": c.label_mix.p_value,
+            "days": c.label_mix.strata_used,
+        }
     return section
 
 
@@ -166,7 +204,9 @@ def build_report(
     candidates = [result.overall(v) for v in current_variants[1:]]
     if base_stats is not None:
         comparisons = compare_with_baseline(
-            _evidence(base_stats), [_evidence(c) for c in candidates if c is not None], alpha
+            _evidence(base_stats, result.days(baseline)),
+            [_evidence(c, result.days(c.variant)) for c in candidates if c is not None],
+            alpha,
         )
     return {
         "endpoint_name": window.endpoint,
@@ -179,8 +219,7 @@ def build_report(
             "threshold": window.threshold,
             "alpha": alpha,
             "min_labels_per_class": MIN_LABELS_PER_CLASS,
-            "coverage_relative_tolerance": COVERAGE_RELATIVE_TOLERANCE,
-            "coverage_alpha": COVERAGE_ALPHA,
+            "label_mix_alpha": LABEL_MIX_ALPHA,
         },
         "baseline": baseline,
         "family_tests": sum((c.p_accuracy_adjusted is not None) + (c.p_auc_adjusted is not None) for c in comparisons),
@@ -225,6 +264,16 @@ def _query_lines(query: Mapping[str, Any] | None) -> list[str]:
     return [f"{query['engine']} query `{query['query_execution_id']}`{cost}.", ""]
 
 
+def _metric_line(label: str, m: Mapping[str, Any]) -> str:
+    left_out = f", {m['days_left_out']} left out" if m["days_left_out"] else ""
+    return (
+        f"- {label}: {_fmt(m['value_a'])} vs {_fmt(m['value_b'])} over the window; within inference days "
+        f"({m['days_used']} days{left_out}) difference {_fmt(m['difference'])} "
+        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence), "
+        f"p = {m['p_value']:.3g}, Holm-adjusted {m['p_value_adjusted']:.3g}."
+    )
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
     """The report for people: per-variant table, comparisons with verdicts, issues with files and lines."""
     variants: Mapping[str, Mapping[str, Any]] = report["variants"]
@@ -238,16 +287,30 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"alpha {report['settings']['alpha']}.",
         "",
         *_query_lines(report.get("query")),
-        "Each request went to one variant, so variants are compared as independent samples: accuracy by "
-        "Newcombe's interval, ROC AUC by unpaired DeLong, every p-value Holm-adjusted together "
-        f"({report['family_tests']} tests). Baseline: `{report['baseline']}`.",
+        "Each request went to one variant, so variants are compared as independent samples, within each "
+        "inference day (a traffic split that changes while the base rate moves would otherwise favour one "
+        "variant), the days combined with Cochran-Mantel-Haenszel weights: accuracy as a Mantel-Haenszel "
+        "difference with Sato's variance, ROC AUC per day with DeLong's variances. The p-values are "
+        "anytime-valid (a normal-mixture e-process), because this comparison runs again on every schedule: "
+        "a verdict at any run keeps the family-wise error at alpha over all runs of a window with a fixed "
+        f"start. Every p-value is Holm-adjusted together ({report['family_tests']} tests). "
+        f"Baseline: `{report['baseline']}`. ROC AUC's p-value pools each class's placement variance over "
+        'both variants (right under "no difference", which it tests; DeLong\'s unpooled form is liberal '
+        "with lopsided traffic), its interval does not (right away from it): near the boundary the two can "
+        "disagree. Intervals are anytime-valid confidence sequences at 1 − alpha/m (m: tests in the family), "
+        "the level of Holm's first step: one excludes 0 when that metric alone would be significant there; "
+        "Holm's later steps can name a metric significant whose interval still touches 0. The table "
+        "shows each variant over the whole window, so a difference within days need not be the difference "
+        "of the table's numbers.",
         "",
         "| | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
         "| status | " + " | ".join(variants[n]["status"] for n in names) + " |",
         "| captured | " + " | ".join(str(variants[n]["captured"]) for n in names) + " |",
         "| labelled | " + " | ".join(str(variants[n]["labelled"]) for n in names) + " |",
-        "| label coverage | " + " | ".join(_fmt(variants[n].get("label_coverage")) for n in names) + " |",
+        "| label coverage (of requests with an InferenceId) | "
+        + " | ".join(_fmt(variants[n].get("label_coverage")) for n in names)
+        + " |",
     ]
     for key, label in METRIC_LABELS:  # the offline report's rows, in its order
         lines.append(f"| {label} | " + " | ".join(_fmt(variants[n].get("metrics", {}).get(key)) for n in names) + " |")
@@ -258,7 +321,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             + " |"
         )
     lines.append(
-        "| without inferenceId | " + " | ".join(str(variants[n].get("without_inference_id", 0)) for n in names) + " |"
+        "| without InferenceId (not in the coverage) | "
+        + " | ".join(str(variants[n].get("without_inference_id", 0)) for n in names)
+        + " |"
     )
     if report["retired_variants"]:
         lines += [
@@ -268,18 +333,17 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ]
     for c in report["comparisons"]:
         lines += ["", f"## {c['variant_b']} vs {c['variant_a']} (baseline)", ""]
-        if "accuracy" in c:
-            a = c["accuracy"]
+        for key, label in (("accuracy", "Accuracy"), ("roc_auc", "ROC AUC")):
+            if key in c:
+                lines.append(_metric_line(label, c[key]))
+        if "labelled_positive_share" in c:
+            mix = c["labelled_positive_share"]
             lines.append(
-                f"- Accuracy: {_fmt(a['successes_a'] / a['trials_a'])} vs {_fmt(a['successes_b'] / a['trials_b'])}; "
-                f"difference {_fmt(a['difference'])} [{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}], "
-                f"Newcombe p = {a['p_value']:.3g}."
-            )
-        if "roc_auc" in c:
-            d = c["roc_auc"]
-            lines.append(
-                f"- ROC AUC: {_fmt(d['auc_a'])} vs {_fmt(d['auc_b'])}; difference {_fmt(d['difference'])} "
-                f"[{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}], unpaired DeLong p = {d['p_value']:.3g}."
+                f"- Positives among labelled requests: {mix['share_a']:.1%} vs {mix['share_b']:.1%}; within days "
+                f"{mix['difference_within_days']:+.1%}, Cochran-Mantel-Haenszel p = {mix['p_value']:.3g} (labels "
+                f"not comparable below {report['settings']['label_mix_alpha']:g}). Accuracy depends on the class "
+                "mix of the labels that have arrived, which is not the traffic's when positives (or negatives) are "
+                "known first; ROC AUC, recall and specificity do not, when arrival depends on the class only."
             )
         verdict = c["verdict"]
         headline = verdict["winner"] or ("no winner" if c["status"] == "tested" else c["status"].replace("_", " "))

@@ -37,8 +37,8 @@ ISSUES = {
     "label_not_0_or_1": "label is not 0 or 1: left out",
     "label_duplicate_superseded": "a later label for the same id replaced this one (the last label wins)",
     "label_for_unknown_id": "label for an id with no capture record in the window (or one left out above)",
-    "label_before_inference": "label collected in an hour before its prediction's hour: kept, "
-    "but check the clocks and ids",
+    "label_before_inference": "label collected in an hour before its prediction's hour: left out of the metrics "
+    "(it cannot be about that prediction); check the clocks and ids",
 }
 
 
@@ -54,6 +54,7 @@ class PeriodStats:
     period: str
     captured: int
     without_inference_id: int
+    labelled_without_inference_id: int
     labelled: int
     positives: int
     negatives: int
@@ -64,7 +65,10 @@ class PeriodStats:
 
     @property
     def label_coverage(self) -> float:
-        return self.labelled / self.captured if self.captured else 0.0
+        """Labelled share of the captured requests that carry an InferenceId: a capture without one is
+        mostly the evaluation's own TargetVariant request, which no label follows (reported apart)."""
+        with_id = self.captured - self.without_inference_id
+        return (self.labelled - self.labelled_without_inference_id) / with_id if with_id else 0.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,14 @@ def parse_rows(rows: Iterable[Mapping[str, Any]]) -> QueryResult:
             assert variant is not None and period is not None
             counts = {
                 c: _int(row, c, index) or 0
-                for c in ("captured", "without_inference_id", "labelled", "positives", "negatives")
+                for c in (
+                    "captured",
+                    "without_inference_id",
+                    "labelled_without_inference_id",
+                    "labelled",
+                    "positives",
+                    "negatives",
+                )
             }
             confusion = Confusion(**{c: _int(row, c, index) or 0 for c in ("tp", "fp", "tn", "fn")})
             result.stats[(variant, period)] = PeriodStats(

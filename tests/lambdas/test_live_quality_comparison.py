@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from evaluate.verdicts import holm_adjust
+from live_quality.anytime import confidence_sequence
 from live_quality.comparison import (
+    LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
     VariantEvidence,
     compare_with_baseline,
     not_ready_reason,
 )
+from live_quality.stratified import Stratum
 
 
 def evidence(name, *, labelled=2000, captured=2500, positives=700, accuracy=0.8, auc=0.80, var=0.05):
@@ -35,7 +38,7 @@ def test_fewer_than_the_minimum_of_a_class_is_not_enough_labels_and_not_tested()
     assert result.winner is None and result.accuracy is None
     assert f"B has {MIN_LABELS_PER_CLASS - 1} labelled positives" in result.reason
     assert f"at least {MIN_LABELS_PER_CLASS} of each class" in result.reason
-    just_enough = evidence("B", labelled=200, captured=250, positives=MIN_LABELS_PER_CLASS)
+    just_enough = evidence("B", labelled=86, captured=100, positives=MIN_LABELS_PER_CLASS)  # A's class mix
     assert not_ready_reason(base, just_enough) is None
 
 
@@ -46,19 +49,29 @@ def test_a_baseline_without_enough_labels_blocks_every_candidate():
     assert all("A has 5 labelled positives" in r.reason for r in results)
 
 
-def test_label_coverage_that_differs_a_lot_and_significantly_is_not_comparable():
-    base = evidence("A", labelled=2000, captured=2500)  # 80 %
-    young = evidence("B", labelled=1400, captured=2500)  # 56 %
-    (result,) = compare_with_baseline(base, [young])
+def test_labels_of_a_different_class_mix_on_the_same_days_are_not_comparable():
+    # Same days, same age: 35 % positives among A's labels, 50 % among B's: labels arrive by class
+    # differently per variant.
+    base = evidence("A", labelled=2000, captured=2500, positives=700)
+    skewed = evidence("B", labelled=1400, captured=2500, positives=700)
+    (result,) = compare_with_baseline(base, [skewed])
     assert result.status == "labels_not_comparable"
-    assert "80.0% vs B 56.0%" in result.reason
-    slightly = evidence("B", labelled=1900, captured=2500)  # 76 %: within 10 % of 80 %
-    assert not_ready_reason(base, slightly) is None
+    assert "35.0% of A's labelled requests are positive and 50.0% of B's" in result.reason
+    assert result.label_mix is not None and result.label_mix.p_value < LABEL_MIX_ALPHA
     small_noisy = (
         evidence("A", labelled=100, captured=125, positives=40),
-        evidence("B", labelled=88, captured=125, positives=35),
+        evidence("B", labelled=88, captured=125, positives=30),
     )
-    assert not_ready_reason(*small_noisy) is None  # 80 % vs 70 % on 125 requests each: not significant at 0.01
+    assert not_ready_reason(*small_noisy) is None  # 40 % vs 34 % of ~90 labels: not significant at 0.01
+
+
+def test_a_lower_label_coverage_with_the_same_class_mix_is_compared():
+    # A younger variant (its share rose later) has fewer labels; within days that is no bias.
+    base = evidence("A", labelled=2000, captured=2500, positives=700)  # 80 % coverage
+    young = evidence("B", labelled=1000, captured=2500, positives=350)  # 40 %, same 35 % positives
+    (result,) = compare_with_baseline(base, [young])
+    assert result.status == "tested"
+    assert result.label_mix is not None and result.label_mix.difference == pytest.approx(0.0)
 
 
 def test_holm_runs_over_every_tested_candidate_and_skips_untested_ones():
@@ -101,3 +114,54 @@ def test_repeated_names_and_bad_alpha_are_refused():
         compare_with_baseline(evidence("A"), [evidence("A")])
     with pytest.raises(ValueError, match="alpha"):
         compare_with_baseline(evidence("A"), [evidence("B")], alpha=1.0)
+
+
+def _days_evidence(name, days):
+    """A variant over days given as (labelled, positives, correct); no ROC AUC (accuracy alone)."""
+    strata = tuple(Stratum(f"2026/11/0{i + 1}", n, p, n - p, c) for i, (n, p, c) in enumerate(days))
+    total = [sum(d[k] for d in days) for k in range(3)]
+    return VariantEvidence(
+        name, total[0], total[0], total[1], total[0] - total[1], total[2], None, None, None, strata=strata
+    )
+
+
+def test_a_split_that_changes_while_the_base_rate_moves_is_compared_within_days():
+    # Equal models: 90 % accurate on the easy day, 60 % on the hard one; the baseline served mostly the
+    # easy day, the candidate mostly the hard one (a rollout raised its share). Pooled: 87 % vs 63 %.
+    base = _days_evidence("A", [(900, 360, 810), (100, 40, 60)])
+    cand = _days_evidence("B", [(100, 40, 90), (900, 360, 540)])
+    (result,) = compare_with_baseline(base, [cand])
+    assert result.status == "tested" and result.winner is None
+    assert result.accuracy.value_a - result.accuracy.value_b > 0.2  # what the table shows
+    assert result.accuracy.difference == pytest.approx(0.0, abs=1e-12)
+    assert "within inference days +0.0000 (2 days)" in result.reason
+    pooled = compare_with_baseline(
+        VariantEvidence("A", 1000, 1000, 400, 600, 870, None, None, None),
+        [VariantEvidence("B", 1000, 1000, 400, 600, 630, None, None, None)],
+    )[0]
+    assert pooled.winner == "A"  # the whole window as one stratum: Simpson's false winner
+
+
+def test_no_shared_inference_day_is_not_enough_labels():
+    base = _days_evidence("A", [(200, 80, 150), (0, 0, 0)])
+    cand = VariantEvidence(
+        "B", 200, 200, 80, 120, 150, None, None, None, strata=(Stratum("2026/11/09", 200, 80, 120, 150),)
+    )
+    (result,) = compare_with_baseline(base, [cand])
+    assert result.status == "not_enough_labels" and "no inference day has labelled requests of both" in result.reason
+
+
+def test_intervals_are_confidence_sequences_at_the_level_of_holms_first_step():
+    base = evidence("A", accuracy=0.80, auc=0.80)
+    results = compare_with_baseline(
+        base,
+        [evidence("B", accuracy=0.84, auc=0.86, var=0.03, labelled=1000, positives=350), evidence("C", accuracy=0.81)],
+    )
+    for r in results:
+        for test in (r.accuracy, r.auc):
+            assert test.interval_confidence == pytest.approx(1 - 0.05 / 4)
+            low, high = confidence_sequence(test.difference, test.estimate.interval_variance, 0.05 / 4)
+            assert (test.ci_low, test.ci_high) == pytest.approx((max(-1, low), min(1, high)))
+            if test.estimate.interval_variance == test.estimate.variance:  # accuracy: one variance
+                assert (test.ci_low > 0 or test.ci_high < 0) == (test.p_value < 0.05 / 4)
+    assert results[0].auc.estimate.interval_variance != results[0].auc.estimate.variance  # AUC: unpooled vs pooled

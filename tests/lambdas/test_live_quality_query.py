@@ -86,7 +86,11 @@ def test_each_inference_day_is_its_own_period_and_they_add_up(dataset):
             assert day.labelled == len(rows)
             tn, fp, fn, tp = confusion_matrix(y, (s >= 0.5).astype(int)).ravel()
             assert day.confusion.as_dict() == {"tp": tp, "fp": fp, "tn": tn, "fn": fn}
-            assert day.roc_auc is None  # ROC AUC is computed over the whole window only
+            # ROC AUC and DeLong's placement variances per day too: the comparison's strata
+            assert day.roc_auc == pytest.approx(roc_auc_score(y, s), rel=1e-12)
+            v10, v01 = placements(y, s)
+            assert day.v10_variance == pytest.approx(np.var(v10, ddof=1), rel=1e-9)
+            assert day.v01_variance == pytest.approx(np.var(v01, ddof=1), rel=1e-9)
         total = result.overall(variant)
         assert total is not None
         assert sum(d.captured for d in days) == total.captured
@@ -293,6 +297,23 @@ def test_capture_without_inference_id_is_matched_on_event_id_like_model_monitor(
     assert stats is not None
     assert (stats.captured, stats.labelled, stats.without_inference_id) == (3, 3, 1)
     assert _samples(result, "capture_without_inference_id") == [(capture_file.name, 3, "evt-anonymous")]
+    # The coverage counts requests with an InferenceId on both sides: 2 of 2, not 3 of 3.
+    assert stats.labelled_without_inference_id == 1
+    assert stats.label_coverage == 1.0
+
+
+def test_captures_without_inference_id_and_without_labels_leave_the_coverage_alone(good):
+    # The evaluation's own TargetVariant requests carry no InferenceId and get no label.
+    root, capture_file, _ = good
+    record = json.loads(capture_file.read_text().splitlines()[0])
+    del record["eventMetadata"]["inferenceId"]
+    for i in range(6):
+        record["eventMetadata"]["eventId"] = f"evaluation-{i}"
+        append_lines(capture_file, json.dumps(record))
+    stats = run(root).overall("Variant1")
+    assert stats is not None
+    assert (stats.captured, stats.without_inference_id, stats.labelled) == (8, 6, 2)
+    assert stats.label_coverage == 1.0  # 2 labelled of the 2 requests with an InferenceId, not 2 of 8
 
 
 def test_an_id_captured_twice_is_left_out_everywhere_and_reported(good):
@@ -310,14 +331,17 @@ def test_an_id_captured_twice_is_left_out_everywhere_and_reported(good):
     assert result.issue_counts[("label_for_unknown_id", None)] == 1  # its label has nothing to join now
 
 
-def test_a_label_collected_before_its_prediction_hour_is_kept_and_reported(tmp_path):
+def test_a_label_collected_before_its_prediction_hour_is_left_out_and_reported(tmp_path):
     odd = Request("Variant1", "odd", 0.7, 1, START + timedelta(hours=5), START + timedelta(hours=2))
-    write_capture(tmp_path / "capture", [odd])
-    write_labels(tmp_path / "gt", [odd])
+    fine = Request("Variant1", "fine", 0.2, 0, START + timedelta(hours=1), START + timedelta(hours=2))
+    write_capture(tmp_path / "capture", [odd, fine])
+    write_labels(tmp_path / "gt", [odd, fine])
     result = run(tmp_path)
-    assert result.overall("Variant1").labelled == 1  # type: ignore[union-attr]
+    stats = result.overall("Variant1")
+    assert stats is not None
+    assert (stats.captured, stats.labelled, stats.positives) == (2, 1, 0)
     assert result.issue_counts[("label_before_inference", "Variant1")] == 1
-    assert result.delays["Variant1"] == {-3: 1}
+    assert result.delays["Variant1"] == {1: 1}
 
 
 def test_file_names_order_as_strings_when_the_last_label_is_chosen(good):

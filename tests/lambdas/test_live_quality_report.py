@@ -84,6 +84,19 @@ def test_markdown_shows_the_table_the_verdict_and_the_issues(rows):
     assert "| | Variant1 | Variant2 | OldVariant |" in text
     assert "## Variant2 vs Variant1 (baseline)" in text
     assert "**Verdict:" in text
+    (comparison,) = report["comparisons"]
+    assert comparison["status"] == "tested"
+    assert "confidence sequence)" in text and "within inference days (3 days" in text
+    assert comparison["accuracy"]["interval_confidence"] == pytest.approx(1 - 0.05 / report["family_tests"])
+    assert "Positives among labelled requests" in text
+    assert "ROC AUC, recall and specificity do not" in text
+    assert set(comparison["labelled_positive_share"]) == {
+        "share_a",
+        "share_b",
+        "difference_within_days",
+        "p_value",
+        "days",
+    }
     assert "`capture_not_json` | 1 |" in text
     assert "Retired" in text and "OldVariant" in text
 

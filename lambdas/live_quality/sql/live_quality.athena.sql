@@ -266,7 +266,7 @@ WITH capture_lines AS (
     variant,
     day,
     score,
-    label,
+    CASE WHEN delay_hours < 0 THEN NULL ELSE label END AS label,
     predicted,
     delay_hours,
     without_inference_id
@@ -276,6 +276,7 @@ WITH capture_lines AS (
 ), score_groups AS (
   SELECT
     variant,
+    COALESCE(day, 'all') AS period,
     score,
     CAST(SUM(label) AS BIGINT) AS positives_here,
     CAST(SUM(1 - label) AS BIGINT) AS negatives_here
@@ -283,20 +284,22 @@ WITH capture_lines AS (
   WHERE
     NOT label IS NULL
   GROUP BY
-    variant,
-    score
+    GROUPING SETS (
+      (variant, day, score),
+      (variant, score)
+    )
 ), placed AS (
   SELECT
     *,
-    SUM(positives_here) OVER (PARTITION BY variant) AS positives,
-    SUM(negatives_here) OVER (PARTITION BY variant) AS negatives,
+    SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
+    SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
     SUM(positives_here) OVER (
-      PARTITION BY variant
+      PARTITION BY variant, period
       ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS positives_at_or_below,
     SUM(negatives_here) OVER (
-      PARTITION BY variant
+      PARTITION BY variant, period
       ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS negatives_at_or_below
@@ -304,6 +307,7 @@ WITH capture_lines AS (
 ), placements AS (
   SELECT
     variant,
+    period,
     positives,
     negatives,
     positives_here,
@@ -320,7 +324,7 @@ WITH capture_lines AS (
 ), auc AS (
   SELECT
     variant,
-    'all' AS period,
+    period,
     CAST(SUM(positives_here * v10) AS DOUBLE) / MAX(positives) AS roc_auc,
     CASE
       WHEN MAX(positives) > 1
@@ -340,13 +344,15 @@ WITH capture_lines AS (
     END AS v01_variance
   FROM placements
   GROUP BY
-    variant
+    variant,
+    period
 ), counts AS (
   SELECT
     variant,
     COALESCE(day, 'all') AS period,
     COUNT(*) AS captured,
     SUM(without_inference_id) AS without_inference_id,
+    SUM(CASE WHEN NOT label IS NULL THEN without_inference_id ELSE 0 END) AS labelled_without_inference_id,
     COUNT(label) AS labelled,
     SUM(CASE WHEN label = 1 THEN 1 ELSE 0 END) AS positives,
     SUM(CASE WHEN label = 0 THEN 1 ELSE 0 END) AS negatives,
@@ -466,7 +472,8 @@ SELECT
   CAST(NULL AS VARCHAR) AS source_file,
   CAST(NULL AS BIGINT) AS line_number,
   CAST(NULL AS VARCHAR) AS detail,
-  CAST(NULL AS BIGINT) AS n
+  CAST(NULL AS BIGINT) AS n,
+  k.labelled_without_inference_id
 FROM counts AS k
 LEFT JOIN auc AS a
   ON a.variant = k.variant AND a.period = k.period
@@ -492,7 +499,8 @@ SELECT
   NULL,
   NULL,
   NULL,
-  COUNT(*)
+  COUNT(*),
+  NULL
 FROM joined
 WHERE
   NOT label IS NULL
@@ -521,7 +529,8 @@ SELECT
   NULL,
   NULL,
   NULL,
-  COUNT(*)
+  COUNT(*),
+  NULL
 FROM issues
 GROUP BY
   issue,
@@ -548,6 +557,7 @@ SELECT
   source_file,
   line_number,
   detail,
+  NULL,
   NULL
 FROM issue_samples
 WHERE

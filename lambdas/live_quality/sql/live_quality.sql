@@ -14,9 +14,9 @@
 -- label start hour (inclusive), label end hour (exclusive), threshold. Hours are 'yyyy/mm/dd/hh' strings.
 --
 -- One result table; row_kind says which columns are filled:
---   'metrics'      per variant and period (each inference day 'yyyy/mm/dd', and 'all'): counts and
---                  confusion at the threshold; for 'all' also ROC AUC and the variances of DeLong's
---                  placement values
+--   'metrics'      per variant and period (each inference day 'yyyy/mm/dd', and 'all'): counts, confusion
+--                  at the threshold, ROC AUC and the variances of DeLong's placement values (the days are
+--                  the strata the comparison is made within: live_quality/comparison.py)
 --   'delay'        per variant: labelled requests per whole-hour label delay (label hour - inference hour)
 --   'issue_count'  per issue and variant: how many lines or records it affected
 --   'issue_sample' the first 20 lines of each issue (by file and line), with a detail
@@ -209,41 +209,54 @@ matched AS MATERIALIZED (
     FULL OUTER JOIN labels AS l ON l.join_key = c.join_key
 ),
 joined AS NOT MATERIALIZED (
-    -- The captured requests (with their label, if any) of matched; a filter, not a copy.
-    SELECT variant, day, score, label, predicted, delay_hours, without_inference_id
+    -- The captured requests (with their label, if any) of matched; a filter, not a copy. A label
+    -- collected before its prediction's hour cannot be about that prediction (a clock or an id is
+    -- wrong): it is left out of every metric and only reported (issue label_before_inference).
+    SELECT
+        variant,
+        day,
+        score,
+        CASE WHEN delay_hours < 0 THEN NULL ELSE label END AS label,
+        predicted,
+        delay_hours,
+        without_inference_id
     FROM matched
     WHERE capture_key IS NOT NULL
 ),
 score_groups AS (
     -- Requests with the same score share their placement values, so they are computed per distinct
-    -- score. ROC AUC is computed over the whole window only (per day: counts and the confusion).
+    -- score, once per inference day (the comparison's strata: a traffic split that changes while the
+    -- base rate moves makes pooled AUCs differ with equal models) and once over the window (the AUC
+    -- the report shows). The day's grouping set leaves day NULL for the window's rows.
     SELECT
         variant,
+        COALESCE(day, 'all') AS period,
         score,
         CAST(SUM(label) AS BIGINT) AS positives_here,
         CAST(SUM(1 - label) AS BIGINT) AS negatives_here
     FROM joined
     WHERE label IS NOT NULL
-    GROUP BY variant, score
+    GROUP BY GROUPING SETS ((variant, day, score), (variant, score))
 ),
 placed AS (
     -- DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988): for a positive, the share of
     -- negatives scored below it; for a negative, the share of positives scored above it; ties count 1/2.
     SELECT
         *,
-        SUM(positives_here) OVER (PARTITION BY variant) AS positives,
-        SUM(negatives_here) OVER (PARTITION BY variant) AS negatives,
+        SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
+        SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
         SUM(positives_here) OVER (
-            PARTITION BY variant ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS positives_at_or_below,
         SUM(negatives_here) OVER (
-            PARTITION BY variant ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS negatives_at_or_below
     FROM score_groups
 ),
 placements AS (
     SELECT
         variant,
+        period,
         positives,
         negatives,
         positives_here,
@@ -258,7 +271,7 @@ auc AS (
     -- come from weighted sums (each distinct score weighs as many requests as share it).
     SELECT
         variant,
-        'all' AS period,
+        period,
         SUM(positives_here * v10) / MAX(positives) AS roc_auc,
         CASE WHEN MAX(positives) > 1 THEN
             (SUM(positives_here * v10 * v10) - SUM(positives_here * v10) * SUM(positives_here * v10) / MAX(positives))
@@ -267,7 +280,7 @@ auc AS (
             (SUM(negatives_here * v01 * v01) - SUM(negatives_here * v01) * SUM(negatives_here * v01) / MAX(negatives))
             / (MAX(negatives) - 1) END AS v01_variance
     FROM placements
-    GROUP BY variant
+    GROUP BY variant, period
 ),
 counts AS (
     SELECT
@@ -275,6 +288,9 @@ counts AS (
         COALESCE(day, 'all') AS period,
         COUNT(*) AS captured,
         SUM(without_inference_id) AS without_inference_id,
+        -- Captures without an InferenceId are mostly the evaluation's own TargetVariant requests, which
+        -- no label will follow: the label coverage leaves them out of both its sides (report.py).
+        SUM(CASE WHEN label IS NOT NULL THEN without_inference_id ELSE 0 END) AS labelled_without_inference_id,
         COUNT(label) AS labelled,
         SUM(CASE WHEN label = 1 THEN 1 ELSE 0 END) AS positives,
         SUM(CASE WHEN label = 0 THEN 1 ELSE 0 END) AS negatives,
@@ -342,26 +358,27 @@ SELECT
     CAST(NULL AS VARCHAR) AS source_file,
     CAST(NULL AS BIGINT) AS line_number,
     CAST(NULL AS VARCHAR) AS detail,
-    CAST(NULL AS BIGINT) AS n
+    CAST(NULL AS BIGINT) AS n,
+    k.labelled_without_inference_id
 FROM counts AS k
 LEFT JOIN auc AS a ON a.variant = k.variant AND a.period = k.period
 UNION ALL
 SELECT
     'delay', variant, 'all', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    delay_hours, NULL, NULL, NULL, NULL, COUNT(*)
+    delay_hours, NULL, NULL, NULL, NULL, COUNT(*), NULL
 FROM joined
 WHERE label IS NOT NULL
 GROUP BY variant, delay_hours
 UNION ALL
 SELECT
     'issue_count', variant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, issue, NULL, NULL, NULL, COUNT(*)
+    NULL, issue, NULL, NULL, NULL, COUNT(*), NULL
 FROM issues
 GROUP BY issue, variant
 UNION ALL
 SELECT
     'issue_sample', variant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, issue, source_file, line_number, detail, NULL
+    NULL, issue, source_file, line_number, detail, NULL, NULL
 FROM issue_samples
 WHERE sample <= 20
 ORDER BY 1, 2, 3, 16, 17, 18, 19
