@@ -1,24 +1,23 @@
-"""How often the live comparison names a false winner, and when it says "not enough labels yet".
+"""How often the live comparison names a false winner, how often it finds a real one, and when it waits.
 
-Simulated live traffic: requests split between a baseline and a candidate (each request to one
-variant), true logit ~ N(-0.5, 1.5), label ~ Bernoulli(sigmoid(logit)), each variant's score =
-sigmoid(logit + its own N(0, sd) noise). Some labels have arrived, some not. Every run goes through
-the live comparison itself (``live_quality.comparison.compare_with_baseline``) with the statistics
-the query computes (confusion counts, AUC, variances of DeLong's placement values), here from numpy.
+Simulated live traffic: requests split between a baseline A and a candidate B (each request to one
+variant), true logit ~ N(mu, sd), label ~ Bernoulli(sigmoid(logit)), each variant's score =
+sigmoid(logit + its own N(0, noise) noise). Every run goes through the live comparison itself
+(``live_quality.comparison.compare_with_baseline``) with the statistics the query computes (per
+inference day and over the window: confusion counts, ROC AUC, variances of DeLong's placement
+values), here from numpy on simulated counts (the query is not the point: it is checked against
+scikit-learn in tests/lambdas/test_live_quality_query.py).
 
-Scenarios (identical models unless said):
+Two kinds of scenario:
 
-- balanced / unbalanced split, labels missing at random;
-- few labels: how often the comparison waits ("not enough labels") and how often it errs when it does not;
-- label delay that differs per variant *and* depends on the class (positives known early): the
-  candidate's traffic is younger, so fewer of its negatives are labelled. Accuracy then differs by class
-  mix alone. Shown with the coverage guard ("labels not comparable yet") and without it;
-- a truly better candidate (noise sd 0.6 vs 1.0): power.
+- *one look*: each variant's labelled requests at one moment, the window one stratum (labels missing
+  at random or by class; lopsided traffic with a high AUC; class-dependent arrival at large n);
+- *daily looks*: requests over 30 days with late labels and a traffic split that may change; the
+  comparison runs once a day over the growing window (day 0 to the run), as the schedule does, and
+  a winner named at *any* run counts. Both variants identical unless a scenario says which is better.
 
-Also the unpaired DeLong test alone under the null, by rows of the smaller class, at the level Holm
-uses first with two tests (0.025): the evidence for the minimum of 30 labels per class.
-
-    python benchmarks/live_quality_false_winners.py [--runs 2000]
+    python benchmarks/live_quality_false_winners.py [--runs 1000] [--looks-runs 400] [--only NAME ...]
+    python benchmarks/live_quality_false_winners.py --precision-scan   # power at other mixture precisions
 """
 
 from __future__ import annotations
@@ -26,185 +25,535 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import rankdata
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
 
-import live_quality.comparison as comparison  # noqa: E402
+from evaluate.family_verdict import holm_adjust  # noqa: E402
+from live_quality.anytime import DIFFERENCE_WORTH_ACTING_ON, MIXTURE_PRECISION  # noqa: E402
 from live_quality.comparison import VariantEvidence, compare_with_baseline  # noqa: E402
-from live_quality.independent_tests import auc_variance, unpaired_delong_test  # noqa: E402
+from live_quality.stratified import Stratum, auc_difference  # noqa: E402
 
 ALPHA = 0.05
 SEED = 20261203
+THRESHOLD = 0.5
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> tuple[float | None, float | None, float | None]:
+    """ROC AUC and the sample variances of DeLong's placement values, as the query computes them (ties
+    count 1/2), by binary search in each class's sorted scores (rankdata is slower on many small days)."""
+    pos, neg = s[y == 1], s[y == 0]
+    if pos.size == 0 or neg.size == 0:
+        return None, None, None
+    neg_sorted, pos_sorted = np.sort(neg), np.sort(pos)
+    v10 = (np.searchsorted(neg_sorted, pos, "left") + np.searchsorted(neg_sorted, pos, "right")) / (2 * neg.size)
+    v01 = 1 - (np.searchsorted(pos_sorted, neg, "left") + np.searchsorted(pos_sorted, neg, "right")) / (2 * pos.size)
+    return float(v10.mean()), _sample_variance(v10), _sample_variance(v01)
+
+
+def _sample_variance(x: np.ndarray) -> float | None:
+    if x.size < 2:
+        return None
+    total = float(x.sum())
+    return max(0.0, (float(x @ x) - total * total / x.size) / (x.size - 1))
+
+
+def _stratum(period: str, y: np.ndarray, s: np.ndarray, threshold: float) -> Stratum:
+    positives = int(y.sum())
+    auc, v10, v01 = _auc(y, s)
+    correct = int(((s >= threshold).astype(int) == y).sum())
+    return Stratum(period, int(y.size), positives, int(y.size) - positives, correct, auc, v10, v01)
+
+
+def evidence(
+    name: str,
+    captured: int,
+    y: np.ndarray,
+    s: np.ndarray,
+    day: np.ndarray | None = None,
+    threshold: float = THRESHOLD,
+    cache: dict | None = None,
+) -> VariantEvidence:
+    """A variant's evidence from its labelled requests (labels ``y``, scores ``s``, inference ``day``).
+
+    ``cache``: strata already computed, by (name, day, labelled requests): with labels that only ever
+    arrive, a day with as many labels as at an earlier look has the same ones."""
+    total = _stratum("all", y, s, threshold)
+    strata: tuple[Stratum, ...] = ()
+    if day is not None and day.size:
+        order = np.argsort(day, kind="stable")
+        y, s, day = y[order], s[order], day[order]
+        days, starts = np.unique(day, return_index=True)
+        ends = [*starts[1:], day.size]
+        computed = []
+        for d, i, j in zip(days, starts, ends, strict=True):
+            key = (name, int(d), int(j - i))
+            if cache is None or key not in cache:
+                stratum = _stratum(f"{d:03d}", y[i:j], s[i:j], threshold)
+                if cache is not None:
+                    cache[key] = stratum
+            computed.append(stratum if cache is None or key not in cache else cache[key])
+        strata = tuple(computed)
+    return VariantEvidence(
+        name,
+        captured,
+        total.labelled,
+        total.positives,
+        total.negatives,
+        total.correct,
+        total.roc_auc,
+        total.v10_variance,
+        total.v01_variance,
+        strata=strata,
+    )
+
+
+@dataclass
+class Tally:
+    """Outcomes over runs: a run counts once in the first of false winner, right winner, or its status."""
+
+    runs: int = 0
+    false_winner: int = 0
+    right_winner: int = 0
+    not_enough: int = 0
+    not_comparable: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def add(self, results: Sequence, better: str | None) -> None:
+        self.runs += 1
+        winners = {r.winner for r in results if r.winner is not None}
+        if winners - {better}:
+            self.false_winner += 1
+        elif better in winners:
+            self.right_winner += 1
+        elif any(r.status == "not_enough_labels" for r in results):
+            self.not_enough += 1
+        elif any(r.status == "labels_not_comparable" for r in results):
+            self.not_comparable += 1
+
+    def count(self, key: str, value: bool = True) -> None:
+        self.extra[key] = self.extra.get(key, 0) + int(value)
+
+    def rate(self, key: str) -> float:
+        value = self.extra[key] if key in self.extra else getattr(self, key)
+        return value / self.runs if self.runs else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------- one look
+@dataclass(frozen=True)
+class Arm:
+    requests: int
+    noise: float = 1.0  # score noise sd
+    arrive: tuple[float, float] = (0.8, 0.8)  # probability a label is in: (negative, positive)
+    pre_predicted: tuple[float, float] | None = None  # (TPR, TNR): scores carry only the prediction
 
 
 @dataclass(frozen=True)
-class Scenario:
+class OneLook:
     name: str
-    requests: int  # both variants together
-    candidate_share: float = 0.5
-    noise: tuple[float, float] = (1.0, 1.0)  # score noise sd: baseline, candidate
-    # probability that a label has arrived, by (variant, class): ((base neg, base pos), (cand neg, cand pos))
-    labelled: tuple[tuple[float, float], tuple[float, float]] = ((0.8, 0.8), (0.8, 0.8))
-    guard: bool = True
-    better: str | None = None  # the truly better variant, if any
+    a: Arm
+    b: Arm
+    mu: float = -0.5
+    sd: float = 1.5
+    better: str | None = None
+    prevalence: float | None = None  # with pre_predicted arms: the share of positives
+    binormal_shift: tuple[float, float] | None = None  # scores N(shift·y, 1), a fixed class mix
+    positives: tuple[int, int] | None = None  # with binormal_shift: positives of A and B (the rest negatives)
+    runs_factor: float = 1.0
 
 
-def _evidence(name: str, logit: np.ndarray, rng: np.random.Generator, sd: float, arrive: tuple[float, float]):
-    labels = (rng.random(logit.size) < 1 / (1 + np.exp(-logit))).astype(int)
-    scores = 1 / (1 + np.exp(-(logit + rng.normal(0.0, sd, logit.size))))
-    has_label = rng.random(logit.size) < np.where(labels == 1, arrive[1], arrive[0])
-    y, s = labels[has_label], scores[has_label]
-    positives, negatives = int(y.sum()), int(y.size - y.sum())
-    auc = v10_var = v01_var = None
-    if positives >= 2 and negatives >= 2:
-        ranks = rankdata(s)
-        v10 = (ranks[y == 1] - rankdata(s[y == 1])) / negatives
-        v01 = 1 - (ranks[y == 0] - rankdata(s[y == 0])) / positives
-        auc, v10_var, v01_var = float(v10.mean()), float(v10.var(ddof=1)), float(v01.var(ddof=1))
-    correct = int(((s >= 0.5).astype(int) == y).sum())
-    return VariantEvidence(name, logit.size, int(y.size), positives, negatives, correct, auc, v10_var, v01_var)
+def _one_arm(rng: np.random.Generator, name: str, arm: Arm, look: OneLook, index: int) -> VariantEvidence:
+    n = arm.requests
+    if look.binormal_shift is not None:
+        assert look.positives is not None
+        positives = look.positives[index]
+        y = np.r_[np.ones(positives, int), np.zeros(n - positives, int)]
+        shift = look.binormal_shift[index]
+        s = _sigmoid(rng.normal(shift * y, 1.0) - shift / 2)  # threshold 0.5 sits between the classes
+    elif arm.pre_predicted is not None:
+        assert look.prevalence is not None
+        y = (rng.random(n) < look.prevalence).astype(int)
+        tpr, tnr = arm.pre_predicted
+        predicted = np.where(y == 1, rng.random(n) < tpr, rng.random(n) >= tnr)
+        s = np.where(predicted, 0.5 + 0.5 * rng.random(n), 0.5 * rng.random(n))  # AUC = balanced accuracy
+    else:
+        logit = rng.normal(look.mu, look.sd, n)
+        y = (rng.random(n) < _sigmoid(logit)).astype(int)
+        s = _sigmoid(logit + rng.normal(0.0, arm.noise, n))
+    keep = rng.random(n) < np.where(y == 1, arm.arrive[1], arm.arrive[0])
+    return evidence(name, n, y[keep], s[keep])
 
 
-def simulate(scenario: Scenario, runs: int, seed: int = SEED) -> dict[str, float]:
+def run_one_look(look: OneLook, runs: int, seed: int = SEED) -> Tally:
     rng = np.random.default_rng(seed)
-    counts = {"false_winner": 0, "right_winner": 0, "not_enough": 0, "not_comparable": 0}
-    tolerance = comparison.COVERAGE_RELATIVE_TOLERANCE
-    if not scenario.guard:
-        comparison.COVERAGE_RELATIVE_TOLERANCE = math.inf
-    try:
-        for _ in range(runs):
-            n_candidate = round(scenario.requests * scenario.candidate_share)
-            base = _evidence(
-                "A",
-                rng.normal(-0.5, 1.5, scenario.requests - n_candidate),
-                rng,
-                scenario.noise[0],
-                scenario.labelled[0],
-            )
-            cand = _evidence("B", rng.normal(-0.5, 1.5, n_candidate), rng, scenario.noise[1], scenario.labelled[1])
-            (result,) = compare_with_baseline(base, [cand], ALPHA)
-            if result.status == "not_enough_labels":
-                counts["not_enough"] += 1
-            elif result.status == "labels_not_comparable":
-                counts["not_comparable"] += 1
-            elif result.winner is not None:
-                counts["right_winner" if result.winner == scenario.better else "false_winner"] += 1
-    finally:
-        comparison.COVERAGE_RELATIVE_TOLERANCE = tolerance
-    return {k: v / runs for k, v in counts.items()}
+    tally = Tally()
+    for _ in range(max(1, round(runs * look.runs_factor))):
+        base, cand = _one_arm(rng, "A", look.a, look, 0), _one_arm(rng, "B", look.b, look, 1)
+        (result,) = compare_with_baseline(base, [cand], ALPHA)
+        tally.add([result], look.better)
+        accuracy, p_accuracy = result.accuracy, result.p_accuracy_adjusted
+        names_b = accuracy is not None and p_accuracy is not None and p_accuracy < ALPHA and accuracy.difference > 0
+        tally.count("accuracy_names_b", names_b)
+    return tally
 
 
-SCENARIOS = [
-    Scenario("balanced 50/50, 4,000 requests, 80 % labelled at random", 4000),
-    Scenario("unbalanced 90/10, 4,000 requests, 80 % labelled at random", 4000, candidate_share=0.1),
-    Scenario("few labels: 300 requests, 80 % labelled", 300),
-    Scenario("very few labels: 120 requests, 80 % labelled", 120),
-    Scenario(
-        "label delay differs per variant and by class (B younger: coverage ~83 % vs ~52 %), with the guard",
-        4000,
-        labelled=((0.75, 0.95), (0.3, 0.9)),
+GOOD = dict(binormal_shift=(2.0, 2.0))  # AUC ≈ 0.92
+VERY_GOOD = dict(binormal_shift=(3.0, 3.0))  # AUC ≈ 0.98
+ONE_LOOK = [
+    OneLook("balanced 50/50, 4,000 requests, 80 % labelled at random", Arm(2000), Arm(2000)),
+    OneLook("unbalanced 90/10, 4,000 requests, 80 % labelled at random", Arm(3600), Arm(400)),
+    OneLook("few labels: 300 requests, 80 % labelled", Arm(150), Arm(150)),
+    OneLook("very few labels: 120 requests, 80 % labelled", Arm(60), Arm(60)),
+    OneLook(
+        "lopsided 95/5, AUC 0.92: small arm 30 positives / 3,000 negatives, large 570 / 57,000",
+        Arm(57570, arrive=(1.0, 1.0)),
+        Arm(3030, arrive=(1.0, 1.0)),
+        positives=(570, 30),
+        runs_factor=0.5,
+        **GOOD,  # type: ignore[arg-type]
     ),
-    Scenario(
-        "the same without the coverage guard",
-        4000,
-        labelled=((0.75, 0.95), (0.3, 0.9)),
-        guard=False,
+    OneLook(
+        "the same at AUC 0.98",
+        Arm(57570, arrive=(1.0, 1.0)),
+        Arm(3030, arrive=(1.0, 1.0)),
+        positives=(570, 30),
+        runs_factor=0.5,
+        **VERY_GOOD,  # type: ignore[arg-type]
     ),
-    Scenario(
-        "milder delay difference (coverage ~83 % vs ~76 %, inside the 10 % tolerance)",
-        4000,
-        labelled=((0.75, 0.95), (0.65, 0.93)),
+    OneLook(
+        "lopsided, AUC 0.92 vs 0.95 (B better): power",
+        Arm(57570, arrive=(1.0, 1.0)),
+        Arm(3030, arrive=(1.0, 1.0)),
+        positives=(570, 30),
+        binormal_shift=(2.0, 2.33),
+        better="B",
+        runs_factor=0.5,
     ),
-    Scenario(
-        "B truly better (noise sd 0.6 vs 1.0), balanced, 4,000 requests: power", 4000, noise=(1.0, 0.6), better="B"
+    OneLook(
+        "labels arrive by class, B's later (coverage ~83 % vs ~52 %), 4,000 requests",
+        Arm(2000, arrive=(0.75, 0.95)),
+        Arm(2000, arrive=(0.3, 0.9)),
     ),
-    Scenario(
-        "B truly better, B younger by class-dependent delay, with the guard",
-        4000,
-        noise=(1.0, 0.6),
-        labelled=((0.75, 0.95), (0.3, 0.9)),
+    OneLook(
+        "milder (coverage ~83 % vs ~76 %), 40,000 requests",
+        Arm(20000, arrive=(0.75, 0.95)),
+        Arm(20000, arrive=(0.65, 0.93)),
+        runs_factor=0.5,
+    ),
+    OneLook(
+        "milder, 200,000 requests",
+        Arm(100000, arrive=(0.75, 0.95)),
+        Arm(100000, arrive=(0.65, 0.93)),
+        runs_factor=0.1,
+    ),
+    OneLook(
+        "equal coverage, labels by class (positives 90 %, negatives 30 % in); A more accurate on all "
+        "traffic (0.86 vs 0.80), B on the labelled mix and by AUC; 10,000 requests each",
+        Arm(10000, arrive=(0.3, 0.9), pre_predicted=(0.50, 0.95)),
+        Arm(10000, arrive=(0.3, 0.9), pre_predicted=(0.75, 0.88)),
+        prevalence=0.2,
+        better="B",
+        runs_factor=0.5,
+    ),
+    OneLook(
+        "B truly better (noise sd 0.6 vs 1.0), balanced, 4,000 requests: power",
+        Arm(2000),
+        Arm(2000, noise=0.6),
         better="B",
     ),
 ]
 
 
-def delong_small_classes(runs: int, seed: int = SEED) -> list[tuple[int, float]]:
-    """Unpaired DeLong alone under the null: rejection rate at 0.025 / 0.025, by rows of each class per variant."""
-    rng = np.random.default_rng(seed)
+# ------------------------------------------------------------------------------------------- daily looks
+@dataclass(frozen=True)
+class DailyLooks:
+    name: str
+    per_day: int
+    share_b: Callable[[np.ndarray], np.ndarray]
+    mu: Callable[[np.ndarray], np.ndarray] = lambda t: np.full_like(t, -0.5)
+    noise: tuple[float, float] = (1.0, 1.0)
+    delay_pos: Callable[[int, np.random.Generator], np.ndarray] = lambda n, rng: rng.exponential(5, n)
+    delay_neg: Callable[[int, np.random.Generator], np.ndarray] = lambda n, rng: rng.exponential(5, n)
+    days: int = 30
+    better: str | None = None
+    runs_factor: float = 1.0
+
+
+def simulate_traffic(look: DailyLooks, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Requests over ``look.days`` days: time, label, variant (0 = A), score, label arrival time."""
+    n = rng.poisson(look.per_day * look.days)
+    t = np.sort(rng.uniform(0, look.days, n))
+    logit = rng.normal(look.mu(t), 1.5)
+    y = (rng.random(n) < _sigmoid(logit)).astype(int)
+    v = (rng.random(n) < look.share_b(t)).astype(int)
+    s = _sigmoid(logit + rng.normal(0, 1, n) * np.where(v == 0, look.noise[0], look.noise[1]))
+    arrive = t + np.where(y == 1, look.delay_pos(n, rng), look.delay_neg(n, rng))
+    return {"t": t, "y": y, "v": v, "s": s, "arrive": arrive, "day": np.floor(t).astype(int)}
+
+
+def look_evidence(traffic: dict[str, np.ndarray], end: float, cache: dict | None = None) -> list[VariantEvidence]:
+    """Both variants' evidence for the window [0, end) with labels collected until ``end`` (``cache``:
+    :func:`evidence`'s, shared by the looks at one simulated traffic)."""
     out = []
-    for per_class in (5, 10, 20, 30, 50, 100):
-        rejected = 0
-        for _ in range(runs):
-            parts = []
-            for _variant in range(2):
-                y = np.r_[np.ones(per_class, int), np.zeros(4 * per_class, int)]
-                s = rng.normal(1.0 * y, 1.0)
-                ranks = rankdata(s)
-                v10 = (ranks[y == 1] - rankdata(s[y == 1])) / (y == 0).sum()
-                v01 = 1 - (ranks[y == 0] - rankdata(s[y == 0])) / (y == 1).sum()
-                variance = auc_variance(v10.var(ddof=1), v10.size, v01.var(ddof=1), v01.size)
-                parts.append((float(v10.mean()), variance))
-            result = unpaired_delong_test(parts[0][0], parts[0][1], parts[1][0], parts[1][1])
-            rejected += result.p_value < 0.025
-        out.append((per_class, rejected / runs / 0.025))
+    for k, name in enumerate(("A", "B")):
+        captured = (traffic["v"] == k) & (traffic["t"] < end)
+        labelled = captured & (traffic["arrive"] < end)
+        out.append(
+            evidence(
+                name,
+                int(captured.sum()),
+                traffic["y"][labelled],
+                traffic["s"][labelled],
+                traffic["day"][labelled],
+                cache=cache,
+            )
+        )
     return out
 
 
-def measure(runs: int = 2000) -> dict:
-    return {
-        "runs": runs,
-        "scenarios": [(s, simulate(s, runs)) for s in SCENARIOS],
-        "delong": delong_small_classes(runs),
-    }
+def _fixed_look_winner(results: Sequence, alpha: float) -> set[str]:
+    """Winners from a single pre-planned look with fixed-level z-tests on the same within-day estimates."""
+    p_values, sides = [], []
+    for r in results:
+        for test in (r.accuracy, r.auc):
+            if test is not None and test.estimate.variance > 0:
+                z = test.difference / math.sqrt(test.estimate.variance)
+                p_values.append(math.erfc(abs(z) / math.sqrt(2)))
+                sides.append(r.candidate if z > 0 else r.baseline)
+    adjusted = holm_adjust(p_values)
+    named = {side for side, p in zip(sides, adjusted, strict=True) if p < alpha}
+    return named if len(named) == 1 else set()
 
 
+def run_daily_looks(
+    look: DailyLooks, runs: int, seed: int = SEED, precisions: Sequence[float] = (MIXTURE_PRECISION,)
+) -> dict[float, Tally]:
+    """Tallies per mixture precision; extra counts: ``final_only`` (a winner at the last look alone, anytime
+    p-values), ``fixed_final`` (the last look with fixed-level tests: valid only if it were the only look)."""
+    rng = np.random.default_rng(seed)
+    tallies = {p: Tally() for p in precisions}
+    for _ in range(max(1, round(runs * look.runs_factor))):
+        traffic = simulate_traffic(look, rng)
+        seen: dict[float, list] = {p: [] for p in precisions}
+        cache: dict = {}
+        for end in range(1, look.days + 1):
+            base, cand = look_evidence(traffic, float(end), cache)
+            for p in precisions:
+                results = compare_with_baseline(base, [cand], ALPHA, precision=p)
+                seen[p].append(results)
+        for p in precisions:
+            tally = tallies[p]
+            winners = {r.winner for results in seen[p] for r in results if r.winner is not None}
+            final = seen[p][-1]
+            tally.runs += 1
+            if winners - {look.better}:
+                tally.false_winner += 1
+            elif look.better in winners:
+                tally.right_winner += 1
+            elif final[0].status == "not_enough_labels":
+                tally.not_enough += 1
+            elif final[0].status == "labels_not_comparable":
+                tally.not_comparable += 1
+            tally.count("final_only", final[0].winner is not None and final[0].winner == look.better)
+            fixed = _fixed_look_winner(final, ALPHA) if final[0].status == "tested" else set()
+            tally.count("fixed_final", bool(fixed) and fixed == {look.better})
+    return tallies
+
+
+def _churn_pos(n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.exponential(3, n)
+
+
+def _churn_neg(n: int, rng: np.random.Generator) -> np.ndarray:
+    return 21 + rng.exponential(1, n)
+
+
+DAILY_LOOKS = [
+    DailyLooks("30 daily looks, 50/50, 300 requests/day, label delay Exp(5 d)", 300, lambda t: np.full_like(t, 0.5)),
+    DailyLooks(
+        "30 daily looks, B truly better (noise sd 0.6 vs 1.0): power",
+        300,
+        lambda t: np.full_like(t, 0.5),
+        noise=(1.0, 0.6),
+        better="B",
+    ),
+    DailyLooks(
+        "split 95/5 then 50/50 from day 15 while the base rate rises (logit mean -2.5 -> 0), 1,000/day, labels at once",
+        1000,
+        lambda t: np.where(t < 15, 0.05, 0.5),
+        mu=lambda t: np.where(t < 15, -2.5, 0.0),
+        delay_pos=lambda n, rng: np.zeros(n),
+        delay_neg=lambda n, rng: np.zeros(n),
+        runs_factor=0.5,
+    ),
+    DailyLooks(
+        "the same, B truly better: power",
+        1000,
+        lambda t: np.where(t < 15, 0.05, 0.5),
+        mu=lambda t: np.where(t < 15, -2.5, 0.0),
+        noise=(1.0, 0.6),
+        delay_pos=lambda n, rng: np.zeros(n),
+        delay_neg=lambda n, rng: np.zeros(n),
+        better="B",
+        runs_factor=0.5,
+    ),
+    DailyLooks(
+        "churn-like labels (positives Exp(3 d), negatives after 21 d), split 10/90 then 50/50 from day 15, 200/day",
+        200,
+        lambda t: np.where(t < 15, 0.1, 0.5),
+        delay_pos=_churn_pos,
+        delay_neg=_churn_neg,
+    ),
+]
+
+
+def delong_small_classes(runs: int, seed: int = SEED) -> list[tuple[int, float, float]]:
+    """The ROC AUC difference's variance alone under the null, by rows of each class per variant: the
+    rejection rate of a fixed-level z-test at 0.025 as a multiple of 0.025, with the pooled placement
+    variances (what the p-value uses) and the unpooled ones (the interval's). The evidence for the
+    minimum of 30 labels per class."""
+    rng = np.random.default_rng(seed)
+    z = 2.2414  # two-sided 0.025
+    out = []
+    for per_class in (5, 10, 20, 30, 50, 100):
+        pooled = unpooled = 0
+        for _ in range(runs):
+            arms = []
+            for _variant in range(2):
+                y = np.r_[np.ones(per_class, int), np.zeros(4 * per_class, int)]
+                arms.append(_stratum("d1", y, _sigmoid(rng.normal(1.0 * y, 1.0)), THRESHOLD))
+            estimate = auc_difference([(arms[0], arms[1])])
+            assert estimate is not None
+            pooled += abs(estimate.difference) > z * math.sqrt(estimate.variance)
+            unpooled += abs(estimate.difference) > z * math.sqrt(estimate.interval_variance)
+        out.append((per_class, pooled / runs / 0.025, unpooled / runs / 0.025))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ output
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def measure(runs: int, looks_runs: int, only: Sequence[str] = ()) -> dict:
+    started = time.perf_counter()
+    one, daily = [], []
+    for s in ONE_LOOK:
+        if not only or any(o in s.name for o in only):
+            one.append((s, run_one_look(s, runs)))
+            print(f"[{time.perf_counter() - started:.0f} s] {s.name}: {one[-1][1]}", file=sys.stderr, flush=True)
+    for d in DAILY_LOOKS:
+        if not only or any(o in d.name for o in only):
+            daily.append((d, run_daily_looks(d, looks_runs)[MIXTURE_PRECISION]))
+            print(f"[{time.perf_counter() - started:.0f} s] {d.name}: {daily[-1][1]}", file=sys.stderr, flush=True)
+    delong = delong_small_classes(runs) if not only else []
+    return {
+        "runs": runs,
+        "looks_runs": looks_runs,
+        "one": one,
+        "daily": daily,
+        "delong": delong,
+        "seconds": time.perf_counter() - started,
+    }
+
+
 def markdown(results: dict) -> list[str]:
-    runs = results["runs"]
-    se = math.sqrt(ALPHA * (1 - ALPHA) / runs)
+    se = math.sqrt(ALPHA * (1 - ALPHA) / results["runs"])
     lines = [
         '## Live quality: false winners, power and "not enough labels"',
         "",
-        f"`benchmarks/live_quality_false_winners.py`, {runs} simulated runs per row, two variants, alpha {ALPHA} "
-        f"(binomial standard error of a 5 % rate: {_pct(se)}). Every run goes through "
-        "`live_quality.comparison.compare_with_baseline` (Newcombe for accuracy, unpaired DeLong for ROC AUC, "
-        "Holm over both). *False winner*: a winner named among identical models, or the worse one named.",
+        f"`benchmarks/live_quality_false_winners.py`, two variants, alpha {ALPHA} family-wise (binomial standard "
+        f"error of a 5 % rate at {results['runs']} runs: {_pct(se)}). Every run goes through "
+        "`live_quality.comparison.compare_with_baseline`: accuracy and ROC AUC within inference days (CMH weights, "
+        "Sato's variance, per-day DeLong with pooled placement variances), anytime-valid p-values from the "
+        "normal mixture, Holm over both. *False winner*: a winner named among identical models, or the worse "
+        "one named.",
         "",
-        "| scenario | false winner | right winner (power) | not enough labels | labels not comparable |",
-        "|---|---:|---:|---:|---:|",
+        "One look (the window as one stratum; labels in with the given probabilities), "
+        f"{results['runs']} runs per row unless the runs column says fewer:",
+        "",
+        "| scenario | runs | false winner | right winner (power) | not enough labels | labels not comparable "
+        "| accuracy significant for B |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for scenario, r in results["scenarios"]:
-        power = _pct(r["right_winner"]) if scenario.better else "—"
+    for s, t in results["one"]:
+        power = _pct(t.right_winner / t.runs) if s.better else "—"
         lines.append(
-            f"| {scenario.name} | {_pct(r['false_winner'])} | {power} | {_pct(r['not_enough'])} | "
-            f"{_pct(r['not_comparable'])} |"
+            f"| {s.name} | {t.runs} | {_pct(t.false_winner / t.runs)} | {power} | {_pct(t.not_enough / t.runs)} | "
+            f"{_pct(t.not_comparable / t.runs)} | {_pct(t.rate('accuracy_names_b'))} |"
         )
     lines += [
         "",
-        "Unpaired DeLong alone under the null (AUC 0.76 both; rows of the positive class per variant, four "
-        "times as many negatives): rejection rate at 0.025 as a multiple of 0.025.",
+        f"Daily looks (a run a day over the growing window, a winner at any run counts), {results['looks_runs']} "
+        "runs per row unless the runs column says fewer:",
         "",
-        "| positives per variant | " + " | ".join(str(n) for n, _ in results["delong"]) + " |",
-        "|---|" + "---:|" * len(results["delong"]),
-        "| rejections / level | " + " | ".join(f"{x:.2f}" for _, x in results["delong"]) + " |",
+        "| scenario | runs | false winner (any look) | right winner (any look) | right winner at day 30 alone "
+        "| fixed-level test at day 30 only (for reference) | not comparable at day 30 |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    for s, t in results["daily"]:
+        better = s.better is not None
+        lines.append(
+            f"| {s.name} | {t.runs} | {_pct(t.false_winner / t.runs)} | "
+            f"{_pct(t.right_winner / t.runs) if better else '—'} | "
+            f"{_pct(t.rate('final_only')) if better else '—'} | {_pct(t.rate('fixed_final')) if better else '—'} | "
+            f"{_pct(t.not_comparable / t.runs)} |"
+        )
+    if results["delong"]:
+        lines += [
+            "",
+            "The ROC AUC difference's variance alone under the null (AUC 0.76 both; positives per variant, four "
+            "times as many negatives): rejections of a fixed-level z-test at 0.025, as a multiple of 0.025, with "
+            "the pooled placement variances (the p-value's) / the unpooled ones (the interval's).",
+            "",
+            "| positives per variant | " + " | ".join(str(n) for n, _, _ in results["delong"]) + " |",
+            "|---|" + "---:|" * len(results["delong"]),
+            "| pooled / unpooled | " + " | ".join(f"{a:.2f} / {b:.2f}" for _, a, b in results["delong"]) + " |",
+        ]
+    lines += ["", f"({results['seconds']:.0f} s)"]
+    return lines
+
+
+def precision_scan(looks_runs: int) -> list[str]:
+    """Power of the daily-looks "B truly better" scenario at mixture scales around the chosen one."""
+    look = DAILY_LOOKS[1]
+    scales = [DIFFERENCE_WORTH_ACTING_ON * f for f in (0.33, 0.5, 1.0, 2.0)]
+    precisions = [((1 / MIXTURE_PRECISION) ** 0.5 * f) ** -2 for f in (0.33, 0.5, 1.0, 2.0)]
+    null = run_daily_looks(DAILY_LOOKS[0], looks_runs, precisions=precisions)
+    power = run_daily_looks(look, looks_runs, precisions=precisions)
+    lines = [
+        "| difference the mixture is tuned to (δ) | 1/sqrt(m) | false winner, 30 looks | power, 30 looks |",
+        "|---:|---:|---:|---:|",
+    ]
+    for delta, p in zip(scales, precisions, strict=True):
+        lines.append(
+            f"| {delta:.3f} | {p**-0.5:.4f} | {_pct(null[p].false_winner / null[p].runs)} | "
+            f"{_pct(power[p].right_winner / power[p].runs)} |"
+        )
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--looks-runs", type=int, default=400)
+    parser.add_argument("--only", nargs="*", default=(), help="scenarios whose name contains one of these")
+    parser.add_argument("--precision-scan", action="store_true")
     args = parser.parse_args()
-    print("\n".join(markdown(measure(args.runs))))
+    if args.precision_scan:
+        print("\n".join(precision_scan(args.looks_runs)))
+        return
+    print("\n".join(markdown(measure(args.runs, args.looks_runs, args.only))))
 
 
 if __name__ == "__main__":

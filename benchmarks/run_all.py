@@ -218,7 +218,9 @@ ON_REQUEST: dict[str, Callable[[int], list[str]]] = {
             [1_000_000, 10_000_000], Path(tempfile.gettempdir()) / "live-quality-bench", 10_000_000
         )
     ),
-    "live-false-winners": lambda _: live_quality_false_winners.markdown(live_quality_false_winners.measure(runs=2000)),
+    "live-false-winners": lambda _: live_quality_false_winners.markdown(
+        live_quality_false_winners.measure(runs=1000, looks_runs=400)
+    ),
 }
 
 

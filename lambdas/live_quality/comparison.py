@@ -25,9 +25,9 @@ is power at a single look; docs/benchmarks.md measures it.
 **Not enough labels yet.** A candidate is tested only when both it and the baseline have at least
 :data:`MIN_LABELS_PER_CLASS` labelled positives *and* negatives. Why that number: DeLong's variance is
 estimated per class; the paired test's p-values are clearly too small below about 30 rows of a class
-(``evaluate.paired_tests.DELONG_MIN_PER_CLASS``), and the unpaired one's rejection rate under the null
-at 0.025 was 1.46× the level with 5 positives per variant, 1.1-1.2× with 10-20 and 1.0× with 30
-(benchmarks/live_quality_false_winners.py, 2,000 runs each, standard error about 0.14×). Precision and
+(``evaluate.paired_tests.DELONG_MIN_PER_CLASS``), and the live AUC difference's variance under the null
+at 0.025 gave 1.48× the level with 5 positives per variant, 0.96-1.08× with 10-20 and 0.88× with 30
+(benchmarks/live_quality_false_winners.py, 1,000 runs each, standard error about 0.2×). Precision and
 recall have one class as denominator and are noise below that too. The same minimum as the offline
 evaluation keeps the two reports' rules alike.
 
