@@ -32,7 +32,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -41,8 +40,9 @@ from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.config.model import LiveQualitySpec
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
-from constructs_lib.python_function import LAMBDAS_DIR, LOG_RETENTION, PythonFunction
+from constructs_lib.python_function import LAMBDAS_DIR, PythonFunction
 from constructs_lib.s3_location import S3Location
+from constructs_lib.state_machine_logs import execution_logs
 
 ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
 TABLES_MODULE = LAMBDAS_DIR / "live_quality" / "tables.py"
@@ -251,11 +251,7 @@ class LiveQuality(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
             timeout=RUN_TIMEOUT,
             tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(self, "ExecutionLogs", retention=LOG_RETENTION, encryption_key=key),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
+            logs=execution_logs(self, key=key),
             comment=f"Live quality of SageMaker endpoint {spec.name}: plan, Athena query, report and metrics",
         )
         self._grant_state_machine(key)

@@ -39,7 +39,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -49,8 +48,9 @@ from constructs import Construct
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
-from constructs_lib.python_function import LOG_RETENTION, PythonFunction
+from constructs_lib.python_function import PythonFunction
 from constructs_lib.rollout_lock import OWNER, PARTITION_KEY, RolloutLock
+from constructs_lib.state_machine_logs import execution_logs
 from constructs_lib.variant_weights import grant_weight_changes
 
 EVENT_SOURCE = "sagemaker-ab.rollout"
@@ -215,11 +215,7 @@ class GuardedRollout(Construct):
             ),
             timeout=MAX_ROLLOUT_DURATION,
             tracing_enabled=True,
-            logs=sfn.LogOptions(
-                destination=logs.LogGroup(self, "ExecutionLogs", retention=LOG_RETENTION, encryption_key=key),
-                level=sfn.LogLevel.ALL,
-                include_execution_data=True,
-            ),
+            logs=execution_logs(self, key=key),
         )
         # The plan's duration check counts the weight changes at their slowest, derived from the
         # tasks as synthesized (their retriers) and the set-weights timeout.
