@@ -7,7 +7,16 @@ so the chance of rejecting any true "no difference" in the family is at most alp
 rule and its wording are the evaluation's, from the same module
 (``evaluate.family_verdict.read_verdict``): a winner needs a Holm rejection in its direction on at
 least one metric and none the other way; significant in opposite directions is "accuracy and ROC
-AUC disagree". A candidate that is not tested adds nothing to the family.
+AUC disagree".
+
+**A family of fixed size.** The family is every candidate's accuracy and ROC AUC, tested or not
+(:func:`family_size`): a test that cannot run yet enters Holm with p = 1. Because the comparison is
+repeated on every schedule, a family that counted only the tests run so far would let an early run,
+with one candidate ready, test it at alpha, and a later run with four at alpha/4: over the runs, the
+chance of a false winner would add up past alpha. With the size fixed, Holm at each run rejects a
+true "no difference" only where its anytime-valid p-value is below alpha/m₀ (m₀: the true nulls), so
+by Ville's inequality per hypothesis and a union bound over them the family-wise error stays at most
+alpha over all runs. A p-value of 1 is valid for a test not run, so nothing else changes.
 
 **Within inference days.** Each request went to one variant, so the samples are independent; but
 the traffic split changes inside a window (every progressive rollout changes it) while the base
@@ -71,6 +80,11 @@ from live_quality.stratified import (
 MIN_LABELS_PER_CLASS = DELONG_MIN_PER_CLASS  # 30; see the module docstring
 # The label-mix check blocks a verdict; a false alarm only delays one (the next run looks again).
 LABEL_MIX_ALPHA = 0.01
+
+
+def family_size(candidates: int) -> int:
+    """How many tests Holm adjusts over: accuracy and ROC AUC of every candidate, tested or not."""
+    return 2 * candidates
 
 
 @dataclass(frozen=True)
@@ -242,9 +256,19 @@ def compare_with_baseline(
     alpha: float = 0.05,
     *,
     precision: float = MIXTURE_PRECISION,
+    family_candidates: int | None = None,
 ) -> list[LiveComparison]:
-    """One comparison per candidate, in order; Holm over every tested candidate's anytime-valid p-values
-    (default alpha 0.05; ``precision``: the normal mixture's, ``live_quality.anytime``)."""
+    """One comparison per candidate, in order; Holm over the fixed family (:func:`family_size`) of
+    anytime-valid p-values (default alpha 0.05; ``precision``: the normal mixture's, ``live_quality.anytime``).
+
+    ``family_candidates``: how many candidates the family has (default: those given). A caller that
+    leaves out candidates with nothing to compare yet (no captured traffic) still counts them here,
+    so the family does not shrink.
+    """
+    if family_candidates is None:
+        family_candidates = len(candidates)
+    if family_candidates < len(candidates):
+        raise ValueError(f"family_candidates is {family_candidates}, fewer than the {len(candidates)} candidates given")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha is {alpha!r}; it must be between 0 and 1")
     names = [baseline.name, *(c.name for c in candidates)]
@@ -252,12 +276,13 @@ def compare_with_baseline(
     if repeated:
         raise ValueError(f"variant(s) {', '.join(repeated)} appear more than once")
     planned = [_plan(baseline, candidate) for candidate in candidates]
-    family: list[float] = []
-    for plan in planned:
-        if plan.accuracy is not None:
-            family.append(p_value(plan.accuracy, precision))
-        if plan.auc is not None:
-            family.append(p_value(plan.auc, precision))
+    # Every candidate's two metrics, in order; a test that does not run enters with p = 1 (module docstring).
+    family = [
+        p_value(estimate, precision) if estimate is not None else 1.0
+        for plan in planned
+        for estimate in (plan.accuracy, plan.auc)
+    ]
+    family += [1.0] * (family_size(family_candidates) - len(family))
     adjusted = iter(holm_adjust(family))
     level = family_level(alpha, len(family))
     # Intervals at alpha/m, the level of Holm's first (strictest) step: an interval excludes 0 exactly
@@ -267,17 +292,17 @@ def compare_with_baseline(
     out = []
     for plan in planned:
         candidate = plan.candidate
+        p_acc, p_auc_if_tested = next(adjusted), next(adjusted)
         if plan.blocked is not None or plan.accuracy is None:
             status, reason = plan.blocked or ("not_enough_labels", "not enough labels yet")
             out.append(LiveComparison(baseline.name, candidate.name, status, reason, label_mix=plan.label_mix))
             continue
         accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, interval_alpha, precision)
-        p_acc = next(adjusted)
         auc = p_auc = None
         if plan.auc is not None:
             assert baseline.roc_auc is not None and candidate.roc_auc is not None
             auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, interval_alpha, precision)
-            p_auc = next(adjusted)
+            p_auc = p_auc_if_tested
         verdict = _verdict(
             baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level
         )

@@ -23,6 +23,7 @@ from live_quality.comparison import (
     MetricTest,
     VariantEvidence,
     compare_with_baseline,
+    family_size,
 )
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
@@ -207,6 +208,7 @@ def build_report(
             _evidence(base_stats, result.days(baseline)),
             [_evidence(c, result.days(c.variant)) for c in candidates if c is not None],
             alpha,
+            family_candidates=len(candidates),
         )
     return {
         "endpoint_name": window.endpoint,
@@ -222,7 +224,7 @@ def build_report(
             "label_mix_alpha": LABEL_MIX_ALPHA,
         },
         "baseline": baseline,
-        "family_tests": sum((c.p_accuracy_adjusted is not None) + (c.p_auc_adjusted is not None) for c in comparisons),
+        "family_tests": family_size(len(candidates)),
         "variants": variants,
         "retired_variants": retired,
         "comparisons": [_comparison_section(c) for c in comparisons],
@@ -293,7 +295,9 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "difference with Sato's variance, ROC AUC per day with DeLong's variances. The p-values are "
         "anytime-valid (a normal-mixture e-process), because this comparison runs again on every schedule: "
         "a verdict at any run keeps the family-wise error at alpha over all runs of a window with a fixed "
-        f"start. Every p-value is Holm-adjusted together ({report['family_tests']} tests). "
+        f"start. Every p-value is Holm-adjusted together, over a family of fixed size ({report['family_tests']} "
+        "tests: every candidate's accuracy and ROC AUC; a test that cannot run yet counts with p = 1, so an early "
+        "run with fewer tests ready is not held to a looser level). "
         f"Baseline: `{report['baseline']}`. ROC AUC's p-value pools each class's placement variance over "
         'both variants (right under "no difference", which it tests; DeLong\'s unpooled form is liberal '
         "with lopsided traffic), its interval does not (right away from it): near the boundary the two can "

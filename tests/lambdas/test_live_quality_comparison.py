@@ -74,7 +74,9 @@ def test_a_lower_label_coverage_with_the_same_class_mix_is_compared():
     assert result.label_mix is not None and result.label_mix.difference == pytest.approx(0.0)
 
 
-def test_holm_runs_over_every_tested_candidate_and_skips_untested_ones():
+def test_holm_runs_over_every_candidates_two_metrics_with_untested_ones_at_p_1():
+    # The family has a fixed size (comparison's docstring): the short candidate's two tests count
+    # with p = 1, so the tested ones are adjusted as one family of 6, not 4.
     base = evidence("A", accuracy=0.80, auc=0.80)
     better = evidence("B", accuracy=0.84, auc=0.86)
     same = evidence("C", accuracy=0.80, auc=0.80)
@@ -84,8 +86,9 @@ def test_holm_runs_over_every_tested_candidate_and_skips_untested_ones():
     assert len(tested) == 2
     raw = [p for r in tested for p in (r.accuracy.p_value, r.auc.p_value)]
     adjusted = [p for r in tested for p in (r.p_accuracy_adjusted, r.p_auc_adjusted)]
-    assert adjusted == pytest.approx(holm_adjust(raw))
-    assert "Holm over 4 tests" in results[0].reason
+    assert adjusted == pytest.approx(holm_adjust([*raw, 1.0, 1.0])[:4])
+    assert adjusted != pytest.approx(holm_adjust(raw))
+    assert "Holm over 6 tests" in results[0].reason
     assert results[0].winner == "B" and results[0].significant
     assert results[1].winner is None and "does not show that the variants are equal" in results[1].reason
     assert results[2].status == "not_enough_labels"
@@ -165,3 +168,15 @@ def test_intervals_are_confidence_sequences_at_the_level_of_holms_first_step():
             if test.estimate.interval_variance == test.estimate.variance:  # accuracy: one variance
                 assert (test.ci_low > 0 or test.ci_high < 0) == (test.p_value < 0.05 / 4)
     assert results[0].auc.estimate.interval_variance != results[0].auc.estimate.variance  # AUC: unpooled vs pooled
+
+
+def test_candidates_left_out_by_the_caller_still_count_in_the_family():
+    base = evidence("A", accuracy=0.80, auc=0.80)
+    alone = compare_with_baseline(base, [evidence("B", accuracy=0.83, auc=0.84)])
+    (counted,) = compare_with_baseline(base, [evidence("B", accuracy=0.83, auc=0.84)], family_candidates=3)
+    assert "Holm over 2 tests" in alone[0].reason and "Holm over 6 tests" in counted.reason
+    raw = [counted.accuracy.p_value, counted.auc.p_value]
+    assert [counted.p_accuracy_adjusted, counted.p_auc_adjusted] == pytest.approx(holm_adjust([*raw, 1, 1, 1, 1])[:2])
+    assert counted.accuracy.interval_confidence == pytest.approx(1 - 0.05 / 6)
+    with pytest.raises(ValueError, match="family_candidates is 0, fewer than the 1 candidates given"):
+        compare_with_baseline(base, [evidence("B")], family_candidates=0)

@@ -133,7 +133,7 @@ def test_not_enough_labels_is_said_plainly(tmp_path: Path):
     assert "**Verdict: not enough labels** — not enough labels yet: Variant1 has 10 labelled positives" in to_markdown(
         report
     )
-    assert report["family_tests"] == 0
+    assert report["family_tests"] == 2  # the fixed family: one candidate, two metrics, untested at p = 1
 
 
 def test_delay_percentiles_follow_numpy_on_a_histogram():
