@@ -59,7 +59,7 @@ def generate(root: Path, requests: int, seed: int = 1) -> dict[str, int]:
 
     rng = random.Random(seed)
     per_hour = requests // (HOURS * len(VARIANTS))
-    labels_by_hour: dict[int, list[str]] = {}
+    labels = 0
     written = 0
     for hour in range(HOURS):
         moment = START + timedelta(hours=hour)
@@ -68,6 +68,7 @@ def generate(root: Path, requests: int, seed: int = 1) -> dict[str, int]:
             folder = root / "capture" / ENDPOINT / variant / moment.strftime("%Y/%m/%d/%H")
             folder.mkdir(parents=True, exist_ok=True)
             lines = []
+            labels_by_hour: dict[int, list[str]] = {}
             for i in range(per_hour):
                 iid = f"{variant[-1]}{hour:03d}{i:07d}"
                 label = int(rng.random() < 0.3)
@@ -80,6 +81,14 @@ def generate(root: Path, requests: int, seed: int = 1) -> dict[str, int]:
                     )
             (folder / "capture-0.jsonl").write_text("".join(lines))
             written += len(lines)
+            # Labels go to their collection hour's file as they are drawn, in the same order as
+            # holding them all would give (50 M requests' labels would not fit in memory).
+            for label_hour, rows in labels_by_hour.items():
+                label_folder = root / "gt" / (START + timedelta(hours=label_hour)).strftime("%Y/%m/%d/%H")
+                label_folder.mkdir(parents=True, exist_ok=True)
+                with (label_folder / "labels.jsonl").open("a") as out:
+                    out.write("".join(rows))
+                labels += len(rows)
             if hour == 0 and v == 0 and lines:  # the fast template writes formats.py's record
                 fast = json.loads(lines[0])
                 meta = fast["eventMetadata"]
@@ -94,11 +103,7 @@ def generate(root: Path, requests: int, seed: int = 1) -> dict[str, int]:
                 )
                 probe["captureData"]["endpointOutput"]["data"] = fast["captureData"]["endpointOutput"]["data"]
                 assert fast == probe, (fast, probe)
-    for hour, rows in labels_by_hour.items():
-        folder = root / "gt" / (START + timedelta(hours=hour)).strftime("%Y/%m/%d/%H")
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "labels.jsonl").write_text("".join(rows))
-    return {"captured": written, "labels": sum(len(r) for r in labels_by_hour.values())}
+    return {"captured": written, "labels": labels}
 
 
 def _window():
