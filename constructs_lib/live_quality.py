@@ -48,6 +48,9 @@ ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
 TABLES_MODULE = LAMBDAS_DIR / "live_quality" / "tables.py"
 REPORT_PREFIX = "live-quality/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
+# The publish step reads a run's results within the hour; a week leaves time to redrive a failed
+# publish, and no run ever reads another run's results (the stack's lifecycle rule, constructs_lib/retention.py).
+ATHENA_RESULTS_RETENTION = Duration.days(7)
 GROUND_TRUTH_PREFIX = "ground-truth/"
 # "Athena engine version 3" is the SelectedEngineVersion value (AWS::Athena::WorkGroup EngineVersion).
 ENGINE_VERSION = "Athena engine version 3"
