@@ -124,10 +124,10 @@ class AbTestStack(Stack):
                 what="Athena query results",
             )
         # One page per incident: the composite rolls up the alarms that clear by themselves (a failed
-        # live-quality run's alarm clears five minutes later). The settle queue's alarm stays in ALARM
-        # while its messages wait (up to 14 days) and would hold the composite there, swallowing every
-        # later page: it notifies on its own.
-        composite = alarms.add_composite(srm.alarm, *([live.alarm] if live else []))
+        # live-quality run's alarm, and its schedule's, clear five minutes later). The settle queue's
+        # alarm stays in ALARM while its messages wait (up to 14 days) and would hold the composite
+        # there, swallowing every later page: it notifies on its own.
+        composite = alarms.add_composite(srm.alarm, *(live.alarms if live else []))
         alarms.notify_directly(rollout.settle_failures_alarm)
         dashboard = EndpointDashboard(
             self,
@@ -135,8 +135,13 @@ class AbTestStack(Stack):
             spec=spec,
             endpoint_name=endpoint.endpoint_name,
             stack_name=self.stack_name,
-            alarms=[composite, *alarms.variant_alarms, srm.alarm, rollout.settle_failures_alarm]
-            + ([live.alarm] if live else []),
+            alarms=[
+                composite,
+                *alarms.variant_alarms,
+                srm.alarm,
+                rollout.settle_failures_alarm,
+                *(live.alarms if live else []),
+            ],
             srm_p_value=srm.p_value,
             live_quality=live is not None,
         )
