@@ -248,6 +248,8 @@ class LiveQuality(Construct):
                 "REPORT_BUCKET": results.bucket_name,
                 "REPORT_PREFIX": self.reports.prefix,
                 "METRICS_NAMESPACE": PROJECT_NAMESPACE,
+                # Labels for requests capture did not sample are expected, not an issue (report.py).
+                "CAPTURE_SAMPLING_PERCENTAGE": str(spec.data_capture.sampling_percentage),
             },
         ).function
         self._grant_publish(key)

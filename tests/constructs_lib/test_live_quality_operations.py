@@ -10,6 +10,7 @@ import botocore.session
 import pytest
 from aws_cdk.assertions import Template
 
+from constructs_lib.config import parse_config
 from constructs_lib.live_quality import ATHENA_THROTTLED, LAMBDA_THROTTLED
 from tests.conftest import read_config
 from tests.synth import only_template
@@ -87,3 +88,14 @@ def test_each_retried_name_is_an_error_the_called_api_declares(name: str, servic
     model = botocore.session.get_session().get_service_model(service)
     assert prefix.lower() == service
     assert error in {shape.name for shape in model.operation_model(operation).error_shapes}
+
+
+def test_the_publish_step_knows_the_capture_sampling_percentage(template: Template):
+    """Labels for requests capture did not sample are expected at that rate (live_quality.unsampled)."""
+    (publish,) = [
+        r
+        for lid, r in template.find_resources("AWS::Lambda::Function").items()
+        if lid.startswith("LiveQualityPublishFunction")
+    ]
+    sampling = parse_config(read_config(), "default").endpoints[0].data_capture.sampling_percentage
+    assert publish["Properties"]["Environment"]["Variables"]["CAPTURE_SAMPLING_PERCENTAGE"] == str(sampling)
