@@ -7,7 +7,7 @@ cannot fire them: in a period with fewer than ``min_invocations`` requests the e
 * **p99 ModelLatency** (milliseconds) above ``p99_latency_ms``.
 
 Missing data (no traffic at all) is *not breaching*: an idle variant is not a failing one.
-The composite alarm goes off when any of them does (and when the SRM check's does) and notifies
+The composite alarm goes off when any of them does (and when the SRM check's or live quality's do) and notifies
 the SNS topic, so an incident pages once rather than once per variant. An alarm that can stay in
 ALARM for days (the rollout's settle queue keeps its messages 14 days) is *not* rolled up: while
 one input stays in ALARM the composite never changes state, and every later incident would page
@@ -161,7 +161,9 @@ class EndpointAlarms(Construct):
             "AnyProblem",
             composite_alarm_name=name,
             alarm_rule=cw.AlarmRule.any_of(*self.variant_alarms, *extra),
-            alarm_description="Something is wrong with this A/B endpoint: see the variant alarms and the SRM check",
+            alarm_description="Something is wrong with this A/B endpoint: a variant's 5XX rate or p99 latency, the "
+            "sample-ratio (SRM) check, or (with data capture on) live quality: a run that failed or timed out, or a "
+            "schedule that could not start one. See which alarm is in ALARM.",
         )
         self.composite.add_alarm_action(cw_actions.SnsAction(self.topic))
         self.composite.add_ok_action(cw_actions.SnsAction(self.topic))

@@ -8,8 +8,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from constructs_lib import retention
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
+from constructs_lib.config.model import DEFAULT_ACCESS_LOG_RETENTION_DAYS
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import PythonFunction
 
@@ -18,12 +20,22 @@ REPORTS_PREFIX = "reports/"
 
 
 class EvaluationBucket(Construct):
-    """KMS-encrypted, versioned, SSL-only, private; access logs to a second bucket.
+    """KMS-encrypted, versioned, SSL-only, private; access logs to a second bucket. Lifecycle rules
+    (``constructs_lib.retention``) abort incomplete uploads, delete noncurrent versions and expire the
+    access logs; prefixes that expire sooner get their own (``retention.expire_prefix``).
 
     :param key: encrypts the objects.
+    :param access_log_retention: how long access logs are kept (default: 365 days).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        access_log_retention: Duration | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         access_logs = s3.Bucket(
             self,
@@ -33,6 +45,9 @@ class EvaluationBucket(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             versioned=True,
             removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=retention.log_rules(
+                access_log_retention or Duration.days(DEFAULT_ACCESS_LOG_RETENTION_DAYS)
+            ),
         )
         acknowledge(
             access_logs,
@@ -59,6 +74,7 @@ class EvaluationBucket(Construct):
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="evaluation-bucket/",
             removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=retention.bucket_wide_rules(),
         )
         for bucket in (access_logs, self.bucket):
             acknowledge(

@@ -48,6 +48,9 @@ ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
 TABLES_MODULE = LAMBDAS_DIR / "live_quality" / "tables.py"
 REPORT_PREFIX = "live-quality/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
+# The publish step reads a run's results within the hour; a week leaves time to redrive a failed
+# publish, and no run ever reads another run's results (the stack's lifecycle rule, constructs_lib/retention.py).
+ATHENA_RESULTS_RETENTION = Duration.days(7)
 GROUND_TRUTH_PREFIX = "ground-truth/"
 # "Athena engine version 3" is the SelectedEngineVersion value (AWS::Athena::WorkGroup EngineVersion).
 ENGINE_VERSION = "Athena engine version 3"
@@ -68,17 +71,32 @@ LINE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 FIELD_DELIMITER = "\u0001"
 TEXT_INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-# Lambda's throttling error is not in CDK's default Lambda task retry (constructs_lib/rollout.py).
+# Lambda's throttling error, as Step Functions reports it: "When Lambda hits the maximum number of
+# invocations, the error is Lambda.TooManyRequestsException" ("Handle Lambda service exceptions":
+# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). CDK's default
+# Lambda task retry covers that page's other four (ServiceException, AWSLambdaException,
+# SdkClientException, ClientExecutionTimeoutException), not this one (constructs_lib/rollout.py).
 LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
-# StartQueryExecution's throttling (Athena API reference, Errors: TooManyRequestsException), as Step
-# Functions names service errors: "<Service>.<Exception>".
+# StartQueryExecution's throttling (Athena API reference, Errors: TooManyRequestsException, "Indicates
+# that the request was throttled"; botocore's athena model lists it), named as Step Functions names a
+# service's errors: "ServiceName.ErrorName", both in Pascal case, the exception suffix included
+# ("Learning to use AWS service SDK integrations":
+# https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html). The optimized
+# Athena integration's page (connect-athena.html) lists no error names of its own.
 ATHENA_THROTTLED = "Athena.TooManyRequestsException"
+# EventBridge's count of target invocations that failed for good, after the target's retries (a role
+# that may not start the state machine, throttling); sent only when not zero ("Monitoring Amazon
+# EventBridge", FailedInvocations, dimension RuleName:
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+EVENTS_NAMESPACE = "AWS/Events"
+FAILED_INVOCATIONS = "FailedInvocations"
 # A run reads at most a year of hours; Athena's DML queries time out after 30 minutes by default
 # (Service Quotas, "DML query timeout"), the Lambdas after minutes.
 RUN_TIMEOUT = Duration.hours(1)
 # The account's Glue Data Catalog as Athena names it (QueryExecutionContext Catalog default).
 DATA_CATALOG = "AwsDataCatalog"
 PUBLISH_TIMEOUT = Duration.minutes(5)
+SCHEDULE_RETRY_ATTEMPTS = 2
 
 
 @functools.cache
@@ -230,6 +248,8 @@ class LiveQuality(Construct):
                 "REPORT_BUCKET": results.bucket_name,
                 "REPORT_PREFIX": self.reports.prefix,
                 "METRICS_NAMESPACE": PROJECT_NAMESPACE,
+                # Labels for requests capture did not sample are expected, not an issue (report.py).
+                "CAPTURE_SAMPLING_PERCENTAGE": str(spec.data_capture.sampling_percentage),
             },
         ).function
         self._grant_publish(key)
@@ -271,7 +291,9 @@ class LiveQuality(Construct):
             schedule=events.Schedule.rate(Duration.hours(settings.schedule_hours)),
             targets=[
                 targets.SfnStateMachine(
-                    self.state_machine, input=events.RuleTargetInput.from_object({}), retry_attempts=2
+                    self.state_machine,
+                    input=events.RuleTargetInput.from_object({}),
+                    retry_attempts=SCHEDULE_RETRY_ATTEMPTS,
                 )
             ],
             description=f"Runs the live-quality query of {spec.name} every {settings.schedule_hours} h",
@@ -304,6 +326,26 @@ class LiveQuality(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
+        # A run that never starts raises no Step Functions metric: the schedule's own failures alarm too.
+        # Missing data is the normal case (the metric is only sent when not zero).
+        self.schedule_alarm = cw.Metric(
+            namespace=EVENTS_NAMESPACE,
+            metric_name=FAILED_INVOCATIONS,
+            dimensions_map={"RuleName": self.schedule.rule_name},
+            statistic="Sum",
+            period=Duration.minutes(5),
+        ).create_alarm(
+            self,
+            "ScheduleFailedAlarm",
+            alarm_description=f"The live-quality schedule of {spec.name} could not start its state machine "
+            f"(EventBridge FailedInvocations, after {SCHEDULE_RETRY_ATTEMPTS} retries): no run, no report. Check "
+            "the rule's role (states:StartExecution on the state machine) and Step Functions throttling.",
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
+
         CfnOutput(
             stack,
             "LiveQualityStateMachineArn",
@@ -317,6 +359,12 @@ class LiveQuality(Construct):
             description="Upload labels here as <yyyy>/<mm>/<dd>/<hh>/<file>.jsonl (scripts/labels_to_ground_truth.py)",
         )
         CfnOutput(stack, "CaptureS3Uri", value=capture.uri, description="Where SageMaker writes the captured requests")
+
+    @property
+    def alarms(self) -> list[cw.Alarm]:
+        """Runs that failed or timed out, and scheduled runs that never started: both roll up into the
+        endpoint's composite alarm (both clear by themselves)."""
+        return [self.alarm, self.schedule_alarm]
 
     # --- Glue ----------------------------------------------------------------------------------------
 

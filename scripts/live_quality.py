@@ -43,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label-end", help="label hour to stop before (default: --end)")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument(
+        "--sampling-percentage",
+        type=float,
+        default=100.0,
+        help="the endpoint's data_capture.sampling_percentage: labels for requests it did not capture are "
+        "expected (default 100: every labelled request should have its capture record)",
+    )
     parser.add_argument("--report-dir", type=Path, default=Path("live-quality-reports"))
     args = parser.parse_args(argv)
 
@@ -54,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         window = QueryWindow(args.endpoint, args.start, args.end, args.label_end or args.end, args.threshold)
         report = build_report(
-            parse_rows(run_on_folders(args.capture, args.labels, window)), window, variants, alpha=args.alpha
+            parse_rows(run_on_folders(args.capture, args.labels, window)),
+            window,
+            variants,
+            alpha=args.alpha,
+            sampling_percentage=args.sampling_percentage,
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -85,21 +85,6 @@ def without_variant(variant: str, outdir: Path, source: Path = DEFAULT_CONFIG) -
     return path
 
 
-def with_data_capture(
-    destination_s3_uri: str, outdir: Path, sampling_percentage: int = 100, source: Path = DEFAULT_CONFIG
-) -> Path:
-    """The config ``source`` with data capture on for every endpoint (to ``destination_s3_uri``)."""
-    config = json.loads(source.read_text())
-    for endpoint in config["endpoints"]:
-        endpoint["data_capture"] = {
-            "sampling_percentage": sampling_percentage,
-            "destination_s3_uri": destination_s3_uri,
-        }
-    path = outdir / "with-data-capture.json"
-    path.write_text(json.dumps(config, indent=2) + "\n")
-    return path
-
-
 class CliLifecycle:
     """The six commands, each returning what it observed (the demo prints, the tests assert)."""
 

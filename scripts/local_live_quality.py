@@ -147,8 +147,10 @@ def plan_query_publish(
     label_root: Path,
     *,
     alpha: float = 0.05,
+    sampling_percentage: float = 100.0,
 ) -> dict[str, Any]:
     """One live-quality run as the account runs it: plan -> query -> publish. The seam for the Lambdas.
+    ``sampling_percentage``: the deployed capture's (the publish Lambda gets it from the stack).
 
     In the account a Step Functions execution runs ``live_quality.handler.plan`` (the window), Athena
     (the committed Athena text of the same query), then ``live_quality.handler.publish`` (report to S3,
@@ -161,7 +163,7 @@ def plan_query_publish(
     """
     window = QueryWindow(endpoint, threshold=THRESHOLD, **hours)
     rows = query_on_duckdb(window, capture_root, label_root)
-    return build_report(parse_rows(rows), window, variants, alpha=alpha)
+    return build_report(parse_rows(rows), window, variants, alpha=alpha, sampling_percentage=sampling_percentage)
 
 
 def summary(report: Mapping[str, Any]) -> list[str]:
@@ -184,6 +186,14 @@ def summary(report: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"{comparison['variant_b']} vs {comparison['variant_a']}: {verdict['winner'] or comparison['status']}"
             f" ({verdict['reason'][:100]}...)"
+        )
+    unsampled = report["labels_not_captured"]
+    if unsampled["labels"]:
+        lines.append(
+            f"labels for requests not captured: {unsampled['count']} of {unsampled['labels']} "
+            f"({unsampled['share']:.0%}; about {unsampled['expected_share']:.0%} expected at "
+            f"{unsampled['sampling_percentage']:g} % sampling"
+            + ("; MORE than sampling explains)" if unsampled["more_than_sampling_explains"] else ")")
         )
     issues = report["issues"]
     lines.append("input issues: " + (", ".join(f"{name} {issue['count']}" for name, issue in issues.items()) or "none"))

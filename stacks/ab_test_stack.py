@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnParameter, Stack
+from aws_cdk import CfnOutput, CfnParameter, Duration, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -14,7 +14,8 @@ from constructs_lib.config.model import EndpointSpec
 from constructs_lib.dashboard import EndpointDashboard
 from constructs_lib.encryption import EndpointKey
 from constructs_lib.evaluation import Evaluation, EvaluationBucket
-from constructs_lib.live_quality import GROUND_TRUTH_PREFIX, LiveQuality
+from constructs_lib.live_quality import ATHENA_RESULTS_RETENTION, GROUND_TRUTH_PREFIX, LiveQuality
+from constructs_lib.retention import expire_prefix
 from constructs_lib.rollout import GuardedRollout
 from constructs_lib.s3_location import S3Location
 from constructs_lib.set_weights_function import SetWeightsFunction
@@ -39,7 +40,12 @@ class AbTestStack(Stack):
         bucket = (
             s3.Bucket.from_bucket_name(self, "ReportBucket", spec.evaluation.report_bucket_name)
             if spec.evaluation.report_bucket_name
-            else EvaluationBucket(self, "EvaluationBucket", key=key).bucket
+            else EvaluationBucket(
+                self,
+                "EvaluationBucket",
+                key=key,
+                access_log_retention=Duration.days(spec.evaluation.access_log_retention_days),
+            ).bucket
         )
         capture = None
         if spec.data_capture.enabled:
@@ -100,11 +106,28 @@ class AbTestStack(Stack):
                 settings=spec.live_quality,
                 key=key,
             )
+            # Captured payloads can be personal data: kept only as long as the config says.
+            expire_prefix(
+                self,
+                bucket,
+                capture,
+                rule_id="ExpireCaptures",
+                after=Duration.days(spec.capture_retention_days),
+                what="Captured requests and responses",
+            )
+            expire_prefix(
+                self,
+                bucket,
+                live.athena_results,
+                rule_id="ExpireAthenaResults",
+                after=ATHENA_RESULTS_RETENTION,
+                what="Athena query results",
+            )
         # One page per incident: the composite rolls up the alarms that clear by themselves (a failed
-        # live-quality run's alarm clears five minutes later). The settle queue's alarm stays in ALARM
-        # while its messages wait (up to 14 days) and would hold the composite there, swallowing every
-        # later page: it notifies on its own.
-        composite = alarms.add_composite(srm.alarm, *([live.alarm] if live else []))
+        # live-quality run's alarm, and its schedule's, clear five minutes later). The settle queue's
+        # alarm stays in ALARM while its messages wait (up to 14 days) and would hold the composite
+        # there, swallowing every later page: it notifies on its own.
+        composite = alarms.add_composite(srm.alarm, *(live.alarms if live else []))
         alarms.notify_directly(rollout.settle_failures_alarm)
         dashboard = EndpointDashboard(
             self,
@@ -112,8 +135,13 @@ class AbTestStack(Stack):
             spec=spec,
             endpoint_name=endpoint.endpoint_name,
             stack_name=self.stack_name,
-            alarms=[composite, *alarms.variant_alarms, srm.alarm, rollout.settle_failures_alarm]
-            + ([live.alarm] if live else []),
+            alarms=[
+                composite,
+                *alarms.variant_alarms,
+                srm.alarm,
+                rollout.settle_failures_alarm,
+                *(live.alarms if live else []),
+            ],
             srm_p_value=srm.p_value,
             live_quality=live is not None,
         )

@@ -38,6 +38,7 @@ from constructs_lib.config.fields import (
     read_value,
 )
 from constructs_lib.config.model import (
+    CAPTURE_RETENTION_MARGIN_DAYS,
     AppConfig,
     AutoscalingSpec,
     BuiltinImage,
@@ -51,6 +52,7 @@ from constructs_lib.config.model import (
     PackageModel,
     VariantSpec,
     VpcSpec,
+    min_capture_retention_days,
 )
 from constructs_lib.config.rules import (
     AlarmPeriod,
@@ -506,6 +508,9 @@ DATA_CAPTURE = Section(
             "destination_s3_uri",
             Text(S3_PREFIX_URI, "an s3://bucket/prefix URI", examples=("s3://my-ml-data-capture/fraud-ab/",)),
         ),
+        # S3's Expiration Days: "a non-zero positive integer" (LifecycleExpiration, S3 API reference);
+        # at least lookback_days + 1 is the endpoint's check (_build_endpoint).
+        Field("retention_days", Integer(1)),
     ),
     _build_data_capture,
 )
@@ -593,13 +598,26 @@ MONITORING = Section(
 EVALUATION = Section(
     "evaluation",
     EvaluationSpec,
-    (Field("report_bucket_name", Text(BUCKET_NAME, "an S3 bucket name", examples=("my-evaluation-bucket",))),),
-    lambda ctx, v, before: EvaluationSpec(**v),
+    (
+        Field("report_bucket_name", Text(BUCKET_NAME, "an S3 bucket name", examples=("my-evaluation-bucket",))),
+        Field("access_log_retention_days", Integer(1)),
+    ),
+    lambda ctx, v, before: EvaluationSpec(**v) if len(ctx.problems) == before else None,
 )
 
 
 def _build_endpoint(ctx: Context, v: dict[str, Any], before: int) -> EndpointSpec | None:
     if len(ctx.problems) != before:
+        return None
+    capture, live = v["data_capture"], v["live_quality"]
+    least = min_capture_retention_days(live.lookback_days)
+    if capture.enabled and capture.retention_days is not None and capture.retention_days < least:
+        ctx.child("data_capture").error(
+            f"must be at least live_quality.lookback_days + {CAPTURE_RETENTION_MARGIN_DAYS} ({least}): a live-quality "
+            f"run reads {live.lookback_days} days of captures, which would expire before it reads them "
+            f"(got {capture.retention_days})",
+            "retention_days",
+        )
         return None
     return EndpointSpec(**v)
 

@@ -181,6 +181,14 @@ class VariantSpec:
 # high traffic". Sampling is per request and the same for every variant, so it thins the labelled
 # sample of each variant alike and biases no comparison.
 DEFAULT_SAMPLING_PERCENTAGE = 20
+# Captures are kept a day longer than the longest window a live-quality run reads. S3 adds the rule's
+# days to an object's creation time and rounds up to the next midnight UTC ("Lifecycle configuration
+# elements", Lifecycle rules based on an object's age:
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html), and a run reads
+# hours from lookback_days before its own hour for up to two hours after that hour (the state machine's
+# RUN_TIMEOUT, constructs_lib/live_quality.py): with one day more, the oldest hour a run reads is still
+# there when the run reads it.
+CAPTURE_RETENTION_MARGIN_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -211,6 +219,17 @@ class DataCaptureSpec:
         metadata=described(
             "s3://bucket/prefix for the captured data; the execution role may write only there. Default: "
             "s3://<the stack's evaluation bucket, or evaluation.report_bucket_name>/capture."
+        ),
+    )
+    retention_days: int | None = field(
+        default=None,
+        metadata=described(
+            "Days captured requests and responses are kept (they can be personal data): an S3 lifecycle rule on "
+            "the capture prefix expires them, and their noncurrent versions a day later. At least "
+            "live_quality.lookback_days + 1, so that every run still finds the captures it reads. Default: "
+            "live_quality.lookback_days + 1 (kept exactly as long as live quality reads them). Applied only where "
+            "the stack creates the bucket; for destination_s3_uri or evaluation.report_bucket_name, synth warns "
+            "and you set the rule on that bucket."
         ),
     )
 
@@ -274,6 +293,11 @@ class MonitoringSpec:
     srm_schedule_minutes: int = field(default=5, metadata=described("Minutes between SRM checks."))
 
 
+# A year of access logs: long enough to look back over a year's incidents; audit rules that ask for
+# more (HIPAA's six years of documentation, say) set evaluation.access_log_retention_days.
+DEFAULT_ACCESS_LOG_RETENTION_DAYS = 365
+
+
 @dataclass(frozen=True)
 class EvaluationSpec:
     """Where the evaluation reads test sets and writes reports."""
@@ -284,6 +308,14 @@ class EvaluationSpec:
             "An existing bucket for the evaluation's datasets/ and reports/, and for live quality's capture/, "
             "ground-truth/, live-quality/ and athena-results/ prefixes (nothing else in it is touched). "
             "Default: the stack creates an encrypted bucket."
+        ),
+    )
+    access_log_retention_days: int = field(
+        default=DEFAULT_ACCESS_LOG_RETENTION_DAYS,
+        metadata=described(
+            "Days the server access logs of the bucket the stack creates are kept (an S3 lifecycle rule on the "
+            "log bucket). Default 365; raise it if your audit rules ask for longer. Ignored with "
+            "report_bucket_name (the stack creates no bucket, and no log bucket)."
         ),
     )
 
@@ -383,6 +415,18 @@ class EndpointSpec:
     def stack_name(self) -> str:
         """The CloudFormation stack that deploys this endpoint (``AbTest-<name>``)."""
         return stack_name_of(self.name)
+
+    @property
+    def capture_retention_days(self) -> int:
+        """Days captures are kept: ``data_capture.retention_days``, or the longest live-quality window plus
+        :data:`CAPTURE_RETENTION_MARGIN_DAYS` (the loader checks a given value is at least that)."""
+        given = self.data_capture.retention_days
+        return given if given is not None else min_capture_retention_days(self.live_quality.lookback_days)
+
+
+def min_capture_retention_days(lookback_days: int) -> int:
+    """The fewest days captures may be kept when live-quality runs read ``lookback_days`` days of them."""
+    return lookback_days + CAPTURE_RETENTION_MARGIN_DAYS
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,11 @@ LOADER_ONLY_RULES: tuple[LoaderOnlyRule, ...] = (
         "compares two keys' values",
     ),
     LoaderOnlyRule(
+        "capture-retention-covers-window",
+        "data_capture retention_days >= live_quality lookback_days + 1 (defaults included)",
+        "compares keys of two sections, one of them possibly a default",
+    ),
+    LoaderOnlyRule(
         rules.ARN_PARTITION,
         "an ARN's partition is the one its region belongs to (botocore's partition table)",
         "relates two parts of one string through a table; a pattern per partition would copy that table",

@@ -109,14 +109,19 @@ def metric_data_batches(
     return batches
 
 
-def metric_publisher(cloudwatch: Any, namespace: str, endpoint_name: str) -> Callable[[str, Mapping[str, float]], None]:
+def metric_publisher(
+    cloudwatch: Any, namespace: str, endpoint_name: str, *, timestamp: datetime | None = None
+) -> Callable[[str, Mapping[str, float]], None]:
     """Publishes one variant's metrics (dimensions EndpointName, VariantName), in as few calls as
-    PutMetricData's limits allow (one, for the few metrics a report has)."""
+    PutMetricData's limits allow (one, for the few metrics a report has). ``timestamp`` (default: none,
+    CloudWatch then dates each datum when it arrives) dates every datum; the caller checks it is within
+    what CloudWatch accepts."""
 
     def publish(variant: str, values: Mapping[str, float]) -> None:
         dims = [{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant}]
+        dated = {} if timestamp is None else {"Timestamp": timestamp}
         data = [
-            {"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "None"}
+            {"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "None", **dated}
             for name, value in sorted(values.items())
         ]
         for batch in metric_data_batches(data):

@@ -34,7 +34,7 @@ is power at a single look; docs/benchmarks.md measures it.
 **Not enough labels yet.** A candidate is tested only when both it and the baseline have at least
 :data:`MIN_LABELS_PER_CLASS` labelled positives *and* negatives. Why that number: DeLong's variance is
 estimated per class; the paired test's p-values are clearly too small below about 30 rows of a class
-(``evaluate.paired_tests.DELONG_MIN_PER_CLASS``), and the live AUC difference's variance under the null
+(``evaluate.delong_minimum.DELONG_MIN_PER_CLASS``), and the live AUC difference's variance under the null
 at 0.025 gave 1.48× the level with 5 positives per variant, 0.96-1.08× with 10-20 and 0.88× with 30
 (benchmarks/live_quality_false_winners.py, 1,000 runs each, standard error about 0.2×). Precision and
 recall have one class as denominator and are noise below that too. The same minimum as the offline
@@ -64,8 +64,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from evaluate.delong_minimum import DELONG_MIN_PER_CLASS
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
-from evaluate.paired_tests import DELONG_MIN_PER_CLASS
 from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value, confidence_sequence
 from live_quality.stratified import (
     LabelMixTest,

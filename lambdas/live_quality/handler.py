@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -41,7 +42,9 @@ def plan(event: Any, context: Any) -> dict[str, Any]:
     return output
 
 
-def publish(event: Any, context: Any, *, athena: Any = None, s3: Any = None, cloudwatch: Any = None) -> dict[str, Any]:
+def publish(
+    event: Any, context: Any, *, athena: Any = None, s3: Any = None, cloudwatch: Any = None, now: datetime | None = None
+) -> dict[str, Any]:
     settings = publish_settings(os.environ)
     request = publish_request(event, settings.endpoint)
     # Imported on the first publish, not with the module: the report's statistics are publish's
@@ -54,6 +57,7 @@ def publish(event: Any, context: Any, *, athena: Any = None, s3: Any = None, clo
         athena=athena or boto3.client("athena", config=RETRY_CONFIG),
         s3=s3 or boto3.client("s3", config=RETRY_CONFIG),
         cloudwatch=cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG),
+        now=now,
     )
     LOG.info("live-quality published", extra={"outcome": outcome})
     return outcome

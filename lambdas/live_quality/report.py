@@ -28,6 +28,8 @@ from live_quality.comparison import (
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
 from live_quality.stratified import Stratum
+from live_quality.unsampled import UNMATCHED_ISSUE, labels_not_captured, unmatched_and_matched
+from live_quality.unsampled import markdown_line as unsampled_markdown_line
 
 # CloudWatch metric names the run publishes per variant (namespace and dimensions as the offline
 # evaluation's: EndpointName, VariantName), beside the offline Accuracy, Precision, … .
@@ -180,9 +182,16 @@ def _issues_section(result: QueryResult) -> dict[str, Any]:
 
 
 def build_report(
-    result: QueryResult, window: QueryWindow, current_variants: Sequence[str], *, alpha: float = 0.05
+    result: QueryResult,
+    window: QueryWindow,
+    current_variants: Sequence[str],
+    *,
+    alpha: float = 0.05,
+    sampling_percentage: float = 100.0,
 ) -> dict[str, Any]:
-    """The run's report (see the module docstring for the variant groups); ``current_variants`` in endpoint order."""
+    """The run's report (see the module docstring for the variant groups); ``current_variants`` in endpoint order.
+    ``sampling_percentage`` is the endpoint's capture sampling (default 100: every labelled request should
+    have its capture record); labels without one are accounted for against it (``live_quality.unsampled``)."""
     if not current_variants:
         raise ValueError("no current variants: name the endpoint's variants, the first one is the baseline")
     seen = result.variants()
@@ -210,6 +219,16 @@ def build_report(
             alpha,
             family_candidates=len(candidates),
         )
+    issues = _issues_section(result)
+    unmatched, matched = unmatched_and_matched(
+        {name: section.get("labelled", 0) for name, section in variants.items()},
+        {name: issue["count"] for name, issue in issues.items()},
+    )
+    not_captured = labels_not_captured(matched, unmatched, sampling_percentage)
+    if UNMATCHED_ISSUE in issues and not not_captured["more_than_sampling_explains"]:
+        del issues[UNMATCHED_ISSUE]  # what sampling explains is not an input issue
+    elif UNMATCHED_ISSUE in issues:
+        issues[UNMATCHED_ISSUE]["meaning"] += f"; more than {sampling_percentage:g} % capture sampling explains"
     return {
         "endpoint_name": window.endpoint,
         "window": {
@@ -228,7 +247,8 @@ def build_report(
         "variants": variants,
         "retired_variants": retired,
         "comparisons": [_comparison_section(c) for c in comparisons],
-        "issues": _issues_section(result),
+        "labels_not_captured": not_captured,
+        "issues": issues,
         "metrics_to_publish": metrics_to_publish(variants),
     }
 
@@ -329,6 +349,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         + " | ".join(str(variants[n].get("without_inference_id", 0)) for n in names)
         + " |"
     )
+    lines += ["", unsampled_markdown_line(report["labels_not_captured"])]
     if report["retired_variants"]:
         lines += [
             "",

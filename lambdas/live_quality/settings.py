@@ -7,7 +7,8 @@ error names the variable and the value, and nothing is read from AWS or written 
 ``THRESHOLD`` (default 0.5; a score at or above it is a predicted positive).
 ``publish``: ``ENDPOINT_NAME``, ``VARIANTS`` (JSON list of the endpoint's variants in config order,
 the first is the baseline), ``ALPHA`` (default 0.05), ``REPORT_BUCKET``, ``REPORT_PREFIX`` (default
-``live-quality/``), ``METRICS_NAMESPACE`` (default ``SageMakerABTesting``).
+``live-quality/``), ``METRICS_NAMESPACE`` (default ``SageMakerABTesting``),
+``CAPTURE_SAMPLING_PERCENTAGE`` (the endpoint's data capture sampling, 0 to 100; default 100).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ DEFAULT_THRESHOLD = "0.5"
 DEFAULT_ALPHA = "0.05"
 DEFAULT_REPORT_PREFIX = "live-quality/"
 DEFAULT_METRICS_NAMESPACE = "SageMakerABTesting"
+# Without it every labelled request is expected to have its capture record (what sampling at 100 % gives).
+DEFAULT_SAMPLING_PERCENTAGE = "100"
+SAMPLING_RANGE = (0.0, 100.0)  # InitialSamplingPercentage, as the config loader takes it from botocore
 # A year of hourly capture partitions: beyond it the window is a configuration mistake, and the
 # workgroup's bytes-scanned cutoff would stop the query anyway.
 MAX_LOOKBACK_DAYS = 365
@@ -50,6 +54,7 @@ class PublishSettings:
     bucket: str
     prefix: str
     namespace: str
+    sampling_percentage: float = float(DEFAULT_SAMPLING_PERCENTAGE)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -122,4 +127,5 @@ def publish_settings(env: Mapping[str, str]) -> PublishSettings:
         bucket=_required(env, "REPORT_BUCKET"),
         prefix=_prefix(env),
         namespace=env.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
+        sampling_percentage=_number(env, "CAPTURE_SAMPLING_PERCENTAGE", DEFAULT_SAMPLING_PERCENTAGE, *SAMPLING_RANGE),
     )

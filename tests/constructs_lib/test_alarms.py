@@ -40,8 +40,10 @@ def expressions_of(alarm: dict[str, Any]) -> list[str]:
     return [m["Expression"] for m in alarm["Properties"].get("Metrics", []) if "Expression" in m]
 
 
-def test_two_alarms_per_variant_one_each_for_srm_rollout_settle_queue_and_live_quality_runs(template: Template):
-    assert len(alarms(template)) == 2 * 2 + 1 + 1 + 1
+def test_two_alarms_per_variant_one_each_for_srm_rollout_settle_queue_live_quality_runs_and_schedule(
+    template: Template,
+):
+    assert len(alarms(template)) == 2 * 2 + 1 + 1 + 1 + 1
 
 
 def test_error_rate_alarm_uses_config_threshold_periods_and_a_traffic_guard(template: Template):

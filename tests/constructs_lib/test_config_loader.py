@@ -385,3 +385,64 @@ def test_datapoints_to_alarm_cannot_exceed_evaluation_periods():
 def test_evaluation_bucket_name_must_be_an_s3_bucket_name():
     message = error_for(lambda d: d["endpoints"][0].update(evaluation={"report_bucket_name": "My_Bucket"}))
     assert_located(message, 'endpoint "churn-ab"', "evaluation", "report_bucket_name", "S3 bucket name")
+
+
+# --- how long captures and access logs are kept ----------------------------------------------------
+
+
+def with_capture_and_window(retention: int | None, lookback: int | None, enabled: bool = True) -> dict[str, Any]:
+    data = read_config()
+    endpoint = data["endpoints"][0]
+    endpoint["data_capture"] = {"enabled": enabled} | ({} if retention is None else {"retention_days": retention})
+    endpoint["live_quality"] = {} if lookback is None else {"lookback_days": lookback}
+    return data
+
+
+def test_captures_are_kept_as_long_as_the_longest_window_plus_a_day_by_default():
+    (endpoint,) = parse_config(with_capture_and_window(None, 30), SOURCE).endpoints
+    assert endpoint.data_capture.retention_days is None
+    assert endpoint.capture_retention_days == 31
+    (default,) = parse_config(read_config(), SOURCE).endpoints
+    assert default.capture_retention_days == default.live_quality.lookback_days + 1
+
+
+def test_a_retention_that_covers_the_window_is_kept_as_given():
+    (endpoint,) = parse_config(with_capture_and_window(8, 7), SOURCE).endpoints
+    assert endpoint.capture_retention_days == 8
+    (longer,) = parse_config(with_capture_and_window(400, None), SOURCE).endpoints
+    assert longer.capture_retention_days == 400
+
+
+@pytest.mark.parametrize(("retention", "lookback", "least"), [(7, 7, 8), (1, None, 8), (29, 30, 31)])
+def test_captures_that_would_expire_inside_the_window_are_refused_where_they_are_set(
+    retention: int, lookback: int | None, least: int
+):
+    with pytest.raises(ConfigError) as caught:
+        parse_config(with_capture_and_window(retention, lookback), SOURCE)
+    (problem,) = caught.value.problems
+    assert_located(problem, 'endpoint "churn-ab" > data_capture > retention_days', f"lookback_days + 1 ({least})")
+    assert f"(got {retention})" in problem
+
+
+def test_retention_is_not_compared_with_the_window_when_capture_is_off():
+    (endpoint,) = parse_config(with_capture_and_window(1, 30, enabled=False), SOURCE).endpoints
+    assert not endpoint.data_capture.enabled
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "problem"),
+    [
+        ("data_capture", "retention_days", 0, "must be >= 1 (got 0)"),
+        ("data_capture", "retention_days", 1.5, "must be an integer"),
+        ("evaluation", "access_log_retention_days", 0, "must be >= 1 (got 0)"),
+        ("evaluation", "access_log_retention_days", "90", "must be an integer"),
+    ],
+)
+def test_retention_days_are_whole_positive_days(section: str, key: str, value: Any, problem: str):
+    message = error_for(lambda d: d["endpoints"][0].setdefault(section, {}).update({key: value}))
+    assert_located(message, f'endpoint "churn-ab" > {section} > {key}', problem)
+
+
+def test_access_logs_are_kept_a_year_by_default():
+    (endpoint,) = parse_config(read_config(), SOURCE).endpoints
+    assert endpoint.evaluation.access_log_retention_days == 365

@@ -271,6 +271,10 @@ CROSS_FIELD: dict[str, Callable[[dict[str, Any]], None]] = {
     "srm-window-ge-schedule": lambda d: d["endpoints"][0]["monitoring"].update(
         srm_window_minutes=5, srm_schedule_minutes=10
     ),
+    "capture-retention-covers-window": lambda d: (
+        d["endpoints"][0]["data_capture"].update(retention_days=7),
+        d["endpoints"][0]["live_quality"].update(lookback_days=7),
+    ),
     "image-region-fits-host": lambda d: d["endpoints"][0]["variants"][1]["model"].update(
         image_uri="111122223333.dkr.ecr.cn-north-1.amazonaws.com/fraud-model:1"
     ),

@@ -186,7 +186,8 @@ def test_model_quality_widgets_read_the_evaluation_namespace(widgets, name):
 
 def test_alarm_status_widget_lists_composite_variant_srm_and_rollout_settle_alarms(widgets):
     (status,) = [w for w in widgets if w["type"] == "alarm"]
-    assert len(status["properties"]["alarms"]) == 1 + 2 * 2 + 1 + 1 + 1  # composite, variants, SRM, settle, live runs
+    # composite, variants, SRM, settle, live runs, live schedule
+    assert len(status["properties"]["alarms"]) == 1 + 2 * 2 + 1 + 1 + 1 + 1
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,9 @@ VARIANTS = ["Variant1", "Variant2"]
 # A Step Functions $$.Execution.StartTime: the run at 00:17 on 4 November reads the three days before.
 RUN_TIME = "2026-11-04T00:17:05.123Z"
 WINDOW = QueryWindow(ENDPOINT, "2026/11/01/00", "2026/11/04/00", "2026/11/04/01", 0.5)
+# The run's metrics are dated at its window's end (live_quality.metric_time); publish runs minutes later.
+METRIC_TIME = datetime(2026, 11, 4, tzinfo=UTC)
+PUBLISH_TIME = datetime(2026, 11, 4, 0, 19, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -101,23 +104,30 @@ def published_metrics(cloudwatch: Any) -> list[dict[str, Any]]:
     return cloudwatch.list_metrics(Namespace=NAMESPACE)["Metrics"]
 
 
-def metric_value(cloudwatch: Any, name: str, variant: str) -> float:
-    now = datetime.now(UTC)
-    points = cloudwatch.get_metric_statistics(
+def metric_points(cloudwatch: Any, name: str, variant: str) -> list[dict[str, Any]]:
+    """The metric's data points per minute over the run's day (moto keeps every datum's Timestamp)."""
+    return cloudwatch.get_metric_statistics(
         Namespace=NAMESPACE,
         MetricName=name,
         Dimensions=[{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": variant}],
-        StartTime=now - timedelta(hours=1),
-        EndTime=now + timedelta(hours=1),
-        Period=3600,
+        StartTime=METRIC_TIME - timedelta(hours=12),
+        EndTime=METRIC_TIME + timedelta(hours=12),
+        Period=60,
         Statistics=["Average", "SampleCount"],
     )["Datapoints"]
+
+
+def metric_value(cloudwatch: Any, name: str, variant: str) -> float:
+    points = metric_points(cloudwatch, name, variant)
     assert len(points) == 1 and points[0]["SampleCount"] == 1, points
+    assert points[0]["Timestamp"] == METRIC_TIME  # dated at the window's end, not when it was sent
     return float(points[0]["Average"])
 
 
-def run_publish(clients: dict[str, Any], query_id: str, plan: dict[str, Any]) -> dict[str, Any]:
-    return handler.publish({"query_execution_id": query_id, "plan": plan}, None, **clients)
+def run_publish(
+    clients: dict[str, Any], query_id: str, plan: dict[str, Any], now: datetime = PUBLISH_TIME
+) -> dict[str, Any]:
+    return handler.publish({"query_execution_id": query_id, "plan": plan}, None, **clients, now=now)
 
 
 # ---- plan -------------------------------------------------------------------------------------------
@@ -310,7 +320,9 @@ def test_publish_follows_next_token_over_every_page_and_reports_the_bytes_scanne
             if number:
                 expected_params["NextToken"] = f"token-{number}"
             stub.add_response("get_query_results", page, expected_params)
-        outcome = handler.publish({"query_execution_id": query_id, "plan": plan}, None, **{**clients, "athena": athena})
+        outcome = handler.publish(
+            {"query_execution_id": query_id, "plan": plan}, None, **{**clients, "athena": athena}, now=PUBLISH_TIME
+        )
         stub.assert_no_pending_responses()
 
     written = json.loads(
@@ -386,7 +398,9 @@ def test_a_failed_query_says_why(clients):
             {"QueryExecutionId": "q-1"},
         )
         with pytest.raises(QueryNotUsable, match=r"q-1 is FAILED \(Bytes scanned limit was exceeded\)"):
-            handler.publish({"query_execution_id": "q-1", "plan": plan}, None, **{**clients, "athena": athena})
+            handler.publish(
+                {"query_execution_id": "q-1", "plan": plan}, None, **{**clients, "athena": athena}, now=PUBLISH_TIME
+            )
     assert_nothing_written(clients)
 
 
@@ -549,3 +563,50 @@ def test_every_alpha_the_config_accepts_is_accepted(alpha: str):
 
     env = {"ENDPOINT_NAME": ENDPOINT, "VARIANTS": '["Variant1"]', "REPORT_BUCKET": BUCKET, "ALPHA": alpha}
     assert publish_settings(env).alpha == float(alpha)
+
+
+# ---- the metrics' timestamp ------------------------------------------------------------------------
+
+
+def test_a_retried_publish_lands_on_the_same_point(clients, query_rows):
+    """Both publishes date the metrics at the window's end: one point with two equal samples, so the
+    Maximum and Average the dashboard draws are the first publish's values."""
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    run_publish(clients, query_id, plan)
+    first = metric_value(clients["cloudwatch"], "LiveAccuracy", "Variant1")
+
+    run_publish(clients, query_id, plan, now=PUBLISH_TIME + timedelta(hours=5))  # a late retry
+
+    (point,) = metric_points(clients["cloudwatch"], "LiveAccuracy", "Variant1")
+    assert (point["Timestamp"], point["SampleCount"], point["Average"]) == (METRIC_TIME, 2, pytest.approx(first))
+
+
+@pytest.mark.parametrize(
+    ("now", "message"),
+    [
+        (METRIC_TIME + timedelta(weeks=2, minutes=1), "more than two weeks before now"),
+        (METRIC_TIME - timedelta(hours=2, minutes=1), "more than two hours after now"),
+    ],
+)
+def test_a_publish_outside_cloudwatchs_timestamp_limits_fails_before_anything_is_written(
+    clients, query_rows, now: datetime, message: str
+):
+    """CloudWatch takes timestamps from two weeks back to two hours ahead (PutMetricData); moto takes
+    any, so the check is the handler's own, before the reports."""
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    with pytest.raises(InvalidLiveRun, match=f"window ends at 2026-11-04T00:00Z, {message}.*Nothing was written"):
+        run_publish(clients, query_id, plan, now=now)
+    assert_nothing_written(clients)
+
+
+@pytest.mark.parametrize("now", [METRIC_TIME + timedelta(weeks=2), METRIC_TIME - timedelta(hours=2)])
+def test_a_publish_at_the_edge_of_the_limits_is_accepted(clients, query_rows, now: datetime):
+    plan = handler.plan({"time": RUN_TIME}, None)
+    query_id = start_query(clients["athena"], plan["execution_parameters"])
+    queue_result(athena_rows(query_rows))
+    assert run_publish(clients, query_id, plan, now=now)["metrics"]["published"]
+    assert metric_value(clients["cloudwatch"], "LiveF1", "Variant2") >= 0
