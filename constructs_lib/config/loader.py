@@ -26,6 +26,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
 from constructs_lib.config import alarm_limits, service_model
+from constructs_lib.config.deployment import DEPLOYMENT, check_against_variants
 from constructs_lib.config.fields import (
     ConfigError,
     Context,
@@ -601,6 +602,8 @@ EVALUATION = Section(
 def _build_endpoint(ctx: Context, v: dict[str, Any], before: int) -> EndpointSpec | None:
     if len(ctx.problems) != before:
         return None
+    if v["deployment"] and v["variants"] and not check_against_variants(ctx, v["deployment"], v["variants"]):
+        return None
     return EndpointSpec(**v)
 
 
@@ -624,6 +627,7 @@ ENDPOINT = Section(
         Field("monitoring", MONITORING),
         Field("evaluation", EVALUATION),
         Field("live_quality", LIVE_QUALITY),
+        Field("deployment", DEPLOYMENT),
     ),
     _build_endpoint,
 )
