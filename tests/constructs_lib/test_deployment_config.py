@@ -290,3 +290,80 @@ def test_botocore_and_the_cloudformation_schema_agree_on_the_ranges():
     # The schema lets WaitIntervalInSeconds out of TrafficRoutingConfig; the API requires it (always written).
     assert cfn["TrafficRoutingConfig"]["required"] == ["Type"]
     assert "WaitIntervalInSeconds" in service_model.shapes()["TrafficRoutingConfig"]["required"]
+
+
+# --- synth warnings: what the config allows but SageMaker may not do as asked ----------------------------
+
+
+def warnings_for(deployment: Any, *, counts: tuple[int, ...] = (4, 4), mutate: Any = None) -> list[str]:
+    spec = parse_config(config(deployment, counts=counts, mutate=mutate), SOURCE).endpoints[0]
+    assert spec.deployment is not None
+    return [f"{wid}: {text}" for wid, text in limits.warnings(spec.deployment, spec.variants, spec.monitoring)]
+
+
+def test_a_valid_canary_warns_about_nothing():
+    assert warnings_for(CANARY) == []
+
+
+def test_a_percentage_below_one_instance_is_warned_about():
+    """How SageMaker rounds 25 % of one instance is not documented (design question Q8)."""
+    (warning,) = warnings_for(CANARY, counts=(1, 4))
+    assert warning.startswith("ab-test:deploymentPercentBelowOneInstance: deployment size 25 % is less than one")
+    assert "Variant1 (1)" in warning and "Variant2" not in warning
+
+
+def test_a_bake_shorter_than_the_alarms_need_is_warned_about():
+    """Defaults: 3 breaching one-minute periods fire an alarm, so a bake under 180 s cannot catch a bad model."""
+    (warning,) = warnings_for({**CANARY, "wait_seconds": 179})
+    assert "wait_seconds (179) is shorter than the rollback alarms need to fire" in warning and "= 180 s" in warning
+    assert warnings_for({**CANARY, "wait_seconds": 180}) == []
+    assert warnings_for({**CANARY, "wait_seconds": 0, "auto_rollback": False}) == []
+
+
+def test_instance_count_sizes_on_autoscaled_variants_are_warned_about():
+    def autoscale(endpoint: dict[str, Any]) -> None:
+        endpoint["variants"][0]["autoscaling"] = {
+            "min_capacity": 2,
+            "max_capacity": 8,
+            "target_invocations_per_instance": 1,
+        }
+
+    (warning,) = warnings_for({"strategy": "canary", "size": {"type": "instance_count", "value": 1}}, mutate=autoscale)
+    assert "checked against initial_instance_count only; Variant1 autoscale(s)" in warning
+    assert warnings_for(CANARY, mutate=autoscale) == []  # a percentage follows the live count
+
+
+def test_a_package_that_may_be_from_the_marketplace_is_warned_about():
+    def package(endpoint: dict[str, Any]) -> None:
+        endpoint["variants"][1]["model"] = {
+            "model_package_arn": "arn:aws:sagemaker:us-east-1:111122223333:model-package/c/3"
+        }
+
+    (warning,) = warnings_for(CANARY, mutate=package)
+    assert "Variant2: a model package without image_repository_arn may be an AWS Marketplace one" in warning
+    assert limits.FALLBACK_EXCLUSIONS.sentence in warning
+
+
+def test_a_timeout_below_the_estimated_waits_is_warned_about():
+    """Canary: two bakes (the canary's, then the rest's) of 600 s plus a 300 s termination wait = 1500 s."""
+    deployment = {**CANARY, "termination_wait_seconds": 300}
+    (warning,) = warnings_for({**deployment, "timeout_seconds": 1500})
+    assert "estimated waits (2 bake(s) of 600 s plus the termination wait = 1500 s)" in warning
+    assert warnings_for({**deployment, "timeout_seconds": 1501}) == []
+
+
+@pytest.mark.parametrize(
+    ("deployment", "counts", "bakes"),
+    [
+        ({"strategy": "all_at_once"}, (4, 4), 1),
+        (CANARY, (4, 4), 2),
+        ({"strategy": "linear", "size": {"type": "capacity_percent", "value": 30}}, (4, 4), 4),
+        ({"strategy": "linear", "size": {"type": "instance_count", "value": 2}}, (4, 10), 5),
+        ({"strategy": "rolling", "size": {"type": "capacity_percent", "value": 25}}, (4,), 4),
+    ],
+)
+def test_the_estimated_bakes(deployment: dict[str, Any], counts: tuple[int, ...], bakes: int):
+    spec = parse_config(config(deployment, counts=counts), SOURCE).endpoints[0]
+    assert spec.deployment is not None
+    assert limits.estimated_bakes(spec.deployment, spec.variants) == bakes
+    assert limits.estimated_seconds(spec.deployment, spec.variants) == 600 * bakes
