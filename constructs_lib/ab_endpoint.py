@@ -1,5 +1,6 @@
 """A real-time endpoint with two or more production variants: models, config, endpoint,
-log group and per-variant autoscaling.
+log group, per-variant autoscaling and, with a ``deployment`` in the config, SageMaker's deployment
+guardrails (DeploymentConfig) with new-fleet rollback alarms.
 
 No weight the user declares reaches this construct: every variant is created with
 :data:`ENDPOINT_CONFIG_WEIGHT`. The live weights belong to the weights custom resource
@@ -13,14 +14,17 @@ from __future__ import annotations
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from constructs_lib.acknowledge import acknowledge
+from constructs_lib.config import deployment_limits
 from constructs_lib.config.instance_storage import has_local_storage
-from constructs_lib.config.model import ContainerModel, EndpointSpec, VariantSpec
+from constructs_lib.config.model import CapacitySizeSpec, ContainerModel, EndpointSpec, VariantSpec
+from constructs_lib.deployment_alarms import DeploymentAlarms
 from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
 from constructs_lib.python_function import LOG_RETENTION
@@ -114,6 +118,24 @@ class AbEndpoint(Construct):
         if self.local_storage_variants:
             self._explain_missing_kms_key()
 
+        # Deployment guardrails (config "deployment"): the rollback alarms watch the config this
+        # deployment moves to, so they refer to the config and the endpoint refers to them.
+        self.deployment_alarms: DeploymentAlarms | None = None
+        describe_alarms: iam.Policy | None = None
+        if spec.deployment and spec.deployment.auto_rollback:
+            self.deployment_alarms = DeploymentAlarms(
+                self,
+                "DeploymentAlarms",
+                endpoint_name=spec.name,
+                endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+                variant_names=sorted(v.name for v in spec.variants),
+                monitoring=spec.monitoring,
+            )
+            describe_alarms = self.deployment_alarms.grant_describe(self.execution_role)
+        if spec.deployment:
+            for warning_id, message in deployment_limits.warnings(spec.deployment, spec.variants, spec.monitoring):
+                Annotations.of(self).add_warning_v2(warning_id, message)
+
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
@@ -134,8 +156,12 @@ class AbEndpoint(Construct):
             exclude_retained_variant_properties=None
             if any(v.autoscaling for v in spec.variants)
             else [sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredInstanceCount")],
+            # Always the declared one, never RetainDeploymentConfig: the template is the source of truth.
+            deployment_config=self._deployment_config(),
         )
         self.endpoint.node.add_dependency(self.log_group)
+        if describe_alarms:
+            self.endpoint.node.add_dependency(describe_alarms)
 
         self.scalable_targets: dict[str, appscaling.ScalableTarget] = {}
         for variant in spec.variants:
@@ -211,6 +237,50 @@ class AbEndpoint(Construct):
             reason,
             "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
             "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+        )
+
+    def _deployment_config(self) -> sagemaker.CfnEndpoint.DeploymentConfigProperty | None:
+        """The config's ``deployment`` as SageMaker's DeploymentConfig (API reference, DeploymentConfig)."""
+        deployment = self.spec.deployment
+        if deployment is None:
+            return None
+
+        def capacity(size: CapacitySizeSpec | None) -> sagemaker.CfnEndpoint.CapacitySizeProperty | None:
+            return (
+                sagemaker.CfnEndpoint.CapacitySizeProperty(type=size.type.upper(), value=size.value) if size else None
+            )
+
+        rollback = (
+            sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=n) for n in self.deployment_alarms.alarm_names]
+            )
+            if self.deployment_alarms
+            else None
+        )
+        if deployment.strategy == deployment_limits.ROLLING:
+            return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+                rolling_update_policy=sagemaker.CfnEndpoint.RollingUpdatePolicyProperty(
+                    maximum_batch_size=capacity(deployment.size),  # type: ignore[arg-type]  # required: the loader
+                    wait_interval_in_seconds=deployment.wait_seconds,
+                    maximum_execution_timeout_in_seconds=deployment.timeout_seconds,
+                    rollback_maximum_batch_size=capacity(deployment.rollback_size),
+                ),
+                auto_rollback_configuration=rollback,
+            )
+        return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+            blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+                    type=deployment.strategy.upper(),
+                    # Required by the API (TrafficRoutingConfig) though not by the CloudFormation schema,
+                    # so cfn-lint would not notice it missing: always written.
+                    wait_interval_in_seconds=deployment.wait_seconds,
+                    canary_size=capacity(deployment.size) if deployment.strategy == "canary" else None,
+                    linear_step_size=capacity(deployment.size) if deployment.strategy == "linear" else None,
+                ),
+                termination_wait_in_seconds=deployment.termination_wait_seconds,
+                maximum_execution_timeout_in_seconds=deployment.timeout_seconds,
+            ),
+            auto_rollback_configuration=rollback,
         )
 
     def _data_capture(self, key: kms.IKey) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None:

@@ -40,16 +40,29 @@ from constructs_lib.config.model import MonitoringSpec
 from constructs_lib.metric_catalog import SAGEMAKER_NAMESPACE, metric
 
 
-def error_rate(endpoint_name: str, variant: str, period: Duration, min_invocations: int) -> cw.MathExpression:
-    """5XX responses as a percentage of invocations; 0 in periods below the traffic guard."""
+def error_rate(
+    endpoint_name: str, variant: str, period: Duration, min_invocations: int, endpoint_config_name: str | None = None
+) -> cw.MathExpression:
+    """5XX responses as a percentage of invocations; 0 in periods below the traffic guard.
+
+    ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's."""
+    fleet = endpoint_config_name
     return cw.MathExpression(
         expression=f"IF(invocations >= {min_invocations}, 100 * errors / invocations, 0)",
         using_metrics={
             "invocations": metric(
-                SAGEMAKER_NAMESPACE, "Invocations", endpoint_name=endpoint_name, variant_name=variant
+                SAGEMAKER_NAMESPACE,
+                "Invocations",
+                endpoint_name=endpoint_name,
+                variant_name=variant,
+                endpoint_config_name=fleet,
             ),
             "errors": metric(
-                SAGEMAKER_NAMESPACE, "Invocation5XXErrors", endpoint_name=endpoint_name, variant_name=variant
+                SAGEMAKER_NAMESPACE,
+                "Invocation5XXErrors",
+                endpoint_name=endpoint_name,
+                variant_name=variant,
+                endpoint_config_name=fleet,
             ),
         },
         label=f"{variant} 5XX rate (%)",
@@ -57,16 +70,30 @@ def error_rate(endpoint_name: str, variant: str, period: Duration, min_invocatio
     )
 
 
-def p99_latency_ms(endpoint_name: str, variant: str, period: Duration, min_invocations: int) -> cw.MathExpression:
-    """p99 ModelLatency in milliseconds (SageMaker reports microseconds); 0 below the traffic guard."""
+def p99_latency_ms(
+    endpoint_name: str, variant: str, period: Duration, min_invocations: int, endpoint_config_name: str | None = None
+) -> cw.MathExpression:
+    """p99 ModelLatency in milliseconds (SageMaker reports microseconds); 0 below the traffic guard.
+
+    ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's."""
+    fleet = endpoint_config_name
     return cw.MathExpression(
         expression=f"IF(invocations >= {min_invocations}, latency / 1000, 0)",
         using_metrics={
             "invocations": metric(
-                SAGEMAKER_NAMESPACE, "Invocations", endpoint_name=endpoint_name, variant_name=variant
+                SAGEMAKER_NAMESPACE,
+                "Invocations",
+                endpoint_name=endpoint_name,
+                variant_name=variant,
+                endpoint_config_name=fleet,
             ),
             "latency": metric(
-                SAGEMAKER_NAMESPACE, "ModelLatency", endpoint_name=endpoint_name, variant_name=variant, statistic="p99"
+                SAGEMAKER_NAMESPACE,
+                "ModelLatency",
+                endpoint_name=endpoint_name,
+                variant_name=variant,
+                statistic="p99",
+                endpoint_config_name=fleet,
             ),
         },
         label=f"{variant} p99 ModelLatency (ms)",

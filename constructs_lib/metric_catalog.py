@@ -26,6 +26,12 @@ PROJECT_NAMESPACE = "SageMakerABTesting"
 
 VARIANT_DIMENSIONS = ("EndpointName", "VariantName")
 ENDPOINT_DIMENSIONS = ("EndpointName",)
+# During a deployment SageMaker also publishes its invocation metrics per fleet: "CloudWatch publishes the
+# metrics with the dimension EndpointConfigName:{New-Ep-Config} after the new fleet starts receiving
+# traffic, and these metrics last even after the deployment is complete" (Auto-Rollback Configuration and
+# Monitoring, https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+# Only the deployment alarms use it (constructs_lib/deployment_alarms.py).
+FLEET_DIMENSION = "EndpointConfigName"
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,12 @@ def metric(
     statistic: str = "Sum",
     period: Duration = DEFAULT_PERIOD,
     label: str | None = None,
+    endpoint_config_name: str | None = None,
 ) -> cw.Metric:
-    """A metric from :data:`CATALOG`, with the dimensions SageMaker (or this project) uses."""
+    """A metric from :data:`CATALOG`, with the dimensions SageMaker (or this project) uses.
+
+    ``endpoint_config_name`` narrows a SageMaker invocation metric to one fleet (:data:`FLEET_DIMENSION`).
+    """
     spec = CATALOG.get((namespace, name))
     if spec is None:
         raise KeyError(f"{namespace} {name} is not in the metric catalog")
@@ -111,10 +121,15 @@ def metric(
     missing = [d for d in spec.dimensions if values.get(d) is None]
     if missing:
         raise ValueError(f"{name} needs dimension(s) {', '.join(missing)}")
+    dimensions = {d: str(values[d]) for d in spec.dimensions}
+    if endpoint_config_name is not None:
+        if spec.namespace != SAGEMAKER_NAMESPACE:
+            raise ValueError(f"{name}: only SageMaker's invocation metrics are published per {FLEET_DIMENSION}")
+        dimensions[FLEET_DIMENSION] = endpoint_config_name
     return cw.Metric(
         namespace=namespace,
         metric_name=name,
-        dimensions_map={d: str(values[d]) for d in spec.dimensions},
+        dimensions_map=dimensions,
         statistic=statistic,
         period=period,
         label=label,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import CustomResource, Duration
+from aws_cdk import Annotations, CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -25,6 +25,7 @@ from constructs import Construct, IConstruct
 
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
+from constructs_lib.config import deployment_limits
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import (
     DEFAULT_TIMEOUT,
@@ -141,6 +142,26 @@ class VariantWeights(Construct):
             },
         )
         self._acknowledge_framework_findings()
+        self._warn_if_a_deployment_may_outlast_the_waiter(endpoint)
+
+    def _warn_if_a_deployment_may_outlast_the_waiter(self, endpoint: AbEndpoint) -> None:
+        """The custom resource waits for the endpoint at most TOTAL_TIMEOUT. CloudFormation calls it once the
+        Endpoint resource is done; whether that is after a guarded deployment's bakes and termination wait
+        (the Endpoint's update handler may take 970 minutes) is not documented. If it were before, a longer
+        deployment would outlast this waiter, which would then fail the stack while SageMaker carries on."""
+        deployment = endpoint.spec.deployment
+        if deployment is None:
+            return
+        longest = deployment.timeout_seconds or deployment_limits.estimated_seconds(deployment, endpoint.spec.variants)
+        budget = int(TOTAL_TIMEOUT.to_seconds())
+        if longest > budget:
+            what = "timeout_seconds" if deployment.timeout_seconds else "the deployment's estimated waits"
+            Annotations.of(self).add_warning_v2(
+                "ab-test:deploymentLongerThanWeightsWaiter",
+                f"{what} ({longest} s) exceed(s) the weights custom resource's {budget} s wait for the endpoint. "
+                "Fine if CloudFormation's endpoint update returns only after the deployment (assumed, not "
+                "documented); otherwise the stack update fails after that wait while the deployment goes on.",
+            )
 
     def _acknowledge_framework_findings(self) -> None:
         """Findings on what aws-cdk-lib's Provider framework creates for itself, with reasons."""

@@ -79,6 +79,9 @@ def _rules(node: dict[str, Any]) -> str:
         forms = ["**" + b["title"] + "** (" + ", ".join(_code(k) for k in b["required"]) + ")" for b in node["oneOf"]]
         said.append("exactly one of: " + "; ".join(forms))
     for case in node.get("allOf", ()):
+        if "$comment" in case:  # a rule across keys, said in words where it is declared
+            said.append(case["$comment"])
+            continue
         ((key, condition),) = case["if"]["properties"].items()
         ((then_key, then),) = case["then"]["properties"].items()
         said.append(f"`{then_key}` when `{key}` is {_code(condition['const'])}: {_rules(then)}")

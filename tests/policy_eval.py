@@ -70,6 +70,12 @@ ARN_FORMATS: dict[str, dict[str, str]] = {
     "AWS::S3::Bucket": {"Arn": "arn:{p}:s3:::{name}", "Ref": "{name}"},
     "AWS::SageMaker::Endpoint": {"Ref": "arn:{p}:sagemaker:{r}:{a}:endpoint/{name}", "EndpointName": "{name}"},
     "AWS::SageMaker::Model": {"Ref": "arn:{p}:sagemaker:{r}:{a}:model/{name}", "ModelName": "{name}"},
+    # Ref of an endpoint config is its ARN (AWS::SageMaker::EndpointConfig, "Return values"); the rollback
+    # alarms (constructs_lib/deployment_alarms.py) read its EndpointConfigName attribute.
+    "AWS::SageMaker::EndpointConfig": {
+        "Ref": "arn:{p}:sagemaker:{r}:{a}:endpoint-config/{name}",
+        "EndpointConfigName": "{name}",
+    },
     "AWS::SNS::Topic": {"Ref": "arn:{p}:sns:{r}:{a}:{name}", "TopicArn": "arn:{p}:sns:{r}:{a}:{name}"},
     "AWS::SQS::Queue": {
         "Arn": "arn:{p}:sqs:{r}:{a}:{name}",

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from constructs_lib.builtin_images import BUILTIN_ALGORITHMS
 from constructs_lib.config import alarm_limits, service_model
+from constructs_lib.config.deployment import DEPLOYMENT, check_against_variants
 from constructs_lib.config.fields import (
     ConfigError,
     Context,
@@ -618,6 +619,9 @@ def _build_endpoint(ctx: Context, v: dict[str, Any], before: int) -> EndpointSpe
             f"(got {capture.retention_days})",
             "retention_days",
         )
+    if v["deployment"] and v["variants"] and not check_against_variants(ctx, v["deployment"], v["variants"]):
+        return None
+    if len(ctx.problems) != before:
         return None
     return EndpointSpec(**v)
 
@@ -642,6 +646,7 @@ ENDPOINT = Section(
         Field("monitoring", MONITORING),
         Field("evaluation", EVALUATION),
         Field("live_quality", LIVE_QUALITY),
+        Field("deployment", DEPLOYMENT),
     ),
     _build_endpoint,
 )

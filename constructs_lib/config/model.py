@@ -364,6 +364,79 @@ class LiveQualitySpec:
 
 
 @dataclass(frozen=True)
+class CapacitySizeSpec:
+    """A step of a guarded deployment: a number of instances or a percentage of each variant's fleet."""
+
+    type: str = field(
+        metadata=described(
+            "instance_count or capacity_percent (SageMaker's CapacitySizeType): a number of instances, or a "
+            "percentage of each production variant's instance count."
+        )
+    )
+    value: int = field(metadata=described("How many instances, or what percentage (CapacitySizeValue, at least 1)."))
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """How SageMaker moves the endpoint to a new endpoint config (its deployment guardrails).
+
+    The endpoint config is replaced whenever a model, image, instance type or capture setting
+    changes; SageMaker then builds a new fleet and shifts traffic to it as this says, watching
+    the stack's new-fleet alarms and rolling back on any (see constructs_lib/deployment_alarms.py).
+    """
+
+    strategy: str = field(
+        metadata=described(
+            "all_at_once, canary or linear (blue/green: a new fleet beside the old, traffic shifted in one, two or "
+            "n steps) or rolling (the fleet replaced in batches; single-variant endpoints only)."
+        )
+    )
+    size: CapacitySizeSpec | None = field(
+        default=None,
+        metadata=described(
+            "The canary, each linear step or each rolling batch; required for those strategies, refused for "
+            "all_at_once. Canary at most 50 %, linear 10-50 %, rolling 5-50 % of each variant's instances."
+        ),
+    )
+    rollback_size: CapacitySizeSpec | None = field(
+        default=None,
+        metadata=described(
+            "Rolling only: the batch in which a rollback restores the old fleet. Default: SageMaker's, the whole "
+            "fleet at once."
+        ),
+    )
+    wait_seconds: int = field(
+        default=600,
+        metadata=described(
+            "Baking period after each traffic shift, during which the new-fleet alarms are watched "
+            "(WaitIntervalInSeconds). Keep it at least monitoring.datapoints_to_alarm × period_seconds, or an "
+            "alarm cannot fire before the bake ends (synth warns)."
+        ),
+    )
+    termination_wait_seconds: int | None = field(
+        default=None,
+        metadata=described(
+            "Blue/green only: how long the old fleet stays up after the last shift (TerminationWaitInSeconds). "
+            "Default: SageMaker's, 0."
+        ),
+    )
+    timeout_seconds: int | None = field(
+        default=None,
+        metadata=described(
+            "The whole deployment's time limit (MaximumExecutionTimeoutInSeconds); for blue/green larger than "
+            "termination_wait_seconds + wait_seconds. Default: SageMaker's."
+        ),
+    )
+    auto_rollback: bool = field(
+        default=True,
+        metadata=described(
+            "Roll back when one of the stack's new-fleet alarms (5XX rate and p99 latency per variant, on the new "
+            "endpoint config only) fires during the deployment. At most 5 production variants (10 alarms)."
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
     """One real-time endpoint with its production variants."""
 
@@ -408,6 +481,14 @@ class EndpointSpec:
         metadata=described(
             "The scheduled per-variant quality of live traffic (captures joined with labels on Athena); every key "
             "has a default. Ignored when data_capture is off."
+        ),
+    )
+    deployment: DeploymentSpec | None = field(
+        default=None,
+        metadata=described(
+            "Deployment guardrails for model updates (a new endpoint config with the same variant names): canary, "
+            "linear or rolling traffic shifting with baking periods and automatic rollback. Default: none, "
+            "SageMaker's blue/green all at once."
         ),
     )
 

@@ -76,6 +76,33 @@ LOADER_ONLY_RULES: tuple[LoaderOnlyRule, ...] = (
         "compares keys of two sections, one of them possibly a default",
     ),
     LoaderOnlyRule(
+        "deployment-size-per-variant",
+        "a deployment size in instances lies within the strategy's share (canary <= 50 %, linear 10-50 %, rolling "
+        "5-50 %) of every production variant's initial_instance_count",
+        "compares a value with a share of every item of another list",
+    ),
+    LoaderOnlyRule(
+        "deployment-rolling-single-variant",
+        "a rolling deployment needs exactly one production variant",
+        "relates a key's value to the length of another key's list",
+    ),
+    LoaderOnlyRule(
+        "deployment-inf1-no-guardrails",
+        "with a variant on an Inf1 instance, deployment asks for nothing guardrails would do (SageMaker falls back "
+        "to all at once without baking)",
+        "relates a key's value to a prefix of a value in another list's items",
+    ),
+    LoaderOnlyRule(
+        "deployment-rollback-alarm-limit",
+        "auto_rollback with at most 5 production variants (2 alarms each, at most 10 in AlarmList)",
+        "relates a key's value to the length of another key's list",
+    ),
+    LoaderOnlyRule(
+        "deployment-timeout-above-waits",
+        "a blue/green timeout_seconds is larger than termination_wait_seconds + wait_seconds (defaults included)",
+        "compares a key's value with a sum of two others, one possibly a default",
+    ),
+    LoaderOnlyRule(
         rules.ARN_PARTITION,
         "an ARN's partition is the one its region belongs to (botocore's partition table)",
         "relates two parts of one string through a table; a pattern per partition would copy that table",

@@ -4,6 +4,14 @@
 * ``UpdateEndpointWeightsAndCapacities`` is rejected while the endpoint is not ``InService``
   (``ValidationException``); it and ``DescribeEndpoint`` may be throttled. Both cases are
   reported as :class:`Busy` so callers can wait and try again rather than fail.
+* A guarded deployment (the endpoint's ``DeploymentConfig``: canary, linear, rolling, baking) runs
+  while ``DescribeEndpoint`` shows ``PendingDeploymentSummary``: "This field is only returned when
+  the endpoint is creating or updating with a new endpoint configuration" (DescribeEndpoint API
+  reference). The endpoint counts as busy while it is there, whatever the status says.
+* When a guardrail alarm fires, SageMaker rolls the deployment back and the endpoint ends
+  ``InService`` on its *old* endpoint config. :func:`converge`, given the config the stack
+  declares, then fails (:class:`ConfigurationRolledBack`) instead of setting weights on a fleet
+  the stack did not ask for.
 
 Throttling is retried with exponential backoff by botocore's ``standard`` retry mode, which
 is the well-kept implementation of the backoff AWS recommends; no hand-written loop here.
@@ -13,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +72,10 @@ class Busy(RuntimeError):
     """SageMaker cannot take the change right now (endpoint updating, or throttled)."""
 
 
+class ConfigurationRolledBack(EndpointUnavailable):
+    """The endpoint is InService on another endpoint config than the one asked for (a rolled-back deployment)."""
+
+
 @dataclass(frozen=True)
 class VariantState:
     name: str
@@ -80,6 +92,23 @@ class EndpointState:
     failure_reason: str
     variants: Mapping[str, VariantState]
     last_modified: datetime | None = None
+    config_name: str = ""
+    # PendingDeploymentSummary: the config a deployment moves to, and each pending variant's
+    # VariantStatus entries (Creating, Updating, Deleting, ActivatingTraffic, Baking).
+    pending_config_name: str | None = None
+    pending_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # LastDeploymentConfig's policy, e.g. "BlueGreenUpdatePolicy CANARY" (for messages only).
+    last_deployment: str = ""
+
+    @property
+    def busy(self) -> bool:
+        """Something runs that ends by itself: a busy status, or a deployment still pending."""
+        return self.status in BUSY_STATUSES or self.pending_config_name is not None
+
+    @property
+    def ready(self) -> bool:
+        """InService with no deployment pending: a weight change can be made and will stay."""
+        return self.status == IN_SERVICE and self.pending_config_name is None
 
     @property
     def current_weights(self) -> dict[str, float]:
@@ -127,12 +156,44 @@ def describe(client: Any, endpoint_name: str) -> EndpointState | None:
             raise Busy(f"DescribeEndpoint throttled after retries: {_error_message(err)}") from err
         raise
     variants = {v["VariantName"]: _variant(v) for v in raw.get("ProductionVariants", [])}
+    pending = raw.get("PendingDeploymentSummary")
     return EndpointState(
         name=endpoint_name,
         status=raw["EndpointStatus"],
         failure_reason=raw.get("FailureReason", ""),
         variants=variants,
         last_modified=raw.get("LastModifiedTime"),
+        config_name=raw.get("EndpointConfigName", ""),
+        pending_config_name=pending["EndpointConfigName"] if pending else None,
+        pending_statuses={
+            v["VariantName"]: tuple(s["Status"] for s in v.get("VariantStatus", []))
+            for v in (pending or {}).get("ProductionVariants", [])
+        },
+        last_deployment=_deployment_summary(raw.get("LastDeploymentConfig") or {}),
+    )
+
+
+def _deployment_summary(config: Mapping[str, Any]) -> str:
+    if "RollingUpdatePolicy" in config:
+        return "RollingUpdatePolicy"
+    routing = config.get("BlueGreenUpdatePolicy", {}).get("TrafficRoutingConfiguration", {})
+    return f"BlueGreenUpdatePolicy {routing['Type']}" if "Type" in routing else ""
+
+
+def require_declared_config(state: EndpointState, config_name: str) -> None:
+    """Fail when the endpoint, ready, serves another endpoint config than ``config_name``.
+
+    The stack moved the endpoint to ``config_name`` before asking for weights. Ending on another
+    config means SageMaker rolled the deployment back (a rollback alarm fired, or the deployment
+    timed out) or someone changed the endpoint by hand. SageMaker names are case-insensitive.
+    """
+    if not config_name or state.config_name.casefold() == config_name.casefold():
+        return
+    deployment = f" (last deployment: {state.last_deployment})" if state.last_deployment else ""
+    raise ConfigurationRolledBack(
+        f"endpoint {state.name} serves endpoint config {state.config_name}, but the stack declares {config_name}"
+        f"{deployment}: a deployment guardrail may have rolled the update back (see the endpoint's events and "
+        "its rollback alarms); weights left unchanged"
     )
 
 
@@ -182,22 +243,36 @@ def update(client: Any, endpoint_name: str, weights: Mapping[str, float], counts
         raise
 
 
-def converge(client: Any, endpoint_name: str, weights: Mapping[str, float]) -> EndpointState | None:
+def converge(
+    client: Any, endpoint_name: str, weights: Mapping[str, float], config_name: str = ""
+) -> EndpointState | None:
     """Take one step towards ``weights`` and say whether they are in place.
 
     Returns the endpoint's state once it is ``InService`` with the desired weights, and
-    ``None`` while something is still to happen (endpoint busy, or a change just requested).
-    Raises :class:`InvalidRequest` or :class:`EndpointUnavailable` when waiting cannot help;
-    those checks run before any change, so a failure leaves the weights as they were.
+    ``None`` while something is still to happen (endpoint busy, a deployment pending, or a
+    change just requested). Raises :class:`InvalidRequest` or :class:`EndpointUnavailable` when
+    waiting cannot help, :class:`ConfigurationRolledBack` when the endpoint ended on another
+    config than ``config_name`` (if given); those checks run before any change, so a failure
+    leaves the weights as they were.
     """
     try:
         state = require_usable(describe(client, endpoint_name), endpoint_name)
     except Busy as err:
         LOG.warning("could not look yet", extra={"endpoint": endpoint_name, "reason": str(err)})
         return None
-    if state.status in BUSY_STATUSES:
-        LOG.info("endpoint busy, waiting", extra={"endpoint": endpoint_name, "status": state.status})
+    if state.busy:
+        # The waiter's log tells the deployment's story: Creating, ActivatingTraffic, Baking, ...
+        LOG.info(
+            "endpoint busy, waiting",
+            extra={
+                "endpoint": endpoint_name,
+                "status": state.status,
+                "pending_config": state.pending_config_name,
+                "pending_variants": {k: list(v) for k, v in state.pending_statuses.items()},
+            },
+        )
         return None
+    require_declared_config(state, config_name)
     validate_against(state, weights)
     if weights_match(weights, state.current_weights):
         return state

@@ -25,7 +25,6 @@ from endpoint_weights.call_bounds import worst_case_call_seconds
 from endpoint_weights.declared_metric import publish_declared_weights
 from endpoint_weights.endpoint import (
     BOUNDED_CALL_CONFIG,
-    IN_SERVICE,
     SINGLE_ATTEMPT_CONFIG,
     Busy,
     EndpointState,
@@ -97,7 +96,7 @@ def _wait_in_service(client: Any, endpoint_name: str, deadline: float) -> Endpoi
             raise _not_in_service(endpoint_name, status)
         try:
             state = require_usable(describe(client, endpoint_name), endpoint_name)
-            if state.status == IN_SERVICE:
+            if state.ready:  # InService, and no guarded deployment pending
                 return state
             status = state.status
         except Busy:

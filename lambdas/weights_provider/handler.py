@@ -8,9 +8,12 @@ protocol; nothing here sends responses by hand.
 Resource properties (CloudFormation sends every value as a string):
   EndpointName        the endpoint whose weights to set
   Weights             {variant name: weight}, from the stack's weight parameters
-  EndpointConfigName  not read here; it is a property only so that CloudFormation sends an
-                      Update, and the weights are re-applied, every time the endpoint config
-                      is replaced (see constructs_lib/variant_weights.py)
+  EndpointConfigName  the config the stack moved the endpoint to. A property so that CloudFormation
+                      sends an Update, and the weights are re-applied, every time the endpoint config
+                      is replaced (see constructs_lib/variant_weights.py); and checked: an endpoint
+                      that ends InService on another config (a deployment guardrail rolled the
+                      update back) fails the resource with weights unchanged. While a guarded
+                      deployment is pending (PendingDeploymentSummary), is_complete waits.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
     # Fails here, before any change, for a missing or failed endpoint and for unknown
     # variants; applies at once when the endpoint is InService. While it is still
     # Creating/Updating, is_complete checks and applies once it is InService.
-    converge(client or sagemaker_client(ON_EVENT_CALL_CONFIG), endpoint_name, weights)
+    converge(
+        client or sagemaker_client(ON_EVENT_CALL_CONFIG), endpoint_name, weights, props.get("EndpointConfigName", "")
+    )
     return {"PhysicalResourceId": _physical_id(endpoint_name)}
 
 
@@ -68,7 +73,9 @@ def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwa
     props = event["ResourceProperties"]
     endpoint_name = props["EndpointName"]
     weights = parse_weights(props.get("Weights"))
-    state = converge(client or sagemaker_client(IS_COMPLETE_CALL_CONFIG), endpoint_name, weights)
+    state = converge(
+        client or sagemaker_client(IS_COMPLETE_CALL_CONFIG), endpoint_name, weights, props.get("EndpointConfigName", "")
+    )
     if state is None:
         return {"IsComplete": False}
     LOG.info("weights in place", extra={"endpoint": endpoint_name, "weights": state.current_weights})

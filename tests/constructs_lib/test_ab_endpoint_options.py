@@ -152,3 +152,22 @@ def test_with_autoscaling_instance_counts_are_retained_too(resources: dict[str, 
     (endpoint,) = of_type(resources, "AWS::SageMaker::Endpoint").values()
     assert endpoint["Properties"]["RetainAllVariantProperties"] is True
     assert "ExcludeRetainedVariantProperties" not in endpoint["Properties"]
+
+
+def test_the_canary_names_its_rollback_alarms_which_stay_out_of_the_paging_composite(resources: dict[str, Any]):
+    """config/examples/full.json deploys model updates as a canary: two new-fleet alarms per variant, named by
+    the endpoint's AutoRollbackConfiguration and not rolled into the composite (they page nobody)."""
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    rollback = {k for k in alarms if "DeploymentAlarms" in k}
+    assert len(rollback) == 6
+    (endpoint,) = of_type(resources, "AWS::SageMaker::Endpoint").values()
+    deployment = endpoint["Properties"]["DeploymentConfig"]
+    assert {a["AlarmName"]["Ref"] for a in deployment["AutoRollbackConfiguration"]["Alarms"]} == rollback
+    assert deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["CanarySize"] == {
+        "Type": "CAPACITY_PERCENT",
+        "Value": 50,
+    }
+    (composite,) = of_type(resources, "AWS::CloudWatch::CompositeAlarm").values()
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    assert any(k in rule for k in alarms if k not in rollback), "the composite should roll up the variant alarms"
+    assert not any(k in rule for k in rollback)

@@ -278,6 +278,18 @@ CROSS_FIELD: dict[str, Callable[[dict[str, Any]], None]] = {
     "image-region-fits-host": lambda d: d["endpoints"][0]["variants"][1]["model"].update(
         image_uri="111122223333.dkr.ecr.cn-north-1.amazonaws.com/fraud-model:1"
     ),
+    "deployment-size-per-variant": lambda d: d["endpoints"][0]["deployment"].update(
+        size={"type": "instance_count", "value": 1}
+    ),
+    "deployment-rolling-single-variant": lambda d: (
+        d["endpoints"][0]["deployment"].update(strategy="rolling", size={"type": "capacity_percent", "value": 50}),
+        d["endpoints"][0]["deployment"].pop("termination_wait_seconds", None),
+    ),
+    "deployment-inf1-no-guardrails": lambda d: d["endpoints"][0]["variants"][1].update(instance_type="ml.inf1.xlarge"),
+    "deployment-rollback-alarm-limit": lambda d: d["endpoints"][0]["variants"].extend(
+        dict(copy.deepcopy(d["endpoints"][0]["variants"][1]), name=f"extra{i}") for i in range(3)
+    ),
+    "deployment-timeout-above-waits": lambda d: d["endpoints"][0]["deployment"].update(timeout_seconds=900),
 }
 
 

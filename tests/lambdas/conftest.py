@@ -41,8 +41,12 @@ def sagemaker() -> Any:
     return boto3.client("sagemaker", region_name=REGION, config=RETRY_CONFIG)
 
 
-def create_endpoint(client: Any, weights: dict[str, float], name: str = ENDPOINT, counts: int = 1) -> None:
-    """An InService endpoint with one variant per entry of ``weights``."""
+def create_endpoint(
+    client: Any, weights: dict[str, float], name: str = ENDPOINT, counts: int = 1, config_name: str = ""
+) -> None:
+    """An InService endpoint with one variant per entry of ``weights``, on endpoint config ``config_name``
+    (default ``<name>-config``)."""
+    config_name = config_name or f"{name}-config"
     variants = []
     for variant, weight in weights.items():
         model = f"{name}-{variant}".lower()
@@ -60,8 +64,8 @@ def create_endpoint(client: Any, weights: dict[str, float], name: str = ENDPOINT
                 "InitialVariantWeight": weight,
             }
         )
-    client.create_endpoint_config(EndpointConfigName=f"{name}-config", ProductionVariants=variants)
-    client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    client.create_endpoint_config(EndpointConfigName=config_name, ProductionVariants=variants)
+    client.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
 
 
 def live_weights(client: Any, name: str = ENDPOINT) -> dict[str, float]:

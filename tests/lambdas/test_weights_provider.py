@@ -29,7 +29,7 @@ def cfn_event(
     *,
     old_weights: dict[str, str] | None = None,
     endpoint: str = ENDPOINT,
-    config_name: str = "AbEndpointConfig-abc123",
+    config_name: str = f"{ENDPOINT}-config",  # the config create_endpoint puts the endpoint on
 ) -> dict[str, Any]:
     """A custom resource event exactly as CloudFormation builds it (properties are strings)."""
     props = {
@@ -105,7 +105,8 @@ def test_update_for_a_replaced_endpoint_config_applies_the_weights_to_all_live_v
     tests/stacks/test_ab_test_stack.py). moto has no UpdateEndpoint and no weight retention,
     so the endpoint is built as it looks afterwards; the handler must set every variant,
     the new one included, to the declared weights."""
-    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1, "Variant3": 1})  # as after UpdateEndpoint
+    # as after UpdateEndpoint
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1, "Variant3": 1}, config_name="AbEndpointConfig-new456")
     event = cfn_event(
         "Update",
         {"Variant1": "10", "Variant2": "30", "Variant3": "60"},
