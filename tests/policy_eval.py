@@ -70,6 +70,11 @@ ARN_FORMATS: dict[str, dict[str, str]] = {
     "AWS::S3::Bucket": {"Arn": "arn:{p}:s3:::{name}", "Ref": "{name}"},
     "AWS::SageMaker::Endpoint": {"Ref": "arn:{p}:sagemaker:{r}:{a}:endpoint/{name}", "EndpointName": "{name}"},
     "AWS::SageMaker::Model": {"Ref": "arn:{p}:sagemaker:{r}:{a}:model/{name}", "ModelName": "{name}"},
+    # Ref is the primary identifier, EndpointConfigArn (the resource schema cfn-lint ships).
+    "AWS::SageMaker::EndpointConfig": {
+        "Ref": "arn:{p}:sagemaker:{r}:{a}:endpoint-config/{name}",
+        "EndpointConfigName": "{name}",
+    },
     "AWS::SNS::Topic": {"Ref": "arn:{p}:sns:{r}:{a}:{name}", "TopicArn": "arn:{p}:sns:{r}:{a}:{name}"},
     "AWS::SQS::Queue": {
         "Arn": "arn:{p}:sqs:{r}:{a}:{name}",
@@ -97,6 +102,7 @@ NAME_PROPERTIES = {
     "AWS::S3::Bucket": "BucketName",
     "AWS::SageMaker::Endpoint": "EndpointName",
     "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SNS::Topic": "TopicName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::StepFunctions::StateMachine": "StateMachineName",

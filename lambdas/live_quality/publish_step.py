@@ -32,7 +32,9 @@ def run_publish(
     )
     result = parse_rows(rows_from_pages(pages))
     report = {
-        **build_report(result, request.window, settings.variants, alpha=settings.alpha),
+        **build_report(
+            result, request.window, settings.variants, alpha=settings.alpha, window_start=request.window_start
+        ),
         "run_id": request.run_id,
         "query": query.as_report_section(),
     }

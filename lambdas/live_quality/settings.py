@@ -3,7 +3,8 @@
 Environment variables are strings, set by the stack; a wrong one is a deployment mistake, so each
 error names the variable and the value, and nothing is read from AWS or written before all are checked.
 
-``plan``: ``ENDPOINT_NAME``, ``LOOKBACK_DAYS`` (whole days of captures before the run's hour),
+``plan``: ``ENDPOINT_NAME``, ``LOOKBACK_DAYS`` (the longest window: a run reads captures from the
+window's anchor, but never more than these whole days before the run's hour; ``live_quality.window``),
 ``THRESHOLD`` (default 0.5; a score at or above it is a predicted positive).
 ``publish``: ``ENDPOINT_NAME``, ``VARIANTS`` (JSON list of the endpoint's variants in config order,
 the first is the baseline), ``ALPHA`` (default 0.05), ``REPORT_BUCKET``, ``REPORT_PREFIX`` (default
@@ -17,13 +18,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from live_quality.tables import MAX_LOOKBACK_DAYS
+
 DEFAULT_THRESHOLD = "0.5"
 DEFAULT_ALPHA = "0.05"
 DEFAULT_REPORT_PREFIX = "live-quality/"
 DEFAULT_METRICS_NAMESPACE = "SageMakerABTesting"
-# A year of hourly capture partitions: beyond it the window is a configuration mistake, and the
-# workgroup's bytes-scanned cutoff would stop the query anyway.
-MAX_LOOKBACK_DAYS = 365
 # Every threshold and alpha the config's live_quality section accepts (strictly between 0 and 1)
 # passes here: a value that synthesizes must not fail every run. Alpha as comparison.compare_with_baseline
 # takes it (0 < alpha < 1); the threshold also at 0 or 1, as the evaluation takes it.
