@@ -1,9 +1,11 @@
 """The two events of a live-quality run, checked before anything is read or written (pure).
 
-``plan`` gets ``{"time": "<the run's start>"}`` and, for a manual run, all three of
-``capture_start_hour``, ``capture_end_hour``, ``label_end_hour``. It returns the plan
-(:func:`plan_output`), which the state machine hands to Athena (``execution_parameters``) and then,
-with the query's id, to ``publish``: ``{"query_execution_id": "<id>", "plan": <the plan>}``.
+``plan`` gets ``{"time": "<the run's start>"}`` and, for a manual run, either all three of
+``capture_start_hour``, ``capture_end_hour``, ``label_end_hour`` or only the window's start,
+``anchor_hour`` (``live_quality.window``). It returns the plan (:func:`plan_output`, with
+``window_start``: where the window starts and why), which the state machine hands to Athena
+(``execution_parameters``) and then, with the query's id, to ``publish``:
+``{"query_execution_id": "<id>", "plan": <the plan>}``.
 Unknown keys are refused: a misspelt override would otherwise be ignored and the run would read
 another window than the one asked for.
 """
