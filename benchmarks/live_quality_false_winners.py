@@ -8,16 +8,21 @@ inference day and over the window: confusion counts, ROC AUC, variances of DeLon
 values), here from numpy on simulated counts (the query is not the point: it is checked against
 scikit-learn in tests/lambdas/test_live_quality_query.py).
 
-Two kinds of scenario:
+Three kinds of scenario:
 
 - *one look*: each variant's labelled requests at one moment, the window one stratum (labels missing
   at random or by class; lopsided traffic with a high AUC; class-dependent arrival at large n);
 - *daily looks*: requests over 30 days with late labels and a traffic split that may change; the
   comparison runs once a day over the growing window (day 0 to the run), as the schedule does, and
-  a winner named at *any* run counts. Both variants identical unless a scenario says which is better.
+  a winner named at *any* run counts. Both variants identical unless a scenario says which is better;
+- *window starts* (``--windows``): 120 days with a drifting base rate and a split change, a run a day,
+  the window either anchored at day 0 (the experiment's start: what the plan does,
+  ``live_quality.window``), sliding over the last 7 days (the old schedule), or anchored and cut at
+  42 days (the default longest window); a winner at any of the first 60 or of all 120 runs counts.
 
     python benchmarks/live_quality_false_winners.py [--runs 1000] [--looks-runs 400] [--only NAME ...]
     python benchmarks/live_quality_false_winners.py --precision-scan   # power at other mixture precisions
+    python benchmarks/live_quality_false_winners.py --windows [--windows-runs 160] [--windows-per-day 300]
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -301,12 +306,15 @@ def simulate_traffic(look: DailyLooks, rng: np.random.Generator) -> dict[str, np
     return {"t": t, "y": y, "v": v, "s": s, "arrive": arrive, "day": np.floor(t).astype(int)}
 
 
-def look_evidence(traffic: dict[str, np.ndarray], end: float, cache: dict | None = None) -> list[VariantEvidence]:
-    """Both variants' evidence for the window [0, end) with labels collected until ``end`` (``cache``:
-    :func:`evidence`'s, shared by the looks at one simulated traffic)."""
+def look_evidence(
+    traffic: dict[str, np.ndarray], end: float, cache: dict | None = None, start: float = 0.0
+) -> list[VariantEvidence]:
+    """Both variants' evidence for the window [start, end) with labels collected until ``end`` (``cache``:
+    :func:`evidence`'s, shared by the looks at one simulated traffic: a day's stratum depends only on the
+    day and how many of its labels are in, so whole-day starts keep it valid)."""
     out = []
     for k, name in enumerate(("A", "B")):
-        captured = (traffic["v"] == k) & (traffic["t"] < end)
+        captured = (traffic["v"] == k) & (traffic["t"] < end) & (traffic["t"] >= start)
         labelled = captured & (traffic["arrive"] < end)
         out.append(
             evidence(
@@ -415,6 +423,147 @@ DAILY_LOOKS = [
         delay_neg=_churn_neg,
     ),
 ]
+
+
+# ---------------------------------------------------------------------------------------- window starts
+SLIDING_DAYS = 7  # the old schedule's lookback_days
+LONGEST_WINDOW_DAYS = 42  # the config's default longest window (lookback_days)
+WINDOW_STARTS = {
+    "anchored at the experiment's start": lambda end: 0.0,
+    f"anchored, cut at {LONGEST_WINDOW_DAYS} days (the default)": lambda end: max(0.0, end - LONGEST_WINDOW_DAYS),
+    f"sliding, last {SLIDING_DAYS} days (the old schedule)": lambda end: max(0.0, end - SLIDING_DAYS),
+}
+LOOK_COUNTS = (60, 120)
+
+
+def _drift(t: np.ndarray) -> np.ndarray:
+    """The base rate drifts: logit mean -2 at day 0, rising to 0 by day 120, with a 30-day wave."""
+    return -2.0 + t / 60.0 + 0.5 * np.sin(2 * np.pi * t / 30.0)
+
+
+WINDOW_TRAFFIC = DailyLooks(
+    "120 days, 300 requests/day, base rate drifting (logit mean -2 -> 0 with a 30-day wave), split 90/10 then "
+    "50/50 from day 20, label delay Exp(5 d)",
+    300,
+    lambda t: np.where(t < 20, 0.1, 0.5),
+    mu=_drift,
+    days=max(LOOK_COUNTS),
+)
+WINDOW_POWER = DailyLooks(
+    "the same, B truly better (noise sd 0.6 vs 1.0)",
+    300,
+    lambda t: np.where(t < 20, 0.1, 0.5),
+    mu=_drift,
+    noise=(1.0, 0.6),
+    days=max(LOOK_COUNTS),
+    better="B",
+)
+
+
+class DayIndex:
+    """One simulated traffic arranged for fast looks: per variant and inference day, the requests in the
+    order their labels arrive, so the labelled requests of a day at any look are a prefix of that list.
+    A day's stratum then depends only on (variant, day, labels in) and is computed once per traffic."""
+
+    def __init__(self, traffic: dict[str, np.ndarray], days: int) -> None:
+        self.days = days
+        self.by_day: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for k in (0, 1):
+            for d in range(days):
+                mask = (traffic["v"] == k) & (traffic["day"] == d)
+                order = np.argsort(traffic["arrive"][mask], kind="stable")
+                self.by_day[k, d] = tuple(traffic[key][mask][order] for key in ("arrive", "y", "s"))
+        self.strata: dict[tuple[int, int, int], Stratum] = {}
+
+    def evidence(self, start: int, end: int) -> list[VariantEvidence]:
+        """Both variants over inference days [start, end) with labels collected until ``end``. The window's
+        totals are the days' sums; its pooled ROC AUC, which only the report's table shows (the tests use
+        the days), is left as the mean of the days' to keep the looks fast."""
+        out = []
+        for k, name in enumerate(("A", "B")):
+            strata, captured = [], 0
+            for d in range(start, end):
+                arrive, y, s = self.by_day[k, d]
+                captured += arrive.size
+                n = int(np.searchsorted(arrive, end, "left"))
+                if n == 0:
+                    continue
+                key = (k, d, n)
+                if key not in self.strata:
+                    self.strata[key] = _stratum(f"{d:03d}", y[:n], s[:n], THRESHOLD)
+                strata.append(self.strata[key])
+            labelled = sum(x.labelled for x in strata)
+            positives = sum(x.positives for x in strata)
+            aucs = [x.roc_auc for x in strata if x.roc_auc is not None]
+            has_auc = positives > 0 and labelled - positives > 0 and aucs
+            out.append(
+                VariantEvidence(
+                    name,
+                    captured,
+                    labelled,
+                    positives,
+                    labelled - positives,
+                    sum(x.correct for x in strata),
+                    float(np.mean(aucs)) if has_auc else None,
+                    None,
+                    None,
+                    strata=tuple(strata),
+                )
+            )
+        return out
+
+
+def run_window_starts(look: DailyLooks, runs: int, seed: int = SEED) -> dict[str, dict[int, Tally]]:
+    """Per window start and number of looks: a winner named at any of the first n daily runs. The same
+    simulated traffic is looked at with every window start, so the rows differ by the start alone."""
+    rng = np.random.default_rng(seed)
+    tallies = {name: {n: Tally() for n in LOOK_COUNTS} for name in WINDOW_STARTS}
+    for _ in range(runs):
+        index = DayIndex(simulate_traffic(look, rng), look.days)
+        for name, start_of in WINDOW_STARTS.items():
+            first_winner: dict[str, int] = {}  # winner -> the first look that named it
+            for end in range(1, look.days + 1):
+                base, cand = index.evidence(int(start_of(float(end))), end)
+                for result in compare_with_baseline(base, [cand], ALPHA):
+                    if result.winner is not None:
+                        first_winner.setdefault(result.winner, end)
+            for n, tally in tallies[name].items():
+                winners = {w for w, day in first_winner.items() if day <= n}
+                tally.runs += 1
+                if winners - {look.better}:
+                    tally.false_winner += 1
+                elif look.better in winners:
+                    tally.right_winner += 1
+    return tallies
+
+
+def windows_markdown(runs: int, per_day: int = WINDOW_TRAFFIC.per_day) -> list[str]:
+    """The window-starts table: ``runs`` experiments with identical variants, half as many with B better
+    (power needs less precision than a false-winner rate near alpha); ``per_day`` requests a day."""
+    started = time.perf_counter()
+    traffic = replace(WINDOW_TRAFFIC, per_day=per_day, name=WINDOW_TRAFFIC.name.replace("300", f"{per_day:,}", 1))
+    null = run_window_starts(traffic, runs)
+    print(f"[{time.perf_counter() - started:.0f} s] identical variants", file=sys.stderr, flush=True)
+    power_runs = max(1, runs // 2)
+    power = run_window_starts(replace(WINDOW_POWER, per_day=per_day), power_runs, seed=SEED + 1)
+    seconds = time.perf_counter() - started
+    se = math.sqrt(ALPHA * (1 - ALPHA) / runs)
+    false_heads = " | ".join(f"false winner, identical variants, {n} looks" for n in LOOK_COUNTS)
+    right_heads = " | ".join(f"right winner, B better, {n} looks" for n in LOOK_COUNTS)
+    lines = [
+        f"{traffic.name}; a run a day, each over its window with labels collected until the run; "
+        f"{runs} simulated experiments with identical variants and {power_runs} with B better, every window start "
+        f"on the same traffic (binomial standard error of a 5 % rate: {_pct(se)}).",
+        "",
+        f"| window | {false_heads} | {right_heads} |",
+        "|---|" + "---:|" * (2 * len(LOOK_COUNTS)),
+    ]
+    for name in WINDOW_STARTS:
+        false = " | ".join(_pct(null[name][n].false_winner / runs) for n in LOOK_COUNTS)
+        right = " | ".join(_pct(power[name][n].right_winner / power_runs) for n in LOOK_COUNTS)
+        lines.append(f"| {name} | {false} | {right} |")
+    lines += ["", f"({seconds:.0f} s)"]
+    return lines
 
 
 def delong_small_classes(runs: int, seed: int = SEED) -> list[tuple[int, float, float]]:
@@ -549,7 +698,13 @@ def main() -> None:
     parser.add_argument("--looks-runs", type=int, default=400)
     parser.add_argument("--only", nargs="*", default=(), help="scenarios whose name contains one of these")
     parser.add_argument("--precision-scan", action="store_true")
+    parser.add_argument("--windows", action="store_true", help="anchored, cut and sliding windows over 120 days")
+    parser.add_argument("--windows-runs", type=int, default=160)
+    parser.add_argument("--windows-per-day", type=int, default=WINDOW_TRAFFIC.per_day)
     args = parser.parse_args()
+    if args.windows:
+        print("\n".join(windows_markdown(args.windows_runs, args.windows_per_day)))
+        return
     if args.precision_scan:
         print("\n".join(precision_scan(args.looks_runs)))
         return

@@ -181,6 +181,30 @@ class AbEndpoint(Construct):
         return self.endpoint_config.attr_endpoint_config_name
 
     @property
+    def endpoint_config_arn(self) -> str:
+        """The ARN of the endpoint config this stack puts on the endpoint (Ref of
+        AWS::SageMaker::EndpointConfig: its primary identifier, EndpointConfigArn). A config change
+        replaces the config, and every reference follows it, as the weights resource's
+        ``EndpointConfigName`` does."""
+        return self.endpoint_config.ref
+
+    def grant_describe_current_config(self, grantee: iam.IGrantable) -> None:
+        """DescribeEndpoint on this endpoint and DescribeEndpointConfig on the config this stack deployed.
+
+        The config's own ARN and nothing wider: its generated name has no prefix to scope a pattern
+        by, and any other config is not this stack's. The price: while a deployment moves the endpoint
+        to a new config, the policy may already name the new one while DescribeEndpoint still names
+        the old one (it does until the new fleet serves), and DescribeEndpointConfig is refused for
+        those minutes; the reader says so (lambdas/live_quality/endpoint_anchor.py).
+        """
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:DescribeEndpoint"], resource_arns=[self.endpoint_arn]
+        )
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:DescribeEndpointConfig"], resource_arns=[self.endpoint_config_arn]
+        )
+
+    @property
     def variant_names(self) -> list[str]:
         return [v.name for v in self.spec.variants]
 

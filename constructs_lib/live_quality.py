@@ -20,7 +20,6 @@ function may read the results (GetQueryResults reads the result object with its 
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -39,13 +38,13 @@ from constructs import Construct
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.config.model import LiveQualitySpec
+from constructs_lib.lambda_shared import live_quality_tables
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import LAMBDAS_DIR, PythonFunction
 from constructs_lib.s3_location import S3Location
 from constructs_lib.state_machine_logs import execution_logs
 
 ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
-TABLES_MODULE = LAMBDAS_DIR / "live_quality" / "tables.py"
 REPORT_PREFIX = "live-quality/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 # The publish step reads a run's results within the hour; a week leaves time to redrive a failed
@@ -54,7 +53,8 @@ ATHENA_RESULTS_RETENTION = Duration.days(7)
 GROUND_TRUTH_PREFIX = "ground-truth/"
 # "Athena engine version 3" is the SelectedEngineVersion value (AWS::Athena::WorkGroup EngineVersion).
 ENGINE_VERSION = "Athena engine version 3"
-# Hourly partitions are projected over the last two years (the loader caps lookback_days well inside).
+# Hourly partitions are projected over the last two years (lookback_days, the longest window a run
+# reads, is capped at a year: MAX_LOOKBACK_DAYS in lambdas/live_quality/tables.py).
 # Relative ranges are evaluated when a query runs, so the text stays the same at every synth
 # ("Supported types for partition projection", date type:
 # https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html).
@@ -99,15 +99,10 @@ PUBLISH_TIMEOUT = Duration.minutes(5)
 SCHEDULE_RETRY_ATTEMPTS = 2
 
 
-@functools.cache
 def shared_names() -> ModuleType:
-    """``lambdas/live_quality/tables.py``, loaded by path: the table, column and partition names the
-    query uses. It imports nothing, so synth neither puts ``lambdas/`` on ``sys.path`` nor imports the query."""
-    spec = importlib.util.spec_from_file_location("live_quality_tables", TABLES_MODULE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``lambdas/live_quality/tables.py``, loaded by path (``constructs_lib.lambda_shared``): the table,
+    column and partition names the query uses."""
+    return live_quality_tables()
 
 
 @functools.cache
@@ -226,13 +221,16 @@ class LiveQuality(Construct):
             "PlanFunction",
             handler="live_quality.handler.plan",
             key=key,
-            description=f"Live quality of {spec.name}: the hours of captures and labels one run reads",
+            description=f"Live quality of {spec.name}: the hours of captures and labels one run reads, from the "
+            "endpoint config's creation",
             environment={
                 "ENDPOINT_NAME": endpoint.endpoint_name,
                 "LOOKBACK_DAYS": str(settings.lookback_days),
                 "THRESHOLD": repr(settings.threshold),
             },
         ).function
+        # The window starts when the endpoint's current config was created (lambdas/live_quality/window.py).
+        endpoint.grant_describe_current_config(self.plan_function)
         self.publish_function = PythonFunction(
             self,
             "PublishFunction",

@@ -9,7 +9,6 @@ and the whole ``lambdas/`` folder as one asset (each handler imports the shared
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -20,8 +19,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from constructs_lib.acknowledge import acknowledge
+from constructs_lib.lambda_shared import LAMBDAS_DIR
 
-LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 LAMBDA_CODE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "README.md"]
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 RUNTIME = lambda_.Runtime.PYTHON_3_14

@@ -9,9 +9,8 @@ there), puts fake credentials and the server's address in the CLI's environment
 2. ``npx cdk deploy AbTest-churn-ab``                          two variants, weights 1:1
    then what no ``cdk`` command does (``scripts/local_demo.py``'s steps, by ``main`` only): requests by
    weight and by ``TargetVariant``, the evaluation Lambda, and live quality (requests with
-   ``InferenceId`` captured like SageMaker, late labels, the live-quality query on DuckDB); the
-   default config captures 20 % of requests, so live quality first deploys a copy that captures all
-   (``-c config=with-data-capture.json``), and the commands below keep that config
+   ``InferenceId`` captured like SageMaker at the default config's 20 %, late labels, the plan's
+   anchored window, the live-quality query on DuckDB)
 3. ``npx cdk deploy ... --parameters ...WeightVariant1=25 ...WeightVariant2=75``
                                                                the custom resource gets the Update
 4. ``npx cdk deploy ... --parameters ...=0 ...=0``              refused; the endpoint keeps 25/75

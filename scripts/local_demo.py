@@ -40,6 +40,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+from live_quality.endpoint_anchor import read_endpoint_anchor  # noqa: E402
 from scripts import local_live_quality as live  # noqa: E402
 from scripts.generate_churn_data import generate, to_csv  # noqa: E402
 from scripts.local_cli_demo import (  # noqa: E402
@@ -205,19 +206,33 @@ class Lifecycle:
         capture_root, label_root = self.workdir / "live" / "capture", self.workdir / "live" / "labels"
         copied = live.download_prefix(self.client("s3"), settings.destination, capture_root)
         live.download_prefix(self.client("s3"), f"s3://{bucket}/{live.GROUND_TRUTH_PREFIX}/{self.endpoint}", label_root)
-        hours = live.window_for(first, last, collected)
+        # The window starts where the plan Lambda starts it: the endpoint config's creation, read from the
+        # local server's DescribeEndpoint and DescribeEndpointConfig.
+        sagemaker = self.client("sagemaker")
+        anchor = read_endpoint_anchor(sagemaker, self.endpoint)
+        event = live.run_event(anchor, first, last)
+        self.say(
+            f"   endpoint config {anchor.endpoint_config_name} created {anchor.created:%Y-%m-%d %H:%M:%S} UTC: "
+            f"a scheduled run's window starts at {anchor.hour}"
+            + (
+                f"; the demo's requests are older, so it names anchor_hour {event['anchor_hour']}"
+                if "anchor_hour" in event
+                else ""
+            )
+        )
         report = live.plan_query_publish(
             self.endpoint,
             self.variants(),
-            hours,
+            event,
             capture_root,
             label_root,
+            sagemaker=sagemaker,
             sampling_percentage=settings.sampling_percentage,
         )
-        self.say(f"   {copied} capture objects; window {hours['capture_start_hour']} to {hours['capture_end_hour']}:")
+        self.say(f"   {copied} capture objects:")
         for line in live.summary(report):
             self.say("   " + line)
-        return {"capture": settings, "sent": sent, "labelled": labelled, "hours": hours, "report": report}
+        return {"capture": settings, "sent": sent, "labelled": labelled, "event": event, "report": report}
 
     def deployed_capture(self) -> CaptureSettings:
         """The deployed endpoint config's capture settings (on by default, at 20 %), as the stub captures."""

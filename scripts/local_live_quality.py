@@ -8,8 +8,10 @@
 2. :func:`upload_labels` files labels for a share of them as a team would: a CSV of
    ``inference_id,label`` turned into SageMaker's ground-truth JSON Lines by
    ``scripts/labels_to_ground_truth.py``'s functions, uploaded under ``ground-truth/<endpoint>/yyyy/mm/dd/hh/``.
-3. :func:`plan_query_publish` runs the live-quality query on the embedded engine over the capture and
-   label objects copied from the local S3, and builds the report.
+3. :func:`plan_query_publish` plans the run as the plan Lambda does (the window's anchor read from the
+   emulator's DescribeEndpoint and DescribeEndpointConfig, ``live_quality.endpoint_anchor``), runs the
+   live-quality query on the embedded engine over the capture and label objects copied from the local
+   S3, and builds the report.
 
 S3 layout (issue 12's contract, in the stack's EvaluationBucket): capture under ``capture/`` (SageMaker
 appends ``<endpoint>/<variant>/yyyy/mm/dd/hh/``), labels under ``ground-truth/<endpoint>/``.
@@ -30,17 +32,22 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
+from live_quality.endpoint_anchor import read_endpoint_anchor
+from live_quality.events import plan_request, plan_window
 from live_quality.formats import hour_of
 from live_quality.local_engine import bind_folders, run_sql
 from live_quality.query import QueryWindow, source_sql
 from live_quality.report import build_report
 from live_quality.results import parse_rows
+from live_quality.settings import PlanSettings
+from live_quality.window import ANCHOR_KEY, EndpointConfigAnchor
 from scripts.labels_to_ground_truth import read_labels, write_ground_truth
 from scripts.stub_capture import split_s3_uri
 
 CAPTURE_PREFIX = "capture"
 GROUND_TRUTH_PREFIX = "ground-truth"
 THRESHOLD = 0.5  # as the offline evaluation's
+LOOKBACK_DAYS = 42  # the config's default longest window (constructs_lib/config/model.py)
 Row = tuple[int, Sequence[float]]  # (true label, features), as scripts/generate_churn_data.py generates them
 
 
@@ -128,24 +135,29 @@ def query_on_duckdb(window: QueryWindow, capture_root: Path, label_root: Path) -
         con.close()
 
 
-def window_for(first_request: datetime, last_request: datetime, labels_collected: datetime) -> dict[str, str]:
-    """The hours a run reads, in the plan Lambda's override shape (``capture_start_hour``, ``capture_end_hour``,
-    ``label_end_hour``): the captures' hours and the labels' hour, ends exclusive."""
-    capture_end = hour_of(last_request + timedelta(hours=1))
-    return {
-        "capture_start_hour": hour_of(first_request),
-        "capture_end_hour": capture_end,
-        "label_end_hour": max(capture_end, hour_of(labels_collected + timedelta(hours=1))),
-    }
+def run_event(anchor: EndpointConfigAnchor, first_request: datetime, last_request: datetime) -> dict[str, str]:
+    """The plan event of the first scheduled run after the demo's requests: its start is the next whole
+    hour after the last request (a run reads captures up to its own hour, and labels through it).
+
+    A scheduled run starts the window at ``anchor`` (the first whole hour after the endpoint config was
+    created). The demo deploys its config minutes before it sends requests, so they usually fall in
+    the config's own creation hour, which a scheduled run leaves out; the event then names that hour
+    as ``anchor_hour``, as a manual run may (``live_quality.window``).
+    """
+    event = {"time": (last_request.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).isoformat()}
+    if hour_of(first_request) < anchor.hour:
+        event[ANCHOR_KEY] = hour_of(first_request)
+    return event
 
 
 def plan_query_publish(
     endpoint: str,
     variants: Sequence[str],
-    hours: Mapping[str, str],
+    event: Mapping[str, str],
     capture_root: Path,
     label_root: Path,
     *,
+    sagemaker: Any = None,
     alpha: float = 0.05,
     sampling_percentage: float = 100.0,
 ) -> dict[str, Any]:
@@ -154,21 +166,31 @@ def plan_query_publish(
 
     In the account a Step Functions execution runs ``live_quality.handler.plan`` (the window), Athena
     (the committed Athena text of the same query), then ``live_quality.handler.publish`` (report to S3,
-    metrics to CloudWatch). Here the query runs on DuckDB in Athena's place. The plan and publish
-    Lambdas are not written yet, so today the window is the one ``hours`` names (the override a manual
-    run passes to ``plan``) and the report is built with the same pure function ``publish`` will use
-    (``build_report``) and returned, not stored. Once ``lambdas/live_quality/handler.py`` exists, this
-    function calls ``plan({"time": …, **hours})`` for the window and hands the rows to ``publish``'s
-    pure part, with the local server's S3 and CloudWatch.
+    metrics to CloudWatch). Here the plan is the Lambda's own pure part on ``event`` (the plan event:
+    ``time`` and a manual run's hours or ``anchor_hour``), with the window's anchor read from
+    ``sagemaker`` (the local server) as the Lambda reads it when the event names none; the query runs
+    on DuckDB in Athena's place, and the report is built with the function ``publish`` uses
+    (``build_report``) and returned, not stored.
     """
-    window = QueryWindow(endpoint, threshold=THRESHOLD, **hours)
+    settings = PlanSettings(endpoint, lookback_days=LOOKBACK_DAYS, threshold=THRESHOLD)
+    request = plan_request(event)
+    anchor = read_endpoint_anchor(sagemaker, endpoint) if request.needs_endpoint_anchor else None
+    window, start = plan_window(request, settings, anchor)
     rows = query_on_duckdb(window, capture_root, label_root)
-    return build_report(parse_rows(rows), window, variants, alpha=alpha, sampling_percentage=sampling_percentage)
+    return build_report(
+        parse_rows(rows), window, variants, alpha=alpha, sampling_percentage=sampling_percentage, window_start=start
+    )
 
 
 def summary(report: Mapping[str, Any]) -> list[str]:
     """A few lines for the console: per variant counts and metrics, the verdicts, the input issues."""
-    lines = []
+    window = report["window"]
+    start = window["start"]
+    lines = [
+        f"window {window['capture_start_hour']} to {window['capture_end_hour']} (start: {start['start']}"
+        + (f", anchor {start['anchor_hour']} from {start['anchor_source']}" if start["anchor_hour"] else "")
+        + ")"
+    ]
     for name, section in report["variants"].items():
         metrics = section.get("metrics") or {}
         coverage = section.get("label_coverage")

@@ -70,7 +70,7 @@ ARN_FORMATS: dict[str, dict[str, str]] = {
     "AWS::S3::Bucket": {"Arn": "arn:{p}:s3:::{name}", "Ref": "{name}"},
     "AWS::SageMaker::Endpoint": {"Ref": "arn:{p}:sagemaker:{r}:{a}:endpoint/{name}", "EndpointName": "{name}"},
     "AWS::SageMaker::Model": {"Ref": "arn:{p}:sagemaker:{r}:{a}:model/{name}", "ModelName": "{name}"},
-    # Ref of an endpoint config is its ARN (AWS::SageMaker::EndpointConfig, "Return values"); the rollback
+    # Ref is the primary identifier, EndpointConfigArn (the resource schema cfn-lint ships); the rollback
     # alarms (constructs_lib/deployment_alarms.py) read its EndpointConfigName attribute.
     "AWS::SageMaker::EndpointConfig": {
         "Ref": "arn:{p}:sagemaker:{r}:{a}:endpoint-config/{name}",
@@ -103,6 +103,7 @@ NAME_PROPERTIES = {
     "AWS::S3::Bucket": "BucketName",
     "AWS::SageMaker::Endpoint": "EndpointName",
     "AWS::SageMaker::Model": "ModelName",
+    "AWS::SageMaker::EndpointConfig": "EndpointConfigName",
     "AWS::SNS::Topic": "TopicName",
     "AWS::SQS::Queue": "QueueName",
     "AWS::StepFunctions::StateMachine": "StateMachineName",

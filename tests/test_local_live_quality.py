@@ -10,29 +10,39 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from live_quality.query import QueryWindow
+from live_quality.events import plan_request, plan_window
+from live_quality.settings import PlanSettings
+from live_quality.window import EndpointConfigAnchor
 from scripts.local_live_quality import (
     Sent,
     choose_labelled,
     download_prefix,
     plan_query_publish,
+    run_event,
     upload_labels,
-    window_for,
 )
 
+FIRST, LAST = datetime(2026, 12, 2, 9, 59, 58, tzinfo=UTC), datetime(2026, 12, 2, 10, 0, 3, tzinfo=UTC)
 
-def test_the_window_covers_the_capture_hours_and_the_labels_hour_ends_excluded() -> None:
-    hours = window_for(
-        datetime(2026, 12, 2, 9, 59, 58, tzinfo=UTC),
-        datetime(2026, 12, 2, 10, 0, 3, tzinfo=UTC),
-        datetime(2026, 12, 2, 10, 0, 5, tzinfo=UTC),
-    )
-    assert hours == {
-        "capture_start_hour": "2026/12/02/09",
-        "capture_end_hour": "2026/12/02/11",
-        "label_end_hour": "2026/12/02/11",
-    }
-    QueryWindow("e", **hours)  # a valid window for the query
+
+def _window(event: dict[str, str], anchor: EndpointConfigAnchor) -> tuple[str, str, str]:
+    window, _ = plan_window(plan_request(event), PlanSettings("e", 42, 0.5), anchor)
+    return window.capture_start_hour, window.capture_end_hour, window.label_end_hour
+
+
+def test_requests_in_the_configs_own_hour_are_read_through_a_named_anchor_hour() -> None:
+    """The demo deploys minutes before it sends: a scheduled run would leave the config's creation hour out."""
+    anchor = EndpointConfigAnchor("EndpointConfig-1", datetime(2026, 12, 2, 9, 41, tzinfo=UTC))  # anchor 10:00
+    event = run_event(anchor, FIRST, LAST)
+    assert event == {"time": "2026-12-02T11:00:00+00:00", "anchor_hour": "2026/12/02/09"}
+    assert _window(event, anchor) == ("2026/12/02/09", "2026/12/02/11", "2026/12/02/12")
+
+
+def test_requests_after_the_configs_first_whole_hour_are_read_from_the_endpoint_configs_anchor() -> None:
+    anchor = EndpointConfigAnchor("EndpointConfig-1", datetime(2026, 12, 2, 7, 30, tzinfo=UTC))  # anchor 08:00
+    event = run_event(anchor, FIRST, LAST)
+    assert event == {"time": "2026-12-02T11:00:00+00:00"}
+    assert _window(event, anchor) == ("2026/12/02/08", "2026/12/02/11", "2026/12/02/12")
 
 
 def test_the_labelled_share_is_seeded_and_checked() -> None:
@@ -65,7 +75,13 @@ def test_labels_go_up_in_ground_truth_format_and_come_back_for_the_query(tmp_pat
     }
     # No capture in the window: the labels are reported as for unknown ids, nothing fails.
     (tmp_path / "capture").mkdir()
-    hours = window_for(collected, collected, collected)
-    report = plan_query_publish("churn-ab", ["Variant1", "Variant2"], hours, tmp_path / "capture", tmp_path / "labels")
+    event = {
+        "time": "2026-12-02T15:00:00Z",
+        "capture_start_hour": "2026/12/02/14",
+        "capture_end_hour": "2026/12/02/15",
+        "label_end_hour": "2026/12/02/15",
+    }
+    report = plan_query_publish("churn-ab", ["Variant1", "Variant2"], event, tmp_path / "capture", tmp_path / "labels")
+    assert report["window"]["start"]["start"] == "manual"
     assert report["issues"]["label_for_unknown_id"]["count"] == 2
     assert {v["status"] for v in report["variants"].values()} == {"no_captured_traffic"}

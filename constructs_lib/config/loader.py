@@ -78,6 +78,7 @@ from constructs_lib.config.rules import (
     describe,
     schema_pattern,
 )
+from constructs_lib.lambda_shared import live_quality_tables
 
 # SageMaker's own rules (names, instance types, numeric ranges) come from its service model in
 # botocore: see constructs_lib/config/service_model.py. Only rules that model does not state live here.
@@ -92,9 +93,10 @@ KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-
 SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-# The live-quality tables project hourly partitions over the last two years (constructs_lib/live_quality.py):
-# a run cannot look further back than that. A schedule of a week at most: the query reads whole days.
-MAX_LOOKBACK_DAYS = 365
+# The longest live-quality window: one number, in lambdas/live_quality/tables.py, which the plan Lambda
+# checks LOOKBACK_DAYS against too (the tables project hourly partitions over two years). A schedule of
+# a week at most: the query reads whole days.
+MAX_LOOKBACK_DAYS: int = live_quality_tables().MAX_LOOKBACK_DAYS
 MAX_SCHEDULE_HOURS = 168
 # VpcConfig: Subnets 1..16, SecurityGroupIds 1..5 (SageMaker API reference, VpcConfig).
 MAX_SUBNETS = 16

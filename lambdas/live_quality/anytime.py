@@ -26,9 +26,14 @@ The same boundary, inverted, is a *confidence sequence*: D̂ ± r/V with r the |
 reaches 1/alpha (``rollout.mixture.two_sided_mixture_radius``) covers the true difference at every
 look at once with probability at least 1 − alpha.
 
-**What it needs.** The guarantee is for looks at one growing window (a fixed start, e.g. the test's
-start). A window that slides (a lookback of N days) drops old requests, so the looks are no longer
-one growing sample: each new window is, in effect, a new test.
+**What it needs.** The guarantee is for looks at one growing window (a fixed start). The scheduled
+run's window therefore starts at the creation of the endpoint's current endpoint config
+(``live_quality.window``): every run of one experiment reads the same start and a later end. A
+window that slides (the last N days) drops old requests, so the looks are no longer one growing
+sample: each new window is, in effect, a new test (a review measured 7 % false winners over 60
+daily looks of a 7-day sliding window, 13.5 % over 120, at alpha 5 %). Once the longest window
+(``lookback_days``) cuts an anchored window, it slides too, and the report says each run then
+stands alone.
 
 **Precision m** (the mixture's λ ~ N(0, 1/m); λ is the difference itself here, so m is in
 1/difference², and 1/sqrt(m) is the size of difference the mixture expects). ``rollout.mixture``

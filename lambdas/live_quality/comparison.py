@@ -25,10 +25,12 @@ Both metrics are therefore compared within each inference day and combined with
 Cochran-Mantel-Haenszel weights (``live_quality.stratified``); the window's pooled values are
 still what the report's variant table shows.
 
-**Looked at every day.** The comparison runs on a schedule over a growing window, so its p-values
-are anytime-valid (``live_quality.anytime``: a normal-mixture e-process on each combined difference
-and its variance): rejecting whenever a Holm-adjusted p-value is below alpha at *any* run keeps the
-family-wise error at most alpha over all runs, without any run knowing the earlier ones. The price
+**Looked at every day.** The comparison runs on a schedule over a growing window (anchored at the
+endpoint config's creation: ``live_quality.window``), so its p-values are anytime-valid
+(``live_quality.anytime``: a normal-mixture e-process on each combined difference and its
+variance): rejecting whenever a Holm-adjusted p-value is below alpha at *any* run keeps the
+family-wise error at most alpha over all runs with that start, without any run knowing the earlier
+ones. The price
 is power at a single look; docs/benchmarks.md measures it.
 
 **Not enough labels yet.** A candidate is tested only when both it and the baseline have at least

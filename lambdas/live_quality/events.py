@@ -1,9 +1,11 @@
 """The two events of a live-quality run, checked before anything is read or written (pure).
 
-``plan`` gets ``{"time": "<the run's start>"}`` and, for a manual run, all three of
-``capture_start_hour``, ``capture_end_hour``, ``label_end_hour``. It returns the plan
-(:func:`plan_output`), which the state machine hands to Athena (``execution_parameters``) and then,
-with the query's id, to ``publish``: ``{"query_execution_id": "<id>", "plan": <the plan>}``.
+``plan`` gets ``{"time": "<the run's start>"}`` and, for a manual run, either all three of
+``capture_start_hour``, ``capture_end_hour``, ``label_end_hour`` or only the window's start,
+``anchor_hour`` (``live_quality.window``). It returns the plan (:func:`plan_output`, with
+``window_start``: where the window starts and why), which the state machine hands to Athena
+(``execution_parameters``) and then, with the query's id, to ``publish``:
+``{"query_execution_id": "<id>", "plan": <the plan>}``.
 Unknown keys are refused: a misspelt override would otherwise be ignored and the run would read
 another window than the one asked for.
 """
@@ -19,16 +21,22 @@ from typing import Any
 from live_quality.query import QueryWindow
 from live_quality.settings import InvalidLiveRun, PlanSettings
 from live_quality.window import (
+    ANCHOR_KEY,
+    MANUAL_START,
     OVERRIDE_KEYS,
+    EndpointConfigAnchor,
+    WindowStart,
+    anchored_window,
+    checked_anchor_hour,
     overridden_window,
     run_time,
-    scheduled_window,
     window_fields,
     window_from_fields,
+    window_start_from_fields,
 )
 
-PLAN_EVENT_KEYS = ("time", *OVERRIDE_KEYS)
-PLAN_KEYS = ("run_id", "window", "execution_parameters")
+PLAN_EVENT_KEYS = ("time", *OVERRIDE_KEYS, ANCHOR_KEY)
+PLAN_KEYS = ("run_id", "window", "window_start", "execution_parameters")
 PUBLISH_EVENT_KEYS = ("query_execution_id", "plan")
 # evaluate.aws_io.run_id's format; the id becomes part of the reports' S3 keys, so nothing else passes.
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z$")
@@ -42,6 +50,21 @@ class PublishRequest:
     run_id: str
     window: QueryWindow
     execution_parameters: tuple[str, ...]
+    window_start: WindowStart
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A checked plan event: the run's start, and a manual run's window or anchor (at most one of them)."""
+
+    moment: datetime
+    overrides: Mapping[str, Any] | None = None
+    anchor_hour: str | None = None
+
+    @property
+    def needs_endpoint_anchor(self) -> bool:
+        """Whether the window's start must be read from the endpoint (a scheduled run)."""
+        return self.overrides is None and self.anchor_hour is None
 
 
 def _object(event: Any, what: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
@@ -53,19 +76,45 @@ def _object(event: Any, what: str, allowed: tuple[str, ...]) -> Mapping[str, Any
     return event
 
 
-def plan_window(event: Any, settings: PlanSettings) -> tuple[datetime, QueryWindow]:
-    """The run's start (UTC) and the window it reads (scheduled, or the manual override)."""
+def plan_request(event: Any) -> PlanRequest:
+    """The plan event, checked before anything is read from AWS."""
     event = _object(event, "the plan event", PLAN_EVENT_KEYS)
     moment = run_time(event.get("time"))
-    if any(key in event for key in OVERRIDE_KEYS):
-        return moment, overridden_window(settings.endpoint, event, settings.threshold)
-    return moment, scheduled_window(settings.endpoint, moment, settings.lookback_days, settings.threshold)
+    manual_window = any(key in event for key in OVERRIDE_KEYS)
+    if manual_window and ANCHOR_KEY in event:
+        raise InvalidLiveRun(
+            f"give either the window's three hours ({', '.join(OVERRIDE_KEYS)}) or its start ({ANCHOR_KEY}), not both"
+        )
+    if manual_window:
+        return PlanRequest(moment, overrides=dict(event))
+    if ANCHOR_KEY in event:
+        return PlanRequest(moment, anchor_hour=checked_anchor_hour(event[ANCHOR_KEY]))
+    return PlanRequest(moment)
 
 
-def plan_output(run_id: str, window: QueryWindow) -> dict[str, Any]:
+def plan_window(
+    request: PlanRequest, settings: PlanSettings, anchor: EndpointConfigAnchor | None
+) -> tuple[QueryWindow, WindowStart]:
+    """The window a run reads and where it starts: a pure function of the run's start, the anchor and the
+    settings. ``anchor``: the endpoint config's (a scheduled run); ``None`` for a manual run."""
+    if request.overrides is not None:
+        return overridden_window(settings.endpoint, request.overrides, settings.threshold), MANUAL_START
+    if request.anchor_hour is not None:
+        hour, anchor = request.anchor_hour, None
+    elif anchor is not None:
+        hour = anchor.hour
+    else:
+        raise ValueError("a scheduled run needs the endpoint config's anchor")
+    return anchored_window(
+        settings.endpoint, request.moment, hour, settings.lookback_days, settings.threshold, anchor=anchor
+    )
+
+
+def plan_output(run_id: str, window: QueryWindow, start: WindowStart) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "window": window_fields(window),
+        "window_start": start.fields(),
         "execution_parameters": window.athena_execution_parameters(),
     }
 
@@ -94,4 +143,5 @@ def publish_request(event: Any, endpoint: str) -> PublishRequest:
             f"plan.execution_parameters {parameters!r} are not the window's "
             f"{window.athena_execution_parameters()!r}; was the plan edited?"
         )
-    return PublishRequest(query_id, run, window, tuple(parameters))
+    start = window_start_from_fields(plan["window_start"], window)
+    return PublishRequest(query_id, run, window, tuple(parameters), start)

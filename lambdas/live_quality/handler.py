@@ -1,7 +1,9 @@
 """Live-quality Lambda: two steps of the scheduled state machine around Athena's query.
 
 ``plan`` (event ``{"time": "<$$.Execution.StartTime>"}``, optionally the three window hours of a
-manual run) returns the run id, the window and the query's ``ExecutionParameters``;
+manual run or its ``anchor_hour``) reads where the window starts (the creation of the endpoint's
+current endpoint config: DescribeEndpoint, DescribeEndpointConfig, ``endpoint_anchor``) and returns
+the run id, the window, where it starts and why (``window_start``) and the query's ``ExecutionParameters``;
 the state machine runs the committed Athena text with them (``.sync``) and calls ``publish``
 (event ``{"query_execution_id": "<id>", "plan": <plan's output>}``), which reads the result, builds
 the report (``report.build_report``, the same as ``scripts/live_quality.py`` on DuckDB), writes
@@ -27,17 +29,23 @@ import boto3
 
 from endpoint_weights.endpoint import RETRY_CONFIG
 from evaluate.aws_io import run_id
-from live_quality.events import plan_output, plan_window, publish_request
+from live_quality.endpoint_anchor import read_endpoint_anchor
+from live_quality.events import plan_output, plan_request, plan_window, publish_request
 from live_quality.settings import plan_settings, publish_settings
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 
-def plan(event: Any, context: Any) -> dict[str, Any]:
+def plan(event: Any, context: Any, *, sagemaker: Any = None) -> dict[str, Any]:
     settings = plan_settings(os.environ)
-    moment, window = plan_window(event, settings)
-    output = plan_output(run_id(moment), window)
+    request = plan_request(event)
+    anchor = None
+    if request.needs_endpoint_anchor:
+        client = sagemaker or boto3.client("sagemaker", config=RETRY_CONFIG)
+        anchor = read_endpoint_anchor(client, settings.endpoint)
+    window, start = plan_window(request, settings, anchor)
+    output = plan_output(run_id(request.moment), window, start)
     LOG.info("live-quality plan", extra={"plan": output})
     return output
 

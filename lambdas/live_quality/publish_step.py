@@ -49,6 +49,7 @@ def run_publish(
             settings.variants,
             alpha=settings.alpha,
             sampling_percentage=settings.sampling_percentage,
+            window_start=request.window_start,
         ),
         "run_id": request.run_id,
         "query": query.as_report_section(),

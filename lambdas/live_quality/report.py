@@ -30,6 +30,7 @@ from live_quality.results import ISSUES, PeriodStats, QueryResult
 from live_quality.stratified import Stratum
 from live_quality.unsampled import UNMATCHED_ISSUE, labels_not_captured, unmatched_and_matched
 from live_quality.unsampled import markdown_line as unsampled_markdown_line
+from live_quality.window import MANUAL_START, START_ANCHOR, START_HORIZON, WindowStart
 
 # CloudWatch metric names the run publishes per variant (namespace and dimensions as the offline
 # evaluation's: EndpointName, VariantName), beside the offline Accuracy, Precision, … .
@@ -188,10 +189,13 @@ def build_report(
     *,
     alpha: float = 0.05,
     sampling_percentage: float = 100.0,
+    window_start: WindowStart = MANUAL_START,
 ) -> dict[str, Any]:
     """The run's report (see the module docstring for the variant groups); ``current_variants`` in endpoint order.
+
     ``sampling_percentage`` is the endpoint's capture sampling (default 100: every labelled request should
-    have its capture record); labels without one are accounted for against it (``live_quality.unsampled``)."""
+    have its capture record); labels without one are accounted for against it (``live_quality.unsampled``).
+    ``window_start``: where the window starts and why (the plan's; default: a window named by hand)."""
     if not current_variants:
         raise ValueError("no current variants: name the endpoint's variants, the first one is the baseline")
     seen = result.variants()
@@ -235,6 +239,7 @@ def build_report(
             "capture_start_hour": window.capture_start_hour,
             "capture_end_hour": window.capture_end_hour,
             "label_end_hour": window.label_end_hour,
+            "start": window_start.fields(),
         },
         "settings": {
             "threshold": window.threshold,
@@ -286,6 +291,39 @@ def _query_lines(query: Mapping[str, Any] | None) -> list[str]:
     return [f"{query['engine']} query `{query['query_execution_id']}`{cost}.", ""]
 
 
+def _window_start_text(window: Mapping[str, Any]) -> str:
+    """Where the window starts and why, and what that means for the anytime-valid guarantee."""
+    start: Mapping[str, Any] = window.get("start") or MANUAL_START.fields()
+    anchor = start.get("anchor_hour")
+    if start.get("endpoint_config_name"):
+        origin = (
+            f"the first whole hour after the endpoint's current endpoint config `{start['endpoint_config_name']}` "
+            f"was created ({start['endpoint_config_created']})"
+        )
+    else:
+        origin = "the anchor this manual run named (`anchor_hour`)"
+    if start.get("start") == START_ANCHOR:
+        return (
+            f"**The window starts at {anchor}**, {origin}: requests that an earlier endpoint config (other "
+            "variants, models or fleet) served are not mixed in. Every run since then has read one growing "
+            "sample, so a verdict at any of them keeps the family-wise error at alpha over all of them, "
+            f"until the window reaches its longest, {start['lookback_days']} days (`lookback_days`)."
+        )
+    if start.get("start") == START_HORIZON:
+        return (
+            f"**The window is cut at its longest, {start['lookback_days']} days** (`lookback_days`): it would "
+            f"start at {anchor}, {origin}, but captures before {window['capture_start_hour']} are no longer "
+            "read. Runs now drop their oldest requests, so they no longer look at one growing sample: the "
+            "run-to-run guarantee no longer holds, and each run's p-values are valid for that run alone "
+            "(read a verdict as one fixed-window test; for a decision over all runs, raise `lookback_days` "
+            "to cover the experiment, or run by hand with a fixed start)."
+        )
+    return (
+        "**The window was named by hand** (its three hours): verdicts keep the family-wise error at alpha "
+        "over the runs that share this start."
+    )
+
+
 def _metric_line(label: str, m: Mapping[str, Any]) -> str:
     left_out = f", {m['days_left_out']} left out" if m["days_left_out"] else ""
     return (
@@ -308,16 +346,18 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         f"excluded), labels collected until {window['label_end_hour']}; threshold {report['settings']['threshold']}, "
         f"alpha {report['settings']['alpha']}.",
         "",
+        _window_start_text(window),
+        "",
         *_query_lines(report.get("query")),
         "Each request went to one variant, so variants are compared as independent samples, within each "
         "inference day (a traffic split that changes while the base rate moves would otherwise favour one "
         "variant), the days combined with Cochran-Mantel-Haenszel weights: accuracy as a Mantel-Haenszel "
         "difference with Sato's variance, ROC AUC per day with DeLong's variances. The p-values are "
         "anytime-valid (a normal-mixture e-process), because this comparison runs again on every schedule: "
-        "a verdict at any run keeps the family-wise error at alpha over all runs of a window with a fixed "
-        f"start. Every p-value is Holm-adjusted together, over a family of fixed size ({report['family_tests']} "
-        "tests: every candidate's accuracy and ROC AUC; a test that cannot run yet counts with p = 1, so an early "
-        "run with fewer tests ready is not held to a looser level). "
+        "a verdict at any run keeps the family-wise error at alpha over all runs whose window has the same "
+        "start (above). Every p-value is Holm-adjusted together, over a family of fixed size "
+        f"({report['family_tests']} tests: every candidate's accuracy and ROC AUC; a test that cannot run yet "
+        "counts with p = 1, so an early run with fewer tests ready is not held to a looser level). "
         f"Baseline: `{report['baseline']}`. ROC AUC's p-value pools each class's placement variance over "
         'both variants (right under "no difference", which it tests; DeLong\'s unpooled form is liberal '
         "with lopsided traffic), its interval does not (right away from it): near the boundary the two can "

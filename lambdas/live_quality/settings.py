@@ -3,7 +3,8 @@
 Environment variables are strings, set by the stack; a wrong one is a deployment mistake, so each
 error names the variable and the value, and nothing is read from AWS or written before all are checked.
 
-``plan``: ``ENDPOINT_NAME``, ``LOOKBACK_DAYS`` (whole days of captures before the run's hour),
+``plan``: ``ENDPOINT_NAME``, ``LOOKBACK_DAYS`` (the longest window: a run reads captures from the
+window's anchor, but never more than these whole days before the run's hour; ``live_quality.window``),
 ``THRESHOLD`` (default 0.5; a score at or above it is a predicted positive).
 ``publish``: ``ENDPOINT_NAME``, ``VARIANTS`` (JSON list of the endpoint's variants in config order,
 the first is the baseline), ``ALPHA`` (default 0.05), ``REPORT_BUCKET``, ``REPORT_PREFIX`` (default
@@ -18,6 +19,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from live_quality.tables import MAX_LOOKBACK_DAYS
+
 DEFAULT_THRESHOLD = "0.5"
 DEFAULT_ALPHA = "0.05"
 DEFAULT_REPORT_PREFIX = "live-quality/"
@@ -25,9 +28,6 @@ DEFAULT_METRICS_NAMESPACE = "SageMakerABTesting"
 # Without it every labelled request is expected to have its capture record (what sampling at 100 % gives).
 DEFAULT_SAMPLING_PERCENTAGE = "100"
 SAMPLING_RANGE = (0.0, 100.0)  # InitialSamplingPercentage, as the config loader takes it from botocore
-# A year of hourly capture partitions: beyond it the window is a configuration mistake, and the
-# workgroup's bytes-scanned cutoff would stop the query anyway.
-MAX_LOOKBACK_DAYS = 365
 # Every threshold and alpha the config's live_quality section accepts (strictly between 0 and 1)
 # passes here: a value that synthesizes must not fail every run. Alpha as comparison.compare_with_baseline
 # takes it (0 < alpha < 1); the threshold also at 0 or 1, as the evaluation takes it.

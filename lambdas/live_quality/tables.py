@@ -1,4 +1,5 @@
-"""The names the Athena query and the Glue tables share: tables, their one column, partition columns.
+"""What the Lambda and synth share: the names of the tables, their one column and partition columns, and the
+longest window a run may read.
 
 No imports, so that ``cdk synth`` can load this file by path (``constructs_lib/live_quality.py``) without
 putting ``lambdas/`` on ``sys.path`` or importing the query module. The query (``query.py``, the
@@ -14,3 +15,8 @@ LINE_COLUMN = "line"
 # ground-truth/<endpoint>/yyyy/mm/dd/hh/ ('yyyy/mm/dd/hh' is one column, compared as a string).
 CAPTURE_PARTITIONS = ("endpoint", "variant", "hour")
 LABEL_PARTITIONS = ("hour",)
+# The longest window a run may read, in days (``live_quality.lookback_days``; the config loader and the plan
+# Lambda both read this one number). A year of hourly capture partitions, inside the two years the Glue
+# tables project (constructs_lib/live_quality.py, HOUR_RANGE); beyond it the window is a configuration
+# mistake, and the workgroup's bytes-scanned cutoff would stop the query anyway.
+MAX_LOOKBACK_DAYS = 365

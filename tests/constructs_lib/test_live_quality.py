@@ -324,7 +324,7 @@ def function(template: Template, handler: str) -> dict[str, Any]:
 def test_the_functions_get_the_contract_s_environment(template, resolved):
     plan = function(template, "live_quality.handler.plan")["Environment"]["Variables"]
     assert set(plan) == {"ENDPOINT_NAME", "LOOKBACK_DAYS", "THRESHOLD"}
-    assert (plan["LOOKBACK_DAYS"], plan["THRESHOLD"]) == ("7", "0.5")
+    assert (plan["LOOKBACK_DAYS"], plan["THRESHOLD"]) == ("42", "0.5")
     publish = resolved.resolve(function(template, "live_quality.handler.publish")["Environment"]["Variables"])
     assert json.loads(publish["VARIANTS"]) == VARIANTS
     assert publish["ALPHA"] == "0.05"
@@ -415,6 +415,42 @@ def test_the_publish_function_reads_results_and_writes_only_reports(resolved):
     ]
     plan = statements_of(resolved, "LiveQualityPlanFunctionRole")
     assert not {a for s in plan for a in listed(s["Action"]) if a.startswith(("s3:", "athena:", "glue:"))}
+
+
+def test_the_plan_function_describes_this_endpoint_and_only_the_config_the_stack_put_on_it(template, resolved):
+    """The window starts at the creation of the endpoint's current config (DescribeEndpoint names it,
+    DescribeEndpointConfig dates it): on this endpoint and this stack's config, nothing wider."""
+    plan = statements_of(resolved, "LiveQualityPlanFunctionRole")
+    sagemaker = {a: listed(s["Resource"]) for s in plan for a in listed(s["Action"]) if a.startswith("sagemaker:")}
+    ((endpoint_id, _),) = template.find_resources("AWS::SageMaker::Endpoint").items()
+    ((config_id, _),) = template.find_resources("AWS::SageMaker::EndpointConfig").items()
+    assert sagemaker == {
+        "sagemaker:DescribeEndpoint": [resolved.attribute(endpoint_id, "Ref")],
+        "sagemaker:DescribeEndpointConfig": [resolved.attribute(config_id, "Ref")],
+    }
+    assert sagemaker["sagemaker:DescribeEndpointConfig"][0].startswith(
+        f"arn:aws:sagemaker:{ENV.region}:{ENV.account}:endpoint-config/"
+    )
+    # The unresolved template references the config resource itself: a replaced config moves the grant.
+    statements = [
+        s
+        for r in template.find_resources("AWS::IAM::Policy").values()
+        if "LiveQualityPlanFunctionRole" in json.dumps(r["Properties"]["Roles"])
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (describe_config,) = [s for s in statements if s["Action"] == "sagemaker:DescribeEndpointConfig"]
+    assert describe_config["Resource"] == {"Ref": config_id}
+
+
+def test_the_longest_window_is_one_number_for_the_config_and_the_lambda():
+    from constructs_lib.config import loader
+    from live_quality import settings
+
+    assert loader.MAX_LOOKBACK_DAYS == tables.MAX_LOOKBACK_DAYS == settings.MAX_LOOKBACK_DAYS == 365
+    env = {"ENDPOINT_NAME": ENDPOINT, "LOOKBACK_DAYS": str(tables.MAX_LOOKBACK_DAYS)}
+    assert settings.plan_settings(env).lookback_days == tables.MAX_LOOKBACK_DAYS
+    with pytest.raises(settings.InvalidLiveRun, match="from 1 to 365"):
+        settings.plan_settings({**env, "LOOKBACK_DAYS": str(tables.MAX_LOOKBACK_DAYS + 1)})
 
 
 # --- capture on by default, and off -----------------------------------------------------------------------

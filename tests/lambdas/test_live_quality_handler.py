@@ -9,6 +9,7 @@ with botocore's Stubber, in the response shapes of the Athena API.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,28 +19,43 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from endpoint_weights.endpoint import RETRY_CONFIG
 from live_quality import handler
 from live_quality.athena_results import InvalidAthenaResult, QueryNotUsable
+from live_quality.endpoint_anchor import EndpointNotReadable
 from live_quality.local_engine import run_on_folders
 from live_quality.publish_step import NO_LABELS_YET
 from live_quality.query import RESULT_COLUMNS, QueryWindow, athena_sql
 from live_quality.report import LIVE_METRICS, build_report, to_markdown
 from live_quality.results import parse_rows
 from live_quality.settings import InvalidLiveRun
+from live_quality.window import NothingToReadYet, WindowStart, anchor_hour_after
 from tests.lambdas.athena_rows import athena_rows, athena_text, java_double, queue_result, set_query_state
-from tests.lambdas.conftest import REGION
+from tests.lambdas.conftest import REGION, create_endpoint
 from tests.lambdas.live_capture_data import ENDPOINT, random_requests, write_capture, write_labels
 
 BUCKET = "evaluation-bucket"
 WORKGROUP = "live-quality"
 NAMESPACE = "SageMakerABTesting"
 VARIANTS = ["Variant1", "Variant2"]
-# A Step Functions $$.Execution.StartTime: the run at 00:17 on 4 November reads the three days before.
+# A Step Functions $$.Execution.StartTime: the run at 00:17 on 4 November reads from the endpoint config's
+# creation (first whole hour after 31 October 23:05) to the run's hour: three days, LOOKBACK_DAYS exactly.
 RUN_TIME = "2026-11-04T00:17:05.123Z"
+CONFIG_NAME = "EndpointConfig-Ab12Cd34"
+CONFIG_CREATED = datetime(2026, 10, 31, 23, 5, 41, 17000, tzinfo=UTC)
 WINDOW = QueryWindow(ENDPOINT, "2026/11/01/00", "2026/11/04/00", "2026/11/04/01", 0.5)
 # The run's metrics are dated at its window's end (live_quality.metric_time); publish runs minutes later.
 METRIC_TIME = datetime(2026, 11, 4, tzinfo=UTC)
 PUBLISH_TIME = datetime(2026, 11, 4, 0, 19, tzinfo=UTC)
+ANCHORED = {
+    "start": "anchor",
+    "anchor_hour": "2026/11/01/00",
+    "anchor_source": "endpoint_config",
+    "endpoint_config_name": CONFIG_NAME,
+    "endpoint_config_created": "2026-10-31T23:05:41.017Z",
+    "lookback_days": 3,
+    "cut_at_horizon": False,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -130,11 +146,56 @@ def run_publish(
     return handler.publish({"query_execution_id": query_id, "plan": plan}, None, **clients, now=now)
 
 
+@functools.cache
+def _sagemaker() -> Any:
+    return boto3.client("sagemaker", region_name=REGION, config=RETRY_CONFIG)
+
+
+def plan_at(event: Any, *, created: datetime | None = CONFIG_CREATED, config: str = CONFIG_NAME) -> dict[str, Any]:
+    """``handler.plan`` with an endpoint whose current config ``config`` was created at ``created``.
+
+    moto sets CreationTime to the moment of CreateEndpointConfig and takes no other, so a fixed run time
+    needs the two answers stubbed, in SageMaker's response shapes (test_live_quality_anchor.py reads
+    moto's own; the last test here plans against moto end to end). ``created=None``: no answer is
+    queued, so any AWS call fails the test.
+    """
+    client = _sagemaker()
+    stub = Stubber(client)
+    if created is not None:
+        arn = f"arn:aws:sagemaker:{REGION}:123456789012"
+        stub.add_response(
+            "describe_endpoint",
+            {
+                "EndpointName": ENDPOINT,
+                "EndpointArn": f"{arn}:endpoint/{ENDPOINT}",
+                "EndpointConfigName": config,
+                "EndpointStatus": "InService",
+                "CreationTime": created,
+                "LastModifiedTime": created,
+            },
+            {"EndpointName": ENDPOINT},
+        )
+        stub.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": config,
+                "EndpointConfigArn": f"{arn}:endpoint-config/{config.lower()}",
+                "ProductionVariants": [{"VariantName": v, "ModelName": f"m-{v}"} for v in VARIANTS],
+                "CreationTime": created,
+            },
+            {"EndpointConfigName": config},
+        )
+    with stub:
+        plan = handler.plan(event, None, sagemaker=client)
+        stub.assert_no_pending_responses()
+    return plan
+
+
 # ---- plan -------------------------------------------------------------------------------------------
 
 
-def test_plan_reads_whole_days_before_the_runs_hour_and_labels_through_it():
-    plan = handler.plan({"time": RUN_TIME}, None)
+def test_plan_reads_from_the_endpoint_configs_creation_to_the_runs_hour_and_labels_through_it():
+    plan = plan_at({"time": RUN_TIME})
     assert plan == {
         "run_id": "20261104T001705Z",
         "window": {
@@ -144,18 +205,19 @@ def test_plan_reads_whole_days_before_the_runs_hour_and_labels_through_it():
             "label_end_hour": "2026/11/04/01",
             "threshold": 0.5,
         },
+        "window_start": ANCHORED,
         "execution_parameters": WINDOW.athena_execution_parameters(),
     }
     # Deterministic: the same start time plans the same run; another minute of the hour the same window.
-    assert handler.plan({"time": RUN_TIME}, None) == plan
-    later = handler.plan({"time": "2026-11-04T00:59:59Z"}, None)
+    assert plan_at({"time": RUN_TIME}) == plan
+    later = plan_at({"time": "2026-11-04T00:59:59Z"})
     assert later["window"] == plan["window"] and later["run_id"] == "20261104T005959Z"
 
 
 def test_plan_turns_an_offset_into_utc_hours(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LOOKBACK_DAYS", "1")
     monkeypatch.setenv("THRESHOLD", "0.7")
-    plan = handler.plan({"time": "2026-03-29T02:30:00+02:00"}, None)  # 00:30 UTC
+    plan = plan_at({"time": "2026-03-29T02:30:00+02:00"}, created=datetime(2026, 3, 1, tzinfo=UTC))  # 00:30 UTC
     assert plan["run_id"] == "20260329T003000Z"
     assert plan["window"] == {
         "endpoint": ENDPOINT,
@@ -165,6 +227,9 @@ def test_plan_turns_an_offset_into_utc_hours(monkeypatch: pytest.MonkeyPatch):
         "threshold": 0.7,
     }
     assert plan["execution_parameters"][-1] == "0.7"
+    # The config is a month old: the window is cut at LOOKBACK_DAYS, and the plan says so.
+    assert plan["window_start"]["start"] == "horizon" and plan["window_start"]["cut_at_horizon"] is True
+    assert plan["window_start"]["anchor_hour"] == "2026/03/01/00"
 
 
 def test_a_manual_run_names_its_window():
@@ -173,10 +238,46 @@ def test_a_manual_run_names_its_window():
         "capture_end_hour": "2026/10/08/00",
         "label_end_hour": "2026/10/20/00",
     }
-    plan = handler.plan({"time": RUN_TIME, **hours}, None)
+    plan = plan_at({"time": RUN_TIME, **hours}, created=None)  # no AWS call
     assert plan["window"] == {"endpoint": ENDPOINT, **hours, "threshold": 0.5}
     assert plan["execution_parameters"] == QueryWindow(ENDPOINT, *hours.values()).athena_execution_parameters()
     assert plan["run_id"] == "20261104T001705Z"
+
+
+def test_a_manual_run_may_name_the_windows_start_and_reads_nothing_from_aws():
+    plan = plan_at({"time": RUN_TIME, "anchor_hour": "2026/11/02/07"}, created=None)
+    assert plan["window"]["capture_start_hour"] == "2026/11/02/07"
+    assert plan["window_start"] == {
+        **ANCHORED,
+        "anchor_hour": "2026/11/02/07",
+        "anchor_source": "event",
+        "endpoint_config_name": None,
+        "endpoint_config_created": None,
+    }
+    # LOOKBACK_DAYS still caps it: an older anchor_hour is cut there.
+    older = plan_at({"time": RUN_TIME, "anchor_hour": "2026/01/01/00"}, created=None)
+    assert older["window"] == plan_at({"time": RUN_TIME})["window"]
+    assert older["window_start"]["cut_at_horizon"] is True
+
+
+def test_a_config_created_since_the_last_whole_hour_leaves_nothing_to_read_yet():
+    with pytest.raises(NothingToReadYet, match=r"EndpointConfig-Ab12Cd34 was created at 2026-11-03T23:40:00\.000Z"):
+        plan_at({"time": RUN_TIME}, created=datetime(2026, 11, 3, 23, 40, tzinfo=UTC))
+
+
+def test_plan_against_moto_anchors_at_the_config_moto_created(sagemaker: Any):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    created = sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-config")["CreationTime"]
+    run = datetime.now(UTC) + timedelta(hours=2)
+    plan = handler.plan({"time": run.isoformat()}, None, sagemaker=sagemaker)
+    assert plan["window_start"]["endpoint_config_name"] == f"{ENDPOINT}-config"
+    assert plan["window_start"]["start"] == "anchor"
+    assert plan["window"]["capture_start_hour"] == anchor_hour_after(created)
+
+
+def test_plan_names_an_endpoint_that_does_not_exist(sagemaker: Any):
+    with pytest.raises(EndpointNotReadable, match=f"endpoint {ENDPOINT} was not found"):
+        handler.plan({"time": RUN_TIME}, None, sagemaker=sagemaker)
 
 
 GOOD_HOURS = {
@@ -205,11 +306,13 @@ GOOD_HOURS = {
         ({"time": RUN_TIME, **GOOD_HOURS, "label_end_hour": "2026/10/07/00"}, "capture_end_hour <= label_end_hour"),
         ({"time": RUN_TIME, **GOOD_HOURS, "label_end_hour": 2026}, "label_end_hour: hour 2026 is not"),
         (["time", RUN_TIME], "must be a JSON object"),
+        ({"time": RUN_TIME, "anchor_hour": "2026-11-01"}, "anchor_hour: hour '2026-11-01' is not yyyy/mm/dd/hh"),
+        ({"time": RUN_TIME, **GOOD_HOURS, "anchor_hour": "2026/10/01/00"}, "either the window's three hours"),
     ],
 )
 def test_a_bad_plan_event_is_refused_with_what_is_wrong(event: Any, message: str):
     with pytest.raises(InvalidLiveRun, match=message):
-        handler.plan(event, None)
+        plan_at(event, created=None)  # refused before any AWS call
 
 
 @pytest.mark.parametrize(
@@ -226,20 +329,20 @@ def test_a_bad_plan_event_is_refused_with_what_is_wrong(event: Any, message: str
 def test_a_bad_plan_environment_is_named(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str):
     monkeypatch.setenv(name, value)
     with pytest.raises(InvalidLiveRun, match=message):
-        handler.plan({"time": RUN_TIME}, None)
+        plan_at({"time": RUN_TIME}, created=None)
 
 
 # ---- publish ----------------------------------------------------------------------------------------
 
 
 def test_publish_writes_the_report_of_the_querys_rows_and_its_metrics(clients, query_rows):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     queue_result(athena_rows(query_rows))
 
     outcome = run_publish(clients, query_id, plan)
 
-    expected = build_report(parse_rows(query_rows), WINDOW, VARIANTS, alpha=0.05)
+    expected = build_report(parse_rows(query_rows), WINDOW, VARIANTS, alpha=0.05, window_start=WindowStart(**ANCHORED))
     base = f"live-quality/{ENDPOINT}/20261104T001705Z/"
     assert written_reports(clients["s3"]) == [base + "report.json", base + "report.md"]
     written = json.loads(clients["s3"].get_object(Bucket=BUCKET, Key=base + "report.json")["Body"].read())
@@ -294,7 +397,7 @@ def _pages(result_rows: list[dict[str, Any]], sizes: list[int]) -> list[dict[str
 
 
 def test_publish_follows_next_token_over_every_page_and_reports_the_bytes_scanned(clients, query_rows):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     result_rows = athena_rows(query_rows)
     assert len(result_rows) > 100
     athena = boto3.client("athena", region_name=REGION)
@@ -330,7 +433,7 @@ def test_publish_follows_next_token_over_every_page_and_reports_the_bytes_scanne
         .get_object(Bucket=BUCKET, Key=f"live-quality/{ENDPOINT}/20261104T001705Z/report.json")["Body"]
         .read()
     )
-    expected = build_report(parse_rows(query_rows), WINDOW, VARIANTS, alpha=0.05)
+    expected = build_report(parse_rows(query_rows), WINDOW, VARIANTS, alpha=0.05, window_start=WindowStart(**ANCHORED))
     assert {k: v for k, v in written.items() if k not in ("run_id", "query")} == json.loads(json.dumps(expected))
     assert written["query"] == {
         "engine": "Athena",
@@ -348,7 +451,7 @@ def test_a_run_without_labels_writes_its_report_and_publishes_no_metric(clients,
     write_capture(tmp_path / "capture", requests)
     (tmp_path / "ground-truth").mkdir()
     rows = run_on_folders(tmp_path / "capture", tmp_path / "ground-truth", WINDOW, threads=1)
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     queue_result(athena_rows(rows))
 
@@ -367,7 +470,7 @@ def assert_nothing_written(clients: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("state", ["FAILED", "CANCELLED"])
 def test_a_query_that_did_not_succeed_writes_and_publishes_nothing(clients, query_rows, state: str):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     queue_result(athena_rows(query_rows))
     if state == "CANCELLED":
@@ -380,7 +483,7 @@ def test_a_query_that_did_not_succeed_writes_and_publishes_nothing(clients, quer
 
 
 def test_a_failed_query_says_why(clients):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     athena = boto3.client("athena", region_name=REGION)
     with Stubber(athena) as stub:
         stub.add_response(
@@ -405,8 +508,8 @@ def test_a_failed_query_says_why(clients):
 
 
 def test_another_plans_query_is_refused(clients, query_rows):
-    plan = handler.plan({"time": RUN_TIME}, None)
-    other = handler.plan({"time": "2026-11-05T00:17:05Z"}, None)
+    plan = plan_at({"time": RUN_TIME})
+    other = plan_at({"time": "2026-11-05T00:17:05Z"})
     query_id = start_query(clients["athena"], other["execution_parameters"])
     queue_result(athena_rows(query_rows))
     with pytest.raises(QueryNotUsable, match="not this plan's query"):
@@ -415,7 +518,7 @@ def test_another_plans_query_is_refused(clients, query_rows):
 
 
 def test_a_result_with_another_header_is_refused(clients, query_rows):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     renamed = ["variant_name" if c == "variant" else c for c in RESULT_COLUMNS]
     queue_result(athena_rows(query_rows, header=renamed), header=renamed)
@@ -425,7 +528,7 @@ def test_a_result_with_another_header_is_refused(clients, query_rows):
 
 
 def test_a_row_of_another_width_or_an_empty_result_is_refused(clients, query_rows):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     result_rows = athena_rows(query_rows)
     result_rows[5] = {"Data": result_rows[5]["Data"][:-1]}
@@ -440,7 +543,7 @@ def test_a_row_of_another_width_or_an_empty_result_is_refused(clients, query_row
 
 
 def test_a_result_the_report_cannot_read_writes_nothing(clients, query_rows):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     result_rows = athena_rows(query_rows)
     captured = RESULT_COLUMNS.index("captured")
@@ -453,7 +556,7 @@ def test_a_result_the_report_cannot_read_writes_nothing(clients, query_rows):
 
 
 def _plan() -> dict[str, Any]:
-    return handler.plan({"time": RUN_TIME}, None)
+    return plan_at({"time": RUN_TIME})
 
 
 @pytest.mark.parametrize(
@@ -486,6 +589,14 @@ def _plan() -> dict[str, Any]:
             "not the window's",
         ),
         (lambda p: {"query_execution_id": "q-1", "plan": [p]}, "plan must be a JSON object"),
+        (
+            lambda p: {"query_execution_id": "q-1", "plan": {**p, "window_start": {**p["window_start"], "start": "x"}}},
+            "plan.window_start: start is 'x'",
+        ),
+        (
+            lambda p: {"query_execution_id": "q-1", "plan": {k: v for k, v in p.items() if k != "window_start"}},
+            "plan has no window_start",
+        ),
     ],
 )
 def test_a_bad_publish_event_is_refused_before_anything_is_read(clients, query_rows, event, message: str):
@@ -571,7 +682,7 @@ def test_every_alpha_the_config_accepts_is_accepted(alpha: str):
 def test_a_retried_publish_lands_on_the_same_point(clients, query_rows):
     """Both publishes date the metrics at the window's end: one point with two equal samples, so the
     Maximum and Average the dashboard draws are the first publish's values."""
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     queue_result(athena_rows(query_rows))
     run_publish(clients, query_id, plan)
@@ -595,7 +706,7 @@ def test_a_publish_outside_cloudwatchs_timestamp_limits_fails_before_anything_is
 ):
     """CloudWatch takes timestamps from two weeks back to two hours ahead (PutMetricData); moto takes
     any, so the check is the handler's own, before the reports."""
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     queue_result(athena_rows(query_rows))
     with pytest.raises(InvalidLiveRun, match=f"window ends at 2026-11-04T00:00Z, {message}.*Nothing was written"):
@@ -605,7 +716,7 @@ def test_a_publish_outside_cloudwatchs_timestamp_limits_fails_before_anything_is
 
 @pytest.mark.parametrize("now", [METRIC_TIME + timedelta(weeks=2), METRIC_TIME - timedelta(hours=2)])
 def test_a_publish_at_the_edge_of_the_limits_is_accepted(clients, query_rows, now: datetime):
-    plan = handler.plan({"time": RUN_TIME}, None)
+    plan = plan_at({"time": RUN_TIME})
     query_id = start_query(clients["athena"], plan["execution_parameters"])
     queue_result(athena_rows(query_rows))
     assert run_publish(clients, query_id, plan, now=now)["metrics"]["published"]

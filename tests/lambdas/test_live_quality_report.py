@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ from live_quality.local_engine import run_on_folders
 from live_quality.query import QueryWindow
 from live_quality.report import LIVE_METRICS, build_report, delay_percentiles, to_markdown
 from live_quality.results import InvalidQueryResult, parse_rows
+from live_quality.window import EndpointConfigAnchor, anchored_window
 from tests.lambdas.live_capture_data import (
     ENDPOINT,
     START,
@@ -99,6 +100,45 @@ def test_markdown_shows_the_table_the_verdict_and_the_issues(rows):
     }
     assert "`capture_not_json` | 1 |" in text
     assert "Retired" in text and "OldVariant" in text
+
+
+RUN = datetime(2026, 11, 4, 0, 17, tzinfo=UTC)
+CONFIG = EndpointConfigAnchor("EndpointConfig-Ab12Cd34", datetime(2026, 10, 31, 23, 5, tzinfo=UTC))
+
+
+def test_the_report_says_where_an_anchored_window_starts_and_that_verdicts_hold_over_all_runs_since(rows):
+    raw, _ = rows
+    _, start = anchored_window(ENDPOINT, RUN, CONFIG.hour, 42, 0.5, anchor=CONFIG)
+    report = build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2"], window_start=start)
+    assert report["window"]["start"] == start.fields()
+    assert report["window"]["start"]["cut_at_horizon"] is False
+    text = to_markdown(report)
+    assert (
+        "**The window starts at 2026/11/01/00**, the first whole hour after the endpoint's current endpoint "
+        "config `EndpointConfig-Ab12Cd34` was created (2026-10-31T23:05:00.000Z)"
+    ) in text
+    assert "a verdict at any of them keeps the family-wise error at alpha over all of them" in text
+    assert "for that run alone" not in text
+
+
+def test_the_report_says_when_the_longest_window_cut_it_and_that_each_run_stands_alone(rows):
+    raw, _ = rows
+    _, start = anchored_window(ENDPOINT, RUN, CONFIG.hour, 2, 0.5, anchor=CONFIG)
+    assert start.cut_at_horizon
+    report = build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2"], window_start=start)
+    assert report["window"]["start"]["start"] == "horizon"
+    text = to_markdown(report)
+    assert "**The window is cut at its longest, 2 days** (`lookback_days`)" in text
+    assert "the run-to-run guarantee no longer holds, and each run's p-values are valid for that run alone" in text
+    assert "over all of them" not in text
+
+
+def test_a_window_named_by_hand_says_so(rows):
+    raw, _ = rows
+    report = build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2"])
+    assert report["window"]["start"]["start"] == "manual"
+    assert report["window"]["start"]["cut_at_horizon"] is None
+    assert "**The window was named by hand**" in to_markdown(report)
 
 
 def test_athena_rows_as_strings_give_the_same_report(rows):

@@ -1,0 +1,27 @@
+"""What synth shares with the Lambda code, read from ``lambdas/`` itself so that there is one copy.
+
+No CDK import here: the config loader uses it too (it validates before any construct exists).
+A shared module is loaded by path, so synth neither puts ``lambdas/`` on ``sys.path`` nor imports
+the Lambda's other modules; the shared modules import nothing for that reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+LIVE_QUALITY_TABLES = LAMBDAS_DIR / "live_quality" / "tables.py"
+
+
+@functools.cache
+def live_quality_tables() -> ModuleType:
+    """``lambdas/live_quality/tables.py``: the Glue table, column and partition names the query uses, and
+    the longest window a run may read (``MAX_LOOKBACK_DAYS``)."""
+    spec = importlib.util.spec_from_file_location("live_quality_tables", LIVE_QUALITY_TABLES)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
