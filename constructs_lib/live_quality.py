@@ -46,6 +46,7 @@ from constructs_lib.state_machine_logs import execution_logs
 
 ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
 TABLES_MODULE = LAMBDAS_DIR / "live_quality" / "tables.py"
+THRESHOLD_MODULE = LAMBDAS_DIR / "live_quality" / "threshold.py"
 REPORT_PREFIX = "live-quality/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 GROUND_TRUTH_PREFIX = "ground-truth/"
@@ -81,11 +82,8 @@ DATA_CATALOG = "AwsDataCatalog"
 PUBLISH_TIMEOUT = Duration.minutes(5)
 
 
-@functools.cache
-def shared_names() -> ModuleType:
-    """``lambdas/live_quality/tables.py``, loaded by path: the table, column and partition names the
-    query uses. It imports nothing, so synth neither puts ``lambdas/`` on ``sys.path`` nor imports the query."""
-    spec = importlib.util.spec_from_file_location("live_quality_tables", TABLES_MODULE)
+def _load_by_path(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -93,9 +91,33 @@ def shared_names() -> ModuleType:
 
 
 @functools.cache
-def athena_query_text(path: Path = ATHENA_SQL) -> str:
-    """The committed Athena text (generated from the DuckDB source), read once per process."""
+def shared_names() -> ModuleType:
+    """``lambdas/live_quality/tables.py``, loaded by path: the table, column and partition names the
+    query uses. It imports nothing, so synth neither puts ``lambdas/`` on ``sys.path`` nor imports the query."""
+    return _load_by_path(TABLES_MODULE, "live_quality_tables")
+
+
+@functools.cache
+def _threshold_text() -> ModuleType:
+    """``lambdas/live_quality/threshold.py``, loaded by path as ``tables.py`` is: how the threshold is
+    written into the query's text (the same function the Lambda and the embedded engine use)."""
+    return _load_by_path(THRESHOLD_MODULE, "live_quality_threshold")
+
+
+@functools.cache
+def _committed_athena_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
+
+
+def athena_query_text(threshold: float, path: Path = ATHENA_SQL) -> str:
+    """The committed Athena text (generated from the DuckDB source) with ``threshold`` written in as a
+    checked number literal. Athena takes execution parameters (``?``) in the WHERE clause only
+    ("Currently, ? parameters can be placed only in the WHERE clause. Syntax like SELECT ? FROM table
+    is not supported.": https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html),
+    and the threshold is compared in a SELECT list; it is a setting of the deployment, so it is part of
+    the state machine's QueryString. The publish step checks that the query ran with this text."""
+    text: str = _threshold_text().with_threshold(_committed_athena_text(path), threshold)
+    return text
 
 
 def glue_database_name(endpoint_name: str) -> str:
@@ -137,6 +159,7 @@ class LiveQuality(Construct):
         super().__init__(scope, construct_id)
         names = shared_names()
         spec = endpoint.spec
+        self.settings = settings
         self.capture, self.ground_truth = capture, ground_truth
         self.athena_results = results.child(ATHENA_RESULTS_PREFIX)
         self.reports = results.child(REPORT_PREFIX)
@@ -260,10 +283,9 @@ class LiveQuality(Construct):
 
         # A fixed, empty input: EventBridge would otherwise pass its scheduled event, whose keys the plan
         # function does not take. A manual run may pass the window's hours (README).
-        # Shipped DISABLED until the Athena path has run in a real account (issue 12): Athena documents
-        # execution parameters ("?") in WHERE clauses only, and the query's threshold is one in a SELECT
-        # list (querying-with-prepared-statements.html, Considerations and limitations). Enable the rule
-        # (aws events enable-rule) once a manual start-execution has succeeded.
+        # Shipped DISABLED until the Athena path has run in a real account (issue 12; the README's status
+        # lists what is still open). Enable the rule (aws events enable-rule) once a manual
+        # start-execution has succeeded.
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -405,7 +427,7 @@ class LiveQuality(Construct):
         query = tasks.AthenaStartQueryExecution(
             self,
             "Query",
-            query_string=athena_query_text(),
+            query_string=athena_query_text(self.settings.threshold),
             execution_parameters=sfn.JsonPath.list_at("$.plan.execution_parameters"),
             work_group=self.workgroup.name,
             query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),

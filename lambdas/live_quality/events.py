@@ -2,7 +2,8 @@
 
 ``plan`` gets ``{"time": "<the run's start>"}`` and, for a manual run, all three of
 ``capture_start_hour``, ``capture_end_hour``, ``label_end_hour``. It returns the plan
-(:func:`plan_output`), which the state machine hands to Athena (``execution_parameters``) and then,
+(:func:`plan_output`), which the state machine hands to Athena (``execution_parameters``: the endpoint
+and the four hours; the threshold is written into the query's text at synth) and then,
 with the query's id, to ``publish``: ``{"query_execution_id": "<id>", "plan": <the plan>}``.
 Unknown keys are refused: a misspelt override would otherwise be ignored and the run would read
 another window than the one asked for.

@@ -1,6 +1,6 @@
 """The publish step: Athena's result to a report in S3 and live metrics in CloudWatch (clients injected).
 
-Order matters: every check (the query's state and parameters, the result's header and rows, the
+Order matters: every check (the query's state, parameters and text, the result's header and rows, the
 report and its Markdown) comes before the first write, so bad input leaves nothing behind; the
 reports are written before the metrics, and both are keyed by the plan's run id, so a retry after a
 failed PutMetricData rewrites the same two objects.
@@ -13,6 +13,7 @@ from typing import Any
 from evaluate.aws_io import metric_publisher, write_reports_s3
 from live_quality.athena_results import MAX_RESULTS_PER_PAGE, finished_query, rows_from_pages
 from live_quality.events import PublishRequest
+from live_quality.query import athena_query
 from live_quality.report import build_report, to_markdown
 from live_quality.results import parse_rows
 from live_quality.settings import PublishSettings
@@ -25,7 +26,9 @@ def run_publish(
 ) -> dict[str, Any]:
     """Read the query's result, write report.json/report.md, publish the metrics; returns what it did."""
     query = finished_query(
-        athena.get_query_execution(QueryExecutionId=request.query_execution_id), request.execution_parameters
+        athena.get_query_execution(QueryExecutionId=request.query_execution_id),
+        request.execution_parameters,
+        athena_query(request.window.threshold),
     )
     pages = athena.get_paginator("get_query_results").paginate(
         QueryExecutionId=request.query_execution_id, PaginationConfig={"PageSize": MAX_RESULTS_PER_PAGE}

@@ -17,6 +17,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from live_quality.threshold import THRESHOLD_RANGE
+
 DEFAULT_THRESHOLD = "0.5"
 DEFAULT_ALPHA = "0.05"
 DEFAULT_REPORT_PREFIX = "live-quality/"
@@ -26,8 +28,8 @@ DEFAULT_METRICS_NAMESPACE = "SageMakerABTesting"
 MAX_LOOKBACK_DAYS = 365
 # Every threshold and alpha the config's live_quality section accepts (strictly between 0 and 1)
 # passes here: a value that synthesizes must not fail every run. Alpha as comparison.compare_with_baseline
-# takes it (0 < alpha < 1); the threshold also at 0 or 1, as the evaluation takes it.
-THRESHOLD_RANGE = (0.0, 1.0)
+# takes it (0 < alpha < 1); the threshold as the query text takes it (threshold.py: also 0 or 1, as the
+# evaluation takes it).
 ALPHA_RANGE = (0.0, 1.0)
 
 
