@@ -2,7 +2,7 @@
 
 No CDK import here: the config loader uses it too (it validates before any construct exists).
 A shared module is loaded by path, so synth neither puts ``lambdas/`` on ``sys.path`` nor imports
-the Lambda's other modules; the shared modules import nothing for that reason.
+the Lambda's other modules; the shared modules import only the standard library for that reason.
 """
 
 from __future__ import annotations
@@ -14,14 +14,26 @@ from types import ModuleType
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 LIVE_QUALITY_TABLES = LAMBDAS_DIR / "live_quality" / "tables.py"
+LIVE_QUALITY_THRESHOLD = LAMBDAS_DIR / "live_quality" / "threshold.py"
+
+
+def _load_by_path(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @functools.cache
 def live_quality_tables() -> ModuleType:
     """``lambdas/live_quality/tables.py``: the Glue table, column and partition names the query uses, and
     the longest window a run may read (``MAX_LOOKBACK_DAYS``)."""
-    spec = importlib.util.spec_from_file_location("live_quality_tables", LIVE_QUALITY_TABLES)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load_by_path(LIVE_QUALITY_TABLES, "live_quality_tables")
+
+
+@functools.cache
+def live_quality_threshold() -> ModuleType:
+    """``lambdas/live_quality/threshold.py``: how the threshold is written into the query's text (the same
+    function the Lambda and the embedded engine use)."""
+    return _load_by_path(LIVE_QUALITY_THRESHOLD, "live_quality_threshold")

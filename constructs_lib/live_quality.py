@@ -38,7 +38,7 @@ from constructs import Construct
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
 from constructs_lib.config.model import LiveQualitySpec
-from constructs_lib.lambda_shared import live_quality_tables
+from constructs_lib.lambda_shared import live_quality_tables, live_quality_threshold
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import LAMBDAS_DIR, PythonFunction
 from constructs_lib.s3_location import S3Location
@@ -106,9 +106,19 @@ def shared_names() -> ModuleType:
 
 
 @functools.cache
-def athena_query_text(path: Path = ATHENA_SQL) -> str:
-    """The committed Athena text (generated from the DuckDB source), read once per process."""
+def _committed_athena_text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
+
+
+def athena_query_text(threshold: float, path: Path = ATHENA_SQL) -> str:
+    """The committed Athena text (generated from the DuckDB source) with ``threshold`` written in as a
+    checked number literal. Athena takes execution parameters (``?``) in the WHERE clause only
+    ("Currently, ? parameters can be placed only in the WHERE clause. Syntax like SELECT ? FROM table
+    is not supported.": https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html),
+    and the threshold is compared in a SELECT list; it is a setting of the deployment, so it is part of
+    the state machine's QueryString. The publish step checks that the query ran with this text."""
+    text: str = live_quality_threshold().with_threshold(_committed_athena_text(path), threshold)
+    return text
 
 
 def glue_database_name(endpoint_name: str) -> str:
@@ -150,6 +160,7 @@ class LiveQuality(Construct):
         super().__init__(scope, construct_id)
         names = shared_names()
         spec = endpoint.spec
+        self.settings = settings
         self.capture, self.ground_truth = capture, ground_truth
         self.athena_results = results.child(ATHENA_RESULTS_PREFIX)
         self.reports = results.child(REPORT_PREFIX)
@@ -278,10 +289,9 @@ class LiveQuality(Construct):
 
         # A fixed, empty input: EventBridge would otherwise pass its scheduled event, whose keys the plan
         # function does not take. A manual run may pass the window's hours (README).
-        # Shipped DISABLED until the Athena path has run in a real account (issue 12): Athena documents
-        # execution parameters ("?") in WHERE clauses only, and the query's threshold is one in a SELECT
-        # list (querying-with-prepared-statements.html, Considerations and limitations). Enable the rule
-        # (aws events enable-rule) once a manual start-execution has succeeded.
+        # Shipped DISABLED until the Athena path has run in a real account (issue 12; the README's status
+        # lists what is still open). Enable the rule (aws events enable-rule) once a manual
+        # start-execution has succeeded.
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -451,7 +461,7 @@ class LiveQuality(Construct):
         query = tasks.AthenaStartQueryExecution(
             self,
             "Query",
-            query_string=athena_query_text(),
+            query_string=athena_query_text(self.settings.threshold),
             execution_parameters=sfn.JsonPath.list_at("$.plan.execution_parameters"),
             work_group=self.workgroup.name,
             query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),

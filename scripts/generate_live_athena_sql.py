@@ -22,12 +22,14 @@ from sqlglot import exp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lambdas"))
 
-from live_quality.query import ATHENA_BINDINGS, ATHENA_SQL, source_sql  # noqa: E402
+from live_quality.query import ATHENA_BINDINGS, ATHENA_SQL, QUERY_PARAMETERS, source_sql  # noqa: E402
+from live_quality.threshold import THRESHOLD_PLACEHOLDER  # noqa: E402
 
 HEADER = (
     "-- GENERATED from live_quality.sql by scripts/generate_live_athena_sql.py (sqlglot {version}); do not edit.\n"
-    "-- Athena (engine version 3, Trino) text of the live-quality query; its parameters and result columns\n"
-    "-- are the source's (see live_quality.sql and live_quality/query.py).\n"
+    "-- Athena (engine version 3, Trino) text of the live-quality query; its parameters, result columns and\n"
+    "-- threshold token are the source's (see live_quality.sql, live_quality/query.py and threshold.py).\n"
+    "-- Each Glue table is read once and each WITH query used once: Trino inlines a WITH query at every use.\n"
 )
 
 
@@ -68,6 +70,14 @@ def translate(source: str) -> str:
             node.set("materialized", None)
     query = query.transform(_one_path_per_extract)
     body = query.sql(dialect="athena", pretty=True)
+    # Athena binds ExecutionParameters by position; the threshold is written in at synth instead.
+    positional = [p for p in query.find_all(exp.Placeholder) if not p.this]
+    thresholds = body.count(THRESHOLD_PLACEHOLDER)
+    if len(positional) != len(QUERY_PARAMETERS) or thresholds != 1:
+        raise ValueError(
+            f"the translation has {len(positional)} '?' (expected {len(QUERY_PARAMETERS)}: "
+            f"{', '.join(QUERY_PARAMETERS)}) and {thresholds} {THRESHOLD_PLACEHOLDER} (expected 1)"
+        )
     return HEADER.format(version=sqlglot.__version__) + body + "\n"
 
 

@@ -320,10 +320,12 @@ class EvaluationSpec:
     )
 
 
-# 10 GB: at Athena's $5 per TB scanned (us-east-1) at most about 5 cents a run; a day of captures at
-# 1 KB a line is 10 million requests. Athena refuses cutoffs under 10 MB (botocore's
-# BytesScannedCutoffValue, the config loader reads it).
-DEFAULT_BYTES_SCANNED_CUTOFF = 10_000_000_000
+# 50 GB: at Athena's $5 per TB scanned (us-east-1) at most 25 cents a run. A full default window
+# (42 days) at the default 20 % capture of 1 million requests a day scans about 14 GB: 8.4 GB of
+# captures (1 KB a line) and 5.5 GB of labels (about 130 bytes a line, for every request, captured or
+# not); the cutoff leaves room for three times that traffic. Athena refuses cutoffs under 10 MB
+# (botocore's BytesScannedCutoffValue, the config loader reads it).
+DEFAULT_BYTES_SCANNED_CUTOFF = 50_000_000_000
 
 
 @dataclass(frozen=True)
@@ -335,8 +337,8 @@ class LiveQualitySpec:
     )
     # 42 days: a two-week experiment whose labels take up to four weeks (e.g. 28-day churn) is read
     # whole by its last run, so its verdicts keep the anytime guarantee and its late labels still find
-    # their captures; at the default 20 % capture of 1 million requests a day (about 200 MB a day) a
-    # full window scans about 8.4 GB, under the default 10 GB cutoff.
+    # their captures; at the default 20 % capture of 1 million requests a day a full window scans
+    # about 14 GB (DEFAULT_BYTES_SCANNED_CUTOFF).
     lookback_days: int = field(
         default=42,
         metadata=described(
@@ -357,7 +359,7 @@ class LiveQualitySpec:
         default=DEFAULT_BYTES_SCANNED_CUTOFF,
         metadata=described(
             "Athena cancels a run's query once it has scanned this many bytes (the workgroup's "
-            "BytesScannedCutoffPerQuery; Athena's minimum is 10,000,000). Default 10 GB."
+            "BytesScannedCutoffPerQuery; Athena's minimum is 10,000,000). Default 50 GB."
         ),
     )
     ground_truth_s3_uri: str | None = field(

@@ -2,8 +2,11 @@
 
 * ``GetQueryExecution``: the query must have ``SUCCEEDED`` (``QUEUED | RUNNING | SUCCEEDED | FAILED |
   CANCELLED``; "The FAILED state is always terminal", QueryExecutionStatus in the Athena API
-  reference), with the plan's ``ExecutionParameters``; ``Statistics.DataScannedInBytes`` is what the
-  query cost (Athena bills by bytes scanned).
+  reference), with the plan's ``ExecutionParameters`` and its ``Query`` ("The SQL query statements
+  which the query execution ran") the live-quality text with the plan's threshold written in (the
+  threshold is part of the text, not a parameter: ``live_quality/threshold.py``). Whitespace and
+  comment lines are not compared. ``Statistics.DataScannedInBytes`` is what the query cost (Athena
+  bills by bytes scanned).
 * ``GetQueryResults``: pages of at most ``MaxResults`` = 1,000 rows (the API's maximum; botocore's
   model: min 1, max 1000), followed with ``NextToken``. For a SELECT the first row of the first page
   is the header (the column names); every value is a string in ``Data[i].VarCharValue``, and a NULL
@@ -46,8 +49,17 @@ class FinishedQuery:
         }
 
 
-def finished_query(response: Mapping[str, Any], expected_parameters: Sequence[str]) -> FinishedQuery:
-    """The GetQueryExecution response of a query that succeeded with ``expected_parameters``; else an error."""
+def _without_layout(sql: str) -> str:
+    """``sql`` without its comment lines, every run of whitespace one space: what the comparison reads."""
+    lines = (line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return " ".join(" ".join(lines).split())
+
+
+def finished_query(
+    response: Mapping[str, Any], expected_parameters: Sequence[str], expected_query: str
+) -> FinishedQuery:
+    """The GetQueryExecution response of a query that succeeded with ``expected_parameters`` and the
+    text ``expected_query``; else an error."""
     execution = response["QueryExecution"]
     query_id = execution.get("QueryExecutionId", "?")
     status = execution.get("Status", {})
@@ -68,6 +80,13 @@ def finished_query(response: Mapping[str, Any], expected_parameters: Sequence[st
         raise QueryNotUsable(
             f"Athena query {query_id} ran with ExecutionParameters {parameters!r}, but the plan's are "
             f"{list(expected_parameters)!r}: it is not this plan's query; nothing was written or published"
+        )
+    query = execution.get("Query")
+    if not isinstance(query, str) or _without_layout(query) != _without_layout(expected_query):
+        raise QueryNotUsable(
+            f"Athena query {query_id} ran another text than this plan's (the live-quality query with threshold "
+            "set by the plan): a query of another deployment, or the state machine and this function disagree "
+            "on the threshold; nothing was written or published"
         )
     scanned = execution.get("Statistics", {}).get("DataScannedInBytes")
     return FinishedQuery(query_id, None if scanned is None else int(scanned), execution.get("WorkGroup"))

@@ -4,8 +4,8 @@
 ``capture_start_hour``, ``capture_end_hour``, ``label_end_hour`` or only the window's start,
 ``anchor_hour`` (``live_quality.window``). It returns the plan (:func:`plan_output`, with
 ``window_start``: where the window starts and why), which the state machine hands to Athena
-(``execution_parameters``) and then, with the query's id, to ``publish``:
-``{"query_execution_id": "<id>", "plan": <the plan>}``.
+(``execution_parameters``: the endpoint and the four hours; the threshold is written into the query's
+text at synth) and then, with the query's id, to ``publish``: ``{"query_execution_id": "<id>", "plan": <the plan>}``.
 Unknown keys are refused: a misspelt override would otherwise be ignored and the run would read
 another window than the one asked for.
 """

@@ -3,7 +3,8 @@
 ``plan`` (event ``{"time": "<$$.Execution.StartTime>"}``, optionally the three window hours of a
 manual run or its ``anchor_hour``) reads where the window starts (the creation of the endpoint's
 current endpoint config: DescribeEndpoint, DescribeEndpointConfig, ``endpoint_anchor``) and returns
-the run id, the window, where it starts and why (``window_start``) and the query's ``ExecutionParameters``;
+the run id, the window (with the threshold), where it starts and why (``window_start``) and the query's
+``ExecutionParameters`` (the endpoint and the four hours);
 the state machine runs the committed Athena text with them (``.sync``) and calls ``publish``
 (event ``{"query_execution_id": "<id>", "plan": <plan's output>}``), which reads the result, builds
 the report (``report.build_report``, the same as ``scripts/live_quality.py`` on DuckDB), writes
@@ -12,7 +13,8 @@ publishes the per-variant live metrics (``report.LIVE_METRICS``, dimensions Endp
 VariantName). Environment: see ``settings``.
 
 Everything is checked before the first write: the event and environment, that the query succeeded
-with this plan's parameters, the result's header and rows, the report. A failed or cancelled query,
+with this plan's parameters and with the committed text carrying this plan's threshold, the result's
+header and rows, the report. A failed or cancelled query,
 or a result that is not the live-quality query's, writes and publishes nothing. A report without any
 labelled variant is written (it says what was captured and what went wrong) but publishes no metric.
 The run id comes from the plan, so a retried publish overwrites the same two objects.

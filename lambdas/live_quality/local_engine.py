@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 
 from live_quality.query import RESULT_COLUMNS, QueryWindow, source_sql
+from live_quality.threshold import with_threshold
 
 _CAPTURE_PATH = r"([^/]+)/([^/]+)/([0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2})/[^/]+$"
 _LABEL_PATH = r"([0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2})/[^/]+$"
@@ -95,8 +96,9 @@ def bind_folders(con: duckdb.DuckDBPyConnection, capture_root: Path, label_root:
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, window: QueryWindow) -> list[dict[str, Any]]:
-    """Rows of ``sql`` (the live-quality query in DuckDB's dialect) as dicts keyed by :data:`RESULT_COLUMNS`."""
-    cursor = con.execute(sql, window.parameters())
+    """Rows of ``sql`` (the live-quality query in DuckDB's dialect, with the threshold's token, which
+    this writes in from ``window``) as dicts keyed by :data:`RESULT_COLUMNS`."""
+    cursor = con.execute(with_threshold(sql, window.threshold), window.parameters())
     names = [d[0] for d in cursor.description]
     if tuple(names) != RESULT_COLUMNS:
         raise ValueError(f"the query returned columns {names}, expected {list(RESULT_COLUMNS)}")

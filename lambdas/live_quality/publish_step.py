@@ -1,6 +1,6 @@
 """The publish step: Athena's result to a report in S3 and live metrics in CloudWatch (clients injected).
 
-Order matters: every check (the query's state and parameters, the result's header and rows, the
+Order matters: every check (the query's state, parameters and text, the result's header and rows, the
 report and its Markdown) comes before the first write, so bad input leaves nothing behind; the
 reports are written before the metrics, and both are keyed by the plan's run id, so a retry after a
 failed PutMetricData rewrites the same two objects and dates the metrics alike (``metric_time``).
@@ -15,6 +15,7 @@ from evaluate.aws_io import metric_publisher, write_reports_s3
 from live_quality.athena_results import MAX_RESULTS_PER_PAGE, finished_query, rows_from_pages
 from live_quality.events import PublishRequest
 from live_quality.metric_time import check_metric_time, metric_time
+from live_quality.query import athena_query
 from live_quality.report import build_report, to_markdown
 from live_quality.results import parse_rows
 from live_quality.settings import PublishSettings
@@ -36,7 +37,9 @@ def run_publish(
     stamp = metric_time(request.window)
     check_metric_time(stamp, now or datetime.now(UTC))
     query = finished_query(
-        athena.get_query_execution(QueryExecutionId=request.query_execution_id), request.execution_parameters
+        athena.get_query_execution(QueryExecutionId=request.query_execution_id),
+        request.execution_parameters,
+        athena_query(request.window.threshold),
     )
     pages = athena.get_paginator("get_query_results").paginate(
         QueryExecutionId=request.query_execution_id, PaginationConfig={"PageSize": MAX_RESULTS_PER_PAGE}

@@ -11,6 +11,10 @@ Glue tables of one string column (the line) partitioned by the S3 layout, and th
 starts with :data:`ATHENA_BINDINGS`, which names those tables and maps ``"$path"`` (Athena's hidden
 column with the object's S3 URI) to ``source_file``. Athena cannot number the lines of an object, so
 ``line_number`` is NULL there; issues are still reported with their file.
+
+The threshold is no parameter: Athena takes ``?`` in WHERE clauses only, and the threshold is used
+in a SELECT list. Both texts carry a token for it that ``live_quality.threshold`` replaces with a
+checked number literal (:func:`source_query`, :func:`athena_query`).
 """
 
 from __future__ import annotations
@@ -21,19 +25,20 @@ from pathlib import Path
 
 from live_quality.formats import check_hour
 from live_quality.tables import ATHENA_CAPTURE_TABLE, ATHENA_LABEL_TABLE
+from live_quality.threshold import with_threshold
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 SOURCE_SQL = SQL_DIR / "live_quality.sql"
 ATHENA_SQL = SQL_DIR / "live_quality.athena.sql"
 
-# The positional parameters (``?``) in the order they appear in the query text.
+# The positional parameters (``?``) in the order they appear in the query text, all in WHERE clauses
+# (Athena's ExecutionParameters; the threshold is written into the text instead: live_quality/threshold.py).
 QUERY_PARAMETERS = (
     "endpoint",
     "capture_start_hour",
     "capture_end_hour",
     "label_start_hour",
     "label_end_hour",
-    "threshold",
 )
 
 RESULT_COLUMNS = (
@@ -83,7 +88,8 @@ class QueryWindow:
     Captures of ``endpoint`` from hours ``capture_start_hour`` (inclusive) to ``capture_end_hour``
     (exclusive); labels collected from ``capture_start_hour`` to ``label_end_hour`` (exclusive, at
     least ``capture_end_hour``: labels arrive after the predictions). ``threshold`` turns a score
-    into a predicted positive (``score >= threshold``, as the offline evaluation).
+    into a predicted positive (``score >= threshold``, as the offline evaluation); it is part of the
+    query's text (:func:`source_query`, :func:`athena_query`), not of its parameters.
     """
 
     endpoint: str
@@ -105,32 +111,37 @@ class QueryWindow:
         if isinstance(self.threshold, bool) or not math.isfinite(self.threshold):
             raise ValueError(f"threshold is {self.threshold!r}; it must be a finite number")
 
-    def parameters(self) -> list[str | float]:
+    def parameters(self) -> list[str]:
         """Values for the query's ``?`` in :data:`QUERY_PARAMETERS` order."""
-        values: dict[str, str | float] = {
+        values = {
             "endpoint": self.endpoint,
             "capture_start_hour": self.capture_start_hour,
             "capture_end_hour": self.capture_end_hour,
             "label_start_hour": self.capture_start_hour,
             "label_end_hour": self.label_end_hour,
-            "threshold": float(self.threshold),
         }
         return [values[name] for name in QUERY_PARAMETERS]
 
     def athena_execution_parameters(self) -> list[str]:
-        """The same values as Athena's ``ExecutionParameters`` take them: SQL literals, strings quoted."""
-        out = []
-        for value in self.parameters():
-            if isinstance(value, str):
-                out.append("'" + value.replace("'", "''") + "'")
-            else:
-                out.append(repr(float(value)))
-        return out
+        """The same values as Athena's ``ExecutionParameters`` take them: SQL string literals, quoted."""
+        return ["'" + value.replace("'", "''") + "'" for value in self.parameters()]
 
 
 def source_sql() -> str:
+    """The source text as committed, with the threshold's token (see :func:`source_query`)."""
     return SOURCE_SQL.read_text()
 
 
 def athena_sql() -> str:
+    """The generated Athena text as committed, with the threshold's token (see :func:`athena_query`)."""
     return ATHENA_SQL.read_text()
+
+
+def source_query(threshold: float) -> str:
+    """The DuckDB text to run: the source with ``threshold`` written in."""
+    return with_threshold(source_sql(), threshold)
+
+
+def athena_query(threshold: float) -> str:
+    """The Athena text to run (the state machine's QueryString): the generated text with ``threshold`` written in."""
+    return with_threshold(athena_sql(), threshold)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from live_quality.tables import MAX_LOOKBACK_DAYS
+from live_quality.threshold import THRESHOLD_RANGE
 
 DEFAULT_THRESHOLD = "0.5"
 DEFAULT_ALPHA = "0.05"
@@ -30,8 +31,8 @@ DEFAULT_SAMPLING_PERCENTAGE = "100"
 SAMPLING_RANGE = (0.0, 100.0)  # InitialSamplingPercentage, as the config loader takes it from botocore
 # Every threshold and alpha the config's live_quality section accepts (strictly between 0 and 1)
 # passes here: a value that synthesizes must not fail every run. Alpha as comparison.compare_with_baseline
-# takes it (0 < alpha < 1); the threshold also at 0 or 1, as the evaluation takes it.
-THRESHOLD_RANGE = (0.0, 1.0)
+# takes it (0 < alpha < 1); the threshold as the query text takes it (threshold.py: also 0 or 1, as the
+# evaluation takes it).
 ALPHA_RANGE = (0.0, 1.0)
 
 

@@ -18,7 +18,8 @@ from constructs_lib.config import ConfigError, parse_config
 from constructs_lib.live_quality import FIELD_DELIMITER, glue_database_name, workgroup_name
 from live_quality import formats, tables
 from live_quality.formats import CapturedRequest, capture_record, ground_truth_record, json_line
-from live_quality.query import ATHENA_SQL, QUERY_PARAMETERS
+from live_quality.query import QUERY_PARAMETERS, athena_query
+from live_quality.threshold import THRESHOLD_PLACEHOLDER
 from tests.conftest import read_config
 from tests.policy_eval import Env
 from tests.policy_eval import Template as Resolved
@@ -84,7 +85,7 @@ def definition(template: Template) -> dict[str, Any]:
 
 def columns_read_from(table: str) -> set[str]:
     """The columns the committed Athena text selects from ``table`` (its hidden "$path" aside)."""
-    tree = sqlglot.parse_one(ATHENA_SQL.read_text(), read="athena")
+    tree = sqlglot.parse_one(athena_query(0.5), read="athena")
     found: set[str] = set()
     for select in tree.find_all(exp.Select):
         source = select.args.get("from_")
@@ -202,7 +203,7 @@ def test_the_workgroup_enforces_encrypted_results_engine_3_and_a_cutoff(template
     assert config["EnforceWorkGroupConfiguration"] is True
     assert config["PublishCloudWatchMetricsEnabled"] is True
     assert config["EngineVersion"] == {"SelectedEngineVersion": "Athena engine version 3"}
-    assert config["BytesScannedCutoffPerQuery"] == 10_000_000_000
+    assert config["BytesScannedCutoffPerQuery"] == 50_000_000_000
     assert config["ResultConfiguration"] == {
         "OutputLocation": f"s3://{bucket_name(resolved)}/athena-results/",
         "EncryptionConfiguration": {"EncryptionOption": "SSE_KMS", "KmsKey": resolved.attribute(key, "Arn")},
@@ -243,12 +244,23 @@ def test_the_query_is_the_committed_athena_text_run_to_completion(template):
     query = definition(template)["States"]["Query"]
     assert query["Resource"].endswith(":states:::athena:startQueryExecution.sync")
     parameters = query["Parameters"]
-    assert parameters["QueryString"] == ATHENA_SQL.read_text()
-    assert parameters["QueryString"].count("?") == len(QUERY_PARAMETERS)
+    # The committed text with the config's threshold (0.5 by default) written in: Athena takes "?" in
+    # WHERE clauses only, so the plan's ExecutionParameters are the endpoint and the four hours.
+    assert parameters["QueryString"] == athena_query(0.5)
+    assert THRESHOLD_PLACEHOLDER not in parameters["QueryString"] and ">= 0.5E0" in parameters["QueryString"]
+    assert parameters["QueryString"].count("?") == len(QUERY_PARAMETERS) == 5
     assert parameters["ExecutionParameters.$"] == "$.plan.execution_parameters"
     assert parameters["WorkGroup"] == workgroup_name(ENDPOINT)
     assert query["ResultSelector"] == {"query_execution_id.$": "$.QueryExecution.QueryExecutionId"}
     assert query["ResultPath"] == "$.query"
+
+
+def test_the_synth_writes_the_threshold_the_lambdas_read():
+    # The construct loads lambdas/live_quality/threshold.py by path: the same text the publish step expects.
+    assert live_quality.athena_query_text(0.3) == athena_query(0.3)
+    assert ">= 0.3E0" in live_quality.athena_query_text(0.3)
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        live_quality.athena_query_text(float("nan"))
 
 
 def test_throttling_is_retried_and_a_failed_query_is_not(template):
@@ -285,8 +297,7 @@ def test_the_schedule_starts_the_state_machine_with_an_empty_input(template, res
     (machine,) = [lid for lid in resolved.of_type("AWS::StepFunctions::StateMachine") if lid.startswith("LiveQuality")]
     assert target["Arn"] == resolved.attribute(machine, "Ref")
     assert json.loads(target["Input"]) == {}
-    # Disabled until the Athena path has run in a real account (the threshold "?" sits in a SELECT list,
-    # where Athena documents no execution parameters): a known open point of issue 12.
+    # Disabled until the Athena path has run in a real account: an open point of issue 12.
     assert rule["Properties"]["State"] == "DISABLED"
 
 

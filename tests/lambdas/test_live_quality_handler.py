@@ -25,7 +25,7 @@ from live_quality.athena_results import InvalidAthenaResult, QueryNotUsable
 from live_quality.endpoint_anchor import EndpointNotReadable
 from live_quality.local_engine import run_on_folders
 from live_quality.publish_step import NO_LABELS_YET
-from live_quality.query import RESULT_COLUMNS, QueryWindow, athena_sql
+from live_quality.query import RESULT_COLUMNS, QueryWindow, athena_query
 from live_quality.report import LIVE_METRICS, build_report, to_markdown
 from live_quality.results import parse_rows
 from live_quality.settings import InvalidLiveRun
@@ -98,13 +98,14 @@ def clients(module_clients: dict[str, Any]) -> dict[str, Any]:
     return module_clients
 
 
-def start_query(athena: Any, parameters: list[str]) -> str:
-    """What the state machine's Athena task does (moto records it; the SQL is not run)."""
+def start_query(athena: Any, parameters: list[str], threshold: float = 0.5) -> str:
+    """What the state machine's Athena task does: the text with the deployment's threshold written in,
+    the plan's parameters (moto records them; the SQL is not run)."""
     if not any(w["Name"] == WORKGROUP for w in athena.list_work_groups()["WorkGroups"]):
         athena.create_work_group(Name=WORKGROUP)
     return athena.start_query_execution(
         WorkGroup=WORKGROUP,
-        QueryString=athena_sql(),
+        QueryString=athena_query(threshold),
         QueryExecutionContext={"Database": "live_quality"},
         ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena-results/"},
         ExecutionParameters=parameters,
@@ -226,7 +227,14 @@ def test_plan_turns_an_offset_into_utc_hours(monkeypatch: pytest.MonkeyPatch):
         "label_end_hour": "2026/03/29/01",
         "threshold": 0.7,
     }
-    assert plan["execution_parameters"][-1] == "0.7"
+    # The threshold is written into the query's text, not passed: Athena takes ? in WHERE clauses only.
+    assert plan["execution_parameters"] == [
+        "'churn-ab'",
+        "'2026/03/28/00'",
+        "'2026/03/29/00'",
+        "'2026/03/28/00'",
+        "'2026/03/29/01'",
+    ]
     # The config is a month old: the window is cut at LOOKBACK_DAYS, and the plan says so.
     assert plan["window_start"]["start"] == "horizon" and plan["window_start"]["cut_at_horizon"] is True
     assert plan["window_start"]["anchor_hour"] == "2026/03/01/00"
@@ -413,6 +421,7 @@ def test_publish_follows_next_token_over_every_page_and_reports_the_bytes_scanne
                     "Statistics": {"DataScannedInBytes": scanned, "EngineExecutionTimeInMillis": 5120},
                     "WorkGroup": "live-quality",
                     "ExecutionParameters": plan["execution_parameters"],
+                    "Query": athena_query(0.5),
                 }
             },
             {"QueryExecutionId": query_id},
@@ -515,6 +524,32 @@ def test_another_plans_query_is_refused(clients, query_rows):
     with pytest.raises(QueryNotUsable, match="not this plan's query"):
         run_publish(clients, query_id, plan)
     assert_nothing_written(clients)
+
+
+def test_a_query_run_with_another_threshold_is_refused(clients, query_rows):
+    # The state machine's text carries the threshold of its synth; the plan's comes from THRESHOLD.
+    plan = plan_at({"time": RUN_TIME})
+    query_id = start_query(clients["athena"], plan["execution_parameters"], threshold=0.7)
+    queue_result(athena_rows(query_rows))
+    with pytest.raises(QueryNotUsable, match="ran another text than this plan's"):
+        run_publish(clients, query_id, plan)
+    assert_nothing_written(clients)
+
+
+def test_the_query_text_is_compared_without_its_layout(clients, query_rows):
+    plan = plan_at({"time": RUN_TIME})
+    relaid = "\n".join(line.strip() for line in athena_query(0.5).splitlines() if not line.startswith("--"))
+    athena = clients["athena"]
+    athena.create_work_group(Name=WORKGROUP)
+    query_id = athena.start_query_execution(
+        WorkGroup=WORKGROUP,
+        QueryString="  " + relaid.replace("\n", "\n\n  "),
+        QueryExecutionContext={"Database": "live_quality"},
+        ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena-results/"},
+        ExecutionParameters=plan["execution_parameters"],
+    )["QueryExecutionId"]
+    queue_result(athena_rows(query_rows))
+    assert run_publish(clients, query_id, plan)["run_id"] == plan["run_id"]
 
 
 def test_a_result_with_another_header_is_refused(clients, query_rows):

@@ -341,6 +341,12 @@ def test_a_label_collected_before_its_prediction_hour_is_left_out_and_reported(t
     assert stats is not None
     assert (stats.captured, stats.labelled, stats.positives) == (2, 1, 0)
     assert result.issue_counts[("label_before_inference", "Variant1")] == 1
+    # The sample names the label's file, line and id (the query before the single-join rewrite named none).
+    label_file = ground_truth_key("", "2026/11/01/02", "labels.jsonl")
+    lines = (tmp_path / "gt" / label_file).read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if '"odd"' in text)
+    assert _samples(result, "label_before_inference") == [("labels.jsonl", line, "odd")]
+    assert [s.variant for s in result.issue_samples if s.issue == "label_before_inference"] == ["Variant1"]
     assert result.delays["Variant1"] == {1: 1}
 
 

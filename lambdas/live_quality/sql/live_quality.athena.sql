@@ -1,6 +1,7 @@
 -- GENERATED from live_quality.sql by scripts/generate_live_athena_sql.py (sqlglot 30.30.0); do not edit.
--- Athena (engine version 3, Trino) text of the live-quality query; its parameters and result columns
--- are the source's (see live_quality.sql and live_quality/query.py).
+-- Athena (engine version 3, Trino) text of the live-quality query; its parameters, result columns and
+-- threshold token are the source's (see live_quality.sql, live_quality/query.py and threshold.py).
+-- Each Glue table is read once and each WITH query used once: Trino inlines a WITH query at every use.
 WITH capture_lines AS (
   SELECT
     line,
@@ -68,7 +69,7 @@ WITH capture_lines AS (
       END
     ) AS DOUBLE) AS parsed_score
   FROM capture_fields
-), capture_rows AS (
+), capture_checked AS (
   SELECT
     variant,
     SUBSTR(hour, 1, 10) AS day,
@@ -97,36 +98,44 @@ WITH capture_lines AS (
       THEN 'capture_without_any_id'
     END AS malformed
   FROM capture_values
-), capture_duplicated AS (
+), capture_counted AS (
   SELECT
-    detail AS join_key
-  FROM capture_rows
-  WHERE
-    malformed IS NULL
-  GROUP BY
-    detail
-  HAVING
-    COUNT(*) > 1
-), captures AS (
+    *,
+    COUNT(*) OVER (PARTITION BY detail, malformed) AS copies
+  FROM capture_checked
+), capture_classified AS (
   SELECT
     variant,
     day,
     source_file,
     line_number,
     without_inference_id,
-    detail AS join_key,
+    detail,
     inference_hour,
-    score
-  FROM capture_rows AS c
-  WHERE
-    malformed IS NULL
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM capture_duplicated AS d
-      WHERE
-        d.join_key = c.detail
-    )
+    score,
+    CASE WHEN malformed IS NULL AND copies = 1 THEN detail END AS capture_key,
+    CASE
+      WHEN NOT malformed IS NULL
+      THEN malformed
+      WHEN copies > 1
+      THEN 'capture_duplicate_id'
+      WHEN without_inference_id = 1
+      THEN 'capture_without_inference_id'
+    END AS capture_issue
+  FROM capture_counted
+), captures AS (
+  SELECT
+    capture_key,
+    variant,
+    day,
+    inference_hour,
+    score,
+    without_inference_id,
+    capture_issue,
+    CASE WHEN NOT capture_issue IS NULL THEN source_file END AS capture_file,
+    CASE WHEN NOT capture_issue IS NULL THEN line_number END AS capture_line,
+    CASE WHEN NOT capture_issue IS NULL THEN detail END AS capture_detail
+  FROM capture_classified
 ), label_read AS (
   SELECT
     hour,
@@ -158,7 +167,7 @@ WITH capture_lines AS (
     label_encoding,
     label_data
   FROM label_read
-), label_rows AS (
+), label_checked AS (
   SELECT
     hour,
     source_file,
@@ -183,385 +192,266 @@ WITH capture_lines AS (
       END AS malformed
     FROM label_fields
   ) AS checked
-), label_duplicated AS (
-  SELECT
-    detail AS join_key
-  FROM label_rows
-  WHERE
-    malformed IS NULL
-  GROUP BY
-    detail
-  HAVING
-    COUNT(*) > 1
 ), label_ranked AS (
   SELECT
-    hour,
-    source_file,
-    line_number,
-    detail AS join_key,
-    label,
+    *,
     ROW_NUMBER() OVER (
-      PARTITION BY detail
+      PARTITION BY detail, malformed
       ORDER BY hour DESC, source_file DESC, line_number DESC, label DESC
     ) AS recency
-  FROM label_rows AS g
-  WHERE
-    malformed IS NULL
-    AND EXISTS(
-      SELECT
-        1
-      FROM label_duplicated AS d
-      WHERE
-        d.join_key = g.detail
-    )
+  FROM label_checked
 ), labels AS (
   SELECT
-    hour AS label_hour,
+    CASE WHEN malformed IS NULL AND recency = 1 THEN detail END AS label_key,
+    CASE WHEN malformed IS NULL AND recency = 1 THEN label END AS label,
+    CASE
+      WHEN malformed IS NULL AND recency = 1
+      THEN DATE_PARSE(hour, '%Y/%m/%d/%H')
+    END AS label_hour,
+    CASE
+      WHEN NOT malformed IS NULL
+      THEN malformed
+      WHEN recency > 1
+      THEN 'label_duplicate_superseded'
+    END AS label_issue_before_join,
     source_file,
     line_number,
-    detail AS join_key,
-    label
-  FROM label_rows AS g
-  WHERE
-    malformed IS NULL
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM label_duplicated AS d
-      WHERE
-        d.join_key = g.detail
-    )
-  UNION ALL
-  SELECT
-    hour AS label_hour,
-    source_file,
-    line_number,
-    join_key,
-    label
+    CASE WHEN NOT malformed IS NULL OR recency > 1 THEN detail END AS detail
   FROM label_ranked
-  WHERE
-    recency = 1
-), matched AS (
+), joined AS (
   SELECT
-    c.join_key AS capture_key,
+    c.capture_key,
     c.variant,
     c.day,
     c.score,
-    l.label,
-    CASE WHEN c.score >= ? THEN 1 ELSE 0 END AS predicted,
-    DATE_DIFF(
-      'HOUR',
-      DATE_TRUNC('HOUR', c.inference_hour),
-      DATE_TRUNC('HOUR', DATE_PARSE(l.label_hour, '%Y/%m/%d/%H'))
-    ) AS delay_hours,
     c.without_inference_id,
-    l.join_key AS label_key,
+    c.capture_issue,
+    c.capture_file,
+    c.capture_line,
+    c.capture_detail,
+    l.label_key,
+    l.label,
+    DATE_DIFF('HOUR', DATE_TRUNC('HOUR', c.inference_hour), DATE_TRUNC('HOUR', l.label_hour)) AS delay_hours,
+    l.label_issue_before_join,
     l.source_file AS label_file,
-    l.line_number AS label_line
+    l.line_number AS label_line,
+    COALESCE(l.detail, l.label_key) AS label_detail
   FROM captures AS c
   FULL OUTER JOIN labels AS l
-    ON l.join_key = c.join_key
-), joined AS (
+    ON l.label_key = c.capture_key
+), outcomes AS (
   SELECT
-    variant,
+    CASE WHEN NOT capture_key IS NULL THEN variant END AS metric_variant,
     day,
-    score,
-    CASE WHEN delay_hours < 0 THEN NULL ELSE label END AS label,
-    predicted,
-    delay_hours,
-    without_inference_id
-  FROM matched
-  WHERE
-    NOT capture_key IS NULL
-), score_groups AS (
-  SELECT
+    CASE WHEN NOT capture_key IS NULL AND delay_hours >= 0 THEN label END AS label,
+    CASE
+      WHEN NOT capture_key IS NULL AND delay_hours >= 0 AND NOT label IS NULL
+      THEN score
+    END AS labelled_score,
+    CASE
+      WHEN NOT capture_key IS NULL AND delay_hours >= 0 AND NOT label IS NULL
+      THEN delay_hours
+    END AS labelled_delay,
+    without_inference_id,
     variant,
+    capture_issue,
+    capture_file,
+    capture_line,
+    capture_detail,
+    label_issue,
+    CASE WHEN NOT label_issue IS NULL THEN label_file END AS label_file,
+    CASE WHEN NOT label_issue IS NULL THEN label_line END AS label_line,
+    CASE WHEN NOT label_issue IS NULL THEN label_detail END AS label_detail
+  FROM (
+    SELECT
+      *,
+      CASE
+        WHEN NOT label_issue_before_join IS NULL
+        THEN label_issue_before_join
+        WHEN NOT label_key IS NULL AND capture_key IS NULL
+        THEN 'label_for_unknown_id'
+        WHEN delay_hours < 0
+        THEN 'label_before_inference'
+      END AS label_issue
+    FROM joined
+  ) AS with_label_issue
+), grouped AS (
+  SELECT
+    CASE
+      WHEN GROUPING(labelled_score) = 0
+      THEN CASE
+        WHEN NOT metric_variant IS NULL AND NOT labelled_score IS NULL
+        THEN 'score'
+      END
+      WHEN GROUPING(labelled_delay) = 0
+      THEN CASE
+        WHEN NOT metric_variant IS NULL AND NOT labelled_delay IS NULL
+        THEN 'delay'
+      END
+      WHEN GROUPING(metric_variant) = 0
+      THEN CASE WHEN NOT metric_variant IS NULL THEN 'metrics' END
+      WHEN GROUPING(capture_file) = 0
+      THEN CASE WHEN NOT capture_issue IS NULL THEN 'issue_sample' END
+      WHEN GROUPING(label_file) = 0
+      THEN CASE WHEN NOT label_issue IS NULL THEN 'issue_sample' END
+      WHEN GROUPING(capture_issue) = 0
+      THEN CASE WHEN NOT capture_issue IS NULL THEN 'issue_count' END
+      WHEN GROUPING(label_issue) = 0
+      THEN CASE WHEN NOT label_issue IS NULL THEN 'issue_count' END
+    END AS row_kind,
+    COALESCE(metric_variant, variant) AS variant,
     COALESCE(day, 'all') AS period,
-    score,
-    CAST(SUM(label) AS BIGINT) AS positives_here,
-    CAST(SUM(1 - label) AS BIGINT) AS negatives_here
-  FROM joined
-  WHERE
-    NOT label IS NULL
+    labelled_score AS score,
+    labelled_delay AS delay_hours,
+    COALESCE(capture_issue, label_issue) AS issue,
+    COALESCE(capture_file, label_file) AS source_file,
+    COALESCE(capture_line, label_line) AS line_number,
+    COALESCE(capture_detail, label_detail) AS detail,
+    COUNT(*) AS n,
+    CAST(SUM(without_inference_id) AS BIGINT) AS without_inference_id,
+    CAST(SUM(CASE WHEN NOT label IS NULL THEN without_inference_id ELSE 0 END) AS BIGINT) AS labelled_without_inference_id,
+    CAST(SUM(label) AS BIGINT) AS positives,
+    CAST(SUM(1 - label) AS BIGINT) AS negatives
+  FROM outcomes
   GROUP BY
     GROUPING SETS (
-      (variant, day, score),
-      (variant, score)
+      (metric_variant, day, labelled_score),
+      (metric_variant, labelled_score),
+      (metric_variant, day),
+      (
+        metric_variant
+      ),
+      (metric_variant, labelled_delay),
+      (capture_issue, variant),
+      (label_issue, variant),
+      (capture_issue, variant, capture_file, capture_line, capture_detail),
+      (label_issue, variant, label_file, label_line, label_detail)
     )
 ), placed AS (
   SELECT
     *,
-    SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
-    SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
-    SUM(positives_here) OVER (
-      PARTITION BY variant, period
-      ORDER BY score
+    SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+      ORDER BY score, source_file, line_number, detail
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS scored_positives,
+    SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+      ORDER BY score, source_file, line_number, detail
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    ) AS scored_negatives,
+    SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+      ORDER BY score, source_file, line_number, detail
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS positives_at_or_below,
-    SUM(negatives_here) OVER (
-      PARTITION BY variant, period
-      ORDER BY score
+    SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+      ORDER BY score, source_file, line_number, detail
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS negatives_at_or_below
-  FROM score_groups
+    ) AS negatives_at_or_below,
+    ROW_NUMBER() OVER (
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+      ORDER BY score, source_file, line_number, detail
+    ) AS sample
+  FROM grouped
+  WHERE
+    NOT row_kind IS NULL
 ), placements AS (
   SELECT
-    variant,
-    period,
-    positives,
-    negatives,
-    positives_here,
-    negatives_here,
-    CAST((
-      negatives_at_or_below - 0.5 * negatives_here
-    ) AS DOUBLE) / negatives AS v10,
-    CAST((
-      positives - positives_at_or_below + 0.5 * positives_here
-    ) AS DOUBLE) / positives AS v01
+    *,
+    CASE
+      WHEN row_kind = 'score' AND scored_positives > 0 AND scored_negatives > 0
+      THEN CAST((
+        negatives_at_or_below - 0.5 * negatives
+      ) AS DOUBLE) / scored_negatives
+    END AS v10,
+    CASE
+      WHEN row_kind = 'score' AND scored_positives > 0 AND scored_negatives > 0
+      THEN CAST((
+        scored_positives - positives_at_or_below + 0.5 * positives
+      ) AS DOUBLE) / scored_positives
+    END AS v01,
+    CASE WHEN score >= :threshold THEN 1 ELSE 0 END AS predicted
   FROM placed
   WHERE
-    positives > 0 AND negatives > 0
-), auc AS (
+    row_kind <> 'issue_sample' OR sample <= 20
+), collapsed AS (
   SELECT
+    CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END AS row_kind,
     variant,
     period,
-    CAST(SUM(positives_here * v10) AS DOUBLE) / MAX(positives) AS roc_auc,
-    CASE
-      WHEN MAX(positives) > 1
-      THEN CAST((
-        SUM(positives_here * v10 * v10) - CAST(SUM(positives_here * v10) * SUM(positives_here * v10) AS DOUBLE) / MAX(positives)
-      ) AS DOUBLE) / (
-        MAX(positives) - 1
-      )
-    END AS v10_variance,
-    CASE
-      WHEN MAX(negatives) > 1
-      THEN CAST((
-        SUM(negatives_here * v01 * v01) - CAST(SUM(negatives_here * v01) * SUM(negatives_here * v01) AS DOUBLE) / MAX(negatives)
-      ) AS DOUBLE) / (
-        MAX(negatives) - 1
-      )
-    END AS v01_variance
+    delay_hours,
+    issue,
+    source_file,
+    line_number,
+    detail,
+    MAX(CASE WHEN row_kind <> 'score' THEN n END) AS n,
+    MAX(CASE WHEN row_kind <> 'score' THEN without_inference_id END) AS without_inference_id,
+    MAX(CASE WHEN row_kind <> 'score' THEN labelled_without_inference_id END) AS labelled_without_inference_id,
+    SUM(CASE WHEN row_kind = 'score' THEN positives + negatives ELSE 0 END) AS labelled,
+    SUM(CASE WHEN row_kind = 'score' THEN positives ELSE 0 END) AS positives,
+    SUM(CASE WHEN row_kind = 'score' THEN negatives ELSE 0 END) AS negatives,
+    SUM(CASE WHEN row_kind = 'score' AND predicted = 1 THEN positives ELSE 0 END) AS tp,
+    SUM(CASE WHEN row_kind = 'score' AND predicted = 1 THEN negatives ELSE 0 END) AS fp,
+    MAX(scored_positives) AS scored_positives,
+    MAX(scored_negatives) AS scored_negatives,
+    SUM(positives * v10) AS sum_v10,
+    SUM(positives * v10 * v10) AS sum_v10_squared,
+    SUM(negatives * v01) AS sum_v01,
+    SUM(negatives * v01 * v01) AS sum_v01_squared
   FROM placements
   GROUP BY
+    1,
     variant,
-    period
-), counts AS (
-  SELECT
-    variant,
-    COALESCE(day, 'all') AS period,
-    COUNT(*) AS captured,
-    SUM(without_inference_id) AS without_inference_id,
-    SUM(CASE WHEN NOT label IS NULL THEN without_inference_id ELSE 0 END) AS labelled_without_inference_id,
-    COUNT(label) AS labelled,
-    SUM(CASE WHEN label = 1 THEN 1 ELSE 0 END) AS positives,
-    SUM(CASE WHEN label = 0 THEN 1 ELSE 0 END) AS negatives,
-    SUM(CASE WHEN label = 1 AND predicted = 1 THEN 1 ELSE 0 END) AS tp,
-    SUM(CASE WHEN label = 0 AND predicted = 1 THEN 1 ELSE 0 END) AS fp,
-    SUM(CASE WHEN label = 0 AND predicted = 0 THEN 1 ELSE 0 END) AS tn,
-    SUM(CASE WHEN label = 1 AND predicted = 0 THEN 1 ELSE 0 END) AS fn
-  FROM joined
-  GROUP BY
-    GROUPING SETS (
-      (variant, day),
-      (
-        variant
-      )
-    )
-), issues AS (
-  SELECT
-    malformed AS issue,
-    variant,
+    period,
+    delay_hours,
+    issue,
     source_file,
     line_number,
     detail
-  FROM capture_rows
-  WHERE
-    NOT malformed IS NULL
-  UNION ALL
-  SELECT
-    'capture_duplicate_id' AS issue,
-    variant,
-    source_file,
-    line_number,
-    detail
-  FROM capture_rows AS c
-  WHERE
-    malformed IS NULL
-    AND EXISTS(
-      SELECT
-        1
-      FROM capture_duplicated AS d
-      WHERE
-        d.join_key = c.detail
-    )
-  UNION ALL
-  SELECT
-    'capture_without_inference_id' AS issue,
-    variant,
-    source_file,
-    line_number,
-    join_key AS detail
-  FROM captures
-  WHERE
-    without_inference_id = 1
-  UNION ALL
-  SELECT
-    malformed AS issue,
-    NULL AS variant,
-    source_file,
-    line_number,
-    detail
-  FROM label_rows
-  WHERE
-    NOT malformed IS NULL
-  UNION ALL
-  SELECT
-    'label_duplicate_superseded' AS issue,
-    NULL AS variant,
-    source_file,
-    line_number,
-    join_key AS detail
-  FROM label_ranked
-  WHERE
-    recency > 1
-  UNION ALL
-  SELECT
-    'label_for_unknown_id' AS issue,
-    NULL AS variant,
-    label_file,
-    label_line,
-    label_key AS detail
-  FROM matched
-  WHERE
-    capture_key IS NULL
-  UNION ALL
-  SELECT
-    'label_before_inference' AS issue,
-    variant,
-    NULL AS source_file,
-    NULL AS line_number,
-    NULL AS detail
-  FROM joined
-  WHERE
-    delay_hours < 0
-), issue_samples AS (
-  SELECT
-    *,
-    ROW_NUMBER() OVER (PARTITION BY issue ORDER BY source_file, line_number, detail) AS sample
-  FROM issues
 )
 SELECT
-  'metrics' AS row_kind,
-  k.variant,
-  k.period,
-  k.captured,
-  k.without_inference_id,
-  k.labelled,
-  k.positives,
-  k.negatives,
-  k.tp,
-  k.fp,
-  k.tn,
-  k.fn,
-  a.roc_auc,
-  a.v10_variance,
-  a.v01_variance,
-  CAST(NULL AS BIGINT) AS delay_hours,
-  CAST(NULL AS VARCHAR) AS issue,
-  CAST(NULL AS VARCHAR) AS source_file,
-  CAST(NULL AS BIGINT) AS line_number,
-  CAST(NULL AS VARCHAR) AS detail,
-  CAST(NULL AS BIGINT) AS n,
-  k.labelled_without_inference_id
-FROM counts AS k
-LEFT JOIN auc AS a
-  ON a.variant = k.variant AND a.period = k.period
-UNION ALL
-SELECT
-  'delay',
+  row_kind,
   variant,
-  'all',
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
+  CASE row_kind WHEN 'metrics' THEN period WHEN 'delay' THEN 'all' END AS period,
+  CASE WHEN row_kind = 'metrics' THEN n END AS captured,
+  CASE WHEN row_kind = 'metrics' THEN without_inference_id END AS without_inference_id,
+  CASE WHEN row_kind = 'metrics' THEN labelled END AS labelled,
+  CASE WHEN row_kind = 'metrics' THEN positives END AS positives,
+  CASE WHEN row_kind = 'metrics' THEN negatives END AS negatives,
+  CASE WHEN row_kind = 'metrics' THEN tp END AS tp,
+  CASE WHEN row_kind = 'metrics' THEN fp END AS fp,
+  CASE WHEN row_kind = 'metrics' THEN negatives - fp END AS tn,
+  CASE WHEN row_kind = 'metrics' THEN positives - tp END AS fn,
+  CASE
+    WHEN scored_positives > 0 AND scored_negatives > 0
+    THEN CAST(sum_v10 AS DOUBLE) / scored_positives
+  END AS roc_auc,
+  CASE
+    WHEN scored_positives > 1 AND scored_negatives > 0
+    THEN CAST((
+      sum_v10_squared - CAST(sum_v10 * sum_v10 AS DOUBLE) / scored_positives
+    ) AS DOUBLE) / (
+      scored_positives - 1
+    )
+  END AS v10_variance,
+  CASE
+    WHEN scored_negatives > 1 AND scored_positives > 0
+    THEN CAST((
+      sum_v01_squared - CAST(sum_v01 * sum_v01 AS DOUBLE) / scored_negatives
+    ) AS DOUBLE) / (
+      scored_negatives - 1
+    )
+  END AS v01_variance,
   delay_hours,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  COUNT(*),
-  NULL
-FROM joined
-WHERE
-  NOT label IS NULL
-GROUP BY
-  variant,
-  delay_hours
-UNION ALL
-SELECT
-  'issue_count',
-  variant,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  issue,
-  NULL,
-  NULL,
-  NULL,
-  COUNT(*),
-  NULL
-FROM issues
-GROUP BY
-  issue,
-  variant
-UNION ALL
-SELECT
-  'issue_sample',
-  variant,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
-  NULL,
   issue,
   source_file,
   line_number,
   detail,
-  NULL,
-  NULL
-FROM issue_samples
-WHERE
-  sample <= 20
+  CASE WHEN row_kind IN ('delay', 'issue_count') THEN n END AS n,
+  CASE WHEN row_kind = 'metrics' THEN labelled_without_inference_id END AS labelled_without_inference_id
+FROM collapsed
 ORDER BY
   1,
   2,

@@ -10,8 +10,14 @@
 --       one row per line of <ground-truth prefix>/yyyy/mm/dd/hh/<file>.jsonl
 --   hour is the path's yyyy/mm/dd/hh; line_number is 1-based (NULL where the engine cannot know it: Athena).
 --
--- Parameters, in order: endpoint, capture start hour (inclusive), capture end hour (exclusive),
--- label start hour (inclusive), label end hour (exclusive), threshold. Hours are 'yyyy/mm/dd/hh' strings.
+-- Parameters (?), in order, all in WHERE clauses: endpoint, capture start hour (inclusive), capture end
+-- hour (exclusive), label start hour (inclusive), label end hour (exclusive); hours are 'yyyy/mm/dd/hh'.
+-- Athena takes execution parameters in the WHERE clause only ("Currently, ? parameters can be placed
+-- only in the WHERE clause. Syntax like SELECT ? FROM table is not supported.": "Use parameterized
+-- queries", https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html), so
+-- the threshold, a setting of the deployment, is a named token (below, in outcomes) that
+-- live_quality/threshold.py replaces with a checked number literal before either engine sees the text
+-- (for Athena: the construct, at synth).
 --
 -- One result table; row_kind says which columns are filled:
 --   'metrics'      per variant and period (each inference day 'yyyy/mm/dd', and 'all'): counts, confusion
@@ -21,11 +27,23 @@
 --   'issue_count'  per issue and variant: how many lines or records it affected
 --   'issue_sample' the first 20 lines of each issue (by file and line), with a detail
 --
--- Memory (the embedded engine keeps what more than one step reads): the only per-request rows kept
--- are capture_rows and label_rows, one narrow row per line (no line text, the file as the engine's
--- id for it); duplicates are found by grouping keys and only the keys seen twice are kept; the last
--- label is ranked only among the labels of a key labelled more than once; everything after the one
--- join is aggregated as it streams. benchmarks/live_quality.py measures it (docs/benchmarks.md).
+-- The plan is a tree: each input is read once and every WITH query is used exactly once. Trino (Athena
+-- engine 3) does not materialize a WITH query: "Currently, the SQL for the WITH clause will be inlined
+-- anywhere the named relation is used" (Trino, SELECT, WITH clause:
+-- https://trino.io/docs/current/sql/select.html#with-clause), so a WITH query used twice scans its
+-- S3 objects twice, and Athena bills the bytes scanned. tests/lambdas/test_live_quality_athena_sql.py
+-- counts the references. The shape:
+--   capture lines -> parse -> malformed? -> copies of each key (window) -> the capture's issue ──┐
+--   label lines   -> parse -> malformed? -> the last label of each key wins (window) ───────────┤
+--   ONE full outer join of all capture rows with all label rows, on keys set only for the joinable
+--   rows (good, unique captures; winning labels), so every line comes out of it exactly once, with
+--   at most one capture issue and one label issue -> ONE aggregation (GROUPING SETS) for every
+--   result kind -> ONE window over the groups (DeLong's placement values; each issue's samples
+--   numbered) -> the score groups folded into their metrics rows -> the result.
+--
+-- Memory (DuckDB holds what a window, a join or an aggregation keeps): the rows are narrow before
+-- the join (no line text, the day not the hour, the file as the embedded engine's small id for it, a
+-- file, line and detail only on a line with an issue); benchmarks/live_quality.py measures it.
 WITH
 capture_read AS (
     -- All fields in one parse: DuckDB reads a list of paths at once, and the identical expressions
@@ -77,10 +95,11 @@ capture_values AS (
         ) AS DOUBLE) AS parsed_score
     FROM capture_fields
 ),
-capture_rows AS MATERIALIZED (
-    -- Each capture line once, narrow, and the only per-request rows kept while duplicates are counted:
-    -- the line's text is gone, the hour is cut to its day (short enough to be stored inline), and the
-    -- embedded engine binds file names as small ids. For a good line the detail is its join key.
+capture_checked AS MATERIALIZED (
+    -- Each capture line once, narrow: the line's text is gone and the hour is cut to its day. For a
+    -- good line the detail is its join key. (MATERIALIZED is a DuckDB hint, dropped for Athena: with
+    -- it DuckDB streams the files through the parse; without it, measured at 1 M requests, it held
+    -- about 400 MB more while the window below filled. The rows kept are these narrow ones.)
     SELECT
         variant,
         substr(hour, 1, 10) AS day,
@@ -104,14 +123,49 @@ capture_rows AS MATERIALIZED (
         END AS malformed
     FROM capture_values
 ),
-capture_duplicated AS (
-    SELECT detail AS join_key FROM capture_rows WHERE malformed IS NULL GROUP BY detail HAVING COUNT(*) > 1
+capture_counted AS (
+    -- How many good lines carry this key (for a malformed line the count is unused). Partitioned by
+    -- the key, so no engine gathers all lines in one partition.
+    SELECT
+        *,
+        COUNT(*) OVER (PARTITION BY detail, malformed) AS copies
+    FROM capture_checked
 ),
-captures AS NOT MATERIALIZED (
-    -- A key captured more than once cannot say which prediction a label belongs to: all copies are left out.
-    SELECT variant, day, source_file, line_number, without_inference_id, detail AS join_key, inference_hour, score
-    FROM capture_rows AS c
-    WHERE malformed IS NULL AND NOT EXISTS (SELECT 1 FROM capture_duplicated AS d WHERE d.join_key = c.detail)
+capture_classified AS (
+    -- A key captured more than once cannot say which prediction a label belongs to: every copy is
+    -- left out of the join (its key stays NULL) and reported. A line has at most one capture issue.
+    SELECT
+        variant,
+        day,
+        source_file,
+        line_number,
+        without_inference_id,
+        detail,
+        inference_hour,
+        score,
+        CASE WHEN malformed IS NULL AND copies = 1 THEN detail END AS capture_key,
+        CASE
+            WHEN malformed IS NOT NULL THEN malformed
+            WHEN copies > 1 THEN 'capture_duplicate_id'
+            WHEN without_inference_id = 1 THEN 'capture_without_inference_id'
+        END AS capture_issue
+    FROM capture_counted
+),
+captures AS (
+    -- What the join carries of a capture: the file, line and detail only for a line with an issue
+    -- (the samples are chosen among those after the aggregation).
+    SELECT
+        capture_key,
+        variant,
+        day,
+        inference_hour,
+        score,
+        without_inference_id,
+        capture_issue,
+        CASE WHEN capture_issue IS NOT NULL THEN source_file END AS capture_file,
+        CASE WHEN capture_issue IS NOT NULL THEN line_number END AS capture_line,
+        CASE WHEN capture_issue IS NOT NULL THEN detail END AS capture_detail
+    FROM capture_classified
 ),
 label_read AS (
     SELECT
@@ -139,8 +193,9 @@ label_fields AS (
         label_data
     FROM label_read
 ),
-label_rows AS MATERIALIZED (
-    -- Each label line once, narrow; for a good line the detail is its join key.
+label_checked AS MATERIALIZED (
+    -- Each label line once, narrow; for a good line the detail is its join key (MATERIALIZED: as
+    -- capture_checked).
     SELECT
         hour,
         source_file,
@@ -161,224 +216,247 @@ label_rows AS MATERIALIZED (
         FROM label_fields
     ) AS checked
 ),
-label_duplicated AS (
-    SELECT detail AS join_key FROM label_rows WHERE malformed IS NULL GROUP BY detail HAVING COUNT(*) > 1
-),
 label_ranked AS (
     -- The last label wins: latest collection hour, then file name, then line (Athena has no line
-    -- numbers, so there the label breaks a tie inside one file). Only a key labelled more than once
-    -- needs ranking; a key labelled once is its own winner.
+    -- numbers, so there the label breaks a tie inside one file). The good labels of a key are ranked
+    -- together; a malformed line's rank is unused.
     SELECT
-        hour,
-        source_file,
-        line_number,
-        detail AS join_key,
-        label,
+        *,
         ROW_NUMBER() OVER (
-            PARTITION BY detail
+            PARTITION BY detail, malformed
             ORDER BY hour DESC, source_file DESC, line_number DESC, label DESC
         ) AS recency
-    FROM label_rows AS g
-    WHERE malformed IS NULL AND EXISTS (SELECT 1 FROM label_duplicated AS d WHERE d.join_key = g.detail)
+    FROM label_checked
 ),
 labels AS (
-    SELECT hour AS label_hour, source_file, line_number, detail AS join_key, label
-    FROM label_rows AS g
-    WHERE malformed IS NULL AND NOT EXISTS (SELECT 1 FROM label_duplicated AS d WHERE d.join_key = g.detail)
-    UNION ALL
-    SELECT hour AS label_hour, source_file, line_number, join_key, label
-    FROM label_ranked
-    WHERE recency = 1
-),
-matched AS MATERIALIZED (
-    -- Every capture with its label if any, and every label without a capture: one full join builds
-    -- the labels' hash table once for both (a join and an anti-join would build a table each).
+    -- What the join carries of a label: the key and label of a winner (NULL for every other line,
+    -- which then passes the join unmatched), the issue known before the join, the file and line.
     SELECT
-        c.join_key AS capture_key,
+        CASE WHEN malformed IS NULL AND recency = 1 THEN detail END AS label_key,
+        CASE WHEN malformed IS NULL AND recency = 1 THEN label END AS label,
+        CASE WHEN malformed IS NULL AND recency = 1 THEN strptime(hour, '%Y/%m/%d/%H') END AS label_hour,
+        CASE
+            WHEN malformed IS NOT NULL THEN malformed
+            WHEN recency > 1 THEN 'label_duplicate_superseded'
+        END AS label_issue_before_join,
+        source_file,
+        line_number,
+        CASE WHEN malformed IS NOT NULL OR recency > 1 THEN detail END AS detail
+    FROM label_ranked
+),
+joined AS (
+    -- Every capture line with its label if any, and every label line without a capture: one full
+    -- join of all rows. Only good, unique captures and winning labels have keys, so every other line
+    -- comes out once, unmatched, with its issue.
+    SELECT
+        c.capture_key,
         c.variant,
         c.day,
         c.score,
-        l.label,
-        CASE WHEN c.score >= ? THEN 1 ELSE 0 END AS predicted,
-        date_diff('hour', c.inference_hour, strptime(l.label_hour, '%Y/%m/%d/%H')) AS delay_hours,
         c.without_inference_id,
-        l.join_key AS label_key,
+        c.capture_issue,
+        c.capture_file,
+        c.capture_line,
+        c.capture_detail,
+        l.label_key,
+        l.label,
+        date_diff('hour', c.inference_hour, l.label_hour) AS delay_hours,
+        l.label_issue_before_join,
         l.source_file AS label_file,
-        l.line_number AS label_line
+        l.line_number AS label_line,
+        COALESCE(l.detail, l.label_key) AS label_detail
     FROM captures AS c
-    FULL OUTER JOIN labels AS l ON l.join_key = c.join_key
+    FULL OUTER JOIN labels AS l ON l.label_key = c.capture_key
 ),
-joined AS NOT MATERIALIZED (
-    -- The captured requests (with their label, if any) of matched; a filter, not a copy. A label
-    -- collected before its prediction's hour cannot be about that prediction (a clock or an id is
-    -- wrong): it is left out of every metric and only reported (issue label_before_inference).
+outcomes AS (
+    -- The grouping keys of every result kind. A label collected before its prediction's hour cannot
+    -- be about that prediction (a clock or an id is wrong): it is left out of every metric and
+    -- reported, with the label's file and line. metric_variant is set for the captured requests the
+    -- metrics count (good, unique). A key that is NULL for a row keeps the row out of that result
+    -- kind (its group is dropped below): unlabelled requests have no score group and no delay, and
+    -- only a line with an issue has a file, line and detail.
     SELECT
-        variant,
+        CASE WHEN capture_key IS NOT NULL THEN variant END AS metric_variant,
         day,
-        score,
-        CASE WHEN delay_hours < 0 THEN NULL ELSE label END AS label,
-        predicted,
-        delay_hours,
-        without_inference_id
-    FROM matched
-    WHERE capture_key IS NOT NULL
-),
-score_groups AS (
-    -- Requests with the same score share their placement values, so they are computed per distinct
-    -- score, once per inference day (the comparison's strata: a traffic split that changes while the
-    -- base rate moves makes pooled AUCs differ with equal models) and once over the window (the AUC
-    -- the report shows). The day's grouping set leaves day NULL for the window's rows.
-    SELECT
+        CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 THEN label END AS label,
+        CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 AND label IS NOT NULL THEN score END AS labelled_score,
+        CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 AND label IS NOT NULL THEN delay_hours END AS labelled_delay,
+        without_inference_id,
         variant,
+        capture_issue,
+        capture_file,
+        capture_line,
+        capture_detail,
+        label_issue,
+        CASE WHEN label_issue IS NOT NULL THEN label_file END AS label_file,
+        CASE WHEN label_issue IS NOT NULL THEN label_line END AS label_line,
+        CASE WHEN label_issue IS NOT NULL THEN label_detail END AS label_detail
+    FROM (
+        SELECT
+            *,
+            CASE
+                WHEN label_issue_before_join IS NOT NULL THEN label_issue_before_join
+                WHEN label_key IS NOT NULL AND capture_key IS NULL THEN 'label_for_unknown_id'
+                WHEN delay_hours < 0 THEN 'label_before_inference'
+            END AS label_issue
+        FROM joined
+    ) AS with_label_issue
+),
+grouped AS (
+    -- One aggregation for every result kind. Requests with the same score share their placement
+    -- values, so the AUC is computed per distinct labelled score, once per inference day (the
+    -- comparison's strata: a traffic split that changes while the base rate moves makes pooled AUCs
+    -- differ with equal models) and once over the window (the AUC the report shows). Each line with
+    -- an issue is its own sample group (every other line falls into its issue's NULL group). A
+    -- grouping set leaves its other keys NULL: GROUPING() tells the sets apart, and a group whose own
+    -- key is NULL (rows that do not belong to that kind) gets no row_kind and is dropped.
+    SELECT
+        CASE
+            WHEN GROUPING(labelled_score) = 0 THEN
+                CASE WHEN metric_variant IS NOT NULL AND labelled_score IS NOT NULL THEN 'score' END
+            WHEN GROUPING(labelled_delay) = 0 THEN
+                CASE WHEN metric_variant IS NOT NULL AND labelled_delay IS NOT NULL THEN 'delay' END
+            WHEN GROUPING(metric_variant) = 0 THEN
+                CASE WHEN metric_variant IS NOT NULL THEN 'metrics' END
+            WHEN GROUPING(capture_file) = 0 THEN
+                CASE WHEN capture_issue IS NOT NULL THEN 'issue_sample' END
+            WHEN GROUPING(label_file) = 0 THEN
+                CASE WHEN label_issue IS NOT NULL THEN 'issue_sample' END
+            WHEN GROUPING(capture_issue) = 0 THEN
+                CASE WHEN capture_issue IS NOT NULL THEN 'issue_count' END
+            WHEN GROUPING(label_issue) = 0 THEN
+                CASE WHEN label_issue IS NOT NULL THEN 'issue_count' END
+        END AS row_kind,
+        COALESCE(metric_variant, variant) AS variant,
         COALESCE(day, 'all') AS period,
-        score,
-        CAST(SUM(label) AS BIGINT) AS positives_here,
-        CAST(SUM(1 - label) AS BIGINT) AS negatives_here
-    FROM joined
-    WHERE label IS NOT NULL
-    GROUP BY GROUPING SETS ((variant, day, score), (variant, score))
+        labelled_score AS score,
+        labelled_delay AS delay_hours,
+        COALESCE(capture_issue, label_issue) AS issue,
+        COALESCE(capture_file, label_file) AS source_file,
+        COALESCE(capture_line, label_line) AS line_number,
+        COALESCE(capture_detail, label_detail) AS detail,
+        COUNT(*) AS n,
+        CAST(SUM(without_inference_id) AS BIGINT) AS without_inference_id,
+        -- Captures without an InferenceId are mostly the evaluation's own TargetVariant requests, which
+        -- no label will follow: the label coverage leaves them out of both its sides (report.py).
+        CAST(SUM(CASE WHEN label IS NOT NULL THEN without_inference_id ELSE 0 END) AS BIGINT) AS labelled_without_inference_id,
+        -- The labels of a score group; the metrics rows' confusion counts are summed from these.
+        CAST(SUM(label) AS BIGINT) AS positives,
+        CAST(SUM(1 - label) AS BIGINT) AS negatives
+    FROM outcomes
+    GROUP BY GROUPING SETS (
+        (metric_variant, day, labelled_score),
+        (metric_variant, labelled_score),
+        (metric_variant, day),
+        (metric_variant),
+        (metric_variant, labelled_delay),
+        (capture_issue, variant),
+        (label_issue, variant),
+        (capture_issue, variant, capture_file, capture_line, capture_detail),
+        (label_issue, variant, label_file, label_line, label_detail)
+    )
 ),
 placed AS (
-    -- DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988): for a positive, the share of
-    -- negatives scored below it; for a negative, the share of positives scored above it; ties count 1/2.
+    -- One window over the groups, in one order:
+    -- * DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988): for a positive, the share
+    --   of negatives scored below it; for a negative, the share of positives scored above it; ties
+    --   count 1/2. A (variant, period)'s score groups and its metrics row share a partition, the
+    --   metrics row last (it has no score) and adding nothing. The counts are summed as DOUBLE: exact
+    --   below 2^53, and DuckDB's running sums of doubles cost less than of its 128-bit integers;
+    -- * the samples: each issue's lines numbered by file, line and detail (the first 20 are shown).
     SELECT
         *,
-        SUM(positives_here) OVER (PARTITION BY variant, period) AS positives,
-        SUM(negatives_here) OVER (PARTITION BY variant, period) AS negatives,
-        SUM(positives_here) OVER (
-            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) AS scored_positives,
+        SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) AS scored_negatives,
+        SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS positives_at_or_below,
-        SUM(negatives_here) OVER (
-            PARTITION BY variant, period ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS negatives_at_or_below
-    FROM score_groups
+        SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS negatives_at_or_below,
+        ROW_NUMBER() OVER (
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
+            ORDER BY score, source_file, line_number, detail
+        ) AS sample
+    FROM grouped
+    WHERE row_kind IS NOT NULL
 ),
 placements AS (
     SELECT
-        variant,
-        period,
-        positives,
-        negatives,
-        positives_here,
-        negatives_here,
-        (negatives_at_or_below - 0.5 * negatives_here) / negatives AS v10,
-        (positives - positives_at_or_below + 0.5 * positives_here) / positives AS v01
-    FROM placed
-    WHERE positives > 0 AND negatives > 0
-),
-auc AS (
-    -- AUC is the mean placement value of the positives; the sample variances of the placement values
-    -- come from weighted sums (each distinct score weighs as many requests as share it).
-    SELECT
-        variant,
-        period,
-        SUM(positives_here * v10) / MAX(positives) AS roc_auc,
-        CASE WHEN MAX(positives) > 1 THEN
-            (SUM(positives_here * v10 * v10) - SUM(positives_here * v10) * SUM(positives_here * v10) / MAX(positives))
-            / (MAX(positives) - 1) END AS v10_variance,
-        CASE WHEN MAX(negatives) > 1 THEN
-            (SUM(negatives_here * v01 * v01) - SUM(negatives_here * v01) * SUM(negatives_here * v01) / MAX(negatives))
-            / (MAX(negatives) - 1) END AS v01_variance
-    FROM placements
-    GROUP BY variant, period
-),
-counts AS (
-    SELECT
-        variant,
-        COALESCE(day, 'all') AS period,
-        COUNT(*) AS captured,
-        SUM(without_inference_id) AS without_inference_id,
-        -- Captures without an InferenceId are mostly the evaluation's own TargetVariant requests, which
-        -- no label will follow: the label coverage leaves them out of both its sides (report.py).
-        SUM(CASE WHEN label IS NOT NULL THEN without_inference_id ELSE 0 END) AS labelled_without_inference_id,
-        COUNT(label) AS labelled,
-        SUM(CASE WHEN label = 1 THEN 1 ELSE 0 END) AS positives,
-        SUM(CASE WHEN label = 0 THEN 1 ELSE 0 END) AS negatives,
-        SUM(CASE WHEN label = 1 AND predicted = 1 THEN 1 ELSE 0 END) AS tp,
-        SUM(CASE WHEN label = 0 AND predicted = 1 THEN 1 ELSE 0 END) AS fp,
-        SUM(CASE WHEN label = 0 AND predicted = 0 THEN 1 ELSE 0 END) AS tn,
-        SUM(CASE WHEN label = 1 AND predicted = 0 THEN 1 ELSE 0 END) AS fn
-    FROM joined
-    GROUP BY GROUPING SETS ((variant, day), (variant))
-),
-issues AS (
-    SELECT malformed AS issue, variant, source_file, line_number, detail
-    FROM capture_rows
-    WHERE malformed IS NOT NULL
-    UNION ALL
-    SELECT 'capture_duplicate_id' AS issue, variant, source_file, line_number, detail
-    FROM capture_rows AS c
-    WHERE malformed IS NULL AND EXISTS (SELECT 1 FROM capture_duplicated AS d WHERE d.join_key = c.detail)
-    UNION ALL
-    SELECT 'capture_without_inference_id' AS issue, variant, source_file, line_number, join_key AS detail
-    FROM captures
-    WHERE without_inference_id = 1
-    UNION ALL
-    SELECT malformed AS issue, NULL AS variant, source_file, line_number, detail
-    FROM label_rows
-    WHERE malformed IS NOT NULL
-    UNION ALL
-    SELECT 'label_duplicate_superseded' AS issue, NULL AS variant, source_file, line_number, join_key AS detail
-    FROM label_ranked
-    WHERE recency > 1
-    UNION ALL
-    SELECT 'label_for_unknown_id' AS issue, NULL AS variant, label_file, label_line, label_key AS detail
-    FROM matched
-    WHERE capture_key IS NULL
-    UNION ALL
-    SELECT 'label_before_inference' AS issue, variant, NULL AS source_file, NULL AS line_number, NULL AS detail
-    FROM joined
-    WHERE delay_hours < 0
-),
-issue_samples AS (
-    SELECT
         *,
-        ROW_NUMBER() OVER (PARTITION BY issue ORDER BY source_file, line_number, detail) AS sample
-    FROM issues
+        CASE WHEN row_kind = 'score' AND scored_positives > 0 AND scored_negatives > 0 THEN
+            (negatives_at_or_below - 0.5 * negatives) / scored_negatives END AS v10,
+        CASE WHEN row_kind = 'score' AND scored_positives > 0 AND scored_negatives > 0 THEN
+            (scored_positives - positives_at_or_below + 0.5 * positives) / scored_positives END AS v01,
+        -- A score at or above the threshold is a predicted positive (as in the offline evaluation).
+        CASE WHEN score >= :threshold THEN 1 ELSE 0 END AS predicted
+    FROM placed
+    WHERE row_kind <> 'issue_sample' OR sample <= 20
+),
+collapsed AS (
+    -- A (variant, period)'s score groups fold into its metrics row: the labelled requests and the
+    -- confusion at the threshold are sums over its score groups; AUC is the mean placement value of
+    -- the positives, and the sample variances of the placement values come from weighted sums (each
+    -- distinct score weighs as many requests as share it). Every other row is its own group.
+    SELECT
+        CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END AS row_kind,
+        variant,
+        period,
+        delay_hours,
+        issue,
+        source_file,
+        line_number,
+        detail,
+        MAX(CASE WHEN row_kind <> 'score' THEN n END) AS n,
+        MAX(CASE WHEN row_kind <> 'score' THEN without_inference_id END) AS without_inference_id,
+        MAX(CASE WHEN row_kind <> 'score' THEN labelled_without_inference_id END) AS labelled_without_inference_id,
+        SUM(CASE WHEN row_kind = 'score' THEN positives + negatives ELSE 0 END) AS labelled,
+        SUM(CASE WHEN row_kind = 'score' THEN positives ELSE 0 END) AS positives,
+        SUM(CASE WHEN row_kind = 'score' THEN negatives ELSE 0 END) AS negatives,
+        SUM(CASE WHEN row_kind = 'score' AND predicted = 1 THEN positives ELSE 0 END) AS tp,
+        SUM(CASE WHEN row_kind = 'score' AND predicted = 1 THEN negatives ELSE 0 END) AS fp,
+        MAX(scored_positives) AS scored_positives,
+        MAX(scored_negatives) AS scored_negatives,
+        SUM(positives * v10) AS sum_v10,
+        SUM(positives * v10 * v10) AS sum_v10_squared,
+        SUM(negatives * v01) AS sum_v01,
+        SUM(negatives * v01 * v01) AS sum_v01_squared
+    FROM placements
+    GROUP BY 1, variant, period, delay_hours, issue, source_file, line_number, detail
 )
 
 SELECT
-    'metrics' AS row_kind,
-    k.variant,
-    k.period,
-    k.captured,
-    k.without_inference_id,
-    k.labelled,
-    k.positives,
-    k.negatives,
-    k.tp,
-    k.fp,
-    k.tn,
-    k.fn,
-    a.roc_auc,
-    a.v10_variance,
-    a.v01_variance,
-    CAST(NULL AS BIGINT) AS delay_hours,
-    CAST(NULL AS VARCHAR) AS issue,
-    CAST(NULL AS VARCHAR) AS source_file,
-    CAST(NULL AS BIGINT) AS line_number,
-    CAST(NULL AS VARCHAR) AS detail,
-    CAST(NULL AS BIGINT) AS n,
-    k.labelled_without_inference_id
-FROM counts AS k
-LEFT JOIN auc AS a ON a.variant = k.variant AND a.period = k.period
-UNION ALL
-SELECT
-    'delay', variant, 'all', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    delay_hours, NULL, NULL, NULL, NULL, COUNT(*), NULL
-FROM joined
-WHERE label IS NOT NULL
-GROUP BY variant, delay_hours
-UNION ALL
-SELECT
-    'issue_count', variant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, issue, NULL, NULL, NULL, COUNT(*), NULL
-FROM issues
-GROUP BY issue, variant
-UNION ALL
-SELECT
-    'issue_sample', variant, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    NULL, issue, source_file, line_number, detail, NULL, NULL
-FROM issue_samples
-WHERE sample <= 20
+    row_kind,
+    variant,
+    CASE row_kind WHEN 'metrics' THEN period WHEN 'delay' THEN 'all' END AS period,
+    CASE WHEN row_kind = 'metrics' THEN n END AS captured,
+    CASE WHEN row_kind = 'metrics' THEN without_inference_id END AS without_inference_id,
+    CASE WHEN row_kind = 'metrics' THEN labelled END AS labelled,
+    CASE WHEN row_kind = 'metrics' THEN positives END AS positives,
+    CASE WHEN row_kind = 'metrics' THEN negatives END AS negatives,
+    CASE WHEN row_kind = 'metrics' THEN tp END AS tp,
+    CASE WHEN row_kind = 'metrics' THEN fp END AS fp,
+    CASE WHEN row_kind = 'metrics' THEN negatives - fp END AS tn,
+    CASE WHEN row_kind = 'metrics' THEN positives - tp END AS fn,
+    CASE WHEN scored_positives > 0 AND scored_negatives > 0 THEN sum_v10 / scored_positives END AS roc_auc,
+    CASE WHEN scored_positives > 1 AND scored_negatives > 0 THEN
+        (sum_v10_squared - sum_v10 * sum_v10 / scored_positives) / (scored_positives - 1) END AS v10_variance,
+    CASE WHEN scored_negatives > 1 AND scored_positives > 0 THEN
+        (sum_v01_squared - sum_v01 * sum_v01 / scored_negatives) / (scored_negatives - 1) END AS v01_variance,
+    delay_hours,
+    issue,
+    source_file,
+    line_number,
+    detail,
+    CASE WHEN row_kind IN ('delay', 'issue_count') THEN n END AS n,
+    CASE WHEN row_kind = 'metrics' THEN labelled_without_inference_id END AS labelled_without_inference_id
+FROM collapsed
 ORDER BY 1, 2, 3, 16, 17, 18, 19
