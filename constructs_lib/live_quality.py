@@ -84,6 +84,13 @@ LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
 # https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html). The optimized
 # Athena integration's page (connect-athena.html) lists no error names of its own.
 ATHENA_THROTTLED = "Athena.TooManyRequestsException"
+# The plan's "not one whole hour since the endpoint config was created" (live_quality.window.NothingToReadYet):
+# a Python Lambda's unhandled exception reaches Step Functions with its class name as the error name
+# (errorType; "Error handling in Step Functions":
+# https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). Every deploy that
+# replaces the endpoint config makes the next run within the hour hit it: the run ends as succeeded,
+# saying why, instead of failing and paging.
+NOTHING_TO_READ_YET = "NothingToReadYet"
 # EventBridge's count of target invocations that failed for good, after the target's retries (a role
 # that may not start the state machine, throttling); sent only when not zero ("Monitoring Amazon
 # EventBridge", FailedInvocations, dimension RuleName:
@@ -499,6 +506,11 @@ class LiveQuality(Construct):
             max_attempts=5,
             backoff_rate=2,
             jitter_strategy=sfn.JitterType.FULL,
+        )
+        plan.add_catch(
+            sfn.Succeed(self, "Nothing to read yet", comment="The endpoint config is less than a whole hour old"),
+            errors=[NOTHING_TO_READ_YET],
+            result_path="$.nothing_to_read_yet",
         )
         return start.next(plan).next(query).next(publish)
 

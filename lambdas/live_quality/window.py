@@ -59,7 +59,10 @@ START_KEYS = (
 
 
 class NothingToReadYet(RuntimeError):
-    """The window's anchor is not before the run's hour: not one whole hour of captures to read yet."""
+    """The window's anchor is not before the run's hour: not one whole hour of captures to read yet.
+
+    The state machine catches it by this class name (constructs_lib/live_quality.NOTHING_TO_READ_YET) and
+    ends the run as succeeded: every config change would otherwise page once."""
 
 
 @dataclass(frozen=True)

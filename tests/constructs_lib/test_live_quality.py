@@ -20,6 +20,7 @@ from live_quality import formats, tables
 from live_quality.formats import CapturedRequest, capture_record, ground_truth_record, json_line
 from live_quality.query import QUERY_PARAMETERS, athena_query
 from live_quality.threshold import THRESHOLD_PLACEHOLDER
+from live_quality.window import NothingToReadYet
 from tests.conftest import read_config
 from tests.policy_eval import Env
 from tests.policy_eval import Template as Resolved
@@ -238,6 +239,16 @@ def test_a_run_is_plan_then_the_athena_query_then_publish(template):
         "query_execution_id.$": "$.query.query_execution_id",
         "plan.$": "$.plan",
     }
+
+
+def test_a_run_within_the_hour_after_a_new_endpoint_config_ends_as_succeeded_not_failed(template):
+    # Every config change makes the next run within the hour find nothing to read; failing would page
+    # (the failed-run alarm). The catch names the plan's exception as Lambda reports it (its class name).
+    states = definition(template)["States"]
+    (catch,) = states["Plan"]["Catch"]
+    assert catch["ErrorEquals"] == [NothingToReadYet.__name__]
+    assert catch["ResultPath"] == "$.nothing_to_read_yet"
+    assert states[catch["Next"]]["Type"] == "Succeed"
 
 
 def test_the_query_is_the_committed_athena_text_run_to_completion(template):
