@@ -413,7 +413,7 @@ def test_a_retention_that_covers_the_window_is_kept_as_given():
     assert longer.capture_retention_days == 400
 
 
-@pytest.mark.parametrize(("retention", "lookback", "least"), [(7, 7, 8), (1, None, 8), (29, 30, 31)])
+@pytest.mark.parametrize(("retention", "lookback", "least"), [(7, 7, 8), (1, None, 43), (29, 30, 31)])
 def test_captures_that_would_expire_inside_the_window_are_refused_where_they_are_set(
     retention: int, lookback: int | None, least: int
 ):

@@ -116,10 +116,10 @@ def evaluation_rules(rules: dict[str, dict[str, dict[str, Any]]]) -> dict[str, d
 def test_configured_retentions_are_the_rules_days():
     data = read_config()
     endpoint = data["endpoints"][0]
-    endpoint["data_capture"] = {"retention_days": 40}
+    endpoint["data_capture"] = {"retention_days": 60}
     endpoint["evaluation"] = {"access_log_retention_days": 30}
     rules, warnings = built(data)
-    assert evaluation_rules(rules)["ExpireCaptures"]["ExpirationInDays"] == 40
+    assert evaluation_rules(rules)["ExpireCaptures"]["ExpirationInDays"] == 60
     (logs,) = [r for p, r in rules.items() if p.endswith("EvaluationBucket/AccessLogs")]
     assert logs["ExpireAccessLogs"]["ExpirationInDays"] == 30
     assert not [w for w in warnings if "not expired" in w]
@@ -130,7 +130,7 @@ def test_buckets_the_stack_does_not_create_get_no_rules_and_synth_names_what_to_
     data = read_config()
     endpoint = data["endpoints"][0]
     endpoint["evaluation"] = {"report_bucket_name": "team-ml-bucket"}
-    endpoint["data_capture"] = {"destination_s3_uri": "s3://capture-bucket/churn", "retention_days": 30}
+    endpoint["data_capture"] = {"destination_s3_uri": "s3://capture-bucket/churn", "retention_days": 50}
     rules, warnings = built(data)
     assert rules == {}  # the stack creates no bucket
     expired = sorted(w for w in warnings if "not expired" in w)
@@ -138,4 +138,4 @@ def test_buckets_the_stack_does_not_create_get_no_rules_and_synth_names_what_to_
     assert "Athena query results under s3://team-ml-bucket/athena-results/" in expired[0]
     assert "expiring prefix athena-results/ after 7 days" in expired[0]
     assert "Captured requests and responses under s3://capture-bucket/churn/" in expired[1]
-    assert "expiring prefix churn/ after 30 days" in expired[1]
+    assert "expiring prefix churn/ after 50 days" in expired[1]
