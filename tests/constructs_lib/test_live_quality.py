@@ -22,6 +22,7 @@ from live_quality.query import QUERY_PARAMETERS, athena_query
 from live_quality.threshold import THRESHOLD_PLACEHOLDER
 from live_quality.window import NothingToReadYet
 from tests.conftest import read_config
+from tests.live_quality_template import live_quality_definition as definition
 from tests.policy_eval import Env
 from tests.policy_eval import Template as Resolved
 from tests.synth import only_template
@@ -67,18 +68,6 @@ def bucket_name(resolved: Resolved) -> str:
 
 def output(resolved: Resolved, name: str) -> str:
     return str(resolved.resolve(resolved.body["Outputs"][name]["Value"]))
-
-
-def definition(template: Template) -> dict[str, Any]:
-    (machine,) = [
-        r
-        for lid, r in template.find_resources("AWS::StepFunctions::StateMachine").items()
-        if lid.startswith("LiveQuality")
-    ]
-    text = machine["Properties"]["DefinitionString"]
-    # Tokens (function ARNs, the partition) sit inside JSON strings; dropping them keeps the JSON valid.
-    parts = text["Fn::Join"][1] if isinstance(text, dict) else [text]
-    return json.loads("".join(p for p in parts if isinstance(p, str)))
 
 
 # --- what the committed Athena text reads -------------------------------------------------------

@@ -13,6 +13,7 @@ from aws_cdk.assertions import Template
 from constructs_lib.config import parse_config
 from constructs_lib.live_quality import ATHENA_THROTTLED, LAMBDA_THROTTLED
 from tests.conftest import read_config
+from tests.live_quality_template import live_quality_definition as definition
 from tests.synth import only_template
 
 # CDK's default retry of a LambdaInvoke task: the transient errors of "Handle Lambda service exceptions"
@@ -28,17 +29,6 @@ LAMBDA_SERVICE_ERRORS = {
 @pytest.fixture(scope="module")
 def template() -> Template:
     return only_template(read_config())
-
-
-def definition(template: Template) -> dict[str, Any]:
-    (machine,) = [
-        r
-        for lid, r in template.find_resources("AWS::StepFunctions::StateMachine").items()
-        if lid.startswith("LiveQuality")
-    ]
-    text = machine["Properties"]["DefinitionString"]
-    parts = text["Fn::Join"][1] if isinstance(text, dict) else [text]
-    return json.loads("".join(p for p in parts if isinstance(p, str)))
 
 
 def alarm_on(template: Template, namespace: str, metric: str) -> tuple[str, dict[str, Any]]:
