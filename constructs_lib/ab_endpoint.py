@@ -69,6 +69,12 @@ class AbEndpoint(Construct):
         super().__init__(scope, construct_id)
         self.spec = spec
         self.capture = capture
+        # Where SageMaker writes this endpoint's captures: "s3://<destination>/<endpoint-name>/<variant-name>/
+        # yyyy/mm/dd/hh/<filename>.jsonl" ("Capture data from real-time endpoint", view captured data:
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html). Only this
+        # prefix is written (the execution role) and read (live quality's state machine role), so another
+        # endpoint capturing to the same destination stays out of reach.
+        self.endpoint_captures = capture.child(spec.name) if capture else None
         # SageMaker writes container logs here; creating it gives it a retention and a key.
         self.log_group = logs.LogGroup(
             self,
@@ -86,7 +92,7 @@ class AbEndpoint(Construct):
             variants=spec.variants,
             key=key,
             log_group=self.log_group,
-            capture=capture,
+            capture=self.endpoint_captures,
             vpc=spec.vpc,
         ).role
 

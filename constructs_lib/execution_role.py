@@ -55,7 +55,8 @@ class ModelExecutionRole(Construct):
     :param variants: the variants whose artifacts and images the role may read.
     :param key: the endpoint's KMS key (storage volumes, captured data).
     :param log_group: the endpoint's log group, ``/aws/sagemaker/Endpoints/<name>``.
-    :param capture: where SageMaker writes captured data; default none: no S3 write access.
+    :param capture: where SageMaker writes this endpoint's captured data (``<destination><endpoint>/``,
+        ``AbEndpoint.endpoint_captures``); default none: no S3 write access.
     :param vpc: default none: no network-interface permissions.
     """
 
@@ -141,8 +142,8 @@ class ModelExecutionRole(Construct):
         ]
 
         if capture:
-            # Exactly the capture prefix: SageMaker writes <prefix><endpoint>/<variant>/yyyy/mm/dd/hh/<file>
-            # (model-monitor-data-capture-endpoint.html), encrypted with the key granted above.
+            # Exactly this endpoint's capture prefix: SageMaker writes <destination>/<endpoint>/<variant>/
+            # yyyy/mm/dd/hh/<file> (model-monitor-data-capture-endpoint.html), encrypted with the key granted above.
             self.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[capture.objects_arn]))
             wildcard_findings.append(wildcard_resource_finding(self, capture.objects_arn))
 

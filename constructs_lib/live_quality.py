@@ -37,7 +37,7 @@ from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
-from constructs_lib.config.model import LiveQualitySpec
+from constructs_lib.config.model import LIVE_QUALITY_RUN_TIMEOUT_HOURS, LiveQualitySpec
 from constructs_lib.lambda_shared import live_quality_tables, live_quality_threshold
 from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
 from constructs_lib.python_function import LAMBDAS_DIR, PythonFunction
@@ -99,7 +99,13 @@ EVENTS_NAMESPACE = "AWS/Events"
 FAILED_INVOCATIONS = "FailedInvocations"
 # A run reads at most a year of hours; Athena's DML queries time out after 30 minutes by default
 # (Service Quotas, "DML query timeout"), the Lambdas after minutes.
-RUN_TIMEOUT = Duration.hours(1)
+RUN_TIMEOUT = Duration.hours(LIVE_QUALITY_RUN_TIMEOUT_HOURS)
+# Step Functions' count of an execution that succeeded, per state machine ("Monitoring Step Functions
+# metrics using Amazon CloudWatch", execution metrics, dimension StateMachineArn:
+# https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html); CDK's
+# StateMachine.metric_succeeded() is that metric (AWS/States, ExecutionsSucceeded, Sum). Sent only when
+# an execution ends, so an hour without a success has no datapoint: missing data is what this alarm is about.
+NOT_SUCCEEDED_PERIOD = Duration.hours(1)
 # The account's Glue Data Catalog as Athena names it (QueryExecutionContext Catalog default).
 DATA_CATALOG = "AwsDataCatalog"
 PUBLISH_TIMEOUT = Duration.minutes(5)
@@ -168,7 +174,10 @@ class LiveQuality(Construct):
         names = shared_names()
         spec = endpoint.spec
         self.settings = settings
+        self.endpoint_name = spec.name
         self.capture, self.ground_truth = capture, ground_truth
+        # Athena reads this endpoint's captures only (the Glue table's location template starts there too).
+        self.endpoint_captures = capture.child(spec.name)
         self.athena_results = results.child(ATHENA_RESULTS_PREFIX)
         self.reports = results.child(REPORT_PREFIX)
         variants = [v.name for v in spec.variants]
@@ -266,6 +275,8 @@ class LiveQuality(Construct):
                 "METRICS_NAMESPACE": PROJECT_NAMESPACE,
                 # Labels for requests capture did not sample are expected, not an issue (report.py).
                 "CAPTURE_SAMPLING_PERCENTAGE": str(spec.data_capture.sampling_percentage),
+                # How much of an input issue's line the report quotes (request data, possibly personal).
+                "SAMPLE_EXCERPT_CHARS": str(settings.sample_excerpt_chars),
             },
         ).function
         self._grant_publish(key)
@@ -296,13 +307,14 @@ class LiveQuality(Construct):
 
         # A fixed, empty input: EventBridge would otherwise pass its scheduled event, whose keys the plan
         # function does not take. A manual run may pass the window's hours (README).
-        # Shipped DISABLED until the Athena path has run in a real account (issue 12; the README's status
-        # lists what is still open). Enable the rule (aws events enable-rule) once a manual
-        # start-execution has succeeded.
+        # DISABLED unless the config says live_quality.schedule_enabled: the Athena path has not run in a real
+        # account yet (issue 12; the README's status lists what is still open). The rule's State is the
+        # template's, so a rule enabled by hand would be disabled again by the next deploy: the config is the
+        # one switch.
         self.schedule = events.Rule(
             self,
             "Schedule",
-            enabled=False,
+            enabled=settings.schedule_enabled,
             schedule=events.Schedule.rate(Duration.hours(settings.schedule_hours)),
             targets=[
                 targets.SfnStateMachine(
@@ -361,6 +373,8 @@ class LiveQuality(Construct):
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
         )
 
+        self.not_succeeded_alarm = self._not_succeeded_alarm() if settings.schedule_enabled else None
+
         CfnOutput(
             stack,
             "LiveQualityStateMachineArn",
@@ -378,8 +392,40 @@ class LiveQuality(Construct):
     @property
     def alarms(self) -> list[cw.Alarm]:
         """Runs that failed or timed out, and scheduled runs that never started: both roll up into the
-        endpoint's composite alarm (both clear by themselves)."""
+        endpoint's composite alarm (both clear by themselves). Not :attr:`not_succeeded_alarm`, which stays
+        in ALARM until a run succeeds and so notifies on its own."""
         return [self.alarm, self.schedule_alarm]
+
+    def _not_succeeded_alarm(self) -> cw.Alarm:
+        """ALARM when no run succeeded in the last 2 × ``schedule_hours`` (at least ``schedule_hours`` + 2,
+        at most seven days: ``LiveQualitySpec.not_succeeded_evaluation_periods``).
+
+        The silent failures the other two alarms cannot see: a rule disabled by hand, a state machine that
+        is never started, runs stopped by hand, metrics that stop. Hourly periods, every one of them missing
+        or zero to alarm (datapoints to alarm = evaluation periods); missing data is breaching, as an hour
+        without a run has no datapoint at all. It stays in ALARM until a run succeeds, so it is not rolled
+        into the composite (it would hold the composite in ALARM and swallow later pages): the stack lets it
+        notify the topic itself (``EndpointAlarms.notify_directly``). Right after it is created every period
+        is missing, so expect ALARM unless a run succeeds first (UNVERIFIED: how CloudWatch evaluates a new
+        alarm with no datapoint at all is not spelled out for "breaching"): start one by hand when you enable
+        the schedule (README).
+        """
+        periods = self.settings.not_succeeded_evaluation_periods
+        # The loader refuses an enabled schedule whose alarm window CloudWatch cannot hold.
+        assert periods is not None, "config loader let an enabled schedule through without an alarm window"
+        name = self.endpoint_name
+        return self.state_machine.metric_succeeded(period=NOT_SUCCEEDED_PERIOD, statistic="Sum").create_alarm(
+            self,
+            "NotSucceededAlarm",
+            alarm_description=f"No live-quality run of {name} has succeeded for {periods} hours (the schedule runs "
+            f"every {self.settings.schedule_hours} h): no fresh report or Live* metrics. Check that the schedule rule "
+            "is enabled, the state machine's recent executions, and the run-failed and schedule alarms.",
+            threshold=1,
+            comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            treat_missing_data=cw.TreatMissingData.BREACHING,
+        )
 
     # --- Glue ----------------------------------------------------------------------------------------
 
@@ -500,6 +546,13 @@ class LiveQuality(Construct):
             )
         # Only the throttled start is retried: a query that failed (bad data never fails it; the
         # bytes-scanned cutoff does) would fail again and scan again.
+        # A query that ends FAILED with AthenaError.Retryable true ("True if the query might succeed if
+        # resubmitted": https://docs.aws.amazon.com/athena/latest/APIReference/API_AthenaError.html) is not
+        # resubmitted here: with .sync the task itself fails, and neither the error name nor the Cause it
+        # carries (where the query's id would be) is documented for the Athena integration
+        # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-athena.html lists none), so a Choice
+        # on Retryable would need the request-response pattern and a polling loop instead of .sync. Such a
+        # run fails, its alarm pages, and the next scheduled (or a manual) run reads the same window again.
         query.add_retry(
             errors=[ATHENA_THROTTLED],
             interval=Duration.seconds(5),
@@ -577,10 +630,14 @@ class LiveQuality(Construct):
                 ],
             )
         )
-        reads = [self.capture, self.ground_truth]
+        # Objects: this endpoint's captures only (<destination><endpoint>/, the layout SageMaker writes; see
+        # AbEndpoint.endpoint_captures). Listing stays on the destination prefix, the capture table's location:
+        # it reveals key names, not data, and whether Athena lists the table's location besides the projected
+        # partitions' is not documented (UNVERIFIED), so narrowing it could fail every query.
+        reads = [self.endpoint_captures, self.ground_truth]
         role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[loc.objects_arn for loc in reads]))
         # Athena lists the output location too (Knowledge Center "athena-output-bucket-error").
-        for location in (*reads, self.athena_results):
+        for location in (self.capture, self.ground_truth, self.athena_results):
             role.add_to_policy(
                 iam.PolicyStatement(
                     actions=["s3:ListBucket"],

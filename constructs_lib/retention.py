@@ -7,9 +7,10 @@ an expiry, parts of uploads that never completed, access logs. The rules here:
 * the evaluation bucket, whole: incomplete multipart uploads aborted after
   :data:`INCOMPLETE_UPLOADS_KEPT`, noncurrent versions deleted after :data:`NONCURRENT_VERSIONS_KEPT`;
 * a prefix whose objects expire (:func:`expire_prefix`: captures after the config's retention,
-  ``athena-results/`` after a few days): current versions expire, and as the bucket is versioned an
-  expired object is only hidden behind a delete marker, so its noncurrent version is deleted
-  :data:`EXPIRED_VERSIONS_KEPT` later; the delete marker left alone then goes too ("If the lifecycle
+  ``athena-results/`` after a few days, live quality's reports under ``live-quality/`` after
+  ``live_quality.report_retention_days``, as they quote input issues): current versions expire, and as
+  the bucket is versioned an expired object is only hidden behind a delete marker, so its noncurrent
+  version is deleted :data:`EXPIRED_VERSIONS_KEPT` later; the delete marker left alone then goes too ("If the lifecycle
   configuration is set to delete current versions ... Amazon S3 removes the expired object's delete
   marker": https://docs.aws.amazon.com/AmazonS3/latest/userguide/ManagingDelMarkers.html);
 * the access-log bucket: logs expire after ``evaluation.access_log_retention_days``.
@@ -20,7 +21,7 @@ lifecycle configurations": https://docs.aws.amazon.com/AmazonS3/latest/userguide
 A bucket's lifecycle configuration holds "up to 1,000 rules. This limit is not adjustable"; each rule
 selects objects with a filter, here a key prefix ("Lifecycle configuration elements":
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html). The evaluation
-bucket gets at most four, the log bucket one.
+bucket gets at most five, the log bucket one.
 
 A bucket the stack does not create (``evaluation.report_bucket_name``, a capture
 ``destination_s3_uri``) gets no rule from it: its lifecycle configuration is its owner's, and a

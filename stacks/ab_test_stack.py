@@ -123,12 +123,25 @@ class AbTestStack(Stack):
                 after=ATHENA_RESULTS_RETENTION,
                 what="Athena query results",
             )
+            # Reports quote input issues, which can be request data.
+            expire_prefix(
+                self,
+                bucket,
+                live.reports,
+                rule_id="ExpireLiveQualityReports",
+                after=Duration.days(spec.live_quality.report_retention_days),
+                what="Live-quality reports",
+            )
         # One page per incident: the composite rolls up the alarms that clear by themselves (a failed
         # live-quality run's alarm, and its schedule's, clear five minutes later). The settle queue's
-        # alarm stays in ALARM while its messages wait (up to 14 days) and would hold the composite
-        # there, swallowing every later page: it notifies on its own.
+        # alarm stays in ALARM while its messages wait (up to 14 days), and live quality's "has not
+        # succeeded" until a run succeeds: either would hold the composite there, swallowing every later
+        # page, so they notify on their own.
         composite = alarms.add_composite(srm.alarm, *(live.alarms if live else []))
         alarms.notify_directly(rollout.settle_failures_alarm)
+        not_succeeded = live.not_succeeded_alarm if live else None
+        if not_succeeded is not None:
+            alarms.notify_directly(not_succeeded)
         dashboard = EndpointDashboard(
             self,
             "Dashboard",
@@ -141,6 +154,7 @@ class AbTestStack(Stack):
                 srm.alarm,
                 rollout.settle_failures_alarm,
                 *(live.alarms if live else []),
+                *([not_succeeded] if not_succeeded is not None else []),
             ],
             srm_p_value=srm.p_value,
             live_quality=live is not None,

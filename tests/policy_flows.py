@@ -521,7 +521,8 @@ class FlowFinder:
             bucket, _, prefix = (
                 props["TableInput"]["StorageDescriptor"]["Location"].removeprefix("s3://").partition("/")
             )
-            sample = f"arn:{env.partition}:s3:::{bucket}/{prefix}2026/12/02/00/data.jsonl"
+            # With partition projection Athena reads the partitions' locations, from the location template.
+            sample = f"arn:{env.partition}:s3:::{_projected_object(props['TableInput'])}"
             outside = (
                 ""
                 if self.policies.bucket(bucket) is not None
@@ -720,7 +721,7 @@ class FlowFinder:
             roles = {
                 self.t.resolve(self.t.props(m)["ExecutionRoleArn"]) for m in self.t.of_type("AWS::SageMaker::Model")
             }
-            obj = _s3_object(capture["DestinationS3Uri"].rstrip("/") + "/captured.jsonl", self.env.partition)
+            obj = _s3_object(self.capture_object_uri(lid), self.env.partition)
             for role_arn in sorted(roles):
                 yield self._role(
                     "SageMaker → data-capture bucket",
@@ -735,6 +736,20 @@ class FlowFinder:
                     yield from self._role_key_flows(
                         "SageMaker → data-capture key", lid, role_arn, capture["KmsKeyId"], ["kms:GenerateDataKey"]
                     )
+
+    def capture_object_uri(self, config_id: str, endpoint: str | None = None) -> str:
+        """A capture file as SageMaker writes it for the endpoint on this config (or ``endpoint``):
+        ``<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`` ("Capture data from real-time
+        endpoint": https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html)."""
+        props = self.t.resolve(self.t.props(config_id))
+        if endpoint is None:
+            (endpoint,) = [
+                self.t.resolve(r["Properties"].get("EndpointName")) or self.t.physical_name(eid)
+                for eid, r in self.t.of_type("AWS::SageMaker::Endpoint").items()
+            ]
+        variant = props["ProductionVariants"][0]["VariantName"]
+        destination = props["DataCaptureConfig"]["DestinationS3Uri"].rstrip("/")
+        return f"{destination}/{endpoint}/{variant}/2026/12/02/00/captured.jsonl"
 
     def access_logging(self) -> Iterator[Flow]:
         """S3 server access logging → the log bucket, as ``logging.s3.amazonaws.com`` with the source
@@ -785,6 +800,24 @@ def _tasks(definition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
         for nested in ("Iterator", "ItemProcessor"):
             if nested in state:
                 yield from _tasks(state[nested])
+
+
+def _projected_object(table_input: Mapping[str, Any]) -> str:
+    """``bucket/key`` of an object in one partition of a table: its ``storage.location.template`` with each
+    projected column at its first enumerated value and the hour at 2026/12/02/00 (the table's location when
+    it projects nothing)."""
+    parameters = table_input.get("Parameters", {})
+    template = parameters.get("storage.location.template")
+    if template is None:
+        return str(table_input["StorageDescriptor"]["Location"]).removeprefix("s3://") + "2026/12/02/00/data.jsonl"
+
+    def value(match: re.Match[str]) -> str:
+        column = match.group(1)
+        if parameters.get(f"projection.{column}.type") == "enum":
+            return str(parameters[f"projection.{column}.values"]).split(",")[0]
+        return "2026/12/02/00"
+
+    return re.sub(r"\$\{(\w+)\}", value, template).removeprefix("s3://") + "data.jsonl"
 
 
 def _ecr_repository(image: str) -> str:

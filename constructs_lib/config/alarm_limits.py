@@ -53,3 +53,18 @@ def window_problem(period_seconds: int, evaluation_periods: int) -> str | None:
         f"period_seconds × evaluation_periods = {period_seconds} × {evaluation_periods} = {window} s exceeds "
         f"CloudWatch's {limit:,} s {scope} (PutMetricAlarm)"
     )
+
+
+MAX_HOURLY_EVALUATION_PERIODS = MAX_WINDOW_SECONDS // ONE_HOUR_SECONDS  # 168 one-hour periods: seven days
+
+
+def hourly_periods_to_see_every(every_hours: int, *, late_hours: int) -> int | None:
+    """One-hour periods an alarm on "no event in its window" needs when the event comes every ``every_hours``
+    hours and up to ``late_hours`` late: twice the interval, and never fewer than ``every_hours + late_hours
+    + 1`` (two events can then be ``every_hours + late_hours`` apart, and the hour the next one lands in may
+    not be published yet), capped at CloudWatch's seven days. None when even seven days cannot be sure to
+    hold one (the alarm would fire between healthy events)."""
+    needed = every_hours + late_hours + 1
+    if needed > MAX_HOURLY_EVALUATION_PERIODS:
+        return None
+    return min(max(2 * every_hours, needed), MAX_HOURLY_EVALUATION_PERIODS)

@@ -40,6 +40,8 @@ from constructs_lib.config.fields import (
 )
 from constructs_lib.config.model import (
     CAPTURE_RETENTION_MARGIN_DAYS,
+    LIVE_QUALITY_RUN_TIMEOUT_HOURS,
+    MAX_SAMPLE_EXCERPT_CHARS,
     AppConfig,
     AutoscalingSpec,
     BuiltinImage,
@@ -522,7 +524,16 @@ DATA_CAPTURE = Section(
 def _build_live_quality(ctx: Context, v: dict[str, Any], before: int) -> LiveQualitySpec | None:
     if len(ctx.problems) != before:
         return None
-    return LiveQualitySpec(**dict(v, threshold=float(v["threshold"]), alpha=float(v["alpha"])))
+    spec = LiveQualitySpec(**dict(v, threshold=float(v["threshold"]), alpha=float(v["alpha"])))
+    if spec.schedule_enabled and spec.not_succeeded_evaluation_periods is None:
+        ctx.error(
+            f"schedule_hours ({spec.schedule_hours}) is too long for an enabled schedule: its alarm must see a run "
+            f"succeed within schedule_hours + {LIVE_QUALITY_RUN_TIMEOUT_HOURS + 1} hours, and CloudWatch looks back "
+            f"at most {alarm_limits.MAX_HOURLY_EVALUATION_PERIODS} hours (PutMetricAlarm)",
+            "schedule_hours",
+        )
+        return None
+    return spec
 
 
 LIVE_QUALITY = Section(
@@ -539,6 +550,10 @@ LIVE_QUALITY = Section(
             "ground_truth_s3_uri",
             Text(S3_PREFIX_URI, "an s3://bucket/prefix URI", examples=("s3://my-ml-labels/fraud-ab/",)),
         ),
+        Field("schedule_enabled", Boolean()),
+        # S3's Expiration Days: "a non-zero positive integer" (LifecycleExpiration, S3 API reference).
+        Field("report_retention_days", Integer(1)),
+        Field("sample_excerpt_chars", Integer(0, MAX_SAMPLE_EXCERPT_CHARS)),
     ),
     _build_live_quality,
 )

@@ -15,6 +15,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from constructs_lib.config import alarm_limits
+from constructs_lib.lambda_shared import live_quality_tables
+
 
 def described(text: str) -> dict[str, str]:
     """Field metadata holding what the config key means, as editors and the config reference show it."""
@@ -189,6 +192,9 @@ DEFAULT_SAMPLING_PERCENTAGE = 20
 # RUN_TIMEOUT, constructs_lib/live_quality.py): with one day more, the oldest hour a run reads is still
 # there when the run reads it.
 CAPTURE_RETENTION_MARGIN_DAYS = 1
+# A live-quality run's time limit (the state machine's timeout, constructs_lib/live_quality.py): a run
+# ends at most this long after its schedule started it.
+LIVE_QUALITY_RUN_TIMEOUT_HOURS = 1
 
 
 @dataclass(frozen=True)
@@ -217,7 +223,8 @@ class DataCaptureSpec:
     destination_s3_uri: str | None = field(
         default=None,
         metadata=described(
-            "s3://bucket/prefix for the captured data; the execution role may write only there. Default: "
+            "s3://bucket/prefix for the captured data; SageMaker writes under <prefix>/<endpoint>/<variant>/, and "
+            "the execution role may write only under <prefix>/<endpoint>/. Default: "
             "s3://<the stack's evaluation bucket, or evaluation.report_bucket_name>/capture."
         ),
     )
@@ -326,6 +333,12 @@ class EvaluationSpec:
 # not); the cutoff leaves room for three times that traffic. Athena refuses cutoffs under 10 MB
 # (botocore's BytesScannedCutoffValue, the config loader reads it).
 DEFAULT_BYTES_SCANNED_CUTOFF = 50_000_000_000
+# Reports quote input issues (possibly personal data), and a run's report is superseded by the next
+# run's: three months leave a quarter's history of runs to compare, then they go.
+DEFAULT_REPORT_RETENTION_DAYS = 90
+# The live-quality query keeps at most this many characters of a malformed line as an issue's detail
+# (one number, in lambdas/live_quality/tables.py; a test checks the SQL cuts there).
+MAX_SAMPLE_EXCERPT_CHARS: int = live_quality_tables().MAX_ISSUE_DETAIL_CHARS
 
 
 @dataclass(frozen=True)
@@ -366,9 +379,44 @@ class LiveQualitySpec:
         default=None,
         metadata=described(
             "s3://bucket/prefix/ the labels are uploaded under, by hour (<prefix>/yyyy/mm/dd/hh/<file>.jsonl). "
-            "Default: s3://<the capture bucket>/ground-truth/<endpoint>/."
+            "Default: s3://<the stack's evaluation bucket, or evaluation.report_bucket_name>/ground-truth/<endpoint>/ "
+            "(also when data_capture.destination_s3_uri puts the captures in another bucket)."
         ),
     )
+    schedule_enabled: bool = field(
+        default=False,
+        metadata=described(
+            "Run the query every schedule_hours (the EventBridge rule's State, ENABLED or DISABLED), and alarm when "
+            "no run has succeeded for 2 × schedule_hours (at least schedule_hours + 2; CloudWatch looks back at most "
+            "7 days, so at most 166 hours between runs). Default false: the Athena path has not yet run in a real "
+            "account (README, live quality's status); start one run by hand, then set this to true. A rule enabled "
+            "in the console is disabled again by the next cdk deploy while this is false."
+        ),
+    )
+    report_retention_days: int = field(
+        default=DEFAULT_REPORT_RETENTION_DAYS,
+        metadata=described(
+            "Days each run's report.json and report.md (under live-quality/) are kept: their input-issue samples "
+            "can quote request data (sample_excerpt_chars). An S3 lifecycle rule on the bucket the stack creates; "
+            "with evaluation.report_bucket_name, synth warns and you set the rule. Default 90."
+        ),
+    )
+    sample_excerpt_chars: int = field(
+        default=MAX_SAMPLE_EXCERPT_CHARS,
+        metadata=described(
+            "Characters of each input-issue sample's detail the report keeps: the start of a malformed line "
+            "(request or label data, possibly personal) or the request's id. 0 keeps file and line only. At most "
+            "200, the query's own cut (the Athena result file under athena-results/ still holds those 200 "
+            "characters until it expires, after 7 days). Default 200."
+        ),
+    )
+
+    @property
+    def not_succeeded_evaluation_periods(self) -> int | None:
+        """Hourly periods of the "has not succeeded" alarm: 2 × ``schedule_hours``, at least enough for a run
+        that ends as late as it may, within CloudWatch's window; None when no window CloudWatch allows
+        (``alarm_limits``) is sure to see a run."""
+        return alarm_limits.hourly_periods_to_see_every(self.schedule_hours, late_hours=LIVE_QUALITY_RUN_TIMEOUT_HOURS)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,12 @@ LOADER_ONLY_RULES: tuple[LoaderOnlyRule, ...] = (
         "compares keys of two sections, one of them possibly a default",
     ),
     LoaderOnlyRule(
+        "enabled-schedule-alarm-window",
+        "with live_quality schedule_enabled, schedule_hours <= 166 (its alarm must see a run within CloudWatch's "
+        "seven days)",
+        "relates a key's value to another key's value",
+    ),
+    LoaderOnlyRule(
         "deployment-size-per-variant",
         "a deployment size in instances lies within the strategy's share (canary <= 50 %, linear 10-50 %, rolling "
         "5-50 %) of every production variant's initial_instance_count",

@@ -53,6 +53,7 @@ def run_publish(
             alpha=settings.alpha,
             sampling_percentage=settings.sampling_percentage,
             window_start=request.window_start,
+            sample_excerpt_chars=settings.sample_excerpt_chars,
         ),
         "run_id": request.run_id,
         "query": query.as_report_section(),

@@ -28,6 +28,7 @@ from live_quality.comparison import (
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
 from live_quality.stratified import Stratum
+from live_quality.tables import MAX_ISSUE_DETAIL_CHARS
 from live_quality.unsampled import UNMATCHED_ISSUE, labels_not_captured, unmatched_and_matched
 from live_quality.unsampled import markdown_line as unsampled_markdown_line
 from live_quality.window import MANUAL_START, START_ANCHOR, START_HORIZON, WindowStart
@@ -160,7 +161,13 @@ def _comparison_section(c: LiveComparison) -> dict[str, Any]:
     return section
 
 
-def _issues_section(result: QueryResult) -> dict[str, Any]:
+def _excerpt(detail: str | None, chars: int) -> str | None:
+    """The first ``chars`` characters of an issue's detail (a malformed line's start, or a request's id); None
+    for 0: the sample then names its file and line only."""
+    return detail[:chars] if detail and chars > 0 else None
+
+
+def _issues_section(result: QueryResult, excerpt_chars: int) -> dict[str, Any]:
     issues: dict[str, Any] = {}
     for (issue, variant), count in sorted(result.issue_counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         entry = issues.setdefault(
@@ -176,7 +183,7 @@ def _issues_section(result: QueryResult) -> dict[str, Any]:
                     "file": sample.source_file,
                     "line": sample.line_number,
                     "variant": sample.variant,
-                    "detail": sample.detail,
+                    "detail": _excerpt(sample.detail, excerpt_chars),
                 }
             )
     return issues
@@ -190,8 +197,13 @@ def build_report(
     alpha: float = 0.05,
     sampling_percentage: float = 100.0,
     window_start: WindowStart = MANUAL_START,
+    sample_excerpt_chars: int = MAX_ISSUE_DETAIL_CHARS,
 ) -> dict[str, Any]:
     """The run's report (see the module docstring for the variant groups); ``current_variants`` in endpoint order.
+
+    ``sample_excerpt_chars``: how much of each input-issue sample's detail the report keeps (default all the
+    query returns, ``MAX_ISSUE_DETAIL_CHARS``; 0: none, only file and line). The detail of a malformed line is
+    its start, which can be request or label data, possibly personal.
 
     ``sampling_percentage`` is the endpoint's capture sampling (default 100: every labelled request should
     have its capture record); labels without one are accounted for against it (``live_quality.unsampled``).
@@ -223,7 +235,9 @@ def build_report(
             alpha,
             family_candidates=len(candidates),
         )
-    issues = _issues_section(result)
+    if not 0 <= sample_excerpt_chars <= MAX_ISSUE_DETAIL_CHARS:
+        raise ValueError(f"sample_excerpt_chars must be 0 to {MAX_ISSUE_DETAIL_CHARS} (got {sample_excerpt_chars})")
+    issues = _issues_section(result, sample_excerpt_chars)
     unmatched, matched = unmatched_and_matched(
         {name: section.get("labelled", 0) for name, section in variants.items()},
         {name: issue["count"] for name, issue in issues.items()},
@@ -246,6 +260,7 @@ def build_report(
             "alpha": alpha,
             "min_labels_per_class": MIN_LABELS_PER_CLASS,
             "label_mix_alpha": LABEL_MIX_ALPHA,
+            "sample_excerpt_chars": sample_excerpt_chars,
         },
         "baseline": baseline,
         "family_tests": family_size(len(candidates)),

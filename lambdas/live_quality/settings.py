@@ -9,7 +9,9 @@ window's anchor, but never more than these whole days before the run's hour; ``l
 ``publish``: ``ENDPOINT_NAME``, ``VARIANTS`` (JSON list of the endpoint's variants in config order,
 the first is the baseline), ``ALPHA`` (default 0.05), ``REPORT_BUCKET``, ``REPORT_PREFIX`` (default
 ``live-quality/``), ``METRICS_NAMESPACE`` (default ``SageMakerABTesting``),
-``CAPTURE_SAMPLING_PERCENTAGE`` (the endpoint's data capture sampling, 0 to 100; default 100).
+``CAPTURE_SAMPLING_PERCENTAGE`` (the endpoint's data capture sampling, 0 to 100; default 100),
+``SAMPLE_EXCERPT_CHARS`` (characters of an input-issue sample's detail the report keeps, 0 to
+``tables.MAX_ISSUE_DETAIL_CHARS``; default all of them).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from live_quality.tables import MAX_LOOKBACK_DAYS
+from live_quality.tables import MAX_ISSUE_DETAIL_CHARS, MAX_LOOKBACK_DAYS
 from live_quality.threshold import THRESHOLD_RANGE
 
 DEFAULT_THRESHOLD = "0.5"
@@ -56,6 +58,7 @@ class PublishSettings:
     prefix: str
     namespace: str
     sampling_percentage: float = float(DEFAULT_SAMPLING_PERCENTAGE)
+    sample_excerpt_chars: int = MAX_ISSUE_DETAIL_CHARS
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -112,6 +115,15 @@ def _prefix(env: Mapping[str, str]) -> str:
     return prefix
 
 
+def _excerpt_chars(env: Mapping[str, str]) -> int:
+    text = (env.get("SAMPLE_EXCERPT_CHARS") or str(MAX_ISSUE_DETAIL_CHARS)).strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_ISSUE_DETAIL_CHARS:
+        raise InvalidLiveRun(
+            f"SAMPLE_EXCERPT_CHARS is {text!r}; it must be a whole number from 0 to {MAX_ISSUE_DETAIL_CHARS}"
+        )
+    return int(text)
+
+
 def plan_settings(env: Mapping[str, str]) -> PlanSettings:
     return PlanSettings(
         endpoint=_required(env, "ENDPOINT_NAME"),
@@ -129,4 +141,5 @@ def publish_settings(env: Mapping[str, str]) -> PublishSettings:
         prefix=_prefix(env),
         namespace=env.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
         sampling_percentage=_number(env, "CAPTURE_SAMPLING_PERCENTAGE", DEFAULT_SAMPLING_PERCENTAGE, *SAMPLING_RANGE),
+        sample_excerpt_chars=_excerpt_chars(env),
     )

@@ -20,3 +20,7 @@ LABEL_PARTITIONS = ("hour",)
 # tables project (constructs_lib/live_quality.py, HOUR_RANGE); beyond it the window is a configuration
 # mistake, and the workgroup's bytes-scanned cutoff would stop the query anyway.
 MAX_LOOKBACK_DAYS = 365
+# The most characters of a malformed line the query keeps as its issue's detail (substr(line, 1, 200) in
+# sql/live_quality.sql and the generated Athena text; a test checks both). The report keeps at most
+# ``live_quality.sample_excerpt_chars`` of them (SAMPLE_EXCERPT_CHARS), down to none.
+MAX_ISSUE_DETAIL_CHARS = 200

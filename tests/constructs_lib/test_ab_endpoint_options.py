@@ -140,7 +140,8 @@ def test_execution_role_scopes_every_s3_and_ecr_grant(resources: dict[str, Any])
         "arn::s3:::my-ml-models/fraud/registry/*",
     ]
     (write,) = by_action["s3:PutObject"]
-    assert joined_text(write) == "arn::s3:::my-ml-data-capture/fraud-ab/*"
+    # This endpoint's captures only: SageMaker writes <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/.
+    assert joined_text(write) == "arn::s3:::my-ml-data-capture/fraud-ab/fraud-ab/*"
     pulled = json.dumps(by_action["ecr:BatchGetImage"])
     assert "arn:aws:ecr:eu-west-1:111122223333:repository/fraud-model" in pulled
     assert ":repository/sagemaker-xgboost" in pulled

@@ -275,6 +275,9 @@ CROSS_FIELD: dict[str, Callable[[dict[str, Any]], None]] = {
         d["endpoints"][0]["data_capture"].update(retention_days=7),
         d["endpoints"][0]["live_quality"].update(lookback_days=7),
     ),
+    "enabled-schedule-alarm-window": lambda d: d["endpoints"][0]["live_quality"].update(
+        schedule_enabled=True, schedule_hours=167
+    ),
     "image-region-fits-host": lambda d: d["endpoints"][0]["variants"][1]["model"].update(
         image_uri="111122223333.dkr.ecr.cn-north-1.amazonaws.com/fraud-model:1"
     ),

@@ -379,7 +379,8 @@ def test_the_state_machine_role_reads_only_this_endpoint_s_prefixes_and_tables(r
         for action in listed(s["Action"]):
             by_action.setdefault(action, set()).update(listed(s["Resource"]))
     objects = {
-        f"arn:aws:s3:::{bucket}/capture/*",
+        # This endpoint's captures only: SageMaker writes <destination>/<endpoint>/<variant>/... .
+        f"arn:aws:s3:::{bucket}/capture/{ENDPOINT}/*",
         f"arn:aws:s3:::{bucket}/ground-truth/{ENDPOINT}/*",
         f"arn:aws:s3:::{bucket}/athena-results/*",
     }
@@ -479,7 +480,7 @@ def test_capture_is_on_by_default_into_the_bucket_s_capture_prefix_with_the_key(
         "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
     }
     role = [s for s in statements_of(resolved, "AbEndpointExecutionRole") if "s3:PutObject" in listed(s["Action"])]
-    assert [listed(s["Resource"]) for s in role] == [[f"arn:aws:s3:::{bucket_name(resolved)}/capture/*"]]
+    assert [listed(s["Resource"]) for s in role] == [[f"arn:aws:s3:::{bucket_name(resolved)}/capture/{ENDPOINT}/*"]]
 
 
 def test_capture_turned_off_creates_no_live_quality_resources():
@@ -532,7 +533,7 @@ def test_named_capture_and_label_places_are_read_where_they_are():
         if s["Action"] == "s3:GetObject"
         for r in listed(s["Resource"])
     }
-    assert reads == {"arn:aws:s3:::capture-bucket/churn/*", "arn:aws:s3:::label-bucket/churn/labels/*"}
+    assert reads == {f"arn:aws:s3:::capture-bucket/churn/{ENDPOINT}/*", "arn:aws:s3:::label-bucket/churn/labels/*"}
 
 
 # --- config errors, located --------------------------------------------------------------------------------

@@ -89,3 +89,18 @@ def test_the_publish_step_knows_the_capture_sampling_percentage(template: Templa
     ]
     sampling = parse_config(read_config(), "default").endpoints[0].data_capture.sampling_percentage
     assert publish["Properties"]["Environment"]["Variables"]["CAPTURE_SAMPLING_PERCENTAGE"] == str(sampling)
+
+
+def test_the_publish_step_quotes_as_much_of_a_bad_line_as_the_config_says(template: Template):
+    """Reports keep the query's whole excerpt by default; sample_excerpt_chars 0 keeps file and line only."""
+
+    def excerpt_env(t: Template) -> str:
+        (publish,) = [
+            r for lid, r in t.find_resources("AWS::Lambda::Function").items() if lid.startswith("LiveQualityPublish")
+        ]
+        return str(publish["Properties"]["Environment"]["Variables"]["SAMPLE_EXCERPT_CHARS"])
+
+    assert excerpt_env(template) == "200"
+    data = read_config()
+    data["endpoints"][0]["live_quality"] = {"sample_excerpt_chars": 0}
+    assert excerpt_env(only_template(data)) == "0"

@@ -237,8 +237,8 @@ def test_execution_role_reads_exactly_the_served_model_artifacts(resources: dict
         a.startswith("s3:") and a not in ("s3:GetObject", "s3:PutObject") for s in statements for a in _actions(s)
     )
     (put,) = [s for s in statements if "s3:PutObject" in _actions(s)]
-    assert _actions(put) == ["s3:PutObject"] and joined_text(put["Resource"]).endswith("/capture/*"), (
-        "captured data only"
+    assert _actions(put) == ["s3:PutObject"] and joined_text(put["Resource"]).endswith("/capture/churn-ab/*"), (
+        "this endpoint's captured data only"
     )
 
 

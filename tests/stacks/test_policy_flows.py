@@ -51,7 +51,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.policy_eval import Env, Template, evaluate
+from tests.policy_eval import Env, Template, evaluate, same_account_allows
 from tests.policy_flows import Flow, FlowFinder
 from tests.synth import FAKE_ACCOUNT, synth_templates
 
@@ -214,3 +214,34 @@ def test_only_this_stacks_alarm_in_this_account_may_publish(finders: dict[str, F
                 policy = finder.policies.topic(request.resource)
                 assert policy is not None
                 assert not evaluate(policy, request, finder.env).allowed, f"{stack}: {changed} {flow.describe()}"
+
+
+def test_captures_are_written_and_read_for_this_endpoint_only(finders: dict[str, FlowFinder]):
+    """The execution role writes, and the live-quality role reads, ``<destination>/<this endpoint>/`` only
+    (SageMaker's capture layout): another endpoint capturing to the same destination is out of reach."""
+    for stack, finder in finders.items():
+        writes = [f for f in finder.all() if f.kind == "SageMaker → data-capture bucket"]
+        reads = [f for f in finder.all() if f.kind == "Athena → table data in S3" and f.request is not None]
+        reads = [f for f in reads if f.request is not None and f.request.action == "s3:GetObject"]
+        if not writes:
+            continue  # data capture off
+        (config_id,) = finder.t.of_type("AWS::SageMaker::EndpointConfig")
+        own = _s3_arn(finder.capture_object_uri(config_id), finder.env.partition)
+        other = _s3_arn(finder.capture_object_uri(config_id, endpoint="another-endpoint"), finder.env.partition)
+        endpoint_prefix = (
+            own.rsplit("/", 6)[0] + "/"
+        )  # <destination>/<endpoint>/, before <variant>/yyyy/mm/dd/hh/<file>
+        capture_reads = [f for f in reads if f.request is not None and f.request.resource.startswith(endpoint_prefix)]
+        assert capture_reads, f"{stack}: no flow reads the captures the endpoint writes"
+        for flow in [*writes, *capture_reads]:
+            assert flow.request is not None and flow.decision is not None and flow.decision.allowed, flow.describe()
+            elsewhere = replace(flow.request, resource=other)
+            bucket_policy = finder.policies.bucket(other.split(":::", 1)[1].split("/", 1)[0])
+            decision = same_account_allows(
+                finder.policies.identity(flow.request.principal[1]), bucket_policy, elsewhere, finder.env
+            )
+            assert not decision.allowed, f"{stack}: {flow.kind} reaches {other}"
+
+
+def _s3_arn(uri: str, partition: str) -> str:
+    return f"arn:{partition}:s3:::{uri.removeprefix('s3://')}"

@@ -44,7 +44,13 @@ def test_the_evaluation_bucket_expires_captures_athena_results_old_versions_and_
     resolved = Resolved(template.to_json(), Env())
     bucket, _ = buckets(template)
     rules = rules_by_id(bucket)
-    assert set(rules) == {"AbortIncompleteUploads", "DeleteNoncurrentVersions", "ExpireCaptures", "ExpireAthenaResults"}
+    assert set(rules) == {
+        "AbortIncompleteUploads",
+        "DeleteNoncurrentVersions",
+        "ExpireCaptures",
+        "ExpireAthenaResults",
+        "ExpireLiveQualityReports",
+    }
     assert all(r["Status"] == "Enabled" for r in rules.values())
 
     # The prefixes are where SageMaker writes the captures and where the workgroup puts its results.
@@ -60,7 +66,7 @@ def test_the_evaluation_bucket_expires_captures_athena_results_old_versions_and_
     captures, results = rules["ExpireCaptures"], rules["ExpireAthenaResults"]
     assert f"s3://{bucket_name}/{captures['Prefix']}" == capture_uri + "/"
     assert f"s3://{bucket_name}/{results['Prefix']}" == results_uri
-    # Default: the live-quality window (lookback_days 7) plus a day; athena-results after a week.
+    # Default: the live-quality window (lookback_days, 42) plus a day; athena-results after a week.
     lookback = parse_config(read_config(), "default").endpoints[0].live_quality.lookback_days
     assert captures["ExpirationInDays"] == lookback + 1
     assert results["ExpirationInDays"] == 7
@@ -69,6 +75,15 @@ def test_the_evaluation_bucket_expires_captures_athena_results_old_versions_and_
 
     assert "Prefix" not in rules["AbortIncompleteUploads"] and "Prefix" not in rules["DeleteNoncurrentVersions"]
     assert rules["AbortIncompleteUploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
+    # The reports the publish step writes (their issue samples can quote request data) go after 90 days.
+    (publish,) = [
+        r for lid, r in resolved.of_type("AWS::Lambda::Function").items() if lid.startswith("LiveQualityPublish")
+    ]
+    report_prefix = resolved.resolve(publish["Properties"]["Environment"]["Variables"]["REPORT_PREFIX"])
+    reports = rules["ExpireLiveQualityReports"]
+    assert reports["Prefix"] == report_prefix == "live-quality/"
+    assert reports["ExpirationInDays"] == 90
+    assert reports["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     assert rules["DeleteNoncurrentVersions"]["NoncurrentVersionExpiration"] == {"NoncurrentDays": 30}
     assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
 
@@ -118,8 +133,10 @@ def test_configured_retentions_are_the_rules_days():
     endpoint = data["endpoints"][0]
     endpoint["data_capture"] = {"retention_days": 60}
     endpoint["evaluation"] = {"access_log_retention_days": 30}
+    endpoint["live_quality"] = {"report_retention_days": 14}
     rules, warnings = built(data)
     assert evaluation_rules(rules)["ExpireCaptures"]["ExpirationInDays"] == 60
+    assert evaluation_rules(rules)["ExpireLiveQualityReports"]["ExpirationInDays"] == 14
     (logs,) = [r for p, r in rules.items() if p.endswith("EvaluationBucket/AccessLogs")]
     assert logs["ExpireAccessLogs"]["ExpirationInDays"] == 30
     assert not [w for w in warnings if "not expired" in w]
@@ -134,8 +151,10 @@ def test_buckets_the_stack_does_not_create_get_no_rules_and_synth_names_what_to_
     rules, warnings = built(data)
     assert rules == {}  # the stack creates no bucket
     expired = sorted(w for w in warnings if "not expired" in w)
-    assert len(expired) == 2
+    assert len(expired) == 3
     assert "Athena query results under s3://team-ml-bucket/athena-results/" in expired[0]
     assert "expiring prefix athena-results/ after 7 days" in expired[0]
     assert "Captured requests and responses under s3://capture-bucket/churn/" in expired[1]
     assert "expiring prefix churn/ after 50 days" in expired[1]
+    assert "Live-quality reports under s3://team-ml-bucket/live-quality/" in expired[2]
+    assert "expiring prefix live-quality/ after 90 days" in expired[2]
