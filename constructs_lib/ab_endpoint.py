@@ -210,7 +210,13 @@ class AbEndpoint(Construct):
         )
 
     def grant_read_serving_since(self, grantee: iam.IGrantable) -> None:
-        """ListTags on this endpoint: the serving-since marker (lambdas/endpoint_weights/serving_since.py)."""
+        """ListTags on this endpoint: the serving-since marker (lambdas/endpoint_weights/serving_since.py).
+
+        UNVERIFIED here (no account): that sagemaker:ListTags and sagemaker:AddTags take the endpoint's
+        ARN as their resource (the Service Authorization Reference's SageMaker page lists resource types
+        per action; not read line by line). Were they "*"-only, the calls would be refused: the plan
+        would fail loudly (it never falls back on an unreadable marker) and the custom resource would
+        log that the marker was not written."""
         iam.Grant.add_to_principal(grantee=grantee, actions=["sagemaker:ListTags"], resource_arns=[self.endpoint_arn])
 
     def grant_mark_serving_since(self, grantee: iam.IGrantable) -> None:
