@@ -27,6 +27,7 @@ from constructs_lib.config.model import CapacitySizeSpec, ContainerModel, Endpoi
 from constructs_lib.deployment_alarms import DeploymentAlarms
 from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
+from constructs_lib.lambda_shared import serving_since_tag_key
 from constructs_lib.python_function import LOG_RETENTION
 from constructs_lib.s3_location import S3Location
 
@@ -42,6 +43,9 @@ from constructs_lib.s3_location import S3Location
 # that window (1:1 live weights → 0.05 %), where SageMaker's default of 1.0 would give it a third.
 # Weights are relative floats >= 0 (VariantWeight in the SageMaker service model).
 ENDPOINT_CONFIG_WEIGHT = 0.001
+# The endpoint tag the weights custom resource writes and the live-quality plan reads (one source:
+# lambdas/endpoint_weights/serving_since.py).
+SERVING_SINCE_TAG_KEY = serving_since_tag_key()
 
 
 class AbEndpoint(Construct):
@@ -200,14 +204,42 @@ class AbEndpoint(Construct):
         The config's own ARN and nothing wider: its generated name has no prefix to scope a pattern
         by, and any other config is not this stack's. The price: while a deployment moves the endpoint
         to a new config, the policy may already name the new one while DescribeEndpoint still names
-        the old one (it does until the new fleet serves), and DescribeEndpointConfig is refused for
-        those minutes; the reader says so (lambdas/live_quality/endpoint_anchor.py).
+        the old one (it does until the new fleet serves). The reader does not ask while the endpoint
+        shows a deployment (busy, or PendingDeploymentSummary); in the moments around one it is
+        refused and says so (lambdas/live_quality/endpoint_anchor.py).
         """
         iam.Grant.add_to_principal(
             grantee=grantee, actions=["sagemaker:DescribeEndpoint"], resource_arns=[self.endpoint_arn]
         )
         iam.Grant.add_to_principal(
             grantee=grantee, actions=["sagemaker:DescribeEndpointConfig"], resource_arns=[self.endpoint_config_arn]
+        )
+
+    def grant_read_serving_since(self, grantee: iam.IGrantable) -> None:
+        """ListTags on this endpoint: the serving-since marker (lambdas/endpoint_weights/serving_since.py).
+
+        UNVERIFIED here (no account): that sagemaker:ListTags and sagemaker:AddTags take the endpoint's
+        ARN as their resource (the Service Authorization Reference's SageMaker page lists resource types
+        per action; not read line by line). Were they "*"-only, the calls would be refused: the plan
+        would fail loudly (it never falls back on an unreadable marker) and the custom resource would
+        log that the marker was not written."""
+        iam.Grant.add_to_principal(grantee=grantee, actions=["sagemaker:ListTags"], resource_arns=[self.endpoint_arn])
+
+    def grant_mark_serving_since(self, grantee: iam.IGrantable) -> None:
+        """AddTags on this endpoint, for the serving-since tag key only.
+
+        ``aws:TagKeys`` is the keys in the request ("AWS global condition context keys":
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tagkeys);
+        with ``ForAllValues`` every key in it must be the marker's. That SageMaker's AddTags supplies the
+        key is from the Service Authorization Reference's SageMaker page (list_amazonsagemaker.html), not
+        checked against a real account here: UNVERIFIED. Were it absent, the condition would hold (a
+        ForAllValues test over no values is true) and the grant would still be this endpoint's tags only.
+        """
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:AddTags"],
+            resource_arns=[self.endpoint_arn],
+            conditions={"ForAllValues:StringEquals": {"aws:TagKeys": [SERVING_SINCE_TAG_KEY]}},
         )
 
     @property

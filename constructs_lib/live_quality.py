@@ -91,6 +91,10 @@ ATHENA_THROTTLED = "Athena.TooManyRequestsException"
 # replaces the endpoint config makes the next run within the hour hit it: the run ends as succeeded,
 # saying why, instead of failing and paging.
 NOTHING_TO_READ_YET = "NothingToReadYet"
+# The plan's "the endpoint is being deployed" (live_quality.endpoint_anchor.DeploymentInProgress): a busy
+# EndpointStatus or a PendingDeploymentSummary. Two fleets may serve and the config that will serve is
+# not settled; the run ends as succeeded, saying why, for the same reason.
+DEPLOYMENT_IN_PROGRESS = "DeploymentInProgress"
 # EventBridge's count of target invocations that failed for good, after the target's retries (a role
 # that may not start the state machine, throttling); sent only when not zero ("Monitoring Amazon
 # EventBridge", FailedInvocations, dimension RuleName:
@@ -248,16 +252,18 @@ class LiveQuality(Construct):
             "PlanFunction",
             handler="live_quality.handler.plan",
             key=key,
-            description=f"Live quality of {spec.name}: the hours of captures and labels one run reads, from the "
-            "endpoint config's creation",
+            description=f"Live quality of {spec.name}: the hours of captures and labels one run reads, from when "
+            "the endpoint's config began to serve alone",
             environment={
                 "ENDPOINT_NAME": endpoint.endpoint_name,
                 "LOOKBACK_DAYS": str(settings.lookback_days),
                 "THRESHOLD": repr(settings.threshold),
             },
         ).function
-        # The window starts when the endpoint's current config was created (lambdas/live_quality/window.py).
+        # The window starts when the endpoint's current config began to serve alone: its creation, or the
+        # serving-since tag on the endpoint (lambdas/live_quality/endpoint_anchor.py).
         endpoint.grant_describe_current_config(self.plan_function)
+        endpoint.grant_read_serving_since(self.plan_function)
         self.publish_function = PythonFunction(
             self,
             "PublishFunction",
@@ -564,6 +570,11 @@ class LiveQuality(Construct):
             sfn.Succeed(self, "Nothing to read yet", comment="The endpoint config is less than a whole hour old"),
             errors=[NOTHING_TO_READ_YET],
             result_path="$.nothing_to_read_yet",
+        )
+        plan.add_catch(
+            sfn.Succeed(self, "Deployment in progress", comment="The endpoint is being deployed; nothing was read"),
+            errors=[DEPLOYMENT_IN_PROGRESS],
+            result_path="$.deployment_in_progress",
         )
         return start.next(plan).next(query).next(publish)
 

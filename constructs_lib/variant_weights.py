@@ -40,11 +40,12 @@ from constructs_lib.waiter_budget import longest_total_timeout_seconds
 # (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html#cfn-cloudformation-customresource-servicetimeout).
 SERVICE_TIMEOUT = Duration.hours(1)  # the most CloudFormation allows, set explicitly
 # The handlers' own timeouts. on_event makes at most two calls (lambdas/weights_provider), each
-# bounded well inside a minute by its client config. is_complete makes at most two single-attempt
-# calls of at most 5 s each; a short timeout keeps every poll short, and a poll cut off by it
-# just counts as "not yet" (the waiter retries any failure).
+# bounded well inside a minute by its client config. is_complete makes at most three single-attempt
+# calls of at most 5 s each (DescribeEndpoint, AddTags of the serving-since marker, PutMetricData);
+# a short timeout keeps every poll short, and a poll cut off by it just counts as "not yet" (the
+# waiter retries any failure).
 ON_EVENT_TIMEOUT = DEFAULT_TIMEOUT
-IS_COMPLETE_TIMEOUT = Duration.seconds(15)
+IS_COMPLETE_TIMEOUT = Duration.seconds(20)
 # DescribeEndpoint every 30 s, for at most TOTAL_TIMEOUT. The framework must give up before
 # CloudFormation does: its timeout handler then fails the resource with "Operation timed out"
 # and the waiter stops. If CloudFormation gave up first, the stack would roll back with a
@@ -111,6 +112,8 @@ class VariantWeights(Construct):
         self._handlers = (on_event, is_complete)
         for function in self._handlers:
             grant_weight_changes(endpoint, function)
+            # The serving-since marker after a config change or a rolled-back deployment (weights_provider).
+            endpoint.grant_mark_serving_since(function)
 
         # The framework's own functions get roles limited to their log group (instead of the
         # account-wide AWSLambdaBasicExecutionRole); the Provider adds the invoke permissions.

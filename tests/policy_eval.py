@@ -210,15 +210,16 @@ class Request:
 
     :param principal: ``("Service", "cloudwatch.amazonaws.com")`` or ``("AWS", "<role or account ARN>")``.
     :param context: the condition keys the caller sends (names are case-insensitive), e.g.
-        ``aws:SourceAccount``, ``aws:SourceArn``, ``aws:SecureTransport``. Default none.
+        ``aws:SourceAccount``, ``aws:SourceArn``, ``aws:SecureTransport``; a multivalued key (``aws:TagKeys``)
+        as a tuple. Default none.
     """
 
     principal: tuple[str, str]
     action: str
     resource: str
-    context: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
-    def key(self, name: str) -> str | None:
+    def key(self, name: str) -> str | tuple[str, ...] | None:
         lowered = {k.lower(): v for k, v in self.context.items()}
         return lowered.get(name.lower())
 
@@ -275,15 +276,26 @@ CONDITION_OPERATORS: dict[str, tuple[Callable[[str, str], bool], bool]] = {
 
 
 def _condition_holds(operator: str, key: str, values: Any, request: Request) -> bool:
+    qualifier, _, operator = operator.rpartition(":")
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
-    if base not in CONDITION_OPERATORS or ":" in base:
-        raise Unsupported(f"condition operator {operator}")
+    if base not in CONDITION_OPERATORS or qualifier not in ("", "ForAllValues", "ForAnyValue"):
+        raise Unsupported(f"condition operator {qualifier + ':' if qualifier else ''}{operator}")
     match, negated = CONDITION_OPERATORS[base]
     actual = request.key(key)
+    if qualifier:
+        # Set operators over a multivalued key ("Set operators for multivalued context keys":
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html):
+        # ForAllValues holds when every value in the request matches some policy value, and also when the
+        # key is missing or empty; ForAnyValue when at least one does, never for a missing key.
+        request_values = [] if actual is None else [actual] if isinstance(actual, str) else list(actual)
+        hits = [any(match(str(p), v) for p in _as_list(values)) != negated for v in request_values]
+        return all(hits) if qualifier == "ForAllValues" else any(hits)
     if actual is None:
         # A missing key matches nothing; negated operators and ...IfExists then hold.
         return if_exists or negated
+    if not isinstance(actual, str):
+        raise Unsupported(f"{operator} on the multivalued key {key} (use ForAllValues or ForAnyValue)")
     hit = any(match(str(p), actual) for p in _as_list(values))
     return not hit if negated else hit
 

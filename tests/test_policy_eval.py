@@ -195,6 +195,24 @@ def test_conditions(condition: dict, context: dict, allowed: bool):
     assert evaluate([statement], Request(("AWS", "a"), "x:Y", "r", context), ENV).allowed is allowed
 
 
+@pytest.mark.parametrize(
+    ("keys", "all_values", "any_value"),
+    [
+        (("abtest:serving-since",), True, True),
+        (("abtest:serving-since", "owner"), False, True),  # one key outside the list: ForAllValues fails
+        (("owner",), False, False),
+        ((), True, False),  # no key in the request: ForAllValues holds, ForAnyValue does not
+        (None, True, False),
+    ],
+)
+def test_set_operators_over_a_multivalued_key(keys: tuple[str, ...] | None, all_values: bool, any_value: bool):
+    context = {} if keys is None else {"aws:TagKeys": keys}
+    for qualifier, expected in (("ForAllValues", all_values), ("ForAnyValue", any_value)):
+        condition = {f"{qualifier}:StringEquals": {"aws:TagKeys": ["abtest:serving-since"]}}
+        statement = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": condition}
+        assert evaluate([statement], Request(("AWS", "a"), "x:Y", "r", context), ENV).allowed is expected, qualifier
+
+
 def test_an_unknown_condition_operator_raises():
     statement = {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "x"}}}
     with pytest.raises(Unsupported, match="IpAddress"):

@@ -75,6 +75,10 @@ class Busy(RuntimeError):
 class ConfigurationRolledBack(EndpointUnavailable):
     """The endpoint is InService on another endpoint config than the one asked for (a rolled-back deployment)."""
 
+    def __init__(self, message: str, state: EndpointState) -> None:
+        super().__init__(message)
+        self.state = state  # what DescribeEndpoint showed: the config that serves, the endpoint's ARN
+
 
 @dataclass(frozen=True)
 class VariantState:
@@ -99,6 +103,7 @@ class EndpointState:
     pending_statuses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # LastDeploymentConfig's policy, e.g. "BlueGreenUpdatePolicy CANARY" (for messages only).
     last_deployment: str = ""
+    arn: str = ""  # EndpointArn
 
     @property
     def busy(self) -> bool:
@@ -170,6 +175,7 @@ def describe(client: Any, endpoint_name: str) -> EndpointState | None:
             for v in (pending or {}).get("ProductionVariants", [])
         },
         last_deployment=_deployment_summary(raw.get("LastDeploymentConfig") or {}),
+        arn=raw.get("EndpointArn", ""),
     )
 
 
@@ -193,7 +199,8 @@ def require_declared_config(state: EndpointState, config_name: str) -> None:
     raise ConfigurationRolledBack(
         f"endpoint {state.name} serves endpoint config {state.config_name}, but the stack declares {config_name}"
         f"{deployment}: a deployment guardrail may have rolled the update back (see the endpoint's events and "
-        "its rollback alarms); weights left unchanged"
+        "its rollback alarms); weights left unchanged",
+        state,
     )
 
 

@@ -1,8 +1,10 @@
 """Live-quality Lambda: two steps of the scheduled state machine around Athena's query.
 
 ``plan`` (event ``{"time": "<$$.Execution.StartTime>"}``, optionally the three window hours of a
-manual run or its ``anchor_hour``) reads where the window starts (the creation of the endpoint's
-current endpoint config: DescribeEndpoint, DescribeEndpointConfig, ``endpoint_anchor``) and returns
+manual run or its ``anchor_hour``) reads where the window starts (when the endpoint's current
+endpoint config began to serve alone: DescribeEndpoint, DescribeEndpointConfig, ListTags,
+``endpoint_anchor``; during a deployment it raises ``DeploymentInProgress``), refuses a window whose
+metrics CloudWatch would no longer take (``metric_time.check_plannable``), and returns
 the run id, the window (with the threshold), where it starts and why (``window_start``) and the query's
 ``ExecutionParameters`` (the endpoint and the four hours);
 the state machine runs the committed Athena text with them (``.sync``) and calls ``publish``
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -33,13 +35,14 @@ from endpoint_weights.endpoint import RETRY_CONFIG
 from evaluate.aws_io import run_id
 from live_quality.endpoint_anchor import read_endpoint_anchor
 from live_quality.events import plan_output, plan_request, plan_window, publish_request
+from live_quality.metric_time import check_plannable
 from live_quality.settings import plan_settings, publish_settings
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 
-def plan(event: Any, context: Any, *, sagemaker: Any = None) -> dict[str, Any]:
+def plan(event: Any, context: Any, *, sagemaker: Any = None, now: datetime | None = None) -> dict[str, Any]:
     settings = plan_settings(os.environ)
     request = plan_request(event)
     anchor = None
@@ -47,6 +50,7 @@ def plan(event: Any, context: Any, *, sagemaker: Any = None) -> dict[str, Any]:
         client = sagemaker or boto3.client("sagemaker", config=RETRY_CONFIG)
         anchor = read_endpoint_anchor(client, settings.endpoint)
     window, start = plan_window(request, settings, anchor)
+    check_plannable(window, now or datetime.now(UTC))
     output = plan_output(run_id(request.moment), window, start)
     LOG.info("live-quality plan", extra={"plan": output})
     return output

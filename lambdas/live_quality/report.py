@@ -31,7 +31,7 @@ from live_quality.stratified import Stratum
 from live_quality.tables import MAX_ISSUE_DETAIL_CHARS
 from live_quality.unsampled import UNMATCHED_ISSUE, labels_not_captured, unmatched_and_matched
 from live_quality.unsampled import markdown_line as unsampled_markdown_line
-from live_quality.window import MANUAL_START, START_ANCHOR, START_HORIZON, WindowStart
+from live_quality.window import MANUAL_START, SOURCE_SERVING_SINCE, START_ANCHOR, START_HORIZON, WindowStart
 
 # CloudWatch metric names the run publishes per variant (namespace and dimensions as the offline
 # evaluation's: EndpointName, VariantName), beside the offline Accuracy, Precision, … .
@@ -310,11 +310,19 @@ def _window_start_text(window: Mapping[str, Any]) -> str:
     """Where the window starts and why, and what that means for the anytime-valid guarantee."""
     start: Mapping[str, Any] = window.get("start") or MANUAL_START.fields()
     anchor = start.get("anchor_hour")
-    if start.get("endpoint_config_name"):
+    if start.get("anchor_source") == SOURCE_SERVING_SINCE:
+        origin = (
+            f"the first whole hour after the endpoint's current endpoint config `{start['endpoint_config_name']}` "
+            f"began to serve alone ({start['serving_since']}, recorded on the endpoint when its deployment "
+            f"ended; created {start['endpoint_config_created']})"
+        )
+    elif start.get("endpoint_config_name"):
         origin = (
             f"the first whole hour after the endpoint's current endpoint config `{start['endpoint_config_name']}` "
             f"was created ({start['endpoint_config_created']})"
         )
+        if start.get("anchor_note"):
+            origin += f" ({start['anchor_note']}: captures of the deployment that put it there may be included)"
     else:
         origin = "the anchor this manual run named (`anchor_hour`)"
     if start.get("start") == START_ANCHOR:

@@ -10,8 +10,12 @@ capture and ground-truth paths name UTC hours). A scheduled run reads:
   every label that has arrived by now counts.
 
 **Where the window starts.** At the *anchor*: the first whole UTC hour after the endpoint's current
-endpoint config was created (``live_quality.endpoint_anchor``). A new endpoint config is a new set
-of variants, models or fleet, so requests served before it belong to another experiment; a weight
+endpoint config began to serve alone (``live_quality.endpoint_anchor``): the later of its creation and
+the time the weights custom resource recorded on the endpoint after the deployment finished or was
+rolled back (the ``abtest:serving-since`` tag; without one for this config, the creation alone, and
+the plan says so). A new endpoint config is a new set of variants, models or fleet, so requests
+served before it belong to another experiment, and a config is created before its fleet serves (and
+an old config serves again after a rollback); a weight
 change keeps the config (UpdateEndpointWeightsAndCapacities) and so keeps the anchor, and the
 comparison's within-day strata already handle a split that changes. The anytime-valid p-values
 (``live_quality.anytime``) hold over every run whose window has the same start: each run then looks
@@ -45,14 +49,17 @@ ANCHOR_KEY = "anchor_hour"
 WINDOW_KEYS = ("endpoint", *OVERRIDE_KEYS, "threshold")
 # WindowStart.start: anchored at the anchor; cut at the longest window; named by hand (three hours).
 START_ANCHOR, START_HORIZON, START_MANUAL = "anchor", "horizon", "manual"
-# WindowStart.anchor_source: read from the endpoint's config, or named by a manual run's anchor_hour.
-SOURCE_ENDPOINT_CONFIG, SOURCE_EVENT = "endpoint_config", "event"
+# WindowStart.anchor_source: the endpoint config's creation; the serving-since marker of that config
+# (later than its creation); or named by a manual run's anchor_hour.
+SOURCE_ENDPOINT_CONFIG, SOURCE_SERVING_SINCE, SOURCE_EVENT = "endpoint_config", "serving_since", "event"
 START_KEYS = (
     "start",
     "anchor_hour",
     "anchor_source",
     "endpoint_config_name",
     "endpoint_config_created",
+    "serving_since",
+    "anchor_note",
     "lookback_days",
     "cut_at_horizon",
 )
@@ -67,14 +74,35 @@ class NothingToReadYet(RuntimeError):
 
 @dataclass(frozen=True)
 class EndpointConfigAnchor:
-    """The endpoint config the endpoint serves and when it was created (DescribeEndpoint, DescribeEndpointConfig)."""
+    """The endpoint config the endpoint serves, when it was created (DescribeEndpoint, DescribeEndpointConfig)
+    and, from the endpoint's serving-since marker about this config, since when it serves alone."""
 
     endpoint_config_name: str
     created: datetime  # aware
+    serving_since: datetime | None = None  # aware; None: no marker about this config
+    note: str | None = None  # why the marker was not used, when it was not
+
+    @property
+    def source(self) -> str:
+        """Where the anchor comes from: the marker when it is later than the creation, else the creation."""
+        later = self.serving_since is not None and self.serving_since > self.created
+        return SOURCE_SERVING_SINCE if later else SOURCE_ENDPOINT_CONFIG
+
+    @property
+    def start(self) -> datetime:
+        return self.serving_since if self.source == SOURCE_SERVING_SINCE and self.serving_since else self.created
 
     @property
     def hour(self) -> str:
-        return anchor_hour_after(self.created)
+        return anchor_hour_after(self.start)
+
+    def origin(self) -> str:
+        if self.source == SOURCE_SERVING_SINCE:
+            return (
+                f"endpoint config {self.endpoint_config_name} serves alone since {_iso(self.start)} "
+                "(its serving-since marker)"
+            )
+        return f"endpoint config {self.endpoint_config_name} was created at {_iso(self.created)}"
 
 
 @dataclass(frozen=True)
@@ -93,6 +121,8 @@ class WindowStart:
     anchor_source: str | None = None
     endpoint_config_name: str | None = None
     endpoint_config_created: str | None = None  # ISO-8601, UTC
+    serving_since: str | None = None  # ISO-8601, UTC: the marker's time, when it names this config
+    anchor_note: str | None = None  # why the marker was not used (none, another config's)
     lookback_days: int | None = None
     cut_at_horizon: bool | None = None
 
@@ -154,11 +184,7 @@ def anchored_window(
     run_hour = hour_of(hour)
     horizon = hour_of(hour - timedelta(days=lookback_days))
     if anchor_hour >= run_hour:
-        origin = (
-            f"endpoint config {anchor.endpoint_config_name} was created at {_iso(anchor.created)}"
-            if anchor is not None
-            else f"the run names {ANCHOR_KEY} {anchor_hour}"
-        )
+        origin = anchor.origin() if anchor is not None else f"the run names {ANCHOR_KEY} {anchor_hour}"
         raise NothingToReadYet(
             f"endpoint {endpoint}: {origin}, so the live-quality window starts at {anchor_hour}; this run's hour "
             f"{run_hour} is not after it, so there is no whole hour of captures to read yet. Nothing was read; "
@@ -175,9 +201,11 @@ def anchored_window(
     start = WindowStart(
         start=START_HORIZON if cut else START_ANCHOR,
         anchor_hour=anchor_hour,
-        anchor_source=SOURCE_EVENT if anchor is None else SOURCE_ENDPOINT_CONFIG,
+        anchor_source=SOURCE_EVENT if anchor is None else anchor.source,
         endpoint_config_name=None if anchor is None else anchor.endpoint_config_name,
         endpoint_config_created=None if anchor is None else _iso(anchor.created),
+        serving_since=None if anchor is None or anchor.serving_since is None else _iso(anchor.serving_since),
+        anchor_note=None if anchor is None else anchor.note,
         lookback_days=lookback_days,
         cut_at_horizon=cut,
     )
@@ -269,11 +297,13 @@ def window_start_from_fields(fields: Any, window: QueryWindow) -> WindowStart:
         problems.append(f"anchored at {anchor}, but the window starts at {window.capture_start_hour}")
     elif start.start == START_HORIZON and not window.capture_start_hour > anchor:
         problems.append(f"cut at the horizon, but the window starts at or before the anchor {anchor}")
-    sources = {SOURCE_ENDPOINT_CONFIG: True, SOURCE_EVENT: False}
+    sources = {SOURCE_ENDPOINT_CONFIG: True, SOURCE_SERVING_SINCE: True, SOURCE_EVENT: False}
     if start.anchor_source not in sources:
         problems.append(f"anchor_source is {start.anchor_source!r}")
     elif sources[start.anchor_source] != (start.endpoint_config_name is not None):
-        problems.append("endpoint_config_name goes with anchor_source 'endpoint_config' only")
+        problems.append("endpoint_config_name goes with anchor_source 'endpoint_config' or 'serving_since' only")
+    elif start.anchor_source == SOURCE_SERVING_SINCE and start.serving_since is None:
+        problems.append("anchor_source 'serving_since' needs serving_since")
     if problems:
         raise InvalidLiveRun(f"plan.window_start: {'; '.join(problems)}; was the plan edited?")
     return start

@@ -14,27 +14,46 @@ Resource properties (CloudFormation sends every value as a string):
                       that ends InService on another config (a deployment guardrail rolled the
                       update back) fails the resource with weights unchanged. While a guarded
                       deployment is pending (PendingDeploymentSummary), is_complete waits.
+
+After a config change (Create, or an Update whose EndpointConfigName changed), the poll that finds the
+weights in place records on the endpoint which config serves it alone and since when (the
+``abtest:serving-since`` tag, ``endpoint_weights.serving_since``); so does a request that finds the
+deployment rolled back, before it fails. The live-quality window starts there
+(lambdas/live_quality/endpoint_anchor.py). A weight-only Update leaves the marker alone.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from endpoint_weights.declared_metric import publish_declared_weights
-from endpoint_weights.endpoint import BOUNDED_CALL_CONFIG, SINGLE_ATTEMPT_CONFIG, converge, sagemaker_client
+from endpoint_weights.endpoint import (
+    BOUNDED_CALL_CONFIG,
+    SINGLE_ATTEMPT_CONFIG,
+    ConfigurationRolledBack,
+    EndpointState,
+    converge,
+    sagemaker_client,
+)
+from endpoint_weights.serving_since import ServingSince, marker_moves, write_marker
 from endpoint_weights.validation import parse_weights
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-# AWS calls per invocation, at most: DescribeEndpoint, then UpdateEndpointWeightsAndCapacities
-# or (is_complete, weights in place) PutMetricData. With the clients' configs below they bound
-# each handler's run; constructs_lib/variant_weights.py gives the functions timeouts that cover
-# them, and its tests check that against the template.
+# AWS calls per invocation, at most: DescribeEndpoint, then UpdateEndpointWeightsAndCapacities,
+# or AddTags (a rolled-back deployment), or (is_complete, weights in place) AddTags after a config
+# change and PutMetricData. With the clients' configs below they bound each handler's run;
+# constructs_lib/variant_weights.py gives the functions timeouts that cover them, and its tests
+# check that against the template.
 ON_EVENT_MAX_CALLS = 2
-IS_COMPLETE_MAX_CALLS = 2
+IS_COMPLETE_MAX_CALLS = 3
 # on_event runs once, inside a 1-minute timeout: a retry there is worth its seconds.
 ON_EVENT_CALL_CONFIG = BOUNDED_CALL_CONFIG
 # is_complete runs every 30 s: the next poll is the retry, so one attempt per call keeps each
@@ -61,10 +80,50 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
     # Fails here, before any change, for a missing or failed endpoint and for unknown
     # variants; applies at once when the endpoint is InService. While it is still
     # Creating/Updating, is_complete checks and applies once it is InService.
-    converge(
-        client or sagemaker_client(ON_EVENT_CALL_CONFIG), endpoint_name, weights, props.get("EndpointConfigName", "")
-    )
+    _converge(client or sagemaker_client(ON_EVENT_CALL_CONFIG), endpoint_name, weights, props)
     return {"PhysicalResourceId": _physical_id(endpoint_name)}
+
+
+def _converge(client: Any, endpoint_name: str, weights: Mapping[str, float], props: Mapping[str, Any]) -> Any:
+    """``converge``; a rolled-back deployment is marked on the endpoint before the request fails."""
+    try:
+        return converge(client, endpoint_name, weights, props.get("EndpointConfigName", ""))
+    except ConfigurationRolledBack as err:
+        problem = _mark_serving_since(client, err.state)
+        if problem:
+            raise ConfigurationRolledBack(f"{err}. {problem}", err.state) from err
+        raise
+
+
+def _mark_serving_since(client: Any, state: EndpointState) -> str | None:
+    """Record that ``state``'s config serves alone from now on; say why not when the tag cannot be written.
+
+    Now is when this request saw it: the deployment ended at most one poll earlier, so the window
+    starts a little late rather than with traffic of a fleet that no longer serves.
+    """
+    marker = ServingSince(state.config_name, _now())
+    try:
+        write_marker(client, state.arn, marker)
+    except (ClientError, BotoCoreError) as err:
+        LOG.warning("serving-since marker not written", extra={"endpoint": state.name, "error": str(err)})
+        return (
+            f"The serving-since marker ({marker.value}) could not be written ({err}): live-quality runs cannot "
+            "tell when this config began serving alone, and their window may include another fleet's captures "
+            "(a manual run can name anchor_hour)"
+        )
+    LOG.info("serving-since marker written", extra={"endpoint": state.name, "marker": marker.value})
+    return None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _previous_config(event: Mapping[str, Any]) -> str | None:
+    """The endpoint config the stack declared before this request; ``None`` on Create."""
+    if event["RequestType"] == "Create":
+        return None
+    return str(event.get("OldResourceProperties", {}).get("EndpointConfigName", ""))
 
 
 def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwatch: Any = None) -> dict[str, Any]:
@@ -73,11 +132,14 @@ def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwa
     props = event["ResourceProperties"]
     endpoint_name = props["EndpointName"]
     weights = parse_weights(props.get("Weights"))
-    state = converge(
-        client or sagemaker_client(IS_COMPLETE_CALL_CONFIG), endpoint_name, weights, props.get("EndpointConfigName", "")
-    )
+    client = client or sagemaker_client(IS_COMPLETE_CALL_CONFIG)
+    state = _converge(client, endpoint_name, weights, props)
     if state is None:
         return {"IsComplete": False}
+    if marker_moves(_previous_config(event), state.config_name):
+        # Best effort, like the declared-weights metric: the deployment succeeded, and without a
+        # marker for this config the plan falls back to its creation time and says so.
+        _mark_serving_since(client, state)
     LOG.info("weights in place", extra={"endpoint": endpoint_name, "weights": state.current_weights})
     publish_declared_weights(
         endpoint_name, state.current_weights, cloudwatch=cloudwatch, config=IS_COMPLETE_CALL_CONFIG

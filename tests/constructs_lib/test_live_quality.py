@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +17,9 @@ from constructs_lib import live_quality
 from constructs_lib.config import ConfigError, parse_config
 from constructs_lib.live_quality import FIELD_DELIMITER, glue_database_name, workgroup_name
 from live_quality import formats, tables
+from live_quality.endpoint_anchor import DeploymentInProgress
 from live_quality.formats import CapturedRequest, capture_record, ground_truth_record, json_line
+from live_quality.metric_time import PLAN_TO_PUBLISH
 from live_quality.query import QUERY_PARAMETERS, athena_query
 from live_quality.threshold import THRESHOLD_PLACEHOLDER
 from live_quality.window import NothingToReadYet
@@ -234,10 +236,28 @@ def test_a_run_within_the_hour_after_a_new_endpoint_config_ends_as_succeeded_not
     # Every config change makes the next run within the hour find nothing to read; failing would page
     # (the failed-run alarm). The catch names the plan's exception as Lambda reports it (its class name).
     states = definition(template)["States"]
-    (catch,) = states["Plan"]["Catch"]
+    catch, _ = states["Plan"]["Catch"]
     assert catch["ErrorEquals"] == [NothingToReadYet.__name__]
     assert catch["ResultPath"] == "$.nothing_to_read_yet"
     assert states[catch["Next"]]["Type"] == "Succeed"
+
+
+def test_a_run_during_a_deployment_ends_as_succeeded_with_the_reason_in_its_output(template):
+    """Every deployment makes the endpoint Updating (or shows a PendingDeploymentSummary) for minutes to hours:
+    the plan raises DeploymentInProgress, and the run ends as succeeded, the error and its message under
+    ``deployment_in_progress`` in the execution's output, instead of failing and paging."""
+    states = definition(template)["States"]
+    _, catch = states["Plan"]["Catch"]
+    assert catch["ErrorEquals"] == [DeploymentInProgress.__name__] == [live_quality.DEPLOYMENT_IN_PROGRESS]
+    assert catch["ResultPath"] == "$.deployment_in_progress"
+    assert states[catch["Next"]]["Type"] == "Succeed"
+    assert catch["Next"] != states["Plan"]["Catch"][0]["Next"]  # the state's name says which reason
+
+
+def test_a_window_the_plan_accepts_is_still_publishable_when_the_run_times_out():
+    """The plan refuses windows whose metrics CloudWatch would refuse by the time publish runs, which is at
+    most the state machine's timeout later."""
+    assert timedelta(seconds=live_quality.RUN_TIMEOUT.to_seconds()) == PLAN_TO_PUBLISH
 
 
 def test_the_query_is_the_committed_athena_text_run_to_completion(template):
@@ -430,8 +450,9 @@ def test_the_publish_function_reads_results_and_writes_only_reports(resolved):
 
 
 def test_the_plan_function_describes_this_endpoint_and_only_the_config_the_stack_put_on_it(template, resolved):
-    """The window starts at the creation of the endpoint's current config (DescribeEndpoint names it,
-    DescribeEndpointConfig dates it): on this endpoint and this stack's config, nothing wider."""
+    """The window starts when the endpoint's current config began to serve alone (DescribeEndpoint names it,
+    DescribeEndpointConfig dates its creation, ListTags reads the serving-since marker): on this endpoint
+    and this stack's config, nothing wider."""
     plan = statements_of(resolved, "LiveQualityPlanFunctionRole")
     sagemaker = {a: listed(s["Resource"]) for s in plan for a in listed(s["Action"]) if a.startswith("sagemaker:")}
     ((endpoint_id, _),) = template.find_resources("AWS::SageMaker::Endpoint").items()
@@ -439,6 +460,8 @@ def test_the_plan_function_describes_this_endpoint_and_only_the_config_the_stack
     assert sagemaker == {
         "sagemaker:DescribeEndpoint": [resolved.attribute(endpoint_id, "Ref")],
         "sagemaker:DescribeEndpointConfig": [resolved.attribute(config_id, "Ref")],
+        # The serving-since marker, a tag on this endpoint; reading tags only, never writing them.
+        "sagemaker:ListTags": [resolved.attribute(endpoint_id, "Ref")],
     }
     assert sagemaker["sagemaker:DescribeEndpointConfig"][0].startswith(
         f"arn:aws:sagemaker:{ENV.region}:{ENV.account}:endpoint-config/"

@@ -12,14 +12,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from endpoint_weights.endpoint import RETRY_CONFIG
-from live_quality.endpoint_anchor import EndpointNotReadable, read_endpoint_anchor
-from live_quality.window import anchor_hour_after
+from endpoint_weights.endpoint import BUSY_STATUSES, RETRY_CONFIG
+from endpoint_weights.serving_since import TAG_KEY
+from live_quality.endpoint_anchor import DeploymentInProgress, EndpointNotReadable, read_endpoint_anchor
+from live_quality.window import SOURCE_ENDPOINT_CONFIG, SOURCE_SERVING_SINCE, anchor_hour_after
 from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint
+from tests.lambdas.test_weights_provider import cfn_event, run_to_completion
+from weights_provider import handler as weights_handler
 
 
 def test_the_anchor_is_the_served_configs_creation_as_moto_records_it(sagemaker: Any) -> None:
@@ -62,28 +66,64 @@ def test_a_config_deleted_while_in_use_is_named_with_its_endpoint(sagemaker: Any
         read_endpoint_anchor(sagemaker, ENDPOINT)
 
 
-def _stubbed() -> tuple[Any, Stubber]:
+def described(status: str = "InService", pending: str | None = None) -> dict[str, Any]:
+    """DescribeEndpoint's answer (DescribeEndpointOutput) on EndpointConfig-old, optionally mid-deployment."""
+    answer: dict[str, Any] = {
+        "EndpointName": ENDPOINT,
+        "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{ENDPOINT}",
+        "EndpointConfigName": "EndpointConfig-old",
+        "EndpointStatus": status,
+        "CreationTime": datetime(2026, 10, 1, tzinfo=UTC),
+        "LastModifiedTime": datetime(2026, 11, 3, tzinfo=UTC),
+    }
+    if pending:
+        answer["PendingDeploymentSummary"] = {"EndpointConfigName": pending}
+    return answer
+
+
+def _stubbed(answer: dict[str, Any] | None = None) -> tuple[Any, Stubber]:
     client = boto3.client("sagemaker", region_name=REGION, config=RETRY_CONFIG)
     stub = Stubber(client)
-    stub.add_response(
-        "describe_endpoint",
-        {
-            "EndpointName": ENDPOINT,
-            "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{ENDPOINT}",
-            "EndpointConfigName": "EndpointConfig-old",
-            "EndpointStatus": "Updating",
-            "CreationTime": datetime(2026, 10, 1, tzinfo=UTC),
-            "LastModifiedTime": datetime(2026, 11, 3, tzinfo=UTC),
-            "PendingDeploymentSummary": {"EndpointConfigName": "EndpointConfig-new"},
-        },
-        {"EndpointName": ENDPOINT},
-    )
+    stub.add_response("describe_endpoint", answer or described(), {"EndpointName": ENDPOINT})
     return client, stub
 
 
-def test_a_config_the_function_may_not_describe_says_a_deployment_may_be_moving_the_endpoint() -> None:
-    """The plan function may describe only the config its stack deployed; mid-deployment the endpoint still
-    names the old one (the new one is pending). moto enforces no IAM: the refusal is stubbed."""
+def test_every_endpoint_status_botocore_knows_is_either_busy_in_service_or_settled():
+    """BUSY_STATUSES (a deployment or system update that ends by itself) is read against botocore's
+    EndpointStatus enum, the service model's own list: a status SageMaker adds fails here until it is
+    classified."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    statuses = set(model.shape_for("EndpointStatus").enum)
+    assert {"Creating", "Updating", "SystemUpdating", "RollingBack"} == BUSY_STATUSES
+    assert statuses >= BUSY_STATUSES
+    assert statuses - BUSY_STATUSES == {"InService", "OutOfService", "Deleting", "Failed", "UpdateRollbackFailed"}
+
+
+@pytest.mark.parametrize("status", sorted(BUSY_STATUSES))
+def test_a_busy_endpoint_is_a_deployment_in_progress_and_nothing_else_is_read(status: str):
+    client, stub = _stubbed(described(status))  # no DescribeEndpointConfig or ListTags queued: none is made
+    with stub, pytest.raises(DeploymentInProgress, match=rf"endpoint {ENDPOINT} is {status} \(serving endpoint"):
+        read_endpoint_anchor(client, ENDPOINT)
+    stub.assert_no_pending_responses()
+
+
+def test_a_pending_deployment_names_the_config_it_moves_to_even_when_in_service():
+    """PendingDeploymentSummary is documented for Creating/Updating; should it come with InService, two
+    fleets may still serve: no window yet."""
+    client, stub = _stubbed(described("InService", pending="EndpointConfig-new"))
+    with (
+        stub,
+        pytest.raises(
+            DeploymentInProgress, match="serving endpoint config EndpointConfig-old, moving to endpoint config "
+        ),
+    ):
+        read_endpoint_anchor(client, ENDPOINT)
+
+
+def test_a_config_the_function_may_not_describe_says_the_endpoint_serves_another_config() -> None:
+    """The plan function may describe only the config its stack deployed. The endpoint may still name the
+    old one, InService, for the moments between the grant's update and UpdateEndpoint (or after a change
+    outside the stack). moto enforces no IAM: the refusal is stubbed."""
     client, stub = _stubbed()
     stub.add_client_error(
         "describe_endpoint_config",
@@ -101,3 +141,55 @@ def test_other_errors_propagate_unchanged() -> None:
     stub.add_client_error("describe_endpoint_config", service_error_code="InternalFailure", http_status_code=500)
     with stub, pytest.raises(ClientError, match="InternalFailure"):
         read_endpoint_anchor(client, ENDPOINT)
+
+
+def test_a_marker_that_cannot_be_read_fails_the_plan() -> None:
+    """Falling back to the config's creation could let a failed canary's captures in: fail instead."""
+    client, stub = _stubbed()
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "EndpointConfig-old",
+            "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint-config/endpointconfig-old",
+            "ProductionVariants": [{"VariantName": "Variant1", "ModelName": "m"}],
+            "CreationTime": datetime(2026, 10, 1, tzinfo=UTC),
+        },
+    )
+    stub.add_client_error("list_tags", service_error_code="AccessDeniedException", http_status_code=400)
+    with stub, pytest.raises(ClientError, match="AccessDenied"):
+        read_endpoint_anchor(client, ENDPOINT)
+
+
+# --- the serving-since marker, as the weights custom resource writes it (moto) ---------------------------
+
+
+def test_after_the_weights_resource_completes_the_window_starts_at_its_marker(
+    sagemaker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    # The fleet serves minutes after the config exists (moto: at once); the resource completes then.
+    done = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=25)
+    monkeypatch.setattr(weights_handler, "_now", lambda: done)
+    run_to_completion(cfn_event("Create", {"Variant1": "1", "Variant2": "3"}), sagemaker)
+    anchor = read_endpoint_anchor(sagemaker, ENDPOINT)
+    assert anchor.serving_since == done
+    assert anchor.source == SOURCE_SERVING_SINCE and anchor.note is None
+    assert anchor.hour == anchor_hour_after(done)
+
+
+def test_without_a_marker_the_anchor_is_the_creation_and_says_why(sagemaker: Any) -> None:
+    create_endpoint(sagemaker, {"Variant1": 1})
+    anchor = read_endpoint_anchor(sagemaker, ENDPOINT)
+    assert anchor.source == SOURCE_ENDPOINT_CONFIG and anchor.serving_since is None
+    assert anchor.note == (
+        f"the endpoint has no {TAG_KEY} tag, so the window starts at the creation of endpoint config {ENDPOINT}-config"
+    )
+
+
+def test_a_tag_this_project_did_not_write_is_not_a_marker(sagemaker: Any) -> None:
+    create_endpoint(sagemaker, {"Variant1": 1})
+    arn = sagemaker.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
+    sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": TAG_KEY, "Value": "yesterday"}])
+    anchor = read_endpoint_anchor(sagemaker, ENDPOINT)
+    assert anchor.source == SOURCE_ENDPOINT_CONFIG
+    assert anchor.note is not None and anchor.note.startswith(f"its {TAG_KEY} tag 'yesterday' is not <config>@")

@@ -22,7 +22,7 @@ from botocore.stub import Stubber
 from endpoint_weights.endpoint import RETRY_CONFIG
 from live_quality import handler
 from live_quality.athena_results import InvalidAthenaResult, QueryNotUsable
-from live_quality.endpoint_anchor import EndpointNotReadable
+from live_quality.endpoint_anchor import DeploymentInProgress, EndpointNotReadable
 from live_quality.local_engine import run_on_folders
 from live_quality.publish_step import NO_LABELS_YET
 from live_quality.query import RESULT_COLUMNS, QueryWindow, athena_query
@@ -31,7 +31,7 @@ from live_quality.results import parse_rows
 from live_quality.settings import InvalidLiveRun
 from live_quality.window import NothingToReadYet, WindowStart, anchor_hour_after
 from tests.lambdas.athena_rows import athena_rows, athena_text, java_double, queue_result, set_query_state
-from tests.lambdas.conftest import REGION, create_endpoint
+from tests.lambdas.conftest import REGION, create_endpoint, set_endpoint_status
 from tests.lambdas.live_capture_data import ENDPOINT, random_requests, write_capture, write_labels
 
 BUCKET = "evaluation-bucket"
@@ -53,9 +53,14 @@ ANCHORED = {
     "anchor_source": "endpoint_config",
     "endpoint_config_name": CONFIG_NAME,
     "endpoint_config_created": "2026-10-31T23:05:41.017Z",
+    "serving_since": None,
+    "anchor_note": f"the endpoint has no abtest:serving-since tag, so the window starts at the creation of "
+    f"endpoint config {CONFIG_NAME}",
     "lookback_days": 3,
     "cut_at_horizon": False,
 }
+# When the plan runs (its Lambda's clock): a second after the execution started.
+PLAN_NOW = datetime(2026, 11, 4, 0, 17, 6, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -152,11 +157,19 @@ def _sagemaker() -> Any:
     return boto3.client("sagemaker", region_name=REGION, config=RETRY_CONFIG)
 
 
-def plan_at(event: Any, *, created: datetime | None = CONFIG_CREATED, config: str = CONFIG_NAME) -> dict[str, Any]:
-    """``handler.plan`` with an endpoint whose current config ``config`` was created at ``created``.
+def plan_at(
+    event: Any,
+    *,
+    created: datetime | None = CONFIG_CREATED,
+    config: str = CONFIG_NAME,
+    tags: list[dict[str, str]] | None = None,
+    now: datetime = PLAN_NOW,
+) -> dict[str, Any]:
+    """``handler.plan`` at ``now`` with an endpoint whose current config ``config`` was created at ``created``
+    and whose tags are ``tags`` (default none).
 
     moto sets CreationTime to the moment of CreateEndpointConfig and takes no other, so a fixed run time
-    needs the two answers stubbed, in SageMaker's response shapes (test_live_quality_anchor.py reads
+    needs the three answers stubbed, in SageMaker's response shapes (test_live_quality_anchor.py reads
     moto's own; the last test here plans against moto end to end). ``created=None``: no answer is
     queued, so any AWS call fails the test.
     """
@@ -186,8 +199,9 @@ def plan_at(event: Any, *, created: datetime | None = CONFIG_CREATED, config: st
             },
             {"EndpointConfigName": config},
         )
+        stub.add_response("list_tags", {"Tags": tags or []}, {"ResourceArn": f"{arn}:endpoint/{ENDPOINT}"})
     with stub:
-        plan = handler.plan(event, None, sagemaker=client)
+        plan = handler.plan(event, None, sagemaker=client, now=now)
         stub.assert_no_pending_responses()
     return plan
 
@@ -218,7 +232,11 @@ def test_plan_reads_from_the_endpoint_configs_creation_to_the_runs_hour_and_labe
 def test_plan_turns_an_offset_into_utc_hours(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("LOOKBACK_DAYS", "1")
     monkeypatch.setenv("THRESHOLD", "0.7")
-    plan = plan_at({"time": "2026-03-29T02:30:00+02:00"}, created=datetime(2026, 3, 1, tzinfo=UTC))  # 00:30 UTC
+    plan = plan_at(
+        {"time": "2026-03-29T02:30:00+02:00"},  # 00:30 UTC
+        created=datetime(2026, 3, 1, tzinfo=UTC),
+        now=datetime(2026, 3, 29, 0, 30, 1, tzinfo=UTC),
+    )
     assert plan["run_id"] == "20260329T003000Z"
     assert plan["window"] == {
         "endpoint": ENDPOINT,
@@ -242,9 +260,9 @@ def test_plan_turns_an_offset_into_utc_hours(monkeypatch: pytest.MonkeyPatch):
 
 def test_a_manual_run_names_its_window():
     hours = {
-        "capture_start_hour": "2026/10/01/00",
-        "capture_end_hour": "2026/10/08/00",
-        "label_end_hour": "2026/10/20/00",
+        "capture_start_hour": "2026/10/25/00",
+        "capture_end_hour": "2026/11/01/00",
+        "label_end_hour": "2026/11/03/00",
     }
     plan = plan_at({"time": RUN_TIME, **hours}, created=None)  # no AWS call
     assert plan["window"] == {"endpoint": ENDPOINT, **hours, "threshold": 0.5}
@@ -261,6 +279,7 @@ def test_a_manual_run_may_name_the_windows_start_and_reads_nothing_from_aws():
         "anchor_source": "event",
         "endpoint_config_name": None,
         "endpoint_config_created": None,
+        "anchor_note": None,
     }
     # LOOKBACK_DAYS still caps it: an older anchor_hour is cut there.
     older = plan_at({"time": RUN_TIME, "anchor_hour": "2026/01/01/00"}, created=None)
@@ -273,11 +292,77 @@ def test_a_config_created_since_the_last_whole_hour_leaves_nothing_to_read_yet()
         plan_at({"time": RUN_TIME}, created=datetime(2026, 11, 3, 23, 40, tzinfo=UTC))
 
 
+def marker(config: str, since: str) -> list[dict[str, str]]:
+    """The endpoint's tags with the weights custom resource's serving-since marker."""
+    return [{"Key": "team", "Value": "ml"}, {"Key": "abtest:serving-since", "Value": f"{config}@{since}"}]
+
+
+def test_the_window_starts_when_the_config_began_to_serve_alone():
+    """A blue/green deployment (or a canary's steps and bake) ends hours after the config was created: the
+    marker the weights custom resource wrote then moves the start past the old fleet's traffic."""
+    plan = plan_at({"time": RUN_TIME}, tags=marker(CONFIG_NAME, "2026-11-01T05:20:00Z"))
+    assert plan["window"]["capture_start_hour"] == "2026/11/01/06"
+    assert plan["window_start"] == {
+        **ANCHORED,
+        "anchor_hour": "2026/11/01/06",
+        "anchor_source": "serving_since",
+        "serving_since": "2026-11-01T05:20:00.000Z",
+        "anchor_note": None,
+    }
+    # Names are case-insensitive in SageMaker.
+    same = plan_at({"time": RUN_TIME}, tags=marker(CONFIG_NAME.upper(), "2026-11-01T05:20:00Z"))
+    assert same["window"] == plan["window"]
+
+
+def test_a_marker_about_another_config_is_not_used_and_the_plan_says_so():
+    plan = plan_at({"time": RUN_TIME}, tags=marker("EndpointConfig-Older", "2026-11-02T05:20:00Z"))
+    assert plan["window"]["capture_start_hour"] == "2026/11/01/00"  # the config's creation
+    assert plan["window_start"]["anchor_source"] == "endpoint_config"
+    assert plan["window_start"]["anchor_note"] == (
+        "its serving-since marker names endpoint config EndpointConfig-Older, so the window starts at the "
+        f"creation of endpoint config {CONFIG_NAME}"
+    )
+
+
+def test_a_marker_in_the_runs_own_hour_leaves_nothing_to_read_yet():
+    with pytest.raises(NothingToReadYet, match=rf"{CONFIG_NAME} serves alone since 2026-11-03T23:50:00\.000Z"):
+        plan_at({"time": RUN_TIME}, tags=marker(CONFIG_NAME, "2026-11-03T23:50:00Z"))
+
+
+def test_a_run_during_a_deployment_reads_nothing_and_says_so(sagemaker: Any):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    set_endpoint_status("Updating")
+    with pytest.raises(DeploymentInProgress, match=f"endpoint {ENDPOINT} is Updating .*deployment is in progress"):
+        handler.plan({"time": RUN_TIME}, None, sagemaker=sagemaker, now=PLAN_NOW)
+
+
+@pytest.mark.parametrize(
+    ("end", "accepted"),
+    [("2026/10/21/02", True), ("2026/10/21/01", False), ("2026/10/08/00", False)],
+)
+def test_a_window_whose_metrics_cloudwatch_would_refuse_is_refused_before_the_query(end: str, accepted: bool):
+    """Publish dates the metrics at the window's end; CloudWatch takes them at most two weeks old, and publish
+    runs at most the state machine's timeout (an hour) after the plan: PLAN_NOW + 1 h - 14 days is
+    2026-10-21T01:17:06Z. A scheduled run's window ends at its own hour, so only manual runs get here."""
+    event = {"time": RUN_TIME, "capture_start_hour": "2026/10/01/00", "capture_end_hour": end}
+    event["label_end_hour"] = end
+    if accepted:
+        assert plan_at(event, created=None)["window"]["capture_end_hour"] == end
+        return
+    with pytest.raises(InvalidLiveRun, match=r"more than two weeks old when the run publishes .* nothing was read"):
+        plan_at(event, created=None)  # no AWS call, no query
+
+
+def test_a_redriven_old_run_is_refused_too():
+    with pytest.raises(InvalidLiveRun, match="window ends at 2026-10-10T00:00Z"):
+        plan_at({"time": "2026-10-10T00:17:05Z", "anchor_hour": "2026/10/05/00"}, created=None)
+
+
 def test_plan_against_moto_anchors_at_the_config_moto_created(sagemaker: Any):
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     created = sagemaker.describe_endpoint_config(EndpointConfigName=f"{ENDPOINT}-config")["CreationTime"]
     run = datetime.now(UTC) + timedelta(hours=2)
-    plan = handler.plan({"time": run.isoformat()}, None, sagemaker=sagemaker)
+    plan = handler.plan({"time": run.isoformat()}, None, sagemaker=sagemaker, now=run)
     assert plan["window_start"]["endpoint_config_name"] == f"{ENDPOINT}-config"
     assert plan["window_start"]["start"] == "anchor"
     assert plan["window"]["capture_start_hour"] == anchor_hour_after(created)

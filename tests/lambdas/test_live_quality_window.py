@@ -64,6 +64,20 @@ def test_a_window_younger_than_the_longest_starts_at_the_anchor() -> None:
     )
 
 
+def test_the_anchor_is_the_later_of_the_creation_and_the_serving_since_marker() -> None:
+    created = datetime(2026, 11, 1, 9, 12, 30, 250000, tzinfo=UTC)
+    served = EndpointConfigAnchor(
+        "EndpointConfig-abc123", created, serving_since=datetime(2026, 11, 1, 13, 2, tzinfo=UTC)
+    )
+    assert (served.source, served.hour) == ("serving_since", "2026/11/01/14")
+    window, start = anchored_window(ENDPOINT, RUN, served.hour, 3, 0.5, anchor=served)
+    assert window.capture_start_hour == "2026/11/01/14"
+    assert (start.anchor_source, start.serving_since) == ("serving_since", "2026-11-01T13:02:00.000Z")
+    # A marker before the creation (clocks; a config re-created under its name) never moves the start back.
+    early = EndpointConfigAnchor("EndpointConfig-abc123", created, serving_since=datetime(2026, 11, 1, 8, tzinfo=UTC))
+    assert (early.source, early.hour) == ("endpoint_config", "2026/11/01/10")
+
+
 def test_the_same_anchor_gives_a_growing_window_run_after_run() -> None:
     """What the anytime guarantee needs: the start stays, only the end moves (until the longest window)."""
     starts, ends = set(), []
@@ -135,7 +149,8 @@ def test_window_start_comes_back_as_it_was_planned() -> None:
         ({"start": "sliding"}, WINDOW, "start is 'sliding'"),
         ({"anchor_hour": "2026-11-01"}, WINDOW, "needs anchor_hour"),
         ({"lookback_days": "3"}, WINDOW, "needs anchor_hour .* and lookback_days"),
-        ({"anchor_source": "event"}, WINDOW, "endpoint_config_name goes with anchor_source 'endpoint_config' only"),
+        ({"anchor_source": "event"}, WINDOW, "endpoint_config_name goes with anchor_source 'endpoint_config' or"),
+        ({"anchor_source": "serving_since"}, WINDOW, "anchor_source 'serving_since' needs serving_since"),
         ({"anchor_hour": "2026/11/02/00"}, CUT_WINDOW, "cut at the horizon, but the window starts at or before"),
     ],
 )

@@ -22,6 +22,7 @@ from botocore.stub import Stubber
 from endpoint_weights.endpoint import BUSY_STATUSES, ConfigurationRolledBack, describe
 from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint, live_weights
 from tests.lambdas.test_weights_provider import cfn_event, run_to_completion
+from weights_provider import handler
 from weights_provider.handler import is_complete, on_event
 
 OLD_CONFIG = "AbEndpointConfig-OldFleet01"
@@ -93,6 +94,22 @@ def expect_describe(stubber: Stubber, answer: dict[str, Any]) -> None:
     stubber.add_response("describe_endpoint", answer, {"EndpointName": ENDPOINT})
 
 
+ARN = f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{ENDPOINT}"
+# When the handlers see the outcome (weights_provider.handler._now, fixed by the fixture below).
+SEEN = datetime(2026, 3, 2, 10, 41, 7, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def seen_at(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handler, "_now", lambda: SEEN)
+
+
+def expect_marker(stubber: Stubber, config: str) -> None:
+    """AddTags with the serving-since marker: ``config`` serves alone since the handler saw it."""
+    tags = [{"Key": "abtest:serving-since", "Value": f"{config}@2026-03-02T10:41:07Z"}]
+    stubber.add_response("add_tags", {"Tags": tags}, {"ResourceArn": ARN, "Tags": tags})
+
+
 def expect_update(stubber: Stubber, weights: dict[str, float]) -> None:
     stubber.add_response(
         "update_endpoint_weights_and_capacities",
@@ -151,6 +168,7 @@ def test_once_the_deployment_is_done_the_declared_weights_are_applied(stubbed):
     expect_update(stubber, {"Variant1": 25.0, "Variant2": 75.0})
     expect_describe(stubber, described("Updating", NEW_CONFIG, LIVE))
     expect_describe(stubber, described("InService", NEW_CONFIG, {"Variant1": 25.0, "Variant2": 75.0}))
+    expect_marker(stubber, NEW_CONFIG)  # the new config serves alone from now on
     on_event(event, None, client=client)
     assert is_complete(event, None, client=client) == {"IsComplete": False}, "applied, not yet confirmed"
     assert is_complete(event, None, client=client) == {"IsComplete": False}
@@ -167,6 +185,8 @@ def test_a_rolled_back_deployment_fails_the_resource_and_changes_no_weight(stubb
     client, stubber = stubbed
     event = cfn_event("Update", DECLARED, config_name=NEW_CONFIG)
     expect_describe(stubber, described("InService", OLD_CONFIG, LIVE))
+    # The old config serves again, alone, from now on: the canary's captures fall before the marker.
+    expect_marker(stubber, OLD_CONFIG)
     with pytest.raises(ConfigurationRolledBack) as refused:
         is_complete(event, None, client=client)
     message = str(refused.value)
@@ -177,13 +197,27 @@ def test_a_rolled_back_deployment_fails_the_resource_and_changes_no_weight(stubb
         "weights left unchanged",
     ):
         assert part in message
+    assert "marker" not in message
 
 
 def test_on_event_refuses_a_rolled_back_endpoint_before_any_change(stubbed):
     client, stubber = stubbed
     expect_describe(stubber, described("InService", OLD_CONFIG, LIVE))
+    expect_marker(stubber, OLD_CONFIG)
     with pytest.raises(ConfigurationRolledBack):
         on_event(cfn_event("Update", DECLARED, config_name=NEW_CONFIG), None, client=client)
+
+
+def test_a_rollback_whose_marker_cannot_be_written_says_what_that_means(stubbed):
+    client, stubber = stubbed
+    expect_describe(stubber, described("InService", OLD_CONFIG, LIVE))
+    stubber.add_client_error("add_tags", service_error_code="AccessDeniedException", http_status_code=400)
+    with pytest.raises(ConfigurationRolledBack) as refused:
+        is_complete(cfn_event("Update", DECLARED, config_name=NEW_CONFIG), None, client=client)
+    message = str(refused.value)
+    assert "rolled the update back" in message
+    assert f"The serving-since marker ({OLD_CONFIG}@2026-03-02T10:41:07Z) could not be written" in message
+    assert "their window may include another fleet's captures" in message
 
 
 def test_cloudformations_rollback_update_with_the_old_config_converges(stubbed):

@@ -8,6 +8,7 @@ and sends Delete even when the endpoint is already gone. The Provider framework 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -301,5 +302,45 @@ def test_each_invocation_makes_no_more_calls_than_its_timeout_is_sized_for(sagem
         is_complete(event, None, client=sagemaker, cloudwatch=cloudwatch)
         polls.append(list(calls))
     assert ["DescribeEndpoint", "UpdateEndpointWeightsAndCapacities"] in polls
-    assert ["DescribeEndpoint", "PutMetricData"] in polls
+    # Create: the endpoint's config serves from now on (the serving-since marker).
+    assert ["DescribeEndpoint", "AddTags", "PutMetricData"] in polls
     assert max(len(poll) for poll in polls) <= handler.IS_COMPLETE_MAX_CALLS, polls
+
+
+# --- the serving-since marker (endpoint_weights.serving_since) -------------------------------------------
+
+
+def marker_value(client: Any) -> str | None:
+    arn = client.describe_endpoint(EndpointName=ENDPOINT)["EndpointArn"]
+    tags = {t["Key"]: t["Value"] for t in client.list_tags(ResourceArn=arn)["Tags"]}
+    return tags.get("abtest:serving-since")
+
+
+def test_create_marks_which_config_serves_and_since_when(sagemaker, monkeypatch):
+    monkeypatch.setattr(handler, "_now", lambda: datetime(2026, 11, 1, 9, 40, 12, 345678, tzinfo=UTC))
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    run_to_completion(cfn_event("Create", {"Variant1": "25", "Variant2": "75"}), sagemaker)
+    assert marker_value(sagemaker) == f"{ENDPOINT}-config@2026-11-01T09:40:12Z"
+
+
+def test_a_weight_change_does_not_move_the_marker(sagemaker, monkeypatch):
+    """A rollout shifts weights step by step on one fleet: the live-quality window must keep its start."""
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    monkeypatch.setattr(handler, "_now", lambda: datetime(2026, 11, 1, 9, 40, tzinfo=UTC))
+    run_to_completion(cfn_event("Create", {"Variant1": "25", "Variant2": "75"}), sagemaker)
+    monkeypatch.setattr(handler, "_now", lambda: datetime(2026, 11, 2, 9, 40, tzinfo=UTC))
+    update = cfn_event("Update", {"Variant1": "50", "Variant2": "50"}, old_weights={"Variant1": "25", "Variant2": "75"})
+    run_to_completion(update, sagemaker)
+    assert live_weights(sagemaker) == {"Variant1": 50.0, "Variant2": 50.0}
+    assert marker_value(sagemaker) == f"{ENDPOINT}-config@2026-11-01T09:40:00Z"
+
+
+def test_a_config_change_moves_the_marker(sagemaker, monkeypatch):
+    """moto has no UpdateEndpoint: the endpoint is already on the declared config, and the event says the
+    stack moved it there from another one (OldResourceProperties), as CloudFormation sends it."""
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    monkeypatch.setattr(handler, "_now", lambda: datetime(2026, 11, 2, 9, 40, tzinfo=UTC))
+    update = cfn_event("Update", {"Variant1": "1", "Variant2": "1"}, old_weights={"Variant1": "1", "Variant2": "1"})
+    update["OldResourceProperties"]["EndpointConfigName"] = "EndpointConfig-previous"
+    run_to_completion(update, sagemaker)
+    assert marker_value(sagemaker) == f"{ENDPOINT}-config@2026-11-02T09:40:00Z"

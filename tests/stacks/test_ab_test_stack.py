@@ -11,7 +11,11 @@ from aws_cdk.assertions import Capture, Match, Template
 
 from constructs_lib.ab_endpoint import ENDPOINT_CONFIG_WEIGHT
 from tests.conftest import read_config
+from tests.policy_eval import Env, Request, evaluate
+from tests.policy_eval import Template as Resolved
 from tests.synth import synth_templates
+
+ENV = Env()
 
 STACK = "AbTest-churn-ab"
 WEIGHT_PARAMETERS = {"WeightVariant1", "WeightVariant2"}
@@ -275,9 +279,37 @@ def test_execution_role_is_assumed_by_sagemaker_only(template: Template):
 def test_weight_changers_may_touch_this_endpoint_only(resources: dict[str, Any], role_prefix: str):
     statements = statements_of(resources, role_prefix)
     sagemaker = [s for s in statements if any(a.startswith("sagemaker:") for a in _actions(s))]
-    (statement,) = sagemaker
-    assert sorted(_actions(statement)) == ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
-    assert statement["Resource"] == {"Ref": _endpoint_id(resources)}
+    weights, *marker = sagemaker
+    assert sorted(_actions(weights)) == ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
+    assert all(s["Resource"] == {"Ref": _endpoint_id(resources)} for s in sagemaker)
+    if role_prefix == "SetWeightsHandlerRole":
+        assert marker == []
+        return
+    # The weights custom resource writes the serving-since marker, and no other tag.
+    (tagging,) = marker
+    assert _actions(tagging) == ["sagemaker:AddTags"]
+    assert tagging["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": ["abtest:serving-since"]}}
+
+
+@pytest.mark.parametrize("role_prefix", ["WeightsOnEventRole", "WeightsIsCompleteRole"])
+def test_the_weights_resource_may_tag_only_the_serving_since_key_on_this_endpoint(template: Template, role_prefix: str):
+    resolved = Resolved(template.to_json(), ENV)
+    statements = [
+        s
+        for r in resolved.of_type("AWS::IAM::Policy").values()
+        if role_prefix in json.dumps(r["Properties"]["Roles"])
+        for s in resolved.resolve(r["Properties"]["PolicyDocument"])["Statement"]
+    ]
+    endpoint = f"arn:aws:sagemaker:{ENV.region}:{ENV.account}:endpoint/churn-ab"
+
+    def add_tags(resource: str, *keys: str) -> bool:
+        request = Request(("AWS", "role"), "sagemaker:AddTags", resource, {"aws:TagKeys": keys})
+        return evaluate(statements, request, ENV).allowed
+
+    assert add_tags(endpoint, "abtest:serving-since")
+    assert not add_tags(endpoint, "abtest:serving-since", "owner")
+    assert not add_tags(endpoint.replace("churn-ab", "other"), "abtest:serving-since")
+    assert not evaluate(statements, Request(("AWS", "role"), "sagemaker:DeleteTags", endpoint), ENV).allowed
 
 
 def test_no_role_uses_the_account_wide_lambda_basic_execution_policy(resources: dict[str, Any]):
