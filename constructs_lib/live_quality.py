@@ -129,6 +129,9 @@ NOT_SUCCEEDED_PERIOD = Duration.hours(1)
 # The account's Glue Data Catalog as Athena names it (QueryExecutionContext Catalog default).
 DATA_CATALOG = "AwsDataCatalog"
 PUBLISH_TIMEOUT = Duration.minutes(5)
+# The stack output with the state machine's ARN: a run by hand is
+# aws stepfunctions start-execution --state-machine-arn <this output>.
+STATE_MACHINE_OUTPUT = "LiveQualityStateMachineArn"
 SCHEDULE_RETRY_ATTEMPTS = 2
 
 
@@ -330,9 +333,12 @@ class LiveQuality(Construct):
         # A fixed, empty input: EventBridge would otherwise pass its scheduled event, whose keys the plan
         # function does not take. A manual run may pass the window's hours (README).
         # DISABLED unless the config says live_quality.schedule_enabled: the Athena path has not run in a real
-        # account yet (issue 12; the README's status lists what is still open). The rule's State is the
-        # template's, so a rule enabled by hand would be disabled again by the next deploy: the config is the
-        # one switch.
+        # account yet (issue 12; the README's status lists what is still open). The config is the one switch: a
+        # rule enabled by hand stays enabled only until a deploy changes the rule's resource. "AWS CloudFormation
+        # compares the changes you submit with the current state of your stack and updates only the changed
+        # resources" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks.html),
+        # and an update of the rule writes the template's State (UNVERIFIED: that an update of another of its
+        # properties re-applies an unchanged State), so a hand-set state would last until some unrelated edit.
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -399,7 +405,7 @@ class LiveQuality(Construct):
 
         CfnOutput(
             stack,
-            "LiveQualityStateMachineArn",
+            STATE_MACHINE_OUTPUT,
             value=self.state_machine.state_machine_arn,
             description="aws stepfunctions start-execution --state-machine-arn <this> runs the live-quality query now",
         )
@@ -441,7 +447,9 @@ class LiveQuality(Construct):
             "NotSucceededAlarm",
             alarm_description=f"No live-quality run of {name} has succeeded for {periods} hours (the schedule runs "
             f"every {self.settings.schedule_hours} h): no fresh report or Live* metrics. Check that the schedule rule "
-            "is enabled, the state machine's recent executions, and the run-failed and schedule alarms.",
+            "is enabled, the state machine's recent executions, and the run-failed and schedule alarms. Right after "
+            "the schedule is enabled this alarm has no data and is expected until a first run succeeds: start one "
+            f"with aws stepfunctions start-execution --state-machine-arn {self.state_machine.state_machine_arn}",
             threshold=1,
             comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=periods,

@@ -389,8 +389,12 @@ class LiveQualitySpec:
             "Run the query every schedule_hours (the EventBridge rule's State, ENABLED or DISABLED), and alarm when "
             "no run has succeeded for 2 × schedule_hours (at least schedule_hours + 2; CloudWatch looks back at most "
             "7 days, so at most 166 hours between runs). Default false: the Athena path has not yet run in a real "
-            "account (README, live quality's status); start one run by hand, then set this to true. A rule enabled "
-            "in the console is disabled again by the next cdk deploy while this is false."
+            "account (README, live quality's status); start one run by hand, then set this to true, deploy, and start "
+            "one run right away (aws stepfunctions start-execution --state-machine-arn <the stack's "
+            "LiveQualityStateMachineArn output>): the new alarm has no data and goes to ALARM until a run succeeds. "
+            "Switch it here, not in the console: a rule enabled by hand stays enabled only until a deploy changes "
+            "the rule (CloudFormation updates only the resources whose template changed, and then writes the "
+            "template's State), so its state would depend on unrelated edits."
         ),
     )
     report_retention_days: int = field(
