@@ -330,7 +330,9 @@ class EvaluationSpec:
 # 50 GB: at Athena's $5 per TB scanned (us-east-1) at most 25 cents a run. A full default window
 # (42 days) at the default 20 % capture of 1 million requests a day scans about 14 GB: 8.4 GB of
 # captures (1 KB a line) and 5.5 GB of labels (about 130 bytes a line, for every request, captured or
-# not); the cutoff leaves room for three times that traffic. Athena refuses cutoffs under 10 MB
+# not); the cutoff leaves room for three times that traffic. Labels dominate at low sampling with small
+# requests (README, what it costs: 50 M captured requests of 400-byte lines with labels for every request
+# pass 50 GB), hence the advice to upload only captured requests' labels. Athena refuses cutoffs under 10 MB
 # (botocore's BytesScannedCutoffValue, the config loader reads it).
 DEFAULT_BYTES_SCANNED_CUTOFF = 50_000_000_000
 # Reports quote input issues (possibly personal data), and a run's report is superseded by the next
