@@ -255,6 +255,8 @@ label_ranked AS (
 labels AS (
     -- What the join carries of a label: the key and label of a winner (NULL for every other line,
     -- which then passes the join unmatched), the issue known before the join, the file and line.
+    -- Every line needs its file: a winner may still become label_for_unknown_id or
+    -- label_before_inference, every other line is an issue already, and each issue's samples name them.
     SELECT
         CASE WHEN malformed IS NULL AND recency = 1 THEN detail END AS label_key,
         CASE WHEN malformed IS NULL AND recency = 1 THEN label END AS label,
