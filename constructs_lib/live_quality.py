@@ -91,10 +91,15 @@ ATHENA_THROTTLED = "Athena.TooManyRequestsException"
 # replaces the endpoint config makes the next run within the hour hit it: the run ends as succeeded,
 # saying why, instead of failing and paging.
 NOTHING_TO_READ_YET = "NothingToReadYet"
-# The plan's "the endpoint is being deployed" (live_quality.endpoint_anchor.DeploymentInProgress): a busy
-# EndpointStatus or a PendingDeploymentSummary. Two fleets may serve and the config that will serve is
-# not settled; the run ends as succeeded, saying why, for the same reason.
+# The plan's "a new endpoint config is being deployed" (live_quality.endpoint_anchor.DeploymentInProgress):
+# Creating, or a PendingDeploymentSummary. Two fleets may serve and the config that will serve is not
+# settled. Retried (PLAN_RETRY), then the run ends as succeeded, saying why, for the same reason. A weight
+# or capacity change (Updating without a pending deployment) is not one: the plan proceeds.
 DEPLOYMENT_IN_PROGRESS = "DeploymentInProgress"
+# The plan's "DescribeEndpointConfig was refused" (live_quality.endpoint_anchor.EndpointConfigNotGranted):
+# the endpoint serves another config than the plan's policy names, mostly for the moments of a stack
+# update or rollback, or while IAM propagates a changed policy. Retried (PLAN_RETRY), then the run fails.
+ENDPOINT_CONFIG_NOT_GRANTED = "EndpointConfigNotGranted"
 # EventBridge's count of target invocations that failed for good, after the target's retries (a role
 # that may not start the state machine, throttling); sent only when not zero ("Monitoring Amazon
 # EventBridge", FailedInvocations, dimension RuleName:
@@ -102,8 +107,19 @@ DEPLOYMENT_IN_PROGRESS = "DeploymentInProgress"
 EVENTS_NAMESPACE = "AWS/Events"
 FAILED_INVOCATIONS = "FailedInvocations"
 # A run reads at most a year of hours; Athena's DML queries time out after 30 minutes by default
-# (Service Quotas, "DML query timeout"), the Lambdas after minutes.
+# (Service Quotas, "DML query timeout": "The maximum amount of time in minutes a DML query can run before
+# it gets cancelled", https://docs.aws.amazon.com/athena/latest/ug/service-limits.html; the default is on
+# https://docs.aws.amazon.com/general/latest/gr/athena.html), the Lambdas after minutes.
 RUN_TIMEOUT = Duration.hours(LIVE_QUALITY_RUN_TIMEOUT_HOURS)
+ATHENA_DML_QUERY_TIMEOUT = Duration.minutes(30)
+# The plan's retries on a deployment in progress or a config not (yet) granted: one retrier for both, so
+# their waits share one budget. Everything a run may take -- the plan's attempts and every retrier's waits,
+# the query up to Athena's DML timeout, publish -- fits in RUN_TIMEOUT (a test adds it up from the
+# definition): five minutes twice covers the grant's gaps and IAM propagation, and the end of a short
+# deployment. A longer deployment still ends the run as succeeded; after a config deployment the anchor
+# moves to the new config anyway, so a retried plan would mostly find nothing to read yet.
+PLAN_RETRY_INTERVAL = Duration.minutes(5)
+PLAN_RETRY_ATTEMPTS = 2
 # Step Functions' count of an execution that succeeded, per state machine ("Monitoring Step Functions
 # metrics using Amazon CloudWatch", execution metrics, dimension StateMachineArn:
 # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html); CDK's
@@ -113,6 +129,9 @@ NOT_SUCCEEDED_PERIOD = Duration.hours(1)
 # The account's Glue Data Catalog as Athena names it (QueryExecutionContext Catalog default).
 DATA_CATALOG = "AwsDataCatalog"
 PUBLISH_TIMEOUT = Duration.minutes(5)
+# The stack output with the state machine's ARN: a run by hand is
+# aws stepfunctions start-execution --state-machine-arn <this output>.
+STATE_MACHINE_OUTPUT = "LiveQualityStateMachineArn"
 SCHEDULE_RETRY_ATTEMPTS = 2
 
 
@@ -314,9 +333,12 @@ class LiveQuality(Construct):
         # A fixed, empty input: EventBridge would otherwise pass its scheduled event, whose keys the plan
         # function does not take. A manual run may pass the window's hours (README).
         # DISABLED unless the config says live_quality.schedule_enabled: the Athena path has not run in a real
-        # account yet (issue 12; the README's status lists what is still open). The rule's State is the
-        # template's, so a rule enabled by hand would be disabled again by the next deploy: the config is the
-        # one switch.
+        # account yet (issue 12; the README's status lists what is still open). The config is the one switch: a
+        # rule enabled by hand stays enabled only until a deploy changes the rule's resource. "AWS CloudFormation
+        # compares the changes you submit with the current state of your stack and updates only the changed
+        # resources" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks.html),
+        # and an update of the rule writes the template's State (UNVERIFIED: that an update of another of its
+        # properties re-applies an unchanged State), so a hand-set state would last until some unrelated edit.
         self.schedule = events.Rule(
             self,
             "Schedule",
@@ -383,7 +405,7 @@ class LiveQuality(Construct):
 
         CfnOutput(
             stack,
-            "LiveQualityStateMachineArn",
+            STATE_MACHINE_OUTPUT,
             value=self.state_machine.state_machine_arn,
             description="aws stepfunctions start-execution --state-machine-arn <this> runs the live-quality query now",
         )
@@ -425,7 +447,9 @@ class LiveQuality(Construct):
             "NotSucceededAlarm",
             alarm_description=f"No live-quality run of {name} has succeeded for {periods} hours (the schedule runs "
             f"every {self.settings.schedule_hours} h): no fresh report or Live* metrics. Check that the schedule rule "
-            "is enabled, the state machine's recent executions, and the run-failed and schedule alarms.",
+            "is enabled, the state machine's recent executions, and the run-failed and schedule alarms. Right after "
+            "the schedule is enabled this alarm has no data and is expected until a first run succeeds: start one "
+            f"with aws stepfunctions start-execution --state-machine-arn {self.state_machine.state_machine_arn}",
             threshold=1,
             comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=periods,
@@ -565,6 +589,14 @@ class LiveQuality(Construct):
             max_attempts=5,
             backoff_rate=2,
             jitter_strategy=sfn.JitterType.FULL,
+        )
+        # Retriers come before catchers, and one retrier's MaxAttempts counts all its errors together
+        # ("Error handling in Step Functions", above: its example's ErrorA/ErrorB retrier, then the Catch).
+        plan.add_retry(
+            errors=[DEPLOYMENT_IN_PROGRESS, ENDPOINT_CONFIG_NOT_GRANTED],
+            interval=PLAN_RETRY_INTERVAL,
+            max_attempts=PLAN_RETRY_ATTEMPTS,
+            backoff_rate=1,
         )
         plan.add_catch(
             sfn.Succeed(self, "Nothing to read yet", comment="The endpoint config is less than a whole hour old"),

@@ -3,6 +3,7 @@
 
     python scripts/labels_to_ground_truth.py labels.csv --out ground-truth/
     python scripts/labels_to_ground_truth.py labels.csv --out ground-truth/ --collected-at 2026-12-02T14:00:00Z
+    python scripts/labels_to_ground_truth.py labels.csv --out ground-truth/ --captured capture-copy/
     aws s3 cp --recursive ground-truth/ s3://<bucket>/<ground-truth prefix>/
 
 Writes ``<out>/yyyy/mm/dd/hh/labels-<yyyymmddThhmmssZ>.jsonl``, one record per line as Model Monitor
@@ -15,12 +16,20 @@ The CSV may start with a header ``inference_id,label``; ids are the ``InferenceI
 passed to InvokeEndpoint (1-64 printable ASCII characters), labels 0 or 1. Bad rows are listed with
 their line numbers and nothing is written (exit status 2), unless ``--skip-bad-rows`` writes the good
 rows anyway. An id given twice keeps its last label; how many were replaced is reported.
+
+``--captured <folder>`` keeps only the labels of requests that data capture recorded: the
+``inferenceId`` of every capture line in the ``*.jsonl`` files below the folder (a local copy of the
+capture prefix's hours those requests came from, e.g. ``aws s3 sync``). With capture sampling below
+100 % most labels name requests that were not captured; Athena scans them all the same (README, what
+it costs), and at 20 % they outweigh the captures. Lines that are not capture records are counted and
+skipped (the query reports them; this only needs their ids).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +76,27 @@ def read_labels(path: Path) -> tuple[dict[str, str], list[str], int]:
     return labels, bad, replaced
 
 
+def captured_ids(folder: Path) -> tuple[set[str], int]:
+    """(the inferenceId of every capture line in ``*.jsonl`` below ``folder``, lines without one)."""
+    ids: set[str] = set()
+    unreadable = 0
+    for path in sorted(folder.rglob("*.jsonl")):
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    inference_id = json.loads(line)["eventMetadata"]["inferenceId"]
+                except (ValueError, KeyError, TypeError):
+                    unreadable += 1
+                    continue
+                if isinstance(inference_id, str):
+                    ids.add(inference_id)
+                else:
+                    unreadable += 1
+    return ids, unreadable
+
+
 def write_ground_truth(labels: dict[str, str], out: Path, collected: datetime) -> Path:
     """Write ``labels`` (inference id -> "0"/"1") as ``<out>/yyyy/mm/dd/hh/labels-<yyyymmddThhmmssZ>.jsonl``
     for labels collected at ``collected``; the file's path. Refuses (FileExistsError) to replace a file."""
@@ -96,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         "--collected-at", type=parse_time, default=None, help="when the labels were collected (default: now, UTC)"
     )
     parser.add_argument("--skip-bad-rows", action="store_true", help="write the good rows even if some are bad")
+    parser.add_argument(
+        "--captured",
+        type=Path,
+        default=None,
+        help="a local copy of the capture files: keep only labels whose id was captured (sampling below 100 %%)",
+    )
     args = parser.parse_args(argv)
 
     if not args.csv.is_file():
@@ -107,6 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     if bad and not args.skip_bad_rows:
         print(f"error: {len(bad)} bad row(s); nothing written (--skip-bad-rows writes the others)", file=sys.stderr)
         return 2
+    not_captured = 0
+    if args.captured is not None:
+        if not args.captured.is_dir():
+            print(f"error: {args.captured} is not a folder", file=sys.stderr)
+            return 2
+        ids, unreadable = captured_ids(args.captured)
+        if unreadable:
+            print(f"note: {unreadable} line(s) under {args.captured} are not capture records; skipped", file=sys.stderr)
+        kept = {i: label for i, label in labels.items() if i in ids}
+        not_captured = len(labels) - len(kept)
+        labels = kept
     if not labels:
         print(f"error: {args.csv} has no labels to write", file=sys.stderr)
         return 2
@@ -119,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         f"wrote {len(labels)} label(s) to {target}"
         + (f"; {replaced} repeated id(s) kept their last label" if replaced else "")
         + (f"; skipped {len(bad)} bad row(s)" if bad else "")
+        + (f"; left out {not_captured} label(s) for requests not captured" if not_captured else "")
     )
     return 0
 

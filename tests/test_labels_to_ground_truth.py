@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+from live_quality.formats import CapturedRequest, capture_record, json_line
 from scripts.labels_to_ground_truth import main
 
 
@@ -100,3 +102,25 @@ def test_the_query_joins_what_the_command_writes_and_the_live_command_reports_it
     assert variant["label_delay_hours"] == {"p50": 33.0, "p90": 33.0}  # 2026-11-01T00 -> 2026-11-02T09
     assert "# Live quality of endpoint" in capsys.readouterr().out
     assert live_main([*args[:-6], "--start", "2026/11/02/00", "--end", "2026/11/01/00"]) == 2
+
+
+def test_captured_keeps_only_labels_for_requests_data_capture_recorded(tmp_path, capsys):
+    """At 20 % capture with labels for every request, about four labels in five name a request with no
+    capture record; Athena scans them all the same. --captured reads the ids from a copy of the captures."""
+    hour = tmp_path / "capture" / "churn-ab" / "Variant1" / "2026" / "11" / "03" / "14"
+    hour.mkdir(parents=True)
+    moment = datetime(2026, 11, 3, 14, 5, tzinfo=UTC)
+    lines = [
+        json_line(capture_record(CapturedRequest(f"e{i}", moment, "1,2", 0.4, inference_id=f"order-{i}")))
+        for i in (1, 3)
+    ]
+    (hour / "capture-0.jsonl").write_text("".join(lines) + "not json\n")
+    csv_path = write_csv(tmp_path, "order-1,1\norder-2,0\norder-3,0\norder-4,1\n")
+    args = [str(csv_path), "--out", str(tmp_path / "gt"), "--collected-at", "2026-11-04T09:00:00Z"]
+    assert main([*args, "--captured", str(tmp_path / "capture")]) == 0
+    (written,) = list((tmp_path / "gt").rglob("*.jsonl"))
+    ids = [json.loads(line)["eventMetadata"]["eventId"] for line in written.read_text().splitlines()]
+    assert ids == ["order-1", "order-3"]
+    captured = capsys.readouterr()
+    assert "wrote 2 label(s)" in captured.out and "left out 2 label(s) for requests not captured" in captured.out
+    assert "1 line(s) under" in captured.err

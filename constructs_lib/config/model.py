@@ -330,7 +330,9 @@ class EvaluationSpec:
 # 50 GB: at Athena's $5 per TB scanned (us-east-1) at most 25 cents a run. A full default window
 # (42 days) at the default 20 % capture of 1 million requests a day scans about 14 GB: 8.4 GB of
 # captures (1 KB a line) and 5.5 GB of labels (about 130 bytes a line, for every request, captured or
-# not); the cutoff leaves room for three times that traffic. Athena refuses cutoffs under 10 MB
+# not); the cutoff leaves room for three times that traffic. Labels dominate at low sampling with small
+# requests (README, what it costs: 50 M captured requests of 400-byte lines with labels for every request
+# pass 50 GB), hence the advice to upload only captured requests' labels. Athena refuses cutoffs under 10 MB
 # (botocore's BytesScannedCutoffValue, the config loader reads it).
 DEFAULT_BYTES_SCANNED_CUTOFF = 50_000_000_000
 # Reports quote input issues (possibly personal data), and a run's report is superseded by the next
@@ -389,8 +391,12 @@ class LiveQualitySpec:
             "Run the query every schedule_hours (the EventBridge rule's State, ENABLED or DISABLED), and alarm when "
             "no run has succeeded for 2 × schedule_hours (at least schedule_hours + 2; CloudWatch looks back at most "
             "7 days, so at most 166 hours between runs). Default false: the Athena path has not yet run in a real "
-            "account (README, live quality's status); start one run by hand, then set this to true. A rule enabled "
-            "in the console is disabled again by the next cdk deploy while this is false."
+            "account (README, live quality's status); start one run by hand, then set this to true, deploy, and start "
+            "one run right away (aws stepfunctions start-execution --state-machine-arn <the stack's "
+            "LiveQualityStateMachineArn output>): the new alarm has no data and goes to ALARM until a run succeeds. "
+            "Switch it here, not in the console: a rule enabled by hand stays enabled only until a deploy changes "
+            "the rule (CloudFormation updates only the resources whose template changed, and then writes the "
+            "template's State), so its state would depend on unrelated edits."
         ),
     )
     report_retention_days: int = field(

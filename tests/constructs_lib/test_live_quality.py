@@ -17,7 +17,7 @@ from constructs_lib import live_quality
 from constructs_lib.config import ConfigError, parse_config
 from constructs_lib.live_quality import FIELD_DELIMITER, glue_database_name, workgroup_name
 from live_quality import formats, tables
-from live_quality.endpoint_anchor import DeploymentInProgress
+from live_quality.endpoint_anchor import DeploymentInProgress, EndpointConfigNotGranted
 from live_quality.formats import CapturedRequest, capture_record, ground_truth_record, json_line
 from live_quality.metric_time import PLAN_TO_PUBLISH
 from live_quality.query import QUERY_PARAMETERS, athena_query
@@ -252,6 +252,61 @@ def test_a_run_during_a_deployment_ends_as_succeeded_with_the_reason_in_its_outp
     assert catch["ResultPath"] == "$.deployment_in_progress"
     assert states[catch["Next"]]["Type"] == "Succeed"
     assert catch["Next"] != states["Plan"]["Catch"][0]["Next"]  # the state's name says which reason
+
+
+def test_a_deployment_in_progress_or_a_config_not_granted_is_retried_before_the_run_ends(template):
+    """Both pass by themselves (a short deployment; the moments of a stack update or rollback in which the
+    plan's policy names another config, IAM's propagation): the plan is retried, one retrier for both so
+    their attempts share a budget, before the catch ends a deployment's run as succeeded. A config still
+    not granted after the retries fails the run (no catch) and pages."""
+    plan = definition(template)["States"]["Plan"]
+    (retrier,) = [r for r in plan["Retry"] if DeploymentInProgress.__name__ in r["ErrorEquals"]]
+    assert retrier["ErrorEquals"] == [DeploymentInProgress.__name__, EndpointConfigNotGranted.__name__]
+    assert retrier["ErrorEquals"] == [live_quality.DEPLOYMENT_IN_PROGRESS, live_quality.ENDPOINT_CONFIG_NOT_GRANTED]
+    assert retrier["IntervalSeconds"] == live_quality.PLAN_RETRY_INTERVAL.to_seconds() == 300
+    assert retrier["MaxAttempts"] == live_quality.PLAN_RETRY_ATTEMPTS == 2
+    assert retrier["BackoffRate"] == 1
+    caught = [e for c in plan["Catch"] for e in c["ErrorEquals"]]
+    assert EndpointConfigNotGranted.__name__ not in caught and "States.ALL" not in caught
+
+
+def _longest_waits(retriers: list[dict[str, Any]]) -> float:
+    """The most a state's retriers can wait in all: each retrier's IntervalSeconds x BackoffRate^k over its
+    MaxAttempts (defaults 1 s, 3, 2.0), at most MaxDelaySeconds each; FULL jitter only shortens a wait
+    ("Error handling in Step Functions": https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)."""
+    total = 0.0
+    for r in retriers:
+        interval, rate = r.get("IntervalSeconds", 1), r.get("BackoffRate", 2.0)
+        for k in range(r.get("MaxAttempts", 3)):
+            total += min(interval * rate**k, r.get("MaxDelaySeconds", float("inf")))
+    return total
+
+
+def test_everything_a_run_may_take_fits_in_its_timeout(template):
+    """A run that waits out the plan's retries must still have time for the query and the report, or it
+    times out instead of reporting. Added up from the definition: every retrier's longest waits; the plan
+    function's timeout for its first attempt and each attempt retried on an error the function itself
+    raises (Lambda's service errors and throttling end an attempt without running it out); the query up
+    to Athena's default DML timeout; publish's timeout."""
+    states = definition(template)["States"]
+    functions = template.find_resources("AWS::Lambda::Function")
+
+    def timeout(handler: str) -> int:
+        (fn,) = [f for f in functions.values() if f["Properties"].get("Handler") == handler]
+        return int(fn["Properties"]["Timeout"])
+
+    own_errors = {live_quality.DEPLOYMENT_IN_PROGRESS, live_quality.ENDPOINT_CONFIG_NOT_GRANTED}
+    plan_runs = 1 + sum(r["MaxAttempts"] for r in states["Plan"]["Retry"] if own_errors & set(r["ErrorEquals"]))
+    longest = (
+        plan_runs * timeout("live_quality.handler.plan")
+        + _longest_waits(states["Plan"]["Retry"])
+        + live_quality.ATHENA_DML_QUERY_TIMEOUT.to_seconds()
+        + _longest_waits(states["Query"]["Retry"])
+        + timeout("live_quality.handler.publish")
+        + _longest_waits(states["Publish"]["Retry"])
+    )
+    assert timeout("live_quality.handler.publish") == live_quality.PUBLISH_TIMEOUT.to_seconds()
+    assert longest <= definition(template)["TimeoutSeconds"] == live_quality.RUN_TIMEOUT.to_seconds()
 
 
 def test_a_window_the_plan_accepts_is_still_publishable_when_the_run_times_out():

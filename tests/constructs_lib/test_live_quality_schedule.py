@@ -3,11 +3,13 @@ enables), and an enabled schedule gets an alarm when no run has succeeded for 2 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
 
+from constructs_lib import live_quality
 from constructs_lib.config import ConfigError, alarm_limits, parse_config
 from constructs_lib.config.loader import MAX_SCHEDULE_HOURS
 from constructs_lib.config.model import LiveQualitySpec
@@ -15,6 +17,7 @@ from tests.conftest import read_config
 from tests.synth import only_template
 
 ENDPOINT = "churn-ab"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def config(**live_quality: Any) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def test_an_enabled_schedule_alarms_when_no_run_succeeded_for_two_intervals(enab
     assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == 48
     assert alarm["TreatMissingData"] == "breaching"
     assert alarm_limits.window_problem(alarm["Period"], alarm["EvaluationPeriods"]) is None
-    assert "has succeeded for 48 hours" in alarm["AlarmDescription"]
+    assert "has succeeded for 48 hours" in alarm["AlarmDescription"]["Fn::Join"][1][0]
 
 
 def test_the_not_succeeded_alarm_notifies_the_topic_itself_not_through_the_composite(enabled: Template):
@@ -123,3 +126,30 @@ def test_bad_operations_settings_are_named(value: dict[str, Any], says: str):
     (field,) = value
     assert problem.startswith(f'config/mine.json: endpoint "{ENDPOINT}" > live_quality > {field}: ')
     assert says in problem
+
+
+def test_the_not_succeeded_alarm_says_how_to_clear_it_right_after_the_schedule_is_enabled(enabled: Template):
+    """Right after the switch every hourly period is missing (breaching): the alarm's description gives the
+    command, with this state machine's ARN, that starts the run which clears it."""
+    (alarm,) = succeeded_alarms(enabled).values()
+    (machine_id,) = [lid for lid in enabled.find_resources("AWS::StepFunctions::StateMachine") if "LiveQuality" in lid]
+    parts = alarm["AlarmDescription"]["Fn::Join"][1]
+    text = "".join(p if isinstance(p, str) else "<arn>" for p in parts)
+    assert {"Ref": machine_id} in parts
+    assert "expected until a first run succeeds" in text
+    assert text.endswith("aws stepfunctions start-execution --state-machine-arn <arn>")
+    output = enabled.to_json()["Outputs"][live_quality.STATE_MACHINE_OUTPUT]
+    assert output["Value"] == {"Ref": machine_id}
+
+
+DOCS_OF_THE_SWITCH = ("README.md", "docs/config-reference.md", "config/schema.json", "constructs_lib/live_quality.py")
+
+
+@pytest.mark.parametrize("path", DOCS_OF_THE_SWITCH)
+def test_the_docs_do_not_promise_that_any_deploy_re_disables_a_rule_enabled_by_hand(path: str):
+    """CloudFormation "updates only the changed resources" (using-cfn-updating-stacks.html): a deploy that
+    leaves the rule alone leaves a hand-set state alone too. Only a deploy that changes the rule writes the
+    template's State."""
+    text = " ".join((ROOT / path).read_text(encoding="utf-8").split())
+    assert "disabled again by the next" not in text
+    assert "until a deploy changes the rule" in text

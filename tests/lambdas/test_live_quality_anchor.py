@@ -8,6 +8,7 @@ and the error shape SageMaker answers with.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,14 @@ from botocore.stub import Stubber
 
 from endpoint_weights.endpoint import BUSY_STATUSES, RETRY_CONFIG
 from endpoint_weights.serving_since import TAG_KEY
-from live_quality.endpoint_anchor import DeploymentInProgress, EndpointNotReadable, read_endpoint_anchor
+from live_quality.endpoint_anchor import (
+    DEPLOYING_STATUSES,
+    SAME_CONFIG_STATUSES,
+    DeploymentInProgress,
+    EndpointConfigNotGranted,
+    EndpointNotReadable,
+    read_endpoint_anchor,
+)
 from live_quality.window import SOURCE_ENDPOINT_CONFIG, SOURCE_SERVING_SINCE, anchor_hour_after
 from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint
 from tests.lambdas.test_weights_provider import cfn_event, run_to_completion
@@ -88,42 +96,108 @@ def _stubbed(answer: dict[str, Any] | None = None) -> tuple[Any, Stubber]:
     return client, stub
 
 
-def test_every_endpoint_status_botocore_knows_is_either_busy_in_service_or_settled():
-    """BUSY_STATUSES (a deployment or system update that ends by itself) is read against botocore's
+def _documented(shape: str, member: str | None = None) -> str:
+    """botocore's documentation of a SageMaker shape (or one of its members), without HTML tags."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    found = model.shape_for(shape)
+    text = found.members[member].documentation if member else found.documentation
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split())
+
+
+def _operation_documented(operation: str) -> str:
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return " ".join(re.sub(r"<[^>]+>", " ", model.operation_model(operation).documentation).split())
+
+
+def test_every_endpoint_status_botocore_knows_is_classified():
+    """Statuses that end by themselves (BUSY_STATUSES, the weights resource waits on them) are split into a
+    deployment (Creating) and busy-on-the-same-config; the rest are settled. Read against botocore's
     EndpointStatus enum, the service model's own list: a status SageMaker adds fails here until it is
     classified."""
     model = botocore.session.get_session().get_service_model("sagemaker")
     statuses = set(model.shape_for("EndpointStatus").enum)
-    assert {"Creating", "Updating", "SystemUpdating", "RollingBack"} == BUSY_STATUSES
+    assert not DEPLOYING_STATUSES & SAME_CONFIG_STATUSES
+    assert DEPLOYING_STATUSES | SAME_CONFIG_STATUSES == BUSY_STATUSES
     assert statuses >= BUSY_STATUSES
     assert statuses - BUSY_STATUSES == {"InService", "OutOfService", "Deleting", "Failed", "UpdateRollbackFailed"}
 
 
-@pytest.mark.parametrize("status", sorted(BUSY_STATUSES))
-def test_a_busy_endpoint_is_a_deployment_in_progress_and_nothing_else_is_read(status: str):
-    client, stub = _stubbed(described(status))  # no DescribeEndpointConfig or ListTags queued: none is made
-    with stub, pytest.raises(DeploymentInProgress, match=rf"endpoint {ENDPOINT} is {status} \(serving endpoint"):
+def test_the_same_config_statuses_are_documented_as_changing_no_endpoint_config():
+    """The documentation each classification rests on, as botocore's service model carries it: a reworded
+    sentence fails here until the classification is read again."""
+    status = _documented("DescribeEndpointOutput", "EndpointStatus")
+    assert "Updating : UpdateEndpoint or UpdateEndpointWeightsAndCapacities is executing." in status
+    assert "sets the endpoint status to Updating" in _operation_documented("UpdateEndpointWeightsAndCapacities")
+    assert (
+        "This transitional status only applies to an endpoint that has autoscaling enabled and is undergoing "
+        "variant weight or capacity changes as part of an UpdateEndpointWeightsAndCapacities call"
+    ) in status
+    assert (
+        "This maintenance operation does not change any customer-specified values such as VPC config, KMS "
+        "encryption, model, instance type, or instance count."
+    ) in status
+    assert "Creating : CreateEndpoint is executing." in status
+    assert (
+        "This field is only returned when the endpoint is creating or updating with a new endpoint configuration."
+        in _documented("DescribeEndpointOutput", "PendingDeploymentSummary")
+    )
+
+
+def _config_and_tags(stub: Stubber) -> None:
+    """DescribeEndpointConfig and ListTags as SageMaker answers them for EndpointConfig-old, without a marker."""
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": "EndpointConfig-old",
+            "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint-config/endpointconfig-old",
+            "ProductionVariants": [{"VariantName": "Variant1", "ModelName": "m"}],
+            "CreationTime": datetime(2026, 10, 1, tzinfo=UTC),
+        },
+        {"EndpointConfigName": "EndpointConfig-old"},
+    )
+    stub.add_response("list_tags", {"Tags": []})
+
+
+@pytest.mark.parametrize("status", sorted(SAME_CONFIG_STATUSES))
+def test_a_weight_capacity_or_maintenance_update_keeps_the_plan_going(status: str):
+    """Updating without a PendingDeploymentSummary is UpdateEndpointWeightsAndCapacities (a rollout step,
+    autoscaling): the same config serves, so the window is read as usual, not skipped."""
+    client, stub = _stubbed(described(status))
+    _config_and_tags(stub)
+    with stub:
+        anchor = read_endpoint_anchor(client, ENDPOINT)
+    stub.assert_no_pending_responses()
+    assert anchor.endpoint_config_name == "EndpointConfig-old"
+    assert anchor.created == datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def test_a_creating_endpoint_is_a_deployment_in_progress_and_nothing_else_is_read():
+    client, stub = _stubbed(described("Creating"))  # no DescribeEndpointConfig or ListTags queued: none is made
+    with stub, pytest.raises(DeploymentInProgress, match=rf"endpoint {ENDPOINT} is Creating \(serving endpoint"):
         read_endpoint_anchor(client, ENDPOINT)
     stub.assert_no_pending_responses()
 
 
-def test_a_pending_deployment_names_the_config_it_moves_to_even_when_in_service():
-    """PendingDeploymentSummary is documented for Creating/Updating; should it come with InService, two
-    fleets may still serve: no window yet."""
-    client, stub = _stubbed(described("InService", pending="EndpointConfig-new"))
+@pytest.mark.parametrize("status", sorted({*BUSY_STATUSES, "InService"}))
+def test_a_pending_deployment_names_the_config_it_moves_to_whatever_the_status(status: str):
+    """PendingDeploymentSummary is documented for Creating/Updating; should it come with another status,
+    two fleets may still serve: no window yet, and nothing else is read."""
+    client, stub = _stubbed(described(status, pending="EndpointConfig-new"))
     with (
         stub,
         pytest.raises(
-            DeploymentInProgress, match="serving endpoint config EndpointConfig-old, moving to endpoint config "
+            DeploymentInProgress,
+            match=rf"is {status} \(serving endpoint config EndpointConfig-old, moving to endpoint config ",
         ),
     ):
         read_endpoint_anchor(client, ENDPOINT)
+    stub.assert_no_pending_responses()
 
 
 def test_a_config_the_function_may_not_describe_says_the_endpoint_serves_another_config() -> None:
     """The plan function may describe only the config its stack deployed. The endpoint may still name the
-    old one, InService, for the moments between the grant's update and UpdateEndpoint (or after a change
-    outside the stack). moto enforces no IAM: the refusal is stubbed."""
+    old one, InService, for the moments between the grant's update and UpdateEndpoint, after a rollback,
+    while IAM propagates (or after a change outside the stack). moto enforces no IAM: the refusal is stubbed."""
     client, stub = _stubbed()
     stub.add_client_error(
         "describe_endpoint_config",
@@ -132,8 +206,11 @@ def test_a_config_the_function_may_not_describe_says_the_endpoint_serves_another
         http_status_code=400,
         expected_params={"EndpointConfigName": "EndpointConfig-old"},
     )
-    with stub, pytest.raises(EndpointNotReadable, match="serves endpoint config EndpointConfig-old, which this"):
+    with stub, pytest.raises(EndpointConfigNotGranted, match="serves endpoint config EndpointConfig-old, which this"):
         read_endpoint_anchor(client, ENDPOINT)
+    # Its own name, which the state machine retries on (constructs_lib/live_quality.ENDPOINT_CONFIG_NOT_GRANTED);
+    # still an EndpointNotReadable for Python callers.
+    assert issubclass(EndpointConfigNotGranted, EndpointNotReadable)
 
 
 def test_other_errors_propagate_unchanged() -> None:

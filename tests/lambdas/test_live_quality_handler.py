@@ -329,11 +329,21 @@ def test_a_marker_in_the_runs_own_hour_leaves_nothing_to_read_yet():
         plan_at({"time": RUN_TIME}, tags=marker(CONFIG_NAME, "2026-11-03T23:50:00Z"))
 
 
-def test_a_run_during_a_deployment_reads_nothing_and_says_so(sagemaker: Any):
+def test_a_run_while_the_endpoint_is_created_reads_nothing_and_says_so(sagemaker: Any):
+    create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
+    set_endpoint_status("Creating")
+    with pytest.raises(DeploymentInProgress, match=f"endpoint {ENDPOINT} is Creating .*deployment is in progress"):
+        handler.plan({"time": RUN_TIME}, None, sagemaker=sagemaker, now=PLAN_NOW)
+
+
+def test_a_run_during_a_weight_change_plans_as_usual(sagemaker: Any):
+    """UpdateEndpointWeightsAndCapacities sets the endpoint Updating, with no PendingDeploymentSummary (moto
+    shows none): the rollout's steps and autoscaling do not skip a run."""
     create_endpoint(sagemaker, {"Variant1": 1, "Variant2": 1})
     set_endpoint_status("Updating")
-    with pytest.raises(DeploymentInProgress, match=f"endpoint {ENDPOINT} is Updating .*deployment is in progress"):
-        handler.plan({"time": RUN_TIME}, None, sagemaker=sagemaker, now=PLAN_NOW)
+    run = datetime.now(UTC) + timedelta(hours=2)
+    plan = handler.plan({"time": run.isoformat()}, None, sagemaker=sagemaker, now=run)
+    assert plan["window_start"]["endpoint_config_name"] == f"{ENDPOINT}-config"
 
 
 @pytest.mark.parametrize(

@@ -245,9 +245,9 @@ WITH capture_lines AS (
     l.source_file AS label_file,
     l.line_number AS label_line,
     COALESCE(l.detail, l.label_key) AS label_detail
-  FROM captures AS c
-  FULL OUTER JOIN labels AS l
-    ON l.label_key = c.capture_key
+  FROM labels AS l
+  FULL OUTER JOIN captures AS c
+    ON c.capture_key = l.label_key
 ), outcomes AS (
   SELECT
     CASE WHEN NOT capture_key IS NULL THEN variant END AS metric_variant,

@@ -255,6 +255,8 @@ label_ranked AS (
 labels AS (
     -- What the join carries of a label: the key and label of a winner (NULL for every other line,
     -- which then passes the join unmatched), the issue known before the join, the file and line.
+    -- Every line needs its file: a winner may still become label_for_unknown_id or
+    -- label_before_inference, every other line is an issue already, and each issue's samples name them.
     SELECT
         CASE WHEN malformed IS NULL AND recency = 1 THEN detail END AS label_key,
         CASE WHEN malformed IS NULL AND recency = 1 THEN label END AS label,
@@ -271,7 +273,11 @@ labels AS (
 joined AS (
     -- Every capture line with its label if any, and every label line without a capture: one full
     -- join of all rows. Only good, unique captures and winning labels have keys, so every other line
-    -- comes out once, unmatched, with its issue.
+    -- comes out once, unmatched, with its issue. Labels on the left, captures on the right: Athena
+    -- builds its hash table from the right side ("place large tables on the left, small tables on the
+    -- right": https://docs.aws.amazon.com/athena/latest/ug/performance-tuning-query-optimization-techniques.html),
+    -- and at the default 20 % sampling with labels for every request there are five label lines per
+    -- capture line. A full join is symmetric: the rows are the same either way.
     SELECT
         c.capture_key,
         c.variant,
@@ -289,8 +295,8 @@ joined AS (
         l.source_file AS label_file,
         l.line_number AS label_line,
         COALESCE(l.detail, l.label_key) AS label_detail
-    FROM captures AS c
-    FULL OUTER JOIN labels AS l ON l.label_key = c.capture_key
+    FROM labels AS l
+    FULL OUTER JOIN captures AS c ON c.capture_key = l.label_key
 ),
 outcomes AS (
     -- The grouping keys of every result kind. A label collected before its prediction's hour cannot
