@@ -287,9 +287,10 @@ def compare_with_baseline(
     family += [1.0] * (family_size(family_candidates) - len(family))
     adjusted = iter(holm_adjust(family))
     level = family_level(alpha, len(family))
-    # Intervals at alpha/m, the level of Holm's first (strictest) step: an interval excludes 0 exactly
-    # when that metric alone would be rejected at Holm's first step, so interval and verdict agree
-    # there; Holm's later steps can reject inside such an interval (the report says so).
+    # Intervals at alpha/m, the level of Holm's first (strictest) step: an interval excludes 0 about
+    # when that metric alone would be rejected at Holm's first step (not exactly: the p-value uses the
+    # variance under "no difference", the interval one that is right away from it); Holm's later steps
+    # can reject inside such an interval (the report says so).
     interval_alpha = alpha / max(1, len(family))
     out = []
     for plan in planned:

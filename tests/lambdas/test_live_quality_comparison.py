@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evaluate.verdicts import holm_adjust
-from live_quality.anytime import confidence_sequence
+from live_quality.anytime import anytime_p_value, confidence_sequence
 from live_quality.comparison import (
     LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
@@ -165,9 +165,10 @@ def test_intervals_are_confidence_sequences_at_the_level_of_holms_first_step():
             assert test.interval_confidence == pytest.approx(1 - 0.05 / 4)
             low, high = confidence_sequence(test.difference, test.estimate.interval_variance, 0.05 / 4)
             assert (test.ci_low, test.ci_high) == pytest.approx((max(-1, low), min(1, high)))
-            if test.estimate.interval_variance == test.estimate.variance:  # accuracy: one variance
-                assert (test.ci_low > 0 or test.ci_high < 0) == (test.p_value < 0.05 / 4)
-    assert results[0].auc.estimate.interval_variance != results[0].auc.estimate.variance  # AUC: unpooled vs pooled
+            assert test.p_value == pytest.approx(anytime_p_value(test.difference, test.estimate.variance))
+    # Both metrics test with the variance under "no difference" and show an interval on another.
+    assert results[0].accuracy.estimate.interval_variance != results[0].accuracy.estimate.variance  # Sato vs CMH
+    assert results[0].auc.estimate.interval_variance != results[0].auc.estimate.variance
 
 
 def test_candidates_left_out_by_the_caller_still_count_in_the_family():

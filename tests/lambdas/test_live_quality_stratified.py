@@ -1,4 +1,4 @@
-"""Differences within inference days: the Mantel-Haenszel difference, Sato's variance, per-day ROC AUC."""
+"""Differences within inference days: the Mantel-Haenszel difference, its null and Sato's variances, per-day ROC AUC."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def test_one_stratum_is_the_plain_difference_with_the_wald_variance():
     (estimate,) = [accuracy_difference([(stratum("d1", 100, 50), stratum("d1", 100, 60))])]
     assert estimate is not None
     assert estimate.difference == pytest.approx(0.10)
-    assert estimate.variance == pytest.approx(0.6 * 0.4 / 100 + 0.5 * 0.5 / 100)
+    assert estimate.interval_variance == pytest.approx(0.6 * 0.4 / 100 + 0.5 * 0.5 / 100)
+    # The p-value's variance: pooled accuracy 0.55, hypergeometric (N / (N - 1)).
+    assert estimate.variance == pytest.approx(0.55 * 0.45 * (1 / 100 + 1 / 100) * 200 / 199)
     assert (estimate.strata_used, estimate.strata_left_out) == (1, 0)
 
 
@@ -42,10 +44,50 @@ def test_the_mantel_haenszel_difference_and_satos_variance_by_hand():
     estimate = accuracy_difference(pairs)
     assert estimate is not None
     assert estimate.difference == pytest.approx(rd)
-    assert estimate.variance == pytest.approx((rd * p + q) / sum(w) ** 2)
+    assert estimate.interval_variance == pytest.approx((rd * p + q) / sum(w) ** 2)
 
 
-def test_satos_variance_matches_the_spread_of_the_estimate_with_many_small_days():
+def test_the_p_values_variance_is_the_cochran_mantel_haenszel_one():
+    # Σ w_k RD_k = Σ (x_k − E[x_k | day's correct]); its variance is the hypergeometric one: the CMH test.
+    days = [(30, 20, 40, 25), (80, 60, 120, 70), (1, 1, 1, 0)]  # (n, x, m, y)
+    pairs = [(stratum(f"d{i}", m, y), stratum(f"d{i}", n, x)) for i, (n, x, m, y) in enumerate(days)]
+    w = sum(n * m / (n + m) for n, _, m, _ in days)
+    hypergeometric = sum(n * m * (x + y) * (n + m - x - y) / ((n + m) ** 2 * (n + m - 1)) for n, x, m, y in days)
+    estimate = accuracy_difference(pairs)
+    assert estimate is not None
+    assert estimate.variance == pytest.approx(hypergeometric / w**2)
+    observed_minus_expected = sum(x - n * (x + y) / (n + m) for n, x, m, y in days)
+    assert estimate.difference * w == pytest.approx(observed_minus_expected)
+
+
+def test_a_small_arm_without_errors_at_high_accuracy_is_not_near_certain_evidence():
+    # 600 labelled requests all right against 59,400 at 0.98: Sato's (Wald) variance takes the small
+    # arm's 0 errors at face value (variance from the large arm alone, z ≈ 35); under "no difference"
+    # both arms have the pooled accuracy, z ≈ 3.5.
+    pairs = [(stratum("d1", 59400, 58212), stratum("d1", 600, 600))]
+    estimate = accuracy_difference(pairs)
+    assert estimate is not None
+    pooled = (58212 + 600) / 60000
+    assert estimate.variance == pytest.approx(pooled * (1 - pooled) * (1 / 600 + 1 / 59400) * 60000 / 59999)
+    assert estimate.interval_variance == pytest.approx(0.98 * 0.02 / 59400)
+    assert estimate.difference / math.sqrt(estimate.variance) < 4
+
+
+def test_the_accuracy_p_value_keeps_its_level_for_a_small_arm_at_high_accuracy():
+    # The review's case: 59,400 vs 600 labelled requests, accuracy 0.98 in both. |z| > 3 should happen
+    # in 0.27 % of runs; with Sato's variance it did in 1.6 %.
+    rng = np.random.default_rng(11)
+    runs, large, small = 20000, 59400, 600
+    correct_large, correct_small = rng.binomial(large, 0.98, runs), rng.binomial(small, 0.98, runs)
+    beyond = 0
+    for y, x in zip(correct_large, correct_small, strict=True):
+        estimate = accuracy_difference([(stratum("d1", large, int(y)), stratum("d1", small, int(x)))])
+        assert estimate is not None
+        beyond += abs(estimate.difference) > 3 * math.sqrt(estimate.variance)
+    assert beyond / runs < 2 * math.erfc(3 / math.sqrt(2))
+
+
+def test_both_variances_match_the_spread_of_the_estimate_with_many_small_days():
     # 40 days with 3-12 labels per variant: the regime where summing stratum variances fails.
     rng = np.random.default_rng(5)
     sizes = rng.integers(3, 13, size=(40, 2))
@@ -59,9 +101,11 @@ def test_satos_variance_matches_the_spread_of_the_estimate_with_many_small_days(
         estimate = accuracy_difference(pairs)
         assert estimate is not None
         estimates.append(estimate.difference)
-        variances.append(estimate.variance)
+        variances.append((estimate.variance, estimate.interval_variance))
     assert np.mean(estimates) == pytest.approx(0.0, abs=0.005)
-    assert np.mean(variances) == pytest.approx(np.var(estimates), rel=0.1)
+    null, sato = np.mean(variances, axis=0)
+    assert null == pytest.approx(np.var(estimates), rel=0.1)
+    assert sato == pytest.approx(np.var(estimates), rel=0.1)
 
 
 def test_a_split_that_changes_while_the_base_rate_moves_favours_no_one_within_days():
