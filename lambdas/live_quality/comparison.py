@@ -50,6 +50,9 @@ of the same days, arrival depends on the variant as well as the class, and accur
 then differ by class mix alone. A candidate is not tested while the share of positives among its
 labelled requests and the baseline's differ day by day (Cochran-Mantel-Haenszel p <
 :data:`LABEL_MIX_ALPHA`, ``live_quality.stratified.label_mix_test``): "labels not comparable yet".
+The message names both causes: labels arriving by class differently per variant, or the variants'
+requests differing in age or hour within the stratum (a split changed during the day, so one
+variant's labelled requests of that day are younger or from other hours).
 Label *coverage* alone is no reason: a younger variant has fewer labels, but within days that is
 no bias, and equal coverage can hide arrival by class.
 
@@ -195,8 +198,10 @@ def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> t
             f"labels not comparable yet: on the same inference days {mix.share_a:.1%} of {baseline.name}'s "
             f"labelled requests are positive and {mix.share_b:.1%} of {candidate.name}'s (within days "
             f"{mix.difference:+.1%}, Cochran-Mantel-Haenszel p={mix.p_value:.3g}). Requests of one day have the "
-            "same age and the same true class mix in both variants, so labels are arriving by class differently "
-            "per variant, and accuracy would differ by class mix alone.",
+            "same true class mix in both variants unless their requests differ in hour within it, so either labels "
+            "are arriving by class differently per variant, or the variants' requests differ in age or hour "
+            "within the stratum (a split that changed during the day); either way accuracy would differ by "
+            "class mix alone.",
         )
     return None
 

@@ -329,7 +329,8 @@ def _window_start_text(window: Mapping[str, Any]) -> str:
         return (
             f"**The window starts at {anchor}**, {origin}: requests that an earlier endpoint config (other "
             "variants, models or fleet) served are not mixed in. Every run since then has read one growing "
-            "sample, so a verdict at any of them keeps the family-wise error at alpha over all of them, "
+            "sample, so a verdict at any of them keeps the family-wise error approximately (asymptotically) at "
+            "alpha over all of them, "
             f"until the window reaches its longest, {start['lookback_days']} days (`lookback_days`)."
         )
     if start.get("start") == START_HORIZON:
@@ -342,8 +343,8 @@ def _window_start_text(window: Mapping[str, Any]) -> str:
             "to cover the experiment, or run by hand with a fixed start)."
         )
     return (
-        "**The window was named by hand** (its three hours): verdicts keep the family-wise error at alpha "
-        "over the runs that share this start."
+        "**The window was named by hand** (its three hours): verdicts keep the family-wise error approximately "
+        "(asymptotically) at alpha over the runs that share this start."
     )
 
 
@@ -378,7 +379,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "difference (p-value: the Cochran-Mantel-Haenszel test; interval: Sato's variance), ROC AUC per day "
         "with DeLong's variances. The p-values are "
         "anytime-valid (a normal-mixture e-process), because this comparison runs again on every schedule: "
-        "a verdict at any run keeps the family-wise error at alpha over all runs whose window has the same "
+        "a verdict at any run keeps the family-wise error approximately (asymptotically: the normal "
+        "approximation of each difference) at alpha over all runs whose window has the same "
         "start (above). Every p-value is Holm-adjusted together, over a family of fixed size "
         f"({report['family_tests']} tests: every candidate's accuracy and ROC AUC; a test that cannot run yet "
         "counts with p = 1, so an early run with fewer tests ready is not held to a looser level). "

@@ -58,6 +58,10 @@ def test_labels_of_a_different_class_mix_on_the_same_days_are_not_comparable():
     assert result.status == "labels_not_comparable"
     assert "35.0% of A's labelled requests are positive and 50.0% of B's" in result.reason
     assert result.label_mix is not None and result.label_mix.p_value < LABEL_MIX_ALPHA
+    # Both causes are named: arrival by class per variant, and requests of other ages or hours within the
+    # stratum (a split that changed during the day).
+    assert "labels are arriving by class differently per variant" in result.reason
+    assert "requests differ in age or hour within the stratum" in result.reason
     small_noisy = (
         evidence("A", labelled=100, captured=125, positives=40),
         evidence("B", labelled=88, captured=125, positives=30),
