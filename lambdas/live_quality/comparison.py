@@ -40,7 +40,11 @@ estimated per class; the paired test's p-values are clearly too small below abou
 at 0.025 gave 1.48× the level with 5 positives per variant, 0.96-1.08× with 10-20 and 0.88× with 30
 (benchmarks/live_quality_false_winners.py, 1,000 runs each, standard error about 0.2×). Precision and
 recall have one class as denominator and are noise below that too. The same minimum as the offline
-evaluation keeps the two reports' rules alike.
+evaluation keeps the two reports' rules alike. ROC AUC waits longer, until both have
+:data:`~live_quality.stratified.AUC_MIN_PER_CLASS` of each class: its p-value takes the larger of the
+pooled and unpooled DeLong variance, and with fewer labels in the small arm even that was liberal
+for equal AUCs of differently shaped ROC curves (``live_quality.stratified``). Accuracy is tested
+meanwhile, and ROC AUC enters Holm with p = 1.
 
 **Labels that are not comparable yet.** Labels arrive late, and often not at random: a churned
 customer is known early, a retained one only at the end of the observation period. Within one
@@ -73,6 +77,7 @@ from evaluate.delong_minimum import DELONG_MIN_PER_CLASS
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value, confidence_sequence
 from live_quality.stratified import (
+    AUC_MIN_PER_CLASS,
     LabelMixTest,
     StratifiedDifference,
     Stratum,
@@ -245,8 +250,19 @@ def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
     auc = auc_difference(pairs)
     auc_not_tested = None
     no_auc = [v.name for v in (baseline, candidate) if v.roc_auc is None]
+    short = [
+        f"{v.name} has {v.positives} positives and {v.negatives} negatives"
+        for v in (baseline, candidate)
+        if min(v.positives, v.negatives) < AUC_MIN_PER_CLASS
+    ]
     if no_auc:
         auc, auc_not_tested = None, f"{no_auc[0]} has no ROC AUC (one class only)"
+    elif short:
+        auc, auc_not_tested = (
+            None,
+            f"ROC AUC is tested from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
+            f"{'; '.join(short)}",
+        )
     elif auc is None:
         auc_not_tested = (
             f"no inference day on which both {baseline.name} and {candidate.name} have two labelled requests "

@@ -27,7 +27,7 @@ from live_quality.comparison import (
 )
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
-from live_quality.stratified import Stratum
+from live_quality.stratified import AUC_MIN_PER_CLASS, Stratum
 from live_quality.tables import MAX_ISSUE_DETAIL_CHARS
 from live_quality.unsampled import UNMATCHED_ISSUE, labels_not_captured, unmatched_and_matched
 from live_quality.unsampled import markdown_line as unsampled_markdown_line
@@ -259,6 +259,7 @@ def build_report(
             "threshold": window.threshold,
             "alpha": alpha,
             "min_labels_per_class": MIN_LABELS_PER_CLASS,
+            "auc_min_labels_per_class": AUC_MIN_PER_CLASS,
             "label_mix_alpha": LABEL_MIX_ALPHA,
             "sample_excerpt_chars": sample_excerpt_chars,
         },
@@ -384,11 +385,14 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "start (above). Every p-value is Holm-adjusted together, over a family of fixed size "
         f"({report['family_tests']} tests: every candidate's accuracy and ROC AUC; a test that cannot run yet "
         "counts with p = 1, so an early run with fewer tests ready is not held to a looser level). "
-        f"Baseline: `{report['baseline']}`. ROC AUC's p-value pools each class's placement variance over "
-        'both variants (right under "no difference", which it tests; DeLong\'s unpooled form is liberal '
-        "with lopsided traffic), its interval does not (right away from it): near the boundary the two can "
-        "disagree. Intervals are anytime-valid confidence sequences at 1 − alpha/m (m: tests in the family), "
-        "the level of Holm's first step: one excludes 0 when that metric alone would be significant there; "
+        f"Baseline: `{report['baseline']}`. ROC AUC's p-value takes the larger of DeLong's variance with each "
+        "class's placement variance pooled over both variants (right for identical models; DeLong's unpooled "
+        "form is liberal with lopsided traffic) and the unpooled one (right for equal AUCs of differently "
+        "shaped ROC curves), and ROC AUC is tested once each variant has "
+        f"{AUC_MIN_PER_CLASS} labelled requests of each class; its interval uses the unpooled variance "
+        "(right away from no difference): near the boundary the two can disagree. "
+        "Intervals are anytime-valid confidence sequences at 1 − alpha/m (m: tests in the family), "
+        "the level of Holm's first step: one excludes 0 about when that metric alone would be significant there; "
         "Holm's later steps can name a metric significant whose interval still touches 0. The table "
         "shows each variant over the whole window, so a difference within days need not be the difference "
         "of the table's numbers.",

@@ -13,7 +13,7 @@ from live_quality.comparison import (
     compare_with_baseline,
     not_ready_reason,
 )
-from live_quality.stratified import Stratum
+from live_quality.stratified import AUC_MIN_PER_CLASS, Stratum
 
 
 def evidence(name, *, labelled=2000, captured=2500, positives=700, accuracy=0.8, auc=0.80, var=0.05):
@@ -40,6 +40,23 @@ def test_fewer_than_the_minimum_of_a_class_is_not_enough_labels_and_not_tested()
     assert f"at least {MIN_LABELS_PER_CLASS} of each class" in result.reason
     just_enough = evidence("B", labelled=86, captured=100, positives=MIN_LABELS_PER_CLASS)  # A's class mix
     assert not_ready_reason(base, just_enough) is None
+
+
+def test_roc_auc_waits_for_its_own_minimum_while_accuracy_is_tested():
+    # Between the 30 labels per class accuracy needs and the AUC minimum, accuracy is tested and ROC
+    # AUC is not (it enters Holm with p = 1): the small arm's placement variances are too noisy.
+    assert AUC_MIN_PER_CLASS > MIN_LABELS_PER_CLASS
+    base = evidence("A", labelled=20000, captured=25000, positives=20 * AUC_MIN_PER_CLASS)  # B's class mix
+    short = evidence("B", labelled=1000, positives=AUC_MIN_PER_CLASS - 1, accuracy=0.9)
+    (result,) = compare_with_baseline(base, [short])
+    assert result.status == "tested" and result.accuracy is not None and result.auc is None
+    assert result.p_auc_adjusted is None
+    assert result.auc_not_tested == (
+        f"ROC AUC is tested from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
+        f"B has {AUC_MIN_PER_CLASS - 1} positives and {1000 - AUC_MIN_PER_CLASS + 1} negatives"
+    )
+    (enough,) = compare_with_baseline(base, [evidence("B", labelled=1000, positives=AUC_MIN_PER_CLASS)])
+    assert enough.auc is not None and enough.auc_not_tested is None
 
 
 def test_a_baseline_without_enough_labels_blocks_every_candidate():

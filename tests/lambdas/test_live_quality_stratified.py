@@ -177,7 +177,10 @@ def test_per_day_aucs_are_combined_with_the_same_weights_and_delongs_variances()
             for x, y in used
         ]
     )
-    assert estimate.variance == pytest.approx(float((w * w * pooled_var).sum() / w.sum() ** 2))
+    # The p-value's: the larger of the pooled and the unpooled sums.
+    assert estimate.variance == pytest.approx(
+        max(float((w * w * pooled_var).sum()), float((w * w * var).sum())) / w.sum() ** 2
+    )
     assert (estimate.strata_used, estimate.strata_left_out) == (2, 1)  # d3: the baseline has one positive
     assert math.isfinite(estimate.variance)
 
@@ -211,21 +214,75 @@ def _sorted_day(rng, positives, negatives, shift=2.0):
     )
 
 
-def test_pooled_placement_variances_keep_the_level_where_unpooled_delong_is_liberal():
-    # A 5 % canary (30 positives, 300 negatives) against a 95 % baseline, AUC ≈ 0.92, equal models:
-    # the review measured unpooled DeLong at several times the level here; pooled stays near it.
+def test_the_p_values_variance_keeps_the_level_where_unpooled_delong_is_liberal():
+    # A 5 % canary (30 positives, 300 negatives) against a 95 % baseline, AUC ≈ 0.92, identical models:
+    # the review measured unpooled DeLong at several times the level here; the p-value's variance (at
+    # least the pooled one) stays near it.
     rng = np.random.default_rng(8)
     level, runs = 0.0125, 1500
     z = 2.4977  # two-sided 0.0125
-    rejected = {"pooled": 0, "unpooled": 0}
+    rejected = {"p-value's": 0, "unpooled": 0}
     for _ in range(runs):
         large, small = _sorted_day(rng, 570, 5700), _sorted_day(rng, 30, 300)
         estimate = auc_difference([(large, small)])
         assert estimate is not None
-        rejected["pooled"] += abs(estimate.difference) > z * math.sqrt(estimate.variance)
+        rejected["p-value's"] += abs(estimate.difference) > z * math.sqrt(estimate.variance)
         rejected["unpooled"] += abs(estimate.difference) > z * math.sqrt(estimate.interval_variance)
-    assert rejected["pooled"] / runs < 2 * level
+    assert rejected["p-value's"] / runs < 2 * level
     assert rejected["unpooled"] / runs > 3 * level
+
+
+def _binormal_day(rng, positives, negatives, mean, sd):
+    """A day's stratum whose positives score N(mean, sd) and negatives N(0, 1): AUC Φ(mean / sqrt(1 + sd²))."""
+    pos, neg = rng.normal(mean, sd, positives), rng.normal(0.0, 1.0, negatives)
+    v10 = np.searchsorted(np.sort(neg), pos) / negatives
+    v01 = 1 - np.searchsorted(np.sort(pos), neg) / positives
+    return Stratum(
+        "d1",
+        positives + negatives,
+        positives,
+        negatives,
+        0,
+        float(v10.mean()),
+        float(v10.var(ddof=1)),
+        float(v01.var(ddof=1)),
+    )
+
+
+def test_equal_aucs_with_differently_shaped_roc_curves_get_the_unpooled_variance_at_least():
+    # Fixed data: the small arm's positives spread three times as wide (placement variance 0.0625 vs
+    # 0.01). Pooling over the arms takes mostly the large arm's 0.01 for the small arm: a variance that
+    # is right only if the models were identical, not for "equal AUC". The p-value's variance must be
+    # at least DeLong's unpooled one.
+    large = Stratum("d1", 6270, 570, 5700, 0, 0.92, 0.01, 0.002)
+    small = Stratum("d1", 1650, 150, 1500, 0, 0.92, 0.0625, 0.004)
+    estimate = auc_difference([(large, small)])
+    assert estimate is not None
+    unpooled = 0.01 / 570 + 0.002 / 5700 + 0.0625 / 150 + 0.004 / 1500
+    assert estimate.interval_variance == pytest.approx(unpooled)
+    assert estimate.variance == pytest.approx(unpooled)  # the larger: pooled is about 2/5 of it here
+    # A small arm that shows less spread than the large one (as identical models often do by chance):
+    # pooled is the larger and is used.
+    narrow = auc_difference([(large, Stratum("d1", 1650, 150, 1500, 0, 0.92, 0.004, 0.001))])
+    assert narrow is not None and narrow.variance > narrow.interval_variance
+
+
+def test_the_auc_p_values_variance_keeps_the_level_for_equal_aucs_of_different_shape():
+    # Equal AUC 0.921: A's positives N(2, 1), B's N(μ, 3) with μ giving the same AUC; 570/5,700 vs
+    # 150/1,500 labelled requests. Pooled placement variances rejected at 3.7× the level here.
+    rng = np.random.default_rng(8)
+    level, runs = 0.0125, 1500
+    z = 2.4977  # two-sided 0.0125
+    auc = stats.norm.cdf(2 / math.sqrt(2))
+    mean_b = stats.norm.ppf(auc) * math.sqrt(1 + 3.0**2)
+    rejected = 0
+    for _ in range(runs):
+        estimate = auc_difference(
+            [(_binormal_day(rng, 570, 5700, 2.0, 1.0), _binormal_day(rng, 150, 1500, mean_b, 3.0))]
+        )
+        assert estimate is not None
+        rejected += abs(estimate.difference) > z * math.sqrt(estimate.variance)
+    assert rejected / runs < 2 * level
 
 
 def test_the_label_mix_test_with_one_day_is_pearsons_chi_square_times_n_minus_1_over_n():
