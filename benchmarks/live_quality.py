@@ -11,10 +11,15 @@ a fresh process each, with the peak resident memory of that process:
   reporting, so it does less than the query).
 
     python benchmarks/live_quality.py --sizes 1000000,10000000 [--pandas-max 10000000] [--workdir /tmp/lq]
+    python benchmarks/live_quality.py --sizes 1000000 --capture-sampling 20
 
-Sizes are captured requests (both variants). Data is generated once per size under ``--workdir`` and
-deleted afterwards unless ``--keep``; ``--reuse`` measures data an earlier ``--keep`` run left there
-(the generator is seeded, so it is the same data; generating 10 M takes minutes on one core).
+Sizes are captured requests (both variants). ``--capture-sampling P`` is the other shape of a real
+endpoint: data capture samples P % of the requests (``InitialSamplingPercentage``) while the labels
+come for every request, so about (100 - P) % of the labels have no capture record (the query's
+``label_for_unknown_id``, one issue with that many lines); sizes are then requests served.
+Data is generated once per size under ``--workdir`` and deleted afterwards unless ``--keep``;
+``--reuse`` measures data an earlier ``--keep`` run left there (the generator is seeded, so it is
+the same data; generating 10 M takes minutes on one core).
 Not part of the default ``make bench`` (minutes and gigabytes):
 ``python benchmarks/run_all.py --only live-quality``.
 """
@@ -53,8 +58,12 @@ LABEL = (
 )
 
 
-def generate(root: Path, requests: int, seed: int = 1) -> dict[str, int]:
-    """Capture and label folders for ``requests`` requests; the format is checked against formats.py once."""
+def generate(root: Path, requests: int, seed: int = 1, capture_sampling: int = 100) -> dict[str, int]:
+    """Capture and label folders for ``requests`` requests; the format is checked against formats.py once.
+
+    ``capture_sampling`` 100 (the default): every request captured, 70 % labelled. Below 100: that
+    percentage of the requests captured, every request labelled (the random draws of the default
+    are unchanged, so its seeded data stays the same)."""
     from live_quality.formats import CapturedRequest, capture_record
 
     rng = random.Random(seed)
@@ -74,8 +83,15 @@ def generate(root: Path, requests: int, seed: int = 1) -> dict[str, int]:
                 label = int(rng.random() < 0.3)
                 score = min(0.999, max(0.001, rng.gauss(0.35 + 0.3 * label + 0.02 * v, 0.2)))
                 features = f"{rng.randint(18, 90)},{rng.random() * 300:.1f},{rng.randint(0, 200)},0,1,0"
-                lines.append(LINE.format(features=features, score=f"{score:.6f}", event=f"e{iid}", iid=iid, time=stamp))
-                if rng.random() < 0.7:
+                line = LINE.format(features=features, score=f"{score:.6f}", event=f"e{iid}", iid=iid, time=stamp)
+                if capture_sampling < 100:
+                    if rng.random() * 100 < capture_sampling:
+                        lines.append(line)
+                    labelled = True
+                else:
+                    lines.append(line)
+                    labelled = rng.random() < 0.7
+                if labelled:
                     labels_by_hour.setdefault(hour + rng.randint(1, 14 * 24), []).append(
                         LABEL.format(label=label, iid=iid)
                     )
@@ -118,6 +134,7 @@ def _window():
     )
 
 
+ISSUES_KEY = "_issues"  # in the DuckDB worker's answer, beside the variants
 DUCKDB_MEMORY_LIMIT = "3GB"  # the issue's budget is 4 GiB for the whole process
 
 
@@ -132,11 +149,19 @@ def worker_duckdb(root: Path) -> dict:
         memory_limit=DUCKDB_MEMORY_LIMIT,
         temp_directory=root / "duckdb-spill",
     )
-    return {
+    answer: dict[str, Any] = {
         r["variant"]: {"labelled": r["labelled"], "tp": r["tp"], "roc_auc": r["roc_auc"]}
         for r in rows
         if r["row_kind"] == "metrics" and r["period"] == "all"
     }
+    # Lines per issue (over variants) and how many sample rows the query returned for it.
+    issues: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r["row_kind"] in ("issue_count", "issue_sample"):
+            counts = issues.setdefault(r["issue"], {"lines": 0, "samples": 0})
+            counts["lines" if r["row_kind"] == "issue_count" else "samples"] += r["n"] or 1
+    answer[ISSUES_KEY] = issues
+    return answer
 
 
 def worker_pandas(root: Path) -> dict:
@@ -193,7 +218,13 @@ def timed_worker(engine: str, root: Path) -> dict:
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         return {"engine": engine, "error": f"exit {proc.returncode}", "seconds": seconds}
-    return {"engine": engine, "seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "answer": json.loads(output)}
+    return {
+        "engine": engine,
+        "seconds": seconds,
+        "cpu_s": usage.ru_utime + usage.ru_stime,  # what load from other processes leaves comparable
+        "peak_mib": usage.ru_maxrss / 1024,
+        "answer": json.loads(output),
+    }
 
 
 def _count_lines(paths: list[Path]) -> int:
@@ -204,10 +235,17 @@ def _count_lines(paths: list[Path]) -> int:
     return total
 
 
-def measure(sizes: list[int], workdir: Path, pandas_max: int, keep: bool = False, reuse: bool = False) -> list[dict]:
+def measure(
+    sizes: list[int],
+    workdir: Path,
+    pandas_max: int,
+    keep: bool = False,
+    reuse: bool = False,
+    capture_sampling: int = 100,
+) -> list[dict]:
     results = []
     for size in sizes:
-        root = workdir / f"n{size}"
+        root = workdir / (f"n{size}" if capture_sampling == 100 else f"n{size}-capture{capture_sampling}")
         started = time.perf_counter()
         if reuse and root.exists():
             counts = {
@@ -217,7 +255,7 @@ def measure(sizes: list[int], workdir: Path, pandas_max: int, keep: bool = False
         else:
             if root.exists():
                 shutil.rmtree(root)
-            counts = generate(root, size)
+            counts = generate(root, size, capture_sampling=capture_sampling)
         generate_s = time.perf_counter() - started
         disk = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
         row: dict[str, Any] = {
@@ -230,6 +268,8 @@ def measure(sizes: list[int], workdir: Path, pandas_max: int, keep: bool = False
         row["pandas"] = timed_worker("pandas", root) if size <= pandas_max else None
         if row["pandas"] and "answer" in row["pandas"] and "answer" in row["duckdb"]:
             for variant, mine in row["duckdb"]["answer"].items():
+                if variant == ISSUES_KEY:
+                    continue
                 theirs = row["pandas"]["answer"][variant]
                 row.setdefault("agree", True)
                 row["agree"] &= mine["labelled"] == theirs["labelled"] and mine["tp"] == theirs["tp"]
@@ -241,19 +281,25 @@ def measure(sizes: list[int], workdir: Path, pandas_max: int, keep: bool = False
     return results
 
 
-def markdown(results: list[dict], note: str = "") -> list[str]:
+def markdown(results: list[dict], note: str = "", capture_sampling: int = 100) -> list[str]:
     def cell(run: dict | None) -> str:
         if run is None:
             return "not run"
         if "error" in run:
             return run["error"]
-        return f"{run['seconds']:.1f} s, {run['peak_mib']:,.0f} MiB"
+        return f"{run['seconds']:.1f} s, CPU {run['cpu_s']:.1f} s, {run['peak_mib']:,.0f} MiB"
 
+    shape = (
+        "70 % of requests labelled up to two weeks later"
+        if capture_sampling == 100
+        else f"{capture_sampling} % of requests captured and every request labelled up to two weeks later "
+        f"(about {100 - capture_sampling} % of the labels are `label_for_unknown_id`)"
+    )
     lines = [
         "## Live quality: the capture ⋈ labels query at volume",
         "",
         "`benchmarks/live_quality.py`: synthetic data capture for 2 variants over a week in SageMaker's exact "
-        "format, 70 % of requests labelled up to two weeks later. Wall time and peak resident memory of a fresh "
+        f"format, {shape}. Wall time and peak resident memory of a fresh "
         "process: DuckDB running the live-quality query (the one Athena runs; 2 threads, memory_limit "
         f"{DUCKDB_MEMORY_LIMIT}, spilling to disk beyond it) vs a plain-Python/pandas "
         "join (json.loads per line, DataFrame merge, counts and rank AUC; it reports no issues).",
@@ -274,6 +320,13 @@ def markdown(results: list[dict], note: str = "") -> list[str]:
             "",
             f"DuckDB time per request at {last['size']:,} vs {first['size']:,}: {growth:.2f}× (1.00× = linear).",
         ]
+    for r in results:
+        issues = r["duckdb"].get("answer", {}).get(ISSUES_KEY, {})
+        if issues:
+            listed = ", ".join(
+                f"{name} {c['lines']:,} lines, {c['samples']} samples" for name, c in sorted(issues.items())
+            )
+            lines += ["", f"Issues at {r['size']:,}: {listed}."]
     if note:
         lines += ["", note]
     return lines
@@ -286,6 +339,15 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/live-quality-bench"))
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="measure data a --keep run left in --workdir")
+    parser.add_argument(
+        "--capture-sampling",
+        type=int,
+        default=100,
+        choices=range(1, 101),
+        metavar="PERCENT",
+        help="capture this percentage of the requests and label every request "
+        "(default 100: all captured, 70 %% labelled)",
+    )
     parser.add_argument("--worker", choices=["duckdb", "pandas"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -293,7 +355,8 @@ def main() -> None:
         print(json.dumps(answer))
         return
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    print("\n".join(markdown(measure(sizes, args.workdir, args.pandas_max, args.keep, args.reuse))))
+    results = measure(sizes, args.workdir, args.pandas_max, args.keep, args.reuse, args.capture_sampling)
+    print("\n".join(markdown(results, capture_sampling=args.capture_sampling)))
 
 
 if __name__ == "__main__":

@@ -267,7 +267,9 @@ def test_the_query_is_the_committed_athena_text_run_to_completion(template):
     # The committed text with the config's threshold (0.5 by default) written in: Athena takes "?" in
     # WHERE clauses only, so the plan's ExecutionParameters are the endpoint and the four hours.
     assert parameters["QueryString"] == athena_query(0.5)
-    assert THRESHOLD_PLACEHOLDER not in parameters["QueryString"] and ">= 0.5E0" in parameters["QueryString"]
+    assert (
+        THRESHOLD_PLACEHOLDER not in parameters["QueryString"] and "parsed_score - 0.5E0" in parameters["QueryString"]
+    )
     assert parameters["QueryString"].count("?") == len(QUERY_PARAMETERS) == 5
     assert parameters["ExecutionParameters.$"] == "$.plan.execution_parameters"
     assert parameters["WorkGroup"] == workgroup_name(ENDPOINT)
@@ -278,7 +280,7 @@ def test_the_query_is_the_committed_athena_text_run_to_completion(template):
 def test_the_synth_writes_the_threshold_the_lambdas_read():
     # The construct loads lambdas/live_quality/threshold.py by path: the same text the publish step expects.
     assert live_quality.athena_query_text(0.3) == athena_query(0.3)
-    assert ">= 0.3E0" in live_quality.athena_query_text(0.3)
+    assert "parsed_score - 0.3E0" in live_quality.athena_query_text(0.3)
     with pytest.raises(ValueError, match="from 0 to 1"):
         live_quality.athena_query_text(float("nan"))
 

@@ -4,6 +4,7 @@ numbers, reads each Glue table once and takes execution parameters only where At
 from __future__ import annotations
 
 import functools
+import json
 import math
 import re
 from collections import Counter
@@ -14,6 +15,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from live_quality.formats import ground_truth_key, ground_truth_record
 from live_quality.local_engine import bind_folders, run_sql
 from live_quality.query import (
     ATHENA_CAPTURE_TABLE,
@@ -210,15 +212,12 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-def test_the_athena_text_translated_back_gives_the_numbers_of_the_source(tmp_path: Path):
-    requests = random_requests(11, {"Variant1": 400, "Variant2": 300})
-    files = write_capture(tmp_path / "capture", requests)
-    write_labels(tmp_path / "gt", requests)
-    append_lines(next(iter(files)), "garbage")
+def _both_texts(root: Path) -> tuple[list[dict], list[dict]]:
+    """The rows of the source text, and of the Athena text translated back to DuckDB over Athena's view
+    of the same files (the Glue tables' columns plus the hidden "$path"; no line numbers)."""
     con = duckdb.connect()
-    bind_folders(con, tmp_path / "capture", tmp_path / "gt")
+    bind_folders(con, root / "capture", root / "gt")
     source_rows = run_sql(con, source_sql(), WINDOW)
-    # Athena's view of the same files: the Glue tables' columns plus the hidden "$path".
     con.execute(
         f'CREATE VIEW {ATHENA_CAPTURE_TABLE} AS SELECT line, source_file AS "$path", endpoint, variant, hour '
         "FROM capture_lines"
@@ -227,13 +226,77 @@ def test_the_athena_text_translated_back_gives_the_numbers_of_the_source(tmp_pat
     back = sqlglot.transpile(athena_query(WINDOW.threshold), read="athena", write="duckdb")[0]
     cursor = con.execute(back, WINDOW.parameters())
     assert tuple(d[0] for d in cursor.description) == RESULT_COLUMNS
-    athena_rows = [dict(zip(RESULT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    return source_rows, [dict(zip(RESULT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+
+
+def test_the_athena_text_translated_back_gives_the_numbers_of_the_source(tmp_path: Path):
+    requests = random_requests(11, {"Variant1": 400, "Variant2": 300})
+    files = write_capture(tmp_path / "capture", requests)
+    write_labels(tmp_path / "gt", requests)
+    append_lines(next(iter(files)), "garbage")
+    # More lines of one issue than the 20 samples, one per file (Athena orders the samples by file and
+    # detail, having no line numbers), so that both texts cut the same 20.
+    for k in range(25):
+        hour = f"2026/11/{5 + k // 24:02d}/{k % 24:02d}"
+        ghost = json.dumps(ground_truth_record(f"ghost-{k}", "1"))
+        append_lines(tmp_path / "gt" / ground_truth_key("", hour, "x.jsonl"), ghost)
+    source_rows, athena_rows = _both_texts(tmp_path)
     assert len(athena_rows) == len(source_rows) > 10
     kinds = {r["row_kind"] for r in source_rows}
     assert kinds == {"metrics", "delay", "issue_count", "issue_sample"}
+    unknown = [r for r in source_rows if r["issue"] == "label_for_unknown_id"]
+    assert [r["n"] for r in unknown if r["row_kind"] == "issue_count"] == [25]
+    assert sum(r["row_kind"] == "issue_sample" for r in unknown) == 20
     for mine, theirs in zip(source_rows, athena_rows, strict=True):
         for column, value in mine.items():
             if column == "line_number":  # Athena cannot number an object's lines: NULL there, by design
                 assert theirs[column] is None
             else:
                 assert _same(value, theirs[column]), (column, mine, theirs)
+
+
+def test_without_line_numbers_identical_lines_of_one_file_are_one_sample(tmp_path: Path):
+    """Athena cannot number an object's lines, so lines of one file with the same issue and the same key
+    or text cannot be told apart: each such set is one sample, as when the samples were groups of
+    (issue, file, line, detail). The embedded engine numbers them: one sample per line."""
+    requests = random_requests(13, {"Variant1": 30})
+    files = write_capture(tmp_path / "capture", requests)
+    write_labels(tmp_path / "gt", requests)
+    capture_file = next(iter(files))
+    append_lines(capture_file, "garbage", "garbage", "garbage", "other garbage")
+    write_capture(tmp_path / "capture", files[capture_file][:1])  # the same id again, in the same file
+    labelled = next(r for r in requests if r.label is not None)
+    write_labels(tmp_path / "gt", [labelled, labelled])  # two more of one label, in the same file
+
+    shown = ("capture_not_json", "capture_duplicate_id", "label_duplicate_superseded")
+
+    def samples(rows: list[dict]) -> Counter[tuple[str, str]]:
+        picked = (r for r in rows if r["row_kind"] == "issue_sample" and r["issue"] in shown)
+        return Counter((r["issue"], r["detail"]) for r in picked)
+
+    def counts(rows: list[dict]) -> dict[str, int]:
+        return {r["issue"]: r["n"] for r in rows if r["row_kind"] == "issue_count" and r["issue"] in shown}
+
+    source_rows, athena_rows = _both_texts(tmp_path)
+    duplicate = files[capture_file][0].inference_id
+    assert (
+        counts(source_rows)
+        == counts(athena_rows)
+        == {
+            "capture_not_json": 4,
+            "capture_duplicate_id": 2,
+            "label_duplicate_superseded": 2,
+        }
+    )
+    assert samples(source_rows) == {
+        ("capture_not_json", "garbage"): 3,
+        ("capture_not_json", "other garbage"): 1,
+        ("capture_duplicate_id", duplicate): 2,
+        ("label_duplicate_superseded", labelled.inference_id): 2,
+    }
+    assert samples(athena_rows) == {
+        ("capture_not_json", "garbage"): 1,
+        ("capture_not_json", "other garbage"): 1,
+        ("capture_duplicate_id", duplicate): 1,
+        ("label_duplicate_superseded", labelled.inference_id): 1,
+    }

@@ -78,7 +78,12 @@ WITH capture_lines AS (
     CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
     COALESCE(excerpt, join_key) AS detail,
     inference_hour,
-    CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN parsed_score END AS score,
+    CASE
+      WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308
+      THEN (
+        parsed_score - :threshold
+      ) * 1.0e6
+    END AS millionths_above_threshold,
     CASE
       WHEN not_json = 1
       THEN 'capture_not_json'
@@ -112,7 +117,11 @@ WITH capture_lines AS (
     without_inference_id,
     detail,
     inference_hour,
-    score,
+    CASE
+      WHEN millionths_above_threshold < 0
+      THEN LEAST(FLOOR(millionths_above_threshold + 0.5), -1)
+      ELSE FLOOR(millionths_above_threshold + 0.5)
+    END AS score_step,
     CASE WHEN malformed IS NULL AND copies = 1 THEN detail END AS capture_key,
     CASE
       WHEN NOT malformed IS NULL
@@ -129,7 +138,7 @@ WITH capture_lines AS (
     variant,
     day,
     inference_hour,
-    score,
+    score_step,
     without_inference_id,
     capture_issue,
     CASE WHEN NOT capture_issue IS NULL THEN source_file END AS capture_file,
@@ -223,7 +232,7 @@ WITH capture_lines AS (
     c.capture_key,
     c.variant,
     c.day,
-    c.score,
+    c.score_step,
     c.without_inference_id,
     c.capture_issue,
     c.capture_file,
@@ -246,7 +255,7 @@ WITH capture_lines AS (
     CASE WHEN NOT capture_key IS NULL AND delay_hours >= 0 THEN label END AS label,
     CASE
       WHEN NOT capture_key IS NULL AND delay_hours >= 0 AND NOT label IS NULL
-      THEN score
+      THEN score_step
     END AS labelled_score,
     CASE
       WHEN NOT capture_key IS NULL AND delay_hours >= 0 AND NOT label IS NULL
@@ -331,29 +340,25 @@ WITH capture_lines AS (
   SELECT
     *,
     SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
-      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-      ORDER BY score, source_file, line_number, detail
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+      ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     ) AS scored_positives,
     SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
-      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-      ORDER BY score, source_file, line_number, detail
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+      ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     ) AS scored_negatives,
     SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
-      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-      ORDER BY score, source_file, line_number, detail
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+      ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS positives_at_or_below,
     SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
-      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-      ORDER BY score, source_file, line_number, detail
+      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+      ORDER BY score
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-    ) AS negatives_at_or_below,
-    ROW_NUMBER() OVER (
-      PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-      ORDER BY score, source_file, line_number, detail
-    ) AS sample
+    ) AS negatives_at_or_below
   FROM grouped
   WHERE
     NOT row_kind IS NULL
@@ -372,20 +377,32 @@ WITH capture_lines AS (
         scored_positives - positives_at_or_below + 0.5 * positives
       ) AS DOUBLE) / scored_positives
     END AS v01,
-    CASE WHEN score >= :threshold THEN 1 ELSE 0 END AS predicted
+    CASE WHEN score >= 0 THEN 1 ELSE 0 END AS predicted
   FROM placed
-  WHERE
-    row_kind <> 'issue_sample' OR sample <= 20
 ), collapsed AS (
   SELECT
     CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END AS row_kind,
-    variant,
+    CASE WHEN row_kind <> 'issue_sample' THEN variant END AS variant,
     period,
     delay_hours,
     issue,
-    source_file,
-    line_number,
-    detail,
+    MIN_BY(
+      CASE
+        WHEN row_kind = 'issue_sample'
+        THEN CAST(ROW(variant, source_file, line_number, detail) AS ROW(variant VARCHAR, source_file VARCHAR, line_number BIGINT, detail VARCHAR))
+      END,
+      CASE
+        WHEN row_kind = 'issue_sample'
+        THEN ROW(
+          source_file,
+          line_number IS NULL,
+          COALESCE(line_number, 0),
+          detail IS NULL,
+          COALESCE(detail, '')
+        )
+      END,
+      20
+    ) AS samples,
     MAX(CASE WHEN row_kind <> 'score' THEN n END) AS n,
     MAX(CASE WHEN row_kind <> 'score' THEN without_inference_id END) AS without_inference_id,
     MAX(CASE WHEN row_kind <> 'score' THEN labelled_without_inference_id END) AS labelled_without_inference_id,
@@ -403,17 +420,18 @@ WITH capture_lines AS (
   FROM placements
   GROUP BY
     1,
-    variant,
+    2,
     period,
     delay_hours,
-    issue,
-    source_file,
-    line_number,
-    detail
+    issue
 )
 SELECT
   row_kind,
-  variant,
+  CASE
+    WHEN row_kind = 'issue_sample'
+    THEN samples[sample_number].variant
+    ELSE variant
+  END AS variant,
   CASE row_kind WHEN 'metrics' THEN period WHEN 'delay' THEN 'all' END AS period,
   CASE WHEN row_kind = 'metrics' THEN n END AS captured,
   CASE WHEN row_kind = 'metrics' THEN without_inference_id END AS without_inference_id,
@@ -446,12 +464,13 @@ SELECT
   END AS v01_variance,
   delay_hours,
   issue,
-  source_file,
-  line_number,
-  detail,
+  samples[sample_number].source_file AS source_file,
+  samples[sample_number].line_number AS line_number,
+  samples[sample_number].detail AS detail,
   CASE WHEN row_kind IN ('delay', 'issue_count') THEN n END AS n,
   CASE WHEN row_kind = 'metrics' THEN labelled_without_inference_id END AS labelled_without_inference_id
 FROM collapsed
+CROSS JOIN UNNEST(SEQUENCE(1, COALESCE(CARDINALITY(samples), 1))) AS numbered(sample_number)
 ORDER BY
   1,
   2,
@@ -459,4 +478,5 @@ ORDER BY
   16,
   17,
   18,
-  19
+  19,
+  20

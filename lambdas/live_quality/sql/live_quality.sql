@@ -15,7 +15,7 @@
 -- Athena takes execution parameters in the WHERE clause only ("Currently, ? parameters can be placed
 -- only in the WHERE clause. Syntax like SELECT ? FROM table is not supported.": "Use parameterized
 -- queries", https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html), so
--- the threshold, a setting of the deployment, is a named token (below, in outcomes) that
+-- the threshold, a setting of the deployment, is a named token (below, in capture_checked) that
 -- live_quality/threshold.py replaces with a checked number literal before either engine sees the text
 -- (for Athena: the construct, at synth).
 --
@@ -25,7 +25,7 @@
 --                  the strata the comparison is made within: live_quality/comparison.py)
 --   'delay'        per variant: labelled requests per whole-hour label delay (label hour - inference hour)
 --   'issue_count'  per issue and variant: how many lines or records it affected
---   'issue_sample' the first 20 lines of each issue (by file and line), with a detail
+--   'issue_sample' the first 20 lines of each issue (by file, line and detail), with a detail
 --
 -- The plan is a tree: each input is read once and every WITH query is used exactly once. Trino (Athena
 -- engine 3) does not materialize a WITH query: "Currently, the SQL for the WITH clause will be inlined
@@ -38,12 +38,19 @@
 --   ONE full outer join of all capture rows with all label rows, on keys set only for the joinable
 --   rows (good, unique captures; winning labels), so every line comes out of it exactly once, with
 --   at most one capture issue and one label issue -> ONE aggregation (GROUPING SETS) for every
---   result kind -> ONE window over the groups (DeLong's placement values; each issue's samples
---   numbered) -> the score groups folded into their metrics rows -> the result.
+--   result kind -> ONE window over the groups (DeLong's placement values) -> the score groups folded
+--   into their metrics rows, each issue's lines into its first 20 -> the samples unnested -> the
+--   result.
 --
--- Memory (DuckDB holds what a window, a join or an aggregation keeps): the rows are narrow before
--- the join (no line text, the day not the hour, the file as the embedded engine's small id for it, a
--- file, line and detail only on a line with an issue); benchmarks/live_quality.py measures it.
+-- Memory (DuckDB holds what a window, a join or an aggregation keeps; a Trino node what one window
+-- partition or one group keeps): the rows are narrow before the join (no line text, the day not the
+-- hour, the file as the embedded engine's small id for it, a file, line and detail only on a line
+-- with an issue); no window partition grows with the number of lines: the per-line windows are per
+-- key, an issue's lines pass the DeLong window one partition each and are cut to 20 by an aggregate
+-- that keeps 20 per issue (collapsed), and the DeLong window holds one row per score step (at most
+-- 10^6 + 2 per variant and period for scores from 0 to 1: capture_classified).
+-- tests/lambdas/test_live_quality_bounds.py checks the partitions; benchmarks/live_quality.py
+-- measures the memory.
 WITH
 capture_read AS (
     -- All fields in one parse: DuckDB reads a list of paths at once, and the identical expressions
@@ -108,8 +115,12 @@ capture_checked AS MATERIALIZED (
         CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
         COALESCE(excerpt, join_key) AS detail,
         inference_hour,
-        -- NaN and infinities fall outside this range in both engines.
-        CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN parsed_score END AS score,
+        -- The score in millionths above the threshold (negative below it; rounded in capture_classified).
+        -- The subtraction keeps the side exactly (IEEE 754: a - b >= 0 exactly when a >= b), so the
+        -- threshold is applied here, once, to the score as captured. NaN and infinities fall outside
+        -- the range in both engines.
+        CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN (parsed_score - :threshold) * 1.0e6 END
+            AS millionths_above_threshold,
         CASE
             WHEN not_json = 1 THEN 'capture_not_json'
             WHEN event_version IS NULL OR event_version <> '0' THEN 'capture_unknown_event_version'
@@ -142,7 +153,20 @@ capture_classified AS (
         without_inference_id,
         detail,
         inference_hour,
-        score,
+        -- The score on a grid of 10^-6 laid from the threshold: the nearest step, except that a score
+        -- below the threshold never rounds up onto it (step -1 at most), so score_step >= 0 exactly when
+        -- score >= threshold and the confusion counts are those of the captured scores. The steps keep
+        -- the scores' order; scores closer than a step become ties, which DeLong's placement values
+        -- count 1/2 like any tie (ROC AUC moves by at most half the share of positive-negative pairs
+        -- that close). Why: each (variant, period) puts one row per distinct labelled score into the
+        -- window in placed; for scores from 0 to 1 (probabilities) there are now at most 10^6 + 1
+        -- steps, so that partition holds at most 10^6 + 2 rows (its metrics row too), however many
+        -- requests (a score outside 0..1 adds 10^6 steps per unit). floor(x + 0.5) rounds half up and
+        -- stays a DOUBLE in both engines ("floor(x) -> [same as input]": Trino, Mathematical functions).
+        CASE
+            WHEN millionths_above_threshold < 0 THEN LEAST(floor(millionths_above_threshold + 0.5), -1)
+            ELSE floor(millionths_above_threshold + 0.5)
+        END AS score_step,
         CASE WHEN malformed IS NULL AND copies = 1 THEN detail END AS capture_key,
         CASE
             WHEN malformed IS NOT NULL THEN malformed
@@ -159,7 +183,7 @@ captures AS (
         variant,
         day,
         inference_hour,
-        score,
+        score_step,
         without_inference_id,
         capture_issue,
         CASE WHEN capture_issue IS NOT NULL THEN source_file END AS capture_file,
@@ -252,7 +276,7 @@ joined AS (
         c.capture_key,
         c.variant,
         c.day,
-        c.score,
+        c.score_step,
         c.without_inference_id,
         c.capture_issue,
         c.capture_file,
@@ -279,7 +303,7 @@ outcomes AS (
         CASE WHEN capture_key IS NOT NULL THEN variant END AS metric_variant,
         day,
         CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 THEN label END AS label,
-        CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 AND label IS NOT NULL THEN score END AS labelled_score,
+        CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 AND label IS NOT NULL THEN score_step END AS labelled_score,
         CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 AND label IS NOT NULL THEN delay_hours END AS labelled_delay,
         without_inference_id,
         variant,
@@ -357,35 +381,35 @@ grouped AS (
     )
 ),
 placed AS (
-    -- One window over the groups, in one order:
-    -- * DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988): for a positive, the share
-    --   of negatives scored below it; for a negative, the share of positives scored above it; ties
-    --   count 1/2. A (variant, period)'s score groups and its metrics row share a partition, the
-    --   metrics row last (it has no score) and adding nothing. The counts are summed as DOUBLE: exact
-    --   below 2^53, and DuckDB's running sums of doubles cost less than of its 128-bit integers;
-    -- * the samples: each issue's lines numbered by file, line and detail (the first 20 are shown).
+    -- One window over the groups: DeLong's placement values (DeLong, DeLong & Clarke-Pearson 1988):
+    -- for a positive, the share of negatives scored below it; for a negative, the share of positives
+    -- scored above it; ties count 1/2. A (variant, period)'s score groups and its metrics row share a
+    -- partition, the metrics row last (it has no score) and adding nothing: at most 10^6 + 2 rows
+    -- for scores from 0 to 1 (the score steps, capture_classified), whatever the number of requests.
+    -- Every other partition is smaller: a variant's delay hours, its issues, and each line with an
+    -- issue alone (its file, line and detail are NULL on every other row). Numbering an issue's lines
+    -- here instead put all of them into one partition: ~80 % of the labels are label_for_unknown_id
+    -- when data capture samples 20 % of the requests, and that one partition exhausts a Trino node.
+    -- The counts are summed as DOUBLE: exact below 2^53, and DuckDB's running sums of doubles cost
+    -- less than of its 128-bit integers.
     SELECT
         *,
         SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
-            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+            ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) AS scored_positives,
         SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
-            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+            ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
         ) AS scored_negatives,
         SUM(CASE WHEN row_kind = 'score' THEN CAST(positives AS DOUBLE) END) OVER (
-            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+            ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS positives_at_or_below,
         SUM(CASE WHEN row_kind = 'score' THEN CAST(negatives AS DOUBLE) END) OVER (
-            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-            ORDER BY score, source_file, line_number, detail ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS negatives_at_or_below,
-        ROW_NUMBER() OVER (
-            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, CASE WHEN row_kind = 'issue_sample' THEN issue ELSE variant END, period
-            ORDER BY score, source_file, line_number, detail
-        ) AS sample
+            PARTITION BY CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END, variant, period, source_file, line_number, detail
+            ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS negatives_at_or_below
     FROM grouped
     WHERE row_kind IS NOT NULL
 ),
@@ -396,25 +420,44 @@ placements AS (
             (negatives_at_or_below - 0.5 * negatives) / scored_negatives END AS v10,
         CASE WHEN row_kind = 'score' AND scored_positives > 0 AND scored_negatives > 0 THEN
             (scored_positives - positives_at_or_below + 0.5 * positives) / scored_positives END AS v01,
-        -- A score at or above the threshold is a predicted positive (as in the offline evaluation).
-        CASE WHEN score >= :threshold THEN 1 ELSE 0 END AS predicted
+        -- A score at or above the threshold is a predicted positive (as in the offline evaluation):
+        -- its step is 0 or more (capture_classified).
+        CASE WHEN score >= 0 THEN 1 ELSE 0 END AS predicted
     FROM placed
-    WHERE row_kind <> 'issue_sample' OR sample <= 20
 ),
 collapsed AS (
     -- A (variant, period)'s score groups fold into its metrics row: the labelled requests and the
     -- confusion at the threshold are sums over its score groups; AUC is the mean placement value of
     -- the positives, and the sample variances of the placement values come from weighted sums (each
-    -- distinct score weighs as many requests as share it). Every other row is its own group.
+    -- distinct score weighs as many requests as share it). An issue's lines (over all variants) fold
+    -- into one row with its first 20 by file, line and detail. Every other row is its own group.
     SELECT
         CASE WHEN row_kind = 'score' THEN 'metrics' ELSE row_kind END AS row_kind,
-        variant,
+        CASE WHEN row_kind <> 'issue_sample' THEN variant END AS variant,
         period,
         delay_hours,
         issue,
-        source_file,
-        line_number,
-        detail,
+        -- Trino: "min_by(x, y, n) -> array<[same as x]>: Returns n values of x associated with the n
+        -- smallest of all input values of y in ascending order of y" (Aggregate functions,
+        -- https://trino.io/docs/current/functions/aggregate.html; Athena engine 3's functions are
+        -- Trino's: https://docs.aws.amazon.com/athena/latest/ug/functions-env3.html); DuckDB's min_by
+        -- takes the same count. It keeps 20 per group however many lines come, and both engines skip
+        -- a NULL order (every row that is not a sample), so only an issue's row gets samples. The
+        -- sample is a ROW with named fields, read by name after the UNNEST below in both engines; the
+        -- order is a ROW without NULL fields, because Trino refuses to order ROWs by a NULL field
+        -- ("ROW comparison not supported for fields with null elements": RowType.chainComparison in
+        -- Trino's source; its documentation does not say it): NULLs last by a flag before each
+        -- nullable field (Athena has no line numbers; a detail can be NULL).
+        min_by(
+            CASE WHEN row_kind = 'issue_sample' THEN
+                CAST(ROW(variant, source_file, line_number, detail)
+                    AS STRUCT(variant VARCHAR, source_file VARCHAR, line_number BIGINT, detail VARCHAR))
+            END,
+            CASE WHEN row_kind = 'issue_sample' THEN
+                ROW(source_file, line_number IS NULL, COALESCE(line_number, 0), detail IS NULL, COALESCE(detail, ''))
+            END,
+            20
+        ) AS samples,
         MAX(CASE WHEN row_kind <> 'score' THEN n END) AS n,
         MAX(CASE WHEN row_kind <> 'score' THEN without_inference_id END) AS without_inference_id,
         MAX(CASE WHEN row_kind <> 'score' THEN labelled_without_inference_id END) AS labelled_without_inference_id,
@@ -430,12 +473,12 @@ collapsed AS (
         SUM(negatives * v01) AS sum_v01,
         SUM(negatives * v01 * v01) AS sum_v01_squared
     FROM placements
-    GROUP BY 1, variant, period, delay_hours, issue, source_file, line_number, detail
+    GROUP BY 1, 2, period, delay_hours, issue
 )
 
 SELECT
     row_kind,
-    variant,
+    CASE WHEN row_kind = 'issue_sample' THEN samples[sample_number].variant ELSE variant END AS variant,
     CASE row_kind WHEN 'metrics' THEN period WHEN 'delay' THEN 'all' END AS period,
     CASE WHEN row_kind = 'metrics' THEN n END AS captured,
     CASE WHEN row_kind = 'metrics' THEN without_inference_id END AS without_inference_id,
@@ -453,10 +496,13 @@ SELECT
         (sum_v01_squared - sum_v01 * sum_v01 / scored_negatives) / (scored_negatives - 1) END AS v01_variance,
     delay_hours,
     issue,
-    source_file,
-    line_number,
-    detail,
+    samples[sample_number].source_file AS source_file,
+    samples[sample_number].line_number AS line_number,
+    samples[sample_number].detail AS detail,
     CASE WHEN row_kind IN ('delay', 'issue_count') THEN n END AS n,
     CASE WHEN row_kind = 'metrics' THEN labelled_without_inference_id END AS labelled_without_inference_id
 FROM collapsed
-ORDER BY 1, 2, 3, 16, 17, 18, 19
+-- An issue's row becomes one row per sample; every other row stays one row (its samples are NULL,
+-- read as one NULL sample). The rows here are few (metrics, delays, issues).
+CROSS JOIN UNNEST(generate_series(1, COALESCE(array_length(samples), 1))) AS numbered(sample_number)
+ORDER BY 1, 2, 3, 16, 17, 18, 19, 20
