@@ -343,7 +343,9 @@ def _metric_test(
 
 def _days(estimate: StratifiedDifference) -> str:
     left_out = f", {estimate.strata_left_out} left out" if estimate.strata_left_out else ""
-    return f"{estimate.strata_used} day{'s' if estimate.strata_used != 1 else ''}{left_out}"
+    days = estimate.strata_used - estimate.hours_used
+    hours = f" and {estimate.hours_used} hours of days whose split changed" if estimate.hours_used else ""
+    return f"{days} day{'s' if days != 1 else ''}{hours}{left_out}"
 
 
 def _verdict(

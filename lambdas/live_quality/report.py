@@ -27,6 +27,7 @@ from live_quality.comparison import (
 )
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
+from live_quality.strata import choose_strata, split_changed_days
 from live_quality.stratified import AUC_MIN_PER_CLASS, Stratum
 from live_quality.tables import MAX_ISSUE_DETAIL_CHARS
 from live_quality.unsampled import UNMATCHED_ISSUE, labels_not_captured, unmatched_and_matched
@@ -106,7 +107,7 @@ def _stratum(stats: PeriodStats) -> Stratum:
     )
 
 
-def _evidence(stats: PeriodStats, days: Sequence[PeriodStats]) -> VariantEvidence:
+def _evidence(stats: PeriodStats, strata: Sequence[Stratum]) -> VariantEvidence:
     return VariantEvidence(
         name=stats.variant,
         captured=stats.captured,
@@ -117,8 +118,13 @@ def _evidence(stats: PeriodStats, days: Sequence[PeriodStats]) -> VariantEvidenc
         roc_auc=stats.roc_auc,
         v10_variance=stats.v10_variance,
         v01_variance=stats.v01_variance,
-        strata=tuple(_stratum(day) for day in days if day.labelled),
+        strata=tuple(s for s in strata if s.labelled),
     )
+
+
+def _strata(result: QueryResult, variant: str, by_hour: set[str]) -> tuple[Stratum, ...]:
+    days = [_stratum(s) for s in result.days(variant)]
+    return choose_strata(days, [_stratum(s) for s in result.hours(variant)], by_hour)
 
 
 def _metric_section(test: MetricTest, p_adjusted: float | None) -> dict[str, Any]:
@@ -132,7 +138,8 @@ def _metric_section(test: MetricTest, p_adjusted: float | None) -> dict[str, Any
         "ci_low": test.ci_low,
         "ci_high": test.ci_high,
         "interval_confidence": test.interval_confidence,
-        "days_used": test.estimate.strata_used,
+        "days_used": test.estimate.strata_used - test.estimate.hours_used,
+        "hours_used": test.estimate.hours_used,  # hours of days whose split changed (live_quality.strata)
         "days_left_out": test.estimate.strata_left_out,
     }
 
@@ -228,10 +235,12 @@ def build_report(
     comparisons: list[LiveComparison] = []
     base_stats = result.overall(baseline)
     candidates = [result.overall(v) for v in current_variants[1:]]
+    # Days whose traffic split changed within them are compared by hour (live_quality.strata).
+    by_hour = split_changed_days({v: {h.period: h.captured for h in result.hours(v)} for v in current_variants})
     if base_stats is not None:
         comparisons = compare_with_baseline(
-            _evidence(base_stats, result.days(baseline)),
-            [_evidence(c, result.days(c.variant)) for c in candidates if c is not None],
+            _evidence(base_stats, _strata(result, baseline, by_hour)),
+            [_evidence(c, _strata(result, c.variant, by_hour)) for c in candidates if c is not None],
             alpha,
             family_candidates=len(candidates),
         )
@@ -264,6 +273,7 @@ def build_report(
             "sample_excerpt_chars": sample_excerpt_chars,
         },
         "baseline": baseline,
+        "days_compared_by_hour": sorted(by_hour),
         "family_tests": family_size(len(candidates)),
         "variants": variants,
         "retired_variants": retired,

@@ -115,6 +115,7 @@ class StratifiedDifference:
     interval_variance: float
     strata_used: int
     strata_left_out: int
+    hours_used: int = 0  # of strata_used: capture hours of days whose split changed (live_quality.strata)
 
 
 def paired_strata(baseline: Sequence[Stratum], candidate: Sequence[Stratum]) -> list[tuple[Stratum, Stratum]]:
@@ -129,6 +130,11 @@ def paired_strata(baseline: Sequence[Stratum], candidate: Sequence[Stratum]) -> 
         for a in sorted(baseline, key=lambda s: s.period)
         if a.period in theirs and a.labelled > 0 and theirs[a.period].labelled > 0
     ]
+
+
+def _hours(pairs: Sequence[tuple[Stratum, Stratum]]) -> int:
+    """How many of the pairs are capture hours ('yyyy/mm/dd/hh'), not inference days ('yyyy/mm/dd')."""
+    return sum(len(a.period) > len("yyyy/mm/dd") for a, _ in pairs)
 
 
 def _weight(a: Stratum, b: Stratum) -> float:
@@ -162,7 +168,7 @@ def accuracy_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedD
             null += n * m * correct * (total - correct) / (total * total * (total - 1))
     difference = numerator / weights
     sato = max(0.0, (difference * sum_p + sum_q) / (weights * weights))
-    return StratifiedDifference(difference, null / (weights * weights), sato, len(pairs), 0)
+    return StratifiedDifference(difference, null / (weights * weights), sato, len(pairs), 0, _hours(pairs))
 
 
 def _pooled(first: float, first_n: int, second: float, second_n: int) -> float:
@@ -207,6 +213,7 @@ def auc_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedDiffer
         unpooled / (weights * weights),
         len(usable),
         len(pairs) - len(usable),
+        _hours(usable),
     )
 
 
