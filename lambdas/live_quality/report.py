@@ -369,6 +369,17 @@ def _metric_line(label: str, m: Mapping[str, Any]) -> str:
     )
 
 
+def _by_hour_lines(days: Sequence[str]) -> list[str]:
+    if not days:
+        return []
+    return [
+        f"Compared by capture hour, not as whole days: {', '.join(days)}. The traffic split changed inside "
+        "these days (their captured requests per hour and variant), so within a whole day one variant would "
+        "have more of some hours than the other (`live_quality.strata`).",
+        "",
+    ]
+
+
 def to_markdown(report: Mapping[str, Any]) -> str:
     """The report for people: per-variant table, comparisons with verdicts, issues with files and lines."""
     variants: Mapping[str, Mapping[str, Any]] = report["variants"]
@@ -407,6 +418,7 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "shows each variant over the whole window, so a difference within days need not be the difference "
         "of the table's numbers.",
         "",
+        *_by_hour_lines(report.get("days_compared_by_hour", [])),
         "| | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
         "| status | " + " | ".join(variants[n]["status"] for n in names) + " |",

@@ -9,7 +9,7 @@ from scipy import stats
 
 from live_quality.local_engine import run_on_folders
 from live_quality.query import QueryWindow
-from live_quality.report import build_report
+from live_quality.report import build_report, to_markdown
 from live_quality.results import parse_rows
 from live_quality.strata import SPLIT_CHANGE_P, chi_square_sf, choose_strata, split_changed_days
 from live_quality.stratified import Stratum
@@ -84,6 +84,7 @@ def test_identical_models_with_a_split_changed_at_14_00_name_no_winner(tmp_path)
     assert comparison["accuracy"]["difference"] == pytest.approx(0.0)
     assert (comparison["accuracy"]["days_used"], comparison["accuracy"]["hours_used"]) == (0, 10)
     assert "0 days and 10 hours of days whose split changed" in comparison["verdict"]["reason"]
+    assert "Compared by capture hour, not as whole days: 2026/11/01." in to_markdown(report)
 
 
 def test_the_same_data_within_whole_days_name_a_false_winner(tmp_path, monkeypatch):
