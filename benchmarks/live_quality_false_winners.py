@@ -14,13 +14,18 @@ Three kinds of scenario:
   at random or by class; lopsided traffic with a high AUC; class-dependent arrival at large n);
 - *daily looks*: requests over 30 days with late labels and a traffic split that may change; the
   comparison runs once a day over the growing window (day 0 to the run), as the schedule does, and
-  a winner named at *any* run counts. Both variants identical unless a scenario says which is better;
+  a winner named at *any* run counts. Both variants identical unless a scenario says which is better.
+  Strata as the report chooses them: days, and the hours of a day whose split changed inside it
+  (``live_quality.strata``). The hard nulls of the statistician's review (``HARD_LOOKS``): equal ROC
+  AUCs with differently shaped ROC curves, identical models at AUC 0.98 behind a 1 % canary, a high-
+  accuracy 1 % canary, and a split changed at 14:00 while difficulty follows the hour of day;
 - *window starts* (``--windows``): 120 days with a drifting base rate and a split change, a run a day,
   the window either anchored at day 0 (the experiment's start: what the plan does,
   ``live_quality.window``), sliding over the last 7 days (the old schedule), or anchored and cut at
   42 days (the default longest window); a winner at any of the first 60 or of all 120 runs counts.
 
     python benchmarks/live_quality_false_winners.py [--runs 1000] [--looks-runs 400] [--only NAME ...]
+        (--only: scenarios whose name contains one of the words; "delong" adds the variance table)
     python benchmarks/live_quality_false_winners.py --precision-scan   # power at other mixture precisions
     python benchmarks/live_quality_false_winners.py --windows [--windows-runs 160] [--windows-per-day 300]
 """
@@ -33,7 +38,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
@@ -43,6 +50,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
 from evaluate.family_verdict import holm_adjust  # noqa: E402
 from live_quality.anytime import DIFFERENCE_WORTH_ACTING_ON, MIXTURE_PRECISION  # noqa: E402
 from live_quality.comparison import VariantEvidence, compare_with_baseline  # noqa: E402
+from live_quality.strata import choose_strata, split_changed_days  # noqa: E402
 from live_quality.stratified import Stratum, auc_difference  # noqa: E402
 
 ALPHA = 0.05
@@ -292,10 +300,14 @@ class DailyLooks:
     days: int = 30
     better: str | None = None
     runs_factor: float = 1.0
+    # Another traffic model (time, label, variant, score, arrival), for the hard nulls below.
+    generate: Callable[[DailyLooks, np.random.Generator], dict[str, np.ndarray]] | None = None
 
 
 def simulate_traffic(look: DailyLooks, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Requests over ``look.days`` days: time, label, variant (0 = A), score, label arrival time."""
+    if look.generate is not None:
+        return look.generate(look, rng)
     n = rng.poisson(look.per_day * look.days)
     t = np.sort(rng.uniform(0, look.days, n))
     logit = rng.normal(look.mu(t), 1.5)
@@ -304,29 +316,6 @@ def simulate_traffic(look: DailyLooks, rng: np.random.Generator) -> dict[str, np
     s = _sigmoid(logit + rng.normal(0, 1, n) * np.where(v == 0, look.noise[0], look.noise[1]))
     arrive = t + np.where(y == 1, look.delay_pos(n, rng), look.delay_neg(n, rng))
     return {"t": t, "y": y, "v": v, "s": s, "arrive": arrive, "day": np.floor(t).astype(int)}
-
-
-def look_evidence(
-    traffic: dict[str, np.ndarray], end: float, cache: dict | None = None, start: float = 0.0
-) -> list[VariantEvidence]:
-    """Both variants' evidence for the window [start, end) with labels collected until ``end`` (``cache``:
-    :func:`evidence`'s, shared by the looks at one simulated traffic: a day's stratum depends only on the
-    day and how many of its labels are in, so whole-day starts keep it valid)."""
-    out = []
-    for k, name in enumerate(("A", "B")):
-        captured = (traffic["v"] == k) & (traffic["t"] < end) & (traffic["t"] >= start)
-        labelled = captured & (traffic["arrive"] < end)
-        out.append(
-            evidence(
-                name,
-                int(captured.sum()),
-                traffic["y"][labelled],
-                traffic["s"][labelled],
-                traffic["day"][labelled],
-                cache=cache,
-            )
-        )
-    return out
 
 
 def _fixed_look_winner(results: Sequence, alpha: float) -> set[str]:
@@ -351,11 +340,10 @@ def run_daily_looks(
     rng = np.random.default_rng(seed)
     tallies = {p: Tally() for p in precisions}
     for _ in range(max(1, round(runs * look.runs_factor))):
-        traffic = simulate_traffic(look, rng)
+        index = DayIndex(simulate_traffic(look, rng), look.days)
         seen: dict[float, list] = {p: [] for p in precisions}
-        cache: dict = {}
         for end in range(1, look.days + 1):
-            base, cand = look_evidence(traffic, float(end), cache)
+            base, cand = index.evidence(0, end)
             for p in precisions:
                 results = compare_with_baseline(base, [cand], ALPHA, precision=p)
                 seen[p].append(results)
@@ -373,6 +361,7 @@ def run_daily_looks(
             elif final[0].status == "labels_not_comparable":
                 tally.not_comparable += 1
             tally.count("final_only", final[0].winner is not None and final[0].winner == look.better)
+            tally.count("auc_any", any(r.p_auc_adjusted is not None and r.p_auc_adjusted < ALPHA for (r,) in seen[p]))
             fixed = _fixed_look_winner(final, ALPHA) if final[0].status == "tested" else set()
             tally.count("fixed_final", bool(fixed) and fixed == {look.better})
     return tallies
@@ -425,6 +414,118 @@ DAILY_LOOKS = [
 ]
 
 
+def _binormal(mean_a: float, sd_b: float, auc_b: float | None = None, prevalence: float = 0.05) -> Callable:
+    """Traffic whose scores are binormal: negatives N(0, 1), A's positives N(mean_a, 1), B's N(μ_B, sd_b)
+    with μ_B giving B the ROC AUC ``auc_b`` (default A's: equal AUCs, differently shaped ROC curves when
+    sd_b != 1); a fixed share of positives; labels at once."""
+    normal = NormalDist()
+    auc_a = normal.cdf(mean_a / math.sqrt(2))
+    mean_b = normal.inv_cdf(auc_a if auc_b is None else auc_b) * math.sqrt(1 + sd_b**2)
+
+    def generate(look: DailyLooks, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        n = rng.poisson(look.per_day * look.days)
+        t = np.sort(rng.uniform(0, look.days, n))
+        y = (rng.random(n) < prevalence).astype(int)
+        v = (rng.random(n) < look.share_b(t)).astype(int)
+        z = rng.normal(0, 1, n)
+        s = np.where(v == 0, mean_a * y + z, np.where(y == 1, mean_b + sd_b * z, z))
+        return {"t": t, "y": y, "v": v, "s": _sigmoid(s - 1.5), "arrive": t.copy(), "day": np.floor(t).astype(int)}
+
+    return generate
+
+
+def _noise_by_hour(amplitude: float) -> Callable:
+    """The default traffic, labels at once, with both models' score noise following the hour of day
+    (1 ± amplitude · sin): requests are harder at some hours than at others, the class mix is not."""
+
+    def generate(look: DailyLooks, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        n = rng.poisson(look.per_day * look.days)
+        t = np.sort(rng.uniform(0, look.days, n))
+        logit = rng.normal(look.mu(t), 1.5)
+        y = (rng.random(n) < _sigmoid(logit)).astype(int)
+        v = (rng.random(n) < look.share_b(t)).astype(int)
+        noise = (1.0 + amplitude * np.sin(2 * np.pi * t)) * np.where(v == 0, look.noise[0], look.noise[1])
+        s = _sigmoid(logit + rng.normal(0, 1, n) * noise)
+        return {"t": t, "y": y, "v": v, "s": s, "arrive": t.copy(), "day": np.floor(t).astype(int)}
+
+    return generate
+
+
+def _at_once(n: int, rng: np.random.Generator) -> np.ndarray:
+    return np.zeros(n)
+
+
+MID_DAY = 3 + 14 / 24  # day 3, 14:00
+# The hard nulls and their power rows (review of the within-day tests); 1,000 runs for the nulls at
+# the default --looks-runs 400.
+HARD_LOOKS = [
+    DailyLooks(
+        "equal ROC AUC 0.92, the canary's positives' scores 3× as spread (ROC curves of different shape), "
+        "5 % canary of 12,000/day, 5 % positives, labels at once (accuracy truly differs, B +0.007: the "
+        "ROC AUC column is the false rejection)",
+        12000,
+        lambda t: np.full_like(t, 0.05),
+        generate=_binormal(2.0, 3.0),
+        better="B",
+        runs_factor=2.5,
+    ),
+    DailyLooks(
+        "identical models, ROC AUC 0.98, 1 % canary of 12,000/day, 5 % positives, labels at once",
+        12000,
+        lambda t: np.full_like(t, 0.01),
+        generate=_binormal(3.0, 1.0),
+        runs_factor=2.5,
+    ),
+    DailyLooks(
+        "5 % canary of 12,000/day, the canary's ROC AUC 0.94 vs 0.92: power",
+        12000,
+        lambda t: np.full_like(t, 0.05),
+        generate=_binormal(2.0, 1.0, auc_b=0.94),
+        better="B",
+    ),
+    DailyLooks(
+        "identical models, high accuracy (logit mean -4: ~4 % positives), 1 % canary of 20,000/day, labels at once",
+        20000,
+        lambda t: np.full_like(t, 0.01),
+        mu=lambda t: np.full_like(t, -4.0),
+        delay_pos=_at_once,
+        delay_neg=_at_once,
+        runs_factor=2.5,
+    ),
+    DailyLooks(
+        "identical models, split 0 -> 50 % at 14:00 on day 3, score noise by hour of day (1 ± 0.5), "
+        "20,000/day, 8 daily looks, labels at once",
+        20000,
+        lambda t: np.where(t < MID_DAY, 0.0, 0.5),
+        mu=lambda t: np.full_like(t, -1.0),
+        generate=_noise_by_hour(0.5),
+        days=8,
+        runs_factor=2.5,
+    ),
+    DailyLooks(
+        "1,000/day, a 10 % candidate truly better (noise sd 0.6 vs 1.0), split 10 -> 50 % at 14:00 on day 3, "
+        "score noise by hour (1 ± 0.5), labels at once: power",
+        1000,
+        lambda t: np.where(t < MID_DAY, 0.1, 0.5),
+        mu=lambda t: np.full_like(t, -1.0),
+        noise=(1.0, 0.6),
+        generate=_noise_by_hour(0.5),
+        better="B",
+    ),
+    DailyLooks(
+        "1,000/day, a 10 % candidate truly better (noise sd 0.6 vs 1.0), constant split, labels at once: power",
+        1000,
+        lambda t: np.full_like(t, 0.1),
+        mu=lambda t: np.full_like(t, -1.0),
+        noise=(1.0, 0.6),
+        delay_pos=_at_once,
+        delay_neg=_at_once,
+        better="B",
+    ),
+]
+DAILY_LOOKS += HARD_LOOKS
+
+
 # ---------------------------------------------------------------------------------------- window starts
 SLIDING_DAYS = 7  # the old schedule's lookback_days
 LONGEST_WINDOW_DAYS = 42  # the config's default longest window (lookback_days)
@@ -460,38 +561,75 @@ WINDOW_POWER = DailyLooks(
 )
 
 
+EPOCH = date(2026, 1, 1)  # day 0 of a simulated traffic: the strata are named as the query names them
+
+
+def _period(day: int, hour: int | None = None) -> str:
+    """An inference day's period ('yyyy/mm/dd') or a capture hour's ('yyyy/mm/dd/hh'), as the query's."""
+    text = (EPOCH + timedelta(days=day)).strftime("%Y/%m/%d")
+    return text if hour is None else f"{text}/{hour:02d}"
+
+
 class DayIndex:
     """One simulated traffic arranged for fast looks: per variant and inference day, the requests in the
     order their labels arrive, so the labelled requests of a day at any look are a prefix of that list.
-    A day's stratum then depends only on (variant, day, labels in) and is computed once per traffic."""
+    A day's stratum then depends only on (variant, day, labels in) and is computed once per traffic.
+
+    Strata as the report chooses them (``live_quality.strata``): a day whose captured requests per hour
+    and variant show a split that changed inside it is compared by hour, every other day whole."""
 
     def __init__(self, traffic: dict[str, np.ndarray], days: int) -> None:
         self.days = days
-        self.by_day: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        hour = np.clip(np.floor((traffic["t"] - traffic["day"]) * 24).astype(int), 0, 23)
+        self.by_day: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+        self.captured: dict[tuple[int, int], np.ndarray] = {}
         for k in (0, 1):
             for d in range(days):
                 mask = (traffic["v"] == k) & (traffic["day"] == d)
                 order = np.argsort(traffic["arrive"][mask], kind="stable")
-                self.by_day[k, d] = tuple(traffic[key][mask][order] for key in ("arrive", "y", "s"))
-        self.strata: dict[tuple[int, int, int], Stratum] = {}
+                arrays = (traffic["arrive"], traffic["y"], traffic["s"], hour)
+                self.by_day[k, d] = tuple(a[mask][order] for a in arrays)
+                self.captured[k, d] = np.bincount(hour[mask], minlength=24)
+        self.strata: dict[tuple[int, int, int, int], Stratum] = {}
+        self.changed: dict[int, bool] = {}
+
+    def split_changed(self, d: int) -> bool:
+        """Whether day ``d`` is compared by hour (a whole day's captures: fixed once the day is over)."""
+        if d not in self.changed:
+            counts = {
+                name: {_period(d, h): int(c) for h, c in enumerate(self.captured[k, d])}
+                for k, name in enumerate(("A", "B"))
+            }
+            self.changed[d] = bool(split_changed_days(counts))
+        return self.changed[d]
+
+    def _cached(self, k: int, d: int, hour: int, n: int, y: np.ndarray, s: np.ndarray) -> Stratum:
+        key = (k, d, hour, n)
+        if key not in self.strata:
+            self.strata[key] = _stratum(_period(d, None if hour < 0 else hour), y, s, THRESHOLD)
+        return self.strata[key]
 
     def evidence(self, start: int, end: int) -> list[VariantEvidence]:
         """Both variants over inference days [start, end) with labels collected until ``end``. The window's
-        totals are the days' sums; its pooled ROC AUC, which only the report's table shows (the tests use
-        the days), is left as the mean of the days' to keep the looks fast."""
+        totals are the strata's sums; its pooled ROC AUC, which only the report's table shows (the tests
+        use the strata), is left as the mean of the strata's to keep the looks fast."""
+        by_hour = {_period(d) for d in range(start, end) if self.split_changed(d)}
         out = []
         for k, name in enumerate(("A", "B")):
-            strata, captured = [], 0
+            days, hours, captured = [], [], 0
             for d in range(start, end):
-                arrive, y, s = self.by_day[k, d]
+                arrive, y, s, hour = self.by_day[k, d]
                 captured += arrive.size
                 n = int(np.searchsorted(arrive, end, "left"))
                 if n == 0:
                     continue
-                key = (k, d, n)
-                if key not in self.strata:
-                    self.strata[key] = _stratum(f"{d:03d}", y[:n], s[:n], THRESHOLD)
-                strata.append(self.strata[key])
+                if _period(d) not in by_hour:
+                    days.append(self._cached(k, d, -1, n, y[:n], s[:n]))
+                    continue
+                for h in np.unique(hour[:n]):
+                    in_hour = hour[:n] == h
+                    hours.append(self._cached(k, d, int(h), int(in_hour.sum()), y[:n][in_hour], s[:n][in_hour]))
+            strata = choose_strata(days, hours, by_hour)
             labelled = sum(x.labelled for x in strata)
             positives = sum(x.positives for x in strata)
             aucs = [x.roc_auc for x in strata if x.roc_auc is not None]
@@ -507,7 +645,7 @@ class DayIndex:
                     float(np.mean(aucs)) if has_auc else None,
                     None,
                     None,
-                    strata=tuple(strata),
+                    strata=strata,
                 )
             )
         return out
@@ -568,9 +706,8 @@ def windows_markdown(runs: int, per_day: int = WINDOW_TRAFFIC.per_day) -> list[s
 
 def delong_small_classes(runs: int, seed: int = SEED) -> list[tuple[int, float, float]]:
     """The ROC AUC difference's variance alone under the null, by rows of each class per variant: the
-    rejection rate of a fixed-level z-test at 0.025 as a multiple of 0.025, with the pooled placement
-    variances (what the p-value uses) and the unpooled ones (the interval's). The evidence for the
-    minimum of 30 labels per class."""
+    rejection rate of a fixed-level z-test at 0.025 as a multiple of 0.025, with the p-value's variance
+    (the larger of the pooled and unpooled placement variances) and the unpooled one (the interval's)."""
     rng = np.random.default_rng(seed)
     z = 2.2414  # two-sided 0.025
     out = []
@@ -594,6 +731,21 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a rate k/n (95 % by default)."""
+    p = k / n
+    d = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def _rate(k: int, n: int) -> str:
+    """A rate with its 95 % Wilson interval: '0.5 % [0.2, 1.2]'."""
+    low, high = wilson(k, n)
+    return f"{100 * k / n:.1f} % [{100 * low:.1f}, {100 * high:.1f}]"
+
+
 def measure(runs: int, looks_runs: int, only: Sequence[str] = ()) -> dict:
     started = time.perf_counter()
     one, daily = [], []
@@ -605,7 +757,7 @@ def measure(runs: int, looks_runs: int, only: Sequence[str] = ()) -> dict:
         if not only or any(o in d.name for o in only):
             daily.append((d, run_daily_looks(d, looks_runs)[MIXTURE_PRECISION]))
             print(f"[{time.perf_counter() - started:.0f} s] {d.name}: {daily[-1][1]}", file=sys.stderr, flush=True)
-    delong = delong_small_classes(runs) if not only else []
+    delong = delong_small_classes(runs) if not only or "delong" in only else []
     return {
         "runs": runs,
         "looks_runs": looks_runs,
@@ -624,21 +776,24 @@ def markdown(results: dict) -> list[str]:
         f"`benchmarks/live_quality_false_winners.py`, two variants, alpha {ALPHA} family-wise (binomial standard "
         f"error of a 5 % rate at {results['runs']} runs: {_pct(se)}). Every run goes through "
         "`live_quality.comparison.compare_with_baseline`: accuracy and ROC AUC within inference days (CMH weights, "
-        "Sato's variance, per-day DeLong with pooled placement variances), anytime-valid p-values from the "
-        "normal mixture, Holm over both. *False winner*: a winner named among identical models, or the worse "
-        "one named.",
+        "accuracy's p-value from the CMH test and its interval from Sato's variance, per-day DeLong with the "
+        "larger of the pooled and unpooled placement variances for the p-value, ROC AUC from 60 labels per "
+        "class), the days compared by hour where the split changed inside them (`live_quality.strata`), "
+        "anytime-valid p-values from the normal mixture, Holm over both. *False winner*: a winner named among "
+        "identical models, or the worse one named. *ROC AUC rejected*: its Holm-adjusted p-value below alpha "
+        "at some look, either way (a false rejection where the AUCs are equal).",
         "",
         "One look (the window as one stratum; labels in with the given probabilities), "
         f"{results['runs']} runs per row unless the runs column says fewer:",
         "",
-        "| scenario | runs | false winner | right winner (power) | not enough labels | labels not comparable "
-        "| accuracy significant for B |",
+        "| scenario | runs | false winner [95 % Wilson] | right winner (power) | not enough labels "
+        "| labels not comparable | accuracy significant for B |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s, t in results["one"]:
-        power = _pct(t.right_winner / t.runs) if s.better else "—"
+        power = _rate(t.right_winner, t.runs) if s.better else "—"
         lines.append(
-            f"| {s.name} | {t.runs} | {_pct(t.false_winner / t.runs)} | {power} | {_pct(t.not_enough / t.runs)} | "
+            f"| {s.name} | {t.runs} | {_rate(t.false_winner, t.runs)} | {power} | {_pct(t.not_enough / t.runs)} | "
             f"{_pct(t.not_comparable / t.runs)} | {_pct(t.rate('accuracy_names_b'))} |"
         )
     lines += [
@@ -646,15 +801,16 @@ def markdown(results: dict) -> list[str]:
         f"Daily looks (a run a day over the growing window, a winner at any run counts), {results['looks_runs']} "
         "runs per row unless the runs column says fewer:",
         "",
-        "| scenario | runs | false winner (any look) | right winner (any look) | right winner at day 30 alone "
-        "| fixed-level test at day 30 only (for reference) | not comparable at day 30 |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | runs | false winner (any look) [95 % Wilson] | ROC AUC rejected (any look) [95 % Wilson] "
+        "| right winner (any look) | right winner at the last look alone "
+        "| fixed-level test at the last look only (for reference) | not comparable at the last look |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s, t in results["daily"]:
         better = s.better is not None
         lines.append(
-            f"| {s.name} | {t.runs} | {_pct(t.false_winner / t.runs)} | "
-            f"{_pct(t.right_winner / t.runs) if better else '—'} | "
+            f"| {s.name} | {t.runs} | {_rate(t.false_winner, t.runs)} | {_rate(t.extra.get('auc_any', 0), t.runs)} | "
+            f"{_rate(t.right_winner, t.runs) if better else '—'} | "
             f"{_pct(t.rate('final_only')) if better else '—'} | {_pct(t.rate('fixed_final')) if better else '—'} | "
             f"{_pct(t.not_comparable / t.runs)} |"
         )
@@ -663,11 +819,12 @@ def markdown(results: dict) -> list[str]:
             "",
             "The ROC AUC difference's variance alone under the null (AUC 0.76 both; positives per variant, four "
             "times as many negatives): rejections of a fixed-level z-test at 0.025, as a multiple of 0.025, with "
-            "the pooled placement variances (the p-value's) / the unpooled ones (the interval's).",
+            "the p-value's variance (the larger of pooled and unpooled placement variances) / the unpooled one "
+            "(the interval's).",
             "",
             "| positives per variant | " + " | ".join(str(n) for n, _, _ in results["delong"]) + " |",
             "|---|" + "---:|" * len(results["delong"]),
-            "| pooled / unpooled | " + " | ".join(f"{a:.2f} / {b:.2f}" for _, a, b in results["delong"]) + " |",
+            "| p-value's / unpooled | " + " | ".join(f"{a:.2f} / {b:.2f}" for _, a, b in results["delong"]) + " |",
         ]
     lines += ["", f"({results['seconds']:.0f} s)"]
     return lines

@@ -40,7 +40,11 @@ estimated per class; the paired test's p-values are clearly too small below abou
 at 0.025 gave 1.48× the level with 5 positives per variant, 0.96-1.08× with 10-20 and 0.88× with 30
 (benchmarks/live_quality_false_winners.py, 1,000 runs each, standard error about 0.2×). Precision and
 recall have one class as denominator and are noise below that too. The same minimum as the offline
-evaluation keeps the two reports' rules alike.
+evaluation keeps the two reports' rules alike. ROC AUC waits longer, until both have
+:data:`~live_quality.stratified.AUC_MIN_PER_CLASS` of each class: its p-value takes the larger of the
+pooled and unpooled DeLong variance, and with fewer labels in the small arm even that was liberal
+for equal AUCs of differently shaped ROC curves (``live_quality.stratified``). Accuracy is tested
+meanwhile, and ROC AUC enters Holm with p = 1.
 
 **Labels that are not comparable yet.** Labels arrive late, and often not at random: a churned
 customer is known early, a retained one only at the end of the observation period. Within one
@@ -50,6 +54,9 @@ of the same days, arrival depends on the variant as well as the class, and accur
 then differ by class mix alone. A candidate is not tested while the share of positives among its
 labelled requests and the baseline's differ day by day (Cochran-Mantel-Haenszel p <
 :data:`LABEL_MIX_ALPHA`, ``live_quality.stratified.label_mix_test``): "labels not comparable yet".
+The message names both causes: labels arriving by class differently per variant, or the variants'
+requests differing in age or hour within the stratum (a split changed during the day, so one
+variant's labelled requests of that day are younger or from other hours).
 Label *coverage* alone is no reason: a younger variant has fewer labels, but within days that is
 no bias, and equal coverage can hide arrival by class.
 
@@ -70,6 +77,7 @@ from evaluate.delong_minimum import DELONG_MIN_PER_CLASS
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value, confidence_sequence
 from live_quality.stratified import (
+    AUC_MIN_PER_CLASS,
     LabelMixTest,
     StratifiedDifference,
     Stratum,
@@ -195,8 +203,10 @@ def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> t
             f"labels not comparable yet: on the same inference days {mix.share_a:.1%} of {baseline.name}'s "
             f"labelled requests are positive and {mix.share_b:.1%} of {candidate.name}'s (within days "
             f"{mix.difference:+.1%}, Cochran-Mantel-Haenszel p={mix.p_value:.3g}). Requests of one day have the "
-            "same age and the same true class mix in both variants, so labels are arriving by class differently "
-            "per variant, and accuracy would differ by class mix alone.",
+            "same true class mix in both variants unless their requests differ in hour within it, so either labels "
+            "are arriving by class differently per variant, or the variants' requests differ in age or hour "
+            "within the stratum (a split that changed during the day); either way accuracy would differ by "
+            "class mix alone.",
         )
     return None
 
@@ -240,8 +250,19 @@ def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
     auc = auc_difference(pairs)
     auc_not_tested = None
     no_auc = [v.name for v in (baseline, candidate) if v.roc_auc is None]
+    short = [
+        f"{v.name} has {v.positives} positives and {v.negatives} negatives"
+        for v in (baseline, candidate)
+        if min(v.positives, v.negatives) < AUC_MIN_PER_CLASS
+    ]
     if no_auc:
         auc, auc_not_tested = None, f"{no_auc[0]} has no ROC AUC (one class only)"
+    elif short:
+        auc, auc_not_tested = (
+            None,
+            f"ROC AUC is tested from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
+            f"{'; '.join(short)}",
+        )
     elif auc is None:
         auc_not_tested = (
             f"no inference day on which both {baseline.name} and {candidate.name} have two labelled requests "
@@ -287,9 +308,10 @@ def compare_with_baseline(
     family += [1.0] * (family_size(family_candidates) - len(family))
     adjusted = iter(holm_adjust(family))
     level = family_level(alpha, len(family))
-    # Intervals at alpha/m, the level of Holm's first (strictest) step: an interval excludes 0 exactly
-    # when that metric alone would be rejected at Holm's first step, so interval and verdict agree
-    # there; Holm's later steps can reject inside such an interval (the report says so).
+    # Intervals at alpha/m, the level of Holm's first (strictest) step: an interval excludes 0 about
+    # when that metric alone would be rejected at Holm's first step (not exactly: the p-value uses the
+    # variance under "no difference", the interval one that is right away from it); Holm's later steps
+    # can reject inside such an interval (the report says so).
     interval_alpha = alpha / max(1, len(family))
     out = []
     for plan in planned:
@@ -321,7 +343,9 @@ def _metric_test(
 
 def _days(estimate: StratifiedDifference) -> str:
     left_out = f", {estimate.strata_left_out} left out" if estimate.strata_left_out else ""
-    return f"{estimate.strata_used} day{'s' if estimate.strata_used != 1 else ''}{left_out}"
+    days = estimate.strata_used - estimate.hours_used
+    hours = f" and {estimate.hours_used} hours of days whose split changed" if estimate.hours_used else ""
+    return f"{days} day{'s' if days != 1 else ''}{hours}{left_out}"
 
 
 def _verdict(

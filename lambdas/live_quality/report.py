@@ -27,7 +27,8 @@ from live_quality.comparison import (
 )
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
-from live_quality.stratified import Stratum
+from live_quality.strata import choose_strata, split_changed_days
+from live_quality.stratified import AUC_MIN_PER_CLASS, Stratum
 from live_quality.tables import MAX_ISSUE_DETAIL_CHARS
 from live_quality.unsampled import UNMATCHED_ISSUE, labels_not_captured, unmatched_and_matched
 from live_quality.unsampled import markdown_line as unsampled_markdown_line
@@ -106,7 +107,7 @@ def _stratum(stats: PeriodStats) -> Stratum:
     )
 
 
-def _evidence(stats: PeriodStats, days: Sequence[PeriodStats]) -> VariantEvidence:
+def _evidence(stats: PeriodStats, strata: Sequence[Stratum]) -> VariantEvidence:
     return VariantEvidence(
         name=stats.variant,
         captured=stats.captured,
@@ -117,8 +118,13 @@ def _evidence(stats: PeriodStats, days: Sequence[PeriodStats]) -> VariantEvidenc
         roc_auc=stats.roc_auc,
         v10_variance=stats.v10_variance,
         v01_variance=stats.v01_variance,
-        strata=tuple(_stratum(day) for day in days if day.labelled),
+        strata=tuple(s for s in strata if s.labelled),
     )
+
+
+def _strata(result: QueryResult, variant: str, by_hour: set[str]) -> tuple[Stratum, ...]:
+    days = [_stratum(s) for s in result.days(variant)]
+    return choose_strata(days, [_stratum(s) for s in result.hours(variant)], by_hour)
 
 
 def _metric_section(test: MetricTest, p_adjusted: float | None) -> dict[str, Any]:
@@ -132,7 +138,8 @@ def _metric_section(test: MetricTest, p_adjusted: float | None) -> dict[str, Any
         "ci_low": test.ci_low,
         "ci_high": test.ci_high,
         "interval_confidence": test.interval_confidence,
-        "days_used": test.estimate.strata_used,
+        "days_used": test.estimate.strata_used - test.estimate.hours_used,
+        "hours_used": test.estimate.hours_used,  # hours of days whose split changed (live_quality.strata)
         "days_left_out": test.estimate.strata_left_out,
     }
 
@@ -228,10 +235,12 @@ def build_report(
     comparisons: list[LiveComparison] = []
     base_stats = result.overall(baseline)
     candidates = [result.overall(v) for v in current_variants[1:]]
+    # Days whose traffic split changed within them are compared by hour (live_quality.strata).
+    by_hour = split_changed_days({v: {h.period: h.captured for h in result.hours(v)} for v in current_variants})
     if base_stats is not None:
         comparisons = compare_with_baseline(
-            _evidence(base_stats, result.days(baseline)),
-            [_evidence(c, result.days(c.variant)) for c in candidates if c is not None],
+            _evidence(base_stats, _strata(result, baseline, by_hour)),
+            [_evidence(c, _strata(result, c.variant, by_hour)) for c in candidates if c is not None],
             alpha,
             family_candidates=len(candidates),
         )
@@ -259,10 +268,12 @@ def build_report(
             "threshold": window.threshold,
             "alpha": alpha,
             "min_labels_per_class": MIN_LABELS_PER_CLASS,
+            "auc_min_labels_per_class": AUC_MIN_PER_CLASS,
             "label_mix_alpha": LABEL_MIX_ALPHA,
             "sample_excerpt_chars": sample_excerpt_chars,
         },
         "baseline": baseline,
+        "days_compared_by_hour": sorted(by_hour),
         "family_tests": family_size(len(candidates)),
         "variants": variants,
         "retired_variants": retired,
@@ -329,7 +340,8 @@ def _window_start_text(window: Mapping[str, Any]) -> str:
         return (
             f"**The window starts at {anchor}**, {origin}: requests that an earlier endpoint config (other "
             "variants, models or fleet) served are not mixed in. Every run since then has read one growing "
-            "sample, so a verdict at any of them keeps the family-wise error at alpha over all of them, "
+            "sample, so a verdict at any of them keeps the family-wise error approximately (asymptotically) at "
+            "alpha over all of them, "
             f"until the window reaches its longest, {start['lookback_days']} days (`lookback_days`)."
         )
     if start.get("start") == START_HORIZON:
@@ -342,8 +354,8 @@ def _window_start_text(window: Mapping[str, Any]) -> str:
             "to cover the experiment, or run by hand with a fixed start)."
         )
     return (
-        "**The window was named by hand** (its three hours): verdicts keep the family-wise error at alpha "
-        "over the runs that share this start."
+        "**The window was named by hand** (its three hours): verdicts keep the family-wise error approximately "
+        "(asymptotically) at alpha over the runs that share this start."
     )
 
 
@@ -355,6 +367,17 @@ def _metric_line(label: str, m: Mapping[str, Any]) -> str:
         f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence), "
         f"p = {m['p_value']:.3g}, Holm-adjusted {m['p_value_adjusted']:.3g}."
     )
+
+
+def _by_hour_lines(days: Sequence[str]) -> list[str]:
+    if not days:
+        return []
+    return [
+        f"Compared by capture hour, not as whole days: {', '.join(days)}. The traffic split changed inside "
+        "these days (their captured requests per hour and variant), so within a whole day one variant would "
+        "have more of some hours than the other (`live_quality.strata`).",
+        "",
+    ]
 
 
 def to_markdown(report: Mapping[str, Any]) -> str:
@@ -375,21 +398,27 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "Each request went to one variant, so variants are compared as independent samples, within each "
         "inference day (a traffic split that changes while the base rate moves would otherwise favour one "
         "variant), the days combined with Cochran-Mantel-Haenszel weights: accuracy as a Mantel-Haenszel "
-        "difference with Sato's variance, ROC AUC per day with DeLong's variances. The p-values are "
+        "difference (p-value: the Cochran-Mantel-Haenszel test; interval: Sato's variance), ROC AUC per day "
+        "with DeLong's variances. The p-values are "
         "anytime-valid (a normal-mixture e-process), because this comparison runs again on every schedule: "
-        "a verdict at any run keeps the family-wise error at alpha over all runs whose window has the same "
+        "a verdict at any run keeps the family-wise error approximately (asymptotically: the normal "
+        "approximation of each difference) at alpha over all runs whose window has the same "
         "start (above). Every p-value is Holm-adjusted together, over a family of fixed size "
         f"({report['family_tests']} tests: every candidate's accuracy and ROC AUC; a test that cannot run yet "
         "counts with p = 1, so an early run with fewer tests ready is not held to a looser level). "
-        f"Baseline: `{report['baseline']}`. ROC AUC's p-value pools each class's placement variance over "
-        'both variants (right under "no difference", which it tests; DeLong\'s unpooled form is liberal '
-        "with lopsided traffic), its interval does not (right away from it): near the boundary the two can "
-        "disagree. Intervals are anytime-valid confidence sequences at 1 − alpha/m (m: tests in the family), "
-        "the level of Holm's first step: one excludes 0 when that metric alone would be significant there; "
+        f"Baseline: `{report['baseline']}`. ROC AUC's p-value takes the larger of DeLong's variance with each "
+        "class's placement variance pooled over both variants (right for identical models; DeLong's unpooled "
+        "form is liberal with lopsided traffic) and the unpooled one (right for equal AUCs of differently "
+        "shaped ROC curves), and ROC AUC is tested once each variant has "
+        f"{AUC_MIN_PER_CLASS} labelled requests of each class; its interval uses the unpooled variance "
+        "(right away from no difference): near the boundary the two can disagree. "
+        "Intervals are anytime-valid confidence sequences at 1 − alpha/m (m: tests in the family), "
+        "the level of Holm's first step: one excludes 0 about when that metric alone would be significant there; "
         "Holm's later steps can name a metric significant whose interval still touches 0. The table "
         "shows each variant over the whole window, so a difference within days need not be the difference "
         "of the table's numbers.",
         "",
+        *_by_hour_lines(report.get("days_compared_by_hour", [])),
         "| | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
         "| status | " + " | ".join(variants[n]["status"] for n in names) + " |",

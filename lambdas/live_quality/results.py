@@ -16,6 +16,7 @@ from evaluate.metrics import Confusion
 from live_quality.query import RESULT_COLUMNS
 
 ALL_PERIODS = "all"
+_DAY, _HOUR = "yyyy/mm/dd", "yyyy/mm/dd/hh"  # the query's period formats (its inference days and capture hours)
 
 # What each issue the query reports means, for the report (keys are the query's issue names).
 ISSUES = {
@@ -94,7 +95,13 @@ class QueryResult:
         return self.stats.get((variant, ALL_PERIODS))
 
     def days(self, variant: str) -> list[PeriodStats]:
-        return [s for (v, p), s in sorted(self.stats.items()) if v == variant and p != ALL_PERIODS]
+        """The variant's inference days (periods ``yyyy/mm/dd``), in order."""
+        return [s for (v, p), s in sorted(self.stats.items()) if v == variant and len(p) == len(_DAY)]
+
+    def hours(self, variant: str) -> list[PeriodStats]:
+        """The variant's capture hours (periods ``yyyy/mm/dd/hh``), in order: strata for days whose
+        traffic split changed within the day (``live_quality.strata``)."""
+        return [s for (v, p), s in sorted(self.stats.items()) if v == variant and len(p) == len(_HOUR)]
 
 
 def _value(row: Mapping[str, Any], column: str, index: int) -> Any:

@@ -12,19 +12,34 @@ random), so a difference inside a day is a difference of the models; the days ar
 requests of each day: a day where one variant has few labels says little about the difference and
 weighs little, whatever the other variant has. The same weights combine accuracy and ROC AUC.
 
-* Accuracy: the Mantel-Haenszel risk difference Σ w_k (p_Bk − p_Ak) / Σ w_k with Sato's variance
-  (Sato 1989, "On the variance estimator for the Mantel-Haenszel risk difference", Biometrics
-  45:1323-1324), consistent both with a few large strata and with many small ones (the
-  Greenland-Robins "sum of stratum variances" form is not, with few labels a day).
+* Accuracy: the Mantel-Haenszel risk difference Σ w_k (p_Bk − p_Ak) / Σ w_k. Its p-value uses the
+  variance under "no difference", pooled within each day: Σ w_k p̂_k (1 − p̂_k) N_k/(N_k − 1) / (Σ w_k)²
+  with p̂_k the day's accuracy over both variants. That is the Cochran-Mantel-Haenszel test (Σ w_k
+  RD_k is Σ (observed − expected) of the candidate's correct requests, with the hypergeometric
+  variance), valid with a few large strata and with many small ones. The interval uses Sato's
+  variance (Sato 1989, "On the variance estimator for the Mantel-Haenszel risk difference",
+  Biometrics 45:1323-1324), consistent away from "no difference" too. Sato's variance is not the
+  p-value's: like any Wald variance it takes each arm's own accuracy, and a small arm at high
+  accuracy often shows fewer errors than it has, so its variance comes out too small (review: 59,400
+  vs 600 labelled requests at accuracy 0.98, |z| > 3 in 1.6 % of runs against 0.27 % nominal).
 * ROC AUC: per day, AUC_Bk − AUC_Ak with DeLong's variance of each (the query's per-day placement
   variances), combined with the same weights: Var = Σ w_k² (Var_Ak + Var_Bk) / (Σ w_k)². A day
   where either variant lacks two labelled requests of a class has no AUC: it is left out and
-  counted. For the p-value each class's placement variance is *pooled* over the two variants
-  (weighted by their sizes, as a pooled t-test pools): under "no difference" both arms draw
-  placement values from one distribution, and DeLong's unpooled form, with lopsided traffic and a
-  high AUC, estimates the small arm's variance so poorly that the test is liberal (6-15× the level
-  at Holm's levels in the review) and favours the small variant. The interval shown keeps the
-  unpooled variance, which is right away from "no difference"; the two can differ.
+  counted. The p-value's variance is the *larger* of two estimates of that sum, because neither is
+  right under both ways "equal ROC AUC" can hold:
+
+  - *unpooled* (DeLong: each variant's own placement variances) is right for two models with equal
+    AUC but differently shaped ROC curves; but with lopsided traffic and a high AUC it estimates the
+    small arm's variance so poorly that the test is liberal and favours the small variant (identical
+    models, AUC 0.98, 5 % canary, 30 daily looks: 10 % false ROC AUC rejections at alpha 5 %);
+  - *pooled* (each class's placement variance pooled over the two variants, weighted by their sizes,
+    as a pooled t-test pools) is right when the models are identical, but for equal AUCs with
+    different shapes it takes mostly the large arm's variance for the small arm's (a canary whose
+    positives' scores spread three times as wide: 17.5 % false rejections).
+
+  The larger of the two kept both under alpha in those cases (0.1 % and 3.6 %, with ROC AUC tested
+  once each variant has :data:`AUC_MIN_PER_CLASS` of each class; docs/benchmarks.md). The interval
+  keeps the unpooled variance, which is right away from "no difference"; the two can differ.
 * Label mix: the Cochran-Mantel-Haenszel test (Mantel & Haenszel 1959, JNCI 22:719-748; the
   hypergeometric variance) of "the share of positives among labelled requests is the same in both
   variants, day by day". Random assignment makes the true class mix equal within a day, and the
@@ -39,6 +54,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+# ROC AUC is tested once both variants have this many labelled requests of each class (window totals):
+# below it the small arm's placement variances are too noisy for either estimate (module docstring;
+# the rates by minimum are in docs/benchmarks.md).
+AUC_MIN_PER_CLASS = 60
 
 
 @dataclass(frozen=True)
@@ -83,11 +103,11 @@ class Stratum:
 class StratifiedDifference:
     """Candidate minus baseline, combined over strata.
 
-    ``variance`` is the one the p-value uses, ``interval_variance`` the one the interval uses (they
-    differ for ROC AUC only: pooled and unpooled placement variances). ``strata_used`` days had
-    both variants with what the metric needs; ``strata_left_out`` had labelled requests of both but
-    not enough (a class missing for ROC AUC); days with labels in one variant only say nothing
-    about the difference and are counted in neither.
+    ``variance`` is the one the p-value uses, ``interval_variance`` the one the interval uses (for
+    accuracy the variance under "no difference" and Sato's; for ROC AUC see :func:`auc_difference`).
+    ``strata_used`` days had both variants with what the metric needs; ``strata_left_out`` had
+    labelled requests of both but not enough (a class missing for ROC AUC); days with labels in one
+    variant only say nothing about the difference and are counted in neither.
     """
 
     difference: float
@@ -95,6 +115,7 @@ class StratifiedDifference:
     interval_variance: float
     strata_used: int
     strata_left_out: int
+    hours_used: int = 0  # of strata_used: capture hours of days whose split changed (live_quality.strata)
 
 
 def paired_strata(baseline: Sequence[Stratum], candidate: Sequence[Stratum]) -> list[tuple[Stratum, Stratum]]:
@@ -111,21 +132,29 @@ def paired_strata(baseline: Sequence[Stratum], candidate: Sequence[Stratum]) -> 
     ]
 
 
+def _hours(pairs: Sequence[tuple[Stratum, Stratum]]) -> int:
+    """How many of the pairs are capture hours ('yyyy/mm/dd/hh'), not inference days ('yyyy/mm/dd')."""
+    return sum(len(a.period) > len("yyyy/mm/dd") for a, _ in pairs)
+
+
 def _weight(a: Stratum, b: Stratum) -> float:
     return a.labelled * b.labelled / (a.labelled + b.labelled)
 
 
 def accuracy_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedDifference | None:
-    """The Mantel-Haenszel difference of accuracies (candidate minus baseline) with Sato's variance;
-    ``None`` without a shared day.
+    """The Mantel-Haenszel difference of accuracies (candidate minus baseline); ``None`` without a
+    shared day. ``variance`` (the p-value's) is the CMH null variance, ``interval_variance`` Sato's
+    (module docstring).
 
+    Null variance: Σ_k n m c (N − c) / (N² (N − 1)) / (Σ w_k)², c = x + y the day's correct requests
+    (the hypergeometric variance of x given c, divided by the weights squared; 0 for a day with N = 1).
     Sato's estimator for RD = x/n − y/m per stratum (x of n correct in the candidate, y of m in the
     baseline, N = n + m): Var = (RD·ΣP_k + ΣQ_k) / (Σ w_k)², P_k = (n²y − m²x + nm(m − n)/2) / N²,
     Q_k = (x(m − y) + y(n − x)) / (2N). With one stratum it is the Wald variance p(1−p)/n + q(1−q)/m.
     """
     if not pairs:
         return None
-    weights = numerator = sum_p = sum_q = 0.0
+    weights = numerator = sum_p = sum_q = null = 0.0
     for a, b in pairs:
         x, n, y, m = b.correct, b.labelled, a.correct, a.labelled
         total = n + m
@@ -134,9 +163,12 @@ def accuracy_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedD
         numerator += weight * (x / n - y / m)
         sum_p += (n * n * y - m * m * x + n * m * (m - n) / 2) / (total * total)
         sum_q += (x * (m - y) + y * (n - x)) / (2 * total)
+        if total > 1:
+            correct = x + y
+            null += n * m * correct * (total - correct) / (total * total * (total - 1))
     difference = numerator / weights
-    variance = max(0.0, (difference * sum_p + sum_q) / (weights * weights))
-    return StratifiedDifference(difference, variance, variance, len(pairs), 0)
+    sato = max(0.0, (difference * sum_p + sum_q) / (weights * weights))
+    return StratifiedDifference(difference, null / (weights * weights), sato, len(pairs), 0, _hours(pairs))
 
 
 def _pooled(first: float, first_n: int, second: float, second_n: int) -> float:
@@ -146,7 +178,9 @@ def _pooled(first: float, first_n: int, second: float, second_n: int) -> float:
 
 def auc_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedDifference | None:
     """ROC AUC differences (candidate minus baseline) within days, combined with the CMH weights;
-    ``None`` when no shared day has an AUC in both variants (module docstring)."""
+    ``None`` when no shared day has an AUC in both variants. ``variance`` (the p-value's) is the larger
+    of the pooled and the unpooled DeLong variance, ``interval_variance`` the unpooled one (module
+    docstring)."""
     usable = [(a, b) for a, b in pairs if a.has_auc and b.has_auc]
     if not usable:
         return None
@@ -175,10 +209,11 @@ def auc_difference(pairs: Sequence[tuple[Stratum, Stratum]]) -> StratifiedDiffer
         )
     return StratifiedDifference(
         numerator / weights,
-        pooled / (weights * weights),
+        max(pooled, unpooled) / (weights * weights),
         unpooled / (weights * weights),
         len(usable),
         len(pairs) - len(usable),
+        _hours(usable),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evaluate.verdicts import holm_adjust
-from live_quality.anytime import confidence_sequence
+from live_quality.anytime import anytime_p_value, confidence_sequence
 from live_quality.comparison import (
     LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
@@ -13,7 +13,7 @@ from live_quality.comparison import (
     compare_with_baseline,
     not_ready_reason,
 )
-from live_quality.stratified import Stratum
+from live_quality.stratified import AUC_MIN_PER_CLASS, Stratum
 
 
 def evidence(name, *, labelled=2000, captured=2500, positives=700, accuracy=0.8, auc=0.80, var=0.05):
@@ -42,6 +42,23 @@ def test_fewer_than_the_minimum_of_a_class_is_not_enough_labels_and_not_tested()
     assert not_ready_reason(base, just_enough) is None
 
 
+def test_roc_auc_waits_for_its_own_minimum_while_accuracy_is_tested():
+    # Between the 30 labels per class accuracy needs and the AUC minimum, accuracy is tested and ROC
+    # AUC is not (it enters Holm with p = 1): the small arm's placement variances are too noisy.
+    assert AUC_MIN_PER_CLASS > MIN_LABELS_PER_CLASS
+    base = evidence("A", labelled=20000, captured=25000, positives=20 * AUC_MIN_PER_CLASS)  # B's class mix
+    short = evidence("B", labelled=1000, positives=AUC_MIN_PER_CLASS - 1, accuracy=0.9)
+    (result,) = compare_with_baseline(base, [short])
+    assert result.status == "tested" and result.accuracy is not None and result.auc is None
+    assert result.p_auc_adjusted is None
+    assert result.auc_not_tested == (
+        f"ROC AUC is tested from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
+        f"B has {AUC_MIN_PER_CLASS - 1} positives and {1000 - AUC_MIN_PER_CLASS + 1} negatives"
+    )
+    (enough,) = compare_with_baseline(base, [evidence("B", labelled=1000, positives=AUC_MIN_PER_CLASS)])
+    assert enough.auc is not None and enough.auc_not_tested is None
+
+
 def test_a_baseline_without_enough_labels_blocks_every_candidate():
     base = evidence("A", labelled=40, captured=50, positives=5)
     results = compare_with_baseline(base, [evidence("B"), evidence("C")])
@@ -58,6 +75,10 @@ def test_labels_of_a_different_class_mix_on_the_same_days_are_not_comparable():
     assert result.status == "labels_not_comparable"
     assert "35.0% of A's labelled requests are positive and 50.0% of B's" in result.reason
     assert result.label_mix is not None and result.label_mix.p_value < LABEL_MIX_ALPHA
+    # Both causes are named: arrival by class per variant, and requests of other ages or hours within the
+    # stratum (a split that changed during the day).
+    assert "labels are arriving by class differently per variant" in result.reason
+    assert "requests differ in age or hour within the stratum" in result.reason
     small_noisy = (
         evidence("A", labelled=100, captured=125, positives=40),
         evidence("B", labelled=88, captured=125, positives=30),
@@ -165,9 +186,10 @@ def test_intervals_are_confidence_sequences_at_the_level_of_holms_first_step():
             assert test.interval_confidence == pytest.approx(1 - 0.05 / 4)
             low, high = confidence_sequence(test.difference, test.estimate.interval_variance, 0.05 / 4)
             assert (test.ci_low, test.ci_high) == pytest.approx((max(-1, low), min(1, high)))
-            if test.estimate.interval_variance == test.estimate.variance:  # accuracy: one variance
-                assert (test.ci_low > 0 or test.ci_high < 0) == (test.p_value < 0.05 / 4)
-    assert results[0].auc.estimate.interval_variance != results[0].auc.estimate.variance  # AUC: unpooled vs pooled
+            assert test.p_value == pytest.approx(anytime_p_value(test.difference, test.estimate.variance))
+    # Both metrics test with the variance under "no difference" and show an interval on another.
+    assert results[0].accuracy.estimate.interval_variance != results[0].accuracy.estimate.variance  # Sato vs CMH
+    assert results[0].auc.estimate.interval_variance != results[0].auc.estimate.variance
 
 
 def test_candidates_left_out_by_the_caller_still_count_in_the_family():

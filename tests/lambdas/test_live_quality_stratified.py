@@ -1,4 +1,4 @@
-"""Differences within inference days: the Mantel-Haenszel difference, Sato's variance, per-day ROC AUC."""
+"""Differences within inference days: the Mantel-Haenszel difference, its null and Sato's variances, per-day ROC AUC."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def test_one_stratum_is_the_plain_difference_with_the_wald_variance():
     (estimate,) = [accuracy_difference([(stratum("d1", 100, 50), stratum("d1", 100, 60))])]
     assert estimate is not None
     assert estimate.difference == pytest.approx(0.10)
-    assert estimate.variance == pytest.approx(0.6 * 0.4 / 100 + 0.5 * 0.5 / 100)
+    assert estimate.interval_variance == pytest.approx(0.6 * 0.4 / 100 + 0.5 * 0.5 / 100)
+    # The p-value's variance: pooled accuracy 0.55, hypergeometric (N / (N - 1)).
+    assert estimate.variance == pytest.approx(0.55 * 0.45 * (1 / 100 + 1 / 100) * 200 / 199)
     assert (estimate.strata_used, estimate.strata_left_out) == (1, 0)
 
 
@@ -42,10 +44,50 @@ def test_the_mantel_haenszel_difference_and_satos_variance_by_hand():
     estimate = accuracy_difference(pairs)
     assert estimate is not None
     assert estimate.difference == pytest.approx(rd)
-    assert estimate.variance == pytest.approx((rd * p + q) / sum(w) ** 2)
+    assert estimate.interval_variance == pytest.approx((rd * p + q) / sum(w) ** 2)
 
 
-def test_satos_variance_matches_the_spread_of_the_estimate_with_many_small_days():
+def test_the_p_values_variance_is_the_cochran_mantel_haenszel_one():
+    # Σ w_k RD_k = Σ (x_k − E[x_k | day's correct]); its variance is the hypergeometric one: the CMH test.
+    days = [(30, 20, 40, 25), (80, 60, 120, 70), (1, 1, 1, 0)]  # (n, x, m, y)
+    pairs = [(stratum(f"d{i}", m, y), stratum(f"d{i}", n, x)) for i, (n, x, m, y) in enumerate(days)]
+    w = sum(n * m / (n + m) for n, _, m, _ in days)
+    hypergeometric = sum(n * m * (x + y) * (n + m - x - y) / ((n + m) ** 2 * (n + m - 1)) for n, x, m, y in days)
+    estimate = accuracy_difference(pairs)
+    assert estimate is not None
+    assert estimate.variance == pytest.approx(hypergeometric / w**2)
+    observed_minus_expected = sum(x - n * (x + y) / (n + m) for n, x, m, y in days)
+    assert estimate.difference * w == pytest.approx(observed_minus_expected)
+
+
+def test_a_small_arm_without_errors_at_high_accuracy_is_not_near_certain_evidence():
+    # 600 labelled requests all right against 59,400 at 0.98: Sato's (Wald) variance takes the small
+    # arm's 0 errors at face value (variance from the large arm alone, z ≈ 35); under "no difference"
+    # both arms have the pooled accuracy, z ≈ 3.5.
+    pairs = [(stratum("d1", 59400, 58212), stratum("d1", 600, 600))]
+    estimate = accuracy_difference(pairs)
+    assert estimate is not None
+    pooled = (58212 + 600) / 60000
+    assert estimate.variance == pytest.approx(pooled * (1 - pooled) * (1 / 600 + 1 / 59400) * 60000 / 59999)
+    assert estimate.interval_variance == pytest.approx(0.98 * 0.02 / 59400)
+    assert estimate.difference / math.sqrt(estimate.variance) < 4
+
+
+def test_the_accuracy_p_value_keeps_its_level_for_a_small_arm_at_high_accuracy():
+    # The review's case: 59,400 vs 600 labelled requests, accuracy 0.98 in both. |z| > 3 should happen
+    # in 0.27 % of runs; with Sato's variance it did in 1.6 %.
+    rng = np.random.default_rng(11)
+    runs, large, small = 20000, 59400, 600
+    correct_large, correct_small = rng.binomial(large, 0.98, runs), rng.binomial(small, 0.98, runs)
+    beyond = 0
+    for y, x in zip(correct_large, correct_small, strict=True):
+        estimate = accuracy_difference([(stratum("d1", large, int(y)), stratum("d1", small, int(x)))])
+        assert estimate is not None
+        beyond += abs(estimate.difference) > 3 * math.sqrt(estimate.variance)
+    assert beyond / runs < 2 * math.erfc(3 / math.sqrt(2))
+
+
+def test_both_variances_match_the_spread_of_the_estimate_with_many_small_days():
     # 40 days with 3-12 labels per variant: the regime where summing stratum variances fails.
     rng = np.random.default_rng(5)
     sizes = rng.integers(3, 13, size=(40, 2))
@@ -59,9 +101,11 @@ def test_satos_variance_matches_the_spread_of_the_estimate_with_many_small_days(
         estimate = accuracy_difference(pairs)
         assert estimate is not None
         estimates.append(estimate.difference)
-        variances.append(estimate.variance)
+        variances.append((estimate.variance, estimate.interval_variance))
     assert np.mean(estimates) == pytest.approx(0.0, abs=0.005)
-    assert np.mean(variances) == pytest.approx(np.var(estimates), rel=0.1)
+    null, sato = np.mean(variances, axis=0)
+    assert null == pytest.approx(np.var(estimates), rel=0.1)
+    assert sato == pytest.approx(np.var(estimates), rel=0.1)
 
 
 def test_a_split_that_changes_while_the_base_rate_moves_favours_no_one_within_days():
@@ -133,7 +177,10 @@ def test_per_day_aucs_are_combined_with_the_same_weights_and_delongs_variances()
             for x, y in used
         ]
     )
-    assert estimate.variance == pytest.approx(float((w * w * pooled_var).sum() / w.sum() ** 2))
+    # The p-value's: the larger of the pooled and the unpooled sums.
+    assert estimate.variance == pytest.approx(
+        max(float((w * w * pooled_var).sum()), float((w * w * var).sum())) / w.sum() ** 2
+    )
     assert (estimate.strata_used, estimate.strata_left_out) == (2, 1)  # d3: the baseline has one positive
     assert math.isfinite(estimate.variance)
 
@@ -167,21 +214,75 @@ def _sorted_day(rng, positives, negatives, shift=2.0):
     )
 
 
-def test_pooled_placement_variances_keep_the_level_where_unpooled_delong_is_liberal():
-    # A 5 % canary (30 positives, 300 negatives) against a 95 % baseline, AUC ≈ 0.92, equal models:
-    # the review measured unpooled DeLong at several times the level here; pooled stays near it.
+def test_the_p_values_variance_keeps_the_level_where_unpooled_delong_is_liberal():
+    # A 5 % canary (30 positives, 300 negatives) against a 95 % baseline, AUC ≈ 0.92, identical models:
+    # the review measured unpooled DeLong at several times the level here; the p-value's variance (at
+    # least the pooled one) stays near it.
     rng = np.random.default_rng(8)
     level, runs = 0.0125, 1500
     z = 2.4977  # two-sided 0.0125
-    rejected = {"pooled": 0, "unpooled": 0}
+    rejected = {"p-value's": 0, "unpooled": 0}
     for _ in range(runs):
         large, small = _sorted_day(rng, 570, 5700), _sorted_day(rng, 30, 300)
         estimate = auc_difference([(large, small)])
         assert estimate is not None
-        rejected["pooled"] += abs(estimate.difference) > z * math.sqrt(estimate.variance)
+        rejected["p-value's"] += abs(estimate.difference) > z * math.sqrt(estimate.variance)
         rejected["unpooled"] += abs(estimate.difference) > z * math.sqrt(estimate.interval_variance)
-    assert rejected["pooled"] / runs < 2 * level
+    assert rejected["p-value's"] / runs < 2 * level
     assert rejected["unpooled"] / runs > 3 * level
+
+
+def _binormal_day(rng, positives, negatives, mean, sd):
+    """A day's stratum whose positives score N(mean, sd) and negatives N(0, 1): AUC Φ(mean / sqrt(1 + sd²))."""
+    pos, neg = rng.normal(mean, sd, positives), rng.normal(0.0, 1.0, negatives)
+    v10 = np.searchsorted(np.sort(neg), pos) / negatives
+    v01 = 1 - np.searchsorted(np.sort(pos), neg) / positives
+    return Stratum(
+        "d1",
+        positives + negatives,
+        positives,
+        negatives,
+        0,
+        float(v10.mean()),
+        float(v10.var(ddof=1)),
+        float(v01.var(ddof=1)),
+    )
+
+
+def test_equal_aucs_with_differently_shaped_roc_curves_get_the_unpooled_variance_at_least():
+    # Fixed data: the small arm's positives spread three times as wide (placement variance 0.0625 vs
+    # 0.01). Pooling over the arms takes mostly the large arm's 0.01 for the small arm: a variance that
+    # is right only if the models were identical, not for "equal AUC". The p-value's variance must be
+    # at least DeLong's unpooled one.
+    large = Stratum("d1", 6270, 570, 5700, 0, 0.92, 0.01, 0.002)
+    small = Stratum("d1", 1650, 150, 1500, 0, 0.92, 0.0625, 0.004)
+    estimate = auc_difference([(large, small)])
+    assert estimate is not None
+    unpooled = 0.01 / 570 + 0.002 / 5700 + 0.0625 / 150 + 0.004 / 1500
+    assert estimate.interval_variance == pytest.approx(unpooled)
+    assert estimate.variance == pytest.approx(unpooled)  # the larger: pooled is about 2/5 of it here
+    # A small arm that shows less spread than the large one (as identical models often do by chance):
+    # pooled is the larger and is used.
+    narrow = auc_difference([(large, Stratum("d1", 1650, 150, 1500, 0, 0.92, 0.004, 0.001))])
+    assert narrow is not None and narrow.variance > narrow.interval_variance
+
+
+def test_the_auc_p_values_variance_keeps_the_level_for_equal_aucs_of_different_shape():
+    # Equal AUC 0.921: A's positives N(2, 1), B's N(μ, 3) with μ giving the same AUC; 570/5,700 vs
+    # 150/1,500 labelled requests. Pooled placement variances rejected at 3.7× the level here.
+    rng = np.random.default_rng(8)
+    level, runs = 0.0125, 1500
+    z = 2.4977  # two-sided 0.0125
+    auc = stats.norm.cdf(2 / math.sqrt(2))
+    mean_b = stats.norm.ppf(auc) * math.sqrt(1 + 3.0**2)
+    rejected = 0
+    for _ in range(runs):
+        estimate = auc_difference(
+            [(_binormal_day(rng, 570, 5700, 2.0, 1.0), _binormal_day(rng, 150, 1500, mean_b, 3.0))]
+        )
+        assert estimate is not None
+        rejected += abs(estimate.difference) > z * math.sqrt(estimate.variance)
+    assert rejected / runs < 2 * level
 
 
 def test_the_label_mix_test_with_one_day_is_pearsons_chi_square_times_n_minus_1_over_n():

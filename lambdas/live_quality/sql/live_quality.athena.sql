@@ -73,6 +73,7 @@ WITH capture_lines AS (
   SELECT
     variant,
     SUBSTR(hour, 1, 10) AS day,
+    hour AS capture_hour,
     source_file,
     line_number,
     CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
@@ -112,6 +113,7 @@ WITH capture_lines AS (
   SELECT
     variant,
     day,
+    capture_hour,
     source_file,
     line_number,
     without_inference_id,
@@ -137,6 +139,7 @@ WITH capture_lines AS (
     capture_key,
     variant,
     day,
+    capture_hour,
     inference_hour,
     score_step,
     without_inference_id,
@@ -232,6 +235,7 @@ WITH capture_lines AS (
     c.capture_key,
     c.variant,
     c.day,
+    c.capture_hour,
     c.score_step,
     c.without_inference_id,
     c.capture_issue,
@@ -252,6 +256,7 @@ WITH capture_lines AS (
   SELECT
     CASE WHEN NOT capture_key IS NULL THEN variant END AS metric_variant,
     day,
+    capture_hour,
     CASE WHEN NOT capture_key IS NULL AND delay_hours >= 0 THEN label END AS label,
     CASE
       WHEN NOT capture_key IS NULL AND delay_hours >= 0 AND NOT label IS NULL
@@ -309,7 +314,7 @@ WITH capture_lines AS (
       THEN CASE WHEN NOT label_issue IS NULL THEN 'issue_count' END
     END AS row_kind,
     COALESCE(metric_variant, variant) AS variant,
-    COALESCE(day, 'all') AS period,
+    COALESCE(day, capture_hour, 'all') AS period,
     labelled_score AS score,
     labelled_delay AS delay_hours,
     COALESCE(capture_issue, label_issue) AS issue,
@@ -325,8 +330,10 @@ WITH capture_lines AS (
   GROUP BY
     GROUPING SETS (
       (metric_variant, day, labelled_score),
+      (metric_variant, capture_hour, labelled_score),
       (metric_variant, labelled_score),
       (metric_variant, day),
+      (metric_variant, capture_hour),
       (
         metric_variant
       ),

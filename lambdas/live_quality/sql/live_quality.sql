@@ -20,9 +20,10 @@
 -- (for Athena: the construct, at synth).
 --
 -- One result table; row_kind says which columns are filled:
---   'metrics'      per variant and period (each inference day 'yyyy/mm/dd', and 'all'): counts, confusion
---                  at the threshold, ROC AUC and the variances of DeLong's placement values (the days are
---                  the strata the comparison is made within: live_quality/comparison.py)
+--   'metrics'      per variant and period (each inference day 'yyyy/mm/dd', each capture hour
+--                  'yyyy/mm/dd/hh', and 'all'): counts, confusion at the threshold, ROC AUC and the
+--                  variances of DeLong's placement values (days and hours are the strata the comparison
+--                  is made within: live_quality/strata.py chooses, live_quality/comparison.py compares)
 --   'delay'        per variant: labelled requests per whole-hour label delay (label hour - inference hour)
 --   'issue_count'  per issue and variant: how many lines or records it affected
 --   'issue_sample' the first 20 lines of each issue (by file, line and detail), with a detail
@@ -43,8 +44,7 @@
 --   result.
 --
 -- Memory (DuckDB holds what a window, a join or an aggregation keeps; a Trino node what one window
--- partition or one group keeps): the rows are narrow before the join (no line text, the day not the
--- hour, the file as the embedded engine's small id for it, a file, line and detail only on a line
+-- partition or one group keeps): the rows are narrow before the join (no line text, the file as the embedded engine's small id for it, a file, line and detail only on a line
 -- with an issue); no window partition grows with the number of lines: the per-line windows are per
 -- key, an issue's lines pass the DeLong window one partition each and are cut to 20 by an aggregate
 -- that keeps 20 per issue (collapsed), and the DeLong window holds one row per score step (at most
@@ -103,13 +103,14 @@ capture_values AS (
     FROM capture_fields
 ),
 capture_checked AS MATERIALIZED (
-    -- Each capture line once, narrow: the line's text is gone and the hour is cut to its day. For a
-    -- good line the detail is its join key. (MATERIALIZED is a DuckDB hint, dropped for Athena: with
+    -- Each capture line once, narrow: the line's text is gone; the hour is kept with its day (both are
+    -- strata). For a good line the detail is its join key. (MATERIALIZED is a DuckDB hint, dropped for Athena: with
     -- it DuckDB streams the files through the parse; without it, measured at 1 M requests, it held
     -- about 400 MB more while the window below filled. The rows kept are these narrow ones.)
     SELECT
         variant,
         substr(hour, 1, 10) AS day,
+        hour AS capture_hour,
         source_file,
         line_number,
         CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
@@ -148,6 +149,7 @@ capture_classified AS (
     SELECT
         variant,
         day,
+        capture_hour,
         source_file,
         line_number,
         without_inference_id,
@@ -182,6 +184,7 @@ captures AS (
         capture_key,
         variant,
         day,
+        capture_hour,
         inference_hour,
         score_step,
         without_inference_id,
@@ -282,6 +285,7 @@ joined AS (
         c.capture_key,
         c.variant,
         c.day,
+        c.capture_hour,
         c.score_step,
         c.without_inference_id,
         c.capture_issue,
@@ -308,6 +312,7 @@ outcomes AS (
     SELECT
         CASE WHEN capture_key IS NOT NULL THEN variant END AS metric_variant,
         day,
+        capture_hour,
         CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 THEN label END AS label,
         CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 AND label IS NOT NULL THEN score_step END AS labelled_score,
         CASE WHEN capture_key IS NOT NULL AND delay_hours >= 0 AND label IS NOT NULL THEN delay_hours END AS labelled_delay,
@@ -334,9 +339,10 @@ outcomes AS (
 ),
 grouped AS (
     -- One aggregation for every result kind. Requests with the same score share their placement
-    -- values, so the AUC is computed per distinct labelled score, once per inference day (the
-    -- comparison's strata: a traffic split that changes while the base rate moves makes pooled AUCs
-    -- differ with equal models) and once over the window (the AUC the report shows). Each line with
+    -- values, so the AUC is computed per distinct labelled score, once per inference day and once per
+    -- capture hour (the comparison's strata: a traffic split that changes while the base rate moves
+    -- makes pooled AUCs differ with equal models; a split that changes inside a day needs the hours
+    -- of that day, live_quality/strata.py) and once over the window (the AUC the report shows). Each line with
     -- an issue is its own sample group (every other line falls into its issue's NULL group). A
     -- grouping set leaves its other keys NULL: GROUPING() tells the sets apart, and a group whose own
     -- key is NULL (rows that do not belong to that kind) gets no row_kind and is dropped.
@@ -358,7 +364,8 @@ grouped AS (
                 CASE WHEN label_issue IS NOT NULL THEN 'issue_count' END
         END AS row_kind,
         COALESCE(metric_variant, variant) AS variant,
-        COALESCE(day, 'all') AS period,
+        -- A grouping set leaves day NULL when it groups by capture_hour, and both NULL over the window.
+        COALESCE(day, capture_hour, 'all') AS period,
         labelled_score AS score,
         labelled_delay AS delay_hours,
         COALESCE(capture_issue, label_issue) AS issue,
@@ -376,8 +383,10 @@ grouped AS (
     FROM outcomes
     GROUP BY GROUPING SETS (
         (metric_variant, day, labelled_score),
+        (metric_variant, capture_hour, labelled_score),
         (metric_variant, labelled_score),
         (metric_variant, day),
+        (metric_variant, capture_hour),
         (metric_variant),
         (metric_variant, labelled_delay),
         (capture_issue, variant),
