@@ -210,6 +210,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="local-cli-") as tmp,
         StubRuntime("not-deployed-yet") as stub,
         local_server(Path(tmp) / "server.log", runtime_url=stub.url) as url,
+        stub.capture_delivered(),
     ):
         print(f"Local AWS (moto + scripts/local_aws.py) on {url}, InvokeEndpoint stub on {stub.url};")
         print("nothing leaves 127.0.0.1.")

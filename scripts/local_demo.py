@@ -291,6 +291,7 @@ def main() -> int:
         tempfile.TemporaryDirectory(prefix="local-demo-") as tmp,
         StubRuntime("not-deployed-yet") as stub,
         local_server(Path(tmp) / "server.log", runtime_url=stub.url) as url,
+        stub.capture_delivered(),
     ):
         print(f"Local AWS (moto + scripts/local_aws.py) on {url}, InvokeEndpoint stub on {stub.url}.")
         lifecycle = Lifecycle(url, stub, Path(tmp))

@@ -26,7 +26,8 @@ import random
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -144,6 +145,19 @@ class StubRuntime:
     def flush_capture(self) -> list[str]:
         """Deliver the buffered capture records now instead of within the minute; the objects written."""
         return self.capture.flush() if self.capture is not None else []
+
+    @contextmanager
+    def capture_delivered(self) -> Iterator[None]:
+        """On leaving, deliver the buffered capture while the S3 it writes to still runs.
+
+        The stub starts before the local AWS server (the server needs its URL), so it stops after
+        it; records invoked in the last minute would then be delivered to a server that is gone.
+        Enter this after the server: ``with StubRuntime(..) as stub, local_server(..) as url,
+        stub.capture_delivered():``."""
+        try:
+            yield
+        finally:
+            self.flush_capture()
 
     def __enter__(self) -> StubRuntime:
         return self.start()

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -429,3 +430,26 @@ def test_an_endpoint_the_server_does_not_know_is_refused(aws: dict[str, Any]) ->
         client = runtime(stub)
         with pytest.raises(client.exceptions.ValidationError, match=f"Endpoint {ENDPOINT} not found"):
             client.invoke_endpoint(EndpointName=ENDPOINT, ContentType="text/csv", Body=b"1,2")
+
+
+def test_buffered_capture_reaches_storage_before_the_local_server_stops(tmp_path: Path) -> None:
+    """The e2e fixtures start the stub before the local AWS server (it needs the stub's URL), so the
+    stub stops last: records of the run's last minute, still buffered, went to a server already gone
+    (a teardown error in ``make e2e``). ``capture_delivered`` entered after the server delivers them first."""
+    capture = tmp_path / "capture"
+    settings = CaptureSettings(destination=str(capture), csv_content_types=frozenset({"text/csv"}))
+    held_when_the_server_stopped: list[Path] = []
+
+    @contextmanager
+    def local_server() -> Iterator[None]:  # stands in for scripts.local_aws.local_server: its storage
+        yield
+        held_when_the_server_stopped.extend(capture.rglob("*.jsonl"))
+
+    with (
+        StubRuntime(ENDPOINT, capture=DataCapture(fixed_capture(settings), seed=5)) as stub,
+        local_server(),
+        stub.capture_delivered(),
+    ):
+        runtime(stub).invoke_endpoint(EndpointName=ENDPOINT, Body=ROW, ContentType="text/csv", InferenceId="last")
+        assert not list(capture.rglob("*.jsonl")), "the record is buffered (delivered within the minute)"
+    assert len(held_when_the_server_stopped) == 1

@@ -32,6 +32,7 @@ def run() -> Iterator[dict[str, Any]]:
         tempfile.TemporaryDirectory(prefix="e2e-") as tmp,
         StubRuntime("not-deployed-yet") as stub,
         local_server(Path(tmp) / "server.log", runtime_url=stub.url) as url,
+        stub.capture_delivered(),
     ):
         lifecycle = Lifecycle(url, stub, Path(tmp), say=lambda _: None)
         observed.update(lifecycle=lifecycle)

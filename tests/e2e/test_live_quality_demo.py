@@ -44,6 +44,7 @@ def run() -> Iterator[dict[str, Any]]:
         tempfile.TemporaryDirectory(prefix="e2e-live-") as tmp,
         StubRuntime("not-deployed-yet") as stub,
         local_server(Path(tmp) / "server.log", runtime_url=stub.url) as url,
+        stub.capture_delivered(),
     ):
         lifecycle = Lifecycle(url, stub, Path(tmp), say=lambda _: None)
         observed["deploy"] = lifecycle.deploy()
