@@ -1,4 +1,5 @@
-"""A real-time endpoint with two or more production variants: models, config, endpoint,
+"""A real-time endpoint with two or more production variants, or one production variant and a shadow
+(``ShadowProductionVariants``): models, config, endpoint,
 log group, per-variant autoscaling and, with a ``deployment`` in the config, SageMaker's deployment
 guardrails (DeploymentConfig) with new-fleet rollback alarms.
 
@@ -8,6 +9,12 @@ No weight the user declares reaches this construct: every variant is created wit
 file's ``initial_weight``) with UpdateEndpointWeightsAndCapacities. Keeping both the parameters
 and ``initial_weight`` out of the endpoint config is what makes a weight change, in a parameter
 or in the config file, leave the endpoint config, and so the fleet, alone.
+
+A shadow endpoint is the exception: its production variant is written with
+:data:`SHADOW_PRODUCTION_WEIGHT` and keeps it (no weight parameter; the custom resource holds it there),
+and the shadow's weight is computed from ``shadow.sampling_percentage`` by
+``lambdas/endpoint_weights/shadow_sampling.py`` (formula UNVERIFIED), so a sampling change is a new
+endpoint config, i.e. a new fleet.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from constructs_lib.config.model import CapacitySizeSpec, ContainerModel, Endpoi
 from constructs_lib.deployment_alarms import DeploymentAlarms
 from constructs_lib.execution_role import ModelExecutionRole
 from constructs_lib.images import image_uri
-from constructs_lib.lambda_shared import serving_since_tag_key
+from constructs_lib.lambda_shared import serving_since_tag_key, shadow_sampling
 from constructs_lib.python_function import LOG_RETENTION
 from constructs_lib.s3_location import S3Location
 
@@ -43,6 +50,14 @@ from constructs_lib.s3_location import S3Location
 # that window (1:1 live weights → 0.05 %), where SageMaker's default of 1.0 would give it a third.
 # Weights are relative floats >= 0 (VariantWeight in the SageMaker service model).
 ENDPOINT_CONFIG_WEIGHT = 0.001
+# The production variant's weight on an endpoint with a shadow, fixed: one production variant takes all
+# traffic whatever its weight ("The traffic to a production variant is determined by the ratio of the
+# VariantWeight to the sum of all VariantWeight values across all ProductionVariants", ProductionVariant,
+# API reference; constructs_lib/config/shadow_limits.py WEIGHT_RATIO), while under the shadow-weight
+# hypothesis H1 it scales the shadow's share, so it must not move. 1.0 rather than the placeholder: on
+# promotion the shadow becomes a variant added at the placeholder beside this retained weight (0.1 % until
+# the weights custom resource runs, not 50 %). The reasoning in full: shadow_sampling.py's docstring.
+SHADOW_PRODUCTION_WEIGHT = 1.0
 # The endpoint tag the weights custom resource writes and the live-quality plan reads (one source:
 # lambdas/endpoint_weights/serving_since.py).
 SERVING_SINCE_TAG_KEY = serving_since_tag_key()
@@ -101,6 +116,8 @@ class AbEndpoint(Construct):
         ).role
 
         self.models: dict[str, sagemaker.CfnModel] = {v.name: self._model(v) for v in spec.variants}
+        shadow = spec.shadow_variant
+        production_weight = SHADOW_PRODUCTION_WEIGHT if shadow else ENDPOINT_CONFIG_WEIGHT
 
         # CreateEndpointConfig fails when KmsKeyId is set and any variant runs on an instance type
         # with local NVMe storage (the key is config-wide); that storage is hardware-encrypted.
@@ -111,19 +128,18 @@ class AbEndpoint(Construct):
             "Config",
             kms_key_id=None if self.local_storage_variants else key.key_arn,
             production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=v.name,
-                    model_name=self.models[v.name].attr_model_name,
-                    instance_type=v.instance_type,
-                    initial_instance_count=v.initial_instance_count,
-                    initial_variant_weight=ENDPOINT_CONFIG_WEIGHT,
-                )
+                self._variant_property(v, production_weight)
                 # Sorted by name: list order is part of the config, and a reordered list would
                 # replace the endpoint config (a fleet rebuild) for nothing.
-                for v in sorted(spec.variants, key=lambda v: v.name)
+                for v in sorted(spec.production_variants, key=lambda v: v.name)
             ],
+            # The shadow: the same fields as a production variant ("An array of ProductionVariant objects",
+            # CreateEndpointConfig API reference), its weight from its sampling percentage.
+            shadow_production_variants=[self._variant_property(shadow, self.shadow_weight)] if shadow else None,
             data_capture_config=self._data_capture(key),
         )
+        if shadow:
+            self._explain_shadow()
 
         if self.local_storage_variants:
             self._explain_missing_kms_key()
@@ -138,13 +154,22 @@ class AbEndpoint(Construct):
                 "DeploymentAlarms",
                 endpoint_name=spec.name,
                 endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
-                variant_names=sorted(v.name for v in spec.variants),
+                # Production variants only: a failing shadow answers nobody, so it must not roll back a deployment.
+                variant_names=sorted(v.name for v in spec.production_variants),
                 monitoring=spec.monitoring,
             )
             describe_alarms = self.deployment_alarms.grant_describe(self.execution_role)
         if spec.deployment:
-            for warning_id, message in deployment_limits.warnings(spec.deployment, spec.variants, spec.monitoring):
+            for warning_id, message in deployment_limits.warnings(
+                spec.deployment, spec.production_variants, spec.monitoring
+            ):
                 Annotations.of(self).add_warning_v2(warning_id, message)
+            if shadow:
+                Annotations.of(self).add_warning_v2(
+                    "ab-test:shadowWithDeployment",
+                    "deployment guardrails on an endpoint with a shadow variant are not documented (UNVERIFIED): "
+                    "whether SageMaker shifts and bakes the shadow's fleet too, or falls back to all at once.",
+                )
 
         self.endpoint = sagemaker.CfnEndpoint(
             self,
@@ -162,10 +187,11 @@ class AbEndpoint(Construct):
             # they are excluded from retention. With autoscaling on any variant they are kept,
             # or every config change would cut a scaled-out variant back to its initial count
             # under load (the exclusion applies to the whole endpoint, not per variant).
+            # With a shadow, weights are excluded too: both come from the new config, so a sampling change
+            # takes effect, and a production weight left from an A/B stage cannot scale the shadow's share
+            # (shadow_sampling.py). One production variant takes all traffic whatever its weight.
             retain_all_variant_properties=True,
-            exclude_retained_variant_properties=None
-            if any(v.autoscaling for v in spec.variants)
-            else [sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredInstanceCount")],
+            exclude_retained_variant_properties=self._excluded_from_retention(),
             # Always the declared one, never RetainDeploymentConfig: the template is the source of truth.
             deployment_config=self._deployment_config(),
         )
@@ -244,7 +270,66 @@ class AbEndpoint(Construct):
 
     @property
     def variant_names(self) -> list[str]:
-        return [v.name for v in self.spec.variants]
+        """The production variants: the ones that answer callers, split traffic by weight and are alarmed on,
+        rolled out, SRM-checked and evaluated (InvokeEndpoint's TargetVariant names a production variant). The
+        shadow is not among them."""
+        return [v.name for v in self.spec.production_variants]
+
+    @property
+    def shadow_variant_name(self) -> str | None:
+        shadow = self.spec.shadow_variant
+        return shadow.name if shadow else None
+
+    @property
+    def shadow_weight(self) -> float:
+        """The shadow's InitialVariantWeight: ``shadow_weight(sampling_percentage, SHADOW_PRODUCTION_WEIGHT)``
+        (hypothesis H1, UNVERIFIED; lambdas/endpoint_weights/shadow_sampling.py)."""
+        shadow = self.spec.shadow_variant
+        assert shadow is not None and shadow.shadow is not None
+        weight: float = shadow_sampling().shadow_weight(shadow.shadow.sampling_percentage, SHADOW_PRODUCTION_WEIGHT)
+        return weight
+
+    @property
+    def fixed_weights(self) -> dict[str, float] | None:
+        """With a shadow, the weights the weights custom resource holds (the production variant at
+        :data:`SHADOW_PRODUCTION_WEIGHT`) instead of parameters; None without a shadow."""
+        if self.spec.shadow_variant is None:
+            return None
+        return {name: SHADOW_PRODUCTION_WEIGHT for name in self.variant_names}
+
+    def _variant_property(
+        self, variant: VariantSpec, weight: float
+    ) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=variant.name,
+            model_name=self.models[variant.name].attr_model_name,
+            instance_type=variant.instance_type,
+            initial_instance_count=variant.initial_instance_count,
+            initial_variant_weight=weight,
+        )
+
+    def _excluded_from_retention(self) -> list[sagemaker.CfnEndpoint.VariantPropertyProperty] | None:
+        excluded = []
+        if not any(v.autoscaling for v in self.spec.variants):
+            excluded.append("DesiredInstanceCount")
+        if self.spec.shadow_variant:
+            excluded.append("DesiredWeight")
+        return [sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=t) for t in excluded] or None
+
+    def _explain_shadow(self) -> None:
+        shadow = self.spec.shadow_variant
+        assert shadow is not None and shadow.shadow is not None
+        Annotations.of(self.endpoint_config).add_info(
+            f"Shadow variant {shadow.name}: a copy of {shadow.shadow.sampling_percentage} % of production requests "
+            f"(weight {self.shadow_weight:g} beside the production variant's {SHADOW_PRODUCTION_WEIGHT:g}; the "
+            'formula is UNVERIFIED, README "Shadow stage"). Changing the percentage replaces the endpoint config: '
+            "a new fleet."
+        )
+        if self.capture is None:
+            Annotations.of(self.endpoint_config).add_info(
+                f"Shadow variant {shadow.name} without data capture: its answers are discarded and recorded nowhere, "
+                "so only its CloudWatch metrics show how it does; turn data_capture on to compare its answers."
+            )
 
     def _model(self, variant: VariantSpec) -> sagemaker.CfnModel:
         if isinstance(variant.model, ContainerModel):

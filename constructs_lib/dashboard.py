@@ -76,7 +76,8 @@ class EndpointDashboard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._endpoint = endpoint_name
-        self._variants = [v.name for v in spec.variants]
+        # Production variants only: a shadow has no weight and no traffic share (its own row is not built yet).
+        self._variants = [v.name for v in spec.production_variants]
         self._monitoring = spec.monitoring
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(self._header(spec, stack_name))
@@ -135,8 +136,21 @@ class EndpointDashboard(Construct):
     # --- rows ----------------------------------------------------------------------------------
 
     def _header(self, spec: EndpointSpec, stack_name: str) -> cw.TextWidget:
+        shadow = spec.shadow_variant
+        if shadow is not None and shadow.shadow is not None:
+            (production,) = spec.production_variants
+            markdown = (
+                f"# Shadow stage {spec.name}\n"
+                f"Production: **{production.name}** ({production.instance_type} × "
+                f"{production.initial_instance_count}), all traffic. Shadow: **{shadow.name}** "
+                f"({shadow.instance_type} × {shadow.initial_instance_count}) "
+                f"receives a copy of {shadow.shadow.sampling_percentage} % of production requests (the formula is "
+                'UNVERIFIED, README "Shadow stage"); its answers are discarded, and it is not shown below. No weight '
+                "parameters: the sampling lives in the endpoint config, so changing it rebuilds the fleet."
+            )
+            return cw.TextWidget(markdown=markdown, width=24, height=3)
         rows = "\n".join(
-            f"| {v.name} | {v.instance_type} × {v.initial_instance_count} | {v.initial_weight:g} | "
+            f"| {v.name} | {v.instance_type} × {v.initial_instance_count} | {v.weight:g} | "
             f"`{v.weight_parameter_name}` |"
             for v in spec.variants
         )

@@ -17,6 +17,7 @@ LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 LIVE_QUALITY_TABLES = LAMBDAS_DIR / "live_quality" / "tables.py"
 LIVE_QUALITY_THRESHOLD = LAMBDAS_DIR / "live_quality" / "threshold.py"
 SERVING_SINCE = LAMBDAS_DIR / "endpoint_weights" / "serving_since.py"
+SHADOW_SAMPLING = LAMBDAS_DIR / "endpoint_weights" / "shadow_sampling.py"
 
 
 def _load_by_path(path: Path, name: str) -> ModuleType:
@@ -50,3 +51,10 @@ def serving_since_tag_key() -> str:
     resource writes and the live-quality plan reads, which the stack's IAM grants name."""
     key: str = _load_by_path(SERVING_SINCE, "endpoint_weights_serving_since").TAG_KEY
     return key
+
+
+@functools.cache
+def shadow_sampling() -> ModuleType:
+    """``lambdas/endpoint_weights/shadow_sampling.py``: the shadow's weight from its sampling percentage
+    (``shadow_weight``, hypothesis H1, UNVERIFIED), which synth writes into the endpoint config."""
+    return _load_by_path(SHADOW_SAMPLING, "endpoint_weights_shadow_sampling")

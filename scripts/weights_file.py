@@ -254,6 +254,12 @@ def _check_weights(
     if not isinstance(raw, Mapping) or not raw:
         problems.append(f"{where}: must be an object of variant name -> weight (got {_describe(raw)})")
         return None
+    if spec.shadow_variant is not None:
+        problems.append(
+            f"{where}: endpoint {spec.name} has shadow variant {spec.shadow_variant.name}: its stack has no weight "
+            'parameters (the single production variant takes all traffic; README "Shadow stage"); leave it out'
+        )
+        return None
     before = len(problems)
     variants = [v.name for v in spec.variants]
     weights: dict[str, float] = {}
@@ -273,7 +279,7 @@ def _check_weights(
             problems.append(
                 f'{where} > variant "{variant.name}": missing; name every variant of {config_path} '
                 f"(cdk deploy would keep the weight it last deployed, which this file would not show; "
-                f"its initial_weight there is {format_weight(variant.initial_weight)})"
+                f"its initial_weight there is {format_weight(variant.weight)})"
             )
     if len(problems) != before:
         return None

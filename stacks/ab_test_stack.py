@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnParameter, Duration, Stack
+from aws_cdk import Annotations, CfnOutput, CfnParameter, Duration, Stack
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -27,7 +28,9 @@ class AbTestStack(Stack):
     """Deploys ``spec`` as a multi-variant endpoint whose weights are stack parameters.
 
     Parameters: ``Weight<VariantName>`` (Number, min 0, default = the config's
-    ``initial_weight``), read by the weights custom resource and nothing else.
+    ``initial_weight``), read by the weights custom resource and nothing else. With a shadow variant there
+    are none: the single production variant takes all traffic and its weight stays fixed (see
+    :mod:`constructs_lib.ab_endpoint`), and there is no rollout and no SRM check (nothing to split).
     Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``, ``AlarmTopicArn``,
     ``EvaluationFunctionName``, ``EvaluationBucketName``, ``RolloutStateMachineArn`` and, with data
     capture on (the default), ``LiveQualityStateMachineArn``, ``GroundTruthS3Uri``, ``CaptureS3Uri``.
@@ -56,20 +59,7 @@ class AbTestStack(Stack):
         # The parameters live in their own scope, keyed by variant name, so no variant name can
         # collide with a construct of the stack (variant "s" would make "Weights"); their logical
         # IDs are then set to the documented Weight<name> (unique: the loader checks).
-        parameters = Construct(self, "WeightParameters")
-        weights = {}
-        for variant in spec.variants:
-            parameter = CfnParameter(
-                parameters,
-                variant.name,
-                type="Number",
-                min_value=0,
-                default=variant.initial_weight,
-                description=f"Traffic weight of variant {variant.name}, relative to the other variants' weights. "
-                "Applied in place (UpdateEndpointWeightsAndCapacities); never rebuilds the fleet.",
-            )
-            parameter.override_logical_id(variant.weight_parameter_name)
-            weights[variant.name] = parameter.value_as_number
+        weights = endpoint.fixed_weights or self._weight_parameters(spec)
         VariantWeights(self, "Weights", endpoint=endpoint, weights=weights, key=key)
         set_weights = SetWeightsFunction(self, "SetWeights", endpoint=endpoint, key=key)
 
@@ -77,20 +67,64 @@ class AbTestStack(Stack):
             self,
             "Alarms",
             endpoint_name=endpoint.endpoint_name,
+            # Production variants only: a failing shadow answers nobody; it is to be seen, not paged on.
             variant_names=endpoint.variant_names,
             monitoring=spec.monitoring,
             key=key,
         )
-        rollout = GuardedRollout(
-            self,
-            "Rollout",
-            endpoint=endpoint,
-            set_weights=set_weights.function,
-            variant_alarms={v: [alarms.error_rate_alarms[v], alarms.latency_alarms[v]] for v in endpoint.variant_names},
-            topic=alarms.topic,
-            key=key,
-        )
-        srm = SampleRatioCheck(self, "SampleRatioCheck", endpoint=endpoint, monitoring=spec.monitoring, key=key)
+        rollout: GuardedRollout | None = None
+        srm: SampleRatioCheck | None = None
+        if spec.shadow_variant is None:
+            rollout = GuardedRollout(
+                self,
+                "Rollout",
+                endpoint=endpoint,
+                set_weights=set_weights.function,
+                variant_alarms={
+                    v: [alarms.error_rate_alarms[v], alarms.latency_alarms[v]] for v in endpoint.variant_names
+                },
+                topic=alarms.topic,
+                key=key,
+            )
+            srm = SampleRatioCheck(self, "SampleRatioCheck", endpoint=endpoint, monitoring=spec.monitoring, key=key)
+        else:
+            Annotations.of(self).add_info(
+                f"No rollout state machine and no sample-ratio check: with shadow variant {spec.shadow_variant.name} "
+                "the endpoint has one production variant, so there is no traffic split to move or to check."
+            )
+        self._compose(spec, key, bucket, capture, endpoint, set_weights, alarms, rollout, srm)
+
+    def _weight_parameters(self, spec: EndpointSpec) -> dict[str, float]:
+        """``Weight<name>`` per production variant, default its ``initial_weight``; their values by variant."""
+        parameters = Construct(self, "WeightParameters")
+        weights = {}
+        for variant in spec.production_variants:
+            parameter = CfnParameter(
+                parameters,
+                variant.name,
+                type="Number",
+                min_value=0,
+                default=variant.weight,
+                description=f"Traffic weight of variant {variant.name}, relative to the other variants' weights. "
+                "Applied in place (UpdateEndpointWeightsAndCapacities); never rebuilds the fleet.",
+            )
+            parameter.override_logical_id(variant.weight_parameter_name)
+            weights[variant.name] = parameter.value_as_number
+        return weights
+
+    def _compose(
+        self,
+        spec: EndpointSpec,
+        key: kms.IKey,
+        bucket: s3.IBucket,
+        capture: S3Location | None,
+        endpoint: AbEndpoint,
+        set_weights: SetWeightsFunction,
+        alarms: EndpointAlarms,
+        rollout: GuardedRollout | None,
+        srm: SampleRatioCheck | None,
+    ) -> None:
+        """Live quality, the composite alarm, the dashboard, the evaluation and the outputs."""
         live = None
         if capture is not None:
             truth = spec.live_quality.ground_truth_s3_uri
@@ -137,8 +171,9 @@ class AbTestStack(Stack):
         # alarm stays in ALARM while its messages wait (up to 14 days), and live quality's "has not
         # succeeded" until a run succeeds: either would hold the composite there, swallowing every later
         # page, so they notify on their own.
-        composite = alarms.add_composite(srm.alarm, *(live.alarms if live else []))
-        alarms.notify_directly(rollout.settle_failures_alarm)
+        composite = alarms.add_composite(*([srm.alarm] if srm else []), *(live.alarms if live else []))
+        if rollout:
+            alarms.notify_directly(rollout.settle_failures_alarm)
         not_succeeded = live.not_succeeded_alarm if live else None
         if not_succeeded is not None:
             alarms.notify_directly(not_succeeded)
@@ -151,12 +186,12 @@ class AbTestStack(Stack):
             alarms=[
                 composite,
                 *alarms.variant_alarms,
-                srm.alarm,
-                rollout.settle_failures_alarm,
+                *([srm.alarm] if srm else []),
+                *([rollout.settle_failures_alarm] if rollout else []),
                 *(live.alarms if live else []),
                 *([not_succeeded] if not_succeeded is not None else []),
             ],
-            srm_p_value=srm.p_value,
+            srm_p_value=srm.p_value if srm else None,
             live_quality=live is not None,
         )
 

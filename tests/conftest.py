@@ -21,6 +21,7 @@ for _var in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config" / "default.json"
 FULL_CONFIG = ROOT / "config" / "examples" / "full.json"
+SHADOW_CONFIG = ROOT / "config" / "examples" / "shadow.json"
 # Not app configs, though under config/ (users edit them beside the configs): the pipeline's weights per
 # environment (scripts/weights_file.py) and the configs' JSON Schema (the file their "$schema" names).
 CONFIG_SCHEMA = ROOT / "config" / "schema.json"

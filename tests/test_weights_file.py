@@ -128,6 +128,16 @@ def test_unknown_variant(tmp_path):
     ]
 
 
+def test_an_endpoint_with_a_shadow_has_no_weights_to_record(tmp_path):
+    """Its stack declares no weight parameters: --parameters Weight<name> would fail cdk deploy."""
+    path = weights_file(
+        tmp_path, one_environment({"churn-shadow": {"Current": 1}}, config="config/examples/shadow.json")
+    )
+    (problem,) = refusal(path)
+    assert 'endpoint "churn-shadow"' in problem and "shadow variant Candidate" in problem
+    assert "no weight parameters" in problem
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     [("25", '"25"'), (True, "True"), (None, "nothing"), ([25], "list [25]"), ({"w": 1}, 'dict {"w": 1}')],

@@ -131,9 +131,32 @@ class AutoscalingSpec:
 
 
 @dataclass(frozen=True)
+class ShadowSpec:
+    """What makes a variant the endpoint's shadow: the share of production requests it receives a copy of.
+
+    The percentage is written into the endpoint config as the shadow's weight
+    (``lambdas/endpoint_weights/shadow_sampling.py``, whose formula is UNVERIFIED), so changing it
+    replaces the endpoint config: a new fleet for both variants (blue/green).
+    """
+
+    sampling_percentage: int = field(
+        metadata=described(
+            "Percent of production requests the shadow receives a copy of (1-100; the maximum is botocore's "
+            "Percentage shape); its answers are discarded. It lives in the endpoint config: changing it replaces "
+            "the endpoint config, i.e. a new fleet for both variants (blue/green), not an in-place change. How "
+            "SageMaker reads a shadow's weight is not documented: the stack writes weight = percentage / 100 × the "
+            'production variant\'s weight (UNVERIFIED, README "Shadow stage").'
+        )
+    )
+
+
+@dataclass(frozen=True)
 class VariantSpec:
-    """One production variant. ``initial_weight`` is only the default of the variant's weight
-    parameter; the endpoint config never sees it (see :mod:`constructs_lib.ab_endpoint`)."""
+    """One variant: a production variant (``initial_weight``) or the shadow (``shadow``), never both.
+
+    ``initial_weight`` is only the default of the variant's weight parameter; the endpoint config never
+    sees it (see :mod:`constructs_lib.ab_endpoint`). A shadow has no weight parameter.
+    """
 
     name: str = field(
         metadata=described(
@@ -157,11 +180,14 @@ class VariantSpec:
     initial_instance_count: int = field(
         metadata=described("Instances at start (InitialTaskCount); within the autoscaling range if autoscaling is set.")
     )
-    initial_weight: float = field(
+    initial_weight: float | None = field(
+        default=None,
         metadata=described(
             "Default of the variant's weight parameter (VariantWeight); finite. The endpoint config never sees it: "
-            "pipelines set weights with cdk deploy --parameters. Not 0 for every variant."
-        )
+            "pipelines set weights with cdk deploy --parameters. Not 0 for every variant. Required for a production "
+            "variant; refused on the shadow (give shadow instead). Beside a shadow, the single production variant "
+            "takes all traffic whatever its weight, and the stack declares no weight parameter."
+        ),
     )
     environment: Mapping[str, str] = field(
         default_factory=dict,
@@ -173,10 +199,25 @@ class VariantSpec:
             "Target tracking on SageMakerVariantInvocationsPerInstance. Default: the instance count stays fixed."
         ),
     )
+    shadow: ShadowSpec | None = field(
+        default=None,
+        metadata=described(
+            "Makes this variant the endpoint's shadow (ShadowProductionVariants): it receives a copy of "
+            "sampling_percentage % of the production variant's requests and its answers are discarded. Instead of "
+            "initial_weight; at most one shadow, and then exactly one production variant (SageMaker's rule). "
+            'Experimental: README "Shadow stage". Default: a production variant.'
+        ),
+    )
 
     @property
     def weight_parameter_name(self) -> str:
         return weight_parameter_name(self.name)
+
+    @property
+    def weight(self) -> float:
+        """The declared weight of a production variant (the loader requires it there)."""
+        assert self.initial_weight is not None, f"variant {self.name} is the shadow: it has no weight"
+        return self.initial_weight
 
 
 # SageMaker Python SDK's DataCaptureConfig default (sampling_percentage=20); the API reference
@@ -505,7 +546,8 @@ class EndpointSpec:
     name: str = field(metadata=described("The endpoint's name (SageMaker EndpointName); its stack is AbTest-<name>."))
     variants: tuple[VariantSpec, ...] = field(
         metadata=described(
-            "The production variants (ProductionVariantList). Names are unique, their weight parameters differ, "
+            "The production variants (ProductionVariantList) and at most one shadow variant (with shadow instead of "
+            "initial_weight; then exactly one production variant). Names are unique, their weight parameters differ, "
             "and at least one initial_weight is above 0."
         )
     )
@@ -553,6 +595,16 @@ class EndpointSpec:
             "SageMaker's blue/green all at once."
         ),
     )
+
+    @property
+    def production_variants(self) -> tuple[VariantSpec, ...]:
+        """The variants that serve callers and split traffic by weight (every variant but the shadow)."""
+        return tuple(v for v in self.variants if v.shadow is None)
+
+    @property
+    def shadow_variant(self) -> VariantSpec | None:
+        """The shadow variant (a copy of a share of production requests, answers discarded), or None."""
+        return next((v for v in self.variants if v.shadow is not None), None)
 
     @property
     def stack_name(self) -> str:

@@ -109,6 +109,11 @@ LOADER_ONLY_RULES: tuple[LoaderOnlyRule, ...] = (
         "compares a key's value with a sum of two others, one possibly a default",
     ),
     LoaderOnlyRule(
+        "shadow-no-rolling",
+        "a rolling deployment is refused on an endpoint with a shadow variant",
+        "relates a key's value to what another key's list contains",
+    ),
+    LoaderOnlyRule(
         rules.ARN_PARTITION,
         "an ARN's partition is the one its region belongs to (botocore's partition table)",
         "relates two parts of one string through a table; a pattern per partition would copy that table",

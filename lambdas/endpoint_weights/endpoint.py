@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from endpoint_weights.validation import (
     InvalidRequest,
     check_known_variants,
+    check_not_shadow,
     ensure_some_traffic,
     merged_weights,
     weights_match,
@@ -104,6 +105,10 @@ class EndpointState:
     # LastDeploymentConfig's policy, e.g. "BlueGreenUpdatePolicy CANARY" (for messages only).
     last_deployment: str = ""
     arn: str = ""  # EndpointArn
+    # ShadowProductionVariants: listed apart from the production variants (DescribeEndpoint API reference,
+    # "one for each model that you want to host at this endpoint in shadow mode"). Never weighed here:
+    # ``variants`` (and so every weight check and the traffic rule) holds production variants only.
+    shadow_variants: Mapping[str, VariantState] = field(default_factory=dict)
 
     @property
     def busy(self) -> bool:
@@ -176,6 +181,7 @@ def describe(client: Any, endpoint_name: str) -> EndpointState | None:
         },
         last_deployment=_deployment_summary(raw.get("LastDeploymentConfig") or {}),
         arn=raw.get("EndpointArn", ""),
+        shadow_variants={v["VariantName"]: _variant(v) for v in raw.get("ShadowProductionVariants", [])},
     )
 
 
@@ -217,7 +223,9 @@ def require_usable(state: EndpointState | None, endpoint_name: str) -> EndpointS
 def validate_against(
     state: EndpointState, weights: Mapping[str, float], counts: Mapping[str, int] = {}
 ) -> dict[str, float]:
-    """Check a request against the live variants; return the full weights it would produce."""
+    """Check a request against the live production variants; return the full weights it would produce.
+    Naming the shadow is refused with its own message."""
+    check_not_shadow(list(weights) + list(counts), state.shadow_variants, endpoint=state.name)
     check_known_variants(list(weights) + list(counts), state.variants, endpoint=state.name)
     result = merged_weights(state.current_weights, weights)
     ensure_some_traffic(result)

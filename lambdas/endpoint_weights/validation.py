@@ -81,6 +81,44 @@ def check_known_variants(requested: Iterable[str], live: Iterable[str], *, endpo
         )
 
 
+def check_not_shadow(requested: Iterable[str], shadows: Iterable[str], *, endpoint: str) -> None:
+    """Fail when a request names the endpoint's shadow variant.
+
+    DescribeEndpoint lists it apart, under ShadowProductionVariants (DescribeEndpoint API reference), and
+    UpdateEndpointWeightsAndCapacities documents its items as "weight and capacity values for a production
+    variant" (DesiredWeightAndCapacity); whether it takes a shadow's name is UNVERIFIED (design Q2). Here the
+    shadow's weight comes from its sampling percentage in the endpoint config, so it is never set in place.
+    """
+    named = sorted(set(requested) & set(shadows))
+    if named:
+        raise InvalidRequest(
+            f"variant(s) {', '.join(named)} of endpoint {endpoint} are its shadow: a shadow's weight comes from its "
+            "sampling_percentage in the endpoint config (a config change, i.e. a new fleet), not from a weight change"
+        )
+
+
+def check_weights_fixed_beside_shadow(
+    requested: Mapping[str, float], current: Mapping[str, float], shadows: Iterable[str], *, endpoint: str
+) -> None:
+    """Fail when a request would move a production weight of an endpoint with a shadow.
+
+    Its single production variant takes all traffic whatever its weight ("The traffic to a production variant is
+    determined by the ratio of the VariantWeight to the sum of all VariantWeight values across all
+    ProductionVariants", ProductionVariant API reference), so a change does nothing for callers, while under the
+    shadow-weight hypothesis (shadow_sampling.py, UNVERIFIED) it would change the share the shadow receives.
+    """
+    shadow_names = sorted(shadows)
+    if not shadow_names:
+        return
+    moved = sorted(name for name, weight in requested.items() if not weights_match({name: weight}, current))
+    if moved:
+        raise InvalidRequest(
+            f"endpoint {endpoint} has shadow variant {', '.join(shadow_names)}: its production weight is fixed (one "
+            f"production variant takes all traffic whatever its weight, and the weight would change the shadow's "
+            f"share); refused for {', '.join(moved)}"
+        )
+
+
 def merged_weights(current: Mapping[str, float], requested: Mapping[str, float]) -> dict[str, float]:
     """The weights after applying ``requested``: variants not named keep their current weight."""
     merged = dict(current)

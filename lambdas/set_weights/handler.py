@@ -35,7 +35,13 @@ from endpoint_weights.endpoint import (
     update,
     validate_against,
 )
-from endpoint_weights.validation import InvalidRequest, parse_instance_counts, parse_weights, plan_updates
+from endpoint_weights.validation import (
+    InvalidRequest,
+    check_weights_fixed_beside_shadow,
+    parse_instance_counts,
+    parse_weights,
+    plan_updates,
+)
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -159,6 +165,7 @@ def handle(event: Any, context: Any, client: Any = None, cloudwatch: Any = None)
     # (its client tries each call only twice, to stay inside the safety margin).
     state = _wait_in_service(client, endpoint_name, deadline)
     target = validate_against(state, weights, counts)
+    check_weights_fixed_beside_shadow(weights, state.current_weights, state.shadow_variants, endpoint=endpoint_name)
     LOG.info("set weights", extra={"endpoint": endpoint_name, "from": state.current_weights, "to": target})
 
     applied: list[str] = []

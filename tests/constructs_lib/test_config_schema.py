@@ -30,7 +30,7 @@ from constructs_lib.config.loader import EndpointList, Model, VariantList
 from constructs_lib.config.rules import Rule
 from constructs_lib.config.schema import LOADER_ONLY_RULES, build_schema
 from scripts.config_schema import outputs
-from tests.conftest import CONFIG_SCHEMA, FULL_CONFIG, ROOT, SHIPPED_CONFIGS, read_config
+from tests.conftest import CONFIG_SCHEMA, FULL_CONFIG, ROOT, SHADOW_CONFIG, SHIPPED_CONFIGS, read_config
 
 SOURCE = "config/under-test.json"
 SCHEMA = build_schema()
@@ -180,6 +180,8 @@ def _complete(section: Section, obj: dict[str, Any]) -> None:
 def _base() -> dict[str, Any]:
     """The full example, completed from the declarations: every key present at least once."""
     data = read_config(FULL_CONFIG)
+    # The shadow endpoint: the only place the shadow keys (and a variant without initial_weight) appear.
+    data["endpoints"].extend(read_config(SHADOW_CONFIG)["endpoints"])
     _complete(CONFIG_ROOT, data)
     for endpoint in data["endpoints"]:
         _complete(CONFIG_ROOT.fields[-1].kind.item, endpoint)  # type: ignore[union-attr]
@@ -208,6 +210,11 @@ def _field_mutations(path: tuple[Any, ...], field: Field, where: str) -> Iterato
         yield Mutation(f"{where}.{field.key} = {probe.value!r:.60}", _set(path, field.key, probe.value), probe.gap)
 
 
+# Keys the shadow variant may not have at all (the cross-field cases below): their value probes would test
+# nothing on it.
+SHADOW_EXCLUDES = ("initial_weight", "autoscaling")
+
+
 def _mutations(section: Section, obj: dict[str, Any], path: tuple[Any, ...], seen: set[str]) -> Iterator[Mutation]:
     where = "/".join(map(str, path)) or "(top)"
     yield Mutation(f"{where}: unknown key", _set(path, "unexpected_key", 1))
@@ -215,7 +222,8 @@ def _mutations(section: Section, obj: dict[str, Any], path: tuple[Any, ...], see
         seen.add(f"{section.name}.{field.key}")
         if field.key in obj:
             yield Mutation(f"{where}: without {field.key}", _delete(path, field.key), refused=field.is_required)
-        yield from _field_mutations(path, field, where)
+        if not (field.key in SHADOW_EXCLUDES and "shadow" in obj):  # refused there whatever its value
+            yield from _field_mutations(path, field, where)
         kind, value = field.kind, obj.get(field.key)
         if isinstance(kind, Section) and isinstance(value, dict):
             yield from _mutations(kind, value, (*path, field.key), seen)
@@ -293,12 +301,27 @@ CROSS_FIELD: dict[str, Callable[[dict[str, Any]], None]] = {
         dict(copy.deepcopy(d["endpoints"][0]["variants"][1]), name=f"extra{i}") for i in range(3)
     ),
     "deployment-timeout-above-waits": lambda d: d["endpoints"][0]["deployment"].update(timeout_seconds=900),
+    "shadow-no-rolling": lambda d: d["endpoints"][-1].update(
+        deployment={"strategy": "rolling", "size": {"type": "capacity_percent", "value": 50}}
+    ),
 }
 
 
 # Rules across keys that the schema does state (``contains``): refused by both.
 STATED_CROSS_FIELD: dict[str, Callable[[dict[str, Any]], None]] = {
     "not every weight 0": lambda d: [v.update(initial_weight=0) for v in d["endpoints"][0]["variants"]],
+    "two shadows": lambda d: d["endpoints"][-1]["variants"].append(
+        dict(copy.deepcopy(d["endpoints"][-1]["variants"][1]), name="Shadow2")
+    ),
+    "shadow and two production variants": lambda d: d["endpoints"][-1]["variants"].append(
+        dict(copy.deepcopy(d["endpoints"][-1]["variants"][0]), name="Current2")
+    ),
+    "only a shadow": lambda d: d["endpoints"][-1]["variants"].pop(0),
+    "shadow with initial_weight": lambda d: d["endpoints"][-1]["variants"][1].update(initial_weight=1),
+    "shadow with autoscaling": lambda d: d["endpoints"][-1]["variants"][1].update(
+        autoscaling={"min_capacity": 1, "max_capacity": 2, "target_invocations_per_instance": 1}
+    ),
+    "production variant without initial_weight": lambda d: d["endpoints"][-1]["variants"][0].pop("initial_weight"),
 }
 
 

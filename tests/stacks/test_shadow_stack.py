@@ -1,0 +1,144 @@
+"""A stack with a shadow variant (config/examples/shadow.json): ShadowProductionVariants in the endpoint config,
+the shadow's weight from its sampling percentage, a fixed production weight and no weight parameters, no
+rollout and no SRM check, and no alarm on the shadow. cdk-nag and cfn-lint run on it with every shipped config
+(tests/stacks/test_compliance.py, test_synth_matrix.py)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from aws_cdk import App
+from aws_cdk.assertions import Annotations, Match, Template
+
+from constructs_lib.ab_endpoint import ENDPOINT_CONFIG_WEIGHT, SHADOW_PRODUCTION_WEIGHT
+from constructs_lib.config import parse_config
+from constructs_lib.lambda_shared import shadow_sampling
+from stacks.ab_test_stack import AbTestStack
+from tests.conftest import SHADOW_CONFIG, read_config
+from tests.synth import synth_templates
+
+SAMPLING = 20
+
+
+@functools.cache
+def template() -> dict[str, Any]:
+    (only,) = synth_templates(read_config(SHADOW_CONFIG), str(SHADOW_CONFIG)).values()
+    result: dict[str, Any] = only.to_json()
+    return result
+
+
+@functools.cache
+def default_template() -> dict[str, Any]:
+    (only,) = synth_templates(read_config()).values()
+    result: dict[str, Any] = only.to_json()
+    return result
+
+
+def of_type(t: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {lid: r for lid, r in t["Resources"].items() if r["Type"] == kind}
+
+
+def only(t: dict[str, Any], kind: str) -> dict[str, Any]:
+    (resource,) = of_type(t, kind).values()
+    props: dict[str, Any] = resource["Properties"]
+    return props
+
+
+def model_of(t: dict[str, Any], variant: str) -> str:
+    (lid,) = [lid for lid in of_type(t, "AWS::SageMaker::Model") if lid.startswith(f"AbEndpointModel{variant}")]
+    return lid
+
+
+def test_the_shadow_is_written_as_a_shadow_production_variant_with_the_production_variants_fields():
+    config = only(template(), "AWS::SageMaker::EndpointConfig")
+    (production,) = config["ProductionVariants"]
+    (shadow,) = config["ShadowProductionVariants"]
+    assert production["VariantName"] == "Current"
+    assert shadow == {
+        "VariantName": "Candidate",
+        "ModelName": {"Fn::GetAtt": [model_of(template(), "Candidate"), "ModelName"]},
+        "InstanceType": "ml.m5.xlarge",
+        "InitialInstanceCount": 1,
+        "InitialVariantWeight": shadow_sampling().shadow_weight(SAMPLING, SHADOW_PRODUCTION_WEIGHT),
+    }
+    assert set(shadow) == set(production)  # same fields as a production variant
+    assert "KmsKeyId" in config  # the config-wide key covers the shadow's storage too
+
+
+def test_the_production_variant_beside_a_shadow_has_the_fixed_weight_not_the_placeholder():
+    (production,) = only(template(), "AWS::SageMaker::EndpointConfig")["ProductionVariants"]
+    assert production["InitialVariantWeight"] == SHADOW_PRODUCTION_WEIGHT != ENDPOINT_CONFIG_WEIGHT
+    # Without a shadow, the placeholder as before.
+    default = only(default_template(), "AWS::SageMaker::EndpointConfig")
+    assert {v["InitialVariantWeight"] for v in default["ProductionVariants"]} == {ENDPOINT_CONFIG_WEIGHT}
+    assert "ShadowProductionVariants" not in default
+
+
+def test_the_sampling_percentage_reaches_the_shadow_weight_and_nothing_else():
+    data = read_config(SHADOW_CONFIG)
+    data["endpoints"][0]["variants"][1]["shadow"]["sampling_percentage"] = 50
+    (changed,) = synth_templates(data, "changed.json").values()
+    (shadow,) = only(changed.to_json(), "AWS::SageMaker::EndpointConfig")["ShadowProductionVariants"]
+    assert shadow["InitialVariantWeight"] == shadow_sampling().shadow_weight(50, SHADOW_PRODUCTION_WEIGHT) == 0.5
+
+
+def test_a_config_change_beside_a_shadow_takes_the_weights_from_the_new_config():
+    """RetainAllVariantProperties would keep the live weights: a sampling change would not take effect, and a
+    production weight left from an A/B stage would scale the shadow's share (H1). Excluded beside a shadow."""
+    excluded = only(template(), "AWS::SageMaker::Endpoint")["ExcludeRetainedVariantProperties"]
+    assert {"VariantPropertyType": "DesiredWeight"} in excluded
+    default = only(default_template(), "AWS::SageMaker::Endpoint")["ExcludeRetainedVariantProperties"]
+    assert {"VariantPropertyType": "DesiredWeight"} not in default
+
+
+def test_no_weight_parameter_and_the_custom_resource_holds_the_production_weight():
+    assert not [p for p in template().get("Parameters", {}) if p.startswith("Weight")]
+    weights = only(template(), "Custom::VariantWeights")["Weights"]
+    assert weights == {"Current": SHADOW_PRODUCTION_WEIGHT}
+
+
+def test_no_rollout_and_no_sample_ratio_check():
+    ids = list(template()["Resources"])
+    assert not [lid for lid in ids if lid.startswith(("Rollout", "SampleRatioCheck"))]
+    assert [lid for lid in default_template()["Resources"] if lid.startswith("Rollout")]  # the control
+    assert not of_type(template(), "AWS::DynamoDB::Table")
+
+
+def test_the_shadow_feeds_no_alarm():
+    alarms = {**of_type(template(), "AWS::CloudWatch::Alarm"), **of_type(template(), "AWS::CloudWatch::CompositeAlarm")}
+    assert alarms
+    on_shadow = [lid for lid, r in alarms.items() if '"Candidate"' in json.dumps(r)]
+    assert not on_shadow
+    assert [lid for lid, r in alarms.items() if '"Current"' in json.dumps(r)]
+
+
+def test_synth_says_why_there_is_no_rollout_and_what_the_shadow_receives():
+    spec = parse_config(read_config(SHADOW_CONFIG), "shadow.json").endpoints[0]
+    stack = AbTestStack(App(), "S", spec=spec)
+    infos = [str(m.entry.data) for m in Annotations.from_stack(stack).find_info("*", Match.any_value())]
+    assert any("No rollout state machine and no sample-ratio check" in i and "Candidate" in i for i in infos)
+    assert any("a copy of 20 % of production requests" in i and "UNVERIFIED" in i for i in infos)
+    assert not any("without data capture" in i for i in infos)
+
+
+def test_a_shadow_without_data_capture_gets_an_info_note():
+    data = read_config(SHADOW_CONFIG)
+    data["endpoints"][0]["data_capture"] = {"enabled": False}
+    stack = AbTestStack(App(), "S", spec=parse_config(data, "shadow.json").endpoints[0])
+    infos = [str(m.entry.data) for m in Annotations.from_stack(stack).find_info("*", Match.any_value())]
+    assert any("Shadow variant Candidate without data capture" in i for i in infos)
+
+
+def test_a_deployment_beside_a_shadow_warns_and_its_rollback_alarms_watch_production_only():
+    data = read_config(SHADOW_CONFIG)
+    data["endpoints"][0]["deployment"] = {"strategy": "canary", "size": {"type": "capacity_percent", "value": 50}}
+    stack = AbTestStack(App(), "S", spec=parse_config(data, "shadow.json").endpoints[0])
+    warnings = [str(m.entry.data) for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())]
+    assert any("shadow variant are not documented" in w for w in warnings)
+    t = Template.from_stack(stack).to_json()
+    rollback = only(t, "AWS::SageMaker::Endpoint")["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    assert len(rollback) == 2  # error rate and p99 of the production variant; none on the shadow
+    deploy_alarms = {lid: r for lid, r in of_type(t, "AWS::CloudWatch::Alarm").items() if "Deployment" in lid}
+    assert deploy_alarms and not [lid for lid, r in deploy_alarms.items() if '"Candidate"' in json.dumps(r)]
