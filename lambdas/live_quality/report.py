@@ -388,8 +388,9 @@ def _by_hour_lines(days: Sequence[str]) -> list[str]:
         return []
     return [
         f"Compared by capture hour, not as whole days: {', '.join(days)}. The traffic split changed inside "
-        "these days (their captured requests per hour and variant), so within a whole day one variant would "
-        "have more of some hours than the other (`live_quality.strata`).",
+        "these days (their captured requests per hour and variant, tested per day and over all days "
+        "together), so within a whole day one variant would have more of some hours than the other "
+        "(`live_quality.strata`).",
         "",
     ]
 
