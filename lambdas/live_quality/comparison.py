@@ -60,6 +60,12 @@ evaluation keeps the two reports' rules alike. ROC AUC is shown only once both h
 the pooled and unpooled DeLong variance, ``live_quality.stratified``); that minimum was meant to make
 its test valid and did not for every shape of scores, which is why it no longer decides (above).
 
+**Inputs that are not comparable.** A capture line with an issue (an output that is not one finite
+score, an id captured twice, ...) is left out of its variant's metrics, so a model that fails on its
+hard requests would be measured on the easier rest. A candidate is not tested while the share of
+captures left out differs between it and the baseline (two-proportion z-test, p <
+:data:`~live_quality.left_out.LEFT_OUT_ALPHA`, ``live_quality.left_out``): "inputs not comparable".
+
 **Labels that are not comparable yet.** Labels arrive late, and often not at random: a churned
 customer is known early, a retained one only at the end of the observation period. Within one
 inference day the requests of both variants have the same age, and random assignment makes their
@@ -90,6 +96,7 @@ from dataclasses import dataclass, replace
 from evaluate.delong_minimum import DELONG_MIN_PER_CLASS
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value, confidence_sequence
+from live_quality.left_out import LEFT_OUT_ALPHA, left_out_test
 from live_quality.stratified import (
     AUC_MIN_PER_CLASS,
     LabelMixTest,
@@ -118,7 +125,8 @@ def family_size(candidates: int) -> int:
 class VariantEvidence:
     """What the comparison needs of one variant: the window's totals (the query's 'all' row: the gate
     and the values shown) and its inference days (``strata``, the query's per-day rows: the tests).
-    Without strata the whole window is one stratum."""
+    Without strata the whole window is one stratum. ``left_out``: its capture lines an issue left out of
+    the metrics (``captured`` counts the kept ones only)."""
 
     name: str
     captured: int
@@ -130,6 +138,7 @@ class VariantEvidence:
     v10_variance: float | None
     v01_variance: float | None
     strata: tuple[Stratum, ...] = ()
+    left_out: int = 0
 
     @property
     def accuracy(self) -> float:
@@ -177,8 +186,9 @@ class MetricTest:
 
 @dataclass(frozen=True)
 class LiveComparison:
-    """A candidate against the baseline. ``status`` is ``tested``, ``not_enough_labels`` or
-    ``labels_not_comparable``; only a tested candidate has tests, adjusted p-values and maybe a winner.
+    """A candidate against the baseline. ``status`` is ``tested``, ``not_enough_labels``,
+    ``labels_not_comparable`` or ``inputs_not_comparable``; only a tested candidate has tests, adjusted
+    p-values and maybe a winner.
     ``auc`` is descriptive (:data:`AUC_NOT_A_DECISION`): ``p_auc_adjusted`` stays ``None``."""
 
     baseline: str
@@ -197,6 +207,17 @@ class LiveComparison:
 
 def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> tuple[str, str] | None:
     """``(status, reason)`` when the pair cannot be tested yet; ``None`` when it can."""
+    inputs = left_out_test(baseline.captured, baseline.left_out, candidate.captured, candidate.left_out)
+    if inputs.p_value < LEFT_OUT_ALPHA:
+        return (
+            "inputs_not_comparable",
+            f"inputs not comparable: input issues left out {inputs.share_a:.2%} of {baseline.name}'s captured "
+            f"requests ({baseline.left_out}) and {inputs.share_b:.2%} of {candidate.name}'s ({candidate.left_out}), "
+            f"two-proportion p={inputs.p_value:.3g} (below {LEFT_OUT_ALPHA:g}). Both variants get the same mix of "
+            "requests, so one of them is measured without some of its requests (e.g. outputs that are not one "
+            "score, on hard requests) and could win by what it leaves out; see the input issues "
+            "(by_variant in report.json).",
+        )
     short = [
         f"{v.name} has {v.positives} labelled positives and {v.negatives} negatives"
         for v in (baseline, candidate)

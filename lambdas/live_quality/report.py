@@ -26,6 +26,7 @@ from live_quality.comparison import (
     compare_with_baseline,
     family_size,
 )
+from live_quality.left_out import LEFT_OUT_ALPHA, left_out_captures
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
 from live_quality.strata import choose_strata, split_changed_days
@@ -108,7 +109,7 @@ def _stratum(stats: PeriodStats) -> Stratum:
     )
 
 
-def _evidence(stats: PeriodStats, strata: Sequence[Stratum]) -> VariantEvidence:
+def _evidence(stats: PeriodStats, strata: Sequence[Stratum], left_out: int) -> VariantEvidence:
     return VariantEvidence(
         name=stats.variant,
         captured=stats.captured,
@@ -120,6 +121,7 @@ def _evidence(stats: PeriodStats, strata: Sequence[Stratum]) -> VariantEvidence:
         v10_variance=stats.v10_variance,
         v01_variance=stats.v01_variance,
         strata=tuple(s for s in strata if s.labelled),
+        left_out=left_out,
     )
 
 
@@ -243,8 +245,12 @@ def build_report(
     by_hour = split_changed_days({v: {h.period: h.captured for h in result.hours(v)} for v in current_variants})
     if base_stats is not None:
         comparisons = compare_with_baseline(
-            _evidence(base_stats, _strata(result, baseline, by_hour)),
-            [_evidence(c, _strata(result, c.variant, by_hour)) for c in candidates if c is not None],
+            _evidence(base_stats, _strata(result, baseline, by_hour), left_out_captures(result.issue_counts, baseline)),
+            [
+                _evidence(c, _strata(result, c.variant, by_hour), left_out_captures(result.issue_counts, c.variant))
+                for c in candidates
+                if c is not None
+            ],
             alpha,
             family_candidates=len(candidates),
         )
@@ -274,6 +280,7 @@ def build_report(
             "min_labels_per_class": MIN_LABELS_PER_CLASS,
             "auc_min_labels_per_class": AUC_MIN_PER_CLASS,
             "label_mix_alpha": LABEL_MIX_ALPHA,
+            "left_out_alpha": LEFT_OUT_ALPHA,
             "sample_excerpt_chars": sample_excerpt_chars,
         },
         "baseline": baseline,

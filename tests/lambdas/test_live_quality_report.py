@@ -202,3 +202,18 @@ def test_threshold_metrics_from_counts_refuse_an_empty_matrix():
     }
     with pytest.raises(ValueError, match="all 0"):
         threshold_metrics(Confusion(0, 0, 0, 0))
+
+
+def test_captures_left_out_of_one_variant_only_withhold_the_verdict(rows):
+    # The per-variant issue counts the query already returns reach the comparison: Variant2's outputs that
+    # are not one score (a fifth of its requests) leave its metrics, so the verdict is withheld.
+    raw, _ = rows
+    result = parse_rows(raw)
+    captured = result.overall("Variant2").captured
+    result.issue_counts[("capture_output_not_one_score", "Variant2")] = captured // 4
+    report = build_report(result, WINDOW, ["Variant1", "Variant2"])
+    (comparison,) = report["comparisons"]
+    assert comparison["status"] == "inputs_not_comparable" and comparison["verdict"]["winner"] is None
+    assert report["settings"]["left_out_alpha"] == 0.001
+    assert "**Verdict: inputs not comparable**" in to_markdown(report)
+    assert build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2"])["comparisons"][0]["status"] == "tested"
