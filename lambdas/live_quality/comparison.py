@@ -1,16 +1,31 @@
 """Which variant is better on live traffic: tests within inference days, family-wise, and "not enough labels yet".
 
 **Baseline and family.** As in the offline evaluation (``evaluate.verdicts``): the first current
-variant is the baseline, every other current variant a candidate compared with it on accuracy and
-ROC AUC, and all those p-values are Holm-adjusted together (``evaluate.family_verdict.holm_adjust``),
-so the chance of rejecting any true "no difference" in the family is at most alpha. The reading
-rule and its wording are the evaluation's, from the same module
-(``evaluate.family_verdict.read_verdict``): a winner needs a Holm rejection in its direction on at
-least one metric and none the other way; significant in opposite directions is "accuracy and ROC
-AUC disagree".
+variant is the baseline, every other current variant a candidate compared with it, and all the
+family's p-values are Holm-adjusted together (``evaluate.family_verdict.holm_adjust``), so the
+chance of rejecting any true "no difference" in the family is at most alpha. The reading rule and
+its wording are the evaluation's, from the same module (``evaluate.family_verdict.read_verdict``),
+with one difference: **live, only accuracy decides.** A winner needs a Holm rejection of accuracy
+in its direction.
+
+**ROC AUC is descriptive here, not a decision.** Its difference within days is reported with its
+interval, but it enters Holm with p = 1 and names no winner: DeLong's variance can be too small for
+a small variant with skewed scores (:data:`AUC_NOT_A_DECISION`). A statistician's re-review measured
+it (reviewer's scripts, not in this repository): equal AUCs of 0.921, the canary's positives scored
+confidently right on 90 % and far off on 10 % (bimodal); one look at |z| > 3.29 rejected 20× the
+nominal rate, and over 30 daily looks at a 1 % canary 5.5 % [4.1, 7.3] of runs rejected ROC AUC
+after Holm, more than alpha on this one null alone; 150 labels per class did not cure it. Neither
+the pooled nor the unpooled variance, nor the larger of them, is right for every shape of score
+distribution. A valid test (logit scale and a guard on skewness) needs a query change and its own
+measurement.
 
 **A family of fixed size.** The family is every candidate's accuracy and ROC AUC, tested or not
-(:func:`family_size`): a test that cannot run yet enters Holm with p = 1. Because the comparison is
+(:func:`family_size`): a test that cannot run yet, and ROC AUC always (above), enters Holm with
+p = 1. The ROC AUC slots are kept rather than shrinking the family to accuracy alone: the
+false-winner rates in docs/benchmarks.md were measured with this family size, and a valid AUC test
+can come back into its slots without changing the family from one run to the next (which the
+union bound over runs below needs). The price: accuracy's first Holm step is at alpha/2k (k
+candidates) rather than alpha/k. Because the comparison is
 repeated on every schedule, a family that counted only the tests run so far would let an early run,
 with one candidate ready, test it at alpha, and a later run with four at alpha/4: over the runs, the
 chance of a false winner would add up past alpha. With the size fixed, Holm at each run rejects a
@@ -40,11 +55,16 @@ estimated per class; the paired test's p-values are clearly too small below abou
 at 0.025 gave 1.48× the level with 5 positives per variant, 0.96-1.08× with 10-20 and 0.88× with 30
 (benchmarks/live_quality_false_winners.py, 1,000 runs each, standard error about 0.2×). Precision and
 recall have one class as denominator and are noise below that too. The same minimum as the offline
-evaluation keeps the two reports' rules alike. ROC AUC waits longer, until both have
-:data:`~live_quality.stratified.AUC_MIN_PER_CLASS` of each class: its p-value takes the larger of the
-pooled and unpooled DeLong variance, and with fewer labels in the small arm even that was liberal
-for equal AUCs of differently shaped ROC curves (``live_quality.stratified``). Accuracy is tested
-meanwhile, and ROC AUC enters Holm with p = 1.
+evaluation keeps the two reports' rules alike. ROC AUC is shown only once both have
+:data:`~live_quality.stratified.AUC_MIN_PER_CLASS` of each class (its variance takes the larger of
+the pooled and unpooled DeLong variance, ``live_quality.stratified``); that minimum was meant to make
+its test valid and did not for every shape of scores, which is why it no longer decides (above).
+
+**Inputs that are not comparable.** A capture line with an issue (an output that is not one finite
+score, an id captured twice, ...) is left out of its variant's metrics, so a model that fails on its
+hard requests would be measured on the easier rest. A candidate is not tested while the share of
+captures left out differs between it and the baseline (two-proportion z-test, p <
+:data:`~live_quality.left_out.LEFT_OUT_ALPHA`, ``live_quality.left_out``): "inputs not comparable".
 
 **Labels that are not comparable yet.** Labels arrive late, and often not at random: a churned
 customer is known early, a retained one only at the end of the observation period. Within one
@@ -76,6 +96,7 @@ from dataclasses import dataclass, replace
 from evaluate.delong_minimum import DELONG_MIN_PER_CLASS
 from evaluate.family_verdict import MetricEvidence, family_level, holm_adjust, read_verdict
 from live_quality.anytime import MIXTURE_PRECISION, anytime_p_value, confidence_sequence
+from live_quality.left_out import LEFT_OUT_ALPHA, left_out_test
 from live_quality.stratified import (
     AUC_MIN_PER_CLASS,
     LabelMixTest,
@@ -88,12 +109,15 @@ from live_quality.stratified import (
 )
 
 MIN_LABELS_PER_CLASS = DELONG_MIN_PER_CLASS  # 30; see the module docstring
+# Why the live ROC AUC difference is shown but decides nothing (module docstring).
+AUC_NOT_A_DECISION = "not a decision: DeLong's variance can be too small for a small variant with skewed scores"
 # The label-mix check blocks a verdict; a false alarm only delays one (the next run looks again).
 LABEL_MIX_ALPHA = 0.01
 
 
 def family_size(candidates: int) -> int:
-    """How many tests Holm adjusts over: accuracy and ROC AUC of every candidate, tested or not."""
+    """How many tests Holm adjusts over: accuracy and ROC AUC of every candidate, tested or not (ROC AUC
+    always with p = 1: module docstring)."""
     return 2 * candidates
 
 
@@ -101,7 +125,8 @@ def family_size(candidates: int) -> int:
 class VariantEvidence:
     """What the comparison needs of one variant: the window's totals (the query's 'all' row: the gate
     and the values shown) and its inference days (``strata``, the query's per-day rows: the tests).
-    Without strata the whole window is one stratum."""
+    Without strata the whole window is one stratum. ``left_out``: its capture lines an issue left out of
+    the metrics (``captured`` counts the kept ones only)."""
 
     name: str
     captured: int
@@ -113,6 +138,7 @@ class VariantEvidence:
     v10_variance: float | None
     v01_variance: float | None
     strata: tuple[Stratum, ...] = ()
+    left_out: int = 0
 
     @property
     def accuracy(self) -> float:
@@ -160,8 +186,10 @@ class MetricTest:
 
 @dataclass(frozen=True)
 class LiveComparison:
-    """A candidate against the baseline. ``status`` is ``tested``, ``not_enough_labels`` or
-    ``labels_not_comparable``; only a tested candidate has tests, adjusted p-values and maybe a winner."""
+    """A candidate against the baseline. ``status`` is ``tested``, ``not_enough_labels``,
+    ``labels_not_comparable`` or ``inputs_not_comparable``; only a tested candidate has tests, adjusted
+    p-values and maybe a winner.
+    ``auc`` is descriptive (:data:`AUC_NOT_A_DECISION`): ``p_auc_adjusted`` stays ``None``."""
 
     baseline: str
     candidate: str
@@ -179,6 +207,17 @@ class LiveComparison:
 
 def not_ready_reason(baseline: VariantEvidence, candidate: VariantEvidence) -> tuple[str, str] | None:
     """``(status, reason)`` when the pair cannot be tested yet; ``None`` when it can."""
+    inputs = left_out_test(baseline.captured, baseline.left_out, candidate.captured, candidate.left_out)
+    if inputs.p_value < LEFT_OUT_ALPHA:
+        return (
+            "inputs_not_comparable",
+            f"inputs not comparable: input issues left out {inputs.share_a:.2%} of {baseline.name}'s captured "
+            f"requests ({baseline.left_out}) and {inputs.share_b:.2%} of {candidate.name}'s ({candidate.left_out}), "
+            f"two-proportion p={inputs.p_value:.3g} (below {LEFT_OUT_ALPHA:g}). Both variants get the same mix of "
+            "requests, so one of them is measured without some of its requests (e.g. outputs that are not one "
+            "score, on hard requests) and could win by what it leaves out; see the input issues "
+            "(by_variant in report.json).",
+        )
     short = [
         f"{v.name} has {v.positives} labelled positives and {v.negatives} negatives"
         for v in (baseline, candidate)
@@ -260,7 +299,7 @@ def _plan(baseline: VariantEvidence, candidate: VariantEvidence) -> _Planned:
     elif short:
         auc, auc_not_tested = (
             None,
-            f"ROC AUC is tested from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
+            f"ROC AUC is shown from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
             f"{'; '.join(short)}",
         )
     elif auc is None:
@@ -299,11 +338,12 @@ def compare_with_baseline(
     if repeated:
         raise ValueError(f"variant(s) {', '.join(repeated)} appear more than once")
     planned = [_plan(baseline, candidate) for candidate in candidates]
-    # Every candidate's two metrics, in order; a test that does not run enters with p = 1 (module docstring).
+    # Every candidate's two metrics, in order; a test that does not run, and ROC AUC always, enters with
+    # p = 1 (module docstring: ROC AUC is descriptive).
     family = [
-        p_value(estimate, precision) if estimate is not None else 1.0
+        value
         for plan in planned
-        for estimate in (plan.accuracy, plan.auc)
+        for value in (p_value(plan.accuracy, precision) if plan.accuracy is not None else 1.0, 1.0)
     ]
     family += [1.0] * (family_size(family_candidates) - len(family))
     adjusted = iter(holm_adjust(family))
@@ -316,20 +356,17 @@ def compare_with_baseline(
     out = []
     for plan in planned:
         candidate = plan.candidate
-        p_acc, p_auc_if_tested = next(adjusted), next(adjusted)
+        p_acc, _auc_slot = next(adjusted), next(adjusted)
         if plan.blocked is not None or plan.accuracy is None:
             status, reason = plan.blocked or ("not_enough_labels", "not enough labels yet")
             out.append(LiveComparison(baseline.name, candidate.name, status, reason, label_mix=plan.label_mix))
             continue
         accuracy = _metric_test(baseline.accuracy, candidate.accuracy, plan.accuracy, interval_alpha, precision)
-        auc = p_auc = None
+        auc = None
         if plan.auc is not None:
             assert baseline.roc_auc is not None and candidate.roc_auc is not None
             auc = _metric_test(baseline.roc_auc, candidate.roc_auc, plan.auc, interval_alpha, precision)
-            p_auc = p_auc_if_tested
-        verdict = _verdict(
-            baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, p_auc, alpha, level
-        )
+        verdict = _verdict(baseline.name, candidate.name, accuracy, auc, plan.auc_not_tested, p_acc, alpha, level)
         out.append(replace(verdict, label_mix=plan.label_mix))
     return out
 
@@ -355,7 +392,6 @@ def _verdict(
     auc: MetricTest | None,
     auc_not_tested: str | None,
     p_acc: float,
-    p_auc: float | None,
     alpha: float,
     level: str,
 ) -> LiveComparison:
@@ -365,22 +401,23 @@ def _verdict(
         f"accuracy {baseline} {accuracy.value_a:.4f} vs {candidate} {accuracy.value_b:.4f}, within inference days "
         f"{accuracy.difference:+.4f} ({_days(accuracy.estimate)}), p={accuracy.p_value:.3g}, Holm-adjusted {p_acc:.3g}",
     )
-    auc_evidence = None
-    if auc is not None and p_auc is not None:
-        auc_evidence = MetricEvidence(
-            auc.difference,
-            p_auc,
+    # ROC AUC never reaches the reading rule as evidence (module docstring): its text stands in for it.
+    if auc is not None:
+        auc_text = (
             f"ROC AUC {baseline} {auc.value_a:.4f} vs {candidate} {auc.value_b:.4f}, within inference days "
-            f"{auc.difference:+.4f} ({_days(auc.estimate)}), p={auc.p_value:.3g}, Holm-adjusted {p_auc:.3g}",
+            f"{auc.difference:+.4f} [{auc.ci_low:+.4f}, {auc.ci_high:+.4f}] ({_days(auc.estimate)}), descriptive, "
+            f"{AUC_NOT_A_DECISION}"
         )
+    else:
+        auc_text = f"ROC AUC not shown ({auc_not_tested}); it is not a decision either way"
     reading = read_verdict(
         baseline,
         candidate,
         accuracy_evidence,
-        auc_evidence,
+        None,
         alpha=alpha,
         level=level,
-        auc_not_tested_text=f"ROC AUC not tested ({auc_not_tested})",
+        auc_not_tested_text=auc_text,
     )
     return LiveComparison(
         baseline,
@@ -391,7 +428,7 @@ def _verdict(
         auc,
         auc_not_tested,
         p_acc,
-        p_auc,
+        None,
         reading.winner,
         reading.significant,
     )

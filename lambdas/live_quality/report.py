@@ -17,6 +17,7 @@ from typing import Any
 from evaluate.metrics import linear_quantile, threshold_metrics
 from evaluate.report import METRIC_LABELS
 from live_quality.comparison import (
+    AUC_NOT_A_DECISION,
     LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
     LiveComparison,
@@ -25,6 +26,7 @@ from live_quality.comparison import (
     compare_with_baseline,
     family_size,
 )
+from live_quality.left_out import LEFT_OUT_ALPHA, left_out_captures
 from live_quality.query import QueryWindow
 from live_quality.results import ISSUES, PeriodStats, QueryResult
 from live_quality.strata import choose_strata, split_changed_days
@@ -107,7 +109,7 @@ def _stratum(stats: PeriodStats) -> Stratum:
     )
 
 
-def _evidence(stats: PeriodStats, strata: Sequence[Stratum]) -> VariantEvidence:
+def _evidence(stats: PeriodStats, strata: Sequence[Stratum], left_out: int) -> VariantEvidence:
     return VariantEvidence(
         name=stats.variant,
         captured=stats.captured,
@@ -119,6 +121,7 @@ def _evidence(stats: PeriodStats, strata: Sequence[Stratum]) -> VariantEvidence:
         v10_variance=stats.v10_variance,
         v01_variance=stats.v01_variance,
         strata=tuple(s for s in strata if s.labelled),
+        left_out=left_out,
     )
 
 
@@ -154,7 +157,10 @@ def _comparison_section(c: LiveComparison) -> dict[str, Any]:
     if c.accuracy is not None:
         section["accuracy"] = _metric_section(c.accuracy, c.p_accuracy_adjusted)
     if c.auc is not None:
-        section["roc_auc"] = _metric_section(c.auc, c.p_auc_adjusted)
+        # Descriptive only (live_quality.comparison): its difference and interval, no p-value to act on.
+        auc = _metric_section(c.auc, None)
+        del auc["p_value"], auc["p_value_adjusted"]
+        section["roc_auc"] = {**auc, "decision": False, "note": AUC_NOT_A_DECISION}
     if c.auc_not_tested:
         section["auc_not_tested"] = c.auc_not_tested
     if c.label_mix is not None:
@@ -239,8 +245,12 @@ def build_report(
     by_hour = split_changed_days({v: {h.period: h.captured for h in result.hours(v)} for v in current_variants})
     if base_stats is not None:
         comparisons = compare_with_baseline(
-            _evidence(base_stats, _strata(result, baseline, by_hour)),
-            [_evidence(c, _strata(result, c.variant, by_hour)) for c in candidates if c is not None],
+            _evidence(base_stats, _strata(result, baseline, by_hour), left_out_captures(result.issue_counts, baseline)),
+            [
+                _evidence(c, _strata(result, c.variant, by_hour), left_out_captures(result.issue_counts, c.variant))
+                for c in candidates
+                if c is not None
+            ],
             alpha,
             family_candidates=len(candidates),
         )
@@ -270,6 +280,7 @@ def build_report(
             "min_labels_per_class": MIN_LABELS_PER_CLASS,
             "auc_min_labels_per_class": AUC_MIN_PER_CLASS,
             "label_mix_alpha": LABEL_MIX_ALPHA,
+            "left_out_alpha": LEFT_OUT_ALPHA,
             "sample_excerpt_chars": sample_excerpt_chars,
         },
         "baseline": baseline,
@@ -369,13 +380,24 @@ def _metric_line(label: str, m: Mapping[str, Any]) -> str:
     )
 
 
+def _descriptive_line(label: str, m: Mapping[str, Any]) -> str:
+    left_out = f", {m['days_left_out']} left out" if m["days_left_out"] else ""
+    return (
+        f"- {label}: {_fmt(m['value_a'])} vs {_fmt(m['value_b'])} over the window; within inference days "
+        f"({m['days_used']} days{left_out}) difference {_fmt(m['difference'])} "
+        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence); "
+        f"descriptive, {m['note']}."
+    )
+
+
 def _by_hour_lines(days: Sequence[str]) -> list[str]:
     if not days:
         return []
     return [
         f"Compared by capture hour, not as whole days: {', '.join(days)}. The traffic split changed inside "
-        "these days (their captured requests per hour and variant), so within a whole day one variant would "
-        "have more of some hours than the other (`live_quality.strata`).",
+        "these days (their captured requests per hour and variant, tested per day and over all days "
+        "together), so within a whole day one variant would have more of some hours than the other "
+        "(`live_quality.strata`).",
         "",
     ]
 
@@ -406,12 +428,12 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "start (above). Every p-value is Holm-adjusted together, over a family of fixed size "
         f"({report['family_tests']} tests: every candidate's accuracy and ROC AUC; a test that cannot run yet "
         "counts with p = 1, so an early run with fewer tests ready is not held to a looser level). "
-        f"Baseline: `{report['baseline']}`. ROC AUC's p-value takes the larger of DeLong's variance with each "
-        "class's placement variance pooled over both variants (right for identical models; DeLong's unpooled "
-        "form is liberal with lopsided traffic) and the unpooled one (right for equal AUCs of differently "
-        "shaped ROC curves), and ROC AUC is tested once each variant has "
-        f"{AUC_MIN_PER_CLASS} labelled requests of each class; its interval uses the unpooled variance "
-        "(right away from no difference): near the boundary the two can disagree. "
+        f"Baseline: `{report['baseline']}`. Only accuracy decides: ROC AUC is shown, once each variant has "
+        f"{AUC_MIN_PER_CLASS} labelled requests of each class, with its difference and interval, but it counts "
+        "in Holm with p = 1 and names no winner. Its variance (the larger of DeLong's with each class's "
+        "placement variance pooled over both variants and the unpooled one) is too small for some shapes of "
+        "scores, e.g. a small variant whose positives are mostly scored confidently right and some far off; "
+        "neither form is right for every shape, so its interval is descriptive too. "
         "Intervals are anytime-valid confidence sequences at 1 − alpha/m (m: tests in the family), "
         "the level of Holm's first step: one excludes 0 about when that metric alone would be significant there; "
         "Holm's later steps can name a metric significant whose interval still touches 0. The table "
@@ -450,9 +472,10 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         ]
     for c in report["comparisons"]:
         lines += ["", f"## {c['variant_b']} vs {c['variant_a']} (baseline)", ""]
-        for key, label in (("accuracy", "Accuracy"), ("roc_auc", "ROC AUC")):
-            if key in c:
-                lines.append(_metric_line(label, c[key]))
+        if "accuracy" in c:
+            lines.append(_metric_line("Accuracy", c["accuracy"]))
+        if "roc_auc" in c:
+            lines.append(_descriptive_line("ROC AUC", c["roc_auc"]))
         if "labelled_positive_share" in c:
             mix = c["labelled_positive_share"]
             lines.append(

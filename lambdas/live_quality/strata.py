@@ -20,6 +20,14 @@ allocation only (which variant got how many requests when), never at labels or s
 not pick strata by their outcome. It is one choice for all variants: a day is split for every
 variant if the split of any changed, so every pair is compared over the same strata.
 
+**A small change that repeats every day.** An hourly ramp (the candidate's share a little higher
+every afternoon) can pass each day's test while its bias, the same sign every day, adds up over the
+window. So the days are also tested together: the sum of the days' statistics against χ² with the
+sum of their degrees of freedom (independent days; same approximation and level). When that rejects,
+every day whose statistic exceeds its degrees of freedom (its mean under a constant split) goes by
+hour too: those are the days that carry the excess, and a day split needlessly costs a little power
+only.
+
 Standard library only.
 """
 
@@ -50,15 +58,27 @@ def chi_square_sf(statistic: float, df: int) -> float:
 
 
 def split_changed_days(captured_by_hour: Mapping[str, Mapping[str, int]]) -> set[str]:
-    """The days (``yyyy/mm/dd``) whose captured requests per hour and variant reject "the same split
-    in every hour" at :data:`SPLIT_CHANGE_P`. ``captured_by_hour``: variant -> {capture hour
-    ``yyyy/mm/dd/hh``: captured requests}."""
+    """The days (``yyyy/mm/dd``) to compare by hour: those whose captured requests per hour and variant
+    reject "the same split in every hour" at :data:`SPLIT_CHANGE_P`, and, when all days together reject
+    it at that level (module docstring), every day whose statistic exceeds its degrees of freedom.
+    ``captured_by_hour``: variant -> {capture hour ``yyyy/mm/dd/hh``: captured requests}."""
+    statistics = day_split_statistics(captured_by_hour)
+    changed = {day for day, (statistic, df) in statistics.items() if chi_square_sf(statistic, df) < SPLIT_CHANGE_P}
+    total_df = sum(df for _, df in statistics.values())
+    if total_df and chi_square_sf(sum(x for x, _ in statistics.values()), total_df) < SPLIT_CHANGE_P:
+        changed |= {day for day, (statistic, df) in statistics.items() if statistic > df}
+    return changed
+
+
+def day_split_statistics(captured_by_hour: Mapping[str, Mapping[str, int]]) -> dict[str, tuple[float, int]]:
+    """Per day with at least two hours and two variants: Pearson's chi-square statistic of the hours ×
+    variants table of captured requests, and its degrees of freedom."""
     tables: dict[str, dict[str, dict[str, int]]] = {}  # day -> hour -> variant -> captured
     for variant, hours in captured_by_hour.items():
         for hour, captured in hours.items():
             if captured > 0:
                 tables.setdefault(hour[:DAY_LENGTH], {}).setdefault(hour, {})[variant] = captured
-    changed = set()
+    statistics = {}
     for day, table in tables.items():
         variants = sorted({v for row in table.values() for v in row})
         if len(table) < 2 or len(variants) < 2:
@@ -71,9 +91,8 @@ def split_changed_days(captured_by_hour: Mapping[str, Mapping[str, int]]) -> set
             for v in variants:
                 expected = row_totals[hour] * column_totals[v] / total
                 statistic += (row.get(v, 0) - expected) ** 2 / expected
-        if chi_square_sf(statistic, (len(table) - 1) * (len(variants) - 1)) < SPLIT_CHANGE_P:
-            changed.add(day)
-    return changed
+        statistics[day] = (statistic, (len(table) - 1) * (len(variants) - 1))
+    return statistics
 
 
 def choose_strata(days: Sequence[Stratum], hours: Sequence[Stratum], by_hour: set[str]) -> tuple[Stratum, ...]:

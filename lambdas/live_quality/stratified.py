@@ -28,8 +28,8 @@ weighs little, whatever the other variant has. The same weights combine accuracy
   counted. The p-value's variance is the *larger* of two estimates of that sum, because neither is
   right under both ways "equal ROC AUC" can hold:
 
-  - *unpooled* (DeLong: each variant's own placement variances) is right for two models with equal
-    AUC but differently shaped ROC curves; but with lopsided traffic and a high AUC it estimates the
+  - *unpooled* (DeLong: each variant's own placement variances) held for two models with equal
+    binormal AUCs but differently shaped ROC curves; but with lopsided traffic and a high AUC it estimates the
     small arm's variance so poorly that the test is liberal and favours the small variant (identical
     models, AUC 0.98, 5 % canary, 30 daily looks: 10 % false ROC AUC rejections at alpha 5 %);
   - *pooled* (each class's placement variance pooled over the two variants, weighted by their sizes,
@@ -38,8 +38,11 @@ weighs little, whatever the other variant has. The same weights combine accuracy
     positives' scores spread three times as wide: 17.5 % false rejections).
 
   The larger of the two kept both under alpha in those cases (0.1 % and 3.6 %, with ROC AUC tested
-  once each variant has :data:`AUC_MIN_PER_CLASS` of each class; docs/benchmarks.md). The interval
-  keeps the unpooled variance, which is right away from "no difference"; the two can differ.
+  once each variant has :data:`AUC_MIN_PER_CLASS` of each class; docs/benchmarks.md). It is not
+  right for every shape: a small variant whose positives' scores are bimodal (confidently right on
+  most, far off on some) made even the larger one liberal, so the live comparison no longer decides
+  on ROC AUC (``live_quality.comparison``). The interval keeps the unpooled variance; the two can
+  differ.
 * Label mix: the Cochran-Mantel-Haenszel test (Mantel & Haenszel 1959, JNCI 22:719-748; the
   hypergeometric variance) of "the share of positives among labelled requests is the same in both
   variants, day by day". Random assignment makes the true class mix equal within a day, and the
@@ -55,7 +58,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-# ROC AUC is tested once both variants have this many labelled requests of each class (window totals):
+# ROC AUC is shown (descriptive, live_quality.comparison) once both variants have this many labelled requests
+# of each class (window totals):
 # below it the small arm's placement variances are too noisy for either estimate (module docstring;
 # the rates by minimum are in docs/benchmarks.md).
 AUC_MIN_PER_CLASS = 60

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from scipy.stats import norm
 
 from evaluate.verdicts import holm_adjust
 from live_quality.anytime import anytime_p_value, confidence_sequence
 from live_quality.comparison import (
+    AUC_NOT_A_DECISION,
     LABEL_MIX_ALPHA,
     MIN_LABELS_PER_CLASS,
     VariantEvidence,
@@ -44,7 +47,7 @@ def test_fewer_than_the_minimum_of_a_class_is_not_enough_labels_and_not_tested()
 
 def test_roc_auc_waits_for_its_own_minimum_while_accuracy_is_tested():
     # Between the 30 labels per class accuracy needs and the AUC minimum, accuracy is tested and ROC
-    # AUC is not (it enters Holm with p = 1): the small arm's placement variances are too noisy.
+    # AUC is not shown: the small arm's placement variances are too noisy.
     assert AUC_MIN_PER_CLASS > MIN_LABELS_PER_CLASS
     base = evidence("A", labelled=20000, captured=25000, positives=20 * AUC_MIN_PER_CLASS)  # B's class mix
     short = evidence("B", labelled=1000, positives=AUC_MIN_PER_CLASS - 1, accuracy=0.9)
@@ -52,7 +55,7 @@ def test_roc_auc_waits_for_its_own_minimum_while_accuracy_is_tested():
     assert result.status == "tested" and result.accuracy is not None and result.auc is None
     assert result.p_auc_adjusted is None
     assert result.auc_not_tested == (
-        f"ROC AUC is tested from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
+        f"ROC AUC is shown from {AUC_MIN_PER_CLASS} labelled requests of each class in each variant; "
         f"B has {AUC_MIN_PER_CLASS - 1} positives and {1000 - AUC_MIN_PER_CLASS + 1} negatives"
     )
     (enough,) = compare_with_baseline(base, [evidence("B", labelled=1000, positives=AUC_MIN_PER_CLASS)])
@@ -95,20 +98,21 @@ def test_a_lower_label_coverage_with_the_same_class_mix_is_compared():
     assert result.label_mix is not None and result.label_mix.difference == pytest.approx(0.0)
 
 
-def test_holm_runs_over_every_candidates_two_metrics_with_untested_ones_at_p_1():
-    # The family has a fixed size (comparison's docstring): the short candidate's two tests count
-    # with p = 1, so the tested ones are adjusted as one family of 6, not 4.
+def test_holm_runs_over_every_candidates_two_metrics_with_untested_ones_and_roc_auc_at_p_1():
+    # The family has a fixed size (comparison's docstring): the short candidate's two tests, and ROC AUC
+    # always (descriptive), count with p = 1, so the accuracies are adjusted as one family of 6.
     base = evidence("A", accuracy=0.80, auc=0.80)
-    better = evidence("B", accuracy=0.84, auc=0.86)
+    better = evidence("B", accuracy=0.85, auc=0.86)
     same = evidence("C", accuracy=0.80, auc=0.80)
     short = evidence("D", labelled=50, captured=60, positives=10)
     results = compare_with_baseline(base, [better, same, short])
     tested = [r for r in results if r.status == "tested"]
     assert len(tested) == 2
-    raw = [p for r in tested for p in (r.accuracy.p_value, r.auc.p_value)]
-    adjusted = [p for r in tested for p in (r.p_accuracy_adjusted, r.p_auc_adjusted)]
-    assert adjusted == pytest.approx(holm_adjust([*raw, 1.0, 1.0])[:4])
+    raw = [r.accuracy.p_value for r in tested]
+    adjusted = [r.p_accuracy_adjusted for r in tested]
+    assert adjusted == pytest.approx(holm_adjust([raw[0], 1.0, raw[1], 1.0, 1.0, 1.0])[::2][:2])
     assert adjusted != pytest.approx(holm_adjust(raw))
+    assert all(r.auc is not None and r.p_auc_adjusted is None for r in tested)
     assert "Holm over 6 tests" in results[0].reason
     assert results[0].winner == "B" and results[0].significant
     assert results[1].winner is None and "does not show that the variants are equal" in results[1].reason
@@ -120,9 +124,42 @@ def test_a_worse_candidate_makes_the_baseline_the_winner():
     assert result.winner == "A" and "(baseline)" in result.reason
 
 
-def test_opposite_significant_directions_name_no_winner():
+def test_roc_auc_the_other_way_does_not_veto_an_accuracy_winner():
+    # Live, only accuracy decides (comparison's docstring): a ROC AUC difference the other way is shown, no veto.
     (result,) = compare_with_baseline(evidence("A", accuracy=0.85, auc=0.78), [evidence("B", accuracy=0.78, auc=0.86)])
-    assert result.winner is None and result.significant and "disagree" in result.reason
+    assert result.winner == "A" and result.significant and "disagree" not in result.reason
+    assert result.auc is not None and result.auc.difference == pytest.approx(0.08)
+    assert f"descriptive, {AUC_NOT_A_DECISION}" in result.reason
+
+
+def _grid(n, mean, sd):
+    """n scores at evenly spaced quantiles of a normal: a deterministic sample."""
+    return norm.ppf((np.arange(n) + 0.5) / n, mean, sd)
+
+
+def _scored(name, positives, negatives, correct):
+    """A one-day variant from its positives' and negatives' scores: ROC AUC and DeLong's placement variances."""
+    v10 = np.array([(np.sum(negatives < p) + 0.5 * np.sum(negatives == p)) / negatives.size for p in positives])
+    v01 = np.array([(np.sum(positives > q) + 0.5 * np.sum(positives == q)) / positives.size for q in negatives])
+    auc, var10, var01 = float(v10.mean()), float(v10.var(ddof=1)), float(v01.var(ddof=1))
+    n = positives.size + negatives.size
+    day = Stratum("2026-01-05", n, positives.size, negatives.size, correct, auc, var10, var01)
+    return VariantEvidence(name, n, n, positives.size, negatives.size, correct, auc, var10, var01, (day,))
+
+
+def test_a_small_variant_with_bimodal_positive_scores_wins_nothing_by_roc_auc():
+    # The re-review's case: a small variant whose positives are scored confidently right (98 %) or far off
+    # (2 %). DeLong's variance is too small for such shapes, so its ROC AUC difference, however small its
+    # p-value, is shown and decides nothing; the accuracies are equal, so there is no winner.
+    base = _scored("A", _grid(2000, 2.0, 1.0), _grid(20000, 0.0, 1.0), 19800)  # AUC 0.921
+    canary_positives = np.concatenate([_grid(98, 4.5, 0.3), _grid(2, -2.5, 0.3)])
+    canary = _scored("B", canary_positives, _grid(1000, 0.0, 1.0), 990)  # AUC 0.980
+    (result,) = compare_with_baseline(base, [canary])
+    assert result.status == "tested" and result.winner is None and not result.significant
+    assert result.auc is not None and result.auc.difference == pytest.approx(0.0588, abs=1e-3)
+    assert 2 * result.auc.p_value < 0.05  # what made B the winner when ROC AUC decided
+    assert result.p_auc_adjusted is None
+    assert "ROC AUC A 0.9214 vs B 0.9801" in result.reason and AUC_NOT_A_DECISION in result.reason
 
 
 def test_one_class_only_tests_accuracy_alone():
@@ -130,7 +167,7 @@ def test_one_class_only_tests_accuracy_alone():
     no_auc = VariantEvidence("B", 2500, 2000, 700, 1300, 1700, None, None, None)
     (result,) = compare_with_baseline(base, [no_auc])
     assert result.auc is None and result.p_auc_adjusted is None
-    assert "ROC AUC not tested (B has no ROC AUC" in result.reason
+    assert "ROC AUC not shown (B has no ROC AUC" in result.reason
 
 
 def test_repeated_names_and_bad_alpha_are_refused():
@@ -197,8 +234,8 @@ def test_candidates_left_out_by_the_caller_still_count_in_the_family():
     alone = compare_with_baseline(base, [evidence("B", accuracy=0.83, auc=0.84)])
     (counted,) = compare_with_baseline(base, [evidence("B", accuracy=0.83, auc=0.84)], family_candidates=3)
     assert "Holm over 2 tests" in alone[0].reason and "Holm over 6 tests" in counted.reason
-    raw = [counted.accuracy.p_value, counted.auc.p_value]
-    assert [counted.p_accuracy_adjusted, counted.p_auc_adjusted] == pytest.approx(holm_adjust([*raw, 1, 1, 1, 1])[:2])
+    assert counted.p_accuracy_adjusted == pytest.approx(min(1, 6 * counted.accuracy.p_value))
+    assert counted.p_auc_adjusted is None
     assert counted.accuracy.interval_confidence == pytest.approx(1 - 0.05 / 6)
     with pytest.raises(ValueError, match="family_candidates is 0, fewer than the 1 candidates given"):
         compare_with_baseline(base, [evidence("B")], family_candidates=0)

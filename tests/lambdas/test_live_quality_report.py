@@ -11,6 +11,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from evaluate.metrics import Confusion, threshold_metrics
+from live_quality.comparison import AUC_NOT_A_DECISION
 from live_quality.local_engine import run_on_folders
 from live_quality.query import QueryWindow
 from live_quality.report import LIVE_METRICS, build_report, delay_percentiles, to_markdown
@@ -89,6 +90,11 @@ def test_markdown_shows_the_table_the_verdict_and_the_issues(rows):
     assert comparison["status"] == "tested"
     assert "confidence sequence)" in text and "within inference days (3 days" in text
     assert comparison["accuracy"]["interval_confidence"] == pytest.approx(1 - 0.05 / report["family_tests"])
+    # ROC AUC stays in the report, with its interval, as a description that decides nothing.
+    auc = comparison["roc_auc"]
+    assert auc["decision"] is False and "p_value" not in auc and "p_value_adjusted" not in auc
+    assert auc["ci_low"] <= auc["difference"] <= auc["ci_high"]
+    assert f"descriptive, {AUC_NOT_A_DECISION}." in text and "Only accuracy decides" in text
     assert "Positives among labelled requests" in text
     assert "ROC AUC, recall and specificity do not" in text
     assert set(comparison["labelled_positive_share"]) == {
@@ -196,3 +202,18 @@ def test_threshold_metrics_from_counts_refuse_an_empty_matrix():
     }
     with pytest.raises(ValueError, match="all 0"):
         threshold_metrics(Confusion(0, 0, 0, 0))
+
+
+def test_captures_left_out_of_one_variant_only_withhold_the_verdict(rows):
+    # The per-variant issue counts the query already returns reach the comparison: Variant2's outputs that
+    # are not one score (a fifth of its requests) leave its metrics, so the verdict is withheld.
+    raw, _ = rows
+    result = parse_rows(raw)
+    captured = result.overall("Variant2").captured
+    result.issue_counts[("capture_output_not_one_score", "Variant2")] = captured // 4
+    report = build_report(result, WINDOW, ["Variant1", "Variant2"])
+    (comparison,) = report["comparisons"]
+    assert comparison["status"] == "inputs_not_comparable" and comparison["verdict"]["winner"] is None
+    assert report["settings"]["left_out_alpha"] == 0.001
+    assert "**Verdict: inputs not comparable**" in to_markdown(report)
+    assert build_report(parse_rows(raw), WINDOW, ["Variant1", "Variant2"])["comparisons"][0]["status"] == "tested"

@@ -11,7 +11,13 @@ from live_quality.local_engine import run_on_folders
 from live_quality.query import QueryWindow
 from live_quality.report import build_report, to_markdown
 from live_quality.results import parse_rows
-from live_quality.strata import SPLIT_CHANGE_P, chi_square_sf, choose_strata, split_changed_days
+from live_quality.strata import (
+    SPLIT_CHANGE_P,
+    chi_square_sf,
+    choose_strata,
+    day_split_statistics,
+    split_changed_days,
+)
 from live_quality.stratified import Stratum
 from tests.lambdas.live_capture_data import ENDPOINT, START, Request, write_capture, write_labels
 
@@ -40,6 +46,29 @@ def test_a_split_that_changes_inside_a_day_marks_that_day_and_a_constant_split_d
     b = {**_hours("2026/11/01", {h: 50 for h in range(14, 24)}), **_hours("2026/11/02", {h: 50 for h in range(24)})}
     assert split_changed_days({"A": a, "B": b}) == {"2026/11/01"}
     assert split_changed_days({"A": a}) == set()  # one variant: nothing to compare
+
+
+def test_a_small_ramp_repeated_every_day_is_caught_by_the_days_together():
+    # The candidate's share rises by 0.2 points an hour, every day: each day's test misses it (p ~ 0.008),
+    # but its bias has the same sign every day; the seven days together reject "the same split all day".
+    ramp_days = [f"2026/11/{d:02d}" for d in range(1, 8)]
+    a = {f"{day}/{h:02d}": 900 - 2 * h for day in ramp_days for h in range(24)}
+    b = {f"{day}/{h:02d}": 100 + 2 * h for day in ramp_days for h in range(24)}
+    a |= _hours("2026/11/08", {h: 900 for h in range(24)})  # a day with a constant split
+    b |= _hours("2026/11/08", {h: 100 for h in range(24)})
+    statistics = day_split_statistics({"A": a, "B": b})
+    for day in ramp_days:
+        statistic, df = statistics[day]
+        assert df == 23 and SPLIT_CHANGE_P < stats.chi2.sf(statistic, df) < 0.01  # each day alone: not changed
+    assert statistics["2026/11/08"] == (0.0, 23)
+    total = sum(x for x, _ in statistics.values())
+    assert stats.chi2.sf(total, 23 * 8) < SPLIT_CHANGE_P
+    assert split_changed_days({"A": a, "B": b}) == set(ramp_days)  # the constant day stays whole
+    one_day = {
+        "A": _hours("2026/11/01", {h: 900 - 2 * h for h in range(24)}),
+        "B": _hours("2026/11/01", {h: 100 + 2 * h for h in range(24)}),
+    }
+    assert split_changed_days(one_day) == set()  # one day of the ramp alone is not enough evidence
 
 
 def test_a_day_compared_by_hour_is_replaced_by_its_hours():
