@@ -142,3 +142,22 @@ def test_a_deployment_beside_a_shadow_warns_and_its_rollback_alarms_watch_produc
     assert len(rollback) == 2  # error rate and p99 of the production variant; none on the shadow
     deploy_alarms = {lid: r for lid, r in of_type(t, "AWS::CloudWatch::Alarm").items() if "Deployment" in lid}
     assert deploy_alarms and not [lid for lid, r in deploy_alarms.items() if '"Candidate"' in json.dumps(r)]
+
+
+def test_live_quality_reads_and_reports_the_production_variant_only():
+    # A shadow's copies of production's ids, read beside production, would be counted as captured twice
+    # and production would lose the sampled share of its requests (capture_duplicate_id).
+    tables = of_type(template(), "AWS::Glue::Table")
+    (capture,) = [
+        r["Properties"]["TableInput"]
+        for r in tables.values()
+        if "projection.variant.values" in r["Properties"]["TableInput"].get("Parameters", {})
+    ]
+    assert capture["Parameters"]["projection.variant.values"] == "Current"
+    publish = [
+        r["Properties"]["Environment"]["Variables"]
+        for r in of_type(template(), "AWS::Lambda::Function").values()
+        if "VARIANTS" in r["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert publish
+    assert [json.loads(variables["VARIANTS"]) for variables in publish] == [["Current"]] * len(publish)
