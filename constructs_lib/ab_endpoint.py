@@ -313,6 +313,9 @@ class AbEndpoint(Construct):
         if not any(v.autoscaling for v in self.spec.variants):
             excluded.append("DesiredInstanceCount")
         if self.spec.shadow_variant:
+            # UNVERIFIED: whether retention (and so this exclusion) applies to ShadowProductionVariants is
+            # not documented; VariantProperty's text speaks of the ProductionVariants of CreateEndpointConfig
+            # (botocore's VariantPropertyType documentation).
             excluded.append("DesiredWeight")
         return [sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=t) for t in excluded] or None
 
