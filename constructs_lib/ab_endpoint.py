@@ -328,6 +328,12 @@ class AbEndpoint(Construct):
             'formula is UNVERIFIED, README "Shadow stage"). Changing the percentage replaces the endpoint config: '
             "a new fleet."
         )
+        (production,) = self.spec.production_variants
+        Annotations.of(self.endpoint_config).add_info(
+            f"Production variant {production.name}: initial_weight {production.weight:g} is ignored beside "
+            f"a shadow; its weight is fixed at {SHADOW_PRODUCTION_WEIGHT:g} (it takes every request whatever its "
+            "weight, and the shadow's sampling is relative to it)."
+        )
         if self.capture is None:
             Annotations.of(self.endpoint_config).add_info(
                 f"Shadow variant {shadow.name} without data capture: its answers are discarded and recorded nowhere, "

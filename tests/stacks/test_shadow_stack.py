@@ -161,3 +161,14 @@ def test_live_quality_reads_and_reports_the_production_variant_only():
     ]
     assert publish
     assert [json.loads(variables["VARIANTS"]) for variables in publish] == [["Current"]] * len(publish)
+
+
+def test_synth_says_the_production_variants_initial_weight_is_ignored_beside_a_shadow():
+    data = read_config(SHADOW_CONFIG)
+    data["endpoints"][0]["variants"][0]["initial_weight"] = 3
+    stack = AbTestStack(App(), "S", spec=parse_config(data, "shadow.json").endpoints[0])
+    infos = [str(m.entry.data) for m in Annotations.from_stack(stack).find_info("*", Match.any_value())]
+    assert any("Production variant Current: initial_weight 3 is ignored beside a shadow" in i for i in infos)
+    assert any(f"fixed at {SHADOW_PRODUCTION_WEIGHT:g}" in i for i in infos)
+    config = only(Template.from_stack(stack).to_json(), "AWS::SageMaker::EndpointConfig")
+    assert config["ProductionVariants"][0]["InitialVariantWeight"] == SHADOW_PRODUCTION_WEIGHT
