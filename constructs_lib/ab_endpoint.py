@@ -313,6 +313,9 @@ class AbEndpoint(Construct):
         if not any(v.autoscaling for v in self.spec.variants):
             excluded.append("DesiredInstanceCount")
         if self.spec.shadow_variant:
+            # UNVERIFIED: whether retention (and so this exclusion) applies to ShadowProductionVariants is
+            # not documented; VariantProperty's text speaks of the ProductionVariants of CreateEndpointConfig
+            # (botocore's VariantPropertyType documentation).
             excluded.append("DesiredWeight")
         return [sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=t) for t in excluded] or None
 
@@ -324,6 +327,12 @@ class AbEndpoint(Construct):
             f"(weight {self.shadow_weight:g} beside the production variant's {SHADOW_PRODUCTION_WEIGHT:g}; the "
             'formula is UNVERIFIED, README "Shadow stage"). Changing the percentage replaces the endpoint config: '
             "a new fleet."
+        )
+        (production,) = self.spec.production_variants
+        Annotations.of(self.endpoint_config).add_info(
+            f"Production variant {production.name}: initial_weight {production.weight:g} is ignored beside "
+            f"a shadow; its weight is fixed at {SHADOW_PRODUCTION_WEIGHT:g} (it takes every request whatever its "
+            "weight, and the shadow's sampling is relative to it)."
         )
         if self.capture is None:
             Annotations.of(self.endpoint_config).add_info(

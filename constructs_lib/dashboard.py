@@ -78,6 +78,9 @@ class EndpointDashboard(Construct):
         self._endpoint = endpoint_name
         # Production variants only: a shadow has no weight and no traffic share (its own row is not built yet).
         self._variants = [v.name for v in spec.production_variants]
+        # Beside a shadow there is one production variant: it always has 100 % of the traffic, so the
+        # observed-vs-declared share says nothing and is left out.
+        self._split = spec.shadow_variant is None
         self._monitoring = spec.monitoring
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(self._header(spec, stack_name))
@@ -206,18 +209,19 @@ class EndpointDashboard(Construct):
             width=8,
             height=GRAPH_HEIGHT,
         )
+        width = 8 if self._split else 12  # the row fills the 24-column grid with or without the share
         return [
             self._per_variant(
-                "Invocations per variant", SAGEMAKER_NAMESPACE, "Invocations", "Sum", "requests / min", 8
+                "Invocations per variant", SAGEMAKER_NAMESPACE, "Invocations", "Sum", "requests / min", width
             ),
-            share,
+            *([share] if self._split else []),
             self._per_variant(
                 "InvocationsPerInstance",
                 SAGEMAKER_NAMESPACE,
                 "InvocationsPerInstance",
                 "Sum",
                 "requests / instance / min",
-                8,
+                width,
             ),
         ]
 

@@ -203,7 +203,12 @@ class LiveQuality(Construct):
         self.endpoint_captures = capture.child(spec.name)
         self.athena_results = results.child(ATHENA_RESULTS_PREFIX)
         self.reports = results.child(REPORT_PREFIX)
-        variants = [v.name for v in spec.variants]
+        # Production variants only. A shadow receives copies of production's requests, with the same
+        # InferenceId if SageMaker keeps it (UNVERIFIED, Q4 in docs/design/shadow-and-guardrails.md): read
+        # beside production, every copied id would count as captured twice and production would lose the
+        # sampled share of its requests (capture_duplicate_id leaves out all copies). Comparing the shadow
+        # with production waits for the paired agreement report (design §2.6).
+        variants = [v.name for v in spec.production_variants]
 
         self.database = glue.CfnDatabase(
             self,
@@ -221,9 +226,9 @@ class LiveQuality(Construct):
             location=capture.folder_uri,
             partitions=names.CAPTURE_PARTITIONS,
             projection={
-                # Only this endpoint's folder and the config's variants are read: a retired variant's
-                # captures are no longer projected, and labels for its requests then show as labels
-                # for unknown ids (reported, never dropped).
+                # Only this endpoint's folder and the config's production variants are read: a retired
+                # variant's captures are no longer projected, and labels for its requests then show as
+                # labels for unknown ids (reported, never dropped); a shadow's are never read (above).
                 "projection.endpoint.type": "enum",
                 "projection.endpoint.values": spec.name,
                 "projection.variant.type": "enum",

@@ -40,7 +40,8 @@ project's placeholder, and that weight never changes afterwards:
   gets 0.1 % in that window, as any added variant does.
 * A config change on a shadow endpoint excludes DesiredWeight from retained properties (ab_endpoint.py), so
   both weights come from the new config: a sampling change takes effect, and a production weight left over
-  from an A/B stage does not scale the share.
+  from an A/B stage does not scale the share. UNVERIFIED for the shadow: whether retention applies to
+  ShadowProductionVariants is not documented (VariantProperty's text speaks of ProductionVariants).
 """
 
 from __future__ import annotations

@@ -65,9 +65,24 @@ def _lines_sql(files: Sequence[Path], path_pattern: str, path_columns: Sequence[
     """
 
 
-def bind_folders(con: duckdb.DuckDBPyConnection, capture_root: Path, label_root: Path) -> None:
-    """Create the query's input relations ``capture_lines`` and ``label_lines`` over the two folders."""
-    captures = sorted(Path(capture_root).glob("*/*/*/*/*/*/*.jsonl"))
+def bind_folders(
+    con: duckdb.DuckDBPyConnection,
+    capture_root: Path,
+    label_root: Path,
+    *,
+    variants: Sequence[str] | None = None,
+) -> None:
+    """Create the query's input relations ``capture_lines`` and ``label_lines`` over the two folders.
+
+    ``variants`` (default: every variant folder) keeps the captures of those variants only, as the
+    Glue table's projection does on AWS (the production variants: a shadow's copies of production's
+    ids would otherwise be counted as captured twice).
+    """
+    captures = sorted(
+        path
+        for path in Path(capture_root).glob("*/*/*/*/*/*/*.jsonl")
+        if variants is None or path.relative_to(Path(capture_root)).parts[1] in variants
+    )
     labels = sorted(Path(label_root).glob("*/*/*/*/*.jsonl"))
     if captures:
         con.execute(f"""
@@ -113,8 +128,11 @@ def run_on_folders(
     threads: int | None = None,
     memory_limit: str | None = None,
     temp_directory: Path | None = None,
+    variants: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Bind the folders, run the source query, return its rows; a fresh in-memory database each call.
+
+    ``variants``: the variant folders read (default: all; see :func:`bind_folders`).
 
     ``threads`` (default: DuckDB's, one per core) and ``memory_limit`` (e.g. ``"3GB"``; default
     DuckDB's, 80 % of the machine's memory) bound the engine; beyond the limit DuckDB spills joins,
@@ -129,7 +147,7 @@ def run_on_folders(
         config["temp_directory"] = str(temp_directory)
     con = duckdb.connect(config=config)
     try:
-        bind_folders(con, capture_root, label_root)
+        bind_folders(con, capture_root, label_root, variants=variants)
         return run_sql(con, source_sql(), window)
     finally:
         con.close()

@@ -28,6 +28,7 @@ from scripts.abtest import render
 from scripts.abtest.aws import Aws, Clients, Stack, make_clients
 from scripts.abtest.errors import AbtestError, BadInput, NotFound, OperationFailed
 from scripts.abtest.progress import progress
+from scripts.abtest.shadow import refuse_in_shadow_stage
 from scripts.abtest.status import gather, progress_json
 from scripts.abtest.waiting import CHANGE_SET_DONE, CHANGE_SET_FAILED, Observation, stack_failed, wait_for_weights
 from scripts.abtest.weights import (
@@ -44,6 +45,7 @@ from scripts.weights_file import WeightsFileError, check_recording, record_weigh
 # (constructs_lib/waiter_budget.py); CloudFormation then rolls back. Wait a little longer.
 DEFAULT_TIMEOUT_SECONDS = 1800.0
 POLL_SECONDS = 5.0
+ROLLOUT_OUTPUT = "RolloutStateMachineArn"
 STOP_CAUSE = "stopped by an operator (abtest rollout stop)"
 WEIGHTS_FILE = Path(__file__).resolve().parent.parent.parent / "config" / "weights.json"  # scripts/weights_file.py's
 
@@ -215,11 +217,19 @@ def _context(aws: Aws, endpoint: str) -> tuple[Stack, str, EndpointState]:
     return stack, endpoint_name, aws.endpoint(endpoint_name)
 
 
+def _rollout_machine(aws: Aws, stack: Stack, endpoint: str) -> str:
+    """The stack's rollout state machine. A shadow-stage stack has none: BadInput naming the stage
+    (DescribeEndpoint lists ShadowProductionVariants) rather than NotFound for a missing output."""
+    if ROLLOUT_OUTPUT not in stack.outputs:
+        refuse_in_shadow_stage(aws.endpoint(stack.output("EndpointName")), endpoint, "a rollout")
+    return stack.output(ROLLOUT_OUTPUT)
+
+
 def _refuse_during_rollout(aws: Aws, stack: Stack, endpoint: str, what: str) -> None:
     """BadInput while the stack's rollout state machine runs: the rollout sets the weights step by
     step and its end rule restores or keeps them; a weight change beside it would be overwritten at
     the next step, or be recorded as declared halfway through."""
-    running = aws.executions(stack.output("RolloutStateMachineArn"), status="RUNNING")
+    running = aws.executions(_rollout_machine(aws, stack, endpoint), status="RUNNING")
     if running:
         raise BadInput(
             f"a rollout is running on {endpoint} ({running[0]['name']}): {what} would fight it; "
@@ -250,6 +260,7 @@ def weights_set(
     def action(aws: Aws, deps: Deps) -> None:
         requested = parse_assignments(assignments)
         stack, endpoint_name, state = _context(aws, endpoint)
+        refuse_in_shadow_stage(state, endpoint, "setting weights")
         declared, _ = declared_weights(stack.parameters, state.variants)
         if via is Via.parameters:
             check_names(requested, state.current_weights, endpoint=endpoint_name)
@@ -335,6 +346,7 @@ def weights_record(
 
     def action(aws: Aws, deps: Deps) -> None:
         stack, endpoint_name, state = _context(aws, endpoint)
+        refuse_in_shadow_stage(state, endpoint, "recording weights")
         live = state.current_weights
         if state.status != IN_SERVICE:
             # Updating / SystemUpdating: the weights are mid-change; Failed / OutOfService: not serving.
@@ -450,12 +462,13 @@ def rollout_start(
     def action(aws: Aws, deps: Deps) -> None:
         plan = _plan(plan_file, candidate, baseline, steps, bake_seconds, max_holds, on_hold_limit)
         stack, _, state = _context(aws, endpoint)
+        refuse_in_shadow_stage(state, endpoint, "a rollout")
         try:
             # The Prepare function's own check (it also checks capacity and the execution timeout).
             parse_plan({k: v for k, v in plan.items() if k != "capacity"}, state.current_weights)
         except InvalidPlan as err:
             raise BadInput(f"invalid rollout plan: {err}") from err
-        machine = stack.output("RolloutStateMachineArn")
+        machine = stack.output(ROLLOUT_OUTPUT)
         running = aws.executions(machine, status="RUNNING")
         if running:
             raise BadInput(
@@ -472,10 +485,12 @@ def rollout_start(
     _run(ctx, region, as_json, action)
 
 
-def _executions(aws: Aws, stack: Stack, execution: str | None, *, running_only: bool) -> list[str]:
+def _executions(aws: Aws, stack: Stack, endpoint: str, execution: str | None, *, running_only: bool) -> list[str]:
+    if ROLLOUT_OUTPUT not in stack.outputs:
+        _rollout_machine(aws, stack, endpoint)  # names the shadow stage if that is why
     if execution:
         return [execution]
-    machine = stack.output("RolloutStateMachineArn")
+    machine = stack.output(ROLLOUT_OUTPUT)
     running = aws.executions(machine, status="RUNNING")
     if running or running_only:
         return [e["executionArn"] for e in running]
@@ -496,7 +511,7 @@ def rollout_status(
         stack = aws.stack(endpoint)
         items = [
             progress_json(progress(*aws.execution(arn)))
-            for arn in _executions(aws, stack, execution, running_only=False)
+            for arn in _executions(aws, stack, endpoint, execution, running_only=False)
         ]
         if as_json:
             render.print_json({"endpoint": endpoint, "executions": items})
@@ -521,7 +536,7 @@ def rollout_stop(
 
     def action(aws: Aws, deps: Deps) -> None:
         stack = aws.stack(endpoint)
-        arns = _executions(aws, stack, execution, running_only=True)
+        arns = _executions(aws, stack, endpoint, execution, running_only=True)
         if not arns:
             raise NotFound(f"no rollout is running on {endpoint}")
         for arn in arns:

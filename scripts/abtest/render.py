@@ -57,11 +57,20 @@ def status(console: Console, report: Mapping[str, Any]) -> None:
             live,
             instances,
             observed,
-            Text("DRIFT", style="bold red") if row["drift"] else Text("ok", style="green"),
+            Text("—", style="dim")
+            if report.get("shadow")
+            else Text("DRIFT", style="bold red")
+            if row["drift"]
+            else Text("ok", style="green"),
         )
     console.print(table)
     if traffic["error"]:
         console.print(f"[yellow]traffic unavailable:[/] {traffic['error']}")
+    if report.get("shadow"):
+        console.print(shadow_table(report["shadow"]["variants"]))
+        console.print(f"[bold]{report['shadow']['note']}[/]")
+        print_alarms(console, report["alarms"])
+        return
     if report["drift"]:
         console.print(drift_panel(report))
     if report["orphan_parameters"]:
@@ -75,7 +84,32 @@ def status(console: Console, report: Mapping[str, Any]) -> None:
     else:
         console.print(f"SRM p-value: [bold]{srm['p_value']:.3g}[/] at {srm['at']}")
 
-    alarms = report["alarms"]
+    print_alarms(console, report["alarms"])
+
+    rollout = report["rollout"]
+    if rollout["error"]:
+        console.print(f"Rollout: [yellow]unavailable[/] ({rollout['error']})")
+    elif not rollout["running"]:
+        console.print("Rollout: none running")
+    for item in rollout["running"]:
+        console.print(rollout_line(item))
+
+
+def shadow_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """The shadow variant(s): instances, CurrentWeight and the sampling it implies (hypothesis H1)."""
+    table = Table(title="Shadow", title_justify="left")
+    for column in ("variant", "instances", "weight", "copies of production requests (H1, unverified)"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for row in rows:
+        instances = "—" if row["instances"] is None else str(row["instances"])
+        if row["desired_instances"] not in (None, row["instances"]):
+            instances += f" → {row['desired_instances']}"
+        sampling = "—" if row["sampling_percentage"] is None else f"{row['sampling_percentage']:g} %"
+        table.add_row(row["variant"], instances, f"{row['current_weight']:g}", sampling)
+    return table
+
+
+def print_alarms(console: Console, alarms: Mapping[str, Any]) -> None:
     if alarms["error"]:
         console.print(f"Alarms: [yellow]unavailable[/] ({alarms['error']})")
     elif not alarms["items"]:
@@ -90,14 +124,6 @@ def status(console: Console, report: Mapping[str, Any]) -> None:
                 alarm["name"], alarm["kind"], Text(state, style=ALARM_STYLES.get(state, "dim")), alarm["updated"] or ""
             )
         console.print(alarm_table)
-
-    rollout = report["rollout"]
-    if rollout["error"]:
-        console.print(f"Rollout: [yellow]unavailable[/] ({rollout['error']})")
-    elif not rollout["running"]:
-        console.print("Rollout: none running")
-    for item in rollout["running"]:
-        console.print(rollout_line(item))
 
 
 def drift_panel(report: Mapping[str, Any]) -> Panel:

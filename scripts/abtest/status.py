@@ -8,7 +8,7 @@ and the rest of the report still stands. Keys are stable; pipelines may read the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from scripts.abtest.aws import Aws, error_code, error_message
 from scripts.abtest.errors import AbtestError
 from scripts.abtest.progress import progress
+from scripts.abtest.shadow import NOTE as SHADOW_NOTE
+from scripts.abtest.shadow import in_shadow_stage, shadow_rows
 from scripts.abtest.weights import LiveVariant, declared_weights, variant_rows
 
 TRAFFIC_WINDOW = timedelta(hours=1)
@@ -60,6 +62,10 @@ def gather(aws: Aws, endpoint: str, now: datetime) -> dict[str, Any]:
         traffic, {"window_minutes": int(TRAFFIC_WINDOW.total_seconds() // 60), "invocations": None}
     )
     rows = variant_rows(live, declared, invocations)
+    shadow = in_shadow_stage(state)
+    if shadow:
+        # No weight parameter on a shadow stack: nothing is declared, so nothing can drift.
+        rows = [replace(row, drift=False) for row in rows]
 
     def alarms() -> dict[str, Any]:
         items = aws.alarm_states(aws.alarm_names(stack.stack_id))
@@ -89,8 +95,11 @@ def gather(aws: Aws, endpoint: str, now: datetime) -> dict[str, Any]:
         "orphan_parameters": orphans,
         "traffic": traffic_section,
         "alarms": _section(alarms, {"items": []}),
-        "srm": _section(srm, {"p_value": None, "at": None}),
-        "rollout": _section(rollout, {"running": []}),
+        # Beside a shadow the stack has no sample-ratio check and no rollout state machine: both are
+        # skipped (not errors), and "shadow" says why.
+        "srm": {"p_value": None, "at": None, "error": None} if shadow else _section(srm, {"p_value": None, "at": None}),
+        "rollout": {"running": [], "error": None} if shadow else _section(rollout, {"running": []}),
+        "shadow": {"variants": shadow_rows(state), "note": SHADOW_NOTE} if shadow else None,
     }
 
 

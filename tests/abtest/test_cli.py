@@ -61,11 +61,13 @@ def test_status_json_keys_are_stable(deployed):
         "endpoint_status",
         "orphan_parameters",
         "rollout",
+        "shadow",
         "srm",
         "stack",
         "traffic",
         "variants",
     ]
+    assert report["shadow"] is None  # an A/B endpoint (tests/abtest/test_shadow.py: the shadow stage)
     assert sorted(report["variants"][0]) == [
         "declared_share",
         "declared_weight",

@@ -9,7 +9,7 @@ import pytest
 
 from constructs_lib.dashboard import is_gpu_instance
 from constructs_lib.metric_catalog import CATALOG, INSTANCE_NAMESPACE, PROJECT_NAMESPACE, SAGEMAKER_NAMESPACE
-from tests.conftest import read_config
+from tests.conftest import SHADOW_CONFIG, read_config
 from tests.stacks.test_ab_test_stack import joined_text
 from tests.synth import only_template
 
@@ -245,3 +245,13 @@ def test_alarm_thresholds_are_drawn_on_the_graphs_their_alarms_watch(widgets):
         (line,) = titled(widgets, title)["properties"]["annotations"]["horizontal"]
         assert line["value"] == value and "threshold" in line["label"], title
     assert "annotations" not in titled(widgets, "OverheadLatency")["properties"]
+
+
+def test_a_shadow_endpoint_has_no_traffic_share_widget_and_its_row_fills_the_grid():
+    # One production variant always has 100 % of the traffic: observed vs declared says nothing.
+    layout = dashboard_body(read_config(SHADOW_CONFIG))["widgets"]
+    titles = [w.get("properties", {}).get("title", "") for w in layout]
+    assert not [t for t in titles if t.startswith("Traffic share")]
+    invocations = titled(layout, "Invocations per variant")
+    row = [w for w in layout if w["y"] == invocations["y"]]
+    assert sum(w["width"] for w in row) == 24

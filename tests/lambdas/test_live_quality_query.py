@@ -364,3 +364,38 @@ def test_file_names_order_as_strings_when_the_last_label_is_chosen(good):
     superseded = _samples(result, "label_duplicate_superseded")
     assert sorted(superseded) == [("B.jsonl", 1, "good-1"), ("labels.jsonl", 1, "good-1")]
     assert all(isinstance(s.source_file, str) for s in result.issue_samples)
+
+
+def test_a_shadows_copies_of_production_ids_leave_productions_counts_whole(tmp_path):
+    # The shadow receives copies of production's requests, assumed under the same InferenceId (Q4,
+    # UNVERIFIED). Live quality reads the production variants only (the Glue projection, VARIANTS;
+    # here bind_folders' variants): production's counts are those of its own captures.
+    production = random_requests(11, {"Current": 500})
+    copied = [
+        Request("Candidate", r.inference_id, 1 - r.score, r.label, r.inference_time, r.label_time)
+        for r in production[::5]  # 20 % of production's ids
+    ]
+    write_capture(tmp_path / "capture", production + copied)
+    write_labels(tmp_path / "gt", production)
+    alone = tmp_path / "alone"
+    write_capture(alone / "capture", production)
+    write_labels(alone / "gt", production)
+    expected = run(alone).overall("Current")
+
+    result = parse_rows(run_on_folders(tmp_path / "capture", tmp_path / "gt", WINDOW, threads=1, variants=["Current"]))
+    stats = result.overall("Current")
+    assert stats is not None and expected is not None
+    assert (
+        (stats.captured, stats.labelled)
+        == (expected.captured, expected.labelled)
+        == (
+            500,
+            sum(r.label is not None for r in production),
+        )
+    )
+    assert stats.roc_auc == expected.roc_auc
+    assert result.variants() == ["Current"]
+    assert not [key for key in result.issue_counts if key[0] == "capture_duplicate_id"]
+    # Read beside production, every copied id is a duplicate: production loses its sampled share.
+    mixed = run(tmp_path).overall("Current")
+    assert mixed is not None and mixed.captured == 400

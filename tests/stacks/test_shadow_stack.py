@@ -142,3 +142,33 @@ def test_a_deployment_beside_a_shadow_warns_and_its_rollback_alarms_watch_produc
     assert len(rollback) == 2  # error rate and p99 of the production variant; none on the shadow
     deploy_alarms = {lid: r for lid, r in of_type(t, "AWS::CloudWatch::Alarm").items() if "Deployment" in lid}
     assert deploy_alarms and not [lid for lid, r in deploy_alarms.items() if '"Candidate"' in json.dumps(r)]
+
+
+def test_live_quality_reads_and_reports_the_production_variant_only():
+    # A shadow's copies of production's ids, read beside production, would be counted as captured twice
+    # and production would lose the sampled share of its requests (capture_duplicate_id).
+    tables = of_type(template(), "AWS::Glue::Table")
+    (capture,) = [
+        r["Properties"]["TableInput"]
+        for r in tables.values()
+        if "projection.variant.values" in r["Properties"]["TableInput"].get("Parameters", {})
+    ]
+    assert capture["Parameters"]["projection.variant.values"] == "Current"
+    publish = [
+        r["Properties"]["Environment"]["Variables"]
+        for r in of_type(template(), "AWS::Lambda::Function").values()
+        if "VARIANTS" in r["Properties"].get("Environment", {}).get("Variables", {})
+    ]
+    assert publish
+    assert [json.loads(variables["VARIANTS"]) for variables in publish] == [["Current"]] * len(publish)
+
+
+def test_synth_says_the_production_variants_initial_weight_is_ignored_beside_a_shadow():
+    data = read_config(SHADOW_CONFIG)
+    data["endpoints"][0]["variants"][0]["initial_weight"] = 3
+    stack = AbTestStack(App(), "S", spec=parse_config(data, "shadow.json").endpoints[0])
+    infos = [str(m.entry.data) for m in Annotations.from_stack(stack).find_info("*", Match.any_value())]
+    assert any("Production variant Current: initial_weight 3 is ignored beside a shadow" in i for i in infos)
+    assert any(f"fixed at {SHADOW_PRODUCTION_WEIGHT:g}" in i for i in infos)
+    config = only(Template.from_stack(stack).to_json(), "AWS::SageMaker::EndpointConfig")
+    assert config["ProductionVariants"][0]["InitialVariantWeight"] == SHADOW_PRODUCTION_WEIGHT
