@@ -8,6 +8,7 @@ call not queued: a test that queues no UpdateEndpointWeightsAndCapacities proves
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 import set_weights.handler as set_weights
-from endpoint_weights.endpoint import ShadowWeightNotTaken, converge, describe
+from endpoint_weights.endpoint import ShadowWeightNotTaken, converge, describe, require_shadow_weights
 from endpoint_weights.validation import InvalidRequest
 from evaluate.aws_io import variant_lister
 from tests.lambdas.conftest import ENDPOINT, REGION, LambdaContext
@@ -167,7 +168,7 @@ def test_a_shadow_that_kept_another_weight_fails_the_resource_naming_both_weight
     client, stubber = stubbed
     expect_describe(stubber, described(shadows={"Candidate": 0.5}))
     with pytest.raises(ShadowWeightNotTaken) as failed:
-        is_complete(shadow_event("0.2"), None, client=client)
+        require_shadow_weights(describe(client, ENDPOINT), {"Candidate": 0.2})
     message = str(failed.value)
     for part in (
         f"endpoint {ENDPOINT}",
@@ -183,7 +184,20 @@ def test_a_declared_shadow_missing_from_describe_endpoint_fails_the_resource(stu
     client, stubber = stubbed
     expect_describe(stubber, described(shadows={}))
     with pytest.raises(ShadowWeightNotTaken, match=f"endpoint {ENDPOINT} .* lists no shadow variant Candidate"):
-        is_complete(shadow_event(), None, client=client)
+        require_shadow_weights(describe(client, ENDPOINT), {"Candidate": 0.2})
+
+
+def test_the_custom_resource_warns_and_completes_when_the_shadow_shows_another_weight(stubbed, caplog):
+    """Warned, not failed: what DescribeEndpoint reports as a shadow's CurrentWeight is unverified (Q2), and
+    failing would also fail the stack's rollback if SageMaker merely reports it differently."""
+    client, stubber = stubbed
+    expect_describe(stubber, described(shadows={"Candidate": 0.5}))
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    with caplog.at_level(logging.WARNING), Stubber(cloudwatch) as metrics:
+        metrics.add_response("put_metric_data", {})
+        result = is_complete(shadow_event("0.2"), None, client=client, cloudwatch=cloudwatch)
+    assert result["IsComplete"] is True
+    assert "shadow variant Candidate has CurrentWeight 0.5" in caplog.text
 
 
 def test_the_shadow_check_waits_for_the_production_weight(stubbed):
