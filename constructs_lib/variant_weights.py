@@ -7,6 +7,11 @@ weights. The resource's properties decide when CloudFormation calls it again:
 * ``Weights`` changes whenever a weight parameter does;
 * ``EndpointConfigName`` changes whenever the endpoint config is replaced, so the parameter
   weights are re-applied after every blue/green update (see :mod:`constructs_lib.ab_endpoint`).
+
+Beside a shadow, ``ShadowWeights`` carries the shadow's weight as the endpoint config writes it; the handler
+only checks it against DescribeEndpoint (a shadow's weight is never set in place) and fails when SageMaker
+kept another one (lambdas/endpoint_weights/endpoint.py ``require_shadow_weights``). Without a shadow the
+property is absent, so such templates are unchanged.
 """
 
 from __future__ import annotations
@@ -138,14 +143,23 @@ class VariantWeights(Construct):
             service_token=self.provider.service_token,
             resource_type="Custom::VariantWeights",
             service_timeout=SERVICE_TIMEOUT,
-            properties={
-                "EndpointName": endpoint.endpoint_name,
-                "EndpointConfigName": endpoint.endpoint_config_name,
-                "Weights": dict(weights),
-            },
+            properties=self._properties(endpoint, weights),
         )
         self._acknowledge_framework_findings()
         self._warn_if_a_deployment_may_outlast_the_waiter(endpoint)
+
+    @staticmethod
+    def _properties(endpoint: AbEndpoint, weights: Mapping[str, float]) -> dict[str, object]:
+        properties: dict[str, object] = {
+            "EndpointName": endpoint.endpoint_name,
+            "EndpointConfigName": endpoint.endpoint_config_name,
+            "Weights": dict(weights),
+        }
+        shadow = endpoint.shadow_variant_name
+        if shadow is not None:
+            # The same number the endpoint config's InitialVariantWeight gets (AbEndpoint.shadow_weight).
+            properties["ShadowWeights"] = {shadow: endpoint.shadow_weight}
+        return properties
 
     def _warn_if_a_deployment_may_outlast_the_waiter(self, endpoint: AbEndpoint) -> None:
         """The custom resource waits for the endpoint at most TOTAL_TIMEOUT. CloudFormation calls it once the

@@ -8,6 +8,7 @@ call not queued: a test that queues no UpdateEndpointWeightsAndCapacities proves
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +17,12 @@ import pytest
 from botocore.stub import Stubber
 
 import set_weights.handler as set_weights
-from endpoint_weights.endpoint import converge, describe
+from endpoint_weights.endpoint import ShadowWeightNotTaken, converge, describe, require_shadow_weights
 from endpoint_weights.validation import InvalidRequest
 from evaluate.aws_io import variant_lister
 from tests.lambdas.conftest import ENDPOINT, REGION, LambdaContext
+from tests.lambdas.test_weights_provider import cfn_event
+from weights_provider.handler import is_complete, on_event
 
 CONFIG = "AbEndpointConfig-Shadow01"
 WHEN = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -38,17 +41,23 @@ def summary(name: str, weight: float) -> dict[str, Any]:
     }
 
 
-def described(production_weight: float = PRODUCTION_WEIGHT, status: str = "InService") -> dict[str, Any]:
-    return {
+def described(
+    production_weight: float = PRODUCTION_WEIGHT, status: str = "InService", shadows: dict[str, float] | None = None
+) -> dict[str, Any]:
+    shadows = {"Candidate": SHADOW_WEIGHT} if shadows is None else shadows
+    answer: dict[str, Any] = {
         "EndpointName": ENDPOINT,
         "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{ENDPOINT}",
         "EndpointConfigName": CONFIG,
         "ProductionVariants": [summary("Current", production_weight)],
-        "ShadowProductionVariants": [summary("Candidate", SHADOW_WEIGHT)],
+        "ShadowProductionVariants": [summary(name, weight) for name, weight in shadows.items()],
         "EndpointStatus": status,
         "CreationTime": WHEN,
         "LastModifiedTime": WHEN,
     }
+    if not shadows:
+        del answer["ShadowProductionVariants"]  # DescribeEndpoint leaves the list out without a shadow
+    return answer
 
 
 @pytest.fixture
@@ -128,3 +137,77 @@ def test_the_evaluation_targets_production_variants_only(stubbed):
     client, stubber = stubbed
     expect_describe(stubber, described())
     assert list(variant_lister(client)(ENDPOINT)) == ["Current"]
+
+
+# The weights custom resource checks the shadow's weight (the ShadowWeights property, a string as CloudFormation
+# sends it) once the production weight is in place; it never sets it. No UpdateEndpointWeightsAndCapacities
+# is queued in these tests, so the Stubber fails on any such call.
+
+
+def shadow_event(shadow_weight: str = "0.2") -> dict[str, Any]:
+    """An Update on the same config (no serving-since marker to write), with the shadow's declared weight."""
+    event = cfn_event("Update", {"Current": "1.0"}, old_weights={"Current": "1.0"}, config_name=CONFIG)
+    event["ResourceProperties"]["ShadowWeights"] = {"Candidate": shadow_weight}
+    event["OldResourceProperties"]["ShadowWeights"] = {"Candidate": shadow_weight}
+    return event
+
+
+def test_the_custom_resource_completes_when_the_shadow_shows_the_configs_weight(stubbed):
+    client, stubber = stubbed
+    expect_describe(stubber, described(shadows={"Candidate": SHADOW_WEIGHT + 1e-9}))  # within the tolerance
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    with Stubber(cloudwatch) as metrics:
+        metrics.add_response("put_metric_data", {})
+        result = is_complete(shadow_event(), None, client=client, cloudwatch=cloudwatch)
+    assert result["IsComplete"] is True
+
+
+def test_a_shadow_that_kept_another_weight_fails_the_resource_naming_both_weights(stubbed):
+    """The sampling went 50 % -> 20 % (a new config, a fleet swap), but SageMaker shows the old weight: had it
+    retained the shadow's properties (undocumented), the change would have done nothing, silently."""
+    client, stubber = stubbed
+    expect_describe(stubber, described(shadows={"Candidate": 0.5}))
+    with pytest.raises(ShadowWeightNotTaken) as failed:
+        require_shadow_weights(describe(client, ENDPOINT), {"Candidate": 0.2})
+    message = str(failed.value)
+    for part in (
+        f"endpoint {ENDPOINT}",
+        "shadow variant Candidate has CurrentWeight 0.5",
+        f"endpoint config {CONFIG} sets 0.2",
+        "SageMaker did not take the shadow's weight from the new endpoint config",
+        "retains shadow variant properties is undocumented",
+    ):
+        assert part in message
+
+
+def test_a_declared_shadow_missing_from_describe_endpoint_fails_the_resource(stubbed):
+    client, stubber = stubbed
+    expect_describe(stubber, described(shadows={}))
+    with pytest.raises(ShadowWeightNotTaken, match=f"endpoint {ENDPOINT} .* lists no shadow variant Candidate"):
+        require_shadow_weights(describe(client, ENDPOINT), {"Candidate": 0.2})
+
+
+def test_the_custom_resource_warns_and_completes_when_the_shadow_shows_another_weight(stubbed, caplog):
+    """Warned, not failed: what DescribeEndpoint reports as a shadow's CurrentWeight is unverified (Q2), and
+    failing would also fail the stack's rollback if SageMaker merely reports it differently."""
+    client, stubber = stubbed
+    expect_describe(stubber, described(shadows={"Candidate": 0.5}))
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    with caplog.at_level(logging.WARNING), Stubber(cloudwatch) as metrics:
+        metrics.add_response("put_metric_data", {})
+        result = is_complete(shadow_event("0.2"), None, client=client, cloudwatch=cloudwatch)
+    assert result["IsComplete"] is True
+    assert "shadow variant Candidate has CurrentWeight 0.5" in caplog.text
+
+
+def test_the_shadow_check_waits_for_the_production_weight(stubbed):
+    """The shadow is checked only once the production weights are in place: before that the poll says not yet."""
+    client, stubber = stubbed
+    expect_describe(stubber, described(status="Updating", shadows={"Candidate": 0.5}))
+    assert is_complete(shadow_event(), None, client=client) == {"IsComplete": False}
+
+
+def test_a_malformed_shadow_weight_fails_on_event_before_any_call(stubbed):
+    client, _ = stubbed
+    with pytest.raises(InvalidRequest, match="weight of Candidate: must be a number"):
+        on_event(shadow_event("twenty"), None, client=client)

@@ -99,6 +99,17 @@ def test_no_weight_parameter_and_the_custom_resource_holds_the_production_weight
     assert weights == {"Current": SHADOW_PRODUCTION_WEIGHT}
 
 
+def test_the_custom_resource_gets_the_shadows_weight_to_check_and_only_beside_a_shadow():
+    """The same number as the shadow's InitialVariantWeight; the handler compares it with DescribeEndpoint."""
+    resource = only(template(), "Custom::VariantWeights")
+    assert resource["ShadowWeights"] == {
+        "Candidate": shadow_sampling().shadow_weight(SAMPLING, SHADOW_PRODUCTION_WEIGHT)
+    }
+    (shadow,) = only(template(), "AWS::SageMaker::EndpointConfig")["ShadowProductionVariants"]
+    assert resource["ShadowWeights"]["Candidate"] == shadow["InitialVariantWeight"]
+    assert "ShadowWeights" not in only(default_template(), "Custom::VariantWeights")
+
+
 def test_no_rollout_and_no_sample_ratio_check():
     ids = list(template()["Resources"])
     assert not [lid for lid in ids if lid.startswith(("Rollout", "SampleRatioCheck"))]
