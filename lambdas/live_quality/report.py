@@ -371,22 +371,20 @@ def _window_start_text(window: Mapping[str, Any]) -> str:
 
 
 def _metric_line(label: str, m: Mapping[str, Any]) -> str:
-    left_out = f", {m['days_left_out']} left out" if m["days_left_out"] else ""
-    return (
-        f"- {label}: {_fmt(m['value_a'])} vs {_fmt(m['value_b'])} over the window; within inference days "
-        f"({m['days_used']} days{left_out}) difference {_fmt(m['difference'])} "
-        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence), "
-        f"p = {m['p_value']:.3g}, Holm-adjusted {m['p_value_adjusted']:.3g}."
-    )
+    return f"{_difference_text(label, m)}, p = {m['p_value']:.3g}, Holm-adjusted {m['p_value_adjusted']:.3g}."
 
 
 def _descriptive_line(label: str, m: Mapping[str, Any]) -> str:
+    return f"{_difference_text(label, m)}; descriptive, {m['note']}."
+
+
+def _difference_text(label: str, m: Mapping[str, Any]) -> str:
+    """A metric's values, its within-day difference and interval: what tested and descriptive lines share."""
     left_out = f", {m['days_left_out']} left out" if m["days_left_out"] else ""
     return (
         f"- {label}: {_fmt(m['value_a'])} vs {_fmt(m['value_b'])} over the window; within inference days "
         f"({m['days_used']} days{left_out}) difference {_fmt(m['difference'])} "
-        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence); "
-        f"descriptive, {m['note']}."
+        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence)"
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -93,3 +94,17 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Any, Any]]:
+    """A SageMaker client under botocore's Stubber, with every queued answer consumed by the test's end."""
+    client = boto3.client("sagemaker", region_name=REGION)
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def expect_describe(stubber: Stubber, answer: dict[str, Any]) -> None:
+    """Queue DescribeEndpoint's ``answer`` for the tests' endpoint."""
+    stubber.add_response("describe_endpoint", answer, {"EndpointName": ENDPOINT})

@@ -143,16 +143,20 @@ def test_the_same_config_statuses_are_documented_as_changing_no_endpoint_config(
     )
 
 
+# DescribeEndpointConfig's answer for EndpointConfig-old.
+_OLD_CONFIG = {
+    "EndpointConfigName": "EndpointConfig-old",
+    "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint-config/endpointconfig-old",
+    "ProductionVariants": [{"VariantName": "Variant1", "ModelName": "m"}],
+    "CreationTime": datetime(2026, 10, 1, tzinfo=UTC),
+}
+
+
 def _config_and_tags(stub: Stubber) -> None:
     """DescribeEndpointConfig and ListTags as SageMaker answers them for EndpointConfig-old, without a marker."""
     stub.add_response(
         "describe_endpoint_config",
-        {
-            "EndpointConfigName": "EndpointConfig-old",
-            "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint-config/endpointconfig-old",
-            "ProductionVariants": [{"VariantName": "Variant1", "ModelName": "m"}],
-            "CreationTime": datetime(2026, 10, 1, tzinfo=UTC),
-        },
+        _OLD_CONFIG,
         {"EndpointConfigName": "EndpointConfig-old"},
     )
     stub.add_response("list_tags", {"Tags": []})
@@ -225,12 +229,7 @@ def test_a_marker_that_cannot_be_read_fails_the_plan() -> None:
     client, stub = _stubbed()
     stub.add_response(
         "describe_endpoint_config",
-        {
-            "EndpointConfigName": "EndpointConfig-old",
-            "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint-config/endpointconfig-old",
-            "ProductionVariants": [{"VariantName": "Variant1", "ModelName": "m"}],
-            "CreationTime": datetime(2026, 10, 1, tzinfo=UTC),
-        },
+        _OLD_CONFIG,
     )
     stub.add_client_error("list_tags", service_error_code="AccessDeniedException", http_status_code=400)
     with stub, pytest.raises(ClientError, match="AccessDenied"):

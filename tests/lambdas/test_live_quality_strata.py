@@ -95,9 +95,9 @@ def _request(variant: str, hour: int, k: int, accurate: bool) -> Request:
     return Request(variant, f"{variant}-{hour:02d}-{k:03d}", score, label, when, when + timedelta(hours=1))
 
 
-def test_identical_models_with_a_split_changed_at_14_00_name_no_winner(tmp_path):
-    # The candidate starts at 14:00 (0 -> 50 %); mornings are easy, afternoons hard, for both models.
-    # Within the day the baseline had the easy morning: 88 % vs 60 % right. Within hours: equal.
+def _split_changed_at_14_00(tmp_path):
+    """Identical models; the candidate starts at 14:00 (0 -> 50 %); mornings easy, afternoons hard for both:
+    the query's result on the local engine, and its window."""
     requests = [_request("Variant1", h, k, accurate=True) for h in range(14) for k in range(50)]
     requests += [
         _request(v, h, k, accurate=False) for v in ("Variant1", "Variant2") for h in range(14, 24) for k in range(30)
@@ -106,6 +106,13 @@ def test_identical_models_with_a_split_changed_at_14_00_name_no_winner(tmp_path)
     write_labels(tmp_path / "gt", requests)
     window = QueryWindow(ENDPOINT, "2026/11/01/00", "2026/11/02/00", "2026/11/03/00")
     result = parse_rows(run_on_folders(tmp_path / "capture", tmp_path / "gt", window, threads=1))
+    return result, window
+
+
+def test_identical_models_with_a_split_changed_at_14_00_name_no_winner(tmp_path):
+    # The candidate starts at 14:00 (0 -> 50 %); mornings are easy, afternoons hard, for both models.
+    # Within the day the baseline had the easy morning: 88 % vs 60 % right. Within hours: equal.
+    result, window = _split_changed_at_14_00(tmp_path)
     assert [s.period for s in result.days("Variant2")] == ["2026/11/01"]
     assert [s.period for s in result.hours("Variant2")] == [f"2026/11/01/{h}" for h in range(14, 24)]
     assert sum(s.captured for s in result.hours("Variant1")) == result.days("Variant1")[0].captured == 1000
@@ -122,14 +129,7 @@ def test_identical_models_with_a_split_changed_at_14_00_name_no_winner(tmp_path)
 
 def test_the_same_data_within_whole_days_name_a_false_winner(tmp_path, monkeypatch):
     # What the hours prevent: with day strata only, the baseline had the easy morning (88 % vs 60 %).
-    requests = [_request("Variant1", h, k, accurate=True) for h in range(14) for k in range(50)]
-    requests += [
-        _request(v, h, k, accurate=False) for v in ("Variant1", "Variant2") for h in range(14, 24) for k in range(30)
-    ]
-    write_capture(tmp_path / "capture", requests)
-    write_labels(tmp_path / "gt", requests)
-    window = QueryWindow(ENDPOINT, "2026/11/01/00", "2026/11/02/00", "2026/11/03/00")
-    result = parse_rows(run_on_folders(tmp_path / "capture", tmp_path / "gt", window, threads=1))
+    result, window = _split_changed_at_14_00(tmp_path)
     monkeypatch.setattr("live_quality.report.split_changed_days", lambda captured: set())
     (comparison,) = build_report(result, window, ["Variant1", "Variant2"])["comparisons"]
     assert comparison["verdict"]["winner"] == "Variant1"

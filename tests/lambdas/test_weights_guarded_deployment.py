@@ -20,7 +20,7 @@ import pytest
 from botocore.stub import Stubber
 
 from endpoint_weights.endpoint import BUSY_STATUSES, ConfigurationRolledBack, describe
-from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint, live_weights
+from tests.lambdas.conftest import ENDPOINT, REGION, create_endpoint, expect_describe, live_weights
 from tests.lambdas.test_weights_provider import cfn_event, run_to_completion
 from weights_provider import handler
 from weights_provider.handler import is_complete, on_event
@@ -80,18 +80,6 @@ def described(
             ],
         }
     return answer
-
-
-@pytest.fixture
-def stubbed() -> Any:
-    client = boto3.client("sagemaker", region_name=REGION)
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
-def expect_describe(stubber: Stubber, answer: dict[str, Any]) -> None:
-    stubber.add_response("describe_endpoint", answer, {"EndpointName": ENDPOINT})
 
 
 ARN = f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{ENDPOINT}"

@@ -20,7 +20,7 @@ import set_weights.handler as set_weights
 from endpoint_weights.endpoint import ShadowWeightNotTaken, converge, describe, require_shadow_weights
 from endpoint_weights.validation import InvalidRequest
 from evaluate.aws_io import variant_lister
-from tests.lambdas.conftest import ENDPOINT, REGION, LambdaContext
+from tests.lambdas.conftest import ENDPOINT, REGION, LambdaContext, expect_describe
 from tests.lambdas.test_weights_provider import cfn_event
 from weights_provider.handler import is_complete, on_event
 
@@ -58,18 +58,6 @@ def described(
     if not shadows:
         del answer["ShadowProductionVariants"]  # DescribeEndpoint leaves the list out without a shadow
     return answer
-
-
-@pytest.fixture
-def stubbed() -> Any:
-    client = boto3.client("sagemaker", region_name=REGION)
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
-def expect_describe(stubber: Stubber, answer: dict[str, Any]) -> None:
-    stubber.add_response("describe_endpoint", answer, {"EndpointName": ENDPOINT})
 
 
 def test_the_shadow_is_read_apart_from_the_production_variants(stubbed):
