@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from endpoint_weights.endpoint import describe
 from evaluate.errors import InvalidEvaluation
 from evaluate.report import to_markdown
-from evaluate.runner import LiveVariants
+from evaluate.variants import LiveVariants
 
 LOG = logging.getLogger(__name__)
 MAX_TEST_SET_BYTES = 256 * 1024 * 1024  # read whole into memory: refuse what cannot fit

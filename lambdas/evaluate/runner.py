@@ -21,6 +21,7 @@ from evaluate.errors import InvalidEvaluation  # re-exported: callers import it 
 from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles, roc_curve
 from evaluate.paired_tests import AucDifference, AucNotTestable, delong_test, mcnemar_exact, paired_bootstrap_auc
 from evaluate.scoring import VariantScores, score_variant
+from evaluate.variants import LiveVariants  # re-exported: callers import it from here too
 from evaluate.verdicts import CandidateTests, family_size, verdicts_against_baseline
 
 LOG = logging.getLogger(__name__)
@@ -199,15 +200,6 @@ def load_dataset(text: str, request: EvaluationRequest) -> Dataset:
             label_name=dataset.label_name,
         )
     return dataset
-
-
-@dataclass(frozen=True)
-class LiveVariants:
-    """The endpoint's variants as DescribeEndpoint lists them: production variants (in its order) and,
-    apart, shadow variants (``ShadowProductionVariants``; default none)."""
-
-    production: tuple[str, ...]
-    shadows: tuple[str, ...] = ()
 
 
 def choose_variants(live: LiveVariants, requested: Sequence[str] | None, endpoint_name: str) -> list[str]:
