@@ -28,7 +28,9 @@ found and evaluated
    image's ECR repository (auth token, layers), the model data in S3, the data-capture bucket
    and the data-capture key;
 8. S3 server access logging → the log bucket: ``logging.s3.amazonaws.com`` ``s3:PutObject`` with
-   the source bucket as ``aws:SourceArn``, against the log bucket's policy.
+   the source bucket as ``aws:SourceArn``, against the log bucket's policy;
+9. SageMaker → each auto-rollback alarm of a guarded deployment (``deployment`` with
+   ``auto_rollback``): ``cloudwatch:DescribeAlarms`` through the execution role.
 
 And no resource policy that a service relies on has only Deny statements.
 
@@ -130,6 +132,11 @@ def _has_shadow(finder: FlowFinder) -> bool:
     return any("ShadowProductionVariants" in r["Properties"] for r in configs)
 
 
+def _has_rollback_alarms(finder: FlowFinder) -> bool:
+    endpoints = finder.t.of_type("AWS::SageMaker::Endpoint").values()
+    return any("AutoRollbackConfiguration" in r["Properties"].get("DeploymentConfig", {}) for r in endpoints)
+
+
 def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
     """The finder really sees the stack: a flow kind that vanished would pass the test above vacuously."""
     for stack, finder in finders.items():
@@ -162,6 +169,8 @@ def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
         }
         if _has_shadow(finder):
             expected -= ROLLOUT_AND_SRM_KINDS
+        if _has_rollback_alarms(finder):
+            expected.add("SageMaker → rollback alarm")
         assert expected <= kinds, f"{stack}: missing {sorted(expected - kinds)}"
 
 
