@@ -32,7 +32,7 @@ from rollout.decision import judge as judge_history
 from rollout.observe import alarms_in_alarm, history
 from rollout.plan import InvalidPlan, TaskTimes, parse_plan, required_instances, step_weights
 from rollout.settle import END_SETTLE_GRACE_SECONDS, ENDED, ended_deliberately, settle
-from rollout.traffic_check import TRAFFIC_WINDOW, refusal
+from rollout.traffic_check import TRAFFIC_WINDOW_MINUTES, refusal, traffic_window
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -69,9 +69,9 @@ def _capacity_setting(raw: Mapping[str, Any]) -> float | None:
 
 
 def _traffic_per_minute(cloudwatch: Any, endpoint: str, variants: list[str], now: datetime) -> float:
-    """The pool's (``variants``') Invocations a minute over the :data:`TRAFFIC_WINDOW` before ``now``."""
-    counts = invocations_per_variant(cloudwatch, endpoint, variants, now - TRAFFIC_WINDOW, now)
-    return sum(counts.values()) / (TRAFFIC_WINDOW.total_seconds() / 60)
+    """The pool's (``variants``') Invocations a minute over ``rollout.traffic_check.traffic_window``."""
+    counts = invocations_per_variant(cloudwatch, endpoint, variants, *traffic_window(now))
+    return sum(counts.values()) / TRAFFIC_WINDOW_MINUTES
 
 
 def capacity_for_step(

@@ -9,7 +9,8 @@ such a plan before the first weight changes; ``abtest rollout start``, ``scripts
 and ``benchmarks/judge_scenarios.py`` run this same function.
 
 The estimate is the pool's (candidate and baselines together, the traffic the steps divide)
-``Invocations`` per minute over the :data:`TRAFFIC_WINDOW` before the start, times the step's share.
+``Invocations`` per minute over :func:`traffic_window` (the 15 whole minutes that end
+``rollout.observe.SETTLE_MINUTES`` before the start), times the step's share.
 It is an expected value with no margin: traffic that falls during the rollout can still run a step
 into the hold limit, and a plan that just fits reaches ``min_requests`` by the last look only
 about half the time. The check only refuses plans that cannot work at today's traffic.
@@ -23,14 +24,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from rollout.observe import PERIOD_SECONDS, SETTLE_MINUTES, SWITCH_MINUTES
+from rollout.observe import PERIOD_SECONDS, SETTLE_MINUTES, SWITCH_MINUTES, floor_minute
 from rollout.plan import RolloutPlan
 
-# The window Prepare reads the pool's Invocations over, for this check and for capacity sizing.
+# How long a window Prepare reads the pool's Invocations over, for this check and for capacity sizing.
 TRAFFIC_WINDOW = timedelta(minutes=15)
 TRAFFIC_WINDOW_MINUTES = int(TRAFFIC_WINDOW.total_seconds()) // PERIOD_SECONDS
+
+
+def traffic_window(now: datetime) -> tuple[datetime, datetime]:
+    """(start, end) of the :data:`TRAFFIC_WINDOW` whose Invocations estimate the traffic: whole
+    minutes ending ``SETTLE_MINUTES`` before ``now``. The newest minutes may not be complete in
+    CloudWatch yet, which the judge leaves them out for (``rollout.observe``); counted here, they
+    would read low and refuse plans that fit."""
+    end = floor_minute(now) - timedelta(minutes=SETTLE_MINUTES)
+    return end - TRAFFIC_WINDOW, end
+
+
 _UNREAD_MINUTES = SETTLE_MINUTES + SWITCH_MINUTES
 # Products like 13.9 * 36 can land a hair below a whole number; that is not a request fewer.
 _DECIMALS = 9
@@ -104,18 +116,19 @@ def refusal(plan: RolloutPlan, pool_requests_per_minute: float) -> str | None:
             return None
         return (
             f"no traffic to estimate from: {plan.candidate} and {', '.join(plan.baselines)} had no Invocations in "
-            f"the last {TRAFFIC_WINDOW_MINUTES} minutes, so whether each step can reach judge.min_requests "
-            f"({plan.judge.min_requests}) is unknown and every step may hold until the hold limit; start once "
-            "traffic flows, or set allow_without_traffic_estimate to true if it is about to arrive"
+            f"{TRAFFIC_WINDOW_MINUTES} settled minutes before the start, so whether each step can reach "
+            f"judge.min_requests ({plan.judge.min_requests}) is unknown and every step may hold until the hold "
+            "limit; start once traffic flows, or set allow_without_traffic_estimate to true if it is about to arrive"
         )
     shortfall = first_shortfall(plan, pool_requests_per_minute)
     if shortfall is None:
         return None
     baked = bake_minutes(plan.bake_seconds, plan.max_holds)
     return (
-        f"step {shortfall.step} ({shortfall.share:g} %) cannot gather judge.min_requests: at the last "
-        f"{TRAFFIC_WINDOW_MINUTES} minutes' {shortfall.pool_requests_per_minute:,.1f} requests a minute "
-        f"(candidate and baselines), the candidate would get about {shortfall.requests_per_minute:,.1f} a minute, "
+        f"step {shortfall.step} ({shortfall.share:g} %) cannot gather judge.min_requests: at "
+        f"{shortfall.pool_requests_per_minute:,.1f} requests a minute (candidate and baselines, over the "
+        f"{TRAFFIC_WINDOW_MINUTES} settled minutes before the start), the candidate would get about "
+        f"{shortfall.requests_per_minute:,.1f} a minute, "
         f"{shortfall.min_requests} needed, but the judge reads at most {shortfall.minutes} minute(s) of a step "
         f"(bake_seconds {plan.bake_seconds} × (max_holds {plan.max_holds} + 1) = {baked} minute(s), less "
         f"{SETTLE_MINUTES} not yet settled and {SWITCH_MINUTES} of the weight switch): it would hold until the "

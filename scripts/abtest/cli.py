@@ -24,7 +24,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from endpoint_weights.endpoint import IN_SERVICE, EndpointState
 from evaluate.runner import InvalidEvaluation, parse_request
 from rollout.plan import InvalidPlan, RolloutPlan, parse_plan
-from rollout.traffic_check import TRAFFIC_WINDOW, TRAFFIC_WINDOW_MINUTES, refusal
+from rollout.traffic_check import TRAFFIC_WINDOW_MINUTES, refusal, traffic_window
 from scripts.abtest import render
 from scripts.abtest.aws import Aws, Clients, Stack, make_clients
 from scripts.abtest.errors import AbtestError, BadInput, NotFound, OperationFailed
@@ -490,7 +490,7 @@ def rollout_start(
 def _refuse_without_traffic(aws: Aws, endpoint_name: str, plan: RolloutPlan, now: datetime) -> None:
     """The Prepare function's start check (``rollout.traffic_check``), with the same window and
     function, so a plan that could only end at the hold limit is refused here with exit 2."""
-    counts = aws.invocations(endpoint_name, [plan.candidate, *plan.baselines], now - TRAFFIC_WINDOW, now)
+    counts = aws.invocations(endpoint_name, [plan.candidate, *plan.baselines], *traffic_window(now))
     reason = refusal(plan, sum(counts.values()) / TRAFFIC_WINDOW_MINUTES)
     if reason is not None:
         raise BadInput(f"not enough traffic for this plan: {reason}")

@@ -719,11 +719,13 @@ def test_a_lost_end_that_cannot_be_restored_keeps_the_lock_and_refuses(sagemaker
 # --- the start check: enough traffic for the plan ----------------------------------------------
 
 START_NOW = datetime(2026, 12, 3, 9, 0, 30, tzinfo=UTC)
+WINDOW_START, WINDOW_END = datetime(2026, 12, 3, 8, 42, tzinfo=UTC), datetime(2026, 12, 3, 8, 57, tzinfo=UTC)
 
 
 def cloudwatch_with_traffic(invocations: dict[str, float]) -> tuple[Any, Stubber]:
     """A CloudWatch client that answers Prepare's one GetMetricData: each variant's Invocations Sum
-    over the 15 minutes before :data:`START_NOW` in one 900 s period (empty for a variant without data)."""
+    over the 15 whole minutes that end 3 (not yet settled) before :data:`START_NOW`, in one 900 s
+    period (empty for a variant without data)."""
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     stubber = Stubber(cloudwatch)
     queries = []
@@ -741,10 +743,10 @@ def cloudwatch_with_traffic(invocations: dict[str, float]) -> tuple[Any, Stubber
                 "ReturnData": True,
             }
         )
-        stamps = [START_NOW - timedelta(minutes=15)] if total else []
+        stamps = [WINDOW_START] if total else []
         values = [total] if total else []
         results.append({"Id": f"v{index}", "Timestamps": stamps, "Values": values, "StatusCode": "Complete"})
-    expected = {"MetricDataQueries": queries, "StartTime": START_NOW - timedelta(minutes=15), "EndTime": START_NOW}
+    expected = {"MetricDataQueries": queries, "StartTime": WINDOW_START, "EndTime": WINDOW_END}
     stubber.add_response("get_metric_data", {"MetricDataResults": results}, expected)
     return cloudwatch, stubber
 

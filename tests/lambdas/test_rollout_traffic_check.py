@@ -10,7 +10,7 @@ import pytest
 
 from rollout.observe import history
 from rollout.plan import parse_plan
-from rollout.traffic_check import first_shortfall, readable_minutes, refusal
+from rollout.traffic_check import first_shortfall, readable_minutes, refusal, traffic_window
 
 LIVE = {"Variant1": 1.0, "Variant2": 1.0}
 
@@ -67,7 +67,7 @@ def test_the_refusal_names_the_step_the_numbers_and_the_ways_out():
     assert reason is not None
     for part in (
         "step 1 (1 %)",
-        "last 15 minutes' 1,000.0 requests a minute",
+        "at 1,000.0 requests a minute (candidate and baselines, over the 15 settled minutes before the start)",
         "about 10.0 a minute, 500 needed",
         "at most 36 minute(s)",
         "bake_seconds 600 × (max_holds 3 + 1) = 40 minute(s), less 3 not yet settled and 1 of the weight switch",
@@ -136,3 +136,8 @@ def test_the_judges_history_has_at_least_that_many_minutes_of_the_step_at_its_la
     assert of_the_step >= expected
     if applied_second:
         assert of_the_step == expected
+
+
+def test_the_traffic_window_is_the_15_settled_whole_minutes_before_the_start():
+    start, end = traffic_window(datetime(2026, 12, 3, 9, 0, 30, tzinfo=UTC))
+    assert (start, end) == (datetime(2026, 12, 3, 8, 42, tzinfo=UTC), datetime(2026, 12, 3, 8, 57, tzinfo=UTC))
