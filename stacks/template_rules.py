@@ -1,15 +1,14 @@
-"""CDK's own CloudFormation template rules (the built-in "CloudFormation Validate" plugin), as errors.
+"""CDK's own CloudFormation template rules (the "CloudFormation Validate" plugin), as errors, on every synth.
 
-By default every App creates this plugin with CDK's default Rego rules, which are GameLift rules only
-(``gamelift-fleet.rego`` in aws-cdk-lib 2.275: AWS::GameLift::Fleet, Alias and Build). This app never
-declares a GameLift resource, yet compiling those rules into the validation engine costs about 0.8 s
-of CPU on every synth (measured; see docs/benchmarks.md, "Cold synth"). So the app registers the plugin
-itself without the default Rego rules: the engine's schema and template rules (property names and
-types, enums, references, logical IDs used twice) run exactly as before.
-tests/stacks/test_template_rules.py fails when a CDK upgrade ships a default rule this leaves out.
+CDK registers this plugin by itself, but builds its validation engine (a WebAssembly module with the
+resource schemas and CDK's default Rego rules) only when synth starts, after every construct exists.
+Built then, it cost the default app about 2 s more CPU than built before the constructs (1.9–2.5 s,
+measured interleaved at load 11–14; docs/benchmarks.md, "Cold synth"). Why it is slower late is
+UNVERIFIED (V8 collecting a larger heap while the module is instantiated is the likely reason).
+So the app builds the same plugin itself, with the same rules, before it declares any construct.
 
-An explicitly registered plugin also runs under ``cdk synth --no-validation`` / ``CDK_VALIDATION=false``,
-which only switch off the auto-registered one: like the cdk-nag gate, the rules run on every synth.
+Registered explicitly, the plugin also runs under ``cdk synth --no-validation`` / ``CDK_VALIDATION=false``
+(which only switch off the auto-registered one): like the cdk-nag gate, the rules run on every synth.
 """
 
 from __future__ import annotations
@@ -25,9 +24,9 @@ VALIDATE_TEMPLATES = "@aws-cdk/core:validateAgainstDefaultRules"
 
 @functools.cache
 def template_rules_plugin() -> CloudFormationValidatePlugin:
-    """One plugin per process, shared by every App (as CDK shares its default one): building the
-    engine is the expensive part, and tests synthesize many apps."""
-    return CloudFormationValidatePlugin(include_default_rules=False)
+    """One plugin per process, shared by every App as CDK shares its own (tests synthesize many apps),
+    with CDK's default rules (the default ``include_default_rules=True``)."""
+    return CloudFormationValidatePlugin()
 
 
 def add_template_rules(app: App) -> None:
