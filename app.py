@@ -19,9 +19,9 @@ from constructs_lib.config import AppConfig, ConfigError, load_config
 from constructs_lib.config.partitions import check_pinned_references
 from stacks.ab_test_stack import AbTestStack
 from stacks.compliance import add_compliance_checks
+from stacks.template_rules import add_template_rules
 
 DEFAULT_CONFIG = "config/default.json"
-VALIDATE_TEMPLATES = "@aws-cdk/core:validateAgainstDefaultRules"
 
 
 def build_app(config: AppConfig, app: App | None = None, *, env: Environment | None = None) -> App:
@@ -30,9 +30,8 @@ def build_app(config: AppConfig, app: App | None = None, *, env: Environment | N
     ``env`` pins every stack's account and region (default: environment-agnostic stacks).
     """
     app = app or App()
-    # CDK's own CloudFormation rules (a logical ID used twice, say) fail synth instead of warning, also
-    # when app.py runs without the CLI and so without cdk.json's context.
-    app.node.set_context(VALIDATE_TEMPLATES, True)
+    # CDK's own CloudFormation rules (a logical ID used twice, say) fail synth instead of warning.
+    add_template_rules(app)
     add_compliance_checks(app)
     for endpoint in config.endpoints:
         stack = AbTestStack(
