@@ -90,7 +90,8 @@ keyed AS (
                 THEN 'inferenceId'
         END AS paired_by,
         CASE WHEN side = 'production' THEN production_inference_copies ELSE shadow_inference_copies END
-            AS own_inference_copies
+            AS own_inference_copies,
+        CASE WHEN paired_by_event_id THEN event_id ELSE inference_id END AS pair_key
     FROM by_inference_id
 ),
 pairs AS (
@@ -108,10 +109,8 @@ pairs AS (
             || COALESCE(s.output_content_type, '(none)') || '; shadow line ' || CAST(s.source_file AS VARCHAR)
             || ':' || CAST(s.line_number AS VARCHAR) AS content_types
     FROM keyed AS p
-    JOIN keyed AS s
-        ON s.paired_by = p.paired_by
-        AND ((p.paired_by = 'eventId' AND s.event_id = p.event_id)
-            OR (p.paired_by = 'inferenceId' AND s.inference_id = p.inference_id))
+    -- One equality per key column (an OR of two key comparisons would not be a hash join).
+    JOIN keyed AS s ON s.paired_by = p.paired_by AND s.pair_key = p.pair_key
     WHERE p.side = 'production' AND s.side = 'shadow'
 ),
 issue_lines AS (
