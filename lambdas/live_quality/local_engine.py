@@ -68,11 +68,12 @@ def _lines_sql(files: Sequence[Path], path_pattern: str, path_columns: Sequence[
 def bind_folders(
     con: duckdb.DuckDBPyConnection,
     capture_root: Path,
-    label_root: Path,
+    label_root: Path | None,
     *,
     variants: Sequence[str] | None = None,
 ) -> None:
-    """Create the query's input relations ``capture_lines`` and ``label_lines`` over the two folders.
+    """Create the query's input relations ``capture_lines`` and ``label_lines`` over the two folders
+    (``label_root`` None: no labels, for a query that reads captures only).
 
     ``variants`` (default: every variant folder) keeps the captures of those variants only, as the
     Glue table's projection does on AWS (the production variants: a shadow's copies of production's
@@ -83,7 +84,7 @@ def bind_folders(
         for path in Path(capture_root).glob("*/*/*/*/*/*/*.jsonl")
         if variants is None or path.relative_to(Path(capture_root)).parts[1] in variants
     )
-    labels = sorted(Path(label_root).glob("*/*/*/*/*.jsonl"))
+    labels = sorted(Path(label_root).glob("*/*/*/*/*.jsonl")) if label_root is not None else []
     if captures:
         con.execute(f"""
             CREATE OR REPLACE TEMP VIEW capture_lines AS
