@@ -17,17 +17,17 @@ or 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
 from live_quality.local_engine import run_on_folders
 from live_quality.query import QueryWindow
 from live_quality.report import build_report, to_markdown
 from live_quality.results import parse_rows
+from scripts.report_files import write_run_reports
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,14 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    run = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = args.report_dir / args.endpoint / run
-    base.mkdir(parents=True, exist_ok=True)
-    (base / "report.json").write_text(json.dumps(report, indent=2))
-    markdown = to_markdown(report)
-    (base / "report.md").write_text(markdown)
-    print(markdown)
-    print(f"reports: {base / 'report.json'}, {base / 'report.md'}")
+    write_run_reports(args.report_dir, args.endpoint, "report", report, to_markdown(report))
     return 0
 
 

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from statistics import NormalDist
 from typing import Any
 
+from live_quality.report import fmt_value
 from live_quality.results import ISSUES as LIVE_ISSUES
 
 CONFIDENCE = 0.95
@@ -205,14 +206,6 @@ def build_agreement_report(
     return report
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
 def to_markdown(report: Mapping[str, Any]) -> str:
     """The report for people: pairs and unpaired per side, the observed sampling, agreement, the 2x2 table,
     score differences, input issues with files and lines."""
@@ -264,8 +257,8 @@ def to_markdown(report: Mapping[str, Any]) -> str:
             f"| production negative | {table['production_negative']['shadow_positive']} "
             f"| {table['production_negative']['shadow_negative']} |",
             "",
-            f"|production score − shadow score|: mean {_fmt(diff['mean'])}, median {_fmt(diff['median'])}, "
-            f"p95 {_fmt(diff['p95'])}. Pairs whose content types differ: {agreement['content_type_mismatch']}.",
+            f"|production score − shadow score|: mean {fmt_value(diff['mean'])}, median {fmt_value(diff['median'])}, "
+            f"p95 {fmt_value(diff['p95'])}. Pairs whose content types differ: {agreement['content_type_mismatch']}.",
         ]
         for key, section in report["agreement_by_key"].items():
             lines.append(f"- paired by {key}: {section['pairs']} pairs, agreement {100 * section['agreement']:.2f} %")

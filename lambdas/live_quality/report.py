@@ -311,7 +311,8 @@ def metrics_to_publish(variants: Mapping[str, Mapping[str, Any]]) -> dict[str, d
     return out
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
+def fmt_value(value: Any, digits: int = 4) -> str:
+    """A report number as Markdown shows it: n/a for None, floats to `digits` places."""
     if value is None:
         return "n/a"
     if isinstance(value, float):
@@ -382,9 +383,9 @@ def _difference_text(label: str, m: Mapping[str, Any]) -> str:
     """A metric's values, its within-day difference and interval: what tested and descriptive lines share."""
     left_out = f", {m['days_left_out']} left out" if m["days_left_out"] else ""
     return (
-        f"- {label}: {_fmt(m['value_a'])} vs {_fmt(m['value_b'])} over the window; within inference days "
-        f"({m['days_used']} days{left_out}) difference {_fmt(m['difference'])} "
-        f"[{_fmt(m['ci_low'])}, {_fmt(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence)"
+        f"- {label}: {fmt_value(m['value_a'])} vs {fmt_value(m['value_b'])} over the window; within inference days "
+        f"({m['days_used']} days{left_out}) difference {fmt_value(m['difference'])} "
+        f"[{fmt_value(m['ci_low'])}, {fmt_value(m['ci_high'])}] ({m['interval_confidence']:.2%} confidence sequence)"
     )
 
 
@@ -445,15 +446,16 @@ def to_markdown(report: Mapping[str, Any]) -> str:
         "| captured | " + " | ".join(str(variants[n]["captured"]) for n in names) + " |",
         "| labelled | " + " | ".join(str(variants[n]["labelled"]) for n in names) + " |",
         "| label coverage (of requests with an InferenceId) | "
-        + " | ".join(_fmt(variants[n].get("label_coverage")) for n in names)
+        + " | ".join(fmt_value(variants[n].get("label_coverage")) for n in names)
         + " |",
     ]
     for key, label in METRIC_LABELS:  # the offline report's rows, in its order
-        lines.append(f"| {label} | " + " | ".join(_fmt(variants[n].get("metrics", {}).get(key)) for n in names) + " |")
+        values = (fmt_value(variants[n].get("metrics", {}).get(key)) for n in names)
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
     for p in ("p50", "p90"):
         lines.append(
             f"| label delay {p} (hours) | "
-            + " | ".join(_fmt((variants[n].get("label_delay_hours") or {}).get(p), 1) for n in names)
+            + " | ".join(fmt_value((variants[n].get("label_delay_hours") or {}).get(p), 1) for n in names)
             + " |"
         )
     lines.append(
