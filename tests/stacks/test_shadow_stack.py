@@ -193,12 +193,12 @@ def test_the_loaders_scaling_warning_reaches_the_endpoints_stack_at_synth():
     data = read_config(SHADOW_CONFIG)
     data["endpoints"][0]["variants"][0]["autoscaling"] = {
         "min_capacity": 1,
-        "max_capacity": 3,
+        "max_capacity": 10,
         "target_invocations_per_instance": 70,
     }
     app = build_app(parse_config(data, "config/examples/shadow.json"), App(context=CDK_CONTEXT))
     stack = app.node.find_child("AbTest-churn-shadow")
     warnings = [str(m.entry.data) for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())]  # type: ignore[arg-type]
-    (scaling,) = [w for w in warnings if "autoscales up to 3" in w]
+    (scaling,) = [w for w in warnings if "autoscales up to 10" in w]
     assert scaling.startswith('config/examples/shadow.json: endpoint "churn-shadow" > variant "Current" > autoscaling')
     assert "[ack: ab-test:productionScalesBeyondShadow]" in scaling
