@@ -124,7 +124,10 @@ def test_only_the_shadows_own_alarms_watch_it():
     assert alarms
     on_shadow = {lid for lid, r in alarms.items() if '"Candidate"' in json.dumps(r)}
     assert on_shadow and all(
-        lid.startswith(("AlarmsErrorRateShadowCandidate", "AlarmsLatencyShadowCandidate")) for lid in on_shadow
+        lid.startswith(
+            ("AlarmsErrorRateShadowCandidate", "AlarmsLatencyShadowCandidate", "AlarmsNoCopiesShadowCandidate")
+        )
+        for lid in on_shadow
     )
     assert [lid for lid, r in alarms.items() if '"Current"' in json.dumps(r)]
 
