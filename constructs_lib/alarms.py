@@ -13,11 +13,19 @@ ALARM for days (the rollout's settle queue keeps its messages 14 days) is *not* 
 one input stays in ALARM the composite never changes state, and every later incident would page
 nobody. Such an alarm notifies the topic itself (:meth:`EndpointAlarms.notify_directly`).
 
-A shadow variant gets the same two alarms (same thresholds, periods and traffic guard), rolled up into a
-composite of its own, ``ShadowProblem`` (:meth:`EndpointAlarms.add_shadow_composite`), which notifies
-**nobody**: a shadow's answers are discarded, so a failing shadow harms no caller and must not page. It is
-kept out of the endpoint's paging composite and shown on the dashboard (the shadow row and the alarm
-status widget).
+A shadow variant gets the same two alarms (same thresholds and periods), rolled up into a composite of its
+own, ``ShadowProblem`` (:meth:`EndpointAlarms.add_shadow_composite`), which notifies **nobody**: a shadow's
+answers are discarded, so a failing shadow harms no caller and must not page. It is kept out of the endpoint's
+paging composite and shown on the dashboard (the shadow row and the alarm status widget). Three things differ,
+because "OK" must not be read as "judged healthy" before a promotion:
+
+* a period below the traffic guard has **no value** (``IF`` without an else branch) and missing data is
+  *missing*, so a shadow that was not judged shows INSUFFICIENT_DATA, not OK (:func:`shadow_requests_to_judge`
+  says how much production traffic judging takes; synth notes it);
+* its p99 alarm's guard is at least :data:`SHADOW_P99_MIN_INVOCATIONS` requests;
+* a third alarm, "no copies", goes off when production serves enough requests that the shadow should have
+  received copies and its Invocations stay 0 (shadow metrics under another dimension than assumed, Q5; a
+  weight that means no copies, Q1; a dead shadow fleet).
 
 CloudWatch publishes as the service principal ``cloudwatch.amazonaws.com``, which only a resource
 policy can let in: the topic's policy (``enforce_ssl`` writes one, and any topic policy replaces
@@ -30,9 +38,10 @@ alarm's history shows "… is not authorized to perform: SNS:Publish" and nobody
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -45,16 +54,32 @@ from constructs_lib.acknowledge import acknowledge
 from constructs_lib.config.model import MonitoringSpec
 from constructs_lib.metric_catalog import SAGEMAKER_NAMESPACE, metric
 
+# Metric math's IF without its third argument drops the datapoint where the condition is false: "is an empty
+# time series, if [...] scalar3/metric3 is omitted from the expression" (Using IF expressions,
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html#using-IF-expressions);
+# scripts/metric_math.py simulates it and tests/test_metric_math.py pins it. With TreatMissingData "missing" an
+# alarm whose evaluation range holds no datapoint at all is INSUFFICIENT_DATA ("Configuring how CloudWatch alarms
+# treat missing data", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+UNJUDGED_AS_ZERO = ", 0"  # production: a quiet period reads 0, never breaching (and the alarm OK)
+UNJUDGED_AS_NO_VALUE = ""  # the shadow: a quiet period has no datapoint (and the alarm INSUFFICIENT_DATA)
+
 
 def error_rate(
-    endpoint_name: str, variant: str, period: Duration, min_invocations: int, endpoint_config_name: str | None = None
+    endpoint_name: str,
+    variant: str,
+    period: Duration,
+    min_invocations: int,
+    endpoint_config_name: str | None = None,
+    *,
+    below_guard: str = UNJUDGED_AS_ZERO,
 ) -> cw.MathExpression:
     """5XX responses as a percentage of invocations; 0 in periods below the traffic guard.
 
-    ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's."""
+    ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's.
+    ``below_guard``: :data:`UNJUDGED_AS_NO_VALUE` drops those periods instead (the shadow's alarms)."""
     fleet = endpoint_config_name
     return cw.MathExpression(
-        expression=f"IF(invocations >= {min_invocations}, 100 * errors / invocations, 0)",
+        expression=f"IF(invocations >= {min_invocations}, 100 * errors / invocations{below_guard})",
         using_metrics={
             "invocations": metric(
                 SAGEMAKER_NAMESPACE,
@@ -77,14 +102,21 @@ def error_rate(
 
 
 def p99_latency_ms(
-    endpoint_name: str, variant: str, period: Duration, min_invocations: int, endpoint_config_name: str | None = None
+    endpoint_name: str,
+    variant: str,
+    period: Duration,
+    min_invocations: int,
+    endpoint_config_name: str | None = None,
+    *,
+    below_guard: str = UNJUDGED_AS_ZERO,
 ) -> cw.MathExpression:
     """p99 ModelLatency in milliseconds (SageMaker reports microseconds); 0 below the traffic guard.
 
-    ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's."""
+    ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's.
+    ``below_guard``: :data:`UNJUDGED_AS_NO_VALUE` drops those periods instead (the shadow's alarms)."""
     fleet = endpoint_config_name
     return cw.MathExpression(
-        expression=f"IF(invocations >= {min_invocations}, latency / 1000, 0)",
+        expression=f"IF(invocations >= {min_invocations}, latency / 1000{below_guard})",
         using_metrics={
             "invocations": metric(
                 SAGEMAKER_NAMESPACE,
@@ -107,13 +139,59 @@ def p99_latency_ms(
     )
 
 
+# The p99 of a period with 20 requests is its largest one: one slow request fires the alarm, and a shadow, judged at
+# the guard's edge for days, would flap. From 100 requests the p99 lies between the two largest (a single outlier
+# no longer decides it). Production keeps its configured guard (its alarms page and are tuned by their owners).
+SHADOW_P99_MIN_INVOCATIONS = 100
+
+
+def shadow_p99_guard(min_invocations: int) -> int:
+    """The shadow's p99 alarm judges only periods with at least this many shadow requests."""
+    return max(min_invocations, SHADOW_P99_MIN_INVOCATIONS)
+
+
+def shadow_requests_to_judge(shadow_requests: int, sampling_percentage: int) -> int:
+    """Production requests per period that give the shadow ``shadow_requests`` copies on average:
+    ``ceil(shadow_requests × 100 / sampling_percentage)``. Below it a shadow alarm guarded by ``shadow_requests``
+    mostly judges nothing. The share copied is ``sampling_percentage`` under hypothesis H1 (UNVERIFIED, README
+    "Shadow stage", Q1)."""
+    return math.ceil(shadow_requests * 100 / sampling_percentage)
+
+
+def shadow_copies(
+    endpoint_name: str, production: str, shadow: str, period: Duration, production_requests: int
+) -> cw.MathExpression:
+    """The shadow's Invocations (0 when it has none) in periods where production served at least
+    ``production_requests``; no value in the others (they say nothing about copies).
+
+    ``FILL(shadowinv, 0)``: a shadow that receives nothing publishes nothing, and the missing value must read 0.
+    FILL replaces missing values ("Fills the missing values of a time series", FILL in the functions table of
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html); the IF keeps only the
+    periods where production has a datapoint at or above the bar, so a minute not yet published by production
+    gives no value rather than a filled 0."""
+    return cw.MathExpression(
+        expression=f"IF(productioninv >= {production_requests}, FILL(shadowinv, 0))",
+        using_metrics={
+            "productioninv": metric(
+                SAGEMAKER_NAMESPACE, "Invocations", endpoint_name=endpoint_name, variant_name=production
+            ),
+            "shadowinv": metric(SAGEMAKER_NAMESPACE, "Invocations", endpoint_name=endpoint_name, variant_name=shadow),
+        },
+        label=f"{shadow} Invocations while {production} serves at least {production_requests}",
+        period=period,
+    )
+
+
 class EndpointAlarms(Construct):
     """Variant alarms, their composite, and an encrypted SNS topic with optional e-mail subscriptions.
 
     :param endpoint_name: the endpoint's name (a token is fine).
     :param variant_names: one pair of alarms per production variant, rolled up into the paging composite.
-    :param shadow_variant_name: the shadow variant, which gets the same pair in :attr:`shadow_alarms`, rolled up
-        into a composite that notifies nobody (:meth:`add_shadow_composite`). Default None: no shadow alarms.
+    :param shadow_variant_name: the shadow variant, which gets the pair (judging only periods with enough of its
+        own requests) and a "no copies" alarm in :attr:`shadow_alarms`, rolled up into a composite that notifies
+        nobody (:meth:`add_shadow_composite`). Default None: no shadow alarms.
+    :param shadow_sampling_percentage: the shadow's ``sampling_percentage``; required with a shadow (the production
+        traffic the shadow's alarms need to judge follows from it).
     :param monitoring: thresholds, periods, traffic guard and e-mail addresses.
     :param key: encrypts the topic. A key this stack creates gets the statement that lets the
         notifying alarms use it; an imported key must already allow that in its own policy.
@@ -129,6 +207,7 @@ class EndpointAlarms(Construct):
         monitoring: MonitoringSpec,
         key: kms.IKey,
         shadow_variant_name: str | None = None,
+        shadow_sampling_percentage: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._key = key
@@ -145,54 +224,106 @@ class EndpointAlarms(Construct):
             self.error_rate_alarms[variant], self.latency_alarms[variant] = self._variant_pair(
                 endpoint_name, variant, variant
             )
-        # The shadow's pair: its ids are prefixed, so a reader of the template sees which alarms are the shadow's.
+        # The shadow's alarms: their ids are prefixed, so a reader of the template sees which alarms are the shadow's.
         self.shadow_alarms: list[cw.Alarm] = []
         self.shadow_composite: cw.CompositeAlarm | None = None
         if shadow_variant_name is not None:
-            self.shadow_alarms = list(
-                self._variant_pair(
-                    endpoint_name,
-                    shadow_variant_name,
-                    f"Shadow{shadow_variant_name}",
-                    who=f"shadow variant {shadow_variant_name} (answers nobody; does not page)",
-                )
-            )
+            if shadow_sampling_percentage is None or len(variant_names) != 1:
+                raise ValueError("a shadow needs its sampling_percentage and exactly one production variant")
+            self._add_shadow_alarms(endpoint_name, variant_names[0], shadow_variant_name, shadow_sampling_percentage)
 
     def _variant_pair(
-        self, endpoint_name: str, variant: str, id_suffix: str, *, who: str | None = None
+        self, endpoint_name: str, variant: str, id_suffix: str, *, who: str | None = None, shadow: bool = False
     ) -> tuple[cw.Alarm, cw.Alarm]:
-        """The 5XX-rate and p99-latency alarms of one variant (production or shadow): one rule for both."""
+        """The 5XX-rate and p99-latency alarms of one variant (production or shadow): one rule for both.
+
+        ``shadow``: periods below the guard have no value and missing data is missing (module docstring), and the
+        p99 alarm's guard is :func:`shadow_p99_guard`."""
         monitoring = self._monitoring
         period = Duration.seconds(monitoring.period_seconds)
         guard = monitoring.min_invocations
+        latency_guard = shadow_p99_guard(guard) if shadow else guard
+        below_guard = UNJUDGED_AS_NO_VALUE if shadow else UNJUDGED_AS_ZERO
+        missing = cw.TreatMissingData.MISSING if shadow else cw.TreatMissingData.NOT_BREACHING
         who = who or variant
         return (
             self._above(
                 f"ErrorRate{id_suffix}",
-                error_rate(endpoint_name, variant, period, guard),
+                error_rate(endpoint_name, variant, period, guard, below_guard=below_guard),
                 monitoring.error_rate_percent,
                 f"{who}: 5XX responses above {monitoring.error_rate_percent:g} % of invocations",
+                guard=guard,
+                missing=missing,
             ),
             self._above(
                 f"Latency{id_suffix}",
-                p99_latency_ms(endpoint_name, variant, period, guard),
+                p99_latency_ms(endpoint_name, variant, period, latency_guard, below_guard=below_guard),
                 monitoring.p99_latency_ms,
                 f"{who}: p99 ModelLatency above {monitoring.p99_latency_ms:g} ms",
+                guard=latency_guard,
+                missing=missing,
             ),
         )
 
-    def _above(self, alarm_id: str, expression: cw.MathExpression, threshold: float, what: str) -> cw.Alarm:
-        """An alarm when ``expression`` is above ``threshold`` in enough periods; idle is not breaching."""
+    def _above(
+        self,
+        alarm_id: str,
+        expression: cw.MathExpression,
+        threshold: float,
+        what: str,
+        *,
+        guard: int,
+        missing: cw.TreatMissingData,
+    ) -> cw.Alarm:
+        """An alarm when ``expression`` is above ``threshold`` in enough periods, judged in periods with at least
+        ``guard`` requests; ``missing`` says what a period without a value is (idle is not breaching)."""
         monitoring = self._monitoring
         return expression.create_alarm(
             self,
             alarm_id,
-            alarm_description=f"{what} (periods with at least {monitoring.min_invocations} requests)",
+            alarm_description=f"{what} (periods with at least {guard} requests)",
             threshold=threshold,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=monitoring.evaluation_periods,
             datapoints_to_alarm=monitoring.datapoints_to_alarm,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=missing,
+        )
+
+    def _add_shadow_alarms(self, endpoint_name: str, production: str, shadow: str, sampling_percentage: int) -> None:
+        """The shadow's pair, its "no copies" alarm, and a synth note on the traffic they need to judge."""
+        monitoring = self._monitoring
+        who = f"shadow variant {shadow} (answers nobody; does not page)"
+        self.shadow_alarms = list(self._variant_pair(endpoint_name, shadow, f"Shadow{shadow}", who=who, shadow=True))
+        # Production traffic at which the shadow should get min_invocations copies per period: with that many
+        # expected, a period with none is not chance (Poisson: e^-min_invocations), so every period of the window
+        # at 0 means the copies do not arrive, or arrive under other dimensions. All evaluation periods must
+        # breach, so one period where production's datapoint was published before the shadow's cannot fire it.
+        # Its window is the configured one, which the loader holds to CloudWatch's limits (config/alarm_limits.py).
+        bar = shadow_requests_to_judge(monitoring.min_invocations, sampling_percentage)
+        period = Duration.seconds(monitoring.period_seconds)
+        self.shadow_alarms.append(
+            shadow_copies(endpoint_name, production, shadow, period, bar).create_alarm(
+                self,
+                f"NoCopiesShadow{shadow}",
+                alarm_description=f"{who}: no copies. Production {production} served at least {bar} requests in "
+                f"each of {monitoring.evaluation_periods} periods of {monitoring.period_seconds} s, enough for "
+                f"{monitoring.min_invocations} copies per period at {sampling_percentage} %, and the shadow's "
+                "Invocations stayed 0. Either its metrics carry other dimensions than EndpointName + VariantName "
+                '(Q5), its weight means no copies (Q1), or its fleet does not take them; README "Shadow stage".',
+                threshold=1,
+                comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                evaluation_periods=monitoring.evaluation_periods,
+                datapoints_to_alarm=monitoring.evaluation_periods,
+                treat_missing_data=cw.TreatMissingData.MISSING,
+            )
+        )
+        latency_bar = shadow_requests_to_judge(shadow_p99_guard(monitoring.min_invocations), sampling_percentage)
+        Annotations.of(self).add_info(
+            f"Shadow variant {shadow}'s alarms judge only periods with enough of its own requests: its 5XX rate and "
+            f"'no copies' alarms from about {bar} production requests per period of {monitoring.period_seconds} s "
+            f"(min_invocations {monitoring.min_invocations} × 100 / sampling_percentage {sampling_percentage}), its "
+            f"p99 alarm from about {latency_bar} ({shadow_p99_guard(monitoring.min_invocations)} shadow requests). "
+            "Below that they show INSUFFICIENT_DATA (not judged), not OK."
         )
 
     @property
@@ -259,8 +390,10 @@ class EndpointAlarms(Construct):
             composite_alarm_name=f"{Stack.of(self).stack_name}-{self.node.id}-ShadowProblem",
             alarm_rule=cw.AlarmRule.any_of(*self.shadow_alarms),
             alarm_description="The shadow variant's 5XX rate or p99 latency is above the production variants' "
-            "thresholds. No user is affected (a shadow's answers are discarded) and nobody is paged: look at the "
-            "dashboard's shadow row before promoting it.",
+            "thresholds, or it receives no copies of production's requests. No user is affected (a shadow's answers "
+            "are discarded) and nobody is paged: look at the dashboard's shadow row before promoting it. OK here only "
+            "says that none of its alarms is in ALARM: an alarm in INSUFFICIENT_DATA has judged nothing (too little "
+            "traffic for it).",
         )
         return self.shadow_composite
 

@@ -10,7 +10,9 @@ dashboard that starts using a new function is not drawn wrongly in silence.
 Semantics from "Using math expressions with CloudWatch metrics"
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html):
 ``FILL(m, REPEAT)`` fills a missing value with the most recent real value before it (leading gaps
-stay empty); ``IF`` takes the second argument where the condition is non-zero.
+stay empty); ``IF`` takes the second argument where the condition is non-zero, and without a third
+argument gives no value where it is zero ("is dropped, if the corresponding data point of metric1 is
+FALSE and [...] metric3 is omitted from the expression", section "Using IF expressions").
 """
 
 from __future__ import annotations

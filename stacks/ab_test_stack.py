@@ -70,6 +70,9 @@ class AbTestStack(Stack):
             # Production variants page; a failing shadow answers nobody: its alarms are to be seen, not paged on.
             variant_names=endpoint.variant_names,
             shadow_variant_name=endpoint.shadow_variant_name,
+            shadow_sampling_percentage=spec.shadow_variant.shadow.sampling_percentage
+            if spec.shadow_variant is not None and spec.shadow_variant.shadow is not None
+            else None,
             monitoring=spec.monitoring,
             key=key,
         )

@@ -31,6 +31,25 @@ def test_the_dashboards_expressions() -> None:
     )
 
 
+def test_if_without_an_else_branch_drops_the_points_where_the_condition_is_false() -> None:
+    """ "Using IF expressions" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html
+    #using-IF-expressions): IF(metric1, scalar2, metric3) "is dropped, if the corresponding data point of metric1 is
+    FALSE and [...] metric3 is omitted from the expression"; the page's example, metric1 = [1, 1, 0, 0, -] and
+    scalar2 = 5, without metric3. The shadow's alarms rely on it (constructs_lib/alarms.py): a period below the
+    traffic guard has no value, so an alarm that judged nothing is INSUFFICIENT_DATA, not OK."""
+    metric1 = np.array([1.0, 1.0, 0.0, 0.0, nan])
+    close(evaluate("IF(metric1, 5)", {"metric1": metric1}, 5), [5.0, 5.0, nan, nan, nan])
+    metric3 = np.array([0.0, 0.0, 20.0, nan, 20.0])
+    close(evaluate("IF(metric1, 5, metric3)", {"metric1": metric1, "metric3": metric3}, 5), [5.0, 5.0, 20.0, nan, nan])
+    invocations, errors = np.array([19.0, 20.0, nan]), np.array([1.0, 2.0, nan])
+    close(
+        evaluate(
+            "IF(invocations >= 20, 100 * errors / invocations)", {"invocations": invocations, "errors": errors}, 3
+        ),
+        [nan, 10.0, nan],
+    )
+
+
 def test_fill_repeat_carries_the_last_value_forward_but_not_backward() -> None:
     close(fill_repeat(np.array([nan, 1.0, nan, nan, 3.0, nan])), [nan, 1.0, 1.0, 1.0, 3.0, 3.0])
     w = {"w0": np.array([nan, 25.0, nan]), "w1": np.array([nan, 75.0, nan])}

@@ -1,7 +1,9 @@
 """The InvokeEndpoint stub on an endpoint with a shadow variant (scripts/stub_shadow.py): callers get the
 production variant's answer; the sampled share of requests is copied to the shadow and captured beside the
 production record (same eventId and InferenceId, the shadow's folder and answer). H1 and Q4 are UNVERIFIED
-assumptions (design §5); these tests pin what the stub does under them."""
+assumptions (design §5); these tests pin what the stub does under them. So is the refusal of a ``TargetVariant``
+that names the shadow: AWS documents ``TargetVariant`` for production variants only and says nothing of a shadow's
+name (design F11, UNVERIFIED); refusing it is the stub's assumption, not SageMaker's known behaviour."""
 
 from __future__ import annotations
 
@@ -96,6 +98,7 @@ def test_the_copies_are_reproducible_with_the_seed(tmp_path: Path) -> None:
 
 
 def test_target_variant_naming_the_shadow_is_refused(shadow_stub) -> None:
+    """The stub's assumption (F11, UNVERIFIED): SageMaker may as well ignore the name or answer from production."""
     stub, _ = shadow_stub
     client = runtime(stub)
     with pytest.raises(client.exceptions.ValidationError, match="Candidate is the shadow variant"):

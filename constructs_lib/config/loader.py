@@ -811,8 +811,12 @@ def _warnings(source: str, endpoints: tuple[EndpointSpec, ...]) -> tuple[ConfigW
         message = shadow_limits.scaling_beyond_shadow(production, shadow)
         if message:
             located: list[str] = []
-            where = (f'endpoint "{endpoint.name}"', f'variant "{production.name}"', "autoscaling")
-            Context(source, located, where).error(message, "max_capacity")
+            # Located at the number that sets production's peak: its max_capacity, or its fixed instance count.
+            where: tuple[str, ...] = (f'endpoint "{endpoint.name}"', f'variant "{production.name}"')
+            field = "initial_instance_count"
+            if production.autoscaling:
+                where, field = (*where, "autoscaling"), "max_capacity"
+            Context(source, located, where).error(message, field)
             found.extend(ConfigWarning(endpoint.name, shadow_limits.SCALING_BEYOND_SHADOW, m) for m in located)
     return tuple(found)
 

@@ -78,23 +78,45 @@ def count_problem(shadows: int, productions: int) -> str | None:
 SCALING_BEYOND_SHADOW = "ab-test:productionScalesBeyondShadow"
 
 
+def shadow_instances_needed(production: VariantSpec, sampling_percentage: int) -> int:
+    """Instances the shadow needs to take its copies at production's peak, counted in production's instances:
+    ``ceil(peak × sampling_percentage / 100)``, ``peak`` being production's ``autoscaling.max_capacity``, or its
+    ``initial_instance_count`` when it does not autoscale. It assumes both variants use the same instance type
+    (one shadow instance takes what one production instance takes) and that the shadow receives
+    ``sampling_percentage`` % of production's requests (hypothesis H1, UNVERIFIED)."""
+    peak = production.autoscaling.max_capacity if production.autoscaling else production.initial_instance_count
+    return -(-peak * sampling_percentage // 100)  # ceil, in integers
+
+
 def scaling_beyond_shadow(production: VariantSpec, shadow: VariantSpec) -> str | None:
-    """Why a production variant that autoscales beyond the shadow's fixed instance count deserves a warning, or None.
+    """Why a shadow whose fixed instance count cannot take its share of production's peak deserves a warning, or None.
 
     The shadow receives a copy of a share of *production's* requests (F4: "replicated from the production
     variant"), so its load follows production's traffic, while its own instance count is fixed here (the loader
-    refuses autoscaling on a shadow, UNVERIFIED for shadows). Scaled out, production may send it copies of more
-    requests than its fleet was sized for; its latency and errors then measure the overload, not the model.
+    refuses autoscaling on a shadow, UNVERIFIED for shadows). When production at its peak sends it copies of more
+    requests than its fleet can take (:func:`shadow_instances_needed`), its latency and errors measure the overload,
+    not the model. At 1 % sampling one shadow instance mirrors a production fleet of up to 100.
     """
-    scaling = production.autoscaling
     assert shadow.shadow is not None
-    if scaling is None or scaling.max_capacity <= shadow.initial_instance_count:
+    sampling = shadow.shadow.sampling_percentage
+    needed = shadow_instances_needed(production, sampling)
+    if needed <= shadow.initial_instance_count:
         return None
+    peak = (
+        f"autoscales up to {production.autoscaling.max_capacity} instance(s)"
+        if production.autoscaling
+        else f"runs {production.initial_instance_count} instance(s)"
+    )
+    types = (
+        f"both are {shadow.instance_type}"
+        if shadow.instance_type == production.instance_type
+        else f"here {production.name} is {production.instance_type} and {shadow.name} {shadow.instance_type}: "
+        "compare their capacity yourself"
+    )
     return (
-        f"{production.name} autoscales up to {scaling.max_capacity} instance(s), beyond shadow variant "
-        f"{shadow.name}'s fixed {shadow.initial_instance_count} (a shadow does not autoscale here). The shadow "
-        f"receives copies of {shadow.shadow.sampling_percentage} % of production's requests: scaled out, production "
-        "can take more traffic than the shadow's fleet was sized to mirror, and the shadow's latency and errors then "
-        "measure that load, not the model. Give the shadow instances for production's max_capacity, or read its "
-        "dashboard row with production's instance count in mind."
+        f"{production.name} {peak}; shadow variant {shadow.name} receives copies of {sampling} % of its requests, "
+        f"which take about {needed} instance(s), and has {shadow.initial_instance_count} (a shadow does not "
+        "autoscale here). At production's peak the shadow's latency and errors then measure that overload, not the "
+        f"model. Give the shadow initial_instance_count {needed}, or lower sampling_percentage. The count assumes "
+        f"the same instance type for both ({types})."
     )

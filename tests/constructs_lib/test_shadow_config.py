@@ -163,30 +163,71 @@ def test_quoted_rules_are_still_botocores_words(rule: DocumentedRule):
 # --- warnings: valid, but worth a look --------------------------------------------------------------
 
 
-def scaled(max_capacity: int, shadow_instances: int = 1) -> dict[str, Any]:
+def scaled(max_capacity: int | None, shadow_instances: int = 1, sampling: int = 20, fixed: int = 1) -> dict[str, Any]:
+    """shadow.json with production autoscaling to ``max_capacity`` (None: fixed at ``fixed`` instances)."""
     data = read_config(SHADOW_CONFIG)
     production, shadow = data["endpoints"][0]["variants"]
-    production["autoscaling"] = {"min_capacity": 1, "max_capacity": max_capacity, "target_invocations_per_instance": 70}
+    production["initial_instance_count"] = fixed
+    if max_capacity is not None:
+        production["autoscaling"] = {
+            "min_capacity": 1,
+            "max_capacity": max_capacity,
+            "target_invocations_per_instance": 70,
+        }
     shadow["initial_instance_count"] = shadow_instances
+    shadow["shadow"]["sampling_percentage"] = sampling
     return data
 
 
-def test_production_scaling_beyond_the_shadows_instances_warns_located():
-    (warning,) = parse_config(scaled(4), "config/examples/shadow.json").warnings
+def test_a_shadow_too_small_for_its_share_of_productions_peak_warns_located():
+    """20 % of production's peak of 10 instances takes 2 instances of the same type: the shadow has 1."""
+    (warning,) = parse_config(scaled(10), "config/examples/shadow.json").warnings
     assert warning.endpoint == "churn-shadow" and warning.warning_id == shadow_limits.SCALING_BEYOND_SHADOW
     assert warning.message.startswith(
         'config/examples/shadow.json: endpoint "churn-shadow" > variant "Current" > autoscaling > max_capacity: '
-        "Current autoscales up to 4 instance(s), beyond shadow variant Candidate's fixed 1"
+        "Current autoscales up to 10 instance(s); shadow variant Candidate receives copies of 20 % of its requests, "
+        "which take about 2 instance(s), and has 1"
     )
-    assert "20 %" in warning.message
+    assert "initial_instance_count 2" in warning.message
+    assert "same instance type for both (both are ml.m5.xlarge)" in warning.message
 
 
-@pytest.mark.parametrize(("max_capacity", "shadow_instances"), [(2, 2), (1, 1), (3, 4)])
-def test_no_warning_while_the_shadow_has_as_many_instances_as_production_can_scale_to(max_capacity, shadow_instances):
-    assert parse_config(scaled(max_capacity, shadow_instances), "shadow.json").warnings == ()
+def test_a_fixed_production_fleet_counts_too_and_the_warning_points_at_its_instance_count():
+    """100 % of a production fleet fixed at 4 instances takes 4: a shadow of 1 cannot mirror it."""
+    (warning,) = parse_config(scaled(None, sampling=100, fixed=4), "shadow.json").warnings
+    assert warning.message.startswith(
+        'shadow.json: endpoint "churn-shadow" > variant "Current" > initial_instance_count: Current runs 4 '
+        "instance(s); shadow variant Candidate receives copies of 100 % of its requests, which take about 4"
+    )
 
 
-def test_no_warning_without_autoscaling_or_without_a_shadow(default_config_data):
+def test_the_warning_names_different_instance_types():
+    data = scaled(None, sampling=100, fixed=2)
+    data["endpoints"][0]["variants"][1]["instance_type"] = "ml.c5.2xlarge"
+    (warning,) = parse_config(data, "shadow.json").warnings
+    assert (
+        "here Current is ml.m5.xlarge and Candidate ml.c5.2xlarge: compare their capacity yourself" in warning.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("max_capacity", "shadow_instances", "sampling", "fixed"),
+    [
+        (2, 1, 1, 1),  # 1 % of 2 instances: a fraction of one
+        (3, 1, 20, 1),  # 20 % of 3: 0.6 of one
+        (100, 1, 1, 1),  # 1 % of 100: exactly one
+        (10, 2, 20, 1),  # 20 % of 10: exactly two
+        (None, 4, 100, 4),  # 100 % of a fixed 4: four
+        (4, 4, 100, 1),
+    ],
+)
+def test_no_warning_while_the_shadow_can_take_its_share_of_productions_peak(
+    max_capacity, shadow_instances, sampling, fixed
+):
+    assert parse_config(scaled(max_capacity, shadow_instances, sampling, fixed), "shadow.json").warnings == ()
+
+
+def test_no_warning_for_the_shipped_shadow_config_or_without_a_shadow(default_config_data):
     assert load_config(SHADOW_CONFIG).warnings == ()
     for variant in default_config_data["endpoints"][0]["variants"]:
         variant["autoscaling"] = {"min_capacity": 1, "max_capacity": 8, "target_invocations_per_instance": 70}

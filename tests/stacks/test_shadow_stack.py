@@ -124,7 +124,10 @@ def test_only_the_shadows_own_alarms_watch_it():
     assert alarms
     on_shadow = {lid for lid, r in alarms.items() if '"Candidate"' in json.dumps(r)}
     assert on_shadow and all(
-        lid.startswith(("AlarmsErrorRateShadowCandidate", "AlarmsLatencyShadowCandidate")) for lid in on_shadow
+        lid.startswith(
+            ("AlarmsErrorRateShadowCandidate", "AlarmsLatencyShadowCandidate", "AlarmsNoCopiesShadowCandidate")
+        )
+        for lid in on_shadow
     )
     assert [lid for lid, r in alarms.items() if '"Current"' in json.dumps(r)]
 
@@ -193,12 +196,12 @@ def test_the_loaders_scaling_warning_reaches_the_endpoints_stack_at_synth():
     data = read_config(SHADOW_CONFIG)
     data["endpoints"][0]["variants"][0]["autoscaling"] = {
         "min_capacity": 1,
-        "max_capacity": 3,
+        "max_capacity": 10,
         "target_invocations_per_instance": 70,
     }
     app = build_app(parse_config(data, "config/examples/shadow.json"), App(context=CDK_CONTEXT))
     stack = app.node.find_child("AbTest-churn-shadow")
     warnings = [str(m.entry.data) for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())]  # type: ignore[arg-type]
-    (scaling,) = [w for w in warnings if "autoscales up to 3" in w]
+    (scaling,) = [w for w in warnings if "autoscales up to 10" in w]
     assert scaling.startswith('config/examples/shadow.json: endpoint "churn-shadow" > variant "Current" > autoscaling')
     assert "[ack: ab-test:productionScalesBeyondShadow]" in scaling
