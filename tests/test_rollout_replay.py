@@ -49,7 +49,9 @@ def test_worse_errors_rolls_back_at_the_first_look() -> None:
 def test_slow_candidate_rolls_back() -> None:
     records = run("slow_candidate")
     assert judged(records) == [(1, "rollback", "rollback")]
-    assert "typical p99 ratio 2.50" in records[0]["reasons"][0]
+    # 2.5 × as slow at p99, corrected for the nearest-rank offsets of 100 against 900 requests
+    # (rollout.rank_bias; σ̂ = log 4 / Φ⁻¹(0.99) from p50 = p99 / 4): 2.5 · exp(0.596 · (0.178 - 0.023)).
+    assert "typical p99 ratio 2.74" in records[0]["reasons"][0]
 
 
 def test_alarm_rolls_back_at_the_second_step() -> None:
