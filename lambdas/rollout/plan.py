@@ -85,9 +85,11 @@ class InvalidPlan(ValueError):
 class JudgeSettings:
     """How the judge decides after each bake (see ``rollout.decision.judge``).
 
-    - ``alpha`` (default 0.05): the error-rate and latency tests each keep the chance of ever
-      rolling back a candidate that is no worse below alpha, however many minutes and steps they
-      watch (anytime-valid; ``rollout.concurrent_errors``, ``rollout.concurrent_latency``).
+    - ``alpha`` (default 0.05): the chance that the judge ever rolls back a candidate that is no
+      worse, however many minutes and steps it watches, is at most alpha: the error-rate and the
+      latency test each run at alpha/2 (``rollout.decision.per_test_alpha``; anytime-valid,
+      ``rollout.concurrent_errors``, ``rollout.concurrent_latency``). Exact for the error test
+      with independent errors; under bursts it rests on test B's asymptotics (see the README).
     - ``min_requests`` (default 500): requests the candidate must get *in the current step* before
       the step can be promoted; fewer → hold.
     - ``latency_tolerance`` (default 1.25): the candidate's p99 latency may be at most this multiple of
