@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from aws_cdk import App, Environment
+from aws_cdk import Annotations, App, Environment
 
 from constructs_lib.config import AppConfig, ConfigError, load_config
 from constructs_lib.config.partitions import check_pinned_references
@@ -35,13 +35,17 @@ def build_app(config: AppConfig, app: App | None = None, *, env: Environment | N
     app.node.set_context(VALIDATE_TEMPLATES, True)
     add_compliance_checks(app)
     for endpoint in config.endpoints:
-        AbTestStack(
+        stack = AbTestStack(
             app,
             endpoint.stack_name,
             spec=endpoint,
             env=env,
             description=f"A/B test of {len(endpoint.variants)} model variants on SageMaker endpoint {endpoint.name}",
         )
+        # The loader's warnings name the file, which only the app knows; they go on the endpoint's stack.
+        for warning in config.warnings:
+            if warning.endpoint == endpoint.name:
+                Annotations.of(stack).add_warning_v2(warning.warning_id, warning.message)
     return app
 
 

@@ -55,6 +55,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lambdas")]
 from rollout.decision import judge  # noqa: E402
 from rollout.history import Minute, VariantMinute  # noqa: E402
 from rollout.plan import DEFAULT_BAKE_SECONDS, parse_plan, step_weights  # noqa: E402
+from rollout.traffic_check import refusal  # noqa: E402
 
 ALPHA = 0.05
 POWER = 0.8
@@ -149,7 +150,7 @@ def simulate(s: Scenario, rng: np.random.Generator) -> dict:
     names = ["C", *(f"B{i}" for i in range(s.baselines))]
     live = {"C": 0.0, **{b: 1.0 for b in names[1:]}}
     raw = {"candidate": "C", "baselines": names[1:], "steps": list(s.steps), "max_holds": MAX_HOLDS,
-           "on_hold_limit": "rollback"}  # fmt: skip
+           "on_hold_limit": "rollback", "bake_seconds": 60 * s.bake_minutes}  # fmt: skip
     plan = parse_plan(raw, live)
     history: list[Minute] = []
     total = cand_total = 0
@@ -385,15 +386,28 @@ def _upper(p: float, n: int) -> str:
     return f"{_pct(p)} ± {_pct(_se(p, n))}" if p > 0 else f"0 of {n} (≤ {_pct(1 - 0.05 ** (1 / n))})"
 
 
-def measure(runs: int = 2000, power_runs: int | None = None, seed: int = SEED) -> dict:
+def start_refused(s: Scenario) -> bool:
+    """Prepare's start check (``rollout.traffic_check``) on the scenario's traffic before the rollout:
+    the model's minutes carry exactly ``per_minute`` requests, so it refuses all of a row's runs or none."""
+    names = [f"B{i}" for i in range(s.baselines)]
+    plan = parse_plan({"candidate": "C", "baselines": names, "steps": list(s.steps), "max_holds": MAX_HOLDS,
+                       "bake_seconds": 60 * s.bake_minutes}, {"C": 0.0, **dict.fromkeys(names, 1.0)})  # fmt: skip
+    return refusal(plan, float(s.per_minute)) is not None
+
+
+def measure(runs: int = 2000, power_runs: int | None = None, only: str | None = None, seed: int = SEED) -> dict:
     rng = np.random.default_rng(seed)
     null_rows = []
     start = time.perf_counter()
     for s in SCENARIOS:
+        if only is not None and only not in s.name:
+            continue
+        # A refused rollout never starts; its runs are simulated all the same, so the random stream,
+        # and with it every later row, stays the one the full table was run with.
         results = [simulate(s, rng) for _ in range(runs)]
         rate = sum(r["outcome"] in ("rollback", "hold_limit") for r in results) / runs
         null_rows.append({
-            "name": s.name, "runs": runs, "rate": rate, "notes": s.notes,
+            "name": s.name, "runs": runs, "rate": rate, "notes": s.notes, "refused": start_refused(s),
             "a_only": sum(r["a_step"] is not None for r in results) / runs,
             "b_only": sum(r["b_step"] is not None for r in results) / runs,
             "stopped": sum(r["outcome"] == "hold_limit" for r in results) / runs,
@@ -402,6 +416,8 @@ def measure(runs: int = 2000, power_runs: int | None = None, seed: int = SEED) -
     power_rows = []
     n_power = power_runs or runs
     for s in POWER_SCENARIOS:
+        if only is not None and only not in s.name:
+            continue
         results = [simulate(s, rng) for _ in range(n_power)]
         done = [r for r in results if r["outcome"] == "rollback" and r["rule"] in ("errors", "latency", "alarm")]
         power = sum(r["step"] <= 1 for r in done) / n_power
@@ -496,6 +512,9 @@ def markdown(m: dict) -> list[str]:
     ]
     for r in m["null"]:
         note = f" ({r['notes']})" if r["notes"] else ""
+        if r["refused"]:
+            lines.append(f"| {r['name']}{note} | refused at start: {_pct(1.0)} | – | – | – | – |")
+            continue
         lines.append(
             f"| {r['name']}{note} | {_upper(r['rate'], r['runs'])} | {_pct(r['stopped'])} | "
             f"{', '.join(r['rules']) or '–'} | {_pct(r['a_only'])} | {_pct(r['b_only'])} |"
@@ -542,9 +561,10 @@ def markdown(m: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--only", help="run only the scenarios whose name contains this (their draws then differ)")
     parser.add_argument("--seed", type=int, default=SEED, help="a second seed for rows within 1 SE of α")
     args = parser.parse_args()
-    print("\n".join([*markdown(measure(runs=args.runs, seed=args.seed)), "", *bias_markdown()]))
+    print("\n".join([*markdown(measure(runs=args.runs, only=args.only, seed=args.seed)), "", *bias_markdown()]))
 
 
 if __name__ == "__main__":

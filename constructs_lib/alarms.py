@@ -13,6 +13,12 @@ ALARM for days (the rollout's settle queue keeps its messages 14 days) is *not* 
 one input stays in ALARM the composite never changes state, and every later incident would page
 nobody. Such an alarm notifies the topic itself (:meth:`EndpointAlarms.notify_directly`).
 
+A shadow variant gets the same two alarms (same thresholds, periods and traffic guard), rolled up into a
+composite of its own, ``ShadowProblem`` (:meth:`EndpointAlarms.add_shadow_composite`), which notifies
+**nobody**: a shadow's answers are discarded, so a failing shadow harms no caller and must not page. It is
+kept out of the endpoint's paging composite and shown on the dashboard (the shadow row and the alarm
+status widget).
+
 CloudWatch publishes as the service principal ``cloudwatch.amazonaws.com``, which only a resource
 policy can let in: the topic's policy (``enforce_ssl`` writes one, and any topic policy replaces
 SNS's default one) and, as the topic is encrypted, the key's policy. The topic policy allows exactly
@@ -105,7 +111,9 @@ class EndpointAlarms(Construct):
     """Variant alarms, their composite, and an encrypted SNS topic with optional e-mail subscriptions.
 
     :param endpoint_name: the endpoint's name (a token is fine).
-    :param variant_names: one pair of alarms per variant.
+    :param variant_names: one pair of alarms per production variant, rolled up into the paging composite.
+    :param shadow_variant_name: the shadow variant, which gets the same pair in :attr:`shadow_alarms`, rolled up
+        into a composite that notifies nobody (:meth:`add_shadow_composite`). Default None: no shadow alarms.
     :param monitoring: thresholds, periods, traffic guard and e-mail addresses.
     :param key: encrypts the topic. A key this stack creates gets the statement that lets the
         notifying alarms use it; an imported key must already allow that in its own policy.
@@ -120,6 +128,7 @@ class EndpointAlarms(Construct):
         variant_names: Sequence[str],
         monitoring: MonitoringSpec,
         key: kms.IKey,
+        shadow_variant_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._key = key
@@ -127,26 +136,50 @@ class EndpointAlarms(Construct):
         for address in monitoring.notification_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(address))
 
-        period = Duration.seconds(monitoring.period_seconds)
-        guard = monitoring.min_invocations
         self._monitoring = monitoring
         self._notifying_alarm_arns: list[str] = []  # the topic policy admits exactly these
         self._publish_statement: iam.PolicyStatement | None = None
         self.error_rate_alarms: dict[str, cw.Alarm] = {}
         self.latency_alarms: dict[str, cw.Alarm] = {}
         for variant in variant_names:
-            self.error_rate_alarms[variant] = self._above(
-                f"ErrorRate{variant}",
+            self.error_rate_alarms[variant], self.latency_alarms[variant] = self._variant_pair(
+                endpoint_name, variant, variant
+            )
+        # The shadow's pair: its ids are prefixed, so a reader of the template sees which alarms are the shadow's.
+        self.shadow_alarms: list[cw.Alarm] = []
+        self.shadow_composite: cw.CompositeAlarm | None = None
+        if shadow_variant_name is not None:
+            self.shadow_alarms = list(
+                self._variant_pair(
+                    endpoint_name,
+                    shadow_variant_name,
+                    f"Shadow{shadow_variant_name}",
+                    who=f"shadow variant {shadow_variant_name} (answers nobody; does not page)",
+                )
+            )
+
+    def _variant_pair(
+        self, endpoint_name: str, variant: str, id_suffix: str, *, who: str | None = None
+    ) -> tuple[cw.Alarm, cw.Alarm]:
+        """The 5XX-rate and p99-latency alarms of one variant (production or shadow): one rule for both."""
+        monitoring = self._monitoring
+        period = Duration.seconds(monitoring.period_seconds)
+        guard = monitoring.min_invocations
+        who = who or variant
+        return (
+            self._above(
+                f"ErrorRate{id_suffix}",
                 error_rate(endpoint_name, variant, period, guard),
                 monitoring.error_rate_percent,
-                f"{variant}: 5XX responses above {monitoring.error_rate_percent:g} % of invocations",
-            )
-            self.latency_alarms[variant] = self._above(
-                f"Latency{variant}",
+                f"{who}: 5XX responses above {monitoring.error_rate_percent:g} % of invocations",
+            ),
+            self._above(
+                f"Latency{id_suffix}",
                 p99_latency_ms(endpoint_name, variant, period, guard),
                 monitoring.p99_latency_ms,
-                f"{variant}: p99 ModelLatency above {monitoring.p99_latency_ms:g} ms",
-            )
+                f"{who}: p99 ModelLatency above {monitoring.p99_latency_ms:g} ms",
+            ),
+        )
 
     def _above(self, alarm_id: str, expression: cw.MathExpression, threshold: float, what: str) -> cw.Alarm:
         """An alarm when ``expression`` is above ``threshold`` in enough periods; idle is not breaching."""
@@ -201,6 +234,35 @@ class EndpointAlarms(Construct):
             )
         )
         return self.composite
+
+    def add_shadow_composite(self) -> cw.CompositeAlarm | None:
+        """The shadow's composite alarm over :attr:`shadow_alarms`, with **no action**; None without a shadow.
+
+        A shadow's answers are discarded ("A shadow variant that receives a percentage of the incoming
+        requests, replicated from the production variant, but does not return any responses", Create a
+        shadow test, https://docs.aws.amazon.com/sagemaker/latest/dg/shadow-tests-create.html): when it fails,
+        no caller sees it, so it must not page. Its state is watched on the dashboard (alarm status widget)
+        and in the console under its name ``<stack name>-<construct id>-ShadowProblem``. Its alarms are not
+        in :meth:`add_composite`'s roll-up, so a failing shadow cannot hold the paging composite in ALARM.
+        """
+        if not self.shadow_alarms:
+            return None
+        reason = (
+            "A shadow variant answers nobody: its alarms are rolled up into the ShadowProblem composite, which "
+            "deliberately notifies no one (a failing shadow must not page); it is watched on the dashboard."
+        )
+        for alarm in self.shadow_alarms:
+            acknowledge(alarm, reason, "NIST.800.53.R5-CloudWatchAlarmAction", "HIPAA.Security-CloudWatchAlarmAction")
+        self.shadow_composite = cw.CompositeAlarm(
+            self,
+            "ShadowProblem",
+            composite_alarm_name=f"{Stack.of(self).stack_name}-{self.node.id}-ShadowProblem",
+            alarm_rule=cw.AlarmRule.any_of(*self.shadow_alarms),
+            alarm_description="The shadow variant's 5XX rate or p99 latency is above the production variants' "
+            "thresholds. No user is affected (a shadow's answers are discarded) and nobody is paged: look at the "
+            "dashboard's shadow row before promoting it.",
+        )
+        return self.shadow_composite
 
     def notify_directly(self, alarm: cw.Alarm) -> None:
         """Let ``alarm`` notify the topic itself (ALARM and OK), outside the composite.

@@ -1,10 +1,11 @@
 """The per-endpoint dashboard, laid out to compare variants side by side, top to bottom:
 
-header (what is deployed, how to change weights) → traffic (invocations, observed share next to
-declared share, per instance) → latency (p50/p90/p99 in ms) → errors (4XX, 5XX, model errors,
-5XX rate) → resources (CPU, memory, disk, GPU where there are GPUs) → model quality (from the
-evaluation runs) → live quality (from the scheduled live-quality runs, with data capture on: accuracy,
-F1, ROC AUC, then label coverage and label delay) → the sample-ratio check and alarm status.
+header (what is deployed, how to change weights) → with a shadow only, the shadow row (the shadow beside
+production: latency, errors, invocations, observed sampling against the declared one) → traffic
+(invocations, observed share next to declared share, per instance) → latency (p50/p90/p99 in ms) →
+errors (4XX, 5XX, model errors, 5XX rate) → resources (CPU, memory, disk, GPU where there are GPUs) →
+model quality (from the evaluation runs) → live quality (from the scheduled live-quality runs, with data
+capture on: accuracy, F1, ROC AUC, then label coverage and label delay) → the sample-ratio check and alarm status.
 
 Every metric comes from :mod:`constructs_lib.metric_catalog`; a test checks the whole body
 against it. Widgets in one ``add_widgets`` call sit side by side and always sum to the 24
@@ -38,6 +39,10 @@ QUALITY_LABELS = {"Accuracy": "Accuracy", "Precision": "Precision", "Recall": "R
 LIVE_LABELS = {"LiveAccuracy": "accuracy", "LiveF1": "F1", "LiveRocAuc": "ROC AUC"}
 # Alarm thresholds are drawn as horizontal lines on the graphs their alarms watch, in this colour.
 THRESHOLD_COLOR = "#d62728"
+# A declared value drawn for comparison (not an alarm threshold), in this colour.
+DECLARED_COLOR = "#1f77b4"
+# The shadow row compares the middle and the tail only: two statistics per variant keep its graph readable.
+SHADOW_LATENCY_STATISTICS = ("p50", "p99")
 
 
 def threshold_line(value: float, label: str) -> cw.HorizontalAnnotation:
@@ -76,7 +81,7 @@ class EndpointDashboard(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._endpoint = endpoint_name
-        # Production variants only: a shadow has no weight and no traffic share (its own row is not built yet).
+        # Production variants only: a shadow has no weight and no traffic share; it has its own row (_shadow).
         self._variants = [v.name for v in spec.production_variants]
         # Beside a shadow there is one production variant: it always has 100 % of the traffic, so the
         # observed-vs-declared share says nothing and is left out.
@@ -84,6 +89,8 @@ class EndpointDashboard(Construct):
         self._monitoring = spec.monitoring
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(self._header(spec, stack_name))
+        for row in self._shadow(spec):
+            self.dashboard.add_widgets(*row)
         self.dashboard.add_widgets(*self._traffic())
         self.dashboard.add_widgets(*self._latency())
         self.dashboard.add_widgets(*self._errors())
@@ -148,8 +155,10 @@ class EndpointDashboard(Construct):
                 f"{production.initial_instance_count}), all traffic. Shadow: **{shadow.name}** "
                 f"({shadow.instance_type} × {shadow.initial_instance_count}) "
                 f"receives a copy of {shadow.shadow.sampling_percentage} % of production requests (the formula is "
-                'UNVERIFIED, README "Shadow stage"); its answers are discarded, and it is not shown below. No weight '
-                "parameters: the sampling lives in the endpoint config, so changing it rebuilds the fleet."
+                'UNVERIFIED, README "Shadow stage"); its answers are discarded. The shadow row just below compares it '
+                "with production; the rows after it show production only. Its alarms roll up into ShadowProblem, "
+                "which pages nobody. No weight parameters: the sampling lives in the endpoint config, so changing it "
+                "rebuilds the fleet."
             )
             return cw.TextWidget(markdown=markdown, width=24, height=3)
         rows = "\n".join(
@@ -171,6 +180,114 @@ class EndpointDashboard(Construct):
             "A parameter change or an endpoint-config change re-applies the parameters."
         )
         return cw.TextWidget(markdown=markdown, width=24, height=3 + len(spec.variants))
+
+    def _shadow(self, spec: EndpointSpec) -> list[list[cw.IWidget]]:
+        """The shadow beside production, with a shadow only: p50/p99 ModelLatency, 5XX and model errors, the
+        5XX rate its alarms watch, invocations, and the observed sampling against the declared one.
+
+        The shadow's metrics are read with VariantName = the shadow's name (UNVERIFIED, metric_catalog). The
+        observed sampling is 100 × shadow Invocations / production Invocations; the declared percentage is drawn
+        as a line. Whether they should meet depends on what a shadow's weight means (hypothesis H1, UNVERIFIED:
+        README "Shadow stage", Q1), so the graph says so: a gap is a question about H1 before it is a fault."""
+        shadow = spec.shadow_variant
+        if shadow is None or shadow.shadow is None:
+            return []
+        (production,) = spec.production_variants
+        both = ((production.name, "production"), (shadow.name, "shadow"))
+        versus = f"production {production.name} vs shadow {shadow.name}"
+        latency = [
+            cw.MathExpression(
+                expression=f"{side}{statistic} / 1000",
+                using_metrics={
+                    f"{side}{statistic}": self._metric(SAGEMAKER_NAMESPACE, "ModelLatency", variant, statistic)
+                },
+                label=f"{variant} ({side}) {statistic}",
+                period=PERIOD,
+            )
+            for variant, side in both
+            for statistic in SHADOW_LATENCY_STATISTICS
+        ]
+        rates = [
+            cw.MathExpression(
+                expression=f"IF({side}inv > 0, 100 * {side}err / {side}inv, 0)",
+                using_metrics={
+                    f"{side}inv": self._metric(SAGEMAKER_NAMESPACE, "Invocations", variant),
+                    f"{side}err": self._metric(SAGEMAKER_NAMESPACE, "Invocation5XXErrors", variant),
+                },
+                label=f"{variant} ({side})",
+                period=PERIOD,
+            )
+            for variant, side in both
+        ]
+        declared = shadow.shadow.sampling_percentage
+        sampling = cw.MathExpression(
+            expression="100 * FILL(shadowinv, 0) / productioninv",
+            using_metrics={
+                "shadowinv": self._metric(SAGEMAKER_NAMESPACE, "Invocations", shadow.name),
+                "productioninv": self._metric(SAGEMAKER_NAMESPACE, "Invocations", production.name),
+            },
+            label=f"observed: 100 × {shadow.name} / {production.name} Invocations",
+            period=PERIOD,
+        )
+        return [
+            [
+                cw.GraphWidget(
+                    title=f"Shadow: ModelLatency p50, p99, {versus}",
+                    left=latency,
+                    left_y_axis=cw.YAxisProps(label="milliseconds", show_units=False, min=0),
+                    left_annotations=[threshold_line(self._monitoring.p99_latency_ms, "p99 alarm threshold")],
+                    width=8,
+                    height=GRAPH_HEIGHT,
+                ),
+                cw.GraphWidget(
+                    title=f"Shadow: 5XX and model errors, {versus}",
+                    left=[
+                        self._metric(SAGEMAKER_NAMESPACE, name, variant, label=f"{variant} ({side}) {what}")
+                        for variant, side in both
+                        for name, what in (("Invocation5XXErrors", "5XX"), ("InvocationModelErrors", "model errors"))
+                    ],
+                    left_y_axis=cw.YAxisProps(label="requests / min", show_units=False, min=0),
+                    width=8,
+                    height=GRAPH_HEIGHT,
+                ),
+                cw.GraphWidget(
+                    title=f"Shadow: 5XX error rate, {versus}",
+                    left=rates,
+                    left_y_axis=cw.YAxisProps(label="% of invocations", show_units=False, min=0),
+                    left_annotations=[threshold_line(self._monitoring.error_rate_percent, "alarm threshold")],
+                    width=8,
+                    height=GRAPH_HEIGHT,
+                ),
+            ],
+            [
+                cw.GraphWidget(
+                    title=f"Shadow: Invocations, {versus}",
+                    left=[
+                        self._metric(SAGEMAKER_NAMESPACE, "Invocations", variant, label=f"{variant} ({side})")
+                        for variant, side in both
+                    ],
+                    left_y_axis=cw.YAxisProps(label="requests / min", show_units=False, min=0),
+                    width=12,
+                    height=GRAPH_HEIGHT,
+                ),
+                cw.GraphWidget(
+                    title=f"Shadow: observed sampling of shadow {shadow.name} vs declared {declared} % "
+                    "(if H1 holds; UNVERIFIED)",
+                    left=[sampling],
+                    left_y_axis=cw.YAxisProps(label="% of production requests", show_units=False, min=0),
+                    left_annotations=[
+                        cw.HorizontalAnnotation(
+                            value=declared,
+                            label=f"declared {declared} %: expected under H1 only (UNVERIFIED, Q1); "
+                            "a gap is no fault yet",
+                            color=DECLARED_COLOR,
+                        )
+                    ],
+                    width=12,
+                    height=GRAPH_HEIGHT,
+                ),
+            ],
+        ]
 
     def _traffic(self) -> list[cw.IWidget]:
         invocations = {

@@ -25,6 +25,10 @@ INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 PROJECT_NAMESPACE = "SageMakerABTesting"
 
 VARIANT_DIMENSIONS = ("EndpointName", "VariantName")
+# A shadow variant's metrics are assumed to carry the same two dimensions, VariantName = the shadow's name:
+# AWS documents no shadow-specific metric name or dimension ("Create a shadow test" only lists the
+# per-variant metrics its console compares), so this is UNVERIFIED (docs/design/shadow-and-guardrails.md
+# F12, Q5). The shadow's dashboard row and alarms rely on it; README "Shadow stage" says so.
 ENDPOINT_DIMENSIONS = ("EndpointName",)
 # During a deployment SageMaker also publishes its invocation metrics per fleet: "CloudWatch publishes the
 # metrics with the dimension EndpointConfigName:{New-Ep-Config} after the new fleet starts receiving

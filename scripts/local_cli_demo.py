@@ -88,9 +88,16 @@ class CliLifecycle:
     """The six commands, each returning what it observed (the demo prints, the tests assert)."""
 
     def __init__(
-        self, url: str, workdir: Path, say: Callable[[str], None] = print, *, show_status: bool = False
+        self,
+        url: str,
+        workdir: Path,
+        say: Callable[[str], None] = print,
+        *,
+        show_status: bool = False,
+        stack: str = STACK,
     ) -> None:
         self.url = url
+        self.stack = stack  # the stack the commands deploy and observe (``AbTest-<endpoint>``)
         self.show_status = show_status
         self.workdir = workdir
         self.say = say
@@ -125,7 +132,9 @@ class CliLifecycle:
             **self.observe(),
         }
         verdict = "ok" if completed.returncode == 0 else f"refused (exit {completed.returncode})"
-        self.say(f"  {verdict} in {observed['seconds']} s; stack {STACK}: {observed['stack_status'] or 'not deployed'}")
+        self.say(
+            f"  {verdict} in {observed['seconds']} s; stack {self.stack}: {observed['stack_status'] or 'not deployed'}"
+        )
         self.say(f"  endpoint: {observed['endpoint']}")
         self.say(f"  weights custom resource: {'; '.join(observed['custom_resource']) or 'no event'}")
         if self.show_status and arguments[0] != "bootstrap":
@@ -134,7 +143,7 @@ class CliLifecycle:
 
     def abtest_status(self) -> str:
         """``abtest status`` as an operator runs it, indented (an error, after destroy, included)."""
-        command = [sys.executable, "-m", "scripts.abtest", "status", STACK.removeprefix("AbTest-")]
+        command = [sys.executable, "-m", "scripts.abtest", "status", self.stack.removeprefix("AbTest-")]
         completed = subprocess.run(  # noqa: S603 (this repository's command)
             command, cwd=ROOT, env={**self.env, "COLUMNS": "110"}, capture_output=True, text=True, check=False
         )
@@ -144,7 +153,7 @@ class CliLifecycle:
     def observe(self) -> dict[str, Any]:
         """Stack status, DescribeEndpoint, and the custom resource's latest CloudFormation event."""
         cloudformation = self.client("cloudformation")
-        stacks = [s for s in cloudformation.list_stacks()["StackSummaries"] if s["StackName"] == STACK]
+        stacks = [s for s in cloudformation.list_stacks()["StackSummaries"] if s["StackName"] == self.stack]
         if not stacks:
             return {"stack_status": None, "endpoint": None, "custom_resource": []}
         stack = stacks[0]  # the newest
@@ -169,21 +178,26 @@ class CliLifecycle:
             described = sagemaker.describe_endpoint(EndpointName=self.endpoint)
         except sagemaker.exceptions.ClientError:
             return None  # deleted
-        return {
+        observed = {
             "config": described["EndpointConfigName"],
             "weights": {v["VariantName"]: v.get("CurrentWeight") for v in described["ProductionVariants"]},
         }
+        if described.get("ShadowProductionVariants"):  # listed apart from the production variants
+            observed["shadow"] = {
+                v["VariantName"]: v.get("CurrentWeight") for v in described["ShadowProductionVariants"]
+            }
+        return observed
 
     def commands(self) -> dict[str, list[str]]:
         """The lifecycle's commands by step name, in order (``npx cdk`` left out)."""
 
         def with_weights(first: int, second: int) -> list[str]:
             return [
-                *("--parameters", f"{STACK}:WeightVariant1={first}"),
-                *("--parameters", f"{STACK}:WeightVariant2={second}"),
+                *("--parameters", f"{self.stack}:WeightVariant1={first}"),
+                *("--parameters", f"{self.stack}:WeightVariant2={second}"),
             ]
 
-        deploy = ["deploy", STACK, "--require-approval", "never"]
+        deploy = ["deploy", self.stack, "--require-approval", "never"]
         config = ["-c", f"config={self.config}"] if self.config else []
         retired = without_variant("Variant1", self.workdir, self.config or DEFAULT_CONFIG)
         return {
@@ -192,7 +206,7 @@ class CliLifecycle:
             "weights_25_75": [*deploy, *with_weights(25, 75), *config],
             "weights_0_0": [*deploy, *with_weights(0, 0), *config],
             "retire_variant1": [*deploy, "-c", f"config={retired}"],
-            "destroy": ["destroy", STACK, "--force"],
+            "destroy": ["destroy", self.stack, "--force"],
         }
 
     def run(self, steps: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:

@@ -13,6 +13,9 @@ setting can be tried on a metric stream before it meets an endpoint:
 
 A bake is ``{"minutes": [{variant: {"invocations", "errors_5xx", "p50_ms", "p99_ms"}}, ...],
 "alarms_in_alarm": [...]}``; the replay adds the weights in force (the step's) to each minute.
+First comes Prepare's start check (``rollout.traffic_check``), on the first bake's requests a minute
+(candidate and baselines) as the traffic before the rollout: a plan that cannot gather
+``min_requests`` ends with the outcome "refused" and its reason, before any bake is judged.
 
 ``--judge-batch`` judges many histories in one process: stdin is a JSON array of requests
 ``{"plan": <rollout input>, "step_index": i, "holds": h, "minutes": [{"weights": {variant: w},
@@ -40,7 +43,8 @@ if _LAMBDAS not in sys.path:
 
 from rollout.decision import judge  # noqa: E402
 from rollout.history import Minute, parse_minutes, variant_minute  # noqa: E402
-from rollout.plan import parse_plan, step_weights  # noqa: E402
+from rollout.plan import RolloutPlan, parse_plan, step_weights  # noqa: E402
+from rollout.traffic_check import refusal  # noqa: E402
 
 # The classic two-variant endpoint (config/default.json), rolling out Variant2 over Variant1.
 DEFAULT_LIVE_WEIGHTS: dict[str, float] = {"Variant1": 1.0, "Variant2": 1.0}
@@ -112,6 +116,18 @@ def _bake_minutes(raw: Any, index: int, weights: Mapping[str, float]) -> tuple[l
     return minutes, tuple(raw.get("alarms_in_alarm") or ())
 
 
+def _first_bake_traffic(plan: RolloutPlan, bakes: Sequence[Mapping[str, Any]]) -> float:
+    """The candidate's and baselines' requests a minute in the first bake (0 without one); a bad
+    first bake raises here, naming the field, as it would when judged."""
+    if not bakes:
+        return 0.0
+    minutes, _ = _bake_minutes(bakes[0], 0, {})
+    if not minutes:
+        return 0.0
+    pool = (plan.candidate, *plan.baselines)
+    return sum(m.get(name).invocations for m in minutes for name in pool) / len(minutes)
+
+
 def replay(
     plan_raw: Mapping[str, Any], live_weights: Mapping[str, float], bakes: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -121,11 +137,17 @@ def replay(
     (``live_weights``) at each step's share; the judge sees every minute since the first step;
     a hold bakes the same step again and counts towards ``max_holds``, reset by each new step.
     The last record is ``{"event": "outcome", "outcome": "complete" | "rollback" | "stop" |
-    "incomplete", "weights": ..., "rounds": ...}``: "incomplete" when the stream ran out first;
+    "incomplete" | "refused", "weights": ..., "rounds": ...}``: "incomplete" when the stream ran out
+    first; "refused" (with ``reason``, and no judge record) when the start check refuses the plan;
     "rollback" reports ``live_weights`` as the restored weights. Raises ``InvalidPlan`` for a bad
     plan and ``ValueError`` for a bad bake.
     """
     plan = parse_plan(plan_raw, live_weights)
+    refused = refusal(plan, _first_bake_traffic(plan, bakes))
+    if refused is not None:
+        return [
+            {"event": "outcome", "outcome": "refused", "reason": refused, "weights": dict(live_weights), "rounds": 0}
+        ]
     step_index, holds = 0, 0
     weights = step_weights(live_weights, plan, plan.steps[0])
     history: list[Minute] = []
@@ -220,6 +242,8 @@ def format_records(records: Sequence[Mapping[str, Any]], steps: int) -> str:
                 f"Outcome after {record['rounds']} judge round(s): {record['outcome'].upper()}; "
                 f"weights {_weights_text(record['weights'])}"
             )
+            if record.get("reason"):
+                lines.append(f"  - {record['reason']}")
             continue
         if record["step"] != shown_step:
             shown_step = record["step"]

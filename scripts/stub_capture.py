@@ -208,14 +208,19 @@ class DataCapture:
         response_body: str,
         response_content_type: str,
         when: datetime | None = None,
-    ) -> bool:
-        """Capture one answered request if the sampling draw says so; whether it was captured."""
+        copy_of: str | None = None,
+    ) -> str | None:
+        """Capture one answered request if the sampling draw says so; its ``eventId``, or None if sampled out.
+
+        ``copy_of``: the ``eventId`` of the production record whose shadow copy this is (scripts/stub_shadow.py).
+        The copy is written with that ``eventId`` and no sampling draw of its own: the caller records it only
+        when the production record was captured (UNVERIFIED, design Q4: SageMaker documents neither)."""
         when = when or self.clock()
         with self._lock:
-            if self._random.random() * 100 >= settings.sampling_percentage:
+            if copy_of is None and self._random.random() * 100 >= settings.sampling_percentage:
                 self.sampled_out += 1
-                return False
-            event_id = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+                return None
+            event_id = copy_of or str(uuid.UUID(int=self._random.getrandbits(128), version=4))
             line = json_line(
                 exchange_record(
                     event_id=event_id,
@@ -242,7 +247,7 @@ class DataCapture:
             if batch.size >= self.flush_bytes:
                 self._deliver(self._batches.pop((settings.destination, folder)))
         self.flush_due()
-        return True
+        return event_id
 
     def flush_due(self) -> list[str]:
         """Deliver the batches whose first record is at least ``flush_seconds`` old; what was written."""

@@ -11,6 +11,13 @@ data capture does (the caller's ``X-Amzn-SageMaker-Inference-Id`` included), whe
 endpoint's config says: see that module. An ``InferenceId`` InvokeEndpoint would refuse (over 64
 characters, not printable ASCII, starting with whitespace) is refused here the same way.
 
+With a shadow source (:class:`scripts.stub_shadow.DeployedShadow`: the endpoint's
+``ShadowProductionVariants`` as DescribeEndpoint reports them) it serves an endpoint with a shadow as
+SageMaker does: the caller gets the production variant's answer, and a seeded draw copies the sampled share
+of requests (hypothesis H1, UNVERIFIED) to the shadow's model, whose answer is captured under the shadow's
+variant folder with the production record's ``eventId`` and ``InferenceId`` (UNVERIFIED, design Q4): see
+that module.
+
 It can misbehave the way AWS does, to exercise retries: throttle the first N requests
 (HTTP 400 ``ThrottlingException``), fail a fraction of one variant's requests (HTTP 500
 ``InternalFailure``), or answer with a model error (HTTP 424 ``ModelError``).
@@ -37,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 from live_quality.formats import InvalidRecord, check_inference_id
 from scripts.generate_churn_data import MODELS
 from scripts.stub_capture import CaptureSettings, DataCapture, EndpointNotFound
+from scripts.stub_shadow import ShadowRoute, ShadowSource
 
 Scorer = Callable[[Sequence[float]], float]
 RESPONSE_CONTENT_TYPE = "text/csv"
@@ -69,14 +77,17 @@ class StubRuntime:
         weights: Mapping[str, float] | None = None,
         misbehaviour: Misbehaviour | None = None,
         capture: DataCapture | None = None,
+        shadow: ShadowSource | None = None,
     ) -> None:
         self.endpoint_name = endpoint_name
         self.capture = capture  # may be set later, e.g. once the server it reads configs from runs
+        self.shadow = shadow  # the same; None: no endpoint has a shadow
         self.models = dict(models or {"Variant1": MODELS["baseline"], "Variant2": MODELS["challenger"]})
         self.weights = dict(weights or dict.fromkeys(self.models, 1.0))
         self.misbehaviour = misbehaviour or Misbehaviour()
         self.requests: Counter[str] = Counter()  # variant (or "throttled") → requests answered
         self.rows: Counter[str] = Counter()
+        self.shadow_copies: Counter[str] = Counter()  # shadow variant → requests copied to it
         self._lock = threading.Lock()
         self._random = random.Random(self.misbehaviour.seed)
         self._server: ThreadingHTTPServer | None = None
@@ -191,12 +202,22 @@ class StubRuntime:
                 capture = self.capture.settings(self.endpoint_name)
             except EndpointNotFound as err:
                 return self._error(400, "ValidationError", str(err))
+        shadow: ShadowRoute | None = None
+        if self.shadow is not None:
+            try:
+                shadow = self.shadow(self.endpoint_name)
+            except EndpointNotFound as err:
+                return self._error(400, "ValidationError", str(err))
+        target = headers.get("x-amzn-sagemaker-target-variant")
+        if shadow is not None and target == shadow.variant:
+            # TargetVariant names a *production* variant; a shadow's name: undocumented (design F11), refused here.
+            return self._error(400, "ValidationError", f"Variant {target} is the shadow variant, not a production one")
         with self._lock:
             if self.misbehaviour.throttle_first > 0:
                 self.misbehaviour.throttle_first -= 1
                 self.requests["throttled"] += 1
                 return self._error(400, "ThrottlingException", "Rate exceeded")
-            variant = headers.get("x-amzn-sagemaker-target-variant") or self._by_weight()
+            variant = target or self._by_weight(exclude=shadow.variant if shadow else None)
             if variant not in self.models:
                 return self._error(400, "ValidationError", f"Variant {variant} not found")
             self.requests[variant] += 1
@@ -205,26 +226,70 @@ class StubRuntime:
             return self._error(424, "ModelError", "Received server error (500) from model")
         if fail:
             return self._error(500, "InternalFailure", "An internal error occurred")
+        answer = self._score(variant, body)
+        event_id = None
+        if capture is not None and self.capture is not None:
+            event_id = self._capture(capture, variant, inference_id, body, headers, answer)
+        if shadow is not None:
+            self._copy_to_shadow(shadow, body, capture, event_id, inference_id, headers)
+        return 200, {"Content-Type": RESPONSE_CONTENT_TYPE, "X-Amzn-Invoked-Production-Variant": variant}, answer
+
+    def _score(self, variant: str, body: str) -> str:
         scores = []
         for line in body.splitlines():
             if line.strip():
                 scores.append(self.models[variant]([float(cell) for cell in line.split(",")]))
         with self._lock:
             self.rows[variant] += len(scores)
-        answer = "\n".join(f"{s:.6f}" for s in scores)
-        if capture is not None and self.capture is not None:
-            self.capture.record(
-                capture,
-                endpoint=self.endpoint_name,
-                variant=variant,
-                inference_id=inference_id,
-                request_body=body,
-                request_content_type=headers.get("content-type", ""),
-                response_body=answer,
-                response_content_type=RESPONSE_CONTENT_TYPE,
-            )
-        return 200, {"Content-Type": RESPONSE_CONTENT_TYPE, "X-Amzn-Invoked-Production-Variant": variant}, answer
+        return "\n".join(f"{s:.6f}" for s in scores)
 
-    def _by_weight(self) -> str:
-        names = list(self.weights)
+    def _capture(
+        self,
+        settings: CaptureSettings,
+        variant: str,
+        inference_id: str | None,
+        body: str,
+        headers: Mapping[str, str],
+        answer: str,
+        copy_of: str | None = None,
+    ) -> str | None:
+        assert self.capture is not None
+        return self.capture.record(
+            settings,
+            endpoint=self.endpoint_name,
+            variant=variant,
+            inference_id=inference_id,
+            request_body=body,
+            request_content_type=headers.get("content-type", ""),
+            response_body=answer,
+            response_content_type=RESPONSE_CONTENT_TYPE,
+            copy_of=copy_of,
+        )
+
+    def _copy_to_shadow(
+        self,
+        shadow: ShadowRoute,
+        body: str,
+        capture: CaptureSettings | None,
+        event_id: str | None,
+        inference_id: str | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        """After production answered: a seeded draw copies the request to the shadow at its sampling share;
+        the shadow's answer goes to capture only (beside the production record, same ``eventId``), never
+        to the caller. A shadow the stub has no model for is a setup error, raised."""
+        with self._lock:
+            copied = self._random.random() * 100 < shadow.sampling_percentage
+            if copied:
+                self.shadow_copies[shadow.variant] += 1
+        if not copied:
+            return
+        if shadow.variant not in self.models:
+            raise KeyError(f"the stub has no model for the shadow variant {shadow.variant}")
+        answer = self._score(shadow.variant, body)
+        if capture is not None and event_id is not None:
+            self._capture(capture, shadow.variant, inference_id, body, headers, answer, copy_of=event_id)
+
+    def _by_weight(self, exclude: str | None = None) -> str:
+        names = [n for n in self.weights if n != exclude]
         return self._random.choices(names, weights=[self.weights[n] for n in names])[0]

@@ -67,8 +67,9 @@ class AbTestStack(Stack):
             self,
             "Alarms",
             endpoint_name=endpoint.endpoint_name,
-            # Production variants only: a failing shadow answers nobody; it is to be seen, not paged on.
+            # Production variants page; a failing shadow answers nobody: its alarms are to be seen, not paged on.
             variant_names=endpoint.variant_names,
+            shadow_variant_name=endpoint.shadow_variant_name,
             monitoring=spec.monitoring,
             key=key,
         )
@@ -172,6 +173,8 @@ class AbTestStack(Stack):
         # succeeded" until a run succeeds: either would hold the composite there, swallowing every later
         # page, so they notify on their own.
         composite = alarms.add_composite(*([srm.alarm] if srm else []), *(live.alarms if live else []))
+        # The shadow's alarms roll up apart, into a composite that notifies nobody (alarms.add_shadow_composite).
+        shadow_composite = alarms.add_shadow_composite()
         if rollout:
             alarms.notify_directly(rollout.settle_failures_alarm)
         not_succeeded = live.not_succeeded_alarm if live else None
@@ -190,6 +193,8 @@ class AbTestStack(Stack):
                 *([rollout.settle_failures_alarm] if rollout else []),
                 *(live.alarms if live else []),
                 *([not_succeeded] if not_succeeded is not None else []),
+                *([shadow_composite] if shadow_composite is not None else []),
+                *alarms.shadow_alarms,
             ],
             srm_p_value=srm.p_value if srm else None,
             live_quality=live is not None,

@@ -247,6 +247,7 @@ class FlowFinder:
             *self.lambda_functions(),
             *self.sagemaker_models(),
             *self.data_capture(),
+            *self.rollback_alarms(),
             *self.access_logging(),
         ]
         return list({f.describe(): f for f in flows}.values())
@@ -735,6 +736,27 @@ class FlowFinder:
                 if "KmsKeyId" in capture:
                     yield from self._role_key_flows(
                         "SageMaker → data-capture key", lid, role_arn, capture["KmsKeyId"], ["kms:GenerateDataKey"]
+                    )
+
+    def rollback_alarms(self) -> Iterator[Flow]:
+        """SageMaker → each auto-rollback alarm of a guarded deployment: ``cloudwatch:DescribeAlarms``
+        through the execution role ("Ensure that your IAM execution role has permission to perform the
+        cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify", "Auto-Rollback
+        Configuration and Monitoring":
+        https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html). Which
+        role SageMaker uses when the models have different ones is not documented: every model's role is
+        checked."""
+        roles = sorted(
+            {self.t.resolve(self.t.props(m)["ExecutionRoleArn"]) for m in self.t.of_type("AWS::SageMaker::Model")}
+        )
+        for lid, r in self.t.of_type("AWS::SageMaker::Endpoint").items():
+            rollback = self.t.resolve(r["Properties"]).get("DeploymentConfig", {}).get("AutoRollbackConfiguration")
+            for alarm in (rollback or {}).get("Alarms", []):
+                name = alarm["AlarmName"]
+                alarm_arn = f"arn:{self.env.partition}:cloudwatch:{self.env.region}:{self.env.account}:alarm:{name}"
+                for role_arn in roles:
+                    yield self._role(
+                        "SageMaker → rollback alarm", lid, role_arn, "cloudwatch:DescribeAlarms", alarm_arn, None
                     )
 
     def capture_object_uri(self, config_id: str, endpoint: str | None = None) -> str:

@@ -167,6 +167,40 @@ def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path
     assert "arn:aws:states:eu-west-1:123456789012:" in template, "the stack was not pinned to the CLI's account"
 
 
+@NEEDS_CLI
+def test_the_readmes_export_line_with_credentials_yields_to_the_account_the_cli_finds(tmp_path: Path):
+    """README "Deploying to a real account" as written: ``export CDK_DEFAULT_ACCOUNT=111122223333
+    CDK_DEFAULT_REGION=us-east-1``, then a CLI command with credentials (moto's STS on 127.0.0.1, account
+    123456789012). The CLI replaces the exported variables with the account and region it resolves, so
+    the stacks are pinned where the credentials point, never to the README's placeholder account (a
+    deploy there would fail with "credentials are for another account"). The README says so."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        _, port = server.get_host_and_port()
+        env = dict(
+            os.environ,
+            CDK_DEFAULT_ACCOUNT="111122223333",  # the README's export line
+            CDK_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+            AWS_SECRET_ACCESS_KEY="fake-secret",  # a placeholder: the emulator checks no signature
+            AWS_REGION="eu-west-1",
+            AWS_DEFAULT_REGION="eu-west-1",
+            AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+            AWS_EC2_METADATA_DISABLED="true",
+            CDK_DISABLE_CLI_TELEMETRY="true",
+            JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        )
+        out = tmp_path / "out"
+        result = run_cdk_synth(out, env)
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr[-5000:]
+    template = (out / "AbTest-churn-ab.template.json").read_text()
+    assert "111122223333" not in template
+    assert "arn:aws:states:eu-west-1:123456789012:" in template, "pinned where the credentials point"
+
+
 def test_app_py_without_the_cli_applies_cdk_json_s_feature_flags(tmp_path: Path):
     """`python app.py` (benchmarks, debugging) gets cdk.json's context as defaults, so its template is
     the one `cdk synth` writes (the CLI adds only path and asset metadata and CDKMetadata)."""

@@ -67,6 +67,7 @@ def test_without_names_only_known_adaptations(capsys):
         "change_sets",
         "ssm_parameters",
         "custom_resources",
+        "shadow_variants",
     }
 
 
@@ -186,3 +187,96 @@ def test_glue_and_athena_resources_live_in_moto_s_backends_and_go_with_the_stack
         assert glue.get_databases()["DatabaseList"] == []
         names = [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
         assert "sagemaker-ab-x-live-quality" not in names
+
+
+def shadow_trial(adapted: bool) -> dict[str, Any]:
+    """With the shadow_variants adaptation (or without), on in-process moto: what DescribeEndpointConfig and
+    DescribeEndpoint say of a shadow, before and after the endpoint moves to a config without one. Run it in
+    a subprocess (:func:`_shadow_trial`): the adaptation patches moto's classes for good."""
+    import boto3
+    from moto import mock_aws
+
+    from scripts.local_aws import ACCOUNT, REGION, move_endpoint_to_config
+
+    if adapted:
+        local_aws._adapt_shadow_variants()
+
+    def variant(name: str, model: str, weight: float) -> dict[str, Any]:
+        return {
+            "VariantName": name,
+            "ModelName": model,
+            "InstanceType": "ml.m5.xlarge",
+            "InitialInstanceCount": 1,
+            "InitialVariantWeight": weight,
+        }
+
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        role = f"arn:aws:iam::{ACCOUNT}:role/local"
+        for name in ("current", "candidate"):
+            sagemaker.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": "img"})
+        production = [variant("Current", "current", 1.0)]
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="shadow",
+            ProductionVariants=production,
+            ShadowProductionVariants=[variant("Candidate", "candidate", 0.2)],
+        )
+        sagemaker.create_endpoint_config(EndpointConfigName="ab", ProductionVariants=production)
+        refused = ""
+        try:
+            sagemaker.create_endpoint_config(
+                EndpointConfigName="bad",
+                ProductionVariants=production,
+                ShadowProductionVariants=[variant("Candidate", "missing", 0.2)],
+            )
+        except sagemaker.exceptions.ClientError as err:
+            refused = err.response["Error"]["Message"]
+        sagemaker.create_endpoint(EndpointName="ep", EndpointConfigName="shadow")
+        shown = sagemaker.describe_endpoint(EndpointName="ep")
+        move_endpoint_to_config("ep", "ab", retain_all=True, excluded={"DesiredWeight"})
+        return {
+            "config": sagemaker.describe_endpoint_config(EndpointConfigName="shadow").get("ShadowProductionVariants"),
+            "endpoint": shown.get("ShadowProductionVariants"),
+            "after_update": sagemaker.describe_endpoint(EndpointName="ep").get("ShadowProductionVariants"),
+            "refused": refused,
+            "configs": sorted(c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]),
+        }
+
+
+def _shadow_trial(adapted: bool) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    program = (
+        f"import json; from tests.test_local_aws_server import shadow_trial; print(json.dumps(shadow_trial({adapted})))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    completed = subprocess.run(
+        [sys.executable, "-c", program], cwd=root, capture_output=True, text=True, check=True, timeout=120
+    )
+    result: dict[str, Any] = json.loads(completed.stdout.splitlines()[-1])
+    return result
+
+
+def test_shadow_variants_are_kept_and_describe_endpoint_lists_the_current_configs_shadow():
+    """DescribeEndpoint's ShadowProductionVariants are ProductionVariantSummary objects (API reference);
+    the weight is the config's, the shadow follows the endpoint to a new config (here: one without)."""
+    adapted = _shadow_trial(True)
+    assert adapted["config"][0]["VariantName"] == "Candidate"
+    assert adapted["endpoint"] == [
+        {
+            "VariantName": "Candidate",
+            "CurrentWeight": 0.2,
+            "DesiredWeight": 0.2,
+            "CurrentInstanceCount": 1,
+            "DesiredInstanceCount": 1,
+        }
+    ]
+    assert adapted["after_update"] is None
+    assert "Could not find model" in adapted["refused"] and "bad" not in adapted["configs"]
+
+
+def test_without_the_adaptation_moto_drops_the_shadow():
+    plain = _shadow_trial(False)
+    assert (plain["config"], plain["endpoint"], plain["refused"]) == (None, None, "")
+    assert "bad" in plain["configs"], "moto does not check the shadow's model"

@@ -74,7 +74,10 @@ def test_every_scenario_is_tested() -> None:
 
 def test_hold_limit_stops_and_keeps_the_step_weights() -> None:
     quiet = SCENARIOS["not_enough_traffic_then_ok"][0]
-    records = replay({**DEFAULT_PLAN, "max_holds": 1, "on_hold_limit": "stop"}, DEFAULT_LIVE_WEIGHTS, [quiet] * 3)
+    # bake_seconds 6,000 passes the start check at the quiet bake's traffic; the stream's bakes stay
+    # 10 minutes long, as if traffic had fallen after the start.
+    plan = {**DEFAULT_PLAN, "max_holds": 1, "on_hold_limit": "stop", "bake_seconds": 6_000}
+    records = replay(plan, DEFAULT_LIVE_WEIGHTS, [quiet] * 3)
     assert judged(records) == [(1, "hold", "judge_again"), (1, "stop", "stop")]
     assert records[-1]["weights"] == {"Variant1": 90.0, "Variant2": 10.0}
 
@@ -198,3 +201,19 @@ def test_main_reports_unusable_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     path.write_text(json.dumps({"plan": {"candidate": "Nope"}, "bakes": []}))
     assert main(["--file", str(path)]) == 2
     assert "candidate: 'Nope' is not a variant" in capsys.readouterr().err
+
+
+def test_a_plan_the_first_bakes_traffic_cannot_support_is_refused_before_any_judge() -> None:
+    # 1 % of 1,000 requests a minute: 10 a minute, at most 360 in the 36 minutes the judge reads.
+    records = replay({**DEFAULT_PLAN, "steps": [1, 5, 25, 100]}, DEFAULT_LIVE_WEIGHTS, SCENARIOS["healthy"])
+    assert [r["event"] for r in records] == ["outcome"]
+    assert records[0]["outcome"] == "refused" and records[0]["weights"] == DEFAULT_LIVE_WEIGHTS
+    assert records[0]["reason"].startswith("step 1 (1 %) cannot gather judge.min_requests")
+
+
+def test_the_refusal_is_printed_with_exit_status_0(tmp_path: Path, capsys) -> None:
+    stream = tmp_path / "quiet.json"
+    stream.write_text(json.dumps([{"minutes": []}]))  # no traffic at all
+    assert main(["--file", str(stream)]) == 0
+    printed = capsys.readouterr().out
+    assert "REFUSED" in printed and "no traffic to estimate from" in printed

@@ -47,6 +47,7 @@ from constructs_lib.config.model import (
     AppConfig,
     AutoscalingSpec,
     BuiltinImage,
+    ConfigWarning,
     ContainerModel,
     DataCaptureSpec,
     EcrImage,
@@ -796,7 +797,24 @@ def parse_config(data: Any, source: str) -> AppConfig:
     endpoints = ROOT.parse(Context(source, problems), data)
     if problems:
         raise ConfigError(source, problems)
-    return AppConfig(source=source, endpoints=endpoints)
+    return AppConfig(source=source, endpoints=endpoints, warnings=_warnings(source, endpoints))
+
+
+def _warnings(source: str, endpoints: tuple[EndpointSpec, ...]) -> tuple[ConfigWarning, ...]:
+    """What a valid config should still be told, each located like an error (file, endpoint, variant, field)."""
+    found: list[ConfigWarning] = []
+    for endpoint in endpoints:
+        shadow = endpoint.shadow_variant
+        if shadow is None:
+            continue
+        (production,) = endpoint.production_variants
+        message = shadow_limits.scaling_beyond_shadow(production, shadow)
+        if message:
+            located: list[str] = []
+            where = (f'endpoint "{endpoint.name}"', f'variant "{production.name}"', "autoscaling")
+            Context(source, located, where).error(message, "max_capacity")
+            found.extend(ConfigWarning(endpoint.name, shadow_limits.SCALING_BEYOND_SHADOW, m) for m in located)
+    return tuple(found)
 
 
 def read_json_file(path: str | Path, error: Callable[[str, list[str]], Exception]) -> Any:

@@ -625,8 +625,19 @@ def min_capture_retention_days(lookback_days: int) -> int:
 
 
 @dataclass(frozen=True)
+class ConfigWarning:
+    """Something valid but worth a look, found by the loader: synth shows it as a warning on ``endpoint``'s stack.
+
+    ``message`` is located like an error: file, endpoint, variant, field."""
+
+    endpoint: str
+    warning_id: str
+    message: str
+
+
+@dataclass(frozen=True)
 class AppConfig:
-    """Every endpoint of one config file; ``source`` names the file for messages."""
+    """Every endpoint of one config file; ``source`` names the file for messages; ``warnings`` what synth says."""
 
     source: str
     endpoints: tuple[EndpointSpec, ...] = field(
@@ -635,3 +646,4 @@ class AppConfig:
             "names are case-insensitive."
         )
     )
+    warnings: tuple[ConfigWarning, ...] = ()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from constructs_lib.config import service_model
 from constructs_lib.config.deployment_limits import API_REFERENCE, DocumentedRule, cite
+from constructs_lib.config.model import VariantSpec
 
 ONE_AND_ONE = DocumentedRule(
     "shadow-one-and-one",
@@ -72,3 +73,28 @@ def count_problem(shadows: int, productions: int) -> str | None:
             f"{cite(ONE_AND_ONE)}"
         )
     return None
+
+
+SCALING_BEYOND_SHADOW = "ab-test:productionScalesBeyondShadow"
+
+
+def scaling_beyond_shadow(production: VariantSpec, shadow: VariantSpec) -> str | None:
+    """Why a production variant that autoscales beyond the shadow's fixed instance count deserves a warning, or None.
+
+    The shadow receives a copy of a share of *production's* requests (F4: "replicated from the production
+    variant"), so its load follows production's traffic, while its own instance count is fixed here (the loader
+    refuses autoscaling on a shadow, UNVERIFIED for shadows). Scaled out, production may send it copies of more
+    requests than its fleet was sized for; its latency and errors then measure the overload, not the model.
+    """
+    scaling = production.autoscaling
+    assert shadow.shadow is not None
+    if scaling is None or scaling.max_capacity <= shadow.initial_instance_count:
+        return None
+    return (
+        f"{production.name} autoscales up to {scaling.max_capacity} instance(s), beyond shadow variant "
+        f"{shadow.name}'s fixed {shadow.initial_instance_count} (a shadow does not autoscale here). The shadow "
+        f"receives copies of {shadow.shadow.sampling_percentage} % of production's requests: scaled out, production "
+        "can take more traffic than the shadow's fleet was sized to mirror, and the shadow's latency and errors then "
+        "measure that load, not the model. Give the shadow instances for production's max_capacity, or read its "
+        "dashboard row with production's instance count in mind."
+    )

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from endpoint_weights.endpoint import describe
 from evaluate.errors import InvalidEvaluation
 from evaluate.report import to_markdown
+from evaluate.variants import LiveVariants
 
 LOG = logging.getLogger(__name__)
 MAX_TEST_SET_BYTES = 256 * 1024 * 1024  # read whole into memory: refuse what cannot fit
@@ -55,14 +56,17 @@ def text_reader(s3: Any, *, allow_local: bool = False) -> Callable[[str], str]:
     return read
 
 
-def variant_lister(sagemaker: Any) -> Callable[[str], Sequence[str]]:
-    def variants(endpoint_name: str) -> Sequence[str]:
+def variant_lister(sagemaker: Any) -> Callable[[str], LiveVariants]:
+    """The endpoint's production variants and, apart, its shadow (DescribeEndpoint's ShadowProductionVariants),
+    so that a request naming the shadow is refused by name (runner.choose_variants)."""
+
+    def variants(endpoint_name: str) -> LiveVariants:
         state = describe(sagemaker, endpoint_name)
         if state is None:
             raise InvalidEvaluation(f"endpoint {endpoint_name} does not exist")
         if state.status != "InService":
             raise InvalidEvaluation(f"endpoint {endpoint_name} is {state.status}, not InService")
-        return list(state.variants)
+        return LiveVariants(tuple(state.variants), tuple(state.shadow_variants))
 
     return variants
 

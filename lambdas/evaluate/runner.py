@@ -21,6 +21,7 @@ from evaluate.errors import InvalidEvaluation  # re-exported: callers import it 
 from evaluate.metrics import binary_metrics, correct_predictions, latency_percentiles, roc_curve
 from evaluate.paired_tests import AucDifference, AucNotTestable, delong_test, mcnemar_exact, paired_bootstrap_auc
 from evaluate.scoring import VariantScores, score_variant
+from evaluate.variants import LiveVariants  # re-exported: callers import it from here too
 from evaluate.verdicts import CandidateTests, family_size, verdicts_against_baseline
 
 LOG = logging.getLogger(__name__)
@@ -201,13 +202,29 @@ def load_dataset(text: str, request: EvaluationRequest) -> Dataset:
     return dataset
 
 
-def choose_variants(live: Sequence[str], requested: Sequence[str] | None, endpoint_name: str) -> list[str]:
+def choose_variants(live: LiveVariants, requested: Sequence[str] | None, endpoint_name: str) -> list[str]:
+    """The variants to evaluate: every production variant, or those ``requested``. A shadow is refused.
+
+    The evaluation sends each variant its rows with InvokeEndpoint's TargetVariant, "the production variant to
+    send the inference request to" (InvokeEndpoint API reference,
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html); what SageMaker
+    does with a shadow's name there is not documented (design F11), and a shadow's answers are discarded.
+    """
     if requested is None:
-        return list(live)
-    unknown = sorted(set(requested) - set(live))
+        return list(live.production)
+    shadows = [v for v in dict.fromkeys(requested) if v in live.shadows]
+    if shadows:
+        raise InvalidEvaluation(
+            f"variant(s) {', '.join(shadows)} of endpoint {endpoint_name} are its shadow: a shadow answers nobody "
+            "(its answers are discarded) and the evaluation targets production variants only (InvokeEndpoint "
+            "TargetVariant); watch the shadow on the dashboard's shadow row and in its data captures, and evaluate "
+            f"it after promotion. Production variant(s): {', '.join(live.production)}"
+        )
+    unknown = sorted(set(requested) - set(live.production))
     if unknown:
         raise InvalidEvaluation(
-            f"endpoint {endpoint_name} has no variant(s) {', '.join(unknown)}; its variants are {', '.join(live)}"
+            f"endpoint {endpoint_name} has no variant(s) {', '.join(unknown)}; "
+            f"its variants are {', '.join(live.production)}"
         )
     return list(dict.fromkeys(requested))
 
@@ -321,7 +338,7 @@ def evaluate(
     request: EvaluationRequest,
     *,
     read_text: Callable[[str], str],
-    describe_variants: Callable[[str], Sequence[str]],
+    describe_variants: Callable[[str], LiveVariants],
     runtime: Any,
     publish: Callable[[str, Mapping[str, float]], None] | None = None,
     deadline: float | None = None,
@@ -329,7 +346,7 @@ def evaluate(
     """Run the evaluation and return the report (a JSON-ready dict).
 
     :param read_text: reads the test set at a URI.
-    :param describe_variants: the endpoint's live variant names (raises when it does not exist).
+    :param describe_variants: the endpoint's live variants (raises when it does not exist).
     :param publish: called with (variant, metrics) for every *complete* variant; default none.
     :param deadline: ``time.monotonic()`` value after which no new request starts.
     """

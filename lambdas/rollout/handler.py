@@ -32,6 +32,7 @@ from rollout.decision import judge as judge_history
 from rollout.observe import alarms_in_alarm, history
 from rollout.plan import InvalidPlan, TaskTimes, parse_plan, required_instances, step_weights
 from rollout.settle import END_SETTLE_GRACE_SECONDS, ENDED, ended_deliberately, settle
+from rollout.traffic_check import TRAFFIC_WINDOW_MINUTES, refusal, traffic_window
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -54,9 +55,6 @@ def _live_weights(client: Any, endpoint_name: str) -> dict[str, float]:
     return state.current_weights
 
 
-CAPACITY_LOOKBACK = timedelta(minutes=15)  # traffic rate used to size the candidate
-
-
 def _capacity_setting(raw: Mapping[str, Any]) -> float | None:
     """``capacity.invocations_per_instance_per_minute`` from the execution input, if given."""
     capacity = raw.get("capacity")
@@ -71,22 +69,27 @@ def _capacity_setting(raw: Mapping[str, Any]) -> float | None:
 
 
 def _traffic_per_minute(cloudwatch: Any, endpoint: str, variants: list[str], now: datetime) -> float:
-    counts = invocations_per_variant(cloudwatch, endpoint, variants, now - CAPACITY_LOOKBACK, now)
-    return sum(counts.values()) / (CAPACITY_LOOKBACK.total_seconds() / 60)
+    """The pool's (``variants``') Invocations a minute over ``rollout.traffic_check.traffic_window``."""
+    counts = invocations_per_variant(cloudwatch, endpoint, variants, *traffic_window(now))
+    return sum(counts.values()) / TRAFFIC_WINDOW_MINUTES
 
 
-def capacity_for_step(state: Mapping[str, Any], share: float, cloudwatch: Any, now: datetime) -> dict[str, int]:
+def capacity_for_step(
+    state: Mapping[str, Any], share: float, cloudwatch: Any, now: datetime, traffic: float | None = None
+) -> dict[str, int]:
     """Instance count the candidate needs before it takes ``share`` % (empty: no change needed).
 
     Only with ``capacity`` in the execution input. SageMaker changes one variant's capacity per
-    call; the set-weights Lambda does exactly that.
+    call; the set-weights Lambda does exactly that. ``traffic`` (default: read now) is the pool's
+    requests a minute.
     """
     per_instance = _capacity_setting(state["plan"])
     if per_instance is None:
         return {}
     candidate = state["candidate"]
     current = int(state["current_instance_counts"].get(candidate) or 1)
-    traffic = _traffic_per_minute(cloudwatch, state["endpoint"], [candidate, *state["baselines"]], now)
+    if traffic is None:
+        traffic = _traffic_per_minute(cloudwatch, state["endpoint"], [candidate, *state["baselines"]], now)
     needed = required_instances(traffic, share, per_instance, current)
     return {candidate: needed} if needed > current else {}
 
@@ -120,7 +123,8 @@ def prepare(
     stepfunctions: Any = None,
 ) -> dict[str, Any]:
     """Take the endpoint's rollout lock, check everything before any weight changes, and return
-    the rollout state for step 1.
+    the rollout state for step 1. Among the checks: that every step can gather the judge's
+    ``min_requests`` at the endpoint's recent traffic (``rollout.traffic_check``).
 
     Event: ``{"input": <execution input>, "execution": <execution ARN>, "state_machine": <ARN>}``.
     The lock comes first, so the weights recorded as "from before" cannot be another rollout's
@@ -217,6 +221,13 @@ def _prepared_state(
         )
     except InvalidPlan as err:
         raise RolloutRefused(f"invalid rollout request: {err}") from err
+    cloudwatch = cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG)
+    traffic = _traffic_per_minute(cloudwatch, endpoint_name, [plan.candidate, *plan.baselines], now)
+    too_little = refusal(plan, traffic)
+    if too_little is not None:
+        # Before any weight changes: the caller releases the lock, and the execution fails with
+        # RolloutRefused and no Prepare output, which settling reads as "nothing changed".
+        raise RolloutRefused(f"not enough traffic for this plan: {too_little}")
     endpoint_state = describe(sagemaker, endpoint_name)
     counts = {name: v.current_instance_count for name, v in endpoint_state.variants.items()} if endpoint_state else {}
     share = plan.steps[0]
@@ -238,9 +249,7 @@ def _prepared_state(
         "original_instance_counts": counts,
         "current_instance_counts": dict(counts),
     }
-    state["instance_counts"] = capacity_for_step(
-        state, share, cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG), now
-    )
+    state["instance_counts"] = capacity_for_step(state, share, cloudwatch, now, traffic)
     _note_capacity(state)
     return state
 

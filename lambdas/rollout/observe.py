@@ -34,6 +34,11 @@ _MINUTE = timedelta(seconds=PERIOD_SECONDS)
 # (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html). Three minutes of
 # margin, at the cost of judging each bake on its first seven minutes and the previous bake's last three.
 SETTLE_MINUTES = 3
+# Minutes of a step's own bake time lost to its weight switch: the minute in which the weights went
+# live (``at``) served both splits and is left out (:func:`history`). The bake waits from ``at``
+# (the state machine's "Mark step start"), so the time the change took costs no bake time; only
+# the partial minute at ``at`` does, at most one. ``rollout.traffic_check`` counts with it.
+SWITCH_MINUTES = 1
 # (query id prefix, metric, statistic): the four series the judge needs per variant.
 _SERIES = (
     ("inv", "Invocations", "Sum"),

@@ -33,7 +33,18 @@ DEFAULT_BAKE_SECONDS = 900
 DEFAULT_MAX_HOLDS = 3
 DEFAULT_ON_HOLD_LIMIT: OnHoldLimit = "rollback"
 
-PLAN_KEYS = frozenset({"candidate", "baselines", "steps", "bake_seconds", "max_holds", "on_hold_limit", "judge"})
+PLAN_KEYS = frozenset(
+    {
+        "candidate",
+        "baselines",
+        "steps",
+        "bake_seconds",
+        "max_holds",
+        "on_hold_limit",
+        "judge",
+        "allow_without_traffic_estimate",
+    }
+)
 JUDGE_KEYS = frozenset({"alpha", "min_requests", "latency_tolerance", "max_error_rate_increase", "srm_p_value"})
 
 # Step Functions limits a plan must respect, checked before any weight changes:
@@ -124,6 +135,10 @@ class RolloutPlan:
       before ``on_hold_limit`` applies.
     - ``on_hold_limit`` (default "rollback"): "rollback" restores the weights from before the
       rollout; "stop" leaves the current step's weights in place for a person to decide.
+    - ``allow_without_traffic_estimate`` (default False): start even when the endpoint had no
+      traffic in the start check's window (``rollout.traffic_check``), e.g. a new endpoint whose
+      traffic is about to arrive. It does not override a too-low estimate: with traffic to measure,
+      a plan that cannot gather ``min_requests`` is refused whatever this says.
     """
 
     candidate: str
@@ -133,6 +148,7 @@ class RolloutPlan:
     max_holds: int = DEFAULT_MAX_HOLDS
     on_hold_limit: OnHoldLimit = DEFAULT_ON_HOLD_LIMIT
     judge: JudgeSettings = field(default_factory=JudgeSettings)
+    allow_without_traffic_estimate: bool = False
 
 
 def _number(value: Any, where: str) -> float:
@@ -304,7 +320,8 @@ def parse_plan(
     ``bake_seconds`` (default 900, > 0, at most a Wait state's 99,999,999); ``max_holds`` (default
     3, >= 0; with the steps, small enough that the execution's history cannot outgrow 25,000
     events: :func:`worst_case_history_events`); ``on_hold_limit`` ("rollback" by default, or
-    "stop"); ``judge`` (see :class:`JudgeSettings`). Any other key is an error, so a misspelt
+    "stop"); ``judge`` (see :class:`JudgeSettings`); ``allow_without_traffic_estimate`` (default
+    false; see :class:`RolloutPlan`). Any other key is an error, so a misspelt
     setting cannot silently fall back to its default.
 
     ``max_duration_seconds`` (default None: not checked): the execution's timeout; a plan whose
@@ -338,6 +355,9 @@ def parse_plan(
     on_hold_limit = raw.get("on_hold_limit", DEFAULT_ON_HOLD_LIMIT)
     if on_hold_limit not in ON_HOLD_LIMITS:
         raise InvalidPlan(f"on_hold_limit: must be one of {', '.join(ON_HOLD_LIMITS)} (got {on_hold_limit!r})")
+    allow = raw.get("allow_without_traffic_estimate", False)
+    if not isinstance(allow, bool):
+        raise InvalidPlan(f"allow_without_traffic_estimate: must be true or false (got {allow!r})")
     plan = RolloutPlan(
         candidate=candidate,
         baselines=baselines,
@@ -346,6 +366,7 @@ def parse_plan(
         max_holds=max_holds,
         on_hold_limit=cast(OnHoldLimit, on_hold_limit),
         judge=_judge(raw.get("judge")),
+        allow_without_traffic_estimate=allow,
     )
     _pool(live_variants, plan)  # fails now, not at the first step, when there is no traffic to shift
     return plan

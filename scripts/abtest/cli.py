@@ -23,7 +23,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from endpoint_weights.endpoint import IN_SERVICE, EndpointState
 from evaluate.runner import InvalidEvaluation, parse_request
-from rollout.plan import InvalidPlan, parse_plan
+from rollout.plan import InvalidPlan, RolloutPlan, parse_plan
+from rollout.traffic_check import TRAFFIC_WINDOW_MINUTES, refusal, traffic_window
 from scripts.abtest import render
 from scripts.abtest.aws import Aws, Clients, Stack, make_clients
 from scripts.abtest.errors import AbtestError, BadInput, NotFound, OperationFailed
@@ -461,13 +462,14 @@ def rollout_start(
 
     def action(aws: Aws, deps: Deps) -> None:
         plan = _plan(plan_file, candidate, baseline, steps, bake_seconds, max_holds, on_hold_limit)
-        stack, _, state = _context(aws, endpoint)
+        stack, endpoint_name, state = _context(aws, endpoint)
         refuse_in_shadow_stage(state, endpoint, "a rollout")
         try:
             # The Prepare function's own check (it also checks capacity and the execution timeout).
-            parse_plan({k: v for k, v in plan.items() if k != "capacity"}, state.current_weights)
+            parsed = parse_plan({k: v for k, v in plan.items() if k != "capacity"}, state.current_weights)
         except InvalidPlan as err:
             raise BadInput(f"invalid rollout plan: {err}") from err
+        _refuse_without_traffic(aws, endpoint_name, parsed, deps.now())
         machine = stack.output(ROLLOUT_OUTPUT)
         running = aws.executions(machine, status="RUNNING")
         if running:
@@ -483,6 +485,15 @@ def rollout_start(
             _console().print(f"[green]started[/] {arn}\n  watch: abtest rollout status {endpoint}")
 
     _run(ctx, region, as_json, action)
+
+
+def _refuse_without_traffic(aws: Aws, endpoint_name: str, plan: RolloutPlan, now: datetime) -> None:
+    """The Prepare function's start check (``rollout.traffic_check``), with the same window and
+    function, so a plan that could only end at the hold limit is refused here with exit 2."""
+    counts = aws.invocations(endpoint_name, [plan.candidate, *plan.baselines], *traffic_window(now))
+    reason = refusal(plan, sum(counts.values()) / TRAFFIC_WINDOW_MINUTES)
+    if reason is not None:
+        raise BadInput(f"not enough traffic for this plan: {reason}")
 
 
 def _executions(aws: Aws, stack: Stack, endpoint: str, execution: str | None, *, running_only: bool) -> list[str]:

@@ -340,7 +340,12 @@ def test_weights_record_declares_the_live_weights(deployed):
 # --- rollout --------------------------------------------------------------------------------------
 
 
+# 6,000 requests a minute over the start check's 15 minutes: enough for the plans started here.
+ENOUGH_TRAFFIC = {"Variant1": 45_000, "Variant2": 45_000}
+
+
 def test_rollout_start_status_stop(deployed):
+    _put_invocations(deployed, ENOUGH_TRAFFIC)
     started = deployed.json("rollout", "start", ENDPOINT, "--candidate", "Variant2", "--steps", "10,50,100")
     arn = started["execution_arn"]
     described = deployed.clients.stepfunctions.describe_execution(executionArn=arn)
@@ -383,7 +388,31 @@ def test_an_invalid_plan_exits_2_and_starts_nothing(deployed, args, message):
     )
 
 
+@pytest.mark.parametrize(
+    ("traffic", "args", "message"),
+    [
+        # 1 % of 1,000 a minute: 10 a minute, and the judge reads at most 36 minutes of a step
+        (
+            {"Variant1": 15_000},
+            ["--steps", "1,5,25,100"],
+            "not enough traffic for this plan: step 1 (1 %) cannot gather judge.min_requests",
+        ),
+        ({}, [], "no traffic to estimate from"),
+    ],
+)
+def test_a_plan_the_traffic_cannot_support_exits_2_and_starts_nothing(deployed, traffic, args, message):
+    if traffic:
+        _put_invocations(deployed, traffic)
+    result = deployed.run("rollout", "start", ENDPOINT, "--candidate", "Variant2", *args)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split())
+    assert (
+        deployed.clients.stepfunctions.list_executions(stateMachineArn=deployed.state_machine_arn)["executions"] == []
+    )
+
+
 def test_a_plan_file_with_options_on_top(deployed, tmp_path):
+    _put_invocations(deployed, ENOUGH_TRAFFIC)
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"candidate": "Variant1", "judge": {"alpha": 0.01}, "bake_seconds": 300}))
     arn = deployed.json("rollout", "start", ENDPOINT, "--plan", str(plan), "--candidate", "Variant2")["execution_arn"]
@@ -567,6 +596,7 @@ def test_two_weight_changes_within_a_second_get_different_change_set_names(deplo
 
 
 def _start_rollout(deployed) -> str:
+    _put_invocations(deployed, ENOUGH_TRAFFIC)
     return deployed.json("rollout", "start", ENDPOINT, "--candidate", "Variant2", "--steps", "10,50,100")[
         "execution_arn"
     ]

@@ -158,3 +158,36 @@ def test_quoted_rules_are_still_botocores_words(rule: DocumentedRule):
     """A botocore upgrade that rewords a rule fails here instead of drifting by."""
     assert rule.structure and rule.member
     assert rule.sentence in service_model.member_documentation(rule.structure, rule.member)
+
+
+# --- warnings: valid, but worth a look --------------------------------------------------------------
+
+
+def scaled(max_capacity: int, shadow_instances: int = 1) -> dict[str, Any]:
+    data = read_config(SHADOW_CONFIG)
+    production, shadow = data["endpoints"][0]["variants"]
+    production["autoscaling"] = {"min_capacity": 1, "max_capacity": max_capacity, "target_invocations_per_instance": 70}
+    shadow["initial_instance_count"] = shadow_instances
+    return data
+
+
+def test_production_scaling_beyond_the_shadows_instances_warns_located():
+    (warning,) = parse_config(scaled(4), "config/examples/shadow.json").warnings
+    assert warning.endpoint == "churn-shadow" and warning.warning_id == shadow_limits.SCALING_BEYOND_SHADOW
+    assert warning.message.startswith(
+        'config/examples/shadow.json: endpoint "churn-shadow" > variant "Current" > autoscaling > max_capacity: '
+        "Current autoscales up to 4 instance(s), beyond shadow variant Candidate's fixed 1"
+    )
+    assert "20 %" in warning.message
+
+
+@pytest.mark.parametrize(("max_capacity", "shadow_instances"), [(2, 2), (1, 1), (3, 4)])
+def test_no_warning_while_the_shadow_has_as_many_instances_as_production_can_scale_to(max_capacity, shadow_instances):
+    assert parse_config(scaled(max_capacity, shadow_instances), "shadow.json").warnings == ()
+
+
+def test_no_warning_without_autoscaling_or_without_a_shadow(default_config_data):
+    assert load_config(SHADOW_CONFIG).warnings == ()
+    for variant in default_config_data["endpoints"][0]["variants"]:
+        variant["autoscaling"] = {"min_capacity": 1, "max_capacity": 8, "target_invocations_per_instance": 70}
+    assert parse_config(default_config_data, "default.json").warnings == ()

@@ -2,7 +2,7 @@
 NAME`), the CDK CLI lifecycle breaks, or moto reports success while the endpoint is wrong.
 
 Slow: each test runs `npx cdk bootstrap` and one or two deploys on its own server (20–70 s each;
-about 215 s for the module on 2 cores). Its own module so that pytest-xdist's loadscope runs it
+about 260 s for the module on 2 cores). Its own module so that pytest-xdist's loadscope runs it
 beside test_cli_lifecycle.py, not after it.
 
 Not run here, too slow to show: without lambda_runtime moto tries Docker, the custom resource
@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import local_lifecycle
+from tests.e2e.test_shadow_stage import EXAMPLE as SHADOW_EXAMPLE
+from tests.e2e.test_shadow_stage import STACK as SHADOW_STACK
 
 pytestmark = pytest.mark.e2e
 
@@ -62,3 +64,20 @@ def test_without_custom_resources_moto_reports_success_while_the_weights_stay_1_
     assert observed["weights_25_75"]["stack_status"] == "UPDATE_COMPLETE"
     assert observed["deploy"]["endpoint"] is None, "moto computes no Outputs after ExecuteChangeSet"
     assert weights == [{"Variant1": 1.0, "Variant2": 1.0}]
+
+
+def test_without_shadow_variants_a_shadow_stage_deploys_with_no_shadow_anywhere():
+    """moto 5.2.5 drops ShadowProductionVariants from CreateEndpointConfig: the stack is created, the weights
+    custom resource only logs the missing shadow (a warning, by design), and neither Describe call lists it."""
+    deploy = ["deploy", SHADOW_STACK, "--require-approval", "never", "-c", f"config={SHADOW_EXAMPLE}"]
+    with local_lifecycle("e2e-without-", ["bootstrap"], without=["shadow_variants"], stack=SHADOW_STACK) as (
+        lifecycle,
+        _,
+    ):
+        step = lifecycle.cdk(*deploy)
+        config = lifecycle.client("sagemaker").describe_endpoint_config(EndpointConfigName=step["endpoint"]["config"])
+    assert step["returncode"] == 0, step["output"][-2000:]
+    assert step["stack_status"] == "CREATE_COMPLETE"
+    assert step["endpoint"]["weights"] == {"Current": 1.0}
+    assert "shadow" not in step["endpoint"]
+    assert "ShadowProductionVariants" not in config

@@ -13,7 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evaluate.runner import evaluate, parse_request
+from evaluate.runner import LiveVariants, evaluate, parse_request
 
 VARIANTS = ("Variant1", "Variant2", "Variant3", "Variant4", "Variant5")
 
@@ -48,7 +48,9 @@ def run(text: str, models: NoisyModels, event: Mapping[str, Any] | None = None) 
     request = parse_request(
         {"data_uri": "s3://bucket/datasets/sim.csv", "bootstrap_resamples": 0, **(event or {})}, "sim"
     )
-    return evaluate(request, read_text=lambda _: text, describe_variants=lambda _: VARIANTS, runtime=models)
+    return evaluate(
+        request, read_text=lambda _: text, describe_variants=lambda _: LiveVariants(VARIANTS), runtime=models
+    )
 
 
 def test_five_identical_variants_name_a_false_winner_at_most_alpha_of_the_time():

@@ -236,7 +236,9 @@ def test_unknown_on_hold_limit() -> None:
 
 
 def test_unknown_keys() -> None:
-    allowed = "bake_seconds, baselines, candidate, judge, max_holds, on_hold_limit, steps"
+    allowed = (
+        "allow_without_traffic_estimate, bake_seconds, baselines, candidate, judge, max_holds, on_hold_limit, steps"
+    )
     with pytest.raises(InvalidPlan, match=rf"rollout plan: unknown key\(s\) bake_time, step; allowed: {allowed}$"):
         plan({"bake_time": 60, "step": [100]})
 

@@ -9,6 +9,7 @@ call not queued: a test that queues no UpdateEndpointWeightsAndCapacities proves
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +17,13 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+import evaluate.cli as evaluate_cli
+import evaluate.handler as evaluate_handler
 import set_weights.handler as set_weights
 from endpoint_weights.endpoint import ShadowWeightNotTaken, converge, describe, require_shadow_weights
 from endpoint_weights.validation import InvalidRequest
 from evaluate.aws_io import variant_lister
+from evaluate.runner import InvalidEvaluation, LiveVariants
 from tests.lambdas.conftest import ENDPOINT, REGION, LambdaContext, expect_describe
 from tests.lambdas.test_weights_provider import cfn_event
 from weights_provider.handler import is_complete, on_event
@@ -121,10 +125,47 @@ def test_set_weights_refuses_to_move_the_production_weight_beside_a_shadow(stubb
 
 def test_the_evaluation_targets_production_variants_only(stubbed):
     """InvokeEndpoint's TargetVariant names "the production variant to send the inference request to"
-    (InvokeEndpoint API reference): the shadow is never a target."""
+    (InvokeEndpoint API reference): the shadow is never a target, but the evaluation knows its name."""
     client, stubber = stubbed
     expect_describe(stubber, described())
-    assert list(variant_lister(client)(ENDPOINT)) == ["Current"]
+    assert variant_lister(client)(ENDPOINT) == LiveVariants(production=("Current",), shadows=("Candidate",))
+
+
+class Untouchable:
+    """An S3 or runtime client that fails the test on any call: a refused request reads and sends nothing."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"unexpected call {name}")
+
+
+SHADOW_REFUSED = r"Candidate of endpoint .* are its shadow: a shadow answers nobody.*dashboard's shadow row"
+
+
+@pytest.fixture
+def evaluation_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {"ENDPOINT_NAME": ENDPOINT, "REPORT_BUCKET": "bucket", "METRICS_NAMESPACE": "Test"}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("evaluation_environment")
+def test_the_evaluation_lambda_refuses_the_shadow_by_name(stubbed):
+    client, stubber = stubbed
+    expect_describe(stubber, described())
+    event = {"data_uri": "s3://bucket/datasets/test.csv", "variants": ["Current", "Candidate"]}
+    with pytest.raises(InvalidEvaluation, match=SHADOW_REFUSED):
+        evaluate_handler.handle(
+            event, None, sagemaker=client, runtime=Untouchable(), s3=Untouchable(), cloudwatch=Untouchable()
+        )
+
+
+def test_the_evaluation_command_refuses_the_shadow_by_name(stubbed, monkeypatch, capsys):
+    client, stubber = stubbed
+    expect_describe(stubber, described())
+    clients = {"sagemaker": client, "runtime": Untouchable(), "s3": Untouchable(), "cloudwatch": Untouchable()}
+    monkeypatch.setattr(evaluate_cli, "_clients", lambda _args: clients)
+    status = evaluate_cli.main(["--endpoint", ENDPOINT, "--data", "test.csv", "--variants", "Candidate"])
+    assert status == 2
+    assert re.search(SHADOW_REFUSED, " ".join(capsys.readouterr().err.split()))
 
 
 # The weights custom resource checks the shadow's weight (the ShadowWeights property, a string as CloudFormation

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +18,8 @@ from aws_cdk.assertions import Annotations, Match
 
 from app import build_app
 from constructs_lib.config import alarm_limits, instance_storage, parse_config, service_model, weight_parameter_name
-from tests.conftest import FULL_CONFIG, read_config
-from tests.synth import CDK_CONTEXT
+from tests.conftest import FULL_CONFIG, SHIPPED_CONFIGS, read_config
+from tests.synth import CDK_CONTEXT, synth_templates
 
 LOCAL_STORAGE_TYPE = "ml.g5.xlarge"  # named in the CreateEndpointConfig KmsKeyId note's families
 PACKAGE_REPOSITORY = "arn:aws:ecr:eu-west-1:111122223333:repository/fraud-registry-inference"
@@ -129,6 +130,25 @@ def test_every_alarm_window_is_one_cloudwatch_accepts(local_storage_app, awkward
             for period in _periods(alarm["Properties"]):
                 assert alarm_limits.period_problem(period) is None, (name, period)
                 assert alarm_limits.window_problem(period, evaluation_periods) is None, (name, period)
+                checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=[p.name for p in SHIPPED_CONFIGS])
+def test_every_alarm_of_every_shipped_config_has_a_window_cloudwatch_accepts(path: Path):
+    """The same rule on every alarm the shipped configs synthesize: the deployment rollback alarms and live
+    quality's "has not succeeded" alarm (full.json), the shadow stage's alarms (shadow.json), and whatever
+    alarm is added next. A composite alarm has no window of its own."""
+    checked = 0
+    for template in synth_templates(json.loads(path.read_text()), str(path)).values():
+        for name, alarm in template.find_resources("AWS::CloudWatch::Alarm").items():
+            props = alarm["Properties"]
+            evaluation_periods = int(props["EvaluationPeriods"])
+            periods = _periods(props)
+            assert periods, f"{path.name}: {name} has no period"
+            for period in periods:
+                assert alarm_limits.period_problem(period) is None, (path.name, name, period)
+                assert alarm_limits.window_problem(period, evaluation_periods) is None, (path.name, name, period)
                 checked += 1
     assert checked
 

@@ -8,7 +8,7 @@ found and evaluated
 
 1. CloudWatch alarm → SNS topic: ``cloudwatch.amazonaws.com`` ``sns:Publish`` with the alarm's
    ARN as ``aws:SourceArn``, against the topic policy (every alarm action on a topic: the
-   composite alarm's and the rollout settle queue's);
+   composite alarm's, the rollout settle queue's and live quality's "has not succeeded" alarm's);
 2. CloudWatch alarm → the topic's KMS key: ``kms:GenerateDataKey``/``kms:Decrypt`` (sent with the
    same source keys here, which the key policy does not rely on), against the key policy;
 3. CloudWatch Logs → each encrypted log group's key: ``logs.<region>.amazonaws.com`` with the log
@@ -28,7 +28,9 @@ found and evaluated
    image's ECR repository (auth token, layers), the model data in S3, the data-capture bucket
    and the data-capture key;
 8. S3 server access logging → the log bucket: ``logging.s3.amazonaws.com`` ``s3:PutObject`` with
-   the source bucket as ``aws:SourceArn``, against the log bucket's policy.
+   the source bucket as ``aws:SourceArn``, against the log bucket's policy;
+9. SageMaker → each auto-rollback alarm of a guarded deployment (``deployment`` with
+   ``auto_rollback``): ``cloudwatch:DescribeAlarms`` through the execution role.
 
 And no resource policy that a service relies on has only Deny statements.
 
@@ -50,6 +52,7 @@ from pathlib import Path
 
 import pytest
 
+from constructs_lib.config import load_config
 from tests.conftest import ROOT
 from tests.policy_eval import Env, Template, evaluate, same_account_allows
 from tests.policy_flows import Flow, FlowFinder
@@ -130,6 +133,11 @@ def _has_shadow(finder: FlowFinder) -> bool:
     return any("ShadowProductionVariants" in r["Properties"] for r in configs)
 
 
+def _has_rollback_alarms(finder: FlowFinder) -> bool:
+    endpoints = finder.t.of_type("AWS::SageMaker::Endpoint").values()
+    return any("AutoRollbackConfiguration" in r["Properties"].get("DeploymentConfig", {}) for r in endpoints)
+
+
 def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
     """The finder really sees the stack: a flow kind that vanished would pass the test above vacuously."""
     for stack, finder in finders.items():
@@ -162,24 +170,41 @@ def test_every_kind_of_flow_is_found(finders: dict[str, FlowFinder]):
         }
         if _has_shadow(finder):
             expected -= ROLLOUT_AND_SRM_KINDS
+        if _has_rollback_alarms(finder):
+            expected.add("SageMaker → rollback alarm")
         assert expected <= kinds, f"{stack}: missing {sorted(expected - kinds)}"
 
 
-def test_the_composite_and_the_settle_queues_alarm_are_the_ones_that_notify(finders: dict[str, FlowFinder]):
-    """The settle queue's alarm can stay in ALARM for 14 days: rolled up, it would hold the composite
-    in ALARM and swallow every later page, so it notifies on its own; every other alarm is rolled up."""
+def _alarms_of(finder: FlowFinder, namespace: str, metric: str) -> set[str]:
+    return {
+        lid
+        for lid, r in finder.t.of_type("AWS::CloudWatch::Alarm").items()
+        if r["Properties"].get("Namespace") == namespace and r["Properties"].get("MetricName") == metric
+    }
+
+
+def test_the_composite_and_the_long_lasting_alarms_are_the_ones_that_notify(finders: dict[str, FlowFinder]):
+    """The settle queue's alarm can stay in ALARM for 14 days, and live quality's "has not succeeded" alarm
+    until a run succeeds: rolled up, either would hold the composite in ALARM and swallow every later page,
+    so each notifies on its own; every other alarm is rolled up. full.json enables live quality's schedule,
+    so its alarm's flows to the topic are among those checked here and above."""
     for stack, finder in finders.items():
         notifying = {f.actor for f in finder.all() if f.kind == "CloudWatch alarm → SNS topic"}
         composites = set(finder.t.of_type("AWS::CloudWatch::CompositeAlarm"))
-        settle_alarms = {
-            lid
-            for lid, r in finder.t.of_type("AWS::CloudWatch::Alarm").items()
-            if r["Properties"].get("Namespace") == "AWS/SQS"
-            and r["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
-        }
-        assert len(composites) == 1, stack
+        settle_alarms = _alarms_of(finder, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
+        not_succeeded = _alarms_of(finder, "AWS/States", "ExecutionsSucceeded")
+        # Beside a shadow, its alarms roll up into a second composite that notifies nobody (a shadow answers nobody).
+        shadow_composites = {lid for lid in composites if lid.startswith("AlarmsShadowProblem")}
+        assert len(shadow_composites) == (1 if _has_shadow(finder) else 0), stack
+        assert len(composites - shadow_composites) == 1, stack
         assert len(settle_alarms) == (0 if _has_shadow(finder) else 1), stack  # no rollout beside a shadow
-        assert notifying == composites | settle_alarms, stack
+        assert notifying == (composites - shadow_composites) | settle_alarms | not_succeeded, stack
+
+
+def test_a_shipped_config_enables_live_quality_s_schedule_so_its_alarm_is_checked():
+    """Guards the flows above and the synth matrix: the "has not succeeded" alarm exists only with the
+    schedule on, and without a shipped config that enables it no environment would ever synthesize it."""
+    assert any(e.live_quality.schedule_enabled for path in CONFIGS for e in load_config(path).endpoints)
 
 
 def test_a_created_topic_key_lets_the_alarm_in_and_an_imported_one_is_named(finders: dict[str, FlowFinder]):

@@ -1,7 +1,7 @@
 """A stack with a shadow variant (config/examples/shadow.json): ShadowProductionVariants in the endpoint config,
 the shadow's weight from its sampling percentage, a fixed production weight and no weight parameters, no
-rollout and no SRM check, and no alarm on the shadow. cdk-nag and cfn-lint run on it with every shipped config
-(tests/stacks/test_compliance.py, test_synth_matrix.py)."""
+rollout and no SRM check, and no paging alarm on the shadow. cdk-nag and cfn-lint run on it with every shipped
+config (tests/stacks/test_compliance.py, test_synth_matrix.py)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from typing import Any
 from aws_cdk import App
 from aws_cdk.assertions import Annotations, Match, Template
 
+from app import build_app
 from constructs_lib.ab_endpoint import ENDPOINT_CONFIG_WEIGHT, SHADOW_PRODUCTION_WEIGHT
 from constructs_lib.config import parse_config
 from constructs_lib.lambda_shared import shadow_sampling
 from stacks.ab_test_stack import AbTestStack
 from tests.conftest import SHADOW_CONFIG, read_config
-from tests.synth import synth_templates
+from tests.synth import CDK_CONTEXT, synth_templates
 
 SAMPLING = 20
 
@@ -117,11 +118,14 @@ def test_no_rollout_and_no_sample_ratio_check():
     assert not of_type(template(), "AWS::DynamoDB::Table")
 
 
-def test_the_shadow_feeds_no_alarm():
+def test_only_the_shadows_own_alarms_watch_it():
+    # Its alarms and their composite, which pages nobody: tests/stacks/test_shadow_observability.py.
     alarms = {**of_type(template(), "AWS::CloudWatch::Alarm"), **of_type(template(), "AWS::CloudWatch::CompositeAlarm")}
     assert alarms
-    on_shadow = [lid for lid, r in alarms.items() if '"Candidate"' in json.dumps(r)]
-    assert not on_shadow
+    on_shadow = {lid for lid, r in alarms.items() if '"Candidate"' in json.dumps(r)}
+    assert on_shadow and all(
+        lid.startswith(("AlarmsErrorRateShadowCandidate", "AlarmsLatencyShadowCandidate")) for lid in on_shadow
+    )
     assert [lid for lid, r in alarms.items() if '"Current"' in json.dumps(r)]
 
 
@@ -183,3 +187,18 @@ def test_synth_says_the_production_variants_initial_weight_is_ignored_beside_a_s
     assert any(f"fixed at {SHADOW_PRODUCTION_WEIGHT:g}" in i for i in infos)
     config = only(Template.from_stack(stack).to_json(), "AWS::SageMaker::EndpointConfig")
     assert config["ProductionVariants"][0]["InitialVariantWeight"] == SHADOW_PRODUCTION_WEIGHT
+
+
+def test_the_loaders_scaling_warning_reaches_the_endpoints_stack_at_synth():
+    data = read_config(SHADOW_CONFIG)
+    data["endpoints"][0]["variants"][0]["autoscaling"] = {
+        "min_capacity": 1,
+        "max_capacity": 3,
+        "target_invocations_per_instance": 70,
+    }
+    app = build_app(parse_config(data, "config/examples/shadow.json"), App(context=CDK_CONTEXT))
+    stack = app.node.find_child("AbTest-churn-shadow")
+    warnings = [str(m.entry.data) for m in Annotations.from_stack(stack).find_warning("*", Match.any_value())]  # type: ignore[arg-type]
+    (scaling,) = [w for w in warnings if "autoscales up to 3" in w]
+    assert scaling.startswith('config/examples/shadow.json: endpoint "churn-shadow" > variant "Current" > autoscaling')
+    assert "[ack: ab-test:productionScalesBeyondShadow]" in scaling
