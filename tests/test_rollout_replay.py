@@ -204,8 +204,10 @@ def test_main_reports_unusable_input(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_a_plan_the_first_bakes_traffic_cannot_support_is_refused_before_any_judge() -> None:
-    # 1 % of 1,000 requests a minute: 10 a minute, at most 360 in the 36 minutes the judge reads.
-    records = replay({**DEFAULT_PLAN, "steps": [1, 5, 25, 100]}, DEFAULT_LIVE_WEIGHTS, SCENARIOS["healthy"])
+    # 1 % of 1,000 requests a minute: 10 a minute, at most 360 in the 36 minutes the judge reads of
+    # 10-minute bakes (the default 15-minute bakes read 56 minutes: 560, enough).
+    plan = {**DEFAULT_PLAN, "steps": [1, 5, 25, 100], "bake_seconds": 600}
+    records = replay(plan, DEFAULT_LIVE_WEIGHTS, SCENARIOS["healthy"])
     assert [r["event"] for r in records] == ["outcome"]
     assert records[0]["outcome"] == "refused" and records[0]["weights"] == DEFAULT_LIVE_WEIGHTS
     assert records[0]["reason"].startswith("step 1 (1 %) cannot gather judge.min_requests")
