@@ -28,26 +28,46 @@ binomial variance test A's model gives it, W_k = Σ_{t in k} π_t (1 - π_t) e_t
 (so blocks of a 10 % and a 25 % step weigh alike). B compares S = Σ ξ_k with the one-sided
 normal-mixture boundary (``rollout.mixture``) on the largest of three variance estimates:
 
-- the spread of the block scores, Σ (ξ_k - ξ̄)² (centred like the sample variance of Waudby-Smith
-  et al., so a real regression does not inflate its own yardstick): right when faults last less
-  than a block, whatever they do inside it;
+- the spread of the block scores, k/(k-1) · Σ (ξ_k - ξ̄)² over the k blocks so far (centred like
+  the sample variance of Waudby-Smith et al., so a real regression does not inflate its own
+  yardstick): right when faults last less than a block, whatever they do inside it;
 - the spread of the minutes inside each block, Σ_k s_k² / W_k with s_k² the centred sum of squares
-  of the block's per-minute excesses: right when minutes are uncorrelated, and the only sign of a
-  short burst in the first block;
+  of the block's n_k per-minute excesses times n_k/(n_k-1): right when minutes are uncorrelated,
+  and the only sign of a short burst in the first block;
 - the binomial variance, one per block: B is never less demanding than a normal approximation of
   test A, even when one or two blocks spread little by chance (their spread is exactly 0 for one
   block).
 
-All three are needed (a tuning pass counted which one is largest at three blocks, the 25 % step's
-judge; 400 default-plan rollouts each): identical arms, constant rate: the floor 58 %, within and
-spread 21 % each; 10-minute faults: the spread 28 %, the floor 55 %; over-dispersion CV 0.5: the
-within-block spread 52 %; a 2× error rate: within 40 %, spread 36 %, floor 24 %.
-Under a real regression the candidate's counts spread more than the H0 binomial (about 1.7× per
-minute at a 2× rate and a 10 % share), so B's yardstick grows with the effect; that,
-and having only three blocks by the 25 % step, is what caps B's power, not the mixture's m
-(``rollout.mixture``). Dropping the within-block spread would lift that power from about 67 % to
-74 % but lets over-dispersion (CV 0.5, 120 minutes) through B alone 6 % of the time; blocks of 4
-minutes give 72 % but 6.4 % false rollbacks with 10-minute faults at a 50 % share. Neither is taken.
+Why the factors k/(k-1) and n_k/(n_k-1): a centred sum of squares of k independent terms of
+variance φ has expectation (k-1)φ, but S sums k of them, Var(S) = kφ; uncorrected, the spread
+is biased low by (k-1)/k (2/3 at three blocks, the 25 % step's judge), and so is each block's
+within-minute spread by (n_k-1)/n_k. The cold review measured 5.1 % false rollbacks with
+over-dispersed rates (CV 0.5, 25 % share, 10,000 requests a minute, two hours) and 5.7 % with
+10-minute faults at a 50 % share before these factors; 2.7 % and 3.8 % after.
+
+All three are needed (a tuning pass, before the unbiasing factors, counted which one is largest at
+three blocks, the 25 % step's judge; 400 default-plan rollouts each): identical arms, constant rate:
+the floor 58 %, within and spread 21 % each; 10-minute faults: the spread 28 %, the floor 55 %;
+over-dispersion CV 0.5: the within-block spread 52 %; a 2× error rate: within 40 %, spread 36 %,
+floor 24 %. Under a real regression the candidate's counts spread more than the H0 binomial (about
+1.7× per minute at a 2× rate and a 10 % share), so B's yardstick grows with the effect; that, and
+having only three blocks by the 25 % step, is what capped B's power, not the mixture's m
+(``rollout.mixture``); hence the quasi-likelihood step below. Dropping the within-block spread would
+lift that power from about 67 % to 74 % but lets over-dispersion (CV 0.5, 120 minutes) through B
+alone 6 % of the time; blocks of 4 minutes give 72 % but 6.4 % false rollbacks with 10-minute faults
+at a 50 % share. Neither is taken.
+
+**The data's spreads in units of the fitted alternative (quasi-likelihood).** Under a rate ratio
+ρ the candidate's count given e_t is Binomial(e_t, θ_t), θ = ρπ / (ρπ + 1 - π), whose variance
+θ(1-θ)e exceeds the H0 variance π(1-π)e when π < 1/2. B therefore estimates ρ̂ (Mantel-Haenszel,
+Σ c_t (1 - π_t) / Σ b_t π_t over the minutes so far, never below 1) and divides each block's
+within-minute spread by g_k = Σ θ̂(1-θ̂)e / Σ π(1-π)e >= 1, and the spread of the block scores by the
+mean g: the dispersion left once the regression's own binomial spread is accounted for, as a
+quasi-likelihood fit estimates it, times the H0 binomial variance. Under H0 ρ̂ is near 1 and g near 1;
+at a share of 50 % or more g is exactly 1 (θ(1-θ) <= π(1-π)), so B is unchanged there; the binomial
+floor (one per block) is never divided. The cold review proposed it (P1); with the α/2 split and the
+unbiased spreads, power for a 2× error rate before the 50 % step rose from 76 % to 88 % at 15-minute
+bakes (docs/benchmarks.md), and the burst and fault rows stayed within α (the same table).
 
 Why blocks: a bad host stays bad for minutes, so per-minute excesses on the same arm are
 positively correlated and their spread understates the spread of their sum (the cold review
@@ -139,6 +159,7 @@ def error_evidence(minutes: Sequence[Minute], candidate: str, baselines: Sequenc
     c_errors = c_requests = used = 0
     block = _Block()
     test_b = _BlockTest()
+    rate_ratio = _RateRatio()
     complete = len(minutes) - len(minutes) % BLOCK_MINUTES
     for index, minute in enumerate(minutes):
         cand = minute.get(candidate)
@@ -157,11 +178,12 @@ def error_evidence(minutes: Sequence[Minute], candidate: str, baselines: Sequenc
                 theta = ratio * share / (ratio * share + 1.0 - share)
                 log_ratios[k] += c * math.log(theta / share) + b * math.log((1.0 - theta) / (1.0 - share))
             max_a = max(max_a, log_weight + _log_sum_exp(log_ratios))
-            block.add(c - share * e, share * (1.0 - share) * e)
+            block.add(c - share * e, share, e)
+            rate_ratio.add(c, b, share)
             expected += share * e
         if index < complete and index % BLOCK_MINUTES == BLOCK_MINUTES - 1:
             if block.binomial_variance > 0.0:
-                max_b = max(max_b, test_b.add(block))
+                max_b = max(max_b, test_b.add(block, rate_ratio.value))
             block = _Block()
     return ErrorEvidence(
         worse_a=max_a >= threshold,
@@ -177,14 +199,23 @@ def error_evidence(minutes: Sequence[Minute], candidate: str, baselines: Sequenc
     )
 
 
+def _unbiased(count: int) -> float:
+    """count/(count-1), the factor that makes a centred sum of squares of ``count`` terms unbiased for their
+    sum's variance; 1 for a single term (its centred sum of squares is 0 anyway)."""
+    return count / (count - 1) if count > 1 else 1.0
+
+
 class _Block:
     """One block's per-minute excesses (Welford: running mean and centred sum of squares) and W_k."""
 
     def __init__(self) -> None:
         self.count = 0
         self.total = self.mean = self.squares = self.binomial_variance = 0.0
+        self.splits: list[tuple[float, int]] = []  # (π_t, e_t) of each minute, for the dispersion under ρ̂
 
-    def add(self, increment: float, binomial_variance: float) -> None:
+    def add(self, increment: float, share: float, errors: int) -> None:
+        binomial_variance = share * (1.0 - share) * errors
+        self.splits.append((share, errors))
         self.count += 1
         delta = increment - self.mean
         self.mean += delta / self.count
@@ -193,19 +224,50 @@ class _Block:
         self.binomial_variance += binomial_variance
 
 
+class _RateRatio:
+    """The Mantel-Haenszel estimate of the candidate's error-rate ratio, Σ c_t (1 - π_t) / Σ b_t π_t, never below 1."""
+
+    def __init__(self) -> None:
+        self.top = self.bottom = 0.0
+
+    def add(self, candidate_errors: int, baseline_errors: int, share: float) -> None:
+        self.top += candidate_errors * (1.0 - share)
+        self.bottom += baseline_errors * share
+
+    @property
+    def value(self) -> float:
+        return max(1.0, self.top / self.bottom) if self.bottom > 0.0 else 1.0
+
+
+def _dispersion_under(splits: list[tuple[float, int]], rate_ratio: float, binomial_variance: float) -> float:
+    """g = Σ θ(1-θ) e / Σ π(1-π) e, θ = ρπ / (ρπ + 1 - π): how much more a block's counts spread under the
+    fitted rate ratio ρ than under H0, never below 1 (module docstring, quasi-likelihood)."""
+    fitted = 0.0
+    for share, errors in splits:
+        theta = rate_ratio * share / (rate_ratio * share + 1.0 - share)
+        fitted += theta * (1.0 - theta) * errors
+    return max(1.0, fitted / binomial_variance)
+
+
 class _BlockTest:
     """Test B over complete blocks (module docstring): ``add`` returns log M after the block."""
 
     def __init__(self) -> None:
+        self.blocks: list[_Block] = []
         self.scores: list[float] = []
-        self.within = 0.0  # Σ s_k² / W_k
         self.floor = 0.0  # one per block
 
-    def add(self, block: _Block) -> float:
+    def add(self, block: _Block, rate_ratio: float) -> float:
+        self.blocks.append(block)
         self.scores.append(block.total / math.sqrt(block.binomial_variance))
-        self.within += block.squares / block.binomial_variance
         self.floor += 1.0
+        # The data's spreads, in units of the binomial variance under the fitted ρ̂ (÷ g per block).
+        gs = [_dispersion_under(b.splits, rate_ratio, b.binomial_variance) for b in self.blocks]
+        # Unbiased sample variances (module docstring): × n/(n-1) within a block, × k/(k-1) across blocks.
+        within = sum(
+            b.squares * _unbiased(b.count) / b.binomial_variance / g for b, g in zip(self.blocks, gs, strict=True)
+        )
         mean = sum(self.scores) / len(self.scores)
-        spread = sum((x - mean) ** 2 for x in self.scores)
-        variance = max(spread, self.within, self.floor)
+        spread = sum((x - mean) ** 2 for x in self.scores) * _unbiased(len(self.scores)) / (sum(gs) / len(gs))
+        variance = max(spread, within, self.floor)
         return log_one_sided_mixture(sum(self.scores), variance, INCREMENT_PRECISION)

@@ -19,6 +19,12 @@ Rules, first match wins (:func:`judge`):
 5. the candidate got fewer than ``min_requests`` requests in the current step → hold;
 6. otherwise → promote, or complete at the plan's last step.
 
+**α is split once, here** (:func:`per_test_alpha`): rules 2 and 3 are two tests that can each roll back a
+candidate that is no worse, so each runs at α/2 and the chance that either ever does is at most α
+(Bonferroni: P(errors or latency) <= P(errors) + P(latency)), whatever the two have in common. The
+plan's ``alpha`` bounds the whole judge's false rollbacks (rule 1, alarms, is not a test: its false
+alarms are the alarms' own).
+
 A hold at the hold limit (``holds`` >= ``max_holds``) becomes ``on_hold_limit``: "rollback" or
 "stop". Rollbacks come first because they are safe whatever the split; promotion is the one
 verdict that needs sound data.
@@ -44,6 +50,15 @@ Rule = Literal["alarm", "errors", "latency", "srm", "traffic", "hold_limit", "pa
 # MIN_INVOCATIONS). Not a validity gate: the test is exact at any count; it only spares a nearly idle
 # step a check too weak to see anything.
 SRM_MIN_REQUESTS = 1000
+
+# The statistical tests that can roll back (rules 2 and 3), among which ``alpha`` is split.
+ROLLBACK_TESTS = 2
+
+
+def per_test_alpha(alpha: float) -> float:
+    """The level each rollback test runs at, so that the judge as a whole keeps ``alpha`` (module docstring)."""
+    return alpha / ROLLBACK_TESTS
+
 
 _NEXT: dict[str, NextAction] = {
     "promote": "next_step",
@@ -116,8 +131,9 @@ def judge(
     if holds < 0:
         raise ValueError(f"holds: must be >= 0 (got {holds})")
     settings = plan.judge
-    errors = error_evidence(minutes, plan.candidate, plan.baselines, settings.alpha)
-    latency = latency_evidence(minutes, plan.candidate, plan.baselines, settings.latency_tolerance, settings.alpha)
+    level = per_test_alpha(settings.alpha)
+    errors = error_evidence(minutes, plan.candidate, plan.baselines, level)
+    latency = latency_evidence(minutes, plan.candidate, plan.baselines, settings.latency_tolerance, level)
     step = current_step(minutes)
     step_requests = sum(m.get(plan.candidate).invocations for m in step)
     srm = _srm_p_value(step, (plan.candidate, *plan.baselines))

@@ -4,7 +4,7 @@ The state travels through the execution as one object (``$.rollout``)::
 
     {"endpoint": ..., "candidate": ..., "baselines": [...], "plan": {...the execution input...},
      "original_weights": {...}, "step_index": 0, "share": 10, "current_weights": {...},
-     "bake_seconds": 600, "holds": 0, "started_at": ..., "step_started_at": ...,
+     "bake_seconds": 900, "holds": 0, "started_at": ..., "step_started_at": ...,
      "applied": {"at": ...}, "weights_log": [{"at": ..., "weights": {...}}, ...],
      "action": "apply" | "next_step" | "judge_again" | "complete" | "rollback" | "stop",
      "decision": {...}, "reason": "..."}

@@ -448,7 +448,7 @@ def rollout_start(
         list[str] | None, typer.Option(help="A variant it takes traffic from (repeat; default: all others).")
     ] = None,
     steps: Annotated[str | None, typer.Option(help="Candidate shares in percent, e.g. 10,25,50,100.")] = None,
-    bake_seconds: Annotated[int | None, typer.Option(help="Wait after each step before judging (600).")] = None,
+    bake_seconds: Annotated[int | None, typer.Option(help="Wait after each step before judging (900).")] = None,
     max_holds: Annotated[int | None, typer.Option(help="Holds per step before on-hold-limit applies (3).")] = None,
     on_hold_limit: Annotated[str | None, typer.Option(help="rollback (default) or stop.")] = None,
     plan_file: Annotated[

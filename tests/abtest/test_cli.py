@@ -391,10 +391,11 @@ def test_an_invalid_plan_exits_2_and_starts_nothing(deployed, args, message):
 @pytest.mark.parametrize(
     ("traffic", "args", "message"),
     [
-        # 1 % of 1,000 a minute: 10 a minute, and the judge reads at most 36 minutes of a step
+        # 1 % of 1,000 a minute: 10 a minute, and with 10-minute bakes the judge reads at most 36
+        # minutes of a step (with the default 15-minute bakes, 56: 560 requests, enough)
         (
             {"Variant1": 15_000},
-            ["--steps", "1,5,25,100"],
+            ["--steps", "1,5,25,100", "--bake-seconds", "600"],
             "not enough traffic for this plan: step 1 (1 %) cannot gather judge.min_requests",
         ),
         ({}, [], "no traffic to estimate from"),

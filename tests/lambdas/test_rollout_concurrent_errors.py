@@ -83,19 +83,32 @@ BLOCKY = [
 
 def reference_block_test(minutes) -> float:
     """Test B written out with numpy from the published recipe: standardized block sums, variance the
-    largest of their spread, the within-block spread of minutes, and one per block."""
+    largest of their spread, the within-block spread of minutes, and one per block. Both spreads are
+    unbiased sample variances (ddof 1) times their count, in units of the binomial variance under the
+    Mantel-Haenszel rate ratio so far (divided by g_k = Σ θ(1-θ)e / Σ π(1-π)e >= 1; the spread by the
+    mean g)."""
     c = np.array([m.variants["C"].errors_5xx for m in minutes], dtype=float)
     b = np.array([m.variants["B"].errors_5xx for m in minutes], dtype=float)
     n_c = np.array([m.variants["C"].invocations for m in minutes], dtype=float)
     n_b = np.array([m.variants["B"].invocations for m in minutes], dtype=float)
     pi = n_c / (n_c + n_b)
-    x, w = c - pi * (c + b), pi * (1 - pi) * (c + b)
-    best, scores, within = 0.0, [], 0.0
+    e = c + b
+    x, w = c - pi * e, pi * (1 - pi) * e
+    best, scores = 0.0, []
     for k in range(len(minutes) // REFERENCE_BLOCK_MINUTES):
-        part = slice(k * REFERENCE_BLOCK_MINUTES, (k + 1) * REFERENCE_BLOCK_MINUTES)
+        end = (k + 1) * REFERENCE_BLOCK_MINUTES
+        part = slice(k * REFERENCE_BLOCK_MINUTES, end)
         scores.append(x[part].sum() / math.sqrt(w[part].sum()))
-        within += float(np.var(x[part]) * REFERENCE_BLOCK_MINUTES) / w[part].sum()
-        variance = max(float(np.var(scores) * len(scores)), within, float(len(scores)))
+        rho = max(1.0, float(np.sum(c[:end] * (1 - pi[:end])) / np.sum(b[:end] * pi[:end])))
+        theta = rho * pi / (rho * pi + 1 - pi)
+        within, gs = 0.0, []
+        for j in range(k + 1):
+            block = slice(j * REFERENCE_BLOCK_MINUTES, (j + 1) * REFERENCE_BLOCK_MINUTES)
+            gs.append(max(1.0, float(np.sum(theta[block] * (1 - theta[block]) * e[block]) / w[block].sum())))
+            used = x[block][e[block] > 0]  # minutes without an error add nothing to a block
+            within += float(np.var(used, ddof=1) * len(used)) / w[block].sum() / gs[-1]
+        spread = float(np.var(scores, ddof=1) * len(scores)) / np.mean(gs) if len(scores) > 1 else 0.0
+        variance = max(spread, within, float(len(scores)))
         best = max(best, reference_log_mixture(float(np.sum(scores)), variance, REFERENCE_PRECISION))
     return best
 

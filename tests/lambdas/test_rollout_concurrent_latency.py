@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import integrate, stats
 
 from rollout.concurrent_latency import (
     BLOCK_MINUTES,
@@ -16,6 +16,7 @@ from rollout.concurrent_latency import (
     MIN_REQUESTS_FOR_P99,
     latency_evidence,
 )
+from rollout.history import Minute, VariantMinute
 from tests.lambdas.judge_histories import minute
 from tests.lambdas.test_rollout_concurrent_errors import reference_log_mixture
 
@@ -35,8 +36,8 @@ def paired(p99s, candidate=(200, 2), baseline=(800, 8)):
 
 def reference(p99s) -> float:
     """The published recipe with numpy: block means of log ratios; variance the larger of their spread
-    and the Newey-West long-run variance (Bartlett, 2 blocks - 1 lags) of the minutes over Σ 1/n_k;
-    from the second complete block on."""
+    (the unbiased sample variance times k) and the Newey-West long-run variance (Bartlett, 2 blocks - 1
+    lags) of the minutes over Σ 1/n_k; from the second complete block on. No p50s: no rank correction."""
     y = np.log([c / b for c, b in p99s])
     lags = 2 * REFERENCE_BLOCK_MINUTES - 1
     best = 0.0
@@ -47,7 +48,7 @@ def reference(p99s) -> float:
         acf = [float(np.dot(d[:-lag], d[lag:]) / np.dot(d, d)) for lag in range(1, min(lags, len(d) - 1) + 1)]
         factor = max(1.0, 1 + 2 * sum((1 - lag / (lags + 1)) * r for lag, r in enumerate(acf, start=1)))
         long_run = float(np.var(seen, ddof=1)) * factor * k / REFERENCE_BLOCK_MINUTES
-        variance = max(float(np.var(means) * k), long_run)
+        variance = max(float(np.var(means, ddof=1) * k), long_run)  # unbiased: ddof 1
         total = float(np.sum(means - math.log(TOLERANCE)))
         best = max(best, reference_log_mixture(total, variance, REFERENCE_PRECISION))
     return best
@@ -111,10 +112,60 @@ def test_a_10_percent_candidate_below_100_requests_a_minute_is_still_compared():
     assert (evidence.minutes, evidence.slower) == (BLOCK_MINUTES * MIN_BLOCKS, True)
 
 
-def sample_p99(rng: np.random.Generator, n: int, sigma: float) -> float:
-    """Nearest-rank p99 of n lognormal latencies, drawn exactly through the Beta law of order statistics."""
-    k = math.ceil(0.99 * n)
+def sample_p99(rng: np.random.Generator, n: int, sigma: float, q: float = 0.99) -> float:
+    """Nearest-rank ``q`` quantile of n lognormal latencies, drawn exactly through the Beta law of order statistics."""
+    k = math.ceil(q * n)
     return 50.0 * math.exp(sigma * stats.norm.ppf(rng.beta(k, n - k + 1)))
+
+
+def scipy_rank_bias(n: int) -> float:
+    """E[Φ⁻¹(U_(k))] - Φ⁻¹(0.99), U_(k) ~ Beta(k, n - k + 1), k = ⌈0.99 n⌉, by scipy's quadrature in u."""
+    k = math.ceil(0.99 * n)
+    law = stats.beta(k, n - k + 1)
+    value, _ = integrate.quad(lambda u: stats.norm.ppf(u) * law.pdf(u), law.ppf(1e-12), law.ppf(1 - 1e-12), limit=200)
+    return value - stats.norm.ppf(0.99)
+
+
+def with_p50(n_c: int, n_b: int, p50: tuple[float, float], p99: tuple[float, float]) -> Minute:
+    return Minute(
+        weights={"C": 50.0, "B": 50.0},
+        variants={"C": VariantMinute(n_c, 0, p50[0], p99[0]), "B": VariantMinute(n_b, 0, p50[1], p99[1])},
+    )
+
+
+def test_each_minute_is_corrected_for_the_rank_offsets_of_its_two_sample_p99s():
+    # 500 candidate requests against 125: the nearest-rank p99 of 125 reads lower in its law than that
+    # of 500, so without the correction an identical candidate looks slower. σ̂ from each arm's p50/p99.
+    p50, p99 = (50.0, 40.0), (600.0, 400.0)
+    sigma = float(np.mean([math.log(p99[i] / p50[i]) / stats.norm.ppf(0.99) for i in (0, 1)]))
+    expected = math.log(600.0 / 400.0) - sigma * (scipy_rank_bias(500) - scipy_rank_bias(125))
+    evidence = latency_evidence([with_p50(500, 125, p50, p99)], "C", ["B"], TOLERANCE, ALPHA)
+    assert evidence.mean_log_ratio == pytest.approx(expected, rel=1e-6)
+    assert expected < math.log(1.5) - 0.05  # the correction is not negligible here
+
+
+def null_rate_with_p50(rng, runs, minutes, n_c, n_b, sigma, ratio) -> float:
+    """False "slower" rate with fixed counts and p50s, the true p99 ratio ``ratio``, lognormal σ."""
+    slower = 0
+    for _ in range(runs):
+        history = [
+            with_p50(
+                n_c,
+                n_b,
+                (sample_p99(rng, n_c, sigma, 0.5) * ratio, sample_p99(rng, n_b, sigma, 0.5)),
+                (sample_p99(rng, n_c, sigma) * ratio, sample_p99(rng, n_b, sigma)),
+            )
+            for _ in range(minutes)
+        ]
+        slower += latency_evidence(history, "C", ["B"], TOLERANCE, ALPHA).slower
+    return slower / runs
+
+
+def test_a_candidate_at_the_tolerance_against_a_much_quieter_baseline_holds_alpha():
+    # Four baselines at the 50 % step: the busiest serves about 125 requests a minute, the candidate 500.
+    # Uncorrected, the cold review measured 23 % false rollbacks at the tolerance over two hours (σ 1).
+    rate = null_rate_with_p50(np.random.default_rng(29), 200, 120, 500, 125, 1.0, ratio=TOLERANCE)
+    assert rate <= 0.065  # α = 0.05, 200 runs: SE ≈ 1.5 points
 
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0])
@@ -168,3 +219,17 @@ def test_latency_that_wanders_for_a_few_minutes_on_each_arm_is_not_a_verdict():
     # AR(1) log-latency drift per arm whose correlation dies out within a block (φ 0.4: ρ at 4 minutes 0.03).
     rate = null_rate(np.random.default_rng(23), 200, 60, 0.25, 1000, 0.5, ratio=1.0, tolerance=1.0, wander=(0.4, 0.15))
     assert rate <= 0.065
+
+
+def test_the_spread_of_two_block_means_counts_twice():
+    # Two blocks that disagree (about 1.42× then 1.58×) with quiet minutes inside each: the spread of the
+    # block means is the yardstick. Σ (Z_k - Z̄)² has expectation (k - 1) block variances and S sums k,
+    # so at two blocks it is doubled; the uncorrected spread crossed log 40 (α/2) here.
+    p99s = [(144.3, 100.0), (139.7, 100.0), (146.7, 100.0), (137.8, 100.0)]
+    p99s += [(154.3, 100.0), (159.3, 100.0), (156.5, 100.0), (162.7, 100.0)]
+    evidence = latency_evidence(paired(p99s), "C", ["B"], TOLERANCE, ALPHA / 2)
+    assert evidence.max_log_mixture == pytest.approx(reference(p99s), rel=1e-7)
+    means = np.log([c / b for c, b in p99s]).reshape(2, 4).mean(axis=1)
+    uncorrected = reference_log_mixture(float(np.sum(means - math.log(TOLERANCE))), float(np.var(means) * 2), 0.01)
+    assert evidence.max_log_mixture < math.log(2 / ALPHA) <= uncorrected
+    assert not evidence.slower

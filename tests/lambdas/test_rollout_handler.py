@@ -774,7 +774,9 @@ def at_now(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # The benchmark's row: a 1 % canary at 1,000 requests a minute gets 10 a minute; min_requests 500 would
 # take 50 minutes, and the judge reads at most 36 of a step (4 bakes of 10 minutes, less 3 + 1).
-ONE_PERCENT = {"candidate": "Variant2", "steps": [1, 5, 25, 100]}
+# 10-minute bakes: the judge reads at most 36 minutes of a step (the default 15-minute bakes read 56,
+# and a 1 % step at 1,000 a minute would gather 560 requests, enough).
+ONE_PERCENT = {"candidate": "Variant2", "steps": [1, 5, 25, 100], "bake_seconds": 600}
 THOUSAND_A_MINUTE = {"Variant2": 0.0, "Variant1": 15_000.0}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from rollout.plan import (
+    DEFAULT_BAKE_SECONDS,
     DEFAULT_STEPS,
     MAX_HISTORY_EVENTS,
     MAX_WAIT_SECONDS,
@@ -37,7 +38,7 @@ def test_defaults() -> None:
         candidate="Variant2",
         baselines=("Variant1",),
         steps=(10.0, 25.0, 50.0, 100.0),
-        bake_seconds=600,
+        bake_seconds=900,
         max_holds=3,
         on_hold_limit="rollback",
         judge=JudgeSettings(
@@ -392,3 +393,13 @@ def test_required_instances(total: float, share: float, per_instance: float, cur
 def test_required_instances_refuses_bad_input(args: tuple[float, float, float, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         required_instances(*args)
+
+
+def test_the_default_plan_fits_the_state_machines_timeout_and_history() -> None:
+    # 15-minute bakes (the judge's power needs them): 4 steps judged up to 4 times each bake for 4 hours
+    # at most, far inside the 7-day execution timeout, with room for slow weight changes.
+    week = 7 * 24 * 3600
+    parsed = parse_plan({"candidate": "Variant2"}, LIVE, max_duration_seconds=week, task_times=TaskTimes(3600, 3600))
+    assert parsed.bake_seconds == DEFAULT_BAKE_SECONDS == 900
+    assert len(parsed.steps) * (parsed.max_holds + 1) * parsed.bake_seconds == 4 * 3600
+    assert worst_case_history_events(len(parsed.steps), parsed.max_holds) <= MAX_HISTORY_EVENTS

@@ -16,13 +16,15 @@ LIVE = {"Variant1": 1.0, "Variant2": 1.0}
 
 
 def plan(**raw: Any) -> Any:
-    return parse_plan({"candidate": "Variant2", **raw}, LIVE)
+    """The arithmetic is pinned at 10-minute bakes (the default before 15) unless a case sets its own."""
+    return parse_plan({"candidate": "Variant2", "bake_seconds": 600, **raw}, LIVE)
 
 
 @pytest.mark.parametrize(
     ("bake_seconds", "max_holds", "minutes"),
     [
-        (600, 3, 36),  # the default plan: 40 minutes of bakes, less 3 not settled and 1 of the switch
+        (900, 3, 56),  # the default plan: 60 minutes of bakes, less 3 not settled and 1 of the switch
+        (600, 3, 36),
         (600, 0, 6),
         (90, 3, 2),  # 360 s = 6 minutes
         (60, 3, 0),  # 4 minutes: nothing of the step is ever read
@@ -42,6 +44,11 @@ def test_a_one_percent_canary_at_a_thousand_a_minute_falls_short_at_its_first_st
 
 def test_the_default_plan_at_a_thousand_a_minute_fits():
     assert first_shortfall(plan(), 1_000) is None  # 100 a minute × 36 minutes
+
+
+def test_with_the_default_15_minute_bakes_a_one_percent_canary_at_a_thousand_a_minute_fits():
+    default_bakes = parse_plan({"candidate": "Variant2", "steps": [1, 5, 25, 100]}, LIVE)
+    assert first_shortfall(default_bakes, 1_000) is None  # 10 a minute × 56 minutes = 560 >= 500
 
 
 @pytest.mark.parametrize(
