@@ -133,20 +133,16 @@ def test_a_synth_the_gate_refuses_leaves_no_template(tmp_path: Path, monkeypatch
     assert not (outdir / "manifest.json").exists()
 
 
-@NEEDS_CLI
-def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path):
-    """As a user with credentials runs it: the CLI asks STS for the account, sets CDK_DEFAULT_ACCOUNT and
-    CDK_DEFAULT_REGION, and app.py pins the stacks, so every cdk-nag acknowledgement must match concrete ARNs.
-
-    STS is moto's server on 127.0.0.1 (fake credentials; moto answers with its account 123456789012):
-    nothing leaves the machine.
-    """
+def synth_with_fake_credentials(out: Path, *cli_args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`cdk synth` as a user with credentials runs it: STS is moto's server on 127.0.0.1 (fake credentials;
+    moto answers with its account 123456789012), so nothing leaves the machine. ``extra_env`` is set too."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         _, port = server.get_host_and_port()
         env = dict(
             os.environ,
+            **extra_env,
             AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
             AWS_SECRET_ACCESS_KEY="fake-secret",  # a placeholder: the emulator checks no signature
             AWS_REGION="eu-west-1",
@@ -156,10 +152,18 @@ def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path
             CDK_DISABLE_CLI_TELEMETRY="true",
             JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         )
-        out = tmp_path / "out"
-        result = run_cdk_synth(out, env, "-v")
+        return run_cdk_synth(out, env, *cli_args)
     finally:
         server.stop()
+
+
+@NEEDS_CLI
+def test_cdk_cli_with_credentials_pins_the_stacks_and_synthesizes(tmp_path: Path):
+    """As a user with credentials runs it: the CLI asks STS for the account, sets CDK_DEFAULT_ACCOUNT and
+    CDK_DEFAULT_REGION, and app.py pins the stacks, so every cdk-nag acknowledgement must match concrete ARNs.
+    """
+    out = tmp_path / "out"
+    result = synth_with_fake_credentials(out, "-v")
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
     # The CLI logs to stderr, but to stdout when CI=true (its documented `--ci` behaviour), so read both.
     assert 'Setting "CDK_DEFAULT_ACCOUNT" environment variable to 123456789012' in result.stdout + result.stderr
@@ -174,27 +178,8 @@ def test_the_readmes_export_line_with_credentials_yields_to_the_account_the_cli_
     123456789012). The CLI replaces the exported variables with the account and region it resolves, so
     the stacks are pinned where the credentials point, never to the README's placeholder account (a
     deploy there would fail with "credentials are for another account"). The README says so."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        _, port = server.get_host_and_port()
-        env = dict(
-            os.environ,
-            CDK_DEFAULT_ACCOUNT="111122223333",  # the README's export line
-            CDK_DEFAULT_REGION="us-east-1",
-            AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-            AWS_SECRET_ACCESS_KEY="fake-secret",  # a placeholder: the emulator checks no signature
-            AWS_REGION="eu-west-1",
-            AWS_DEFAULT_REGION="eu-west-1",
-            AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
-            AWS_EC2_METADATA_DISABLED="true",
-            CDK_DISABLE_CLI_TELEMETRY="true",
-            JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
-        )
-        out = tmp_path / "out"
-        result = run_cdk_synth(out, env)
-    finally:
-        server.stop()
+    out = tmp_path / "out"
+    result = synth_with_fake_credentials(out, CDK_DEFAULT_ACCOUNT="111122223333", CDK_DEFAULT_REGION="us-east-1")
     assert result.returncode == 0, result.stdout + result.stderr[-5000:]
     template = (out / "AbTest-churn-ab.template.json").read_text()
     assert "111122223333" not in template
