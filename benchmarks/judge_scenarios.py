@@ -89,6 +89,9 @@ class Scenario:
     notes: str = ""
     added: float = 0.0  # absolute points added to the candidate's 5XX rate (on top of error_ratio)
     faults: tuple[float, int, float] | None = None  # persistent faults: (start chance a minute, D, K)
+    # Mean-zero faults (a confirmation review): the faulty arm is drawn 1 in #arms (a bad instance per variant),
+    # not by share, so the candidate's expected fault errors are exactly its share: test B's H0 at its edge.
+    faults_mean_zero: bool = False
     wander: tuple[float, float] | None = None  # AR(1) log-latency drift per arm: (φ, sd)
     waits_to_settle: bool = False  # what-if: the state machine waits bake + 3 minutes, so the judge sees the bake
     extra: dict = field(default_factory=dict)
@@ -120,8 +123,8 @@ SETTLE_MINUTES = 3  # rollout.observe.SETTLE_MINUTES: the judge does not read th
 class _Faults:
     """Persistent faults on one arm (module docstring); ``extra`` is called once a minute."""
 
-    def __init__(self, spec: tuple[float, int, float] | None) -> None:
-        self.spec, self.arm, self.left = spec, "", 0
+    def __init__(self, spec: tuple[float, int, float] | None, mean_zero: bool = False) -> None:
+        self.spec, self.mean_zero, self.arm, self.left = spec, mean_zero, "", 0
 
     def extra(self, rng: np.random.Generator, names: list[str], counts: np.ndarray) -> dict[str, int]:
         if self.spec is None:
@@ -129,7 +132,7 @@ class _Faults:
         chance, length, size = self.spec
         total = max(int(counts.sum()), 1)
         if self.left == 0 and rng.random() < chance:
-            share = counts[0] / total
+            share = 1.0 / len(names) if self.mean_zero else counts[0] / total
             self.arm = "C" if rng.random() < share else str(rng.choice(names[1:]))
             self.left = length
         if self.left == 0:
@@ -155,7 +158,7 @@ def simulate(s: Scenario, rng: np.random.Generator) -> dict:
     history: list[Minute] = []
     total = cand_total = 0
     a_step = b_step = None
-    faults = _Faults(s.faults)
+    faults = _Faults(s.faults, s.faults_mean_zero)
     drift = dict.fromkeys(names, 0.0)
     steps = plan.steps if s.truncate_steps is None else plan.steps[: s.truncate_steps]
     for index in range(len(steps)):
@@ -239,6 +242,30 @@ SCENARIOS = [
     _watch("faults of 10 min (1 per 100 min, K 20), 50 % share, 120 minutes", 50.0, faults=(0.01, 10, 20.0)),
     _watch("faults of 20 min (1 per 200 min, K 20), 25 % share, 120 min", 25.0, faults=(0.005, 20, 20.0)),
     _watch("faults of 5 min (1 per 50 min, K 40), 10 % share, 120 minutes", 10.0, faults=(0.02, 5, 40.0)),
+    _watch(
+        "mean-zero faults of 10 min (1 per 100 min, K 20), 10 % share, 120 minutes",
+        10.0,
+        faults=(0.01, 10, 20.0),
+        faults_mean_zero=True,
+    ),
+    _watch(
+        "mean-zero faults of 20 min (1 per 200 min, K 20), 10 % share, 120 minutes",
+        10.0,
+        faults=(0.005, 20, 20.0),
+        faults_mean_zero=True,
+    ),
+    _watch(
+        "mean-zero faults of 5 min (1 per 50 min, K 40), 10 % share, 120 minutes",
+        10.0,
+        faults=(0.02, 5, 40.0),
+        faults_mean_zero=True,
+    ),
+    _watch(
+        "mean-zero faults of 20 min (1 per 200 min, K 20), 25 % share, 120 minutes",
+        25.0,
+        faults=(0.005, 20, 20.0),
+        faults_mean_zero=True,
+    ),
     Scenario("latency σ 0.5, 10 % share, one step", steps=(10.0, 100.0), truncate_steps=1, sigma=0.5),
     Scenario("latency σ 1.0, 10 % share, one step", steps=(10.0, 100.0), truncate_steps=1, sigma=1.0),
     Scenario("latency σ 1.0, default plan", sigma=1.0),

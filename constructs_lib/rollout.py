@@ -1,6 +1,6 @@
 """A guarded progressive rollout between the variants of one endpoint, as a Step Functions state machine.
 
-Started with ``{"candidate": "Variant2", "steps": [10, 25, 50, 100], "bake_seconds": 600}`` (see
+Started with ``{"candidate": "Variant2", "steps": [10, 25, 50, 100], "bake_seconds": 900}`` (see
 ``lambdas/rollout/plan.py`` for every key and default)::
 
     Prepare ─► Check lock ─► Apply step ─► Mark step start ─► Bake (Wait) ─► Judge ─► Announce ─► Notify ─► Route
@@ -307,7 +307,7 @@ class GuardedRollout(Construct):
             stack,
             "RolloutStateMachineArn",
             value=self.state_machine.state_machine_arn,
-            description='Start with {"candidate": "<variant>", "steps": [10, 25, 50, 100], "bake_seconds": 600}',
+            description='Start with {"candidate": "<variant>", "steps": [10, 25, 50, 100], "bake_seconds": 900}',
         )
 
     def _definition(

@@ -61,13 +61,14 @@ at a 50 % share. Neither is taken.
 ρ the candidate's count given e_t is Binomial(e_t, θ_t), θ = ρπ / (ρπ + 1 - π), whose variance
 θ(1-θ)e exceeds the H0 variance π(1-π)e when π < 1/2. B therefore estimates ρ̂ (Mantel-Haenszel,
 Σ c_t (1 - π_t) / Σ b_t π_t over the minutes so far, never below 1) and divides each block's
-within-minute spread by g_k = Σ θ̂(1-θ̂)e / Σ π(1-π)e >= 1, and the spread of the block scores by the
-mean g: the dispersion left once the regression's own binomial spread is accounted for, as a
-quasi-likelihood fit estimates it, times the H0 binomial variance. Under H0 ρ̂ is near 1 and g near 1;
-at a share of 50 % or more g is exactly 1 (θ(1-θ) <= π(1-π)), so B is unchanged there; the binomial
-floor (one per block) is never divided. The cold review proposed it (P1); with the α/2 split and the
-unbiased spreads, power for a 2× error rate before the 50 % step rose from 76 % to 88 % at 15-minute
-bakes (docs/benchmarks.md), and the burst and fault rows stayed within α (the same table).
+within-minute spread by g_k = Σ θ̂(1-θ̂)e / Σ π(1-π)e >= 1: the dispersion left once the regression's
+own binomial spread is accounted for, as a quasi-likelihood fit estimates it, times the H0 binomial
+variance. Under H0 ρ̂ is near 1 and g near 1; at a share of 50 % or more g is exactly 1
+(θ(1-θ) <= π(1-π)). The spread of the block scores and the binomial floor (one per block) are never
+divided: g is estimated from the same data as S, so a burst that lands on the candidate raises S and ρ̂
+together, and dividing the block spread by g shrank B's only defence against bursts exactly when S
+neared the boundary (a confirmation review measured 7.8-10.2 % false rollbacks with mean-zero faults
+of 5-20 minutes at a 10 % share when the block spread was divided too; 2.7-4.4 % without).
 
 Why blocks: a bad host stays bad for minutes, so per-minute excesses on the same arm are
 positively correlated and their spread understates the spread of their sum (the cold review
@@ -261,13 +262,14 @@ class _BlockTest:
         self.blocks.append(block)
         self.scores.append(block.total / math.sqrt(block.binomial_variance))
         self.floor += 1.0
-        # The data's spreads, in units of the binomial variance under the fitted ρ̂ (÷ g per block).
+        # The within-minute spread in units of the binomial variance under the fitted ρ̂ (÷ g per block); the
+        # spread of the block scores is never divided: it is B's only defence against bursts (module docstring).
         gs = [_dispersion_under(b.splits, rate_ratio, b.binomial_variance) for b in self.blocks]
         # Unbiased sample variances (module docstring): × n/(n-1) within a block, × k/(k-1) across blocks.
         within = sum(
             b.squares * _unbiased(b.count) / b.binomial_variance / g for b, g in zip(self.blocks, gs, strict=True)
         )
         mean = sum(self.scores) / len(self.scores)
-        spread = sum((x - mean) ** 2 for x in self.scores) * _unbiased(len(self.scores)) / (sum(gs) / len(gs))
+        spread = sum((x - mean) ** 2 for x in self.scores) * _unbiased(len(self.scores))
         variance = max(spread, within, self.floor)
         return log_one_sided_mixture(sum(self.scores), variance, INCREMENT_PRECISION)
