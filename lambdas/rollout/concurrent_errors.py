@@ -68,7 +68,7 @@ variance. Under H0 ρ̂ is near 1 and g near 1; at a share of 50 % or more g is 
 divided: g is estimated from the same data as S, so a burst that lands on the candidate raises S and ρ̂
 together, and dividing the block spread by g shrank B's only defence against bursts exactly when S
 neared the boundary (a confirmation review measured 7.8-10.2 % false rollbacks with mean-zero faults
-of 5-20 minutes at a 10 % share when the block spread was divided too; 2.7-4.4 % without).
+of 5-20 minutes at a 10 % share when the block spread was divided too; 3.2-4.3 % with this rule).
 
 Why blocks: a bad host stays bad for minutes, so per-minute excesses on the same arm are
 positively correlated and their spread understates the spread of their sum (the cold review
