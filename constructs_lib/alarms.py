@@ -64,6 +64,39 @@ UNJUDGED_AS_ZERO = ", 0"  # production: a quiet period reads 0, never breaching 
 UNJUDGED_AS_NO_VALUE = ""  # the shadow: a quiet period has no datapoint (and the alarm INSUFFICIENT_DATA)
 
 
+def _guarded(
+    value: str,
+    metric_id: str,
+    metric_name: str,
+    endpoint_name: str,
+    variant: str,
+    period: Duration,
+    min_invocations: int,
+    fleet: str | None,
+    below_guard: str,
+    label: str,
+    statistic: str = "Sum",
+) -> cw.MathExpression:
+    """``value`` (of ``invocations`` and ``metric_id``, the variant's ``metric_name``) in periods with at least
+    ``min_invocations`` requests; below the guard what ``below_guard`` says (0, or no value)."""
+
+    def variant_metric(name: str, stat: str = "Sum") -> cw.Metric:
+        return metric(
+            SAGEMAKER_NAMESPACE, name, endpoint_name=endpoint_name, variant_name=variant, statistic=stat,
+            endpoint_config_name=fleet,
+        )  # fmt: skip
+
+    return cw.MathExpression(
+        expression=f"IF(invocations >= {min_invocations}, {value}{below_guard})",
+        using_metrics={
+            "invocations": variant_metric("Invocations"),
+            metric_id: variant_metric(metric_name, statistic),
+        },
+        label=label,
+        period=period,
+    )
+
+
 def error_rate(
     endpoint_name: str,
     variant: str,
@@ -77,28 +110,10 @@ def error_rate(
 
     ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's.
     ``below_guard``: :data:`UNJUDGED_AS_NO_VALUE` drops those periods instead (the shadow's alarms)."""
-    fleet = endpoint_config_name
-    return cw.MathExpression(
-        expression=f"IF(invocations >= {min_invocations}, 100 * errors / invocations{below_guard})",
-        using_metrics={
-            "invocations": metric(
-                SAGEMAKER_NAMESPACE,
-                "Invocations",
-                endpoint_name=endpoint_name,
-                variant_name=variant,
-                endpoint_config_name=fleet,
-            ),
-            "errors": metric(
-                SAGEMAKER_NAMESPACE,
-                "Invocation5XXErrors",
-                endpoint_name=endpoint_name,
-                variant_name=variant,
-                endpoint_config_name=fleet,
-            ),
-        },
-        label=f"{variant} 5XX rate (%)",
-        period=period,
-    )
+    return _guarded(
+        "100 * errors / invocations", "errors", "Invocation5XXErrors", endpoint_name, variant, period, min_invocations,
+        endpoint_config_name, below_guard, f"{variant} 5XX rate (%)",
+    )  # fmt: skip
 
 
 def p99_latency_ms(
@@ -114,29 +129,10 @@ def p99_latency_ms(
 
     ``endpoint_config_name``: that fleet's requests only (the deployment alarms); default every fleet's.
     ``below_guard``: :data:`UNJUDGED_AS_NO_VALUE` drops those periods instead (the shadow's alarms)."""
-    fleet = endpoint_config_name
-    return cw.MathExpression(
-        expression=f"IF(invocations >= {min_invocations}, latency / 1000{below_guard})",
-        using_metrics={
-            "invocations": metric(
-                SAGEMAKER_NAMESPACE,
-                "Invocations",
-                endpoint_name=endpoint_name,
-                variant_name=variant,
-                endpoint_config_name=fleet,
-            ),
-            "latency": metric(
-                SAGEMAKER_NAMESPACE,
-                "ModelLatency",
-                endpoint_name=endpoint_name,
-                variant_name=variant,
-                statistic="p99",
-                endpoint_config_name=fleet,
-            ),
-        },
-        label=f"{variant} p99 ModelLatency (ms)",
-        period=period,
-    )
+    return _guarded(
+        "latency / 1000", "latency", "ModelLatency", endpoint_name, variant, period, min_invocations,
+        endpoint_config_name, below_guard, f"{variant} p99 ModelLatency (ms)", statistic="p99",
+    )  # fmt: skip
 
 
 # The p99 of a period with 20 requests is its largest one: one slow request fires the alarm, and a shadow, judged at
