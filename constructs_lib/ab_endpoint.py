@@ -13,8 +13,9 @@ or in the config file, leave the endpoint config, and so the fleet, alone.
 A shadow endpoint is the exception: its production variant is written with
 :data:`SHADOW_PRODUCTION_WEIGHT` and keeps it (no weight parameter; the custom resource holds it there),
 and the shadow's weight is computed from ``shadow.sampling_percentage`` by
-``lambdas/endpoint_weights/shadow_sampling.py`` (formula UNVERIFIED), so a sampling change is a new
-endpoint config, i.e. a new fleet.
+``lambdas/endpoint_weights/shadow_sampling.py`` (formula UNVERIFIED), so a change of the config's
+sampling is a new endpoint config, i.e. a new fleet. The stack's sampling parameter is tried in place by the
+weights custom resource instead (lambdas/endpoint_weights/shadow_in_place.py) and never reaches this config.
 """
 
 from __future__ import annotations
@@ -325,8 +326,8 @@ class AbEndpoint(Construct):
         Annotations.of(self.endpoint_config).add_info(
             f"Shadow variant {shadow.name}: a copy of {shadow.shadow.sampling_percentage} % of production requests "
             f"(weight {self.shadow_weight:g} beside the production variant's {SHADOW_PRODUCTION_WEIGHT:g}; the "
-            'formula is UNVERIFIED, README "Shadow stage"). Changing the percentage replaces the endpoint config: '
-            "a new fleet."
+            'formula is UNVERIFIED, README "Shadow stage"). Changing it in the config replaces the endpoint config: '
+            f"a new fleet; the stack parameter {shadow.sampling_parameter_name} is tried in place instead."
         )
         (production,) = self.spec.production_variants
         Annotations.of(self.endpoint_config).add_info(

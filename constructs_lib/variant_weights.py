@@ -8,10 +8,11 @@ weights. The resource's properties decide when CloudFormation calls it again:
 * ``EndpointConfigName`` changes whenever the endpoint config is replaced, so the parameter
   weights are re-applied after every blue/green update (see :mod:`constructs_lib.ab_endpoint`).
 
-Beside a shadow, ``ShadowWeights`` carries the shadow's weight as the endpoint config writes it; the handler
-only checks it against DescribeEndpoint (a shadow's weight is never set in place) and fails when SageMaker
-kept another one (lambdas/endpoint_weights/endpoint.py ``require_shadow_weights``). Without a shadow the
-property is absent, so such templates are unchanged.
+Beside a shadow, ``ShadowSampling`` carries its sampling percentage (the stack parameter); the handler turns it
+into the shadow's weight and, on Update, sets that weight in place or fails saying SageMaker refused
+(lambdas/endpoint_weights/shadow_in_place.py; whether SageMaker takes a shadow's name is UNVERIFIED, Q2).
+The endpoint config keeps the config's sampling. Without a shadow the property is absent, so such templates
+are unchanged.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class VariantWeights(Construct):
     :param endpoint: the endpoint whose variants to weigh.
     :param weights: variant name → weight; in a stack, the weight parameters' values.
     :param key: encrypts the handlers' and the waiter's logs.
+    :param shadow_sampling: the shadow's sampling percentage (in a stack, its parameter's value), applied in
+        place on Update. Required beside a shadow, ignored without one. Default: none.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class VariantWeights(Construct):
         endpoint: AbEndpoint,
         weights: Mapping[str, float],
         key: kms.IKey,
+        shadow_sampling: float | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         on_event = PythonFunction(
@@ -143,13 +147,15 @@ class VariantWeights(Construct):
             service_token=self.provider.service_token,
             resource_type="Custom::VariantWeights",
             service_timeout=SERVICE_TIMEOUT,
-            properties=self._properties(endpoint, weights),
+            properties=self._properties(endpoint, weights, shadow_sampling),
         )
         self._acknowledge_framework_findings()
         self._warn_if_a_deployment_may_outlast_the_waiter(endpoint)
 
     @staticmethod
-    def _properties(endpoint: AbEndpoint, weights: Mapping[str, float]) -> dict[str, object]:
+    def _properties(
+        endpoint: AbEndpoint, weights: Mapping[str, float], shadow_sampling: float | None
+    ) -> dict[str, object]:
         properties: dict[str, object] = {
             "EndpointName": endpoint.endpoint_name,
             "EndpointConfigName": endpoint.endpoint_config_name,
@@ -157,8 +163,8 @@ class VariantWeights(Construct):
         }
         shadow = endpoint.shadow_variant_name
         if shadow is not None:
-            # The same number the endpoint config's InitialVariantWeight gets (AbEndpoint.shadow_weight).
-            properties["ShadowWeights"] = {shadow: endpoint.shadow_weight}
+            assert shadow_sampling is not None, f"shadow variant {shadow} needs its sampling percentage"
+            properties["ShadowSampling"] = {shadow: shadow_sampling}
         return properties
 
     def _warn_if_a_deployment_may_outlast_the_waiter(self, endpoint: AbEndpoint) -> None:

@@ -11,6 +11,7 @@ from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.alarms import EndpointAlarms
+from constructs_lib.config import shadow_limits
 from constructs_lib.config.model import EndpointSpec
 from constructs_lib.dashboard import EndpointDashboard
 from constructs_lib.encryption import EndpointKey
@@ -29,7 +30,9 @@ class AbTestStack(Stack):
 
     Parameters: ``Weight<VariantName>`` (Number, min 0, default = the config's
     ``initial_weight``), read by the weights custom resource and nothing else. With a shadow variant there
-    are none: the single production variant takes all traffic and its weight stays fixed (see
+    is ``<Shadow>SamplingPercentage`` instead (Number, the loader's range, default = the config's
+    ``shadow.sampling_percentage``), also read by the weights custom resource alone, and no weight
+    parameter: the single production variant takes all traffic and its weight stays fixed (see
     :mod:`constructs_lib.ab_endpoint`), and there is no rollout and no SRM check (nothing to split).
     Outputs: ``EndpointName``, ``DashboardUrl``, ``SetWeightsFunctionName``, ``AlarmTopicArn``,
     ``EvaluationFunctionName``, ``EvaluationBucketName``, ``RolloutStateMachineArn`` and, with data
@@ -60,7 +63,9 @@ class AbTestStack(Stack):
         # collide with a construct of the stack (variant "s" would make "Weights"); their logical
         # IDs are then set to the documented Weight<name> (unique: the loader checks).
         weights = endpoint.fixed_weights or self._weight_parameters(spec)
-        VariantWeights(self, "Weights", endpoint=endpoint, weights=weights, key=key)
+        VariantWeights(
+            self, "Weights", endpoint=endpoint, weights=weights, key=key, shadow_sampling=self._sampling_parameter(spec)
+        )
         set_weights = SetWeightsFunction(self, "SetWeights", endpoint=endpoint, key=key)
 
         alarms = EndpointAlarms(
@@ -115,6 +120,26 @@ class AbTestStack(Stack):
             parameter.override_logical_id(variant.weight_parameter_name)
             weights[variant.name] = parameter.value_as_number
         return weights
+
+    def _sampling_parameter(self, spec: EndpointSpec) -> float | None:
+        """``<Shadow>SamplingPercentage`` beside a shadow, the loader's range, default the config's value."""
+        shadow = spec.shadow_variant
+        if shadow is None or shadow.shadow is None:
+            return None
+        parameter = CfnParameter(
+            Construct(self, "SamplingParameters"),
+            shadow.name,
+            type="Number",
+            # The range the loader allows for shadow.sampling_percentage.
+            min_value=shadow_limits.MIN_SAMPLING_PERCENTAGE,
+            max_value=shadow_limits.max_sampling_percentage(),
+            default=shadow.shadow.sampling_percentage,
+            description=f"Percent of production requests shadow variant {shadow.name} receives a copy of. Applied "
+            "in place (UpdateEndpointWeightsAndCapacities with the shadow's name, UNVERIFIED: the update fails and "
+            "rolls back if SageMaker refuses); the endpoint config keeps the config's sampling_percentage.",
+        )
+        parameter.override_logical_id(shadow.sampling_parameter_name)
+        return parameter.value_as_number
 
     def _compose(
         self,

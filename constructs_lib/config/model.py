@@ -34,6 +34,12 @@ def weight_parameter_name(variant_name: str) -> str:
     return "Weight" + re.sub(r"[^A-Za-z0-9]", "", variant_name)
 
 
+def sampling_parameter_name(variant_name: str) -> str:
+    """The CloudFormation parameter that carries a shadow's sampling percentage: ``Candidate`` →
+    ``CandidateSamplingPercentage`` (alphanumeric, as :func:`weight_parameter_name`)."""
+    return re.sub(r"[^A-Za-z0-9]", "", variant_name) + "SamplingPercentage"
+
+
 def stack_name_of(endpoint_name: str) -> str:
     """The CloudFormation stack that deploys endpoint ``endpoint_name``: ``AbTest-<name>``.
 
@@ -136,14 +142,16 @@ class ShadowSpec:
 
     The percentage is written into the endpoint config as the shadow's weight
     (``lambdas/endpoint_weights/shadow_sampling.py``, whose formula is UNVERIFIED), so changing it
-    replaces the endpoint config: a new fleet for both variants (blue/green).
+    replaces the endpoint config: a new fleet for both variants (blue/green). It is also the default of the
+    stack parameter ``<Shadow>SamplingPercentage``, which the weights custom resource tries in place.
     """
 
     sampling_percentage: int = field(
         metadata=described(
             "Percent of production requests the shadow receives a copy of (1-100; the maximum is botocore's "
             "Percentage shape); its answers are discarded. It lives in the endpoint config: changing it replaces "
-            "the endpoint config, i.e. a new fleet for both variants (blue/green), not an in-place change. How "
+            "the endpoint config, i.e. a new fleet for both variants (blue/green), not an in-place change; it is also "
+            "the default of the stack parameter <Shadow>SamplingPercentage, which is tried in place. How "
             "SageMaker reads a shadow's weight is not documented: the stack writes weight = percentage / 100 × the "
             'production variant\'s weight (UNVERIFIED, README "Shadow stage").'
         )
@@ -212,6 +220,10 @@ class VariantSpec:
     @property
     def weight_parameter_name(self) -> str:
         return weight_parameter_name(self.name)
+
+    @property
+    def sampling_parameter_name(self) -> str:
+        return sampling_parameter_name(self.name)
 
     @property
     def weight(self) -> float:

@@ -87,13 +87,15 @@ def check_not_shadow(requested: Iterable[str], shadows: Iterable[str], *, endpoi
     DescribeEndpoint lists it apart, under ShadowProductionVariants (DescribeEndpoint API reference), and
     UpdateEndpointWeightsAndCapacities documents its items as "weight and capacity values for a production
     variant" (DesiredWeightAndCapacity); whether it takes a shadow's name is UNVERIFIED (design Q2). Here the
-    shadow's weight comes from its sampling percentage in the endpoint config, so it is never set in place.
+    shadow's weight comes from its sampling percentage: only the weights custom resource sets it in place, from
+    the stack parameter (shadow_in_place.py), never a weight request.
     """
     named = sorted(set(requested) & set(shadows))
     if named:
         raise InvalidRequest(
             f"variant(s) {', '.join(named)} of endpoint {endpoint} are its shadow: a shadow's weight comes from its "
-            "sampling_percentage in the endpoint config (a config change, i.e. a new fleet), not from a weight change"
+            "sampling_percentage in the endpoint config (a config change, i.e. a new fleet) or its stack parameter "
+            "<Shadow>SamplingPercentage (tried in place), not from a weight change"
         )
 
 

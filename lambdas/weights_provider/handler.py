@@ -14,11 +14,14 @@ Resource properties (CloudFormation sends every value as a string):
                       that ends InService on another config (a deployment guardrail rolled the
                       update back) fails the resource with weights unchanged. While a guarded
                       deployment is pending (PendingDeploymentSummary), is_complete waits.
-  ShadowWeights       {shadow variant name: weight}, only beside a shadow: the shadow's InitialVariantWeight
-                      in the endpoint config. Checked, never applied: once the production weights are in
-                      place, is_complete logs a warning when DescribeEndpoint shows the shadow missing or at
-                      another CurrentWeight (endpoint_weights.endpoint.require_shadow_weights); it does
-                      not fail, while what CurrentWeight reports for a shadow is unverified.
+  ShadowSampling      {shadow variant name: sampling percentage}, only beside a shadow: the stack parameter
+                      <Shadow>SamplingPercentage. Its weight is shadow_weight(percentage, the production
+                      weight) (endpoint_weights.shadow_sampling, H1). Once the production weights are in place:
+                      on Create (the endpoint config already carries the config's sampling) a shadow missing or
+                      at another CurrentWeight is only logged as a warning (require_shadow_weights); on Update
+                      the weight is set in place (endpoint_weights.shadow_in_place), and a refusal by SageMaker
+                      (whether it takes a shadow's name is UNVERIFIED, Q2) or a CurrentWeight that does not
+                      follow fails the request with the way out. Delete never calls SageMaker.
 
 After a config change (Create, or an Update whose EndpointConfigName changed), the poll that finds the
 weights in place records on the endpoint which config serves it alone and since when (the
@@ -49,14 +52,16 @@ from endpoint_weights.endpoint import (
     sagemaker_client,
 )
 from endpoint_weights.serving_since import ServingSince, marker_moves, write_marker
+from endpoint_weights.shadow_in_place import apply_in_place, parse_sampling, wanted_shadow_weights
 from endpoint_weights.validation import parse_weights
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-# AWS calls per invocation, at most: DescribeEndpoint, then UpdateEndpointWeightsAndCapacities,
-# or AddTags (a rolled-back deployment), or (is_complete, weights in place) AddTags after a config
-# change and PutMetricData. With the clients' configs below they bound each handler's run;
+# AWS calls per invocation, at most: DescribeEndpoint, then UpdateEndpointWeightsAndCapacities
+# (the production weights; or, on Update once they are in place, the shadow's), or AddTags (a
+# rolled-back deployment), or (is_complete, weights in place) AddTags after a config change and
+# PutMetricData. With the clients' configs below they bound each handler's run;
 # constructs_lib/variant_weights.py gives the functions timeouts that cover them, and its tests
 # check that against the template.
 ON_EVENT_MAX_CALLS = 2
@@ -84,7 +89,7 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
         return {"PhysicalResourceId": event.get("PhysicalResourceId", _physical_id(endpoint_name))}
 
     weights = parse_weights(props.get("Weights"))
-    _shadow_weights(props)  # a malformed property fails before any change
+    _shadow_weights(props, weights)  # a malformed property fails before any change
     # Fails here, before any change, for a missing or failed endpoint and for unknown
     # variants; applies at once when the endpoint is InService. While it is still
     # Creating/Updating, is_complete checks and applies once it is InService.
@@ -92,10 +97,13 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
     return {"PhysicalResourceId": _physical_id(endpoint_name)}
 
 
-def _shadow_weights(props: Mapping[str, Any]) -> dict[str, float]:
-    """The ShadowWeights property (strings, like Weights); empty without a shadow."""
-    raw = props.get("ShadowWeights")
-    return {} if raw is None else parse_weights(raw)
+def _shadow_weights(props: Mapping[str, Any], weights: Mapping[str, float]) -> dict[str, float]:
+    """The shadows' weights from the ShadowSampling property (percentages, strings); empty without a shadow.
+
+    A ShadowWeights property (a weight, from templates before the sampling parameter) is ignored: read as a
+    percentage it would ask for another weight."""
+    raw = props.get("ShadowSampling")
+    return {} if raw is None else wanted_shadow_weights(parse_sampling(raw), weights)
 
 
 def _converge(client: Any, endpoint_name: str, weights: Mapping[str, float], props: Mapping[str, Any]) -> Any:
@@ -146,17 +154,20 @@ def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwa
     props = event["ResourceProperties"]
     endpoint_name = props["EndpointName"]
     weights = parse_weights(props.get("Weights"))
-    shadow_weights = _shadow_weights(props)
+    shadow_weights = _shadow_weights(props, weights)
     client = client or sagemaker_client(IS_COMPLETE_CALL_CONFIG)
     state = _converge(client, endpoint_name, weights, props)
     if state is None:
         return {"IsComplete": False}
+    if event["RequestType"] == "Update" and not apply_in_place(client, state, shadow_weights):
+        # A change was just asked for (or SageMaker was busy): the next poll sees it taken, or fails.
+        # A rollback sends the old percentage: the same path, a no-op when the refused change changed nothing.
+        return {"IsComplete": False}
     try:
         require_shadow_weights(state, shadow_weights)
     except ShadowWeightNotTaken as mismatch:
-        # Logged, not failed: how DescribeEndpoint reports a shadow's CurrentWeight is itself
-        # UNVERIFIED (design Q2), and a failure here would also fail the stack's rollback against the
-        # old config (UPDATE_ROLLBACK_FAILED) if SageMaker simply reports it differently.
+        # Logged, not failed (Create, and a shadow missing on Update): the endpoint config carries the
+        # config's sampling, and how DescribeEndpoint reports a shadow is itself UNVERIFIED (design Q2).
         LOG.warning("%s", mismatch)
     if marker_moves(_previous_config(event), state.config_name):
         # Best effort, like the declared-weights metric: the deployment succeeded, and without a

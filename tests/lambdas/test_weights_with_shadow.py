@@ -168,16 +168,20 @@ def test_the_evaluation_command_refuses_the_shadow_by_name(stubbed, monkeypatch,
     assert re.search(SHADOW_REFUSED, " ".join(capsys.readouterr().err.split()))
 
 
-# The weights custom resource checks the shadow's weight (the ShadowWeights property, a string as CloudFormation
-# sends it) once the production weight is in place; it never sets it. No UpdateEndpointWeightsAndCapacities
-# is queued in these tests, so the Stubber fails on any such call.
+# The weights custom resource gets the shadow's sampling percentage (the ShadowSampling property, a string as
+# CloudFormation sends it) and checks the weight it stands for once the production weight is in place. On Create
+# it only warns; on Update it sets a different weight in place (tests/lambdas/test_shadow_sampling_in_place.py).
+# No UpdateEndpointWeightsAndCapacities is queued in these tests, so the Stubber fails on any such call.
 
 
-def shadow_event(shadow_weight: str = "0.2") -> dict[str, Any]:
-    """An Update on the same config (no serving-since marker to write), with the shadow's declared weight."""
-    event = cfn_event("Update", {"Current": "1.0"}, old_weights={"Current": "1.0"}, config_name=CONFIG)
-    event["ResourceProperties"]["ShadowWeights"] = {"Candidate": shadow_weight}
-    event["OldResourceProperties"]["ShadowWeights"] = {"Candidate": shadow_weight}
+def shadow_event(sampling: str = "20", request: str = "Update") -> dict[str, Any]:
+    """An Update on the same config (no serving-since marker to write), or a Create, with the shadow's sampling."""
+    if request == "Create":
+        event = cfn_event("Create", {"Current": "1.0"}, config_name=CONFIG)
+    else:
+        event = cfn_event("Update", {"Current": "1.0"}, old_weights={"Current": "1.0"}, config_name=CONFIG)
+        event["OldResourceProperties"]["ShadowSampling"] = {"Candidate": sampling}
+    event["ResourceProperties"]["ShadowSampling"] = {"Candidate": sampling}
     return event
 
 
@@ -216,15 +220,16 @@ def test_a_declared_shadow_missing_from_describe_endpoint_fails_the_resource(stu
         require_shadow_weights(describe(client, ENDPOINT), {"Candidate": 0.2})
 
 
-def test_the_custom_resource_warns_and_completes_when_the_shadow_shows_another_weight(stubbed, caplog):
-    """Warned, not failed: what DescribeEndpoint reports as a shadow's CurrentWeight is unverified (Q2), and
-    failing would also fail the stack's rollback if SageMaker merely reports it differently."""
+def test_on_create_the_custom_resource_warns_and_completes_when_the_shadow_shows_another_weight(stubbed, caplog):
+    """Create: the endpoint config carries the config's sampling, so nothing is set in place; a mismatch is
+    warned, not failed (what DescribeEndpoint reports as a shadow's CurrentWeight is unverified, Q2)."""
     client, stubber = stubbed
     expect_describe(stubber, described(shadows={"Candidate": 0.5}))
+    stubber.add_response("add_tags", {"Tags": []})  # the serving-since marker of a created endpoint
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     with caplog.at_level(logging.WARNING), Stubber(cloudwatch) as metrics:
         metrics.add_response("put_metric_data", {})
-        result = is_complete(shadow_event("0.2"), None, client=client, cloudwatch=cloudwatch)
+        result = is_complete(shadow_event("20", request="Create"), None, client=client, cloudwatch=cloudwatch)
     assert result["IsComplete"] is True
     assert "shadow variant Candidate has CurrentWeight 0.5" in caplog.text
 

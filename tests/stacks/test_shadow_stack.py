@@ -14,13 +14,15 @@ from aws_cdk.assertions import Annotations, Match, Template
 
 from app import build_app
 from constructs_lib.ab_endpoint import ENDPOINT_CONFIG_WEIGHT, SHADOW_PRODUCTION_WEIGHT
-from constructs_lib.config import parse_config
+from constructs_lib.config import parse_config, shadow_limits
 from constructs_lib.lambda_shared import shadow_sampling
 from stacks.ab_test_stack import AbTestStack
 from tests.conftest import SHADOW_CONFIG, read_config
+from tests.stacks.test_ab_test_stack import refs_in
 from tests.synth import CDK_CONTEXT, synth_templates
 
 SAMPLING = 20
+SAMPLING_PARAMETER = "CandidateSamplingPercentage"
 
 
 @functools.cache
@@ -77,12 +79,13 @@ def test_the_production_variant_beside_a_shadow_has_the_fixed_weight_not_the_pla
     assert "ShadowProductionVariants" not in default
 
 
-def test_the_sampling_percentage_reaches_the_shadow_weight_and_nothing_else():
+def test_the_sampling_percentage_reaches_the_shadow_weight_and_the_parameters_default():
     data = read_config(SHADOW_CONFIG)
     data["endpoints"][0]["variants"][1]["shadow"]["sampling_percentage"] = 50
     (changed,) = synth_templates(data, "changed.json").values()
     (shadow,) = only(changed.to_json(), "AWS::SageMaker::EndpointConfig")["ShadowProductionVariants"]
     assert shadow["InitialVariantWeight"] == shadow_sampling().shadow_weight(50, SHADOW_PRODUCTION_WEIGHT) == 0.5
+    assert changed.to_json()["Parameters"][SAMPLING_PARAMETER]["Default"] == 50
 
 
 def test_a_config_change_beside_a_shadow_takes_the_weights_from_the_new_config():
@@ -100,15 +103,37 @@ def test_no_weight_parameter_and_the_custom_resource_holds_the_production_weight
     assert weights == {"Current": SHADOW_PRODUCTION_WEIGHT}
 
 
-def test_the_custom_resource_gets_the_shadows_weight_to_check_and_only_beside_a_shadow():
-    """The same number as the shadow's InitialVariantWeight; the handler compares it with DescribeEndpoint."""
+def test_a_sampling_parameter_beside_the_shadow_in_the_loaders_range_defaulting_to_the_config():
+    parameter = template()["Parameters"][SAMPLING_PARAMETER]
+    assert parameter["Type"] == "Number"
+    assert (
+        (parameter["MinValue"], parameter["MaxValue"])
+        == (
+            shadow_limits.MIN_SAMPLING_PERCENTAGE,
+            shadow_limits.max_sampling_percentage(),
+        )
+        == (1, 100)
+    )
+    assert parameter["Default"] == SAMPLING
+    assert not [p for p in default_template().get("Parameters", {}) if p.endswith("SamplingPercentage")]
+
+
+def test_the_custom_resource_gets_the_sampling_parameter_and_only_beside_a_shadow():
+    """The handler turns it into the shadow's weight and sets it in place on Update (shadow_in_place.py)."""
     resource = only(template(), "Custom::VariantWeights")
-    assert resource["ShadowWeights"] == {
-        "Candidate": shadow_sampling().shadow_weight(SAMPLING, SHADOW_PRODUCTION_WEIGHT)
-    }
+    assert resource["ShadowSampling"] == {"Candidate": {"Ref": SAMPLING_PARAMETER}}
+    assert "ShadowWeights" not in resource
+    assert "ShadowSampling" not in only(default_template(), "Custom::VariantWeights")
+
+
+def test_only_the_weights_custom_resource_reads_the_sampling_parameter():
+    """The endpoint config keeps the config's sampling: a parameter change never replaces it (no fleet swap)."""
+    readers = {lid for lid, r in template()["Resources"].items() if SAMPLING_PARAMETER in refs_in(r)}
+    assert readers == set(of_type(template(), "Custom::VariantWeights"))
+    for section in ("Outputs", "Conditions", "Rules"):
+        assert SAMPLING_PARAMETER not in refs_in(template().get(section, {})), section
     (shadow,) = only(template(), "AWS::SageMaker::EndpointConfig")["ShadowProductionVariants"]
-    assert resource["ShadowWeights"]["Candidate"] == shadow["InitialVariantWeight"]
-    assert "ShadowWeights" not in only(default_template(), "Custom::VariantWeights")
+    assert shadow["InitialVariantWeight"] == shadow_sampling().shadow_weight(SAMPLING, SHADOW_PRODUCTION_WEIGHT)
 
 
 def test_no_rollout_and_no_sample_ratio_check():

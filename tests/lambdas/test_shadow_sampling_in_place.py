@@ -1,0 +1,211 @@
+"""The shadow's sampling percentage (stack parameter → ShadowSampling) set in place on Update, failing loudly.
+
+Whether UpdateEndpointWeightsAndCapacities takes a shadow's name is UNVERIFIED (design Q2): the Stubber tests
+play both answers; DescribeEndpoint's ``DesiredWeight`` is "The requested weight, as specified in the
+UpdateEndpointWeightsAndCapacities request" (ProductionVariantSummary API reference), which tells a call taken
+but not followed from no call yet. The last test runs local mode's SageMaker (in-process moto with
+scripts/local_aws.py's ``shadow_variants`` adaptation), which refuses the shadow's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from endpoint_weights.shadow_in_place import REFUSED_ADVICE, ShadowSamplingRefused
+from tests.lambdas.conftest import ENDPOINT, IMAGE, REGION, ROLE_ARN
+from tests.lambdas.test_weights_with_shadow import CONFIG, described, shadow_event
+from weights_provider.handler import is_complete, on_event
+
+ARN = f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{ENDPOINT}"
+WANTED = 0.05  # 5 % under H1, beside the production weight 1.0
+BEFORE = 0.2  # 20 %, the config's sampling
+
+
+def with_desired(answer: dict[str, Any], desired: float) -> dict[str, Any]:
+    """DescribeEndpoint after a shadow weight was asked for: DesiredWeight moved, CurrentWeight not (yet)."""
+    answer["ShadowProductionVariants"][0]["DesiredWeight"] = desired
+    return answer
+
+
+def expect_shadow_update(stubber: Stubber, weight: float) -> None:
+    stubber.add_response(
+        "update_endpoint_weights_and_capacities",
+        {"EndpointArn": ARN},
+        {
+            "EndpointName": ENDPOINT,
+            "DesiredWeightsAndCapacities": [{"VariantName": "Candidate", "DesiredWeight": weight}],
+        },
+    )
+
+
+def complete(event: dict[str, Any], client: Any) -> dict[str, Any]:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    with Stubber(cloudwatch) as metrics:
+        metrics.add_response("put_metric_data", {})
+        return is_complete(event, None, client=client, cloudwatch=cloudwatch)
+
+
+def test_no_call_when_the_shadow_already_has_the_wanted_weight(stubbed):
+    """Also a rollback after a refused change: CloudFormation sends the old percentage, which is in place."""
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    assert complete(shadow_event("20"), client)["IsComplete"] is True  # no update queued: none made
+
+
+def test_a_new_percentage_is_applied_in_place_and_completes_once_current_weight_follows(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    expect_shadow_update(stubber, WANTED)
+    assert is_complete(shadow_event("5"), None, client=client) == {"IsComplete": False}
+
+    stubber.add_response(
+        "describe_endpoint",
+        with_desired(described(status="Updating", shadows={"Candidate": BEFORE}), WANTED),
+        {"EndpointName": ENDPOINT},
+    )
+    assert is_complete(shadow_event("5"), None, client=client) == {"IsComplete": False}
+
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": WANTED}), {"EndpointName": ENDPOINT})
+    assert complete(shadow_event("5"), client)["IsComplete"] is True
+
+
+def test_a_refused_shadow_name_fails_the_request_with_the_way_out(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    stubber.add_client_error(
+        "update_endpoint_weights_and_capacities",
+        service_error_code="ValidationException",
+        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
+        http_status_code=400,
+    )
+    with pytest.raises(ShadowSamplingRefused) as refused:
+        is_complete(shadow_event("5"), None, client=client)
+    message = str(refused.value)
+    assert REFUSED_ADVICE in message
+    assert "SageMaker refused to change the shadow's weight in place (Q2, undocumented)" in message
+    assert "change shadow.sampling_percentage in the config instead" in message
+    assert "shadow variant Candidate to weight 0.05 (from CurrentWeight 0.2)" in message
+    assert 'ValidationException: The variant name(s) "Candidate"' in message
+
+
+def test_a_call_taken_whose_current_weight_does_not_follow_fails_naming_both_weights(stubbed):
+    client, stubber = stubbed
+    stubber.add_response(
+        "describe_endpoint",
+        with_desired(described(shadows={"Candidate": BEFORE}), WANTED),
+        {"EndpointName": ENDPOINT},
+    )
+    with pytest.raises(ShadowSamplingRefused, match=r"CurrentWeight 0\.2 after .* asked for 0\.05") as refused:
+        is_complete(shadow_event("5"), None, client=client)
+    assert REFUSED_ADVICE in str(refused.value)
+
+
+def test_a_throttled_shadow_call_waits_for_the_next_poll(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    stubber.add_client_error("update_endpoint_weights_and_capacities", service_error_code="ThrottlingException")
+    assert is_complete(shadow_event("5"), None, client=client) == {"IsComplete": False}
+
+
+def test_another_client_error_is_not_read_as_a_refusal(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    stubber.add_client_error("update_endpoint_weights_and_capacities", service_error_code="AccessDeniedException")
+    with pytest.raises(Exception, match="AccessDeniedException") as failed:
+        is_complete(shadow_event("5"), None, client=client)
+    assert not isinstance(failed.value, ShadowSamplingRefused)
+
+
+def test_create_never_sets_the_shadow_in_place(stubbed):
+    """Create: the endpoint config already carries the config's sampling; a mismatch is a warning only
+    (tests/lambdas/test_weights_with_shadow.py), never an UpdateEndpointWeightsAndCapacities call."""
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    stubber.add_response("add_tags", {"Tags": []})
+    assert complete(shadow_event("5", request="Create"), client)["IsComplete"] is True
+
+
+def test_delete_makes_no_call_for_the_shadow(stubbed):
+    client, _ = stubbed
+    event = shadow_event("5")
+    event["RequestType"] = "Delete"
+    assert on_event(event, None, client=client)["PhysicalResourceId"] == f"{ENDPOINT}/weights"
+    assert is_complete(event, None, client=client) == {"IsComplete": True}
+
+
+@pytest.mark.parametrize("bad", ["101", "-1", "five"])
+def test_a_percentage_outside_0_to_100_fails_on_event_before_any_call(stubbed, bad):
+    client, _ = stubbed
+    with pytest.raises(Exception, match="Candidate"):
+        on_event(shadow_event(bad), None, client=client)
+
+
+# --- local mode: moto with the shadow_variants adaptation ----------------------------------------------------
+
+
+@pytest.fixture
+def local_shadow_variants() -> Iterator[None]:
+    """scripts/local_aws.py's shadow_variants adaptation, in process, undone afterwards (it patches moto)."""
+    from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig
+    from moto.sagemaker.responses import SageMakerResponse
+
+    from scripts.local_aws import ADAPTATIONS
+
+    saved = [
+        (FakeEndpointConfig, "create_from_cloudformation_json"),
+        (SageMakerResponse, "create_endpoint_config"),
+        (FakeEndpoint, "response_object"),
+    ]
+    originals = [(owner, name, owner.__dict__[name]) for owner, name in saved]
+    ADAPTATIONS["shadow_variants"]()
+    try:
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
+def shadow_endpoint(client: Any) -> None:
+    variants = []
+    for name, weight in {"Current": 1.0, "Candidate": BEFORE}.items():
+        client.create_model(
+            ModelName=name.lower(),
+            ExecutionRoleArn=ROLE_ARN,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://models/{name}/model.tar.gz"},
+        )
+        variants.append(
+            {
+                "VariantName": name,
+                "ModelName": name.lower(),
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.xlarge",
+                "InitialVariantWeight": weight,
+            }
+        )
+    client.create_endpoint_config(
+        EndpointConfigName=CONFIG, ProductionVariants=variants[:1], ShadowProductionVariants=variants[1:]
+    )
+    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=CONFIG)
+
+
+def weights_of(client: Any) -> tuple[dict[str, float], dict[str, float]]:
+    raw = client.describe_endpoint(EndpointName=ENDPOINT)
+    return (
+        {v["VariantName"]: v["CurrentWeight"] for v in raw["ProductionVariants"]},
+        {v["VariantName"]: v["CurrentWeight"] for v in raw["ShadowProductionVariants"]},
+    )
+
+
+@pytest.mark.usefixtures("local_shadow_variants")
+def test_local_mode_refuses_a_parameter_change_and_leaves_both_weights_as_they_were(sagemaker):
+    shadow_endpoint(sagemaker)
+    before = weights_of(sagemaker)
+    assert before == ({"Current": 1.0}, {"Candidate": BEFORE})
+    with pytest.raises(ShadowSamplingRefused, match="SageMaker refused to change the shadow's weight in place"):
+        is_complete(shadow_event("5"), None, client=sagemaker)
+    assert weights_of(sagemaker) == before
