@@ -215,16 +215,15 @@ def require_declared_config(state: EndpointState, config_name: str) -> None:
 
 
 def require_shadow_weights(state: EndpointState, expected: Mapping[str, float]) -> None:
-    """Fail when a declared shadow is missing from DescribeEndpoint or its CurrentWeight is not the config's.
+    """Fail when a declared shadow is missing from DescribeEndpoint or its CurrentWeight is not ``expected``.
 
-    Called once the endpoint is InService on the declared config with the production weights in place. The
-    shadow's weight is written into the endpoint config (its InitialVariantWeight, from its sampling
-    percentage) and the endpoint excludes DesiredWeight from the retained variant properties, so the config's
-    weight should be live. UNVERIFIED: whether retention, and so that exclusion, applies to
-    ShadowProductionVariants at all (VariantProperty's text speaks of ProductionVariants). Had SageMaker kept a
-    same-named shadow's old weight, the sampling change would have cost a fleet swap and done nothing; this
-    says so instead of passing in silence. Never corrected in place: whether UpdateEndpointWeightsAndCapacities
-    takes a shadow's name is UNVERIFIED (design Q2).
+    ``expected`` is the weight the stack declares for the shadow: its sampling parameter (the ShadowSampling
+    property) turned into a weight, which the weights custom resource sets in place before this check
+    (shadow_in_place.py). So a differing weight is left only when SageMaker refused that call in a request that
+    did not change the sampling (a warning there); a shadow missing from DescribeEndpoint has nothing to call.
+    UNVERIFIED: how DescribeEndpoint reports a shadow (design Q2), and whether retention, and so the endpoint's
+    exclusion of DesiredWeight from retained variant properties, applies to ShadowProductionVariants at all
+    (VariantProperty's text speaks of ProductionVariants).
     """
     for name, weight in sorted(expected.items()):
         live = state.shadow_variants.get(name)
@@ -237,9 +236,8 @@ def require_shadow_weights(state: EndpointState, expected: Mapping[str, float]) 
         if not weights_match({name: weight}, {name: live.current_weight}):
             raise ShadowWeightNotTaken(
                 f"endpoint {state.name}: shadow variant {name} has CurrentWeight {live.current_weight:g}, but the "
-                f"endpoint config {state.config_name} sets {weight:g}: SageMaker did not take the shadow's weight "
-                "from the new endpoint config (whether it retains shadow variant properties is undocumented), so "
-                "the shadow's sampling is not the declared one; its weight is not changed in place"
+                f"stack's sampling parameter asks for {weight:g} (endpoint config {state.config_name}): the shadow's "
+                "sampling is not the declared one"
             )
 
 

@@ -37,11 +37,12 @@ from endpoint_weights.validation import InvalidRequest, parse_weights, weights_m
 LOG = logging.getLogger(__name__)
 
 REFUSED_ADVICE = (
-    "SageMaker refused to change the shadow's weight in place (Q2, undocumented): change "
-    "shadow.sampling_percentage in the config instead (a new endpoint config, a fleet swap); the stack rolls "
-    "back and nothing changed. Deploy that edit with the sampling parameter at the same value (--parameters, or "
-    "--no-previous-parameters): cdk deploy otherwise keeps the parameter's previous value, which asks for the "
-    "old weight again"
+    "SageMaker refused to change the shadow's weight in place (Q2, undocumented). This request fails and "
+    "CloudFormation rolls it back: on a first deploy the stack's creation is undone; on an update the shadow keeps "
+    "the weight it had, and an update that also replaced the endpoint config swaps the fleet back. To change the "
+    "sampling, change shadow.sampling_percentage in the config instead (a new endpoint config, a fleet swap) and "
+    "deploy that edit with the sampling parameter at the same value (--parameters, or --no-previous-parameters): "
+    "cdk deploy otherwise keeps the parameter's previous value, which asks for the old weight again"
 )
 
 
@@ -68,19 +69,27 @@ def wanted_shadow_weights(sampling: Mapping[str, float], production: Mapping[str
     return {name: shadow_weight(percentage, production_weight) for name, percentage in sampling.items()}
 
 
-def apply_in_place(client: Any, state: EndpointState, wanted: Mapping[str, float]) -> bool:
+def apply_in_place(
+    client: Any, state: EndpointState, wanted: Mapping[str, float], *, trust_desired_weight: bool = True
+) -> bool:
     """One step towards the shadows' ``wanted`` weights on a ready endpoint; True once they are in place.
 
     A shadow missing from DescribeEndpoint is left to ``require_shadow_weights`` (a warning): there is
-    nothing to call. Raises :class:`ShadowSamplingRefused` when SageMaker refuses the call, or took it and
-    the CurrentWeight did not follow.
+    nothing to call. Raises :class:`ShadowSamplingRefused` when SageMaker refuses the call, or (with
+    ``trust_desired_weight``) took it and the CurrentWeight did not follow.
+
+    ``trust_desired_weight``: read a DesiredWeight at the wanted value as "this request's call was taken".
+    Only true while the endpoint stays on one fleet: after a fleet swap the DesiredWeight may be the old
+    fleet's (whether SageMaker retains a shadow's variant properties is UNVERIFIED), so the call is made
+    again instead (it is idempotent). Without that trust a call taken whose CurrentWeight never follows is
+    asked again each poll, until the waiter's total timeout fails the request.
     """
     in_place = True
     for name, weight in sorted(wanted.items()):
         live = state.shadow_variants.get(name)
         if live is None or weights_match({name: weight}, {name: live.current_weight}):
             continue
-        if weights_match({name: weight}, {name: live.desired_weight}):
+        if trust_desired_weight and weights_match({name: weight}, {name: live.desired_weight}):
             raise ShadowSamplingRefused(
                 f"endpoint {state.name}: shadow variant {name} has CurrentWeight {live.current_weight:g} after "
                 f"UpdateEndpointWeightsAndCapacities asked for {weight:g} (its DesiredWeight): {REFUSED_ADVICE}"

@@ -16,12 +16,14 @@ Resource properties (CloudFormation sends every value as a string):
                       deployment is pending (PendingDeploymentSummary), is_complete waits.
   ShadowSampling      {shadow variant name: sampling percentage}, only beside a shadow: the stack parameter
                       <Shadow>SamplingPercentage. Its weight is shadow_weight(percentage, the production
-                      weight) (endpoint_weights.shadow_sampling, H1). Once the production weights are in place:
-                      on Create (the endpoint config already carries the config's sampling) a shadow missing or
-                      at another CurrentWeight is only logged as a warning (require_shadow_weights); on Update
-                      the weight is set in place (endpoint_weights.shadow_in_place), and a refusal by SageMaker
-                      (whether it takes a shadow's name is UNVERIFIED, Q2) or a CurrentWeight that does not
-                      follow fails the request with the way out. Delete never calls SageMaker.
+                      weight) (endpoint_weights.shadow_sampling, H1). Once the production weights are in place,
+                      on Create and Update alike, the weight is set in place (endpoint_weights.shadow_in_place),
+                      and a refusal by SageMaker (whether it takes a shadow's name is UNVERIFIED, Q2) or a
+                      CurrentWeight that does not follow fails the request with the way out: after every request
+                      that succeeds, the recorded percentage is the live one. Except in an Update that did not
+                      change ShadowSampling (an unrelated update, or its rollback): there a refusal is a warning,
+                      as failing could not help. A shadow missing from DescribeEndpoint is a warning
+                      (require_shadow_weights). Delete never calls SageMaker.
 
 After a config change (Create, or an Update whose EndpointConfigName changed), the poll that finds the
 weights in place records on the endpoint which config serves it alone and since when (the
@@ -52,14 +54,19 @@ from endpoint_weights.endpoint import (
     sagemaker_client,
 )
 from endpoint_weights.serving_since import ServingSince, marker_moves, write_marker
-from endpoint_weights.shadow_in_place import apply_in_place, parse_sampling, wanted_shadow_weights
+from endpoint_weights.shadow_in_place import (
+    ShadowSamplingRefused,
+    apply_in_place,
+    parse_sampling,
+    wanted_shadow_weights,
+)
 from endpoint_weights.validation import parse_weights
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 # AWS calls per invocation, at most: DescribeEndpoint, then UpdateEndpointWeightsAndCapacities
-# (the production weights; or, on Update once they are in place, the shadow's), or AddTags (a
+# (the production weights; or, once they are in place, the shadow's), or AddTags (a
 # rolled-back deployment), or (is_complete, weights in place) AddTags after a config change and
 # PutMetricData. With the clients' configs below they bound each handler's run;
 # constructs_lib/variant_weights.py gives the functions timeouts that cover them, and its tests
@@ -148,6 +155,48 @@ def _previous_config(event: Mapping[str, Any]) -> str | None:
     return str(event.get("OldResourceProperties", {}).get("EndpointConfigName", ""))
 
 
+def _shadow_in_place(client: Any, state: EndpointState, wanted: Mapping[str, float], event: Mapping[str, Any]) -> bool:
+    """``apply_in_place`` on Create and Update alike; True once the shadows' weights are in place.
+
+    Create too: were a parameter that differs from the config's only warned about there, CloudFormation would
+    record a percentage that is not live, and under Q2 no every later update (asking for it again) would fail,
+    and so would its rollback (the same old properties): UPDATE_ROLLBACK_FAILED. So after every request that
+    succeeds, the recorded parameter is the live weight. A failed Create is rolled back with a Delete, which
+    makes no call (on_event; the Provider framework even drops the Delete that follows a failed Create,
+    https://github.com/aws/aws-cdk/pull/5525).
+
+    A refusal in a request that did not ask to change the sampling (ShadowSampling as in OldResourceProperties:
+    an unrelated update, or the rollback of one) is logged instead of failing: failing could not help, since
+    the rollback would ask for the same weight again. A stack created before this rule, or a config sampling
+    edit deployed with the parameter kept, can be in that state; the live weight then stays what it is.
+    """
+    trust = _same_fleet(event)
+    try:
+        return apply_in_place(client, state, wanted, trust_desired_weight=trust)
+    except ShadowSamplingRefused as refused:
+        if not _sampling_unchanged(event):
+            raise
+        LOG.warning("shadow sampling left as it is (this request did not change it): %s", refused)
+        return True
+
+
+def _same_fleet(event: Mapping[str, Any]) -> bool:
+    """Whether the endpoint stayed on one fleet in this request: Create (a new endpoint, this request's calls
+    alone), or an Update whose endpoint config did not change. SageMaker names are case-insensitive."""
+    if event["RequestType"] == "Create":
+        return True
+    previous = _previous_config(event) or ""
+    return previous.casefold() == str(event["ResourceProperties"].get("EndpointConfigName", "")).casefold()
+
+
+def _sampling_unchanged(event: Mapping[str, Any]) -> bool:
+    """An Update whose ShadowSampling is the one CloudFormation recorded before (OldResourceProperties)."""
+    if event["RequestType"] != "Update":
+        return False
+    old = event.get("OldResourceProperties", {}).get("ShadowSampling")
+    return old is not None and parse_sampling(old) == parse_sampling(event["ResourceProperties"]["ShadowSampling"])
+
+
 def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwatch: Any = None) -> dict[str, Any]:
     if event["RequestType"] == "Delete":
         return {"IsComplete": True}
@@ -159,15 +208,14 @@ def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwa
     state = _converge(client, endpoint_name, weights, props)
     if state is None:
         return {"IsComplete": False}
-    if event["RequestType"] == "Update" and not apply_in_place(client, state, shadow_weights):
+    if not _shadow_in_place(client, state, shadow_weights, event):
         # A change was just asked for (or SageMaker was busy): the next poll sees it taken, or fails.
-        # A rollback sends the old percentage: the same path, a no-op when the refused change changed nothing.
         return {"IsComplete": False}
     try:
         require_shadow_weights(state, shadow_weights)
     except ShadowWeightNotTaken as mismatch:
-        # Logged, not failed (Create, and a shadow missing on Update): the endpoint config carries the
-        # config's sampling, and how DescribeEndpoint reports a shadow is itself UNVERIFIED (design Q2).
+        # Logged, not failed: a shadow missing from DescribeEndpoint (how it reports a shadow is itself
+        # UNVERIFIED, design Q2), or a refusal let pass by _shadow_in_place.
         LOG.warning("%s", mismatch)
     if marker_moves(_previous_config(event), state.config_name):
         # Best effort, like the declared-weights metric: the deployment succeeded, and without a

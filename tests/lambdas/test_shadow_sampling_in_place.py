@@ -9,6 +9,7 @@ scripts/local_aws.py's ``shadow_variants`` adaptation), which refuses the shadow
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,14 @@ def with_desired(answer: dict[str, Any], desired: float) -> dict[str, Any]:
     """DescribeEndpoint after a shadow weight was asked for: DesiredWeight moved, CurrentWeight not (yet)."""
     answer["ShadowProductionVariants"][0]["DesiredWeight"] = desired
     return answer
+
+
+def update_event(sampling: str, old_sampling: str, *, old_config: str = CONFIG) -> dict[str, Any]:
+    """An Update asking for ``sampling`` where CloudFormation recorded ``old_sampling`` (and ``old_config``)."""
+    event = shadow_event(sampling)
+    event["OldResourceProperties"]["ShadowSampling"] = {"Candidate": old_sampling}
+    event["OldResourceProperties"]["EndpointConfigName"] = old_config
+    return event
 
 
 def expect_shadow_update(stubber: Stubber, weight: float) -> None:
@@ -61,17 +70,17 @@ def test_a_new_percentage_is_applied_in_place_and_completes_once_current_weight_
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
     expect_shadow_update(stubber, WANTED)
-    assert is_complete(shadow_event("5"), None, client=client) == {"IsComplete": False}
+    assert is_complete(update_event("5", "20"), None, client=client) == {"IsComplete": False}
 
     stubber.add_response(
         "describe_endpoint",
         with_desired(described(status="Updating", shadows={"Candidate": BEFORE}), WANTED),
         {"EndpointName": ENDPOINT},
     )
-    assert is_complete(shadow_event("5"), None, client=client) == {"IsComplete": False}
+    assert is_complete(update_event("5", "20"), None, client=client) == {"IsComplete": False}
 
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": WANTED}), {"EndpointName": ENDPOINT})
-    assert complete(shadow_event("5"), client)["IsComplete"] is True
+    assert complete(update_event("5", "20"), client)["IsComplete"] is True
 
 
 def test_a_refused_shadow_name_fails_the_request_with_the_way_out(stubbed):
@@ -84,7 +93,7 @@ def test_a_refused_shadow_name_fails_the_request_with_the_way_out(stubbed):
         http_status_code=400,
     )
     with pytest.raises(ShadowSamplingRefused) as refused:
-        is_complete(shadow_event("5"), None, client=client)
+        is_complete(update_event("5", "20"), None, client=client)
     message = str(refused.value)
     assert REFUSED_ADVICE in message
     assert "SageMaker refused to change the shadow's weight in place (Q2, undocumented)" in message
@@ -101,7 +110,7 @@ def test_a_call_taken_whose_current_weight_does_not_follow_fails_naming_both_wei
         {"EndpointName": ENDPOINT},
     )
     with pytest.raises(ShadowSamplingRefused, match=r"CurrentWeight 0\.2 after .* asked for 0\.05") as refused:
-        is_complete(shadow_event("5"), None, client=client)
+        is_complete(update_event("5", "20"), None, client=client)
     assert REFUSED_ADVICE in str(refused.value)
 
 
@@ -109,7 +118,7 @@ def test_a_throttled_shadow_call_waits_for_the_next_poll(stubbed):
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
     stubber.add_client_error("update_endpoint_weights_and_capacities", service_error_code="ThrottlingException")
-    assert is_complete(shadow_event("5"), None, client=client) == {"IsComplete": False}
+    assert is_complete(update_event("5", "20"), None, client=client) == {"IsComplete": False}
 
 
 def test_another_client_error_is_not_read_as_a_refusal(stubbed):
@@ -117,17 +126,77 @@ def test_another_client_error_is_not_read_as_a_refusal(stubbed):
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
     stubber.add_client_error("update_endpoint_weights_and_capacities", service_error_code="AccessDeniedException")
     with pytest.raises(Exception, match="AccessDeniedException") as failed:
-        is_complete(shadow_event("5"), None, client=client)
+        is_complete(update_event("5", "20"), None, client=client)
     assert not isinstance(failed.value, ShadowSamplingRefused)
 
 
-def test_create_never_sets_the_shadow_in_place(stubbed):
-    """Create: the endpoint config already carries the config's sampling; a mismatch is a warning only
-    (tests/lambdas/test_weights_with_shadow.py), never an UpdateEndpointWeightsAndCapacities call."""
+def test_create_sets_a_parameter_other_than_the_configs_in_place(stubbed):
+    """Create: the endpoint config carries the config's sampling (20 %); a parameter of 5 is set in place, as on
+    Update, so that CloudFormation never records a percentage that is not live (review B1)."""
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_response("add_tags", {"Tags": []})
+    expect_shadow_update(stubber, WANTED)
+    assert is_complete(shadow_event("5", request="Create"), None, client=client) == {"IsComplete": False}
+
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": WANTED}), {"EndpointName": ENDPOINT})
+    stubber.add_response("add_tags", {"Tags": []})  # the serving-since marker of a created endpoint
     assert complete(shadow_event("5", request="Create"), client)["IsComplete"] is True
+
+
+def test_create_fails_when_sagemaker_refuses_the_shadows_name(stubbed):
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    stubber.add_client_error(
+        "update_endpoint_weights_and_capacities",
+        service_error_code="ValidationException",
+        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
+        http_status_code=400,
+    )
+    with pytest.raises(ShadowSamplingRefused, match="on a first deploy the stack's creation is undone"):
+        is_complete(shadow_event("5", request="Create"), None, client=client)
+
+
+def test_a_refusal_in_an_update_that_keeps_the_sampling_is_a_warning(stubbed, caplog):
+    """ShadowSampling as recorded before (an unrelated update, or the rollback of one): failing could not help,
+    the rollback would ask for the same weight again; the request completes with the live weight named."""
+    client, stubber = stubbed
+    stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
+    stubber.add_client_error(
+        "update_endpoint_weights_and_capacities",
+        service_error_code="ValidationException",
+        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
+        http_status_code=400,
+    )
+    with caplog.at_level(logging.WARNING):
+        assert complete(update_event("5", "5"), client)["IsComplete"] is True
+    assert "shadow sampling left as it is (this request did not change it)" in caplog.text
+    assert "shadow variant Candidate has CurrentWeight 0.2" in caplog.text
+
+
+def test_after_a_fleet_swap_a_desired_weight_at_the_wanted_value_is_not_trusted(stubbed):
+    """The endpoint config changed in this request: DesiredWeight 0.05 may be the old fleet's (retention of a
+    shadow's properties is UNVERIFIED), so the call is made (idempotent) instead of failing without one."""
+    client, stubber = stubbed
+    stubber.add_response(
+        "describe_endpoint",
+        with_desired(described(shadows={"Candidate": BEFORE}), WANTED),
+        {"EndpointName": ENDPOINT},
+    )
+    expect_shadow_update(stubber, WANTED)
+    event = update_event("5", "5", old_config="AbEndpointConfig-Shadow00")
+    assert is_complete(event, None, client=client) == {"IsComplete": False}
+
+
+def test_on_one_fleet_a_desired_weight_at_the_wanted_value_that_current_weight_ignores_fails(stubbed):
+    """The same endpoint config before and after: the DesiredWeight is this request's call, taken and not followed."""
+    client, stubber = stubbed
+    stubber.add_response(
+        "describe_endpoint",
+        with_desired(described(shadows={"Candidate": BEFORE}), WANTED),
+        {"EndpointName": ENDPOINT},
+    )
+    with pytest.raises(ShadowSamplingRefused, match=r"CurrentWeight 0\.2 after"):
+        is_complete(update_event("5", "20"), None, client=client)
 
 
 def test_delete_makes_no_call_for_the_shadow(stubbed):
@@ -207,5 +276,53 @@ def test_local_mode_refuses_a_parameter_change_and_leaves_both_weights_as_they_w
     before = weights_of(sagemaker)
     assert before == ({"Current": 1.0}, {"Candidate": BEFORE})
     with pytest.raises(ShadowSamplingRefused, match="SageMaker refused to change the shadow's weight in place"):
-        is_complete(shadow_event("5"), None, client=sagemaker)
+        is_complete(update_event("5", "20"), None, client=sagemaker)
     assert weights_of(sagemaker) == before
+
+
+def run_rollback_shaped(client: Any, event: dict[str, Any]) -> None:
+    """on_event then is_complete; both must succeed (a failure here would be UPDATE_ROLLBACK_FAILED)."""
+    on_event(event, None, client=client)
+    assert complete(event, client)["IsComplete"] is True
+
+
+@pytest.mark.usefixtures("local_shadow_variants")
+def test_local_mode_a_first_deploy_with_another_sampling_fails_and_nothing_can_wedge_later(sagemaker):
+    """Review B1 (its wedge scenario): a first deploy with CandidateSamplingPercentage=5 while the config says 20.
+    It used to complete with a warning, so CloudFormation recorded 5 while 0.2 stayed live; then any update, and
+    its rollback (the same old properties), asked for 0.05 and failed: UPDATE_ROLLBACK_FAILED. Now the Create
+    fails (its rollback is a Delete, no call), and every rollback-shaped request afterwards is a no-op."""
+    shadow_endpoint(sagemaker)
+    before = weights_of(sagemaker)
+    create = shadow_event("5", request="Create")
+    on_event(create, None, client=sagemaker)
+    with pytest.raises(ShadowSamplingRefused, match="on a first deploy the stack's creation is undone"):
+        is_complete(create, None, client=sagemaker)
+    delete = dict(create, RequestType="Delete", PhysicalResourceId=f"{ENDPOINT}/weights")
+    on_event(delete, None, client=sagemaker)
+    assert is_complete(delete, None, client=sagemaker) == {"IsComplete": True}
+    assert weights_of(sagemaker) == before
+
+    # Deployed again with the parameter at the config's value: no call, and later updates stay no-ops.
+    created = shadow_event("20", request="Create")
+    on_event(created, None, client=sagemaker)
+    assert complete(created, sagemaker)["IsComplete"] is True
+    run_rollback_shaped(sagemaker, update_event("20", "20"))  # an unrelated update
+    run_rollback_shaped(sagemaker, update_event("20", "20"))  # its rollback
+    # A sampling change is refused (Q2 no) and its rollback, asking for the live 20 %, makes no call.
+    with pytest.raises(ShadowSamplingRefused):
+        complete(update_event("5", "20"), sagemaker)
+    run_rollback_shaped(sagemaker, update_event("20", "5"))
+    assert weights_of(sagemaker) == before
+
+
+@pytest.mark.usefixtures("local_shadow_variants")
+def test_local_mode_a_stack_already_wedged_updates_and_rolls_back_with_a_warning(sagemaker, caplog):
+    """A stack created before the fix: 5 recorded, 0.2 live. An update that keeps the sampling, and its rollback,
+    now complete with a warning instead of failing (the extra protection)."""
+    shadow_endpoint(sagemaker)
+    with caplog.at_level(logging.WARNING):
+        run_rollback_shaped(sagemaker, update_event("5", "5"))
+        run_rollback_shaped(sagemaker, update_event("5", "5", old_config="AbEndpointConfig-Shadow00"))
+    assert "shadow sampling left as it is" in caplog.text
+    assert weights_of(sagemaker) == ({"Current": 1.0}, {"Candidate": BEFORE})
