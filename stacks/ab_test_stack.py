@@ -30,7 +30,8 @@ class AbTestStack(Stack):
 
     Parameters: ``Weight<VariantName>`` (Number, min 0, default = the config's
     ``initial_weight``), read by the weights custom resource and nothing else. With a shadow variant there
-    is ``<Shadow>SamplingPercentage`` instead (Number, the loader's range, default = the config's
+    is ``<Shadow>SamplingPercentage`` instead (Number, from the loader's minimum up to what the shadow's fleet
+    takes at production's peak, default = the config's
     ``shadow.sampling_percentage``), also read by the weights custom resource alone, and no weight
     parameter: the single production variant takes all traffic and its weight stays fixed (see
     :mod:`constructs_lib.ab_endpoint`), and there is no rollout and no SRM check (nothing to split).
@@ -122,21 +123,26 @@ class AbTestStack(Stack):
         return weights
 
     def _sampling_parameter(self, spec: EndpointSpec) -> float | None:
-        """``<Shadow>SamplingPercentage`` beside a shadow, the loader's range, default the config's value."""
+        """``<Shadow>SamplingPercentage`` beside a shadow, default the config's value, at most what the shadow's
+        fleet takes (:func:`shadow_limits.sampling_parameter_max`)."""
         shadow = spec.shadow_variant
         if shadow is None or shadow.shadow is None:
             return None
+        production = spec.production_variants[0]
+        max_value = shadow_limits.sampling_parameter_max(production, shadow)
         parameter = CfnParameter(
             Construct(self, "SamplingParameters"),
             shadow.name,
             type="Number",
-            # The range the loader allows for shadow.sampling_percentage.
+            # The loader's minimum; the maximum is what the shadow's fleet takes at production's peak.
             min_value=shadow_limits.MIN_SAMPLING_PERCENTAGE,
-            max_value=shadow_limits.max_sampling_percentage(),
+            max_value=max_value,
             default=shadow.shadow.sampling_percentage,
             description=f"Percent of production requests shadow variant {shadow.name} receives a copy of. Applied "
             "in place (UpdateEndpointWeightsAndCapacities with the shadow's name, UNVERIFIED: the update fails and "
-            "rolls back if SageMaker refuses); the endpoint config keeps the config's sampling_percentage.",
+            "rolls back if SageMaker refuses); the endpoint config keeps the config's sampling_percentage. "
+            f"At most {max_value}: what the shadow's {shadow.initial_instance_count} instance(s) take at "
+            f"{production.name}'s peak (or the config's value, or the API's maximum).",
         )
         parameter.override_logical_id(shadow.sampling_parameter_name)
         return parameter.value_as_number

@@ -84,8 +84,30 @@ def shadow_instances_needed(production: VariantSpec, sampling_percentage: int) -
     ``initial_instance_count`` when it does not autoscale. It assumes both variants use the same instance type
     (one shadow instance takes what one production instance takes) and that the shadow receives
     ``sampling_percentage`` % of production's requests (hypothesis H1, UNVERIFIED)."""
-    peak = production.autoscaling.max_capacity if production.autoscaling else production.initial_instance_count
-    return -(-peak * sampling_percentage // 100)  # ceil, in integers
+    return -(-_peak(production) * sampling_percentage // 100)  # ceil, in integers
+
+
+def _peak(production: VariantSpec) -> int:
+    """Production's instances at its peak: ``autoscaling.max_capacity``, else ``initial_instance_count``."""
+    return production.autoscaling.max_capacity if production.autoscaling else production.initial_instance_count
+
+
+def sampling_parameter_max(production: VariantSpec, shadow: VariantSpec) -> int:
+    """The sampling parameter's MaxValue: the largest percentage whose copies the shadow's fleet takes at
+    production's peak (:func:`shadow_instances_needed` ≤ its ``initial_instance_count``, i.e.
+    ``floor(100 × count / peak)``), so a pipeline cannot raise the sampling past what the config was sized for;
+    CloudFormation refuses a larger value before any resource changes.
+
+    Never below the config's own ``sampling_percentage`` (the parameter's default: a config the sizing warning
+    let through still deploys) and never above the API's maximum. With different instance types the count says
+    nothing about capacity (:func:`scaling_beyond_shadow` says so too), so only the API's maximum applies.
+    """
+    assert shadow.shadow is not None
+    api_max = max_sampling_percentage()
+    if shadow.instance_type != production.instance_type:
+        return api_max
+    fleet_takes = 100 * shadow.initial_instance_count // _peak(production)
+    return min(api_max, max(shadow.shadow.sampling_percentage, fleet_takes))
 
 
 def scaling_beyond_shadow(production: VariantSpec, shadow: VariantSpec) -> str | None:

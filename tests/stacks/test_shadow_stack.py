@@ -5,6 +5,7 @@ config (tests/stacks/test_compliance.py, test_synth_matrix.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from typing import Any
@@ -230,3 +231,58 @@ def test_the_loaders_scaling_warning_reaches_the_endpoints_stack_at_synth():
     (scaling,) = [w for w in warnings if "autoscales up to 10" in w]
     assert scaling.startswith('config/examples/shadow.json: endpoint "churn-shadow" > variant "Current" > autoscaling')
     assert "[ack: ab-test:productionScalesBeyondShadow]" in scaling
+
+
+def _sampling_parameter_with(
+    production_max_capacity: int, shadow_count: int, sampling: int, shadow_type: str | None = None
+) -> dict[str, Any]:
+    data = read_config(SHADOW_CONFIG)
+    production, shadow = data["endpoints"][0]["variants"]
+    production["autoscaling"] = {
+        "min_capacity": 1,
+        "max_capacity": production_max_capacity,
+        "target_invocations_per_instance": 70,
+    }
+    shadow["initial_instance_count"] = shadow_count
+    shadow["shadow"]["sampling_percentage"] = sampling
+    if shadow_type:
+        shadow["instance_type"] = shadow_type
+    app = build_app(parse_config(data, "config/examples/shadow.json"), App(context=CDK_CONTEXT))
+    stack = app.node.find_child("AbTest-churn-shadow")
+    parameter: dict[str, Any] = Template.from_stack(stack).to_json()["Parameters"][SAMPLING_PARAMETER]  # type: ignore[arg-type]
+    return parameter
+
+
+def test_the_sampling_parameter_stops_at_what_the_shadows_fleet_takes_at_productions_peak():
+    """Production autoscales to 10, the shadow has 2 instances of the same type: copies of 20 % of production's
+    peak take 2 instances, 21 % would take 3, so CloudFormation refuses 21 before anything changes."""
+    parameter = _sampling_parameter_with(production_max_capacity=10, shadow_count=2, sampling=5)
+    assert parameter["MaxValue"] == 20
+    assert parameter["Default"] == 5
+    assert "At most 20" in parameter["Description"]
+
+
+def test_the_sampling_parameters_max_never_refuses_the_configs_own_value():
+    """A config the sizing warning let through (30 % of a 10-instance peak on 2 shadow instances) still deploys."""
+    assert _sampling_parameter_with(production_max_capacity=10, shadow_count=2, sampling=30)["MaxValue"] == 30
+
+
+def test_with_different_instance_types_the_sampling_parameter_keeps_the_apis_maximum():
+    parameter = _sampling_parameter_with(
+        production_max_capacity=10, shadow_count=1, sampling=5, shadow_type="ml.m5.4xlarge"
+    )
+    assert parameter["MaxValue"] == shadow_limits.max_sampling_percentage() == 100
+
+
+def test_the_sampling_parameters_max_is_the_largest_percentage_the_sizing_rule_accepts():
+    """Every peak and shadow count up to 120 and 5: MaxValue is the largest sampling whose needed instances
+    (shadow_instances_needed, the loader's sizing warning's own rule) fit the shadow, or the config's value."""
+    spec = parse_config(read_config(SHADOW_CONFIG), "config/examples/shadow.json").endpoints[0]
+    production, shadow = spec.variants
+    for peak in range(1, 121):
+        for count in range(1, 6):
+            p = dataclasses.replace(production, initial_instance_count=peak)
+            s = dataclasses.replace(shadow, initial_instance_count=count)
+            top = shadow_limits.sampling_parameter_max(p, s)
+            fits = [pct for pct in range(1, 101) if shadow_limits.shadow_instances_needed(p, pct) <= count]
+            assert top == max([*fits, SAMPLING]), (peak, count)
