@@ -165,6 +165,10 @@ class VariantWeights(Construct):
         if shadow is not None:
             assert shadow_sampling is not None, f"shadow variant {shadow} needs its sampling percentage"
             properties["ShadowSampling"] = {shadow: shadow_sampling}
+            # What the endpoint config carries: on a new fleet a parameter at this value needs no call, and a
+            # config edit of it that kept the parameter is refused (lambdas/weights_provider/shadow_request.py).
+            assert endpoint.spec.shadow_variant is not None and endpoint.spec.shadow_variant.shadow is not None
+            properties["ConfigSampling"] = {shadow: endpoint.spec.shadow_variant.shadow.sampling_percentage}
         return properties
 
     def _warn_if_a_deployment_may_outlast_the_waiter(self, endpoint: AbEndpoint) -> None:

@@ -121,12 +121,19 @@ def test_a_throttled_shadow_call_waits_for_the_next_poll(stubbed):
     assert is_complete(update_event("5", "20"), None, client=client) == {"IsComplete": False}
 
 
-def test_another_client_error_is_not_read_as_a_refusal(stubbed):
+@pytest.mark.parametrize("old_sampling", ["20", "5"])
+def test_another_client_error_is_not_read_as_a_refusal_even_when_it_names_the_shadow(stubbed, old_sampling):
+    """Only a ValidationException is a refusal: an AccessDenied naming the shadow in an update that keeps the
+    sampling was read as one, and only warned (review N2)."""
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error("update_endpoint_weights_and_capacities", service_error_code="AccessDeniedException")
+    stubber.add_client_error(
+        "update_endpoint_weights_and_capacities",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to update the weight of Candidate",
+    )
     with pytest.raises(Exception, match="AccessDeniedException") as failed:
-        is_complete(update_event("5", "20"), None, client=client)
+        is_complete(update_event("5", old_sampling), None, client=client)
     assert not isinstance(failed.value, ShadowSamplingRefused)
 
 
@@ -173,9 +180,24 @@ def test_a_refusal_in_an_update_that_keeps_the_sampling_is_a_warning(stubbed, ca
     assert "shadow variant Candidate has CurrentWeight 0.2" in caplog.text
 
 
-def test_after_a_fleet_swap_a_desired_weight_at_the_wanted_value_is_not_trusted(stubbed):
-    """The endpoint config changed in this request: DesiredWeight 0.05 may be the old fleet's (retention of a
-    shadow's properties is UNVERIFIED), so the call is made (idempotent) instead of failing without one."""
+def test_after_a_fleet_swap_a_desired_weight_apart_from_the_configs_is_a_call_taken_and_fails_fast(stubbed):
+    """The endpoint config changed in this request, so the new fleet's DesiredWeight started at the config's 0.2;
+    at the wanted 0.05 only a call can have put it, and a CurrentWeight that does not follow fails at once
+    (review S2: not trusting it there asked again every poll, about 44 calls, until the waiter's bare timeout)."""
+    client, stubber = stubbed
+    stubber.add_response(
+        "describe_endpoint",
+        with_desired(described(shadows={"Candidate": BEFORE}), WANTED),
+        {"EndpointName": ENDPOINT},
+    )
+    event = update_event("5", "5", old_config="AbEndpointConfig-Shadow00")
+    with pytest.raises(ShadowSamplingRefused, match=r"CurrentWeight 0\.2 after .* asked for 0\.05"):
+        is_complete(event, None, client=client)
+
+
+def test_after_a_fleet_swap_without_the_configs_sampling_a_desired_weight_is_not_trusted(stubbed):
+    """A template from before ConfigSampling: nothing tells the config's weight from a call's, so the call is
+    made (idempotent) rather than failing without one (the DesiredWeight may be the old fleet's)."""
     client, stubber = stubbed
     stubber.add_response(
         "describe_endpoint",
@@ -184,6 +206,8 @@ def test_after_a_fleet_swap_a_desired_weight_at_the_wanted_value_is_not_trusted(
     )
     expect_shadow_update(stubber, WANTED)
     event = update_event("5", "5", old_config="AbEndpointConfig-Shadow00")
+    for props in (event["ResourceProperties"], event["OldResourceProperties"]):
+        del props["ConfigSampling"]
     assert is_complete(event, None, client=client) == {"IsComplete": False}
 
 
@@ -317,12 +341,13 @@ def test_local_mode_a_first_deploy_with_another_sampling_fails_and_nothing_can_w
 
 
 @pytest.mark.usefixtures("local_shadow_variants")
-def test_local_mode_a_stack_already_wedged_updates_and_rolls_back_with_a_warning(sagemaker, caplog):
-    """A stack created before the fix: 5 recorded, 0.2 live. An update that keeps the sampling, and its rollback,
-    now complete with a warning instead of failing (the extra protection)."""
+def test_local_mode_a_recorded_percentage_that_is_not_live_updates_and_rolls_back_with_a_warning(sagemaker, caplog):
+    """5 recorded, 0.2 live: a state this code no longer lets a request leave (weights_provider.shadow_request),
+    but one a stack created by the first version could be in. An update on the same fleet that keeps the
+    sampling, and its rollback, complete with a warning instead of failing."""
     shadow_endpoint(sagemaker)
     with caplog.at_level(logging.WARNING):
         run_rollback_shaped(sagemaker, update_event("5", "5"))
-        run_rollback_shaped(sagemaker, update_event("5", "5", old_config="AbEndpointConfig-Shadow00"))
+        run_rollback_shaped(sagemaker, update_event("5", "5"))
     assert "shadow sampling left as it is" in caplog.text
     assert weights_of(sagemaker) == ({"Current": 1.0}, {"Candidate": BEFORE})

@@ -123,8 +123,9 @@ def test_the_custom_resource_gets_the_sampling_parameter_and_only_beside_a_shado
     """The handler turns it into the shadow's weight and sets it in place on Update (shadow_in_place.py)."""
     resource = only(template(), "Custom::VariantWeights")
     assert resource["ShadowSampling"] == {"Candidate": {"Ref": SAMPLING_PARAMETER}}
+    assert resource["ConfigSampling"] == {"Candidate": SAMPLING}  # what the endpoint config carries
     assert "ShadowWeights" not in resource
-    assert "ShadowSampling" not in only(default_template(), "Custom::VariantWeights")
+    assert not {"ShadowSampling", "ConfigSampling"} & set(only(default_template(), "Custom::VariantWeights"))
 
 
 def test_only_the_weights_custom_resource_reads_the_sampling_parameter():
