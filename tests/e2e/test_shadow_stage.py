@@ -10,7 +10,10 @@
    `npx cdk deploy`: a new endpoint config with two production variants and no shadow;
 4. `npx cdk deploy --parameters`: the A/B weights in place, on that same config.
 
-Slow by nature: four CLI commands (bootstrap and three deploys) and 500 stub requests; 170 s measured on
+Between 2 and 3, `--parameters CandidateSamplingPercentage=5`: moto refuses the shadow's name (Q2 "no"), so the
+update fails with the reason and rolls back cleanly, nothing changed.
+
+Slow by nature: five CLI commands (bootstrap and four deploys) and 500 stub requests; 170 s measured on
 2 busy cores.
 """
 
@@ -38,6 +41,7 @@ pytestmark = pytest.mark.e2e
 EXAMPLE = ROOT / "config" / "examples" / "shadow.json"
 STACK = "AbTest-churn-shadow"
 SAMPLING_PERCENTAGE = 20  # shadow.json's
+SAMPLING_PARAMETER = "CandidateSamplingPercentage"
 REQUESTS = 500
 SEED = 13
 
@@ -113,6 +117,8 @@ def run() -> Iterator[dict[str, Any]]:
         stub.flush_capture()
         observed["answers"] = answers
         observed["captured"] = captured_records(lifecycle, endpoint)
+        sampling = ("--parameters", f"{STACK}:{SAMPLING_PARAMETER}=5")
+        observed["sampling_refused"] = lifecycle.cdk(*deploy, *sampling, "-c", f"config={EXAMPLE}")
         promotion = promoted(EXAMPLE, lifecycle.workdir)
         observed["promoted"] = lifecycle.cdk(*deploy, "-c", f"config={promotion}")
         observed["promoted_shadow_route"] = DeployedShadow(sagemaker)(endpoint)
@@ -149,6 +155,20 @@ def test_the_sampled_share_is_copied_to_the_shadow_and_captured_beside_productio
         assert copy["eventMetadata"]["inferenceId"] == original["eventMetadata"]["inferenceId"]
         assert copy["captureData"]["endpointInput"] == original["captureData"]["endpointInput"]
         assert copy["captureData"]["endpointOutput"] != original["captureData"]["endpointOutput"]
+
+
+def test_a_sampling_parameter_change_that_sagemaker_refuses_rolls_back_and_changes_nothing(run):
+    """Local mode is Q2 "no": moto refuses the shadow's name in UpdateEndpointWeightsAndCapacities (whether
+    SageMaker does is undocumented, README "The sampling: a stack parameter, tried in place"). The update fails
+    with the reason, and its rollback, which sends the old percentage (still live), makes no call and completes:
+    the stack is not wedged (UPDATE_ROLLBACK_FAILED was the first version's blocker), the fleet and both weights
+    are as before."""
+    step = run["sampling_refused"]
+    assert step["returncode"] != 0
+    assert "SageMaker refused to change the shadow's weight in place" in step["output"]
+    assert step["stack_status"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert step["custom_resource"][0].startswith("UPDATE_FAILED")
+    assert step["endpoint"] == run["shadow"]["endpoint"]
 
 
 def test_promotion_is_a_new_endpoint_config_with_two_production_variants_and_no_shadow(run):
