@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import Annotations, CustomResource, Duration
+from aws_cdk import Annotations, Aws, CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -118,6 +118,12 @@ class VariantWeights(Construct):
             environment={"METRICS_NAMESPACE": PROJECT_NAMESPACE},
         ).function
         grant_put_project_metrics(is_complete)
+        if endpoint.shadow_variant_name is not None:
+            # Beside a shadow, on_event asks whether the stack is rolling back (weights_provider.stack_state):
+            # this stack only, read-only.
+            iam.Grant.add_to_principal(
+                grantee=on_event, actions=["cloudformation:DescribeStacks"], resource_arns=[Aws.STACK_ID]
+            )
         self._handlers = (on_event, is_complete)
         for function in self._handlers:
             grant_weight_changes(endpoint, function)

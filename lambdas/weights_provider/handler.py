@@ -61,8 +61,9 @@ from endpoint_weights.shadow_in_place import (
     parse_sampling,
     wanted_shadow_weights,
 )
-from endpoint_weights.validation import parse_weights
+from endpoint_weights.validation import InvalidRequest, parse_weights
 from weights_provider import shadow_request
+from weights_provider.stack_state import ROLLING_BACK, stack_rolling_back
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -73,7 +74,7 @@ LOG.setLevel(logging.INFO)
 # PutMetricData. With the clients' configs below they bound each handler's run;
 # constructs_lib/variant_weights.py gives the functions timeouts that cover them, and its tests
 # check that against the template.
-ON_EVENT_MAX_CALLS = 2
+ON_EVENT_MAX_CALLS = 3  # beside a shadow, an Update first asks CloudFormation whether it is a rollback
 IS_COMPLETE_MAX_CALLS = 3
 # on_event runs once, inside a 1-minute timeout: a retry there is worth its seconds.
 ON_EVENT_CALL_CONFIG = BOUNDED_CALL_CONFIG
@@ -87,7 +88,7 @@ def _physical_id(endpoint_name: str) -> str:
     return f"{endpoint_name}/weights"
 
 
-def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[str, Any]:
+def on_event(event: dict[str, Any], context: Any, client: Any = None, cloudformation: Any = None) -> dict[str, Any]:
     request = event["RequestType"]
     props = event["ResourceProperties"]
     endpoint_name = props["EndpointName"]
@@ -99,12 +100,20 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
 
     weights = parse_weights(props.get("Weights"))
     _shadow_weights(props, weights)  # a malformed property fails before any change
-    shadow_request.refuse_a_kept_parameter_through_a_config_edit(event)
+    rolling_back = request == "Update" and "ShadowSampling" in props and stack_rolling_back(event, cloudformation)
+    try:
+        shadow_request.refuse_a_kept_parameter_through_a_config_edit(event)
+    except InvalidRequest as refused:
+        if not rolling_back:
+            raise
+        LOG.warning("%s (not refused: CloudFormation is rolling the stack back)", refused)
     # Fails here, before any change, for a missing or failed endpoint and for unknown
     # variants; applies at once when the endpoint is InService. While it is still
     # Creating/Updating, is_complete checks and applies once it is InService.
     _converge(client or sagemaker_client(ON_EVENT_CALL_CONFIG), endpoint_name, weights, props)
-    return {"PhysicalResourceId": _physical_id(endpoint_name)}
+    # "Any other field included in the response will be passed through to isComplete" (aws-cdk-lib
+    # custom-resources README, "Handling Lifecycle Events: onEvent"): is_complete reads the stack's state from here.
+    return {"PhysicalResourceId": _physical_id(endpoint_name), ROLLING_BACK: rolling_back}
 
 
 def _shadow_weights(props: Mapping[str, Any], weights: Mapping[str, float]) -> dict[str, float]:
@@ -179,6 +188,10 @@ def _shadow_in_place(client: Any, state: EndpointState, wanted: Mapping[str, flo
     try:
         return apply_in_place(client, state, to_apply, trust_desired_weight=trust)
     except ShadowSamplingRefused as refused:
+        if event.get(ROLLING_BACK) is True:
+            # Failing a rollback could only end in UPDATE_ROLLBACK_FAILED; the warning names both weights.
+            LOG.warning("shadow sampling left as it is (CloudFormation is rolling the stack back): %s", refused)
+            return True
         if request.fresh_fleet or not request.sampling_unchanged:
             raise
         LOG.warning("shadow sampling left as it is (this request did not change it): %s", refused)

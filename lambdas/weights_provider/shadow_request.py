@@ -4,7 +4,8 @@ The invariant these rules keep: after every request that succeeds, the percentag
 (``ShadowSampling``, the stack parameter) is the shadow's live weight. Were it not, then under Q2 "no"
 (SageMaker refusing a shadow's name in UpdateEndpointWeightsAndCapacities, undocumented) a later update would
 ask for the recorded value again, fail, and so would its rollback, which sends the same old value:
-``UPDATE_ROLLBACK_FAILED``. Two cold reviews found two ways into that state; each rule below closes one.
+``UPDATE_ROLLBACK_FAILED``. The rules below keep it on the way forward; inside a rollback no sampling error
+fails the request at all (weights_provider.stack_state), since event-shaped rules cannot tell a rollback apart.
 
 * On a **fresh fleet** (Create, or an Update that replaced the endpoint config) the endpoint config itself set the
   shadow's weight from the config's sampling (``ConfigSampling``). A wanted percentage equal to it needs no call,

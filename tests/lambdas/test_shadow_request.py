@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from endpoint_weights.shadow_in_place import ShadowSamplingRefused
 from endpoint_weights.validation import InvalidRequest
@@ -25,6 +27,7 @@ from tests.lambdas.test_shadow_sampling_in_place import (  # noqa: F401 (local_s
 )
 from tests.lambdas.test_weights_with_shadow import described, shadow_event
 from weights_provider.handler import is_complete, on_event
+from weights_provider.stack_state import ROLLING_BACK, stack_rolling_back
 
 OLD_CONFIG = "AbEndpointConfig-Shadow01"
 NEW_CONFIG = "AbEndpointConfig-Shadow02"
@@ -152,3 +155,71 @@ def test_a_first_deploy_at_the_configs_sampling_never_calls_whatever_describe_en
     with caplog.at_level(logging.WARNING):
         assert complete(create, client)["IsComplete"] is True
     assert "shadow variant Candidate has CurrentWeight 0" in caplog.text
+
+
+# --- inside a rollback, a sampling error is a warning (weights_provider.stack_state) -------------------------
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/AbTest-churn-shadow/0f1e2d3c"
+
+
+def cloudformation_reporting(status: str | None) -> Any:
+    """A CloudFormation client whose DescribeStacks answers ``status`` (None: AccessDenied)."""
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(client)
+    if status is None:
+        stubber.add_client_error("describe_stacks", service_error_code="AccessDenied")
+    else:
+        stubber.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {"StackName": "AbTest-churn-shadow", "CreationTime": "2026-12-01T00:00:00Z", "StackStatus": status}
+                ]
+            },
+            {"StackName": STACK_ID},
+        )
+    stubber.activate()
+    return client
+
+
+def test_a_rollback_shaped_like_a_kept_parameter_edit_is_not_refused(sagemaker, caplog):
+    """Second review, BL1 (Q2 yes): a trial parameter of 10 beside config 20; the config is edited to 10 (the trial
+    made permanent) and that update fails for another reason. Its rollback sends (10, config 20) with old
+    properties (10, config 10): the same shape as a kept-parameter edit. Refused there, the rollback would end in
+    UPDATE_ROLLBACK_FAILED; CloudFormation says it is rolling back, so it is only logged."""
+    endpoint_on(sagemaker, OLD_CONFIG, 0.2)
+    rollback = request("10", "20", OLD_CONFIG, old=("10", "10", NEW_CONFIG))
+    rollback["StackId"] = STACK_ID
+    with pytest.raises(InvalidRequest):  # forward, the same event is refused
+        on_event(rollback, None, client=sagemaker, cloudformation=cloudformation_reporting("UPDATE_IN_PROGRESS"))
+    with caplog.at_level(logging.WARNING):
+        answer = on_event(
+            rollback, None, client=sagemaker, cloudformation=cloudformation_reporting("UPDATE_ROLLBACK_IN_PROGRESS")
+        )
+    assert answer[ROLLING_BACK] is True
+    assert "not refused: CloudFormation is rolling the stack back" in caplog.text
+
+
+def test_in_a_rollback_a_refused_or_unfollowed_shadow_weight_is_a_warning(stubbed, caplog):
+    """Second review, SF2: a same-fleet change 20 → 5 taken by SageMaker but not followed by CurrentWeight (0 here)
+    fails forward, rightly; its rollback asks for 0.2 and meets DesiredWeight 0.2 beside CurrentWeight 0. Forward
+    that fails; inside the rollback (the field on_event passed on) it completes with the weights named."""
+    client, stubber = stubbed
+    rollback = update_event("20", "5")
+    answer = described(shadows={"Candidate": 0.0})
+    answer["ShadowProductionVariants"][0]["DesiredWeight"] = 0.2
+    stubber.add_response("describe_endpoint", answer)
+    with pytest.raises(ShadowSamplingRefused):
+        is_complete(rollback, None, client=client)
+    stubber.add_response("describe_endpoint", answer)
+    with caplog.at_level(logging.WARNING):
+        assert complete(dict(rollback, **{ROLLING_BACK: True}), client)["IsComplete"] is True
+    assert "CloudFormation is rolling the stack back" in caplog.text
+
+
+def test_the_stack_state_is_asked_only_for_an_update_beside_a_shadow_and_unknown_is_not_a_rollback():
+    event = {"StackId": STACK_ID}
+    assert stack_rolling_back(event, cloudformation_reporting("UPDATE_ROLLBACK_IN_PROGRESS")) is True
+    assert stack_rolling_back(event, cloudformation_reporting("UPDATE_IN_PROGRESS")) is False
+    assert stack_rolling_back(event, cloudformation_reporting(None)) is False  # cannot tell: the forward rules
+    assert stack_rolling_back({}, None) is False  # no StackId, no call

@@ -287,3 +287,20 @@ def test_the_sampling_parameters_max_is_the_largest_percentage_the_sizing_rule_a
             top = shadow_limits.sampling_parameter_max(p, s)
             fits = [pct for pct in range(1, 101) if shadow_limits.shadow_instances_needed(p, pct) <= count]
             assert top == max([*fits, SAMPLING]), (peak, count)
+
+
+def _statements_with(t: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in of_type(t, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    ]
+
+
+def test_only_beside_a_shadow_the_weights_on_event_may_read_this_stacks_status_and_nothing_else():
+    """weights_provider.stack_state: a sampling error inside a rollback is logged, not failed."""
+    (statement,) = _statements_with(template(), "cloudformation:DescribeStacks")
+    assert statement["Resource"] == {"Ref": "AWS::StackId"}
+    assert statement["Effect"] == "Allow"
+    assert not _statements_with(default_template(), "cloudformation:DescribeStacks")
