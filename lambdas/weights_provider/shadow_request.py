@@ -79,7 +79,8 @@ def refuse_a_kept_parameter_through_a_config_edit(event: Mapping[str, Any]) -> N
         "which would set the old percentage back in place (or, where SageMaker refuses a shadow's name, leave the "
         "stack recording a percentage that is not live). Nothing was asked of SageMaker; the stack rolls back to "
         f"the previous endpoint config. Deploy the edit with --parameters <stack>:{name}SamplingPercentage={new:g}, "
-        "or with --no-previous-parameters (beside a shadow the sampling is the only parameter)."
+        "or with --no-previous-parameters (beside a shadow it resets only the sampling and CDK's BootstrapVersion "
+        "to their defaults)."
     )
 
 
