@@ -16,12 +16,14 @@ from botocore.stub import Stubber
 
 from endpoint_weights.shadow_in_place import ShadowSamplingRefused
 from endpoint_weights.validation import InvalidRequest
-from tests.lambdas.conftest import ENDPOINT, IMAGE, ROLE_ARN
+from tests.lambdas.conftest import ENDPOINT
 from tests.lambdas.test_shadow_sampling_in_place import (  # noqa: F401 (local_shadow_variants: a fixture)
     ARN,
     complete,
+    expect_refusal,
     local_shadow_variants,
     run_rollback_shaped,
+    shadow_endpoint,
     update_event,
     weights_of,
 )
@@ -53,37 +55,13 @@ def on_new_config(shadow_weight: float) -> dict[str, Any]:
     return answer
 
 
-def endpoint_on(client: Any, config: str, shadow_weight: float) -> None:
-    """Local mode's endpoint on ``config``, whose shadow has ``shadow_weight`` (as a fleet swap leaves it)."""
-    variants = []
-    for name, weight in {"Current": 1.0, "Candidate": shadow_weight}.items():
-        client.create_model(
-            ModelName=name.lower(),
-            ExecutionRoleArn=ROLE_ARN,
-            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://models/{name}/model.tar.gz"},
-        )
-        variants.append(
-            {
-                "VariantName": name,
-                "ModelName": name.lower(),
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.xlarge",
-                "InitialVariantWeight": weight,
-            }
-        )
-    client.create_endpoint_config(
-        EndpointConfigName=config, ProductionVariants=variants[:1], ShadowProductionVariants=variants[1:]
-    )
-    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=config)
-
-
 @pytest.mark.usefixtures("local_shadow_variants")
 def test_a_config_edit_of_the_sampling_that_kept_the_parameter_is_refused_before_any_call(sagemaker):
     """Review B1 (session 8): the config's sampling 20 → 10 deployed with a plain `cdk deploy` (the parameter kept
     at 20) used to complete with a warning under Q2 no, 20 recorded and 0.1 live; the next parameter change's
     rollback then asked for 0.2, was refused and failed: UPDATE_ROLLBACK_FAILED. Now the edit is refused before
     any call, naming the command, and its rollback (back to the old fleet, at its config's 0.2) makes no call."""
-    endpoint_on(sagemaker, NEW_CONFIG, 0.1)  # the fleet swap to the edited config, before the custom resource runs
+    shadow_endpoint(sagemaker, NEW_CONFIG, 0.1)  # the fleet swap to the edited config, before the custom resource runs
     edit = request("20", "10", NEW_CONFIG, old=("20", "20", OLD_CONFIG))
     with pytest.raises(InvalidRequest) as refused:
         on_event(edit, None, client=sagemaker)
@@ -94,7 +72,7 @@ def test_a_config_edit_of_the_sampling_that_kept_the_parameter_is_refused_before
     assert weights_of(sagemaker) == ({"Current": 1.0}, {"Candidate": 0.1})
 
     sagemaker.delete_endpoint(EndpointName=ENDPOINT)
-    endpoint_on(sagemaker, OLD_CONFIG, 0.2)  # the rollback's swap back
+    shadow_endpoint(sagemaker, OLD_CONFIG, 0.2)  # the rollback's swap back
     run_rollback_shaped(sagemaker, request("20", "20", OLD_CONFIG, old=("20", "10", NEW_CONFIG)))
     assert weights_of(sagemaker) == ({"Current": 1.0}, {"Candidate": 0.2})
 
@@ -102,7 +80,7 @@ def test_a_config_edit_of_the_sampling_that_kept_the_parameter_is_refused_before
 @pytest.mark.usefixtures("local_shadow_variants")
 def test_the_edit_deployed_with_the_parameter_at_the_new_value_makes_no_call(sagemaker):
     """The way out the refusal names: --parameters …=10 beside the config's 10. The new fleet already carries it."""
-    endpoint_on(sagemaker, NEW_CONFIG, 0.1)
+    shadow_endpoint(sagemaker, NEW_CONFIG, 0.1)
     edit = request("10", "10", NEW_CONFIG, old=("20", "20", OLD_CONFIG))
     on_event(edit, None, client=sagemaker)
     assert complete(edit, sagemaker)["IsComplete"] is True
@@ -134,12 +112,7 @@ def test_on_a_new_fleet_a_refusal_fails_even_when_the_sampling_was_not_changed(s
     fleet, whose recorded percentage is live."""
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", on_new_config(0.2))
-    stubber.add_client_error(
-        "update_endpoint_weights_and_capacities",
-        service_error_code="ValidationException",
-        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
-        http_status_code=400,
-    )
+    expect_refusal(stubber)
     with pytest.raises(ShadowSamplingRefused):
         is_complete(request("5", "20", NEW_CONFIG, old=("5", "20", OLD_CONFIG)), None, client=client)
 
@@ -187,7 +160,7 @@ def test_a_rollback_shaped_like_a_kept_parameter_edit_is_not_refused(sagemaker, 
     made permanent) and that update fails for another reason. Its rollback sends (10, config 20) with old
     properties (10, config 10): the same shape as a kept-parameter edit. Refused there, the rollback would end in
     UPDATE_ROLLBACK_FAILED; CloudFormation says it is rolling back, so it is only logged."""
-    endpoint_on(sagemaker, OLD_CONFIG, 0.2)
+    shadow_endpoint(sagemaker, OLD_CONFIG, 0.2)
     rollback = request("10", "20", OLD_CONFIG, old=("10", "10", NEW_CONFIG))
     rollback["StackId"] = STACK_ID
     with pytest.raises(InvalidRequest):  # forward, the same event is refused

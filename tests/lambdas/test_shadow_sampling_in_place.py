@@ -52,6 +52,16 @@ def expect_shadow_update(stubber: Stubber, weight: float) -> None:
     )
 
 
+def expect_refusal(stubber: Stubber) -> None:
+    """SageMaker refusing the shadow's name, in moto's words (whether AWS refuses it is Q2, undocumented)."""
+    stubber.add_client_error(
+        "update_endpoint_weights_and_capacities",
+        service_error_code="ValidationException",
+        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
+        http_status_code=400,
+    )
+
+
 def complete(event: dict[str, Any], client: Any) -> dict[str, Any]:
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     with Stubber(cloudwatch) as metrics:
@@ -86,12 +96,7 @@ def test_a_new_percentage_is_applied_in_place_and_completes_once_current_weight_
 def test_a_refused_shadow_name_fails_the_request_with_the_way_out(stubbed):
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error(
-        "update_endpoint_weights_and_capacities",
-        service_error_code="ValidationException",
-        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
-        http_status_code=400,
-    )
+    expect_refusal(stubber)
     with pytest.raises(ShadowSamplingRefused) as refused:
         is_complete(update_event("5", "20"), None, client=client)
     message = str(refused.value)
@@ -153,12 +158,7 @@ def test_create_sets_a_parameter_other_than_the_configs_in_place(stubbed):
 def test_create_fails_when_sagemaker_refuses_the_shadows_name(stubbed):
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error(
-        "update_endpoint_weights_and_capacities",
-        service_error_code="ValidationException",
-        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
-        http_status_code=400,
-    )
+    expect_refusal(stubber)
     with pytest.raises(ShadowSamplingRefused, match="on a first deploy the stack's creation is undone"):
         is_complete(shadow_event("5", request="Create"), None, client=client)
 
@@ -168,12 +168,7 @@ def test_a_refusal_in_an_update_that_keeps_the_sampling_is_a_warning(stubbed, ca
     the rollback would ask for the same weight again; the request completes with the live weight named."""
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error(
-        "update_endpoint_weights_and_capacities",
-        service_error_code="ValidationException",
-        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
-        http_status_code=400,
-    )
+    expect_refusal(stubber)
     with caplog.at_level(logging.WARNING):
         assert complete(update_event("5", "5"), client)["IsComplete"] is True
     assert "shadow sampling left as it is (this request did not change it)" in caplog.text
@@ -263,9 +258,10 @@ def local_shadow_variants() -> Iterator[None]:
             setattr(owner, name, original)
 
 
-def shadow_endpoint(client: Any) -> None:
+def shadow_endpoint(client: Any, config: str = CONFIG, shadow_weight: float = BEFORE) -> None:
+    """Local mode's endpoint on ``config``, whose shadow has ``shadow_weight`` (as a new fleet starts)."""
     variants = []
-    for name, weight in {"Current": 1.0, "Candidate": BEFORE}.items():
+    for name, weight in {"Current": 1.0, "Candidate": shadow_weight}.items():
         client.create_model(
             ModelName=name.lower(),
             ExecutionRoleArn=ROLE_ARN,
@@ -281,9 +277,9 @@ def shadow_endpoint(client: Any) -> None:
             }
         )
     client.create_endpoint_config(
-        EndpointConfigName=CONFIG, ProductionVariants=variants[:1], ShadowProductionVariants=variants[1:]
+        EndpointConfigName=config, ProductionVariants=variants[:1], ShadowProductionVariants=variants[1:]
     )
-    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=CONFIG)
+    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=config)
 
 
 def weights_of(client: Any) -> tuple[dict[str, float], dict[str, float]]:
