@@ -27,7 +27,9 @@ from tests.lambdas.test_shadow_sampling_in_place import (  # noqa: F401 (local_s
     update_event,
     weights_of,
 )
+from tests.lambdas.test_weights_provider import count_calls
 from tests.lambdas.test_weights_with_shadow import described, shadow_event
+from weights_provider import handler
 from weights_provider.handler import is_complete, on_event
 from weights_provider.stack_state import ROLLING_BACK, stack_rolling_back
 
@@ -196,3 +198,33 @@ def test_the_stack_state_is_asked_only_for_an_update_beside_a_shadow_and_unknown
     assert stack_rolling_back(event, cloudformation_reporting("UPDATE_IN_PROGRESS")) is False
     assert stack_rolling_back(event, cloudformation_reporting(None)) is False  # cannot tell: the forward rules
     assert stack_rolling_back({}, None) is False  # no StackId, no call
+
+
+@pytest.mark.usefixtures("local_shadow_variants")
+def test_a_fleet_swap_rollback_of_a_stack_recording_a_percentage_that_is_not_live_completes(sagemaker, caplog):
+    """Second review, SF1: 20 recorded beside config 10 with 0.1 live (the state the first version could leave).
+    A new image swaps the fleet; forward, the refused 0.2 fails the update (a new fleet never only warns), and
+    its rollback, back on the old fleet at 0.1, is refused again: inside the rollback that is a warning."""
+    shadow_endpoint(sagemaker, OLD_CONFIG, 0.1)
+    rollback = request("20", "10", OLD_CONFIG, old=("20", "10", NEW_CONFIG))
+    with pytest.raises(ShadowSamplingRefused):
+        complete(rollback, sagemaker)
+    with caplog.at_level(logging.WARNING):
+        assert complete(dict(rollback, **{ROLLING_BACK: True}), sagemaker)["IsComplete"] is True
+    assert weights_of(sagemaker) == ({"Current": 1.0}, {"Candidate": 0.1})
+
+
+@pytest.mark.usefixtures("local_shadow_variants")
+def test_on_event_beside_a_shadow_stays_within_its_call_budget(sagemaker):
+    """DescribeStacks, DescribeEndpoint and at most one more SageMaker call: ON_EVENT_MAX_CALLS, which
+    constructs_lib/variant_weights.py sizes the function's timeout for (tests/constructs_lib)."""
+    shadow_endpoint(sagemaker)
+    cloudformation = cloudformation_reporting("UPDATE_IN_PROGRESS")
+    calls = count_calls(sagemaker)
+    # The Stubber answers in before-call and stops the event there, so the stubbed client is counted earlier.
+    cloudformation.meta.events.register("before-parameter-build", lambda model, **_: calls.append(model.name))
+    event = dict(update_event("5", "20"), StackId=STACK_ID)
+    event["ResourceProperties"]["Weights"] = {"Current": "2"}  # a production weight to set as well
+    on_event(event, None, client=sagemaker, cloudformation=cloudformation)
+    assert calls == ["DescribeStacks", "DescribeEndpoint", "UpdateEndpointWeightsAndCapacities"]
+    assert len(calls) <= handler.ON_EVENT_MAX_CALLS
