@@ -4,7 +4,8 @@
     python scripts/generate_live_athena_sql.py           # rewrite lambdas/live_quality/sql/live_quality.athena.sql
     python scripts/generate_live_athena_sql.py --check   # exit 1 if the committed file is not the translation
 
-The source (``live_quality.sql``) is DuckDB's dialect and reads two relations, ``capture_lines`` and
+The source (``live_quality.sql``, with the files it includes: ``live_quality.query.with_includes``) is
+DuckDB's dialect and reads two relations, ``capture_lines`` and
 ``label_lines``; the Athena text binds them to the Glue tables first (``live_quality.query.ATHENA_BINDINGS``)
 and is then the same query in Athena's dialect (Trino). Run after every change to the source; the
 result is committed so that neither ``cdk synth`` nor the Lambda needs sqlglot.
@@ -26,7 +27,8 @@ from live_quality.query import ATHENA_BINDINGS, ATHENA_SQL, QUERY_PARAMETERS, so
 from live_quality.threshold import THRESHOLD_PLACEHOLDER  # noqa: E402
 
 HEADER = (
-    "-- GENERATED from live_quality.sql by scripts/generate_live_athena_sql.py (sqlglot {version}); do not edit.\n"
+    "-- GENERATED from live_quality.sql (with capture_parsing.sql, which it includes) by\n"
+    "-- scripts/generate_live_athena_sql.py (sqlglot {version}); do not edit.\n"
     "-- Athena (engine version 3, Trino) text of the live-quality query; its parameters, result columns and\n"
     "-- threshold token are the source's (see live_quality.sql, live_quality/query.py and threshold.py).\n"
     "-- Each Glue table is read once and each WITH query used once: Trino inlines a WITH query at every use.\n"

@@ -3,10 +3,9 @@
 -- DuckDB only (the embedded engine: scripts/shadow_agreement.py). No Athena text is generated for it: the
 -- stack's capture table projects the production variants only (README, "Shadow stage").
 --
--- The capture parsing is not written here: live_quality/agreement_query.py puts the live-quality query's
--- own CTEs capture_read, capture_fields, capture_values and capture_checked (sql/live_quality.sql) where
--- the token below stands, so a line is read, decoded and classified (not JSON, no output, not one
--- score, ...) exactly as live quality does, with the same issue names and the same side of the threshold.
+-- The capture parsing is not written here: this query includes capture_parsing.sql, as live_quality.sql does
+-- (live_quality/query.py, with_includes), so a line is read, decoded and classified (not JSON, no output, not
+-- one score, ...) exactly as live quality does, with the same issue names and the same side of the threshold.
 --
 -- Input relation: capture_lines(line, source_file, line_number, endpoint, variant, hour), as for
 -- live_quality.sql (live_quality/local_engine.py binds it to folders).
@@ -30,25 +29,24 @@
 --   'issue_count'  per issue and side: n lines (pairs, for content_type_mismatch)
 --   'issue_sample' the first 20 lines of each issue by file and line, with a detail
 WITH
--- @capture_parsing (replaced by live_quality.sql's capture_read .. capture_checked, with their commas)
+-- @include capture_parsing.sql
 lines AS (
-    -- Each line with what the reused classification keeps (malformed, the score's side of the threshold,
-    -- an excerpt for a malformed line) and what pairing needs besides: both ids, the score, the content types.
+    -- Each line with what the shared classification gives (malformed, the score's side of the threshold, an
+    -- excerpt for a malformed line) and what pairing needs besides: both ids, the score, the content types.
+    -- capture_parsed is read once, without joining it to itself (Athena has no line numbers to join on).
     SELECT
-        k.variant,
-        k.source_file,
-        k.line_number,
-        k.detail,
-        k.malformed,
-        CASE WHEN k.millionths_above_threshold >= 0 THEN 1 ELSE 0 END AS positive,
-        v.event_id,
-        v.inference_id,
-        v.parsed_score AS score,
-        TRY(json_extract_string(r.line, '$.captureData.endpointInput.observedContentType')) AS input_content_type,
-        TRY(json_extract_string(r.line, '$.captureData.endpointOutput.observedContentType')) AS output_content_type
-    FROM capture_checked AS k
-    JOIN capture_values AS v ON v.source_file = k.source_file AND v.line_number = k.line_number
-    JOIN capture_read AS r ON r.source_file = k.source_file AND r.line_number = k.line_number
+        variant,
+        source_file,
+        line_number,
+        COALESCE(excerpt, join_key) AS detail,
+        malformed,
+        CASE WHEN millionths_above_threshold >= 0 THEN 1 ELSE 0 END AS positive,
+        event_id,
+        inference_id,
+        parsed_score AS score,
+        TRY(json_extract_string(line, '$.captureData.endpointInput.observedContentType')) AS input_content_type,
+        TRY(json_extract_string(line, '$.captureData.endpointOutput.observedContentType')) AS output_content_type
+    FROM capture_parsed
 ),
 sided AS (
     SELECT 'production' AS side, * FROM lines WHERE variant = ?
