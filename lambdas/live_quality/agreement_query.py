@@ -6,7 +6,8 @@ output's encoding, the one score) and classifying a bad one is ``sql/capture_par
 text includes as the live-quality text does (``live_quality.query.with_includes``), so there is one capture
 parser, and the issue names and the threshold's side are the live-quality report's.
 
-For the local command and tests; no Lambda imports this module (DuckDB is a development dependency).
+For the local command and tests; no Lambda imports this module (DuckDB is a development dependency): the texts,
+parameters and columns are ``agreement_text``'s.
 """
 
 from __future__ import annotations
@@ -17,40 +18,14 @@ from typing import Any
 
 import duckdb
 
+from live_quality import agreement_text
 from live_quality.local_engine import bind_folders
-from live_quality.query import SQL_DIR, QueryWindow, with_includes
-from live_quality.threshold import with_threshold
+from live_quality.query import QueryWindow
 
-AGREEMENT_SQL = SQL_DIR / "shadow_agreement.sql"
-RESULT_COLUMNS = (
-    "row_kind",
-    "side",
-    "paired_by",
-    "issue",
-    "n",
-    "paired",
-    "both_positive",
-    "production_only_positive",
-    "shadow_only_positive",
-    "both_negative",
-    "content_type_mismatch",
-    "mean_abs_difference",
-    "median_abs_difference",
-    "p95_abs_difference",
-    "source_file",
-    "line_number",
-    "detail",
-)
-
-
-def agreement_source_sql() -> str:
-    """The agreement text as committed, its include in place, with the threshold's token."""
-    return with_includes(AGREEMENT_SQL.read_text(), AGREEMENT_SQL.name)
-
-
-def agreement_sql(threshold: float) -> str:
-    """The agreement query to run on DuckDB: its text with the shared capture parsing and ``threshold`` written in."""
-    return with_threshold(agreement_source_sql(), threshold)
+AGREEMENT_SQL = agreement_text.SOURCE_SQL
+RESULT_COLUMNS = agreement_text.RESULT_COLUMNS
+agreement_source_sql = agreement_text.source_sql
+agreement_sql = agreement_text.source_query
 
 
 def run_agreement_on_folder(
@@ -63,18 +38,10 @@ def run_agreement_on_folder(
 ) -> list[dict[str, Any]]:
     """Rows of the agreement query over the two variants' folders under ``capture_root`` (what
     ``DestinationS3Uri`` points at), captures in ``window``'s capture hours, at its threshold."""
-    if production_variant == shadow_variant:
-        raise ValueError(f"production and shadow variant are both {production_variant!r}")
     con = duckdb.connect(config={"threads": threads} if threads else {})
     try:
         bind_folders(con, capture_root, None, variants=[production_variant, shadow_variant])
-        parameters: Sequence[str] = [
-            window.endpoint,
-            window.capture_start_hour,
-            window.capture_end_hour,
-            production_variant,
-            shadow_variant,
-        ]
+        parameters: Sequence[str] = agreement_text.parameters(window, production_variant, shadow_variant)
         cursor = con.execute(agreement_sql(window.threshold), parameters)
         names = [d[0] for d in cursor.description]
         if tuple(names) != RESULT_COLUMNS:

@@ -1,7 +1,12 @@
 -- Agreement between the production variant and its shadow, from captured pairs (same request, both answers).
 --
--- DuckDB only (the embedded engine: scripts/shadow_agreement.py). No Athena text is generated for it: the
--- stack's capture table projects the production variants only (README, "Shadow stage").
+-- Written once, in DuckDB's dialect (the embedded engine: scripts/shadow_agreement.py); the Athena text beside it
+-- (shadow_agreement.athena.sql, run by the live-quality state machine beside a shadow) is generated from this file
+-- by scripts/generate_live_athena_sql.py, as live quality's is. On Athena, capture_lines is the shadow capture
+-- table (live_quality/agreement_text.py): live quality's own table projects the production variants only.
+-- Not a tree as live_quality.sql is: Trino inlines a WITH query at each use, and the pairing joins keyed with
+-- itself and lists issues from three stages, so one run reads the captures 9 times
+-- (tests/lambdas/test_live_quality_agreement_athena.py pins the count).
 --
 -- The capture parsing is not written here: this query includes capture_parsing.sql, as live_quality.sql does
 -- (live_quality/query.py, with_includes), so a line is read, decoded and classified (not JSON, no output, not
@@ -25,7 +30,7 @@
 --   'side'         per side ('production', 'shadow'): n good lines, paired how many of them
 --   'pairs'        per pairing key ('eventId', 'inferenceId') and over all pairs ('all'): n pairs, the 2x2
 --                  table at the threshold, pairs whose content types differ, |score difference| mean,
---                  median and p95 (quantile_cont: linear interpolation between order statistics)
+--                  median and p95 (linear interpolation between order statistics: pair_groups)
 --   'issue_count'  per issue and side: n lines (pairs, for content_type_mismatch)
 --   'issue_sample' the first 20 lines of each issue by file and line, with a detail
 WITH
@@ -49,9 +54,12 @@ lines AS (
     FROM capture_parsed
 ),
 sided AS (
-    SELECT 'production' AS side, * FROM lines WHERE variant = ?
-    UNION ALL
-    SELECT 'shadow' AS side, * FROM lines WHERE variant = ?
+    -- Each line on its side. lines is read once (Trino inlines a WITH query at each use, and Athena bills each
+    -- scan), and the variants are parameters in a WHERE clause, the only place Athena takes them.
+    SELECT sides.side, lines.*
+    FROM lines
+    CROSS JOIN (VALUES ('production'), ('shadow')) AS sides(side)
+    WHERE (sides.side = 'production' AND lines.variant = ?) OR (sides.side = 'shadow' AND lines.variant = ?)
 ),
 by_event_id AS (
     -- How often each eventId occurs per side among the good lines.
@@ -105,11 +113,40 @@ pairs AS (
         'input ' || COALESCE(p.input_content_type, '(none)') || ' | ' || COALESCE(s.input_content_type, '(none)')
             || '; output ' || COALESCE(p.output_content_type, '(none)') || ' | '
             || COALESCE(s.output_content_type, '(none)') || '; shadow line ' || CAST(s.source_file AS VARCHAR)
-            || ':' || CAST(s.line_number AS VARCHAR) AS content_types
+            -- Athena has no line numbers: without the COALESCE the whole detail would be NULL there.
+            || ':' || COALESCE(CAST(s.line_number AS VARCHAR), '?') AS content_types
     FROM keyed AS p
     -- One equality per key column (an OR of two key comparisons would not be a hash join).
     JOIN keyed AS s ON s.paired_by = p.paired_by AND s.pair_key = p.pair_key
     WHERE p.side = 'production' AND s.side = 'shadow'
+),
+pair_groups AS (
+    -- Each pair twice: in its pairing key's group and in 'all'. The exact quantiles below need each group's pairs
+    -- ranked by their difference; Trino has no exact percentile aggregate (only approx_percentile), so both
+    -- engines compute linear interpolation between order statistics from these ranks (numpy's default).
+    SELECT
+        CASE WHEN scopes.scope = 'all' THEN 'all' ELSE pairs.paired_by END AS pair_group,
+        pairs.production_positive,
+        pairs.shadow_positive,
+        pairs.abs_difference,
+        pairs.content_type_mismatch,
+        ROW_NUMBER() OVER (
+            PARTITION BY CASE WHEN scopes.scope = 'all' THEN 'all' ELSE pairs.paired_by END
+            ORDER BY pairs.abs_difference
+        ) - 1 AS position,
+        COUNT(*) OVER (PARTITION BY CASE WHEN scopes.scope = 'all' THEN 'all' ELSE pairs.paired_by END) AS group_pairs
+    FROM pairs
+    CROSS JOIN (VALUES ('key'), ('all')) AS scopes(scope)
+),
+interpolated AS (
+    -- Where the median and the 95th percentile fall: 0-based position (n - 1) q, its floor and the fraction.
+    SELECT
+        *,
+        floor((group_pairs - 1) * 0.5) AS median_low,
+        (group_pairs - 1) * 0.5 - floor((group_pairs - 1) * 0.5) AS median_fraction,
+        floor((group_pairs - 1) * 0.95) AS p95_low,
+        (group_pairs - 1) * 0.95 - floor((group_pairs - 1) * 0.95) AS p95_fraction
+    FROM pair_groups
 ),
 issue_lines AS (
     SELECT malformed AS issue, side, source_file, line_number, detail FROM sided WHERE malformed IS NOT NULL
@@ -151,7 +188,7 @@ result AS (
     SELECT
         'pairs',
         NULL,
-        COALESCE(paired_by, 'all'),
+        pair_group,
         NULL,
         COUNT(*),
         NULL,
@@ -161,25 +198,37 @@ result AS (
         COUNT(CASE WHEN production_positive = 0 AND shadow_positive = 0 THEN 1 END),
         COUNT(CASE WHEN content_type_mismatch THEN 1 END),
         AVG(abs_difference),
-        quantile_cont(abs_difference, 0.5),
-        quantile_cont(abs_difference, 0.95),
+        -- x[low] + fraction (x[low + 1] - x[low]), summed from the two rows it needs (one when fraction is 0).
+        SUM(CASE WHEN position = median_low THEN abs_difference * (1 - median_fraction)
+            WHEN position = median_low + 1 THEN abs_difference * median_fraction ELSE 0 END),
+        SUM(CASE WHEN position = p95_low THEN abs_difference * (1 - p95_fraction)
+            WHEN position = p95_low + 1 THEN abs_difference * p95_fraction ELSE 0 END),
         NULL,
         NULL,
         NULL
-    FROM pairs
-    GROUP BY GROUPING SETS ((paired_by), ())
+    FROM interpolated
+    GROUP BY pair_group
     UNION ALL
-    SELECT 'issue_count', side, NULL, issue, COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-    FROM issue_lines
-    GROUP BY issue, side
-    UNION ALL
-    SELECT 'issue_sample', side, NULL, issue, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        CAST(source_file AS VARCHAR), line_number, detail
+    -- Counts and samples from one read of issue_lines (a second use would scan the captures again on Athena):
+    -- each (issue, side)'s first line carries its count, and each issue's first 20 lines are its samples.
+    SELECT
+        kinds.row_kind, side, NULL, issue,
+        CASE WHEN kinds.row_kind = 'issue_count' THEN side_lines END,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        CASE WHEN kinds.row_kind = 'issue_sample' THEN CAST(source_file AS VARCHAR) END,
+        CASE WHEN kinds.row_kind = 'issue_sample' THEN line_number END,
+        CASE WHEN kinds.row_kind = 'issue_sample' THEN detail END
     FROM (
-        SELECT *, ROW_NUMBER() OVER (PARTITION BY issue ORDER BY source_file, line_number) AS sample_number
+        SELECT
+            *,
+            ROW_NUMBER() OVER (PARTITION BY issue ORDER BY source_file, line_number) AS sample_number,
+            ROW_NUMBER() OVER (PARTITION BY issue, side ORDER BY source_file, line_number) AS side_number,
+            COUNT(*) OVER (PARTITION BY issue, side) AS side_lines
         FROM issue_lines
     ) AS numbered
-    WHERE sample_number <= 20
+    CROSS JOIN (VALUES ('issue_count'), ('issue_sample')) AS kinds(row_kind)
+    WHERE (kinds.row_kind = 'issue_count' AND side_number = 1)
+        OR (kinds.row_kind = 'issue_sample' AND sample_number <= 20)
 )
 
 SELECT * FROM result
