@@ -7,6 +7,11 @@
                                                              text over the Glue      Live* metrics
                                                              tables (projection)
 
+Beside a shadow, the query and publish run in one branch of a Parallel state and the shadow agreement (the
+agreement query over a third Glue table that projects the production and the shadow variant, then its publish)
+in the other: both fit in the run's timeout, and a failed agreement neither stops live quality's report nor
+passes silently (the run fails after both branches end).
+
 The Glue tables have one string column (the JSON Lines line, read whole) and the partition columns
 of SageMaker's capture layout and of the label layout (``lambdas/live_quality/tables.py``, shared
 with the query). The Athena workgroup enforces its configuration: engine version 3, results under
@@ -31,6 +36,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -45,6 +51,10 @@ from constructs_lib.s3_location import S3Location
 from constructs_lib.state_machine_logs import execution_logs
 
 ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
+# Beside a shadow only: the agreement query's committed Athena text (generated as live quality's).
+AGREEMENT_ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "shadow_agreement.athena.sql"
+# The state that fails a run whose agreement step failed, after live quality's report and metrics are out.
+AGREEMENT_FAILED = "ShadowAgreementFailed"
 REPORT_PREFIX = "live-quality/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 # The publish step reads a run's results within the hour; a week leaves time to redrive a failed
@@ -206,9 +216,12 @@ class LiveQuality(Construct):
         # Production variants only. A shadow receives copies of production's requests, with the same
         # InferenceId if SageMaker keeps it (UNVERIFIED, Q4 in docs/design/shadow-and-guardrails.md): read
         # beside production, every copied id would count as captured twice and production would lose the
-        # sampled share of its requests (capture_duplicate_id leaves out all copies). Comparing the shadow
-        # with production waits for the paired agreement report (design §2.6).
+        # sampled share of its requests (capture_duplicate_id leaves out all copies). The shadow is compared
+        # with production by the agreement step (its own table, below; design §2.6).
         variants = [v.name for v in spec.production_variants]
+        shadow = spec.shadow_variant
+        # (production, shadow) beside a shadow, which has exactly one production variant; None otherwise.
+        self.agreement_variants: tuple[str, str] | None = (variants[0], shadow.name) if shadow is not None else None
 
         self.database = glue.CfnDatabase(
             self,
@@ -236,6 +249,25 @@ class LiveQuality(Construct):
                 "storage.location.template": f"{capture.folder_uri}${{endpoint}}/${{variant}}/${{hour}}/",
             },
             description=f"SageMaker data capture of {spec.name}, one JSON line per row",
+        )
+        self.shadow_capture_table = (
+            self._line_table(
+                "ShadowCaptureTable",
+                names.ATHENA_SHADOW_CAPTURE_TABLE,
+                location=capture.folder_uri,
+                partitions=names.CAPTURE_PARTITIONS,
+                projection={
+                    # The production variant's and the shadow's folders: what the agreement query pairs.
+                    "projection.endpoint.type": "enum",
+                    "projection.endpoint.values": spec.name,
+                    "projection.variant.type": "enum",
+                    "projection.variant.values": ",".join(self.agreement_variants),
+                    "storage.location.template": f"{capture.folder_uri}${{endpoint}}/${{variant}}/${{hour}}/",
+                },
+                description=f"SageMaker data capture of {spec.name}, production and shadow, one JSON line per row",
+            )
+            if self.agreement_variants is not None
+            else None
         )
         self.label_table = self._line_table(
             "GroundTruthTable",
@@ -282,6 +314,7 @@ class LiveQuality(Construct):
                 "ENDPOINT_NAME": endpoint.endpoint_name,
                 "LOOKBACK_DAYS": str(settings.lookback_days),
                 "THRESHOLD": repr(settings.threshold),
+                **self._agreement_variant_environment(),
             },
         ).function
         # The window starts when the endpoint's current config began to serve alone: its creation, or the
@@ -309,7 +342,30 @@ class LiveQuality(Construct):
                 "SAMPLE_EXCERPT_CHARS": str(settings.sample_excerpt_chars),
             },
         ).function
-        self._grant_publish(key)
+        self._grant_publish(self.publish_function, key)
+        self.agreement_function = (
+            PythonFunction(
+                self,
+                "AgreementFunction",
+                handler="live_quality.handler.publish_agreement",
+                key=key,
+                description=f"Shadow agreement of {spec.name}: report and ShadowPairs/ShadowAgreement from the "
+                "agreement query's results",
+                timeout=PUBLISH_TIMEOUT,
+                memory_size=512,
+                environment={
+                    "ENDPOINT_NAME": endpoint.endpoint_name,
+                    **self._agreement_variant_environment(),
+                    "REPORT_BUCKET": results.bucket_name,
+                    "REPORT_PREFIX": self.reports.prefix,
+                    "METRICS_NAMESPACE": PROJECT_NAMESPACE,
+                },
+            ).function
+            if self.agreement_variants is not None
+            else None
+        )
+        if self.agreement_function is not None:
+            self._grant_publish(self.agreement_function, key)
 
         # The state machine's role is written here, statement by statement, and handed over without
         # policy updates: CDK's AthenaStartQueryExecution would add s3:GetObject/s3:ListBucket/
@@ -521,7 +577,11 @@ class LiveQuality(Construct):
             stack.format_arn(service="glue", resource="database", resource_name=self.database_name),
             *(
                 stack.format_arn(service="glue", resource="table", resource_name=f"{self.database_name}/{table}")
-                for table in (names.ATHENA_CAPTURE_TABLE, names.ATHENA_LABEL_TABLE)
+                for table in (
+                    names.ATHENA_CAPTURE_TABLE,
+                    names.ATHENA_LABEL_TABLE,
+                    *([names.ATHENA_SHADOW_CAPTURE_TABLE] if self.agreement_variants else []),
+                )
             ),
         ]
 
@@ -613,7 +673,87 @@ class LiveQuality(Construct):
             errors=[DEPLOYMENT_IN_PROGRESS],
             result_path="$.deployment_in_progress",
         )
-        return start.next(plan).next(query).next(publish)
+        if self.agreement_function is None:
+            return start.next(plan).next(query).next(publish)
+        return start.next(plan).next(self._with_agreement(query.next(publish)))
+
+    def _with_agreement(self, live_quality: sfn.IChainable) -> sfn.IChainable:
+        """Live quality's query and publish beside the shadow agreement's, in a Parallel state.
+
+        In parallel because each query may take up to Athena's DML timeout and the run's timeout holds one.
+        "If any branch fails, because of an unhandled error or by transitioning to a Fail state, the entire
+        Parallel state is considered to have failed and all its branches are stopped" ("Parallel workflow
+        state": https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html): so the agreement's
+        errors are caught inside its branch (live quality's report and metrics still come out), and a Choice
+        after the Parallel fails the run when the agreement branch caught one (the run-failed alarm sees it).
+        """
+        agreement_query = tasks.AthenaStartQueryExecution(
+            self,
+            "Agreement query",
+            query_string=athena_query_text(self.settings.threshold, AGREEMENT_ATHENA_SQL),
+            execution_parameters=sfn.JsonPath.list_at("$.plan.agreement_execution_parameters"),
+            work_group=self.workgroup.name,
+            query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_selector={"query_execution_id": sfn.JsonPath.string_at("$.QueryExecution.QueryExecutionId")},
+            result_path="$.agreement_query",
+            comment="The shadow-agreement query (lambdas/live_quality/sql/shadow_agreement.athena.sql); waits for it",
+        )
+        assert self.agreement_function is not None
+        publish_agreement = tasks.LambdaInvoke(
+            self,
+            "Publish agreement",
+            lambda_function=self.agreement_function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "query_execution_id": sfn.JsonPath.string_at("$.agreement_query.query_execution_id"),
+                    "plan": sfn.JsonPath.object_at("$.plan"),
+                }
+            ),
+            result_selector={"agreement": sfn.JsonPath.object_at("$.Payload")},
+            comment="agreement.json/.md and the shadow's ShadowPairs, ShadowAgreement",
+        )
+        agreement_query.add_retry(
+            errors=[ATHENA_THROTTLED],
+            interval=Duration.seconds(5),
+            max_attempts=5,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        publish_agreement.add_retry(
+            errors=[LAMBDA_THROTTLED],
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        caught = sfn.Pass(self, "Agreement not published", comment="Kept for the Choice after the Parallel")
+        for task in (agreement_query, publish_agreement):
+            task.add_catch(caught, errors=["States.ALL"], result_path="$.agreement_error")
+        both = sfn.Parallel(
+            self,
+            "Live quality and shadow agreement",
+            result_path="$.branches",
+            comment="Live quality's query and publish; beside them the shadow's agreement query and publish",
+        )
+        both.branch(live_quality)
+        both.branch(agreement_query.next(publish_agreement))
+        # A reference path names one node with dot and bracket notation ("Using JSONPath paths", Reference
+        # paths: https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html); the
+        # Parallel's result is one element per branch, in branch order.
+        verdict = sfn.Choice(self, "Agreement published?")
+        verdict.when(
+            sfn.Condition.is_present("$.branches[1].agreement_error"),
+            sfn.Fail(
+                self,
+                "Agreement failed",
+                error=AGREEMENT_FAILED,
+                cause="The shadow-agreement query or its publish failed (the execution's history has the error); "
+                "live quality's report and metrics were published.",
+            ),
+        )
+        verdict.otherwise(sfn.Succeed(self, "Published"))
+        return both.next(verdict)
 
     # --- permissions ---------------------------------------------------------------------------------
 
@@ -633,7 +773,11 @@ class LiveQuality(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[self.plan_function.function_arn, self.publish_function.function_arn],
+                resources=[
+                    self.plan_function.function_arn,
+                    self.publish_function.function_arn,
+                    *([self.agreement_function.function_arn] if self.agreement_function else []),
+                ],
             )
         )
         # What CDK's StateMachine adds for logging and tracing (CloudWatch Logs' vended log delivery and
@@ -740,11 +884,18 @@ class LiveQuality(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
         )
 
-    def _grant_publish(self, key: kms.IKey) -> None:
+    def _agreement_variant_environment(self) -> dict[str, str]:
+        """PRODUCTION_VARIANT and SHADOW_VARIANT beside a shadow (``live_quality.settings``); nothing otherwise."""
+        if self.agreement_variants is None:
+            return {}
+        production, shadow = self.agreement_variants
+        return {"PRODUCTION_VARIANT": production, "SHADOW_VARIANT": shadow}
+
+    def _grant_publish(self, function: lambda_.IFunction, key: kms.IKey) -> None:
         """GetQueryExecution and GetQueryResults on this workgroup (Athena reads the result object as the
-        caller), and the reports. publish checks that the query succeeded with the plan's parameters and
-        records the bytes it scanned (``lambdas/live_quality/athena_results.py``)."""
-        function = self.publish_function
+        caller), and the reports. ``function`` (live quality's publish, or the agreement's) checks that the
+        query succeeded with the plan's parameters and records the bytes it scanned
+        (``lambdas/live_quality/athena_results.py``)."""
         iam.Grant.add_to_principal(
             grantee=function,
             actions=["athena:GetQueryExecution", "athena:GetQueryResults"],
