@@ -122,7 +122,8 @@ pairs AS (
 ),
 pair_groups AS (
     -- Each pair twice: in its pairing key's group and in 'all'. The exact quantiles below need each group's pairs
-    -- ranked by their difference; Trino has no exact percentile aggregate (only approx_percentile), so both
+    -- ranked by their difference; Trino's aggregate functions have no exact percentile, only approx_percentile
+    -- (https://trino.io/docs/current/functions/aggregate.html; Athena engine 3's functions are Trino's), so both
     -- engines compute linear interpolation between order statistics from these ranks (numpy's default).
     SELECT
         CASE WHEN scopes.scope = 'all' THEN 'all' ELSE pairs.paired_by END AS pair_group,
