@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from aws_cdk import Annotations, CustomResource, Duration
+from aws_cdk import Annotations, Aws, CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -118,6 +118,12 @@ class VariantWeights(Construct):
             environment={"METRICS_NAMESPACE": PROJECT_NAMESPACE},
         ).function
         grant_put_project_metrics(is_complete)
+        if endpoint.shadow_variant_name is not None:
+            # Beside a shadow, on_event asks whether the stack is rolling back (weights_provider.stack_state):
+            # this stack only, read-only.
+            iam.Grant.add_to_principal(
+                grantee=on_event, actions=["cloudformation:DescribeStacks"], resource_arns=[Aws.STACK_ID]
+            )
         self._handlers = (on_event, is_complete)
         for function in self._handlers:
             grant_weight_changes(endpoint, function)
@@ -165,6 +171,10 @@ class VariantWeights(Construct):
         if shadow is not None:
             assert shadow_sampling is not None, f"shadow variant {shadow} needs its sampling percentage"
             properties["ShadowSampling"] = {shadow: shadow_sampling}
+            # What the endpoint config carries: on a new fleet a parameter at this value needs no call, and a
+            # config edit of it that kept the parameter is refused (lambdas/weights_provider/shadow_request.py).
+            assert endpoint.spec.shadow_variant is not None and endpoint.spec.shadow_variant.shadow is not None
+            properties["ConfigSampling"] = {shadow: endpoint.spec.shadow_variant.shadow.sampling_percentage}
         return properties
 
     def _warn_if_a_deployment_may_outlast_the_waiter(self, endpoint: AbEndpoint) -> None:

@@ -115,6 +115,10 @@ PSEUDO = {
     "AWS::Partition": lambda env: env.partition,
     "AWS::URLSuffix": lambda env: env.url_suffix,
     "AWS::StackName": lambda env: "stack",
+    # The stack's ARN, for the stack named above (API_Stack's StackId: arn:...:stack/<name>/<guid>).
+    "AWS::StackId": lambda env: (
+        f"arn:{env.partition}:cloudformation:{env.region}:{env.account}:stack/stack/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    ),
 }
 
 

@@ -42,7 +42,7 @@ REFUSED_ADVICE = (
     "the weight it had, and an update that also replaced the endpoint config swaps the fleet back. To change the "
     "sampling, change shadow.sampling_percentage in the config instead (a new endpoint config, a fleet swap) and "
     "deploy that edit with the sampling parameter at the same value (--parameters, or --no-previous-parameters): "
-    "cdk deploy otherwise keeps the parameter's previous value, which asks for the old weight again"
+    "cdk deploy otherwise keeps the parameter's previous value, and the edit is refused"
 )
 
 
@@ -102,7 +102,9 @@ def apply_in_place(
         except ClientError as err:
             error = err.response.get("Error", {})
             code, message = str(error.get("Code", "")), str(error.get("Message", ""))
-            if code != "ValidationException" and name not in message:
+            # A refusal is a ValidationException (moto's: "not present within endpoint configuration"); the
+            # in-progress one is Busy above. Anything else (AccessDenied, ...) is not a refusal and fails as is.
+            if code != "ValidationException":
                 raise
             raise ShadowSamplingRefused(
                 f"endpoint {state.name}: shadow variant {name} to weight {weight:g} (from CurrentWeight "

@@ -17,12 +17,13 @@ Resource properties (CloudFormation sends every value as a string):
   ShadowSampling      {shadow variant name: sampling percentage}, only beside a shadow: the stack parameter
                       <Shadow>SamplingPercentage. Its weight is shadow_weight(percentage, the production
                       weight) (endpoint_weights.shadow_sampling, H1). Once the production weights are in place,
-                      on Create and Update alike, the weight is set in place (endpoint_weights.shadow_in_place),
-                      and a refusal by SageMaker (whether it takes a shadow's name is UNVERIFIED, Q2) or a
-                      CurrentWeight that does not follow fails the request with the way out: after every request
-                      that succeeds, the recorded percentage is the live one. Except in an Update that did not
-                      change ShadowSampling (an unrelated update, or its rollback): there a refusal is a warning,
-                      as failing could not help. A shadow missing from DescribeEndpoint is a warning
+                      on Create and Update alike, the weight is set in place (endpoint_weights.shadow_in_place)
+                      unless the endpoint config just set it; a refusal by SageMaker (whether it takes a
+                      shadow's name is UNVERIFIED, Q2) or a CurrentWeight that does not follow fails the request
+                      with the way out, except where failing could not help. The rules and the invariant they
+                      keep (the recorded percentage is the live one): weights_provider.shadow_request.
+  ConfigSampling      {shadow variant name: the config's sampling_percentage}, beside ShadowSampling: what the
+                      endpoint config carries. A shadow missing from DescribeEndpoint is a warning
                       (require_shadow_weights). Delete never calls SageMaker.
 
 After a config change (Create, or an Update whose EndpointConfigName changed), the poll that finds the
@@ -60,7 +61,9 @@ from endpoint_weights.shadow_in_place import (
     parse_sampling,
     wanted_shadow_weights,
 )
-from endpoint_weights.validation import parse_weights
+from endpoint_weights.validation import InvalidRequest, parse_weights
+from weights_provider import shadow_request
+from weights_provider.stack_state import ROLLING_BACK, stack_rolling_back
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -71,7 +74,7 @@ LOG.setLevel(logging.INFO)
 # PutMetricData. With the clients' configs below they bound each handler's run;
 # constructs_lib/variant_weights.py gives the functions timeouts that cover them, and its tests
 # check that against the template.
-ON_EVENT_MAX_CALLS = 2
+ON_EVENT_MAX_CALLS = 3  # beside a shadow, an Update first asks CloudFormation whether it is a rollback
 IS_COMPLETE_MAX_CALLS = 3
 # on_event runs once, inside a 1-minute timeout: a retry there is worth its seconds.
 ON_EVENT_CALL_CONFIG = BOUNDED_CALL_CONFIG
@@ -85,7 +88,7 @@ def _physical_id(endpoint_name: str) -> str:
     return f"{endpoint_name}/weights"
 
 
-def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[str, Any]:
+def on_event(event: dict[str, Any], context: Any, client: Any = None, cloudformation: Any = None) -> dict[str, Any]:
     request = event["RequestType"]
     props = event["ResourceProperties"]
     endpoint_name = props["EndpointName"]
@@ -97,11 +100,20 @@ def on_event(event: dict[str, Any], context: Any, client: Any = None) -> dict[st
 
     weights = parse_weights(props.get("Weights"))
     _shadow_weights(props, weights)  # a malformed property fails before any change
+    rolling_back = request == "Update" and "ShadowSampling" in props and stack_rolling_back(event, cloudformation)
+    try:
+        shadow_request.refuse_a_kept_parameter_through_a_config_edit(event)
+    except InvalidRequest as refused:
+        if not rolling_back:
+            raise
+        LOG.warning("%s (not refused: CloudFormation is rolling the stack back)", refused)
     # Fails here, before any change, for a missing or failed endpoint and for unknown
     # variants; applies at once when the endpoint is InService. While it is still
     # Creating/Updating, is_complete checks and applies once it is InService.
     _converge(client or sagemaker_client(ON_EVENT_CALL_CONFIG), endpoint_name, weights, props)
-    return {"PhysicalResourceId": _physical_id(endpoint_name)}
+    # "Any other field included in the response will be passed through to isComplete" (aws-cdk-lib
+    # custom-resources README, "Handling Lifecycle Events: onEvent"): is_complete reads the stack's state from here.
+    return {"PhysicalResourceId": _physical_id(endpoint_name), ROLLING_BACK: rolling_back}
 
 
 def _shadow_weights(props: Mapping[str, Any], weights: Mapping[str, float]) -> dict[str, float]:
@@ -158,43 +170,32 @@ def _previous_config(event: Mapping[str, Any]) -> str | None:
 def _shadow_in_place(client: Any, state: EndpointState, wanted: Mapping[str, float], event: Mapping[str, Any]) -> bool:
     """``apply_in_place`` on Create and Update alike; True once the shadows' weights are in place.
 
-    Create too: were a parameter that differs from the config's only warned about there, CloudFormation would
-    record a percentage that is not live, and under Q2 no every later update (asking for it again) would fail,
-    and so would its rollback (the same old properties): UPDATE_ROLLBACK_FAILED. So after every request that
-    succeeds, the recorded parameter is the live weight. A failed Create is rolled back with a Delete, which
-    makes no call (on_event; the Provider framework even drops the Delete that follows a failed Create,
+    The rules, and the invariant they keep (the recorded percentage is the live weight after every request that
+    succeeds): weights_provider.shadow_request. A failed Create is rolled back with a Delete, which makes no
+    call (on_event; the Provider framework even drops the Delete that follows a failed Create,
     https://github.com/aws/aws-cdk/pull/5525).
-
-    A refusal in a request that did not ask to change the sampling (ShadowSampling as in OldResourceProperties:
-    an unrelated update, or the rollback of one) is logged instead of failing: failing could not help, since
-    the rollback would ask for the same weight again. A stack created before this rule, or a config sampling
-    edit deployed with the parameter kept, can be in that state; the live weight then stays what it is.
     """
-    trust = _same_fleet(event)
+    request = shadow_request.read(event)
+    to_apply = dict(wanted)
+    trust = not request.fresh_fleet
+    if request.fresh_fleet and request.config_sampling is not None:
+        # The new endpoint config set each shadow's weight from the config's sampling: no call where the
+        # parameter asks for the same. Elsewhere a DesiredWeight at the wanted value, which differs from the
+        # config's, can only come from a call (unless SageMaker carries a shadow's DesiredWeight across a fleet
+        # swap despite its exclusion from the retained properties: UNVERIFIED).
+        to_apply = {name: w for name, w in wanted.items() if name not in request.as_configured}
+        trust = True
     try:
-        return apply_in_place(client, state, wanted, trust_desired_weight=trust)
+        return apply_in_place(client, state, to_apply, trust_desired_weight=trust)
     except ShadowSamplingRefused as refused:
-        if not _sampling_unchanged(event):
+        if event.get(ROLLING_BACK) is True:
+            # Failing a rollback could only end in UPDATE_ROLLBACK_FAILED; the warning names both weights.
+            LOG.warning("shadow sampling left as it is (CloudFormation is rolling the stack back): %s", refused)
+            return True
+        if request.fresh_fleet or not request.sampling_unchanged:
             raise
         LOG.warning("shadow sampling left as it is (this request did not change it): %s", refused)
         return True
-
-
-def _same_fleet(event: Mapping[str, Any]) -> bool:
-    """Whether the endpoint stayed on one fleet in this request: Create (a new endpoint, this request's calls
-    alone), or an Update whose endpoint config did not change. SageMaker names are case-insensitive."""
-    if event["RequestType"] == "Create":
-        return True
-    previous = _previous_config(event) or ""
-    return previous.casefold() == str(event["ResourceProperties"].get("EndpointConfigName", "")).casefold()
-
-
-def _sampling_unchanged(event: Mapping[str, Any]) -> bool:
-    """An Update whose ShadowSampling is the one CloudFormation recorded before (OldResourceProperties)."""
-    if event["RequestType"] != "Update":
-        return False
-    old = event.get("OldResourceProperties", {}).get("ShadowSampling")
-    return old is not None and parse_sampling(old) == parse_sampling(event["ResourceProperties"]["ShadowSampling"])
 
 
 def is_complete(event: dict[str, Any], context: Any, client: Any = None, cloudwatch: Any = None) -> dict[str, Any]:

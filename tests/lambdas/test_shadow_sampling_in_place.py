@@ -52,6 +52,16 @@ def expect_shadow_update(stubber: Stubber, weight: float) -> None:
     )
 
 
+def expect_refusal(stubber: Stubber) -> None:
+    """SageMaker refusing the shadow's name, in moto's words (whether AWS refuses it is Q2, undocumented)."""
+    stubber.add_client_error(
+        "update_endpoint_weights_and_capacities",
+        service_error_code="ValidationException",
+        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
+        http_status_code=400,
+    )
+
+
 def complete(event: dict[str, Any], client: Any) -> dict[str, Any]:
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     with Stubber(cloudwatch) as metrics:
@@ -86,12 +96,7 @@ def test_a_new_percentage_is_applied_in_place_and_completes_once_current_weight_
 def test_a_refused_shadow_name_fails_the_request_with_the_way_out(stubbed):
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error(
-        "update_endpoint_weights_and_capacities",
-        service_error_code="ValidationException",
-        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
-        http_status_code=400,
-    )
+    expect_refusal(stubber)
     with pytest.raises(ShadowSamplingRefused) as refused:
         is_complete(update_event("5", "20"), None, client=client)
     message = str(refused.value)
@@ -121,12 +126,19 @@ def test_a_throttled_shadow_call_waits_for_the_next_poll(stubbed):
     assert is_complete(update_event("5", "20"), None, client=client) == {"IsComplete": False}
 
 
-def test_another_client_error_is_not_read_as_a_refusal(stubbed):
+@pytest.mark.parametrize("old_sampling", ["20", "5"])
+def test_another_client_error_is_not_read_as_a_refusal_even_when_it_names_the_shadow(stubbed, old_sampling):
+    """Only a ValidationException is a refusal: an AccessDenied naming the shadow in an update that keeps the
+    sampling was read as one, and only warned (review N2)."""
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error("update_endpoint_weights_and_capacities", service_error_code="AccessDeniedException")
+    stubber.add_client_error(
+        "update_endpoint_weights_and_capacities",
+        service_error_code="AccessDeniedException",
+        service_message="not authorized to update the weight of Candidate",
+    )
     with pytest.raises(Exception, match="AccessDeniedException") as failed:
-        is_complete(update_event("5", "20"), None, client=client)
+        is_complete(update_event("5", old_sampling), None, client=client)
     assert not isinstance(failed.value, ShadowSamplingRefused)
 
 
@@ -146,12 +158,7 @@ def test_create_sets_a_parameter_other_than_the_configs_in_place(stubbed):
 def test_create_fails_when_sagemaker_refuses_the_shadows_name(stubbed):
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error(
-        "update_endpoint_weights_and_capacities",
-        service_error_code="ValidationException",
-        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
-        http_status_code=400,
-    )
+    expect_refusal(stubber)
     with pytest.raises(ShadowSamplingRefused, match="on a first deploy the stack's creation is undone"):
         is_complete(shadow_event("5", request="Create"), None, client=client)
 
@@ -161,21 +168,31 @@ def test_a_refusal_in_an_update_that_keeps_the_sampling_is_a_warning(stubbed, ca
     the rollback would ask for the same weight again; the request completes with the live weight named."""
     client, stubber = stubbed
     stubber.add_response("describe_endpoint", described(shadows={"Candidate": BEFORE}), {"EndpointName": ENDPOINT})
-    stubber.add_client_error(
-        "update_endpoint_weights_and_capacities",
-        service_error_code="ValidationException",
-        service_message='The variant name(s) "Candidate" is/are not present within endpoint configuration.',
-        http_status_code=400,
-    )
+    expect_refusal(stubber)
     with caplog.at_level(logging.WARNING):
         assert complete(update_event("5", "5"), client)["IsComplete"] is True
     assert "shadow sampling left as it is (this request did not change it)" in caplog.text
     assert "shadow variant Candidate has CurrentWeight 0.2" in caplog.text
 
 
-def test_after_a_fleet_swap_a_desired_weight_at_the_wanted_value_is_not_trusted(stubbed):
-    """The endpoint config changed in this request: DesiredWeight 0.05 may be the old fleet's (retention of a
-    shadow's properties is UNVERIFIED), so the call is made (idempotent) instead of failing without one."""
+def test_after_a_fleet_swap_a_desired_weight_apart_from_the_configs_is_a_call_taken_and_fails_fast(stubbed):
+    """The endpoint config changed in this request, so the new fleet's DesiredWeight started at the config's 0.2;
+    at the wanted 0.05 only a call can have put it, and a CurrentWeight that does not follow fails at once
+    (review S2: not trusting it there asked again every poll, about 44 calls, until the waiter's bare timeout)."""
+    client, stubber = stubbed
+    stubber.add_response(
+        "describe_endpoint",
+        with_desired(described(shadows={"Candidate": BEFORE}), WANTED),
+        {"EndpointName": ENDPOINT},
+    )
+    event = update_event("5", "5", old_config="AbEndpointConfig-Shadow00")
+    with pytest.raises(ShadowSamplingRefused, match=r"CurrentWeight 0\.2 after .* asked for 0\.05"):
+        is_complete(event, None, client=client)
+
+
+def test_after_a_fleet_swap_without_the_configs_sampling_a_desired_weight_is_not_trusted(stubbed):
+    """A template from before ConfigSampling: nothing tells the config's weight from a call's, so the call is
+    made (idempotent) rather than failing without one (the DesiredWeight may be the old fleet's)."""
     client, stubber = stubbed
     stubber.add_response(
         "describe_endpoint",
@@ -184,6 +201,8 @@ def test_after_a_fleet_swap_a_desired_weight_at_the_wanted_value_is_not_trusted(
     )
     expect_shadow_update(stubber, WANTED)
     event = update_event("5", "5", old_config="AbEndpointConfig-Shadow00")
+    for props in (event["ResourceProperties"], event["OldResourceProperties"]):
+        del props["ConfigSampling"]
     assert is_complete(event, None, client=client) == {"IsComplete": False}
 
 
@@ -239,9 +258,10 @@ def local_shadow_variants() -> Iterator[None]:
             setattr(owner, name, original)
 
 
-def shadow_endpoint(client: Any) -> None:
+def shadow_endpoint(client: Any, config: str = CONFIG, shadow_weight: float = BEFORE) -> None:
+    """Local mode's endpoint on ``config``, whose shadow has ``shadow_weight`` (as a new fleet starts)."""
     variants = []
-    for name, weight in {"Current": 1.0, "Candidate": BEFORE}.items():
+    for name, weight in {"Current": 1.0, "Candidate": shadow_weight}.items():
         client.create_model(
             ModelName=name.lower(),
             ExecutionRoleArn=ROLE_ARN,
@@ -257,9 +277,9 @@ def shadow_endpoint(client: Any) -> None:
             }
         )
     client.create_endpoint_config(
-        EndpointConfigName=CONFIG, ProductionVariants=variants[:1], ShadowProductionVariants=variants[1:]
+        EndpointConfigName=config, ProductionVariants=variants[:1], ShadowProductionVariants=variants[1:]
     )
-    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=CONFIG)
+    client.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=config)
 
 
 def weights_of(client: Any) -> tuple[dict[str, float], dict[str, float]]:
@@ -317,12 +337,13 @@ def test_local_mode_a_first_deploy_with_another_sampling_fails_and_nothing_can_w
 
 
 @pytest.mark.usefixtures("local_shadow_variants")
-def test_local_mode_a_stack_already_wedged_updates_and_rolls_back_with_a_warning(sagemaker, caplog):
-    """A stack created before the fix: 5 recorded, 0.2 live. An update that keeps the sampling, and its rollback,
-    now complete with a warning instead of failing (the extra protection)."""
+def test_local_mode_a_recorded_percentage_that_is_not_live_updates_and_rolls_back_with_a_warning(sagemaker, caplog):
+    """5 recorded, 0.2 live: a state this code no longer lets a request leave (weights_provider.shadow_request),
+    but one a stack created by the first version could be in. An update on the same fleet that keeps the
+    sampling, and its rollback, complete with a warning instead of failing."""
     shadow_endpoint(sagemaker)
     with caplog.at_level(logging.WARNING):
         run_rollback_shaped(sagemaker, update_event("5", "5"))
-        run_rollback_shaped(sagemaker, update_event("5", "5", old_config="AbEndpointConfig-Shadow00"))
+        run_rollback_shaped(sagemaker, update_event("5", "5"))
     assert "shadow sampling left as it is" in caplog.text
     assert weights_of(sagemaker) == ({"Current": 1.0}, {"Candidate": BEFORE})

@@ -32,6 +32,7 @@ CONFIG = "AbEndpointConfig-Shadow01"
 WHEN = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PRODUCTION_WEIGHT = 1.0  # constructs_lib.ab_endpoint.SHADOW_PRODUCTION_WEIGHT
 SHADOW_WEIGHT = 0.2  # 20 % under hypothesis H1
+CONFIG_SAMPLING = "20"  # the config's sampling_percentage (ConfigSampling), as CloudFormation sends it
 
 
 def summary(name: str, weight: float) -> dict[str, Any]:
@@ -181,7 +182,9 @@ def shadow_event(sampling: str = "20", request: str = "Update") -> dict[str, Any
     else:
         event = cfn_event("Update", {"Current": "1.0"}, old_weights={"Current": "1.0"}, config_name=CONFIG)
         event["OldResourceProperties"]["ShadowSampling"] = {"Candidate": sampling}
+        event["OldResourceProperties"]["ConfigSampling"] = {"Candidate": CONFIG_SAMPLING}
     event["ResourceProperties"]["ShadowSampling"] = {"Candidate": sampling}
+    event["ResourceProperties"]["ConfigSampling"] = {"Candidate": CONFIG_SAMPLING}
     return event
 
 

@@ -123,8 +123,9 @@ def test_the_custom_resource_gets_the_sampling_parameter_and_only_beside_a_shado
     """The handler turns it into the shadow's weight and sets it in place on Update (shadow_in_place.py)."""
     resource = only(template(), "Custom::VariantWeights")
     assert resource["ShadowSampling"] == {"Candidate": {"Ref": SAMPLING_PARAMETER}}
+    assert resource["ConfigSampling"] == {"Candidate": SAMPLING}  # what the endpoint config carries
     assert "ShadowWeights" not in resource
-    assert "ShadowSampling" not in only(default_template(), "Custom::VariantWeights")
+    assert not {"ShadowSampling", "ConfigSampling"} & set(only(default_template(), "Custom::VariantWeights"))
 
 
 def test_only_the_weights_custom_resource_reads_the_sampling_parameter():
@@ -288,3 +289,20 @@ def test_the_sampling_parameters_max_is_the_largest_percentage_the_sizing_rule_a
             top = shadow_limits.sampling_parameter_max(p, s)
             fits = [pct for pct in range(1, 101) if shadow_limits.shadow_instances_needed(p, pct) <= count]
             assert top == max([*fits, SAMPLING]), (peak, count)
+
+
+def _statements_with(t: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in of_type(t, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    ]
+
+
+def test_only_beside_a_shadow_the_weights_on_event_may_read_this_stacks_status_and_nothing_else():
+    """weights_provider.stack_state: a sampling error inside a rollback is logged, not failed."""
+    (statement,) = _statements_with(template(), "cloudformation:DescribeStacks")
+    assert statement["Resource"] == {"Ref": "AWS::StackId"}
+    assert statement["Effect"] == "Allow"
+    assert not _statements_with(default_template(), "cloudformation:DescribeStacks")
