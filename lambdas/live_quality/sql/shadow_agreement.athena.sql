@@ -123,15 +123,16 @@ WITH capture_lines AS (
 ), by_event_id AS (
   SELECT
     *,
-    COUNT(CASE WHEN side = 'production' THEN 1 END) OVER (PARTITION BY event_id) AS production_event_copies,
-    COUNT(CASE WHEN side = 'shadow' THEN 1 END) OVER (PARTITION BY event_id) AS shadow_event_copies
+    COUNT(CASE WHEN side = 'production' AND malformed IS NULL THEN 1 END) OVER (PARTITION BY event_id) AS production_event_copies,
+    COUNT(CASE WHEN side = 'shadow' AND malformed IS NULL THEN 1 END) OVER (PARTITION BY event_id) AS shadow_event_copies
   FROM sided
-  WHERE
-    malformed IS NULL
 ), event_paired AS (
   SELECT
     *,
-    NOT event_id IS NULL AND production_event_copies = 1 AND shadow_event_copies = 1 AS paired_by_event_id,
+    malformed IS NULL
+    AND NOT event_id IS NULL
+    AND production_event_copies = 1
+    AND shadow_event_copies = 1 AS paired_by_event_id,
     CASE
       WHEN side = 'production'
       THEN production_event_copies
@@ -141,8 +142,18 @@ WITH capture_lines AS (
 ), by_inference_id AS (
   SELECT
     *,
-    COUNT(CASE WHEN side = 'production' AND NOT paired_by_event_id THEN 1 END) OVER (PARTITION BY inference_id) AS production_inference_copies,
-    COUNT(CASE WHEN side = 'shadow' AND NOT paired_by_event_id THEN 1 END) OVER (PARTITION BY inference_id) AS shadow_inference_copies
+    COUNT(
+      CASE
+        WHEN side = 'production' AND malformed IS NULL AND NOT paired_by_event_id
+        THEN 1
+      END
+    ) OVER (PARTITION BY inference_id) AS production_inference_copies,
+    COUNT(
+      CASE
+        WHEN side = 'shadow' AND malformed IS NULL AND NOT paired_by_event_id
+        THEN 1
+      END
+    ) OVER (PARTITION BY inference_id) AS shadow_inference_copies
   FROM event_paired
 ), keyed AS (
   SELECT
@@ -150,7 +161,8 @@ WITH capture_lines AS (
     CASE
       WHEN paired_by_event_id
       THEN 'eventId'
-      WHEN NOT inference_id IS NULL
+      WHEN malformed IS NULL
+      AND NOT inference_id IS NULL
       AND production_inference_copies = 1
       AND shadow_inference_copies = 1
       THEN 'inferenceId'
@@ -162,51 +174,121 @@ WITH capture_lines AS (
     END AS own_inference_copies,
     CASE WHEN paired_by_event_id THEN event_id ELSE inference_id END AS pair_key
   FROM by_inference_id
-), pairs AS (
+), partnered AS (
   SELECT
-    p.paired_by,
-    p.positive AS production_positive,
-    s.positive AS shadow_positive,
-    ABS(p.score - s.score) AS abs_difference,
-    p.input_content_type IS DISTINCT FROM s.input_content_type
-    OR p.output_content_type IS DISTINCT FROM s.output_content_type AS content_type_mismatch,
-    p.source_file,
-    p.line_number,
+    *,
+    MAX(CASE WHEN side = 'shadow' THEN positive END) OVER (PARTITION BY paired_by, pair_key) AS shadow_positive,
+    MAX(CASE WHEN side = 'shadow' THEN score END) OVER (PARTITION BY paired_by, pair_key) AS shadow_score,
+    MAX(CASE WHEN side = 'shadow' THEN input_content_type END) OVER (PARTITION BY paired_by, pair_key) AS shadow_input_content_type,
+    MAX(CASE WHEN side = 'shadow' THEN output_content_type END) OVER (PARTITION BY paired_by, pair_key) AS shadow_output_content_type,
+    MAX(CASE WHEN side = 'shadow' THEN CAST(source_file AS VARCHAR) END) OVER (PARTITION BY paired_by, pair_key) AS shadow_source_file,
+    MAX(CASE WHEN side = 'shadow' THEN line_number END) OVER (PARTITION BY paired_by, pair_key) AS shadow_line_number
+  FROM keyed
+), pair_lines AS (
+  SELECT
+    *,
+    CASE
+      WHEN side = 'production' AND NOT paired_by IS NULL
+      THEN ABS(score - shadow_score)
+    END AS abs_difference,
+    input_content_type IS DISTINCT FROM shadow_input_content_type
+    OR output_content_type IS DISTINCT FROM shadow_output_content_type AS content_type_mismatch,
     CONCAT(
       CAST('input ' AS VARCHAR),
-      CAST(COALESCE(p.input_content_type, '(none)') AS VARCHAR),
+      CAST(COALESCE(input_content_type, '(none)') AS VARCHAR),
       CAST(' | ' AS VARCHAR),
-      CAST(COALESCE(s.input_content_type, '(none)') AS VARCHAR),
+      CAST(COALESCE(shadow_input_content_type, '(none)') AS VARCHAR),
       CAST('; output ' AS VARCHAR),
-      CAST(COALESCE(p.output_content_type, '(none)') AS VARCHAR),
+      CAST(COALESCE(output_content_type, '(none)') AS VARCHAR),
       CAST(' | ' AS VARCHAR),
-      CAST(COALESCE(s.output_content_type, '(none)') AS VARCHAR),
+      CAST(COALESCE(shadow_output_content_type, '(none)') AS VARCHAR),
       CAST('; shadow line ' AS VARCHAR),
-      CAST(s.source_file AS VARCHAR),
+      CAST(shadow_source_file AS VARCHAR),
       CAST(':' AS VARCHAR),
-      CAST(COALESCE(CAST(s.line_number AS VARCHAR), '?') AS VARCHAR)
+      CAST(COALESCE(CAST(shadow_line_number AS VARCHAR), '?') AS VARCHAR)
     ) AS content_types
-  FROM keyed AS p
-  JOIN keyed AS s
-    ON s.paired_by = p.paired_by AND s.pair_key = p.pair_key
-  WHERE
-    p.side = 'production' AND s.side = 'shadow'
-), pair_groups AS (
+  FROM partnered
+), facts AS (
   SELECT
-    CASE WHEN scopes.scope = 'all' THEN 'all' ELSE pairs.paired_by END AS pair_group,
-    pairs.production_positive,
-    pairs.shadow_positive,
-    pairs.abs_difference,
-    pairs.content_type_mismatch,
-    ROW_NUMBER() OVER (
-      PARTITION BY CASE WHEN scopes.scope = 'all' THEN 'all' ELSE pairs.paired_by END
-      ORDER BY pairs.abs_difference
-    ) - 1 AS position,
-    COUNT(*) OVER (PARTITION BY CASE WHEN scopes.scope = 'all' THEN 'all' ELSE pairs.paired_by END) AS group_pairs
-  FROM pairs
+    fan.row_kind,
+    CASE WHEN fan.row_kind <> 'pairs' THEN pair_lines.side END AS side,
+    CASE
+      WHEN fan.row_kind = 'pairs'
+      THEN CASE WHEN fan.fact = 'all' THEN 'all' ELSE pair_lines.paired_by END
+    END AS pair_group,
+    CASE
+      WHEN fan.row_kind IN ('issue_count', 'issue_sample')
+      THEN CASE WHEN fan.fact = 'malformed' THEN pair_lines.malformed ELSE fan.fact END
+    END AS issue,
+    pair_lines.paired_by AS line_paired_by,
+    pair_lines.positive AS production_positive,
+    pair_lines.shadow_positive,
+    pair_lines.abs_difference,
+    pair_lines.content_type_mismatch,
+    CAST(pair_lines.source_file AS VARCHAR) AS source_file,
+    pair_lines.line_number,
+    CASE fan.fact
+      WHEN 'malformed'
+      THEN pair_lines.detail
+      WHEN 'duplicate_event_id'
+      THEN pair_lines.event_id
+      WHEN 'duplicate_inference_id'
+      THEN pair_lines.inference_id
+      WHEN 'shadow_without_production'
+      THEN COALESCE(pair_lines.event_id, pair_lines.inference_id)
+      WHEN 'content_type_mismatch'
+      THEN pair_lines.content_types
+    END AS detail
+  FROM pair_lines
   CROSS JOIN (VALUES
-    ('key'),
-    ('all')) AS scopes(scope)
+    ('side', 'good'),
+    ('pairs', 'key'),
+    ('pairs', 'all'),
+    ('issue_count', 'malformed'),
+    ('issue_count', 'duplicate_event_id'),
+    ('issue_count', 'duplicate_inference_id'),
+    ('issue_count', 'shadow_without_production'),
+    ('issue_count', 'content_type_mismatch'),
+    ('issue_sample', 'malformed'),
+    ('issue_sample', 'duplicate_event_id'),
+    ('issue_sample', 'duplicate_inference_id'),
+    ('issue_sample', 'shadow_without_production'),
+    ('issue_sample', 'content_type_mismatch')) AS fan(row_kind, fact)
+  WHERE
+    CASE fan.fact
+      WHEN 'good'
+      THEN pair_lines.malformed IS NULL
+      WHEN 'key'
+      THEN pair_lines.side = 'production' AND NOT pair_lines.paired_by IS NULL
+      WHEN 'all'
+      THEN pair_lines.side = 'production' AND NOT pair_lines.paired_by IS NULL
+      WHEN 'malformed'
+      THEN NOT pair_lines.malformed IS NULL
+      WHEN 'duplicate_event_id'
+      THEN pair_lines.malformed IS NULL
+      AND NOT pair_lines.event_id IS NULL
+      AND pair_lines.own_event_copies > 1
+      WHEN 'duplicate_inference_id'
+      THEN pair_lines.malformed IS NULL
+      AND NOT pair_lines.paired_by_event_id
+      AND NOT pair_lines.inference_id IS NULL
+      AND pair_lines.own_inference_copies > 1
+      WHEN 'shadow_without_production'
+      THEN pair_lines.malformed IS NULL
+      AND pair_lines.side = 'shadow'
+      AND pair_lines.paired_by IS NULL
+      WHEN 'content_type_mismatch'
+      THEN pair_lines.side = 'production'
+      AND NOT pair_lines.paired_by IS NULL
+      AND pair_lines.content_type_mismatch
+    END
+), ranked AS (
+  SELECT
+    *,
+    ROW_NUMBER() OVER (PARTITION BY row_kind, pair_group ORDER BY abs_difference) - 1 AS difference_rank,
+    COUNT(*) OVER (PARTITION BY row_kind, pair_group) AS group_pairs,
+    ROW_NUMBER() OVER (PARTITION BY row_kind, issue ORDER BY source_file, line_number) AS sample_number
+  FROM facts
 ), interpolated AS (
   SELECT
     *,
@@ -226,158 +308,76 @@ WITH capture_lines AS (
     ) * 0.95 - FLOOR((
       group_pairs - 1
     ) * 0.95) AS p95_fraction
-  FROM pair_groups
-), issue_lines AS (
-  SELECT
-    malformed AS issue,
-    side,
-    source_file,
-    line_number,
-    detail
-  FROM sided
+  FROM ranked
   WHERE
-    NOT malformed IS NULL
-  UNION ALL
-  SELECT
-    'duplicate_event_id',
-    side,
-    source_file,
-    line_number,
-    event_id
-  FROM keyed
-  WHERE
-    NOT event_id IS NULL AND own_event_copies > 1
-  UNION ALL
-  SELECT
-    'duplicate_inference_id',
-    side,
-    source_file,
-    line_number,
-    inference_id
-  FROM keyed
-  WHERE
-    NOT paired_by_event_id AND NOT inference_id IS NULL AND own_inference_copies > 1
-  UNION ALL
-  SELECT
-    'shadow_without_production',
-    side,
-    source_file,
-    line_number,
-    COALESCE(event_id, inference_id)
-  FROM keyed
-  WHERE
-    side = 'shadow' AND paired_by IS NULL
-  UNION ALL
-  SELECT
-    'content_type_mismatch',
-    'production',
-    source_file,
-    line_number,
-    content_types
-  FROM pairs
-  WHERE
-    content_type_mismatch
+    row_kind <> 'issue_sample' OR sample_number <= 20
 ), result AS (
   SELECT
-    'side' AS row_kind,
+    row_kind,
     side,
-    CAST(NULL AS VARCHAR) AS paired_by,
-    CAST(NULL AS VARCHAR) AS issue,
-    COUNT(*) AS n,
-    COUNT(paired_by) AS paired,
-    CAST(NULL AS BIGINT) AS both_positive,
-    CAST(NULL AS BIGINT) AS production_only_positive,
-    CAST(NULL AS BIGINT) AS shadow_only_positive,
-    CAST(NULL AS BIGINT) AS both_negative,
-    CAST(NULL AS BIGINT) AS content_type_mismatch,
-    CAST(NULL AS DOUBLE) AS mean_abs_difference,
-    CAST(NULL AS DOUBLE) AS median_abs_difference,
-    CAST(NULL AS DOUBLE) AS p95_abs_difference,
-    CAST(NULL AS VARCHAR) AS source_file,
-    CAST(NULL AS BIGINT) AS line_number,
-    CAST(NULL AS VARCHAR) AS detail
-  FROM keyed
-  GROUP BY
-    side
-  UNION ALL
-  SELECT
-    'pairs',
-    NULL,
-    pair_group,
-    NULL,
-    COUNT(*),
-    NULL,
-    COUNT(CASE WHEN production_positive = 1 AND shadow_positive = 1 THEN 1 END),
-    COUNT(CASE WHEN production_positive = 1 AND shadow_positive = 0 THEN 1 END),
-    COUNT(CASE WHEN production_positive = 0 AND shadow_positive = 1 THEN 1 END),
-    COUNT(CASE WHEN production_positive = 0 AND shadow_positive = 0 THEN 1 END),
-    COUNT(CASE WHEN content_type_mismatch THEN 1 END),
-    AVG(abs_difference),
-    SUM(
-      CASE
-        WHEN position = median_low
-        THEN abs_difference * (
-          1 - median_fraction
-        )
-        WHEN position = median_low + 1
-        THEN abs_difference * median_fraction
-        ELSE 0
-      END
-    ),
-    SUM(
-      CASE
-        WHEN position = p95_low
-        THEN abs_difference * (
-          1 - p95_fraction
-        )
-        WHEN position = p95_low + 1
-        THEN abs_difference * p95_fraction
-        ELSE 0
-      END
-    ),
-    NULL,
-    NULL,
-    NULL
+    pair_group AS paired_by,
+    issue,
+    CASE WHEN row_kind <> 'issue_sample' THEN COUNT(*) END AS n,
+    CASE WHEN row_kind = 'side' THEN COUNT(line_paired_by) END AS paired,
+    CASE
+      WHEN row_kind = 'pairs'
+      THEN COUNT(CASE WHEN production_positive = 1 AND shadow_positive = 1 THEN 1 END)
+    END AS both_positive,
+    CASE
+      WHEN row_kind = 'pairs'
+      THEN COUNT(CASE WHEN production_positive = 1 AND shadow_positive = 0 THEN 1 END)
+    END AS production_only_positive,
+    CASE
+      WHEN row_kind = 'pairs'
+      THEN COUNT(CASE WHEN production_positive = 0 AND shadow_positive = 1 THEN 1 END)
+    END AS shadow_only_positive,
+    CASE
+      WHEN row_kind = 'pairs'
+      THEN COUNT(CASE WHEN production_positive = 0 AND shadow_positive = 0 THEN 1 END)
+    END AS both_negative,
+    CASE
+      WHEN row_kind = 'pairs'
+      THEN COUNT(CASE WHEN content_type_mismatch THEN 1 END)
+    END AS content_type_mismatch,
+    CASE WHEN row_kind = 'pairs' THEN AVG(abs_difference) END AS mean_abs_difference,
+    CASE
+      WHEN row_kind = 'pairs'
+      THEN SUM(
+        CASE
+          WHEN difference_rank = median_low
+          THEN abs_difference * (
+            1 - median_fraction
+          )
+          WHEN difference_rank = median_low + 1
+          THEN abs_difference * median_fraction
+          ELSE 0
+        END
+      )
+    END AS median_abs_difference,
+    CASE
+      WHEN row_kind = 'pairs'
+      THEN SUM(
+        CASE
+          WHEN difference_rank = p95_low
+          THEN abs_difference * (
+            1 - p95_fraction
+          )
+          WHEN difference_rank = p95_low + 1
+          THEN abs_difference * p95_fraction
+          ELSE 0
+        END
+      )
+    END AS p95_abs_difference,
+    CASE WHEN row_kind = 'issue_sample' THEN MAX(source_file) END AS source_file,
+    CASE WHEN row_kind = 'issue_sample' THEN MAX(line_number) END AS line_number,
+    CASE WHEN row_kind = 'issue_sample' THEN MAX(detail) END AS detail
   FROM interpolated
   GROUP BY
-    pair_group
-  UNION ALL
-  SELECT
-    kinds.row_kind,
+    row_kind,
     side,
-    NULL,
+    pair_group,
     issue,
-    CASE WHEN kinds.row_kind = 'issue_count' THEN side_lines END,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    NULL,
-    CASE WHEN kinds.row_kind = 'issue_sample' THEN CAST(source_file AS VARCHAR) END,
-    CASE WHEN kinds.row_kind = 'issue_sample' THEN line_number END,
-    CASE WHEN kinds.row_kind = 'issue_sample' THEN detail END
-  FROM (
-    SELECT
-      *,
-      ROW_NUMBER() OVER (PARTITION BY issue ORDER BY source_file, line_number) AS sample_number,
-      ROW_NUMBER() OVER (PARTITION BY issue, side ORDER BY source_file, line_number) AS side_number,
-      COUNT(*) OVER (PARTITION BY issue, side) AS side_lines
-    FROM issue_lines
-  ) AS numbered
-  CROSS JOIN (VALUES
-    ('issue_count'),
-    ('issue_sample')) AS kinds(row_kind)
-  WHERE
-    (
-      kinds.row_kind = 'issue_count' AND side_number = 1
-    )
-    OR (
-      kinds.row_kind = 'issue_sample' AND sample_number <= 20
-    )
+    CASE WHEN row_kind = 'issue_sample' THEN sample_number END
 )
 SELECT
   *
