@@ -57,6 +57,7 @@ def run_publish_agreement(
         athena.get_query_execution(QueryExecutionId=request.query_execution_id),
         request.execution_parameters,
         agreement_text.athena_query(request.window.threshold),
+        "shadow-agreement",
     )
     pages = athena.get_paginator("get_query_results").paginate(
         QueryExecutionId=request.query_execution_id, PaginationConfig={"PageSize": MAX_RESULTS_PER_PAGE}

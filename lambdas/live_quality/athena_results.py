@@ -56,10 +56,14 @@ def _without_layout(sql: str) -> str:
 
 
 def finished_query(
-    response: Mapping[str, Any], expected_parameters: Sequence[str], expected_query: str
+    response: Mapping[str, Any],
+    expected_parameters: Sequence[str],
+    expected_query: str,
+    query_name: str = "live-quality",
 ) -> FinishedQuery:
     """The GetQueryExecution response of a query that succeeded with ``expected_parameters`` and the
-    text ``expected_query``; else an error."""
+    text ``expected_query``; else an error. ``query_name`` names the expected query in that error (default
+    live quality's; the agreement step passes ``shadow-agreement``)."""
     execution = response["QueryExecution"]
     query_id = execution.get("QueryExecutionId", "?")
     status = execution.get("Status", {})
@@ -84,7 +88,7 @@ def finished_query(
     query = execution.get("Query")
     if not isinstance(query, str) or _without_layout(query) != _without_layout(expected_query):
         raise QueryNotUsable(
-            f"Athena query {query_id} ran another text than this plan's (the live-quality query with threshold "
+            f"Athena query {query_id} ran another text than this plan's (the {query_name} query with threshold "
             "set by the plan): a query of another deployment, or the state machine and this function disagree "
             "on the threshold; nothing was written or published"
         )

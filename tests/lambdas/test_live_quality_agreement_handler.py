@@ -168,7 +168,7 @@ def test_the_live_quality_querys_result_is_refused_and_nothing_written(clients, 
     the_plan = plan()
     query_id = start_query(clients["athena"], the_plan["agreement_execution_parameters"])  # live quality's text
     queue_result(athena_rows(agreement_rows, agreement_text.RESULT_COLUMNS), agreement_text.RESULT_COLUMNS)
-    with pytest.raises(QueryNotUsable, match="another text"):
+    with pytest.raises(QueryNotUsable, match=r"another text than this plan's \(the shadow-agreement query"):
         publish(clients, query_id, the_plan)
     assert written_reports(clients["s3"]) == [] and published_metrics(clients["cloudwatch"]) == []
 
