@@ -10,7 +10,9 @@
 Beside a shadow, the query and publish run in one branch of a Parallel state and the shadow agreement (the
 agreement query over a third Glue table that projects the production and the shadow variant, then its publish)
 in the other: both fit in the run's timeout, and a failed agreement neither stops live quality's report nor
-passes silently (the run fails after both branches end).
+passes silently, nor pages: the run still succeeds and the failure is a ``ShadowAgreementFailures`` datapoint,
+whose alarm (:attr:`LiveQuality.agreement_failures_alarm`) rolls up into the shadow's composite that notifies
+nobody (``EndpointAlarms.add_shadow_composite``).
 
 The Glue tables have one string column (the JSON Lines line, read whole) and the partition columns
 of SageMaker's capture layout and of the label layout (``lambdas/live_quality/tables.py``, shared
@@ -43,9 +45,10 @@ from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
+from constructs_lib.config.alarm_limits import MAX_HOURLY_EVALUATION_PERIODS
 from constructs_lib.config.model import LIVE_QUALITY_RUN_TIMEOUT_HOURS, LiveQualitySpec
 from constructs_lib.lambda_shared import live_quality_tables, live_quality_threshold
-from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
+from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics, metric
 from constructs_lib.python_function import LAMBDAS_DIR, PythonFunction
 from constructs_lib.s3_location import S3Location
 from constructs_lib.state_machine_logs import execution_logs
@@ -53,8 +56,13 @@ from constructs_lib.state_machine_logs import execution_logs
 ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
 # Beside a shadow only: the agreement query's committed Athena text (generated as live quality's).
 AGREEMENT_ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "shadow_agreement.athena.sql"
-# The state that fails a run whose agreement step failed, after live quality's report and metrics are out.
-AGREEMENT_FAILED = "ShadowAgreementFailed"
+# A failed agreement step (its query or its publish) publishes 1 to this metric (VariantName = the shadow) and the
+# run goes on: the shadow pages nobody (constructs_lib/alarms.py), so its failure must not fail the run, whose
+# alarms page.
+AGREEMENT_FAILURES_METRIC = "ShadowAgreementFailures"
+# The failure count's PutMetricData call is retried, and each try may take at most this long: the branch must fit
+# in the run's timeout with it, with about a minute to spare after the longest query and publish.
+AGREEMENT_FAILURE_COUNT_TIMEOUT = Duration.seconds(10)
 REPORT_PREFIX = "live-quality/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 # The publish step reads a run's results within the hour; a week leaves time to redrive a failed
@@ -463,6 +471,7 @@ class LiveQuality(Construct):
         )
 
         self.not_succeeded_alarm = self._not_succeeded_alarm() if settings.schedule_enabled else None
+        self.agreement_failures_alarm = self._agreement_failures_alarm() if self.agreement_variants else None
 
         CfnOutput(
             stack,
@@ -484,6 +493,38 @@ class LiveQuality(Construct):
         endpoint's composite alarm (both clear by themselves). Not :attr:`not_succeeded_alarm`, which stays
         in ALARM until a run succeeds and so notifies on its own."""
         return [self.alarm, self.schedule_alarm]
+
+    def _agreement_failures_alarm(self) -> cw.Alarm:
+        """ALARM while a shadow-agreement step failed within the last ``schedule_hours`` (one run's interval, at
+        most CloudWatch's seven days of hourly periods): any hour with a ``ShadowAgreementFailures`` datapoint.
+
+        For the shadow's composite (``EndpointAlarms.add_shadow_composite``), which notifies nobody: live quality
+        published, and only the shadow's comparison is missing. The metric has a datapoint only when a step
+        fails, so missing data is not breaching (OK: no failure seen, or no run).
+        """
+        assert self.agreement_variants is not None
+        periods = min(self.settings.schedule_hours, MAX_HOURLY_EVALUATION_PERIODS)
+        shadow = self.agreement_variants[1]
+        return metric(
+            PROJECT_NAMESPACE,
+            AGREEMENT_FAILURES_METRIC,
+            endpoint_name=self.endpoint_name,
+            variant_name=shadow,
+            statistic="Sum",
+            period=NOT_SUCCEEDED_PERIOD,
+        ).create_alarm(
+            self,
+            "AgreementFailuresAlarm",
+            alarm_description=f"shadow variant {shadow} (answers nobody; does not page): its agreement step (query "
+            f"or publish) failed in a live-quality run of {self.endpoint_name} in the last {periods} h. Live "
+            "quality's report and metrics were published; ShadowAgreement and ShadowPairs were not. The error is in "
+            "the execution's history ($.agreement_error): the bytes-scanned cutoff, a query error, or the publish.",
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=periods,
+            datapoints_to_alarm=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
 
     def _not_succeeded_alarm(self) -> cw.Alarm:
         """ALARM when no run succeeded in the last 2 × ``schedule_hours`` (at least ``schedule_hours`` + 2,
@@ -684,8 +725,8 @@ class LiveQuality(Construct):
         "If any branch fails, because of an unhandled error or by transitioning to a Fail state, the entire
         Parallel state is considered to have failed and all its branches are stopped" ("Parallel workflow
         state": https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html): so the agreement's
-        errors are caught inside its branch (live quality's report and metrics still come out), and a Choice
-        after the Parallel fails the run when the agreement branch caught one (the run-failed alarm sees it).
+        errors are caught inside its branch (live quality's report and metrics still come out) and counted in
+        ``ShadowAgreementFailures``; the run succeeds (a shadow's failure pages nobody).
         """
         agreement_query = tasks.AthenaStartQueryExecution(
             self,
@@ -727,33 +768,65 @@ class LiveQuality(Construct):
             backoff_rate=2,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        caught = sfn.Pass(self, "Agreement not published", comment="Kept for the Choice after the Parallel")
+        assert self.agreement_variants is not None
+        # The failure, counted where the shadow's other problems are (ShadowProblem, which pages nobody), not as a
+        # failed run (RunFailedAlarm and "has not succeeded" page). Step Functions' SDK integration calls
+        # CloudWatch's PutMetricData directly, parameters in PascalCase ("AWS SDK service integrations":
+        # https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html). Dated now, not at the
+        # window's end: it says when the step failed.
+        count_failure = tasks.CallAwsService(
+            self,
+            "Count agreement failure",
+            service="cloudwatch",
+            action="putMetricData",
+            iam_action="cloudwatch:PutMetricData",
+            iam_resources=["*"],
+            parameters={
+                "Namespace": PROJECT_NAMESPACE,
+                "MetricData": [
+                    {
+                        "MetricName": AGREEMENT_FAILURES_METRIC,
+                        "Dimensions": [
+                            {"Name": "EndpointName", "Value": self.endpoint_name},
+                            {"Name": "VariantName", "Value": self.agreement_variants[1]},
+                        ],
+                        "Value": 1,
+                        "Unit": "Count",
+                    }
+                ],
+            },
+            result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(AGREEMENT_FAILURE_COUNT_TIMEOUT),
+            comment="ShadowAgreementFailures = 1 for the shadow; the run goes on and succeeds (the error stays in "
+            "$.agreement_error and the execution's history)",
+        )
+        # Not caught: if CloudWatch refuses the count after the retries, the run fails (and pages), as it would for
+        # live quality's own publish.
+        count_failure.add_retry(
+            errors=["States.ALL"],
+            interval=Duration.seconds(1),
+            max_attempts=2,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        # States.ALL catches every error but two: "States.ALL ... cannot catch the States.DataLimitExceeded terminal
+        # error or the Runtime error types" (Error names, "Handling errors in Step Functions workflows":
+        # https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). So a run whose plan
+        # lacks agreement_execution_parameters (a plan function of the previous deployment, during an update) fails
+        # as a whole, as any run-level error does (UNVERIFIED: that a missing ".$" path raises States.Runtime is not
+        # spelled out there).
         for task in (agreement_query, publish_agreement):
-            task.add_catch(caught, errors=["States.ALL"], result_path="$.agreement_error")
+            task.add_catch(count_failure, errors=["States.ALL"], result_path="$.agreement_error")
         both = sfn.Parallel(
             self,
             "Live quality and shadow agreement",
             result_path="$.branches",
-            comment="Live quality's query and publish; beside them the shadow's agreement query and publish",
+            comment="Live quality's query and publish; beside them the shadow's agreement query and publish (a "
+            "failure of which is counted in ShadowAgreementFailures, not a failed run)",
         )
         both.branch(live_quality)
         both.branch(agreement_query.next(publish_agreement))
-        # A reference path names one node with dot and bracket notation ("Using JSONPath paths", Reference
-        # paths: https://docs.aws.amazon.com/step-functions/latest/dg/amazon-states-language-paths.html); the
-        # Parallel's result is one element per branch, in branch order.
-        verdict = sfn.Choice(self, "Agreement published?")
-        verdict.when(
-            sfn.Condition.is_present("$.branches[1].agreement_error"),
-            sfn.Fail(
-                self,
-                "Agreement failed",
-                error=AGREEMENT_FAILED,
-                cause="The shadow-agreement query or its publish failed (the execution's history has the error); "
-                "live quality's report and metrics were published.",
-            ),
-        )
-        verdict.otherwise(sfn.Succeed(self, "Published"))
-        return both.next(verdict)
+        return both
 
     # --- permissions ---------------------------------------------------------------------------------
 
@@ -769,6 +842,10 @@ class LiveQuality(Construct):
         endpoint's workgroup, tables and prefixes, without its Glue writes and s3:CreateBucket).
         """
         role = self.role
+        if self.agreement_function is not None:
+            # The agreement branch's "Count agreement failure" task: the role takes no policy updates, so the
+            # statement CallAwsService would add is written here (this namespace only).
+            grant_put_project_metrics(role)
         stack = Stack.of(self)
         role.add_to_policy(
             iam.PolicyStatement(

@@ -101,6 +101,9 @@ CATALOG = _specs(
     # for a run without pairs (never 0 %).
     MetricSpec(PROJECT_NAMESPACE, "ShadowAgreement", VARIANT_DIMENSIONS, "Percent", "pairs on the same side, %"),
     MetricSpec(PROJECT_NAMESPACE, "ShadowPairs", VARIANT_DIMENSIONS, "Count", "captured pairs compared"),
+    # 1 per run whose agreement step failed (the live-quality state machine's own PutMetricData; no datapoint
+    # otherwise): the shadow's problem, not a failed run (constructs_lib/live_quality.py).
+    MetricSpec(PROJECT_NAMESPACE, "ShadowAgreementFailures", VARIANT_DIMENSIONS, "Count", "agreement steps failed"),
 )
 
 QUALITY_METRICS = ("Accuracy", "Precision", "Recall", "F1", "RocAuc")

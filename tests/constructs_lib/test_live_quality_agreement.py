@@ -1,6 +1,7 @@
 """Live quality beside a shadow (config/examples/shadow.json): the agreement query's Glue table, its step in the
-state machine (a Parallel branch beside live quality's, its failure caught and turned into a failed run after
-live quality published), its function's environment and least privilege. The default app has none of it (the
+state machine (a Parallel branch beside live quality's, its failure caught and counted in ShadowAgreementFailures,
+the run succeeding: a shadow pages nobody), its alarm in the shadow's composite, its function's environment and
+least privilege. The default app has none of it (the
 default snapshot does not change: tests/stacks/test_snapshot.py)."""
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from tests.synth import only_template
 ENDPOINT, PRODUCTION, SHADOW = "churn-shadow", "Current", "Candidate"
 ENV = Env()
 PARALLEL = "Live quality and shadow agreement"
+COUNT_FAILURE = "Count agreement failure"
+FAILURES_METRIC = "ShadowAgreementFailures"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +59,7 @@ def test_the_shadow_capture_table_projects_production_and_shadow_and_live_qualit
     assert [c["Name"] for c in shadow_table["PartitionKeys"]] == list(tables.CAPTURE_PARTITIONS)
 
 
-def test_the_agreement_runs_beside_live_quality_and_a_failure_fails_the_run_after_both(template):
+def test_the_agreement_runs_beside_live_quality_and_a_failure_is_counted_not_a_failed_run(template):
     states = definition(template)["States"]
     assert states["Plan"]["Next"] == PARALLEL
     parallel = states[PARALLEL]
@@ -77,20 +80,49 @@ def test_the_agreement_runs_beside_live_quality_and_a_failure_fails_the_run_afte
     }
     for name in ("Agreement query", "Publish agreement"):
         (catch,) = agreement["States"][name]["Catch"]
-        assert catch == {
-            "ErrorEquals": ["States.ALL"],
-            "ResultPath": "$.agreement_error",
-            "Next": "Agreement not published",
-        }
-    choice = states[parallel["Next"]]
-    (rule,) = choice["Choices"]
-    assert rule["Variable"] == "$.branches[1].agreement_error" and rule["IsPresent"] is True
-    assert states[rule["Next"]] == {
-        "Type": "Fail",
-        "Error": live_quality.AGREEMENT_FAILED,
-        "Cause": states[rule["Next"]]["Cause"],
+        assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.agreement_error", "Next": COUNT_FAILURE}
+    count = agreement["States"][COUNT_FAILURE]
+    assert count["Resource"].endswith(":states:::aws-sdk:cloudwatch:putMetricData")
+    assert count["Parameters"] == {
+        "Namespace": "SageMakerABTesting",
+        "MetricData": [
+            {
+                "MetricName": FAILURES_METRIC,
+                "Dimensions": [{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": SHADOW}],
+                "Value": 1,
+                "Unit": "Count",
+            }
+        ],
     }
-    assert states[choice["Default"]]["Type"] == "Succeed"
+    assert count["End"] is True and count["ResultPath"] is None and "Catch" not in count
+    # The run ends with the Parallel: Succeeded whether or not the agreement failed (no Choice, no Fail state).
+    assert parallel.get("End") is True and "Next" not in parallel
+    every_state = [*states.values(), *(s for b in parallel["Branches"] for s in b["States"].values())]
+    assert not [s for s in every_state if s["Type"] in ("Fail", "Choice")]
+
+
+def test_a_failed_agreement_pages_nobody(template, resolved):
+    """Its alarm is one of the shadow's (ShadowProblem, no action), not in the paging composite, and the state
+    machine's role may put the count (the role takes no policy updates: the grant is explicit)."""
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    (failures_id,) = [lid for lid, a in alarms.items() if a["Properties"].get("MetricName") == FAILURES_METRIC]
+    failures = alarms[failures_id]["Properties"]
+    assert not failures.get("AlarmActions") and not failures.get("OKActions")
+    assert {d["Name"]: resolved.resolve(d["Value"]) for d in failures["Dimensions"]} == {
+        "EndpointName": ENDPOINT,
+        "VariantName": SHADOW,
+    }
+    assert failures["TreatMissingData"] == "notBreaching" and failures["DatapointsToAlarm"] == 1
+    composites = template.find_resources("AWS::CloudWatch::CompositeAlarm")
+    rules = {lid: json.dumps(c["Properties"]["AlarmRule"]) for lid, c in composites.items()}
+    (shadow_problem,) = [lid for lid in rules if "ShadowProblem" in lid]
+    assert failures_id in rules[shadow_problem]
+    assert not composites[shadow_problem]["Properties"].get("AlarmActions")
+    assert [lid for lid, rule in rules.items() if failures_id in rule] == [shadow_problem]
+
+    machine = statements_of(resolved, "LiveQualityStateMachineRole")
+    (metrics,) = [s for s in machine if "cloudwatch:PutMetricData" in listed(s["Action"])]
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "SageMakerABTesting"}}
 
 
 def test_everything_a_run_may_take_still_fits_in_its_timeout(template):
@@ -111,6 +143,11 @@ def test_everything_a_run_may_take_still_fits_in_its_timeout(template):
     def branch(query: dict[str, Any], publish: dict[str, Any], handler: str) -> float:
         return dml + _longest_waits(query["Retry"]) + timeout(handler) + _longest_waits(publish["Retry"])
 
+    # The agreement branch may end with its failure's count: every try up to its timeout, and the waits between.
+    count = agreement[COUNT_FAILURE]
+    count_tries = 1 + sum(r["MaxAttempts"] for r in count["Retry"])
+    counting = count_tries * count["TimeoutSeconds"] + _longest_waits(count["Retry"])
+
     longest = (
         plan_runs * timeout("live_quality.handler.plan")
         + _longest_waits(states["Plan"]["Retry"])
@@ -120,7 +157,8 @@ def test_everything_a_run_may_take_still_fits_in_its_timeout(template):
                 agreement["Agreement query"],
                 agreement["Publish agreement"],
                 "live_quality.handler.publish_agreement",
-            ),
+            )
+            + counting,
         )
     )
     assert longest <= definition(template)["TimeoutSeconds"] == live_quality.RUN_TIMEOUT.to_seconds()

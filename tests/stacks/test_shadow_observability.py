@@ -26,7 +26,12 @@ from tests.stacks.test_shadow_stack import default_template, of_type, template
 
 PRODUCTION, SHADOW, SAMPLING = "Current", "Candidate", 20
 PAIR = {"ErrorRate": f"AlarmsErrorRateShadow{SHADOW}", "Latency": f"AlarmsLatencyShadow{SHADOW}"}
-SHADOW_ALARMS = {**PAIR, "NoCopies": f"AlarmsNoCopiesShadow{SHADOW}"}
+SHADOW_ALARMS = {
+    **PAIR,
+    "NoCopies": f"AlarmsNoCopiesShadow{SHADOW}",
+    # Live quality's agreement step failed: the shadow's problem, not a failed run (pages nobody).
+    "AgreementFailures": "LiveQualityAgreementFailuresAlarm",
+}
 MIN_INVOCATIONS, EVALUATION_PERIODS = 20, 5  # shadow.json keeps the monitoring defaults
 
 

@@ -152,7 +152,12 @@ def test_only_the_shadows_own_alarms_watch_it():
     on_shadow = {lid for lid, r in alarms.items() if '"Candidate"' in json.dumps(r)}
     assert on_shadow and all(
         lid.startswith(
-            ("AlarmsErrorRateShadowCandidate", "AlarmsLatencyShadowCandidate", "AlarmsNoCopiesShadowCandidate")
+            (
+                "AlarmsErrorRateShadowCandidate",
+                "AlarmsLatencyShadowCandidate",
+                "AlarmsNoCopiesShadowCandidate",
+                "LiveQualityAgreementFailuresAlarm",
+            )
         )
         for lid in on_shadow
     )
