@@ -285,9 +285,17 @@ WITH capture_lines AS (
 ), ranked AS (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY row_kind, pair_group ORDER BY abs_difference) - 1 AS difference_rank,
-    COUNT(*) OVER (PARTITION BY row_kind, pair_group) AS group_pairs,
-    ROW_NUMBER() OVER (PARTITION BY row_kind, issue ORDER BY source_file, line_number) AS sample_number
+    ROW_NUMBER() OVER (
+      PARTITION BY row_kind, pair_group, CASE WHEN row_kind <> 'pairs' THEN source_file END
+      ORDER BY abs_difference
+    ) - 1 AS difference_rank,
+    COUNT(*) OVER (
+      PARTITION BY row_kind, pair_group, CASE WHEN row_kind <> 'pairs' THEN source_file END
+    ) AS group_pairs,
+    ROW_NUMBER() OVER (
+      PARTITION BY row_kind, issue, CASE WHEN row_kind <> 'issue_sample' THEN source_file END
+      ORDER BY source_file, line_number
+    ) AS sample_number
   FROM facts
 ), interpolated AS (
   SELECT

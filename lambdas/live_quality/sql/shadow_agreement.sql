@@ -199,11 +199,20 @@ ranked AS (
     -- functions have no exact percentile, only approx_percentile (https://trino.io/docs/current/functions/aggregate.html;
     -- Athena engine 3's functions are Trino's), so both engines compute linear interpolation between order
     -- statistics from these ranks (numpy's default). An issue's samples are its first 20 lines by file and line.
+    -- Each number means something on its own rows only (ranks on pairs, sample numbers on samples); the other rows
+    -- are partitioned by their file as well, so that no engine sorts every line in one partition for nothing.
     SELECT
         *,
-        ROW_NUMBER() OVER (PARTITION BY row_kind, pair_group ORDER BY abs_difference) - 1 AS difference_rank,
-        COUNT(*) OVER (PARTITION BY row_kind, pair_group) AS group_pairs,
-        ROW_NUMBER() OVER (PARTITION BY row_kind, issue ORDER BY source_file, line_number) AS sample_number
+        ROW_NUMBER() OVER (
+            PARTITION BY row_kind, pair_group, CASE WHEN row_kind <> 'pairs' THEN source_file END
+            ORDER BY abs_difference
+        ) - 1 AS difference_rank,
+        COUNT(*) OVER (PARTITION BY row_kind, pair_group, CASE WHEN row_kind <> 'pairs' THEN source_file END)
+            AS group_pairs,
+        ROW_NUMBER() OVER (
+            PARTITION BY row_kind, issue, CASE WHEN row_kind <> 'issue_sample' THEN source_file END
+            ORDER BY source_file, line_number
+        ) AS sample_number
     FROM facts
 ),
 interpolated AS (
