@@ -362,8 +362,10 @@ class EndpointAlarms(Construct):
         )
         return self.composite
 
-    def add_shadow_composite(self) -> cw.CompositeAlarm | None:
-        """The shadow's composite alarm over :attr:`shadow_alarms`, with **no action**; None without a shadow.
+    def add_shadow_composite(self, *extra: cw.Alarm) -> cw.CompositeAlarm | None:
+        """The shadow's composite alarm over :attr:`shadow_alarms` plus ``extra`` (other alarms about the shadow,
+        e.g. live quality's failed agreement steps, which join :attr:`shadow_alarms`), with **no action**; None
+        without a shadow.
 
         A shadow's answers are discarded ("A shadow variant that receives a percentage of the incoming
         requests, replicated from the production variant, but does not return any responses", Create a
@@ -374,6 +376,7 @@ class EndpointAlarms(Construct):
         """
         if not self.shadow_alarms:
             return None
+        self.shadow_alarms.extend(extra)
         reason = (
             "A shadow variant answers nobody: its alarms are rolled up into the ShadowProblem composite, which "
             "deliberately notifies no one (a failing shadow must not page); it is watched on the dashboard."
@@ -386,7 +389,8 @@ class EndpointAlarms(Construct):
             composite_alarm_name=f"{Stack.of(self).stack_name}-{self.node.id}-ShadowProblem",
             alarm_rule=cw.AlarmRule.any_of(*self.shadow_alarms),
             alarm_description="The shadow variant's 5XX rate or p99 latency is above the production variants' "
-            "thresholds, or it receives no copies of production's requests. No user is affected (a shadow's answers "
+            "thresholds, or it receives no copies of production's requests, or (with live quality) its agreement step "
+            "failed. No user is affected (a shadow's answers "
             "are discarded) and nobody is paged: look at the dashboard's shadow row before promoting it. OK here only "
             "says that none of its alarms is in ALARM: an alarm in INSUFFICIENT_DATA has judged nothing (too little "
             "traffic for it).",

@@ -89,7 +89,7 @@ class EndpointDashboard(Construct):
         self._monitoring = spec.monitoring
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(self._header(spec, stack_name))
-        for row in self._shadow(spec):
+        for row in self._shadow(spec, agreement=live_quality):
             self.dashboard.add_widgets(*row)
         self.dashboard.add_widgets(*self._traffic())
         self.dashboard.add_widgets(*self._latency())
@@ -181,9 +181,10 @@ class EndpointDashboard(Construct):
         )
         return cw.TextWidget(markdown=markdown, width=24, height=3 + len(spec.variants))
 
-    def _shadow(self, spec: EndpointSpec) -> list[list[cw.IWidget]]:
+    def _shadow(self, spec: EndpointSpec, *, agreement: bool = False) -> list[list[cw.IWidget]]:
         """The shadow beside production, with a shadow only: p50/p99 ModelLatency, 5XX and model errors, the
-        5XX rate its alarms watch, invocations, and the observed sampling against the declared one.
+        5XX rate its alarms watch, invocations, and the observed sampling against the declared one; with
+        ``agreement`` (the live-quality runs exist: data capture on), the agreement from captured pairs.
 
         The shadow's metrics are read with VariantName = the shadow's name (UNVERIFIED, metric_catalog). The
         observed sampling is 100 × shadow Invocations / production Invocations; the declared percentage is drawn
@@ -287,7 +288,34 @@ class EndpointDashboard(Construct):
                     height=GRAPH_HEIGHT,
                 ),
             ],
+            *([[self._agreement(production.name, shadow.name)]] if agreement else []),
         ]
+
+    def _agreement(self, production: str, shadow: str) -> cw.IWidget:
+        """ShadowAgreement (percent of pairs on the same side of the threshold) and ShadowPairs, one point per
+        live-quality run. A run without pairs draws no agreement point, not 0 % (Q4: no pairs means the ids did
+        not match, not that the models disagree); its ShadowPairs point at 0 says so."""
+        return cw.GraphWidget(
+            title=f"Shadow: agreement of shadow {shadow} with production {production} on captured pairs "
+            "(one point per live-quality run; none without pairs)",
+            left=[
+                self._metric(
+                    PROJECT_NAMESPACE,
+                    "ShadowAgreement",
+                    shadow,
+                    "Maximum",
+                    period=QUALITY_PERIOD,
+                    label=f"{shadow} agreement with {production}",
+                )
+            ],
+            left_y_axis=cw.YAxisProps(label="% of pairs", show_units=False, min=0, max=100),
+            right=[
+                self._metric(PROJECT_NAMESPACE, "ShadowPairs", shadow, "Maximum", period=QUALITY_PERIOD, label="pairs")
+            ],
+            right_y_axis=cw.YAxisProps(label="pairs", show_units=False, min=0),
+            width=24,
+            height=GRAPH_HEIGHT,
+        )
 
     def _traffic(self) -> list[cw.IWidget]:
         invocations = {

@@ -7,6 +7,13 @@
                                                              text over the Glue      Live* metrics
                                                              tables (projection)
 
+Beside a shadow, the query and publish run in one branch of a Parallel state and the shadow agreement (the
+agreement query over a third Glue table that projects the production and the shadow variant, then its publish)
+in the other: both fit in the run's timeout, and a failed agreement neither stops live quality's report nor
+passes silently, nor pages: the run still succeeds and the failure is a ``ShadowAgreementFailures`` datapoint,
+whose alarm (:attr:`LiveQuality.agreement_failures_alarm`) rolls up into the shadow's composite that notifies
+nobody (``EndpointAlarms.add_shadow_composite``).
+
 The Glue tables have one string column (the JSON Lines line, read whole) and the partition columns
 of SageMaker's capture layout and of the label layout (``lambdas/live_quality/tables.py``, shared
 with the query). The Athena workgroup enforces its configuration: engine version 3, results under
@@ -31,20 +38,31 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from constructs_lib.ab_endpoint import AbEndpoint
 from constructs_lib.acknowledge import acknowledge, wildcard_resource_finding
+from constructs_lib.config.alarm_limits import MAX_HOURLY_EVALUATION_PERIODS
 from constructs_lib.config.model import LIVE_QUALITY_RUN_TIMEOUT_HOURS, LiveQualitySpec
 from constructs_lib.lambda_shared import live_quality_tables, live_quality_threshold
-from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics
+from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_metrics, metric
 from constructs_lib.python_function import LAMBDAS_DIR, PythonFunction
 from constructs_lib.s3_location import S3Location
 from constructs_lib.state_machine_logs import execution_logs
 
 ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
+# Beside a shadow only: the agreement query's committed Athena text (generated as live quality's).
+AGREEMENT_ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "shadow_agreement.athena.sql"
+# A failed agreement step (its query or its publish) publishes 1 to this metric (VariantName = the shadow) and the
+# run goes on: the shadow pages nobody (constructs_lib/alarms.py), so its failure must not fail the run, whose
+# alarms page.
+AGREEMENT_FAILURES_METRIC = "ShadowAgreementFailures"
+# The failure count's PutMetricData call is retried, and each try may take at most this long: the branch must fit
+# in the run's timeout with it, with about a minute to spare after the longest query and publish.
+AGREEMENT_FAILURE_COUNT_TIMEOUT = Duration.seconds(10)
 REPORT_PREFIX = "live-quality/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 # The publish step reads a run's results within the hour; a week leaves time to redrive a failed
@@ -206,9 +224,12 @@ class LiveQuality(Construct):
         # Production variants only. A shadow receives copies of production's requests, with the same
         # InferenceId if SageMaker keeps it (UNVERIFIED, Q4 in docs/design/shadow-and-guardrails.md): read
         # beside production, every copied id would count as captured twice and production would lose the
-        # sampled share of its requests (capture_duplicate_id leaves out all copies). Comparing the shadow
-        # with production waits for the paired agreement report (design §2.6).
+        # sampled share of its requests (capture_duplicate_id leaves out all copies). The shadow is compared
+        # with production by the agreement step (its own table, below; design §2.6).
         variants = [v.name for v in spec.production_variants]
+        shadow = spec.shadow_variant
+        # (production, shadow) beside a shadow, which has exactly one production variant; None otherwise.
+        self.agreement_variants: tuple[str, str] | None = (variants[0], shadow.name) if shadow is not None else None
 
         self.database = glue.CfnDatabase(
             self,
@@ -236,6 +257,25 @@ class LiveQuality(Construct):
                 "storage.location.template": f"{capture.folder_uri}${{endpoint}}/${{variant}}/${{hour}}/",
             },
             description=f"SageMaker data capture of {spec.name}, one JSON line per row",
+        )
+        self.shadow_capture_table = (
+            self._line_table(
+                "ShadowCaptureTable",
+                names.ATHENA_SHADOW_CAPTURE_TABLE,
+                location=capture.folder_uri,
+                partitions=names.CAPTURE_PARTITIONS,
+                projection={
+                    # The production variant's and the shadow's folders: what the agreement query pairs.
+                    "projection.endpoint.type": "enum",
+                    "projection.endpoint.values": spec.name,
+                    "projection.variant.type": "enum",
+                    "projection.variant.values": ",".join(self.agreement_variants),
+                    "storage.location.template": f"{capture.folder_uri}${{endpoint}}/${{variant}}/${{hour}}/",
+                },
+                description=f"SageMaker data capture of {spec.name}, production and shadow, one JSON line per row",
+            )
+            if self.agreement_variants is not None
+            else None
         )
         self.label_table = self._line_table(
             "GroundTruthTable",
@@ -282,6 +322,7 @@ class LiveQuality(Construct):
                 "ENDPOINT_NAME": endpoint.endpoint_name,
                 "LOOKBACK_DAYS": str(settings.lookback_days),
                 "THRESHOLD": repr(settings.threshold),
+                **self._agreement_variant_environment(),
             },
         ).function
         # The window starts when the endpoint's current config began to serve alone: its creation, or the
@@ -309,7 +350,30 @@ class LiveQuality(Construct):
                 "SAMPLE_EXCERPT_CHARS": str(settings.sample_excerpt_chars),
             },
         ).function
-        self._grant_publish(key)
+        self._grant_publish(self.publish_function, key)
+        self.agreement_function = (
+            PythonFunction(
+                self,
+                "AgreementFunction",
+                handler="live_quality.handler.publish_agreement",
+                key=key,
+                description=f"Shadow agreement of {spec.name}: report and ShadowPairs/ShadowAgreement from the "
+                "agreement query's results",
+                timeout=PUBLISH_TIMEOUT,
+                memory_size=512,
+                environment={
+                    "ENDPOINT_NAME": endpoint.endpoint_name,
+                    **self._agreement_variant_environment(),
+                    "REPORT_BUCKET": results.bucket_name,
+                    "REPORT_PREFIX": self.reports.prefix,
+                    "METRICS_NAMESPACE": PROJECT_NAMESPACE,
+                },
+            ).function
+            if self.agreement_variants is not None
+            else None
+        )
+        if self.agreement_function is not None:
+            self._grant_publish(self.agreement_function, key)
 
         # The state machine's role is written here, statement by statement, and handed over without
         # policy updates: CDK's AthenaStartQueryExecution would add s3:GetObject/s3:ListBucket/
@@ -407,6 +471,7 @@ class LiveQuality(Construct):
         )
 
         self.not_succeeded_alarm = self._not_succeeded_alarm() if settings.schedule_enabled else None
+        self.agreement_failures_alarm = self._agreement_failures_alarm() if self.agreement_variants else None
 
         CfnOutput(
             stack,
@@ -428,6 +493,38 @@ class LiveQuality(Construct):
         endpoint's composite alarm (both clear by themselves). Not :attr:`not_succeeded_alarm`, which stays
         in ALARM until a run succeeds and so notifies on its own."""
         return [self.alarm, self.schedule_alarm]
+
+    def _agreement_failures_alarm(self) -> cw.Alarm:
+        """ALARM while a shadow-agreement step failed within the last ``schedule_hours`` (one run's interval, at
+        most CloudWatch's seven days of hourly periods): any hour with a ``ShadowAgreementFailures`` datapoint.
+
+        For the shadow's composite (``EndpointAlarms.add_shadow_composite``), which notifies nobody: live quality
+        published, and only the shadow's comparison is missing. The metric has a datapoint only when a step
+        fails, so missing data is not breaching (OK: no failure seen, or no run).
+        """
+        assert self.agreement_variants is not None
+        periods = min(self.settings.schedule_hours, MAX_HOURLY_EVALUATION_PERIODS)
+        shadow = self.agreement_variants[1]
+        return metric(
+            PROJECT_NAMESPACE,
+            AGREEMENT_FAILURES_METRIC,
+            endpoint_name=self.endpoint_name,
+            variant_name=shadow,
+            statistic="Sum",
+            period=NOT_SUCCEEDED_PERIOD,
+        ).create_alarm(
+            self,
+            "AgreementFailuresAlarm",
+            alarm_description=f"shadow variant {shadow} (answers nobody; does not page): its agreement step (query "
+            f"or publish) failed in a live-quality run of {self.endpoint_name} in the last {periods} h. Live "
+            "quality's report and metrics were published; ShadowAgreement and ShadowPairs were not. The error is in "
+            "the execution's history ($.agreement_error): the bytes-scanned cutoff, a query error, or the publish.",
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=periods,
+            datapoints_to_alarm=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+        )
 
     def _not_succeeded_alarm(self) -> cw.Alarm:
         """ALARM when no run succeeded in the last 2 × ``schedule_hours`` (at least ``schedule_hours`` + 2,
@@ -521,7 +618,11 @@ class LiveQuality(Construct):
             stack.format_arn(service="glue", resource="database", resource_name=self.database_name),
             *(
                 stack.format_arn(service="glue", resource="table", resource_name=f"{self.database_name}/{table}")
-                for table in (names.ATHENA_CAPTURE_TABLE, names.ATHENA_LABEL_TABLE)
+                for table in (
+                    names.ATHENA_CAPTURE_TABLE,
+                    names.ATHENA_LABEL_TABLE,
+                    *([names.ATHENA_SHADOW_CAPTURE_TABLE] if self.agreement_variants else []),
+                )
             ),
         ]
 
@@ -613,7 +714,119 @@ class LiveQuality(Construct):
             errors=[DEPLOYMENT_IN_PROGRESS],
             result_path="$.deployment_in_progress",
         )
-        return start.next(plan).next(query).next(publish)
+        if self.agreement_function is None:
+            return start.next(plan).next(query).next(publish)
+        return start.next(plan).next(self._with_agreement(query.next(publish)))
+
+    def _with_agreement(self, live_quality: sfn.IChainable) -> sfn.IChainable:
+        """Live quality's query and publish beside the shadow agreement's, in a Parallel state.
+
+        In parallel because each query may take up to Athena's DML timeout and the run's timeout holds one.
+        "If any branch fails, because of an unhandled error or by transitioning to a Fail state, the entire
+        Parallel state is considered to have failed and all its branches are stopped" ("Parallel workflow
+        state": https://docs.aws.amazon.com/step-functions/latest/dg/state-parallel.html): so the agreement's
+        errors are caught inside its branch (live quality's report and metrics still come out) and counted in
+        ``ShadowAgreementFailures``; the run succeeds (a shadow's failure pages nobody).
+        """
+        agreement_query = tasks.AthenaStartQueryExecution(
+            self,
+            "Agreement query",
+            query_string=athena_query_text(self.settings.threshold, AGREEMENT_ATHENA_SQL),
+            execution_parameters=sfn.JsonPath.list_at("$.plan.agreement_execution_parameters"),
+            work_group=self.workgroup.name,
+            query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_selector={"query_execution_id": sfn.JsonPath.string_at("$.QueryExecution.QueryExecutionId")},
+            result_path="$.agreement_query",
+            comment="The shadow-agreement query (lambdas/live_quality/sql/shadow_agreement.athena.sql); waits for it",
+        )
+        assert self.agreement_function is not None
+        publish_agreement = tasks.LambdaInvoke(
+            self,
+            "Publish agreement",
+            lambda_function=self.agreement_function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "query_execution_id": sfn.JsonPath.string_at("$.agreement_query.query_execution_id"),
+                    "plan": sfn.JsonPath.object_at("$.plan"),
+                }
+            ),
+            result_selector={"agreement": sfn.JsonPath.object_at("$.Payload")},
+            comment="agreement.json/.md and the shadow's ShadowPairs, ShadowAgreement",
+        )
+        agreement_query.add_retry(
+            errors=[ATHENA_THROTTLED],
+            interval=Duration.seconds(5),
+            max_attempts=5,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        publish_agreement.add_retry(
+            errors=[LAMBDA_THROTTLED],
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        assert self.agreement_variants is not None
+        # The failure, counted where the shadow's other problems are (ShadowProblem, which pages nobody), not as a
+        # failed run (RunFailedAlarm and "has not succeeded" page). Step Functions' SDK integration calls
+        # CloudWatch's PutMetricData directly, parameters in PascalCase ("AWS SDK service integrations":
+        # https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html). Dated now, not at the
+        # window's end: it says when the step failed.
+        count_failure = tasks.CallAwsService(
+            self,
+            "Count agreement failure",
+            service="cloudwatch",
+            action="putMetricData",
+            iam_action="cloudwatch:PutMetricData",
+            iam_resources=["*"],
+            parameters={
+                "Namespace": PROJECT_NAMESPACE,
+                "MetricData": [
+                    {
+                        "MetricName": AGREEMENT_FAILURES_METRIC,
+                        "Dimensions": [
+                            {"Name": "EndpointName", "Value": self.endpoint_name},
+                            {"Name": "VariantName", "Value": self.agreement_variants[1]},
+                        ],
+                        "Value": 1,
+                        "Unit": "Count",
+                    }
+                ],
+            },
+            result_path=sfn.JsonPath.DISCARD,
+            task_timeout=sfn.Timeout.duration(AGREEMENT_FAILURE_COUNT_TIMEOUT),
+            comment="ShadowAgreementFailures = 1 for the shadow; the run goes on and succeeds (the error stays in "
+            "$.agreement_error and the execution's history)",
+        )
+        # Not caught: if CloudWatch refuses the count after the retries, the run fails (and pages), as it would for
+        # live quality's own publish.
+        count_failure.add_retry(
+            errors=["States.ALL"],
+            interval=Duration.seconds(1),
+            max_attempts=2,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        # States.ALL catches every error but two: "States.ALL ... cannot catch the States.DataLimitExceeded terminal
+        # error or the Runtime error types" (Error names, "Handling errors in Step Functions workflows":
+        # https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). So a run whose plan
+        # lacks agreement_execution_parameters (a plan function of the previous deployment, during an update) fails
+        # as a whole, as any run-level error does (UNVERIFIED: that a missing ".$" path raises States.Runtime is not
+        # spelled out there).
+        for task in (agreement_query, publish_agreement):
+            task.add_catch(count_failure, errors=["States.ALL"], result_path="$.agreement_error")
+        both = sfn.Parallel(
+            self,
+            "Live quality and shadow agreement",
+            result_path="$.branches",
+            comment="Live quality's query and publish; beside them the shadow's agreement query and publish (a "
+            "failure of which is counted in ShadowAgreementFailures, not a failed run)",
+        )
+        both.branch(live_quality)
+        both.branch(agreement_query.next(publish_agreement))
+        return both
 
     # --- permissions ---------------------------------------------------------------------------------
 
@@ -629,11 +842,19 @@ class LiveQuality(Construct):
         endpoint's workgroup, tables and prefixes, without its Glue writes and s3:CreateBucket).
         """
         role = self.role
+        if self.agreement_function is not None:
+            # The agreement branch's "Count agreement failure" task: the role takes no policy updates, so the
+            # statement CallAwsService would add is written here (this namespace only).
+            grant_put_project_metrics(role)
         stack = Stack.of(self)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[self.plan_function.function_arn, self.publish_function.function_arn],
+                resources=[
+                    self.plan_function.function_arn,
+                    self.publish_function.function_arn,
+                    *([self.agreement_function.function_arn] if self.agreement_function else []),
+                ],
             )
         )
         # What CDK's StateMachine adds for logging and tracing (CloudWatch Logs' vended log delivery and
@@ -740,11 +961,18 @@ class LiveQuality(Construct):
             "NIST.800.53.R5-IAMNoInlinePolicy",
         )
 
-    def _grant_publish(self, key: kms.IKey) -> None:
+    def _agreement_variant_environment(self) -> dict[str, str]:
+        """PRODUCTION_VARIANT and SHADOW_VARIANT beside a shadow (``live_quality.settings``); nothing otherwise."""
+        if self.agreement_variants is None:
+            return {}
+        production, shadow = self.agreement_variants
+        return {"PRODUCTION_VARIANT": production, "SHADOW_VARIANT": shadow}
+
+    def _grant_publish(self, function: lambda_.IFunction, key: kms.IKey) -> None:
         """GetQueryExecution and GetQueryResults on this workgroup (Athena reads the result object as the
-        caller), and the reports. publish checks that the query succeeded with the plan's parameters and
-        records the bytes it scanned (``lambdas/live_quality/athena_results.py``)."""
-        function = self.publish_function
+        caller), and the reports. ``function`` (live quality's publish, or the agreement's) checks that the
+        query succeeded with the plan's parameters and records the bytes it scanned
+        (``lambdas/live_quality/athena_results.py``)."""
         iam.Grant.add_to_principal(
             grantee=function,
             actions=["athena:GetQueryExecution", "athena:GetQueryResults"],

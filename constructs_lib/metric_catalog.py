@@ -96,6 +96,14 @@ CATALOG = _specs(
     MetricSpec(PROJECT_NAMESPACE, "LiveLabelledRequests", VARIANT_DIMENSIONS, "Count", "captures with a label"),
     MetricSpec(PROJECT_NAMESPACE, "LiveLabelDelayP50Hours", VARIANT_DIMENSIONS, "None", "median label delay, hours"),
     MetricSpec(PROJECT_NAMESPACE, "LiveLabelDelayP90Hours", VARIANT_DIMENSIONS, "None", "p90 label delay, hours"),
+    # This project: a shadow's agreement with production on the same requests, from the live-quality runs beside a
+    # shadow (lambdas/live_quality/agreement_step.py), VariantName = the shadow. ShadowAgreement has no datapoint
+    # for a run without pairs (never 0 %).
+    MetricSpec(PROJECT_NAMESPACE, "ShadowAgreement", VARIANT_DIMENSIONS, "Percent", "pairs on the same side, %"),
+    MetricSpec(PROJECT_NAMESPACE, "ShadowPairs", VARIANT_DIMENSIONS, "Count", "captured pairs compared"),
+    # 1 per run whose agreement step failed (the live-quality state machine's own PutMetricData; no datapoint
+    # otherwise): the shadow's problem, not a failed run (constructs_lib/live_quality.py).
+    MetricSpec(PROJECT_NAMESPACE, "ShadowAgreementFailures", VARIANT_DIMENSIONS, "Count", "agreement steps failed"),
 )
 
 QUALITY_METRICS = ("Accuracy", "Precision", "Recall", "F1", "RocAuc")

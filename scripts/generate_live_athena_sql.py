@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Write the Athena text of the live-quality query, translated from the one source by sqlglot.
+"""Write the Athena texts of the live-quality and shadow-agreement queries, translated from their sources by sqlglot.
 
-    python scripts/generate_live_athena_sql.py           # rewrite lambdas/live_quality/sql/live_quality.athena.sql
-    python scripts/generate_live_athena_sql.py --check   # exit 1 if the committed file is not the translation
+    python scripts/generate_live_athena_sql.py           # rewrite lambdas/live_quality/sql/*.athena.sql
+    python scripts/generate_live_athena_sql.py --check   # exit 1 if a committed file is not the translation
 
-The source (``live_quality.sql``) is DuckDB's dialect and reads two relations, ``capture_lines`` and
+The agreement query (``shadow_agreement.sql``, which includes the same ``capture_parsing.sql``) is translated the
+same way, with its own bindings (``live_quality.agreement_text.ATHENA_BINDINGS``: the shadow capture table).
+
+The source (``live_quality.sql``, with the files it includes: ``live_quality.query.with_includes``) is
+DuckDB's dialect and reads two relations, ``capture_lines`` and
 ``label_lines``; the Athena text binds them to the Glue tables first (``live_quality.query.ATHENA_BINDINGS``)
 and is then the same query in Athena's dialect (Trino). Run after every change to the source; the
 result is committed so that neither ``cdk synth`` nor the Lambda needs sqlglot.
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlglot
@@ -22,14 +28,44 @@ from sqlglot import exp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lambdas"))
 
-from live_quality.query import ATHENA_BINDINGS, ATHENA_SQL, QUERY_PARAMETERS, source_sql  # noqa: E402
+from live_quality import agreement_text, query  # noqa: E402
 from live_quality.threshold import THRESHOLD_PLACEHOLDER  # noqa: E402
 
 HEADER = (
-    "-- GENERATED from live_quality.sql by scripts/generate_live_athena_sql.py (sqlglot {version}); do not edit.\n"
+    "-- GENERATED from live_quality.sql (with capture_parsing.sql, which it includes) by\n"
+    "-- scripts/generate_live_athena_sql.py (sqlglot {version}); do not edit.\n"
     "-- Athena (engine version 3, Trino) text of the live-quality query; its parameters, result columns and\n"
     "-- threshold token are the source's (see live_quality.sql, live_quality/query.py and threshold.py).\n"
     "-- Each Glue table is read once and each WITH query used once: Trino inlines a WITH query at every use.\n"
+)
+AGREEMENT_HEADER = (
+    "-- GENERATED from shadow_agreement.sql (with capture_parsing.sql, which it includes) by\n"
+    "-- scripts/generate_live_athena_sql.py (sqlglot {version}); do not edit.\n"
+    "-- Athena (engine version 3, Trino) text of the shadow-agreement query; its parameters, result columns and\n"
+    "-- threshold token are the source's (see shadow_agreement.sql and live_quality/agreement_text.py).\n"
+)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One generated file: what it is translated from, how its inputs are bound, what it must take."""
+
+    target: Path
+    source: Callable[[], str]
+    bindings: str
+    parameters: tuple[str, ...]
+    header: str
+
+
+OUTPUTS = (
+    Output(query.ATHENA_SQL, query.source_sql, query.ATHENA_BINDINGS, query.QUERY_PARAMETERS, HEADER),
+    Output(
+        agreement_text.ATHENA_SQL,
+        agreement_text.source_sql,
+        agreement_text.ATHENA_BINDINGS,
+        agreement_text.QUERY_PARAMETERS,
+        AGREEMENT_HEADER,
+    ),
 )
 
 
@@ -52,10 +88,11 @@ def _one_path_per_extract(node: exp.Expression) -> exp.Expression:
     return exp.Try(this=single) if wrap_try else single
 
 
-def translate(source: str) -> str:
-    """The Athena text: the Glue-table bindings, then the source query in Trino's dialect."""
+def translate(source: str, output: Output = OUTPUTS[0]) -> str:
+    """The Athena text: the Glue-table bindings, then the source query in Trino's dialect (by default
+    live quality's; ``output`` says which)."""
     query = sqlglot.parse_one(source, read="duckdb")
-    bindings = sqlglot.parse_one(ATHENA_BINDINGS, read="athena")
+    bindings = sqlglot.parse_one(output.bindings, read="athena")
     with_ = query.args.get("with_") or query.args.get("with")
     if not isinstance(with_, exp.With):
         raise ValueError("the source query must start with a WITH clause")
@@ -73,27 +110,33 @@ def translate(source: str) -> str:
     # Athena binds ExecutionParameters by position; the threshold is written in at synth instead.
     positional = [p for p in query.find_all(exp.Placeholder) if not p.this]
     thresholds = body.count(THRESHOLD_PLACEHOLDER)
-    if len(positional) != len(QUERY_PARAMETERS) or thresholds != 1:
+    if len(positional) != len(output.parameters) or thresholds != 1:
         raise ValueError(
-            f"the translation has {len(positional)} '?' (expected {len(QUERY_PARAMETERS)}: "
-            f"{', '.join(QUERY_PARAMETERS)}) and {thresholds} {THRESHOLD_PLACEHOLDER} (expected 1)"
+            f"the translation has {len(positional)} '?' (expected {len(output.parameters)}: "
+            f"{', '.join(output.parameters)}) and {thresholds} {THRESHOLD_PLACEHOLDER} (expected 1)"
         )
-    return HEADER.format(version=sqlglot.__version__) + body + "\n"
+    return output.header.format(version=sqlglot.__version__) + body + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with the committed file instead of writing it")
     args = parser.parse_args()
-    text = translate(source_sql())
+    stale = []
+    for output in OUTPUTS:
+        text = translate(output.source(), output)
+        if args.check:
+            if not output.target.exists() or output.target.read_text() != text:
+                stale.append(output.target)
+            continue
+        output.target.write_text(text)
+        print(f"wrote {output.target}")
     if args.check:
-        if not ATHENA_SQL.exists() or ATHENA_SQL.read_text() != text:
-            print(f"{ATHENA_SQL} is not the translation of the source; run {Path(__file__).name}", file=sys.stderr)
+        for path in stale:
+            print(f"{path} is not the translation of its source; run {Path(__file__).name}", file=sys.stderr)
+        if stale:
             return 1
-        print(f"{ATHENA_SQL.name} is up to date")
-        return 0
-    ATHENA_SQL.write_text(text)
-    print(f"wrote {ATHENA_SQL}")
+        print(", ".join(o.target.name for o in OUTPUTS) + " are up to date")
     return 0
 
 

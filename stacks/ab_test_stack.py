@@ -208,7 +208,9 @@ class AbTestStack(Stack):
         # page, so they notify on their own.
         composite = alarms.add_composite(*([srm.alarm] if srm else []), *(live.alarms if live else []))
         # The shadow's alarms roll up apart, into a composite that notifies nobody (alarms.add_shadow_composite).
-        shadow_composite = alarms.add_shadow_composite()
+        # A failed agreement step is the shadow's problem too: live quality published, nobody is paged.
+        agreement_failures = live.agreement_failures_alarm if live else None
+        shadow_composite = alarms.add_shadow_composite(*([agreement_failures] if agreement_failures else []))
         if rollout:
             alarms.notify_directly(rollout.settle_failures_alarm)
         not_succeeded = live.not_succeeded_alarm if live else None

@@ -394,8 +394,9 @@ class FlowFinder:
     def state_machines(self) -> Iterator[Flow]:
         """Step Functions → its role (trusted by ``states.amazonaws.com`` for this state machine),
         and through the role to every task's target: Lambda (invoke), SNS (publish, and the
-        topic's key), EventBridge (put events), DynamoDB (the item call, and the table's key).
-        Other integrations are listed as unchecked."""
+        topic's key), EventBridge (put events), DynamoDB (the item call, and the table's key), Athena,
+        CloudWatch's PutMetricData (the SDK integration, in its namespace). Other integrations are listed
+        as unchecked."""
         for lid, r in self.t.of_type("AWS::StepFunctions::StateMachine").items():
             props = self.t.resolve(r["Properties"])
             role_arn = props["RoleArn"]
@@ -486,6 +487,18 @@ class FlowFinder:
                 )
         elif integration and integration.groups()[:2] == ("athena", "startQueryExecution"):
             yield from self._athena_flows(lid, role_arn, parameters, run_job=integration.group(3) == ".sync")
+        elif integration and integration.groups()[:2] == ("aws-sdk", "cloudwatch:putMetricData"):
+            # PutMetricData has no resource-level permissions ("*"); the namespace is its condition key
+            # (cloudwatch:namespace), the value the task's Namespace parameter.
+            yield self._role(
+                "Step Functions → CloudWatch metrics",
+                lid,
+                role_arn,
+                "cloudwatch:PutMetricData",
+                "*",
+                None,
+                **{"cloudwatch:namespace": str(self.t.resolve(parameters["Namespace"]))},
+            )
         else:
             yield Flow("Step Functions → task", lid, None, None, unchecked=f"integration {resource}")
 

@@ -56,10 +56,14 @@ def _without_layout(sql: str) -> str:
 
 
 def finished_query(
-    response: Mapping[str, Any], expected_parameters: Sequence[str], expected_query: str
+    response: Mapping[str, Any],
+    expected_parameters: Sequence[str],
+    expected_query: str,
+    query_name: str = "live-quality",
 ) -> FinishedQuery:
     """The GetQueryExecution response of a query that succeeded with ``expected_parameters`` and the
-    text ``expected_query``; else an error."""
+    text ``expected_query``; else an error. ``query_name`` names the expected query in that error (default
+    live quality's; the agreement step passes ``shadow-agreement``)."""
     execution = response["QueryExecution"]
     query_id = execution.get("QueryExecutionId", "?")
     status = execution.get("Status", {})
@@ -84,7 +88,7 @@ def finished_query(
     query = execution.get("Query")
     if not isinstance(query, str) or _without_layout(query) != _without_layout(expected_query):
         raise QueryNotUsable(
-            f"Athena query {query_id} ran another text than this plan's (the live-quality query with threshold "
+            f"Athena query {query_id} ran another text than this plan's (the {query_name} query with threshold "
             "set by the plan): a query of another deployment, or the state machine and this function disagree "
             "on the threshold; nothing was written or published"
         )
@@ -92,8 +96,12 @@ def finished_query(
     return FinishedQuery(query_id, None if scanned is None else int(scanned), execution.get("WorkGroup"))
 
 
-def rows_from_pages(pages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
-    """GetQueryResults pages as the row dicts ``results.parse_rows`` takes (a NULL leaves its column out)."""
+def rows_from_pages(
+    pages: Iterable[Mapping[str, Any]], columns: Sequence[str] = RESULT_COLUMNS, query_file: str = "live_quality"
+) -> list[dict[str, str]]:
+    """GetQueryResults pages as the row dicts ``results.parse_rows`` takes (a NULL leaves its column out).
+    ``columns``: the header expected (default the live-quality query's; the agreement's is
+    ``agreement_text.RESULT_COLUMNS``), ``query_file`` the name of its SQL file, for the error."""
     header: list[str | None] | None = None
     rows: list[dict[str, str]] = []
     for page_number, page in enumerate(pages, start=1):
@@ -101,20 +109,18 @@ def rows_from_pages(pages: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
             values = [datum.get("VarCharValue") for datum in row.get("Data", [])]
             if header is None:
                 header = values
-                if tuple(header) != RESULT_COLUMNS:
+                if tuple(header) != tuple(columns):
                     raise InvalidAthenaResult(
-                        f"the result's header is {header}, not the live-quality query's columns "
-                        f"{list(RESULT_COLUMNS)}: was the query started with lambdas/live_quality/sql/"
-                        "live_quality.athena.sql?"
+                        f"the result's header is {header}, not the {query_file} query's columns "
+                        f"{list(columns)}: was the query started with lambdas/live_quality/sql/"
+                        f"{query_file}.athena.sql?"
                     )
                 continue
-            if len(values) != len(RESULT_COLUMNS):
+            if len(values) != len(columns):
                 raise InvalidAthenaResult(
-                    f"page {page_number}, row {row_number} has {len(values)} values for {len(RESULT_COLUMNS)} columns"
+                    f"page {page_number}, row {row_number} has {len(values)} values for {len(columns)} columns"
                 )
-            rows.append(
-                {column: value for column, value in zip(RESULT_COLUMNS, values, strict=True) if value is not None}
-            )
+            rows.append({column: value for column, value in zip(columns, values, strict=True) if value is not None})
     if header is None:
         raise InvalidAthenaResult("the result has no rows, not even the header row a SELECT always has")
     return rows

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from live_quality import agreement_text
 from live_quality.query import QueryWindow
 from live_quality.settings import InvalidLiveRun, PlanSettings
 from live_quality.window import (
@@ -37,6 +38,8 @@ from live_quality.window import (
 
 PLAN_EVENT_KEYS = ("time", *OVERRIDE_KEYS, ANCHOR_KEY)
 PLAN_KEYS = ("run_id", "window", "window_start", "execution_parameters")
+# Beside a shadow only: the agreement query's ExecutionParameters (live_quality.agreement_text).
+AGREEMENT_PARAMETERS_KEY = "agreement_execution_parameters"
 PUBLISH_EVENT_KEYS = ("query_execution_id", "plan")
 # evaluate.aws_io.run_id's format; the id becomes part of the reports' S3 keys, so nothing else passes.
 RUN_ID_PATTERN = re.compile(r"^\d{8}T\d{6}Z$")
@@ -51,6 +54,14 @@ class PublishRequest:
     window: QueryWindow
     execution_parameters: tuple[str, ...]
     window_start: WindowStart
+
+
+@dataclass(frozen=True)
+class AgreementRequest:
+    query_execution_id: str
+    run_id: str
+    window: QueryWindow
+    execution_parameters: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -110,13 +121,18 @@ def plan_window(
     )
 
 
-def plan_output(run_id: str, window: QueryWindow, start: WindowStart) -> dict[str, Any]:
-    return {
+def plan_output(
+    run_id: str, window: QueryWindow, start: WindowStart, agreement_variants: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    output = {
         "run_id": run_id,
         "window": window_fields(window),
         "window_start": start.fields(),
         "execution_parameters": window.athena_execution_parameters(),
     }
+    if agreement_variants is not None:
+        output[AGREEMENT_PARAMETERS_KEY] = agreement_text.athena_execution_parameters(window, *agreement_variants)
+    return output
 
 
 def publish_request(event: Any, endpoint: str) -> PublishRequest:
@@ -127,7 +143,7 @@ def publish_request(event: Any, endpoint: str) -> PublishRequest:
         raise InvalidLiveRun(f"query_execution_id is {query_id!r}; give the id StartQueryExecution returned")
     if "plan" not in event:
         raise InvalidLiveRun("the publish event has no plan; pass what the plan step returned")
-    plan = _object(event["plan"], "plan", PLAN_KEYS)
+    plan = _object(event["plan"], "plan", (*PLAN_KEYS, AGREEMENT_PARAMETERS_KEY))
     missing = [k for k in PLAN_KEYS if k not in plan]
     if missing:
         raise InvalidLiveRun(f"plan has no {', '.join(missing)}; pass what the plan step returned")
@@ -145,3 +161,17 @@ def publish_request(event: Any, endpoint: str) -> PublishRequest:
         )
     start = window_start_from_fields(plan["window_start"], window)
     return PublishRequest(query_id, run, window, tuple(parameters), start)
+
+
+def agreement_request(event: Any, endpoint: str, production_variant: str, shadow_variant: str) -> AgreementRequest:
+    """The agreement's publish event (the agreement query's id and the plan), checked as :func:`publish_request`
+    checks live quality's, and that the plan's agreement parameters are this window's and these two variants'."""
+    checked = publish_request(event, endpoint)
+    given = event["plan"].get(AGREEMENT_PARAMETERS_KEY)
+    expected = agreement_text.athena_execution_parameters(checked.window, production_variant, shadow_variant)
+    if given != expected:
+        raise InvalidLiveRun(
+            f"plan.{AGREEMENT_PARAMETERS_KEY} is {given!r}, not the window's and variants' {expected!r}; was the "
+            "plan edited, or made without PRODUCTION_VARIANT and SHADOW_VARIANT?"
+        )
+    return AgreementRequest(checked.query_execution_id, checked.run_id, checked.window, tuple(expected))

@@ -20,6 +20,11 @@ header and rows, the report. A failed or cancelled query,
 or a result that is not the live-quality query's, writes and publishes nothing. A report without any
 labelled variant is written (it says what was captured and what went wrong) but publishes no metric.
 The run id comes from the plan, so a retried publish overwrites the same two objects.
+
+Beside a shadow, the plan also gives the agreement query's parameters, the state machine runs the committed
+agreement text with them after ``publish``, and ``publish_agreement`` (the same event shape, with the agreement
+query's id) writes ``agreement.json``/``agreement.md`` and the shadow's ShadowPairs/ShadowAgreement
+(``agreement_step``).
 """
 
 from __future__ import annotations
@@ -34,9 +39,9 @@ import boto3
 from endpoint_weights.endpoint import RETRY_CONFIG
 from evaluate.aws_io import run_id
 from live_quality.endpoint_anchor import read_endpoint_anchor
-from live_quality.events import plan_output, plan_request, plan_window, publish_request
+from live_quality.events import agreement_request, plan_output, plan_request, plan_window, publish_request
 from live_quality.metric_time import check_plannable
-from live_quality.settings import plan_settings, publish_settings
+from live_quality.settings import agreement_settings, plan_settings, publish_settings
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -51,7 +56,7 @@ def plan(event: Any, context: Any, *, sagemaker: Any = None, now: datetime | Non
         anchor = read_endpoint_anchor(client, settings.endpoint)
     window, start = plan_window(request, settings, anchor)
     check_plannable(window, now or datetime.now(UTC))
-    output = plan_output(run_id(request.moment), window, start)
+    output = plan_output(run_id(request.moment), window, start, settings.agreement_variants)
     LOG.info("live-quality plan", extra={"plan": output})
     return output
 
@@ -74,4 +79,23 @@ def publish(
         now=now,
     )
     LOG.info("live-quality published", extra={"outcome": outcome})
+    return outcome
+
+
+def publish_agreement(
+    event: Any, context: Any, *, athena: Any = None, s3: Any = None, cloudwatch: Any = None, now: datetime | None = None
+) -> dict[str, Any]:
+    settings = agreement_settings(os.environ)
+    request = agreement_request(event, settings.endpoint, settings.production_variant, settings.shadow_variant)
+    from live_quality.agreement_step import run_publish_agreement
+
+    outcome = run_publish_agreement(
+        request,
+        settings,
+        athena=athena or boto3.client("athena", config=RETRY_CONFIG),
+        s3=s3 or boto3.client("s3", config=RETRY_CONFIG),
+        cloudwatch=cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG),
+        now=now,
+    )
+    LOG.info("shadow agreement published", extra={"outcome": outcome})
     return outcome

@@ -20,6 +20,7 @@ checked number literal (:func:`source_query`, :func:`athena_query`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,10 @@ from live_quality.threshold import with_threshold
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 SOURCE_SQL = SQL_DIR / "live_quality.sql"
+# The capture parsing both queries include (live_quality.sql, shadow_agreement.sql): see with_includes.
+CAPTURE_PARSING_SQL = SQL_DIR / "capture_parsing.sql"
+# A line of its own that names a file in SQL_DIR: ``-- @include capture_parsing.sql``.
+INCLUDE_LINE = re.compile(r"^-- @include (?P<name>[a-z_]+\.sql)$", re.MULTILINE)
 ATHENA_SQL = SQL_DIR / "live_quality.athena.sql"
 
 # The positional parameters (``?``) in the order they appear in the query text, all in WHERE clauses
@@ -127,9 +132,26 @@ class QueryWindow:
         return ["'" + value.replace("'", "''") + "'" for value in self.parameters()]
 
 
+def with_includes(text: str, where: str = "the query") -> str:
+    """``text`` with each ``-- @include <file>.sql`` line replaced by that file of :data:`SQL_DIR`, as
+    written (comments too). The one way a query shares SQL with another: the DuckDB runs, the Athena
+    generator and its ``--check`` all read the composed text. An included file may not include again."""
+
+    def included(match: re.Match[str]) -> str:
+        path = SQL_DIR / match["name"]
+        if not path.is_file():
+            raise ValueError(f"{where} includes {match['name']}, which is not a file in {SQL_DIR}")
+        part = path.read_text().rstrip("\n")
+        if INCLUDE_LINE.search(part):
+            raise ValueError(f"{match['name']} (included by {where}) includes another file; only one level is allowed")
+        return part
+
+    return INCLUDE_LINE.sub(included, text)
+
+
 def source_sql() -> str:
-    """The source text as committed, with the threshold's token (see :func:`source_query`)."""
-    return SOURCE_SQL.read_text()
+    """The source text as committed, its includes in place, with the threshold's token (see :func:`source_query`)."""
+    return with_includes(SOURCE_SQL.read_text(), SOURCE_SQL.name)
 
 
 def athena_sql() -> str:

@@ -12,6 +12,9 @@ the first is the baseline), ``ALPHA`` (default 0.05), ``REPORT_BUCKET``, ``REPOR
 ``CAPTURE_SAMPLING_PERCENTAGE`` (the endpoint's data capture sampling, 0 to 100; default 100),
 ``SAMPLE_EXCERPT_CHARS`` (characters of an input-issue sample's detail the report keeps, 0 to
 ``tables.MAX_ISSUE_DETAIL_CHARS``; default all of them).
+Beside a shadow only: ``plan`` also takes ``PRODUCTION_VARIANT`` and ``SHADOW_VARIANT`` (both or neither: then
+the plan also gives the agreement query's parameters), and ``publish_agreement`` takes ``ENDPOINT_NAME``, both
+of them, ``REPORT_BUCKET``, ``REPORT_PREFIX`` and ``METRICS_NAMESPACE`` as ``publish`` does.
 """
 
 from __future__ import annotations
@@ -47,6 +50,18 @@ class PlanSettings:
     endpoint: str
     lookback_days: int
     threshold: float
+    # (production, shadow) beside a shadow; None otherwise (no agreement query).
+    agreement_variants: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class AgreementSettings:
+    endpoint: str
+    production_variant: str
+    shadow_variant: str
+    bucket: str
+    prefix: str
+    namespace: str
 
 
 @dataclass(frozen=True)
@@ -124,11 +139,38 @@ def _excerpt_chars(env: Mapping[str, str]) -> int:
     return int(text)
 
 
+def _agreement_variants(env: Mapping[str, str]) -> tuple[str, str] | None:
+    given = [name for name in ("PRODUCTION_VARIANT", "SHADOW_VARIANT") if (env.get(name) or "").strip()]
+    if not given:
+        return None
+    if len(given) == 1:
+        raise InvalidLiveRun(f"only {given[0]} is set; set both PRODUCTION_VARIANT and SHADOW_VARIANT, or neither")
+    production, shadow = _required(env, "PRODUCTION_VARIANT"), _required(env, "SHADOW_VARIANT")
+    if production == shadow:
+        raise InvalidLiveRun(f"PRODUCTION_VARIANT and SHADOW_VARIANT are both {production!r}")
+    return production, shadow
+
+
 def plan_settings(env: Mapping[str, str]) -> PlanSettings:
     return PlanSettings(
         endpoint=_required(env, "ENDPOINT_NAME"),
         lookback_days=_lookback_days(env),
         threshold=_number(env, "THRESHOLD", DEFAULT_THRESHOLD, *THRESHOLD_RANGE),
+        agreement_variants=_agreement_variants(env),
+    )
+
+
+def agreement_settings(env: Mapping[str, str]) -> AgreementSettings:
+    variants = _agreement_variants(env)
+    if variants is None:
+        raise InvalidLiveRun("PRODUCTION_VARIANT and SHADOW_VARIANT are not set: this function serves a shadow")
+    return AgreementSettings(
+        endpoint=_required(env, "ENDPOINT_NAME"),
+        production_variant=variants[0],
+        shadow_variant=variants[1],
+        bucket=_required(env, "REPORT_BUCKET"),
+        prefix=_prefix(env),
+        namespace=env.get("METRICS_NAMESPACE") or DEFAULT_METRICS_NAMESPACE,
     )
 
 

@@ -9,6 +9,9 @@ generated ``sql/live_quality.athena.sql``) reads these tables; the construct cre
 # Glue tables in the database the query's QueryExecutionContext names.
 ATHENA_CAPTURE_TABLE = "capture_raw"
 ATHENA_LABEL_TABLE = "ground_truth_raw"
+# Beside a shadow only: the same capture layout over the production variant's and the shadow's folders, read by
+# the agreement query alone (live quality's own table projects the production variants only).
+ATHENA_SHADOW_CAPTURE_TABLE = "shadow_capture_raw"
 # Each table has one string column: the whole JSON Lines line.
 LINE_COLUMN = "line"
 # Partition columns, in S3 path order: capture/<endpoint>/<variant>/yyyy/mm/dd/hh/ and

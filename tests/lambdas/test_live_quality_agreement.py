@@ -17,9 +17,9 @@ import pytest
 from scipy.stats import binomtest
 
 from live_quality.agreement import NO_PAIRS, build_agreement_report, to_markdown, wilson_interval
-from live_quality.agreement_query import agreement_sql, capture_parsing_ctes, run_agreement_on_folder
+from live_quality.agreement_query import AGREEMENT_SQL, agreement_source_sql, agreement_sql, run_agreement_on_folder
 from live_quality.formats import capture_key, exchange_record, hour_of, json_line
-from live_quality.query import QueryWindow, source_sql
+from live_quality.query import CAPTURE_PARSING_SQL, INCLUDE_LINE, SOURCE_SQL, QueryWindow, source_sql, with_includes
 
 ENDPOINT = "churn-shadow"
 PRODUCTION, SHADOW = "Current", "Candidate"
@@ -311,19 +311,34 @@ def test_an_empty_capture_folder_is_not_an_error(tmp_path: Path) -> None:
     to_markdown(report)
 
 
-def test_the_capture_parsing_is_the_live_quality_querys_own_text() -> None:
-    reused = capture_parsing_ctes()
-    assert reused in source_sql()  # cut out verbatim, not rewritten
-    assert [
-        name
-        for name in ("capture_read", "capture_fields", "capture_values", "capture_checked")
-        if f"{name} AS" in reused
-    ]
-    assert "capture_counted" not in reused and "label_read" not in reused
-    composed = agreement_sql(0.5)
-    assert composed.count("capture_read AS (") == 1 and "@capture_parsing" not in composed
-    with pytest.raises(ValueError, match="expected exactly once"):
-        capture_parsing_ctes("WITH capture_read AS (SELECT 1)")  # a live-quality text without the cut's end
+def test_both_queries_include_the_one_capture_parsing_file() -> None:
+    """One parser at the right depth: capture_parsing.sql is included by both queries (no text cut out of the
+    other's), and neither source file writes a capture-parsing CTE of its own."""
+    fragment = CAPTURE_PARSING_SQL.read_text().rstrip("\n")
+    for composed in (source_sql(), agreement_source_sql()):
+        assert composed.count(fragment) == 1 and not INCLUDE_LINE.search(composed)
+    for own in (SOURCE_SQL.read_text(), AGREEMENT_SQL.read_text()):
+        assert own.count("-- @include capture_parsing.sql") == 1
+        assert all(f"{name} AS" not in own for name in ("capture_read", "capture_values", "capture_parsed"))
+    assert agreement_sql(0.5).count("capture_read AS (") == 1
+
+
+def test_an_include_of_a_missing_file_or_an_include_inside_an_include_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import live_quality.query as query_module
+
+    monkeypatch.setattr(query_module, "SQL_DIR", tmp_path)
+    (tmp_path / "outer.sql").write_text("a AS (SELECT 1),\n-- @include inner.sql\n")
+    (tmp_path / "inner.sql").write_text("b AS (SELECT 2),\n")
+    with pytest.raises(ValueError, match="only one level"):
+        with_includes("WITH\n-- @include outer.sql\nc AS (SELECT 3) SELECT 1", "test.sql")
+    assert with_includes("WITH\n-- @include inner.sql\nc AS (SELECT 3) SELECT 1") == (
+        "WITH\nb AS (SELECT 2),\nc AS (SELECT 3) SELECT 1"
+    )
+    with pytest.raises(ValueError, match="not a file"):
+        with_includes("WITH\n-- @include no_such_part.sql\nx AS (SELECT 1) SELECT 1", "test.sql")
+    assert with_includes("SELECT 1 -- @include capture_parsing.sql") == "SELECT 1 -- @include capture_parsing.sql"
 
 
 def test_wilson_interval_matches_scipy() -> None:

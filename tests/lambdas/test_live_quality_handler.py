@@ -103,14 +103,14 @@ def clients(module_clients: dict[str, Any]) -> dict[str, Any]:
     return module_clients
 
 
-def start_query(athena: Any, parameters: list[str], threshold: float = 0.5) -> str:
+def start_query(athena: Any, parameters: list[str], threshold: float = 0.5, text: Any = athena_query) -> str:
     """What the state machine's Athena task does: the text with the deployment's threshold written in,
-    the plan's parameters (moto records them; the SQL is not run)."""
+    the plan's parameters (moto records them; the SQL is not run). ``text``: which query (default live quality's)."""
     if not any(w["Name"] == WORKGROUP for w in athena.list_work_groups()["WorkGroups"]):
         athena.create_work_group(Name=WORKGROUP)
     return athena.start_query_execution(
         WorkGroup=WORKGROUP,
-        QueryString=athena_query(threshold),
+        QueryString=text(threshold),
         QueryExecutionContext={"Database": "live_quality"},
         ResultConfiguration={"OutputLocation": f"s3://{BUCKET}/athena-results/"},
         ExecutionParameters=parameters,

@@ -16,7 +16,7 @@ from aws_cdk.assertions import Annotations, Match
 
 from constructs_lib.alarms import SHADOW_P99_MIN_INVOCATIONS, shadow_requests_to_judge
 from constructs_lib.config import alarm_limits, parse_config
-from constructs_lib.metric_catalog import CATALOG, SAGEMAKER_NAMESPACE
+from constructs_lib.metric_catalog import CATALOG, PROJECT_NAMESPACE, SAGEMAKER_NAMESPACE
 from scripts.metric_math import evaluate
 from stacks.ab_test_stack import AbTestStack
 from tests.conftest import SHADOW_CONFIG, read_config
@@ -26,7 +26,12 @@ from tests.stacks.test_shadow_stack import default_template, of_type, template
 
 PRODUCTION, SHADOW, SAMPLING = "Current", "Candidate", 20
 PAIR = {"ErrorRate": f"AlarmsErrorRateShadow{SHADOW}", "Latency": f"AlarmsLatencyShadow{SHADOW}"}
-SHADOW_ALARMS = {**PAIR, "NoCopies": f"AlarmsNoCopiesShadow{SHADOW}"}
+SHADOW_ALARMS = {
+    **PAIR,
+    "NoCopies": f"AlarmsNoCopiesShadow{SHADOW}",
+    # Live quality's agreement step failed: the shadow's problem, not a failed run (pages nobody).
+    "AgreementFailures": "LiveQualityAgreementFailuresAlarm",
+}
 MIN_INVOCATIONS, EVALUATION_PERIODS = 20, 5  # shadow.json keeps the monitoring defaults
 
 
@@ -268,7 +273,7 @@ def variant_of(dims: dict[str, str]) -> str:
 
 def test_the_shadow_row_sits_below_the_header_fills_the_grid_and_names_the_shadow():
     row = shadow_row()
-    assert len(row) == 5
+    assert len(row) == 6  # five of SageMaker's metrics, and the agreement from captured pairs
     header = shadow_widgets()[0]
     assert min(w["y"] for w in row) == header["y"] + header["height"]
     for y in {w["y"] for w in row}:
@@ -322,7 +327,7 @@ def test_observed_sampling_is_drawn_against_the_declared_one_and_says_it_is_unve
 def test_the_shadow_row_reads_catalog_metrics_only_and_the_header_points_to_it():
     for widget in shadow_row():
         for namespace, name, dims, _ in plain_metrics(widget):
-            assert namespace == SAGEMAKER_NAMESPACE
+            assert namespace == (PROJECT_NAMESPACE if name.startswith("Shadow") else SAGEMAKER_NAMESPACE)
             assert tuple(sorted(dims)) == tuple(sorted(CATALOG[(namespace, name)].dimensions))
     header = shadow_widgets()[0]["properties"]["markdown"]
     assert "shadow row just below" in header and "ShadowProblem" in header
@@ -334,6 +339,22 @@ def test_the_alarm_status_widget_shows_the_shadow_alarms():
     shadow_ids = [composite(template(), "ShadowProblem")[0], *(alarm(template(), p)[0] for p in SHADOW_ALARMS.values())]
     for lid in shadow_ids:
         assert json.dumps({"Fn::GetAtt": [lid, "Arn"]}) in body, lid
+
+
+def test_the_agreement_is_drawn_per_run_for_the_shadow_with_its_pairs():
+    """ShadowAgreement (percent) and ShadowPairs, VariantName = the shadow, one point per live-quality run: the
+    agreement step publishes no ShadowAgreement for a run without pairs, so such a run shows no point (never 0 %)."""
+    widget = titled(shadow_widgets(), "Shadow: agreement of shadow")
+    seen = {
+        (name, variant_of(dims), opts.get("stat"), opts.get("yAxis", "left"), opts.get("period"))
+        for _, name, dims, opts in plain_metrics(widget)
+    }
+    assert seen == {
+        ("ShadowAgreement", SHADOW, "Maximum", "left", 3600),
+        ("ShadowPairs", SHADOW, "Maximum", "right", 3600),
+    }
+    assert widget["properties"]["yAxis"]["left"] == {"label": "% of pairs", "showUnits": False, "min": 0, "max": 100}
+    assert "none without pairs" in widget["properties"]["title"]
 
 
 def test_the_default_dashboard_has_no_shadow_row():

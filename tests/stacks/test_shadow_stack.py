@@ -152,7 +152,12 @@ def test_only_the_shadows_own_alarms_watch_it():
     on_shadow = {lid for lid, r in alarms.items() if '"Candidate"' in json.dumps(r)}
     assert on_shadow and all(
         lid.startswith(
-            ("AlarmsErrorRateShadowCandidate", "AlarmsLatencyShadowCandidate", "AlarmsNoCopiesShadowCandidate")
+            (
+                "AlarmsErrorRateShadowCandidate",
+                "AlarmsLatencyShadowCandidate",
+                "AlarmsNoCopiesShadowCandidate",
+                "LiveQualityAgreementFailuresAlarm",
+            )
         )
         for lid in on_shadow
     )
@@ -192,13 +197,15 @@ def test_a_deployment_beside_a_shadow_warns_and_its_rollback_alarms_watch_produc
 def test_live_quality_reads_and_reports_the_production_variant_only():
     # A shadow's copies of production's ids, read beside production, would be counted as captured twice
     # and production would lose the sampled share of its requests (capture_duplicate_id).
+    # The shadow's folder is read by the agreement query alone, through its own table (tests/constructs_lib/
+    # test_live_quality_agreement.py); live quality's capture table projects production only.
     tables = of_type(template(), "AWS::Glue::Table")
-    (capture,) = [
-        r["Properties"]["TableInput"]
+    projected = {
+        r["Properties"]["TableInput"]["Name"]: r["Properties"]["TableInput"]["Parameters"]["projection.variant.values"]
         for r in tables.values()
         if "projection.variant.values" in r["Properties"]["TableInput"].get("Parameters", {})
-    ]
-    assert capture["Parameters"]["projection.variant.values"] == "Current"
+    }
+    assert projected == {"capture_raw": "Current", "shadow_capture_raw": "Current,Candidate"}
     publish = [
         r["Properties"]["Environment"]["Variables"]
         for r in of_type(template(), "AWS::Lambda::Function").values()

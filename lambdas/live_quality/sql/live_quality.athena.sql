@@ -1,4 +1,5 @@
--- GENERATED from live_quality.sql by scripts/generate_live_athena_sql.py (sqlglot 30.30.0); do not edit.
+-- GENERATED from live_quality.sql (with capture_parsing.sql, which it includes) by
+-- scripts/generate_live_athena_sql.py (sqlglot 30.30.0); do not edit.
 -- Athena (engine version 3, Trino) text of the live-quality query; its parameters, result columns and
 -- threshold token are the source's (see live_quality.sql, live_quality/query.py and threshold.py).
 -- Each Glue table is read once and each WITH query used once: Trino inlines a WITH query at every use.
@@ -40,6 +41,7 @@ WITH capture_lines AS (
     hour,
     source_file,
     line_number,
+    line,
     CASE WHEN event_version IS NULL THEN SUBSTR(line, 1, 200) END AS excerpt,
     CASE
       WHEN NOT event_version IS NULL
@@ -69,16 +71,9 @@ WITH capture_lines AS (
       END
     ) AS DOUBLE) AS parsed_score
   FROM capture_fields
-), capture_checked AS (
+), capture_parsed AS (
   SELECT
-    variant,
-    SUBSTR(hour, 1, 10) AS day,
-    hour AS capture_hour,
-    source_file,
-    line_number,
-    CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
-    COALESCE(excerpt, join_key) AS detail,
-    inference_hour,
+    *,
     CASE
       WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308
       THEN (
@@ -104,6 +99,19 @@ WITH capture_lines AS (
       THEN 'capture_without_any_id'
     END AS malformed
   FROM capture_values
+), capture_checked AS (
+  SELECT
+    variant,
+    SUBSTR(hour, 1, 10) AS day,
+    hour AS capture_hour,
+    source_file,
+    line_number,
+    CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
+    COALESCE(excerpt, join_key) AS detail,
+    inference_hour,
+    millionths_above_threshold,
+    malformed
+  FROM capture_parsed
 ), capture_counted AS (
   SELECT
     *,

@@ -15,7 +15,7 @@
 -- Athena takes execution parameters in the WHERE clause only ("Currently, ? parameters can be placed
 -- only in the WHERE clause. Syntax like SELECT ? FROM table is not supported.": "Use parameterized
 -- queries", https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html), so
--- the threshold, a setting of the deployment, is a named token (below, in capture_checked) that
+-- the threshold, a setting of the deployment, is a named token (in capture_parsing.sql's capture_parsed) that
 -- live_quality/threshold.py replaces with a checked number literal before either engine sees the text
 -- (for Athena: the construct, at synth).
 --
@@ -52,56 +52,9 @@
 -- tests/lambdas/test_live_quality_bounds.py checks the partitions; benchmarks/live_quality.py
 -- measures the memory.
 WITH
-capture_read AS (
-    -- All fields in one parse: DuckDB reads a list of paths at once, and the identical expressions
-    -- below are computed once. TRY makes a line that is not JSON give NULLs instead of an error. (The
-    -- Athena text reads each path with its own JSON_EXTRACT_SCALAR: Trino has no list form.)
-    SELECT
-        variant,
-        hour,
-        source_file,
-        line_number,
-        line,
-        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[1] AS event_version,
-        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[2] AS inference_id,
-        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[3] AS event_id,
-        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[4] AS inference_time,
-        TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[5] AS output_data,
-        UPPER(TRY(json_extract_string(line, ['$.eventVersion', '$.eventMetadata.inferenceId', '$.eventMetadata.eventId', '$.eventMetadata.inferenceTime', '$.captureData.endpointOutput.data', '$.captureData.endpointOutput.encoding']))[6]) AS output_encoding
-    FROM capture_lines
-    WHERE endpoint = ? AND hour >= ? AND hour < ?
-),
-capture_fields AS (
-    -- Only a line without eventVersion needs the (slower) check of whether it is JSON at all.
-    SELECT
-        variant,
-        hour,
-        source_file,
-        line_number,
-        CASE WHEN event_version IS NULL THEN substr(line, 1, 200) END AS excerpt,
-        CASE WHEN event_version IS NOT NULL THEN 0 WHEN TRY(json(line)) IS NULL THEN 1 ELSE 0 END AS not_json,
-        event_version,
-        inference_id,
-        event_id,
-        inference_time,
-        output_data,
-        output_encoding
-    FROM capture_read
-),
-capture_values AS (
-    SELECT
-        *,
-        -- Model Monitor merges on inferenceId when the capture has one, on eventId otherwise.
-        COALESCE(inference_id, event_id) AS join_key,
-        TRY(strptime(substr(inference_time, 1, 13), '%Y-%m-%dT%H')) AS inference_hour,
-        TRY_CAST(TRIM(
-            CASE
-                WHEN output_encoding = 'BASE64' THEN TRY(decode(from_base64(output_data)))
-                WHEN output_encoding IN ('CSV', 'JSON') THEN output_data
-            END
-        ) AS DOUBLE) AS parsed_score
-    FROM capture_fields
-),
+-- capture_read .. capture_parsed: the capture parsing, shared with shadow_agreement.sql (read it there; the
+-- include is replaced by that file's text before either engine or the Athena generator sees this one).
+-- @include capture_parsing.sql
 capture_checked AS MATERIALIZED (
     -- Each capture line once, narrow: the line's text is gone; the hour is kept with its day (both are
     -- strata). For a good line the detail is its join key. (MATERIALIZED is a DuckDB hint, dropped for Athena: with
@@ -116,24 +69,9 @@ capture_checked AS MATERIALIZED (
         CASE WHEN inference_id IS NULL THEN 1 ELSE 0 END AS without_inference_id,
         COALESCE(excerpt, join_key) AS detail,
         inference_hour,
-        -- The score in millionths above the threshold (negative below it; rounded in capture_classified).
-        -- The subtraction keeps the side exactly (IEEE 754: a - b >= 0 exactly when a >= b), so the
-        -- threshold is applied here, once, to the score as captured. NaN and infinities fall outside
-        -- the range in both engines.
-        CASE WHEN parsed_score BETWEEN -1.0e308 AND 1.0e308 THEN (parsed_score - :threshold) * 1.0e6 END
-            AS millionths_above_threshold,
-        CASE
-            WHEN not_json = 1 THEN 'capture_not_json'
-            WHEN event_version IS NULL OR event_version <> '0' THEN 'capture_unknown_event_version'
-            WHEN output_data IS NULL THEN 'capture_without_output'
-            WHEN output_encoding IS NULL OR output_encoding NOT IN ('CSV', 'JSON', 'BASE64')
-                THEN 'capture_unknown_encoding'
-            WHEN NOT (parsed_score BETWEEN -1.0e308 AND 1.0e308) OR parsed_score IS NULL
-                THEN 'capture_output_not_one_score'
-            WHEN inference_hour IS NULL THEN 'capture_without_inference_time'
-            WHEN join_key IS NULL THEN 'capture_without_any_id'
-        END AS malformed
-    FROM capture_values
+        millionths_above_threshold,
+        malformed
+    FROM capture_parsed
 ),
 capture_counted AS (
     -- How many good lines carry this key (for a malformed line the count is unused). Partitioned by
