@@ -110,3 +110,15 @@ def test_athenas_strings_become_the_values_the_report_reads(row, typed):
 def test_a_difference_that_is_not_finite_is_refused():
     with pytest.raises(ValueError, match="not a finite number"):
         agreement_text.typed_row({"row_kind": "pairs", "p95_abs_difference": "NaN"})
+
+
+def test_no_window_puts_the_lines_without_a_pairing_key_into_one_partition():
+    """A capture has inferenceId only when the caller passed InferenceId, and most lines pair with nothing, so a
+    window partitioned by inference_id or by (paired_by, pair_key) alone gathers most lines in one NULL partition,
+    which Trino gives to one worker ("exceeded per-node memory" on a busy endpoint; review of the one-read text).
+    Each such window also partitions a key-less line by its own eventId."""
+    query = sqlglot.parse_one(agreement_text.athena_sql(), read="trino")
+    for window in query.find_all(exp.Window):
+        keys = {column.name for part in window.args.get("partition_by") or [] for column in part.find_all(exp.Column)}
+        if keys & {"inference_id", "pair_key"}:
+            assert "event_id" in keys, window.sql("trino")

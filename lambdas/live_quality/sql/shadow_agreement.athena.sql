@@ -147,13 +147,13 @@ WITH capture_lines AS (
         WHEN side = 'production' AND malformed IS NULL AND NOT paired_by_event_id
         THEN 1
       END
-    ) OVER (PARTITION BY inference_id) AS production_inference_copies,
+    ) OVER (PARTITION BY inference_id, CASE WHEN inference_id IS NULL THEN event_id END) AS production_inference_copies,
     COUNT(
       CASE
         WHEN side = 'shadow' AND malformed IS NULL AND NOT paired_by_event_id
         THEN 1
       END
-    ) OVER (PARTITION BY inference_id) AS shadow_inference_copies
+    ) OVER (PARTITION BY inference_id, CASE WHEN inference_id IS NULL THEN event_id END) AS shadow_inference_copies
   FROM event_paired
 ), keyed AS (
   SELECT
@@ -177,12 +177,12 @@ WITH capture_lines AS (
 ), partnered AS (
   SELECT
     *,
-    MAX(CASE WHEN side = 'shadow' THEN positive END) OVER (PARTITION BY paired_by, pair_key) AS shadow_positive,
-    MAX(CASE WHEN side = 'shadow' THEN score END) OVER (PARTITION BY paired_by, pair_key) AS shadow_score,
-    MAX(CASE WHEN side = 'shadow' THEN input_content_type END) OVER (PARTITION BY paired_by, pair_key) AS shadow_input_content_type,
-    MAX(CASE WHEN side = 'shadow' THEN output_content_type END) OVER (PARTITION BY paired_by, pair_key) AS shadow_output_content_type,
-    MAX(CASE WHEN side = 'shadow' THEN CAST(source_file AS VARCHAR) END) OVER (PARTITION BY paired_by, pair_key) AS shadow_source_file,
-    MAX(CASE WHEN side = 'shadow' THEN line_number END) OVER (PARTITION BY paired_by, pair_key) AS shadow_line_number
+    MAX(CASE WHEN side = 'shadow' THEN positive END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_positive,
+    MAX(CASE WHEN side = 'shadow' THEN score END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_score,
+    MAX(CASE WHEN side = 'shadow' THEN input_content_type END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_input_content_type,
+    MAX(CASE WHEN side = 'shadow' THEN output_content_type END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_output_content_type,
+    MAX(CASE WHEN side = 'shadow' THEN CAST(source_file AS VARCHAR) END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_source_file,
+    MAX(CASE WHEN side = 'shadow' THEN line_number END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_line_number
   FROM keyed
 ), pair_lines AS (
   SELECT

@@ -84,13 +84,18 @@ event_paired AS (
     FROM by_event_id
 ),
 by_inference_id AS (
-    -- The same count for the inferenceId, among the good lines eventId left unpaired.
+    -- The same count for the inferenceId, among the good lines eventId left unpaired. A line without one (the
+    -- usual case: a capture has inferenceId only when the caller passed InferenceId) gets a partition of its own
+    -- by its eventId: its counts are never read (pairing and duplicate_inference_id need an inferenceId), and in
+    -- one NULL partition every such line would go to one Trino worker ("exceeded per-node memory").
     SELECT
         *,
         COUNT(CASE WHEN side = 'production' AND malformed IS NULL AND NOT paired_by_event_id THEN 1 END)
-            OVER (PARTITION BY inference_id) AS production_inference_copies,
+            OVER (PARTITION BY inference_id, CASE WHEN inference_id IS NULL THEN event_id END)
+            AS production_inference_copies,
         COUNT(CASE WHEN side = 'shadow' AND malformed IS NULL AND NOT paired_by_event_id THEN 1 END)
-            OVER (PARTITION BY inference_id) AS shadow_inference_copies
+            OVER (PARTITION BY inference_id, CASE WHEN inference_id IS NULL THEN event_id END)
+            AS shadow_inference_copies
     FROM event_paired
 ),
 keyed AS (
@@ -111,15 +116,16 @@ partnered AS (
     -- Each paired line beside its partner's values, without joining the lines to themselves (a second use of
     -- keyed, hence a second read of the captures on Athena): a (paired_by, pair_key) group of paired lines holds
     -- exactly one production and one shadow line (copies = 1 on each side), so the shadow's value is the group's
-    -- only non-NULL one. Read on the production line; meaningless on an unpaired one (paired_by NULL).
+    -- only non-NULL one. Read on the production line; meaningless on an unpaired one (paired_by NULL), which
+    -- therefore gets a partition of its own by its eventId rather than one NULL partition of most lines.
     SELECT
         *,
-        MAX(CASE WHEN side = 'shadow' THEN positive END) OVER (PARTITION BY paired_by, pair_key) AS shadow_positive,
-        MAX(CASE WHEN side = 'shadow' THEN score END) OVER (PARTITION BY paired_by, pair_key) AS shadow_score,
-        MAX(CASE WHEN side = 'shadow' THEN input_content_type END) OVER (PARTITION BY paired_by, pair_key) AS shadow_input_content_type,
-        MAX(CASE WHEN side = 'shadow' THEN output_content_type END) OVER (PARTITION BY paired_by, pair_key) AS shadow_output_content_type,
-        MAX(CASE WHEN side = 'shadow' THEN CAST(source_file AS VARCHAR) END) OVER (PARTITION BY paired_by, pair_key) AS shadow_source_file,
-        MAX(CASE WHEN side = 'shadow' THEN line_number END) OVER (PARTITION BY paired_by, pair_key) AS shadow_line_number
+        MAX(CASE WHEN side = 'shadow' THEN positive END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_positive,
+        MAX(CASE WHEN side = 'shadow' THEN score END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_score,
+        MAX(CASE WHEN side = 'shadow' THEN input_content_type END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_input_content_type,
+        MAX(CASE WHEN side = 'shadow' THEN output_content_type END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_output_content_type,
+        MAX(CASE WHEN side = 'shadow' THEN CAST(source_file AS VARCHAR) END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_source_file,
+        MAX(CASE WHEN side = 'shadow' THEN line_number END) OVER (PARTITION BY paired_by, pair_key, CASE WHEN paired_by IS NULL THEN event_id END) AS shadow_line_number
     FROM keyed
 ),
 pair_lines AS (
