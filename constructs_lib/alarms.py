@@ -374,9 +374,9 @@ class EndpointAlarms(Construct):
         and in the console under its name ``<stack name>-<construct id>-ShadowProblem``. Its alarms are not
         in :meth:`add_composite`'s roll-up, so a failing shadow cannot hold the paging composite in ALARM.
         """
+        self.shadow_alarms.extend(extra)
         if not self.shadow_alarms:
             return None
-        self.shadow_alarms.extend(extra)
         reason = (
             "A shadow variant answers nobody: its alarms are rolled up into the ShadowProblem composite, which "
             "deliberately notifies no one (a failing shadow must not page); it is watched on the dashboard."

@@ -153,6 +153,28 @@ STATE_MACHINE_OUTPUT = "LiveQualityStateMachineArn"
 SCHEDULE_RETRY_ATTEMPTS = 2
 
 
+def _retry_lambda_throttling(task: sfn.TaskStateBase) -> None:
+    """A throttled Lambda invoke is retried with jittered backoff (about a minute in all)."""
+    task.add_retry(
+        errors=[LAMBDA_THROTTLED],
+        interval=Duration.seconds(2),
+        max_attempts=6,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def _retry_athena_throttling(task: sfn.TaskStateBase) -> None:
+    """Only a throttled query start is retried: a query that failed would fail, and scan, again."""
+    task.add_retry(
+        errors=[ATHENA_THROTTLED],
+        interval=Duration.seconds(5),
+        max_attempts=5,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
 def shared_names() -> ModuleType:
     """``lambdas/live_quality/tables.py``, loaded by path (``constructs_lib.lambda_shared``): the table,
     column and partition names the query uses."""
@@ -495,15 +517,18 @@ class LiveQuality(Construct):
         return [self.alarm, self.schedule_alarm]
 
     def _agreement_failures_alarm(self) -> cw.Alarm:
-        """ALARM while a shadow-agreement step failed within the last ``schedule_hours`` (one run's interval, at
-        most CloudWatch's seven days of hourly periods): any hour with a ``ShadowAgreementFailures`` datapoint.
+        """ALARM while a shadow-agreement step failed within about the last ``schedule_hours`` (one run's interval
+        and a run's length, at most CloudWatch's seven days of hourly periods): any hour with a
+        ``ShadowAgreementFailures`` datapoint.
 
         For the shadow's composite (``EndpointAlarms.add_shadow_composite``), which notifies nobody: live quality
         published, and only the shadow's comparison is missing. The metric has a datapoint only when a step
         fails, so missing data is not breaching (OK: no failure seen, or no run).
         """
         assert self.agreement_variants is not None
-        periods = min(self.settings.schedule_hours, MAX_HOURLY_EVALUATION_PERIODS)
+        # One run's interval, plus how late in its run a failure may be counted (up to the run's timeout) and the
+        # hour a datapoint may straddle: two failing runs in a row never leave an hour of OK between them.
+        periods = min(self.settings.schedule_hours + LIVE_QUALITY_RUN_TIMEOUT_HOURS + 1, MAX_HOURLY_EVALUATION_PERIODS)
         shadow = self.agreement_variants[1]
         return metric(
             PROJECT_NAMESPACE,
@@ -673,13 +698,7 @@ class LiveQuality(Construct):
             comment="Report (JSON, Markdown) and per-variant Live* metrics",
         )
         for task in (plan, publish):
-            task.add_retry(
-                errors=[LAMBDA_THROTTLED],
-                interval=Duration.seconds(2),
-                max_attempts=6,
-                backoff_rate=2,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
+            _retry_lambda_throttling(task)
         # Only the throttled start is retried: a query that failed (bad data never fails it; the
         # bytes-scanned cutoff does) would fail again and scan again.
         # A query that ends FAILED with AthenaError.Retryable true ("True if the query might succeed if
@@ -689,13 +708,7 @@ class LiveQuality(Construct):
         # (https://docs.aws.amazon.com/step-functions/latest/dg/connect-athena.html lists none), so a Choice
         # on Retryable would need the request-response pattern and a polling loop instead of .sync. Such a
         # run fails, its alarm pages, and the next scheduled (or a manual) run reads the same window again.
-        query.add_retry(
-            errors=[ATHENA_THROTTLED],
-            interval=Duration.seconds(5),
-            max_attempts=5,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        _retry_athena_throttling(query)
         # Retriers come before catchers, and one retrier's MaxAttempts counts all its errors together
         # ("Error handling in Step Functions", above: its example's ErrorA/ErrorB retrier, then the Catch).
         plan.add_retry(
@@ -754,20 +767,8 @@ class LiveQuality(Construct):
             result_selector={"agreement": sfn.JsonPath.object_at("$.Payload")},
             comment="agreement.json/.md and the shadow's ShadowPairs, ShadowAgreement",
         )
-        agreement_query.add_retry(
-            errors=[ATHENA_THROTTLED],
-            interval=Duration.seconds(5),
-            max_attempts=5,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        publish_agreement.add_retry(
-            errors=[LAMBDA_THROTTLED],
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        _retry_athena_throttling(agreement_query)
+        _retry_lambda_throttling(publish_agreement)
         assert self.agreement_variants is not None
         # The failure, counted where the shadow's other problems are (ShadowProblem, which pages nobody), not as a
         # failed run (RunFailedAlarm and "has not succeeded" page). Step Functions' SDK integration calls

@@ -113,6 +113,13 @@ def test_a_failed_agreement_pages_nobody(template, resolved):
         "VariantName": SHADOW,
     }
     assert failures["TreatMissingData"] == "notBreaching" and failures["DatapointsToAlarm"] == 1
+    # One run's interval plus a run's length and an hour: a failure counted late in one run and early in the next
+    # never leaves an hour of OK between them (confirmation review's note).
+    schedule_hours = read_config(SHADOW_CONFIG)["endpoints"][0].get("live_quality", {}).get("schedule_hours", 24)
+    assert (failures["Period"], failures["EvaluationPeriods"]) == (
+        3600,
+        schedule_hours + live_quality.LIVE_QUALITY_RUN_TIMEOUT_HOURS + 1,
+    )
     composites = template.find_resources("AWS::CloudWatch::CompositeAlarm")
     rules = {lid: json.dumps(c["Properties"]["AlarmRule"]) for lid, c in composites.items()}
     (shadow_problem,) = [lid for lid in rules if "ShadowProblem" in lid]
