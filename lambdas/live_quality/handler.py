@@ -73,9 +73,7 @@ def publish(
     outcome = run_publish(
         request,
         settings,
-        athena=athena or boto3.client("athena", config=RETRY_CONFIG),
-        s3=s3 or boto3.client("s3", config=RETRY_CONFIG),
-        cloudwatch=cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG),
+        **_report_clients(athena, s3, cloudwatch),
         now=now,
     )
     LOG.info("live-quality published", extra={"outcome": outcome})
@@ -92,10 +90,17 @@ def publish_agreement(
     outcome = run_publish_agreement(
         request,
         settings,
-        athena=athena or boto3.client("athena", config=RETRY_CONFIG),
-        s3=s3 or boto3.client("s3", config=RETRY_CONFIG),
-        cloudwatch=cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG),
+        **_report_clients(athena, s3, cloudwatch),
         now=now,
     )
     LOG.info("shadow agreement published", extra={"outcome": outcome})
     return outcome
+
+
+def _report_clients(athena: Any, s3: Any, cloudwatch: Any) -> dict[str, Any]:
+    """The clients a publish step reads results and writes reports and metrics with (given ones, for tests)."""
+    return {
+        "athena": athena or boto3.client("athena", config=RETRY_CONFIG),
+        "s3": s3 or boto3.client("s3", config=RETRY_CONFIG),
+        "cloudwatch": cloudwatch or boto3.client("cloudwatch", config=RETRY_CONFIG),
+    }
