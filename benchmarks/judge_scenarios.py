@@ -219,10 +219,15 @@ def _drift(per_step: float) -> Callable[[int, bool], float]:
     return lambda step, last: 0.01 * (1 + per_step) ** step
 
 
-def _watch(name: str, share: float, **kwargs: Any) -> Scenario:
-    """A 120-minute watch of one step at ``share`` percent, judged every 10 minutes."""
+def _watch(name: str, share: float, minutes: int = 120, **kwargs: Any) -> Scenario:
+    """A watch of one step at ``share`` percent for ``minutes`` (default 120), judged every 10 minutes."""
     return Scenario(
-        name, steps=(share, 100.0), bakes_per_step=12, truncate_steps=1, bake_minutes=WATCH_BAKE_MINUTES, **kwargs
+        name,
+        steps=(share, 100.0),
+        bakes_per_step=minutes // WATCH_BAKE_MINUTES,
+        truncate_steps=1,
+        bake_minutes=WATCH_BAKE_MINUTES,
+        **kwargs,
     )
 
 
@@ -298,6 +303,24 @@ SCENARIOS = [
         notes="not lognormal: the rank correction's assumption fails",
     ),
     _watch("Pareto tail, p99 ratio = tolerance, 10 % share, 120 min", 10.0, latency_ratio=1.25, tail="pareto"),
+    _watch(
+        "Pareto tail, p99 ratio = tolerance, 800/min, 10 % share, 240 min",
+        10.0,
+        minutes=240,
+        per_minute=800,
+        latency_ratio=1.25,
+        tail="pareto",
+        notes="the candidate serves 50-99 requests a minute: its p99 is the minute's maximum",
+    ),
+    _watch(
+        "Pareto tail, p99 ratio = tolerance, 1,500/min, 5 % canary, 200 min",
+        5.0,
+        minutes=200,
+        per_minute=1500,
+        latency_ratio=1.25,
+        tail="pareto",
+        notes="75 candidate requests a minute: its p99 is the minute's maximum",
+    ),
     _watch(
         "over-dispersed CV 0.5 and p99 ratio = tolerance σ 1.0, 50 % share, 120 min",
         50.0,
