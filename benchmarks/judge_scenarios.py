@@ -14,12 +14,13 @@ bursts that hit one arm). ModelLatency is lognormal (median 50 ms); a minute's p
 statistics (CloudWatch's own percentile rule is not published; nearest rank is the common one). p50
 likewise. Rows marked "Pareto tail" draw latency from a Pareto law instead, with the same median and
 the same p99/p50 as lognormal σ 1.0 (shape a ≈ 1.68): the judge's rank correction
-(``rollout.rank_bias``) assumes a locally lognormal tail, and a Pareto tail is heavier beyond the
-p99, so its order statistics near the p99 spread more than the lognormal fit through p50 and p99
-predicts: the direction in which the correction falls short (a quieter arm's p99 reads low by more
-than it corrects), so that is the tail chosen to test it. Bakes last the plan's default
-(``rollout.plan.DEFAULT_BAKE_SECONDS``) unless a row says otherwise; 120-minute watches of one step
-are judged every 10 minutes.
+(``rollout.rank_bias``) is exact for a locally lognormal tail, and a Pareto tail is heavier beyond
+the p99, so its order statistics near the p99 spread more than the lognormal fit through p50 and p99
+predicts; most where an arm serves 50-99 requests and its p99 is the minute's maximum, which a
+Pareto puts far higher. There the judge takes the Pareto offset when it favours the candidate, so
+these rows test that guard. Bakes last the plan's default
+(``rollout.plan.DEFAULT_BAKE_SECONDS``) unless a row says otherwise; watches of one step (120
+minutes unless a row says otherwise) are judged every 10 minutes.
 
 As in the Lambda (``rollout.observe``), the judge at the end of a bake sees the history up to
 3 minutes before (the settle margin), and the first minute of every step after the first is left
