@@ -27,15 +27,20 @@ off the same two percentiles, (log p99 - log p50) / log 50: in the units of σ̂
 Mostly it has the sign of b(n) and a larger size (n = 75: +0.18 against +0.08; 100: -0.25 against
 -0.18; 720: -0.024 against -0.019), not always (50: -0.06 against -0.08). It matters most where an
 arm serves 50-99 requests: k = n, the p99 is the minute's maximum, and a heavy tail's maximum lies
-far above a lognormal's. Which tail a minute has cannot be told from its p50 and p99, so where an
-arm's p99 is its maximum (fewer than 100 requests) the one-sided test of "slower" in
-``rollout.concurrent_latency`` takes the offset that makes the candidate look faster: the larger of
-the two for the candidate (:func:`candidate_offset`), the smaller for the baseline
-(:func:`baseline_offset`). From 100 requests on it takes b(n): the two then differ by at most about
-0.07 (n = 100, 199), the Pareto rows with 100 or more requests per arm held α without it, and taking
-the worse of the two everywhere costs power on lognormal latency (:func:`candidate_offset`). A tail
-heavier beyond the p99 than the Pareto through p50 and p99 still reads high;
-``benchmarks/judge_scenarios.py`` measures Pareto tails.
+far above a lognormal's. Which tail a minute has cannot be told from its p50 and p99, so where the
+candidate's p99 is its maximum (fewer than 100 requests) the one-sided test of "slower" in
+``rollout.concurrent_latency`` takes the larger of the two offsets, the one that makes the candidate
+look faster (:func:`candidate_offset`). The baseline's "smaller of the two" (:func:`baseline_offset`)
+changes nothing: b_pareto(n) >= b(n) at every n from 50 to 99, so the baseline side is plain lognormal
+b(n), and it guards against nothing. From 100 requests on both take b(n): the two then differ by at
+most about 0.07 (n = 100, 199), the Pareto rows with 100 or more requests per arm held α without it,
+and taking the worse of the two everywhere costs power on lognormal latency (:func:`candidate_offset`).
+A tail heavier beyond the p99 than the Pareto through p50 and p99 still reads high;
+``benchmarks/judge_scenarios.py`` measures Pareto tails. The other way round, a baseline under 100
+requests a minute whose tail beyond its p99 is lighter than lognormal (Weibull, or latency capped by a
+timeout or a max-tokens limit) has its maximum over-corrected, and an identical candidate looks slower
+(docs/benchmarks.md, "Limit"); min(b(n), 0) for the baseline would reduce that, at a cost in power on
+lognormal tails, and is not adopted.
 
 The expectation is an integral over the exact density of the order statistic, computed here by
 Simpson's rule on a window of ±12 delta-method standard deviations around Φ⁻¹(k/(n+1)) (the
@@ -116,8 +121,10 @@ def candidate_offset(n: int) -> float:
 
 
 def baseline_offset(n: int) -> float:
-    """The baseline arm's offset: b(n), or where its p99 is the minute's maximum the smaller of the two (the
-    same reasoning on the other side of the ratio)."""
+    """The baseline arm's offset: b(n), or where its p99 is the minute's maximum the smaller of b(n) and
+    b_pareto(n), which is b(n) at every such count (50-99: the Pareto offset is never the smaller), so in
+    effect always the lognormal b(n). Kept as written for symmetry with :func:`candidate_offset`; it is no
+    guard. A baseline tail lighter than lognormal beyond its p99 is over-corrected here (module docstring)."""
     return min(p99_rank_bias(n), p99_rank_bias_pareto(n)) if p99_is_the_maximum(n) else p99_rank_bias(n)
 
 
