@@ -126,6 +126,14 @@ def scipy_rank_bias(n: int) -> float:
     return value - stats.norm.ppf(0.99)
 
 
+def scipy_pareto_rank_bias(n: int) -> float:
+    """E[-log(1 - U_(k))] - log 100 in units of Φ⁻¹(0.99) / log 50 (a Pareto tail), by scipy's quadrature in u."""
+    k = math.ceil(0.99 * n)
+    law = stats.beta(k, n - k + 1)
+    value, _ = integrate.quad(lambda u: -math.log1p(-u) * law.pdf(u), law.ppf(1e-12), law.ppf(1 - 1e-12), limit=200)
+    return (value - math.log(100.0)) * stats.norm.ppf(0.99) / math.log(50.0)
+
+
 def with_p50(n_c: int, n_b: int, p50: tuple[float, float], p99: tuple[float, float]) -> Minute:
     return Minute(
         weights={"C": 50.0, "B": 50.0},
@@ -142,6 +150,42 @@ def test_each_minute_is_corrected_for_the_rank_offsets_of_its_two_sample_p99s():
     evidence = latency_evidence([with_p50(500, 125, p50, p99)], "C", ["B"], TOLERANCE, ALPHA)
     assert evidence.mean_log_ratio == pytest.approx(expected, rel=1e-6)
     assert expected < math.log(1.5) - 0.05  # the correction is not negligible here
+
+
+def test_a_quiet_candidate_whose_p99_is_its_maximum_gets_the_pareto_offset():
+    # 80 requests against 720: the candidate's p99 is its slowest request, which a heavy tail puts far
+    # above its true p99; the lognormal offset (+0.10 σ) would leave an identical candidate looking slower.
+    # The baseline's p99 of 720 is not its maximum: its offset stays the lognormal one.
+    p50, p99 = (50.0, 50.0), (500.0, 400.0)
+    sigma = float(np.mean([math.log(p99[i] / p50[i]) / stats.norm.ppf(0.99) for i in (0, 1)]))
+    expected = math.log(500.0 / 400.0) - sigma * (scipy_pareto_rank_bias(80) - scipy_rank_bias(720))
+    evidence = latency_evidence([with_p50(80, 720, p50, p99)], "C", ["B"], TOLERANCE, ALPHA)
+    assert evidence.mean_log_ratio == pytest.approx(expected, rel=1e-6)
+    lognormal = math.log(500.0 / 400.0) - sigma * (scipy_rank_bias(80) - scipy_rank_bias(720))
+    assert expected < lognormal - 0.1
+
+
+def pareto_p99(rng: np.random.Generator, n: int, q: float, shape: float) -> float:
+    """Nearest-rank ``q`` quantile of n Pareto latencies (median 50 ms), through the Beta law of order statistics."""
+    k = math.ceil(q * n)
+    return 50.0 * (0.5 / (1.0 - rng.beta(k, n - k + 1))) ** (1.0 / shape)
+
+
+def test_a_heavy_tailed_candidate_at_the_tolerance_with_fewer_than_100_requests_holds_alpha():
+    # A 10 % share of 800 requests a minute for four hours, a Pareto tail with the p99/p50 of lognormal σ 1.0:
+    # the candidate's p99 is its maximum. With the lognormal offset alone 23 of these 150 runs were called
+    # slower (2 now).
+    rng, shape, slower = np.random.default_rng(41), math.log(50.0) / stats.norm.ppf(0.99), 0
+    runs = 150
+    for _ in range(runs):
+        history = []
+        for _ in range(240):
+            n_c = int(rng.binomial(800, 0.1))
+            p50 = (pareto_p99(rng, n_c, 0.5, shape) * TOLERANCE, pareto_p99(rng, 800 - n_c, 0.5, shape))
+            p99 = (pareto_p99(rng, n_c, 0.99, shape) * TOLERANCE, pareto_p99(rng, 800 - n_c, 0.99, shape))
+            history.append(with_p50(n_c, 800 - n_c, p50, p99))
+        slower += latency_evidence(history, "C", ["B"], TOLERANCE, ALPHA).slower
+    assert slower / runs <= 0.07  # the latency test's share α/2 is not this test's bar: α = 0.05, SE ≈ 1.8 points
 
 
 def null_rate_with_p50(rng, runs, minutes, n_c, n_b, sigma, ratio) -> float:
