@@ -133,8 +133,8 @@ def run() -> Iterator[dict[str, Any]]:
         observed["captured"] = captured_records(lifecycle, endpoint)
         edit = sampling_edited(EXAMPLE, lifecycle.workdir, EDITED_SAMPLING)
         observed["edit_kept"] = lifecycle.cdk(*deploy, "-c", f"config={edit}")
-        # README's other way: --no-previous-parameters. Local mode still deployed 20 with it (moto keeps a
-        # parameter the CLI leaves out; cause not examined further), so it is not proven here.
+        # The README's command. Its alternative, --no-previous-parameters, still deployed 20 in local mode: moto
+        # 5.2.5 keeps a stack's previous parameter values when an update names none (ResourceMap.update).
         at_new_value = ("--parameters", f"{STACK}:{SAMPLING_PARAMETER}={EDITED_SAMPLING}")
         observed["edit_fresh"] = lifecycle.cdk(*deploy, *at_new_value, "-c", f"config={edit}")
         sampling = ("--parameters", f"{STACK}:{SAMPLING_PARAMETER}=5")
