@@ -21,6 +21,7 @@ fails the request at all (weights_provider.stack_state), since event-shaped rule
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,13 +73,15 @@ def refuse_a_kept_parameter_through_a_config_edit(event: Mapping[str, Any]) -> N
     old_config, new_config = parse_sampling(old["ConfigSampling"]), parse_sampling(props["ConfigSampling"])
     if new_config == old_config or kept != parse_sampling(old["ShadowSampling"]) or kept != old_config:
         return
-    (name, percentage), new = next(iter(kept.items())), new_config.get(next(iter(kept)))
+    name, percentage = next(iter(kept.items()))
+    new = new_config.get(name, percentage)
+    parameter = sampling_parameter_name(name)
     raise InvalidRequest(
         f"shadow.sampling_percentage of {name} changed in the config ({percentage:g} → {new:g}) but the stack "
-        f"parameter {name}SamplingPercentage kept {percentage:g} (cdk deploy keeps a parameter's previous value), "
+        f"parameter {parameter} kept {percentage:g} (cdk deploy keeps a parameter's previous value), "
         "which would set the old percentage back in place (or, where SageMaker refuses a shadow's name, leave the "
         "stack recording a percentage that is not live). Nothing was asked of SageMaker; the stack rolls back to "
-        f"the previous endpoint config. Deploy the edit with --parameters <stack>:{name}SamplingPercentage={new:g}, "
+        f"the previous endpoint config. Deploy the edit with --parameters <stack>:{parameter}={new:g}, "
         "or with --no-previous-parameters (beside a shadow it resets only the sampling and CDK's BootstrapVersion "
         "to their defaults)."
     )
@@ -98,3 +101,9 @@ def _unchanged(event: Mapping[str, Any], key: str) -> bool:
         return False
     old, new = event.get("OldResourceProperties", {}).get(key), event["ResourceProperties"].get(key)
     return old is not None and new is not None and parse_sampling(old) == parse_sampling(new)
+
+
+def sampling_parameter_name(shadow: str) -> str:
+    """The stack parameter carrying ``shadow``'s sampling, as the stack names it
+    (``constructs_lib.config.model.sampling_parameter_name``; a test keeps the two equal)."""
+    return re.sub(r"[^A-Za-z0-9]", "", shadow) + "SamplingPercentage"

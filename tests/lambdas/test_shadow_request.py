@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from constructs_lib.config.model import sampling_parameter_name as stacks_name
 from endpoint_weights.shadow_in_place import ShadowSamplingRefused
 from endpoint_weights.validation import InvalidRequest
 from tests.lambdas.conftest import ENDPOINT
@@ -31,6 +32,7 @@ from tests.lambdas.test_weights_provider import count_calls
 from tests.lambdas.test_weights_with_shadow import described, shadow_event
 from weights_provider import handler
 from weights_provider.handler import is_complete, on_event
+from weights_provider.shadow_request import sampling_parameter_name
 from weights_provider.stack_state import ROLLING_BACK, stack_rolling_back
 
 OLD_CONFIG = "AbEndpointConfig-Shadow01"
@@ -228,3 +230,8 @@ def test_on_event_beside_a_shadow_stays_within_its_call_budget(sagemaker):
     on_event(event, None, client=sagemaker, cloudformation=cloudformation)
     assert calls == ["DescribeStacks", "DescribeEndpoint", "UpdateEndpointWeightsAndCapacities"]
     assert len(calls) <= handler.ON_EVENT_MAX_CALLS
+
+
+@pytest.mark.parametrize("shadow", ["Candidate", "candidate-v2", "Shadow_1"])
+def test_the_refusal_names_the_parameter_as_the_stack_does(shadow):
+    assert sampling_parameter_name(shadow) == stacks_name(shadow)
