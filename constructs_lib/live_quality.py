@@ -52,6 +52,7 @@ from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_m
 from constructs_lib.python_function import LAMBDAS_DIR, PythonFunction
 from constructs_lib.s3_location import S3Location
 from constructs_lib.state_machine_logs import execution_logs
+from constructs_lib.task_retries import retry_lambda_throttling
 
 ATHENA_SQL = LAMBDAS_DIR / "live_quality" / "sql" / "live_quality.athena.sql"
 # Beside a shadow only: the agreement query's committed Athena text (generated as live quality's).
@@ -89,12 +90,6 @@ LINE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 FIELD_DELIMITER = "\u0001"
 TEXT_INPUT_FORMAT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-# Lambda's throttling error, as Step Functions reports it: "When Lambda hits the maximum number of
-# invocations, the error is Lambda.TooManyRequestsException" ("Handle Lambda service exceptions":
-# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html). CDK's default
-# Lambda task retry covers that page's other four (ServiceException, AWSLambdaException,
-# SdkClientException, ClientExecutionTimeoutException), not this one (constructs_lib/rollout.py).
-LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
 # StartQueryExecution's throttling (Athena API reference, Errors: TooManyRequestsException, "Indicates
 # that the request was throttled"; botocore's athena model lists it), named as Step Functions names a
 # service's errors: "ServiceName.ErrorName", both in Pascal case, the exception suffix included
@@ -151,17 +146,6 @@ PUBLISH_TIMEOUT = Duration.minutes(5)
 # aws stepfunctions start-execution --state-machine-arn <this output>.
 STATE_MACHINE_OUTPUT = "LiveQualityStateMachineArn"
 SCHEDULE_RETRY_ATTEMPTS = 2
-
-
-def _retry_lambda_throttling(task: sfn.TaskStateBase) -> None:
-    """A throttled Lambda invoke is retried with jittered backoff (about a minute in all)."""
-    task.add_retry(
-        errors=[LAMBDA_THROTTLED],
-        interval=Duration.seconds(2),
-        max_attempts=6,
-        backoff_rate=2,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
 
 
 def _retry_athena_throttling(task: sfn.TaskStateBase) -> None:
@@ -672,33 +656,22 @@ class LiveQuality(Construct):
             result_selector={"plan": sfn.JsonPath.object_at("$.Payload")},
             comment="The hours of captures and labels this run reads, and the query's parameters",
         )
-        query = tasks.AthenaStartQueryExecution(
-            self,
+        query = self._query_task(
             "Query",
-            query_string=athena_query_text(self.settings.threshold),
-            execution_parameters=sfn.JsonPath.list_at("$.plan.execution_parameters"),
-            work_group=self.workgroup.name,
-            query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),
-            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            result_selector={"query_execution_id": sfn.JsonPath.string_at("$.QueryExecution.QueryExecutionId")},
-            result_path="$.query",
-            comment="The live-quality query (lambdas/live_quality/sql/live_quality.athena.sql); waits for it",
+            ATHENA_SQL,
+            "execution_parameters",
+            "query",
+            "The live-quality query (lambdas/live_quality/sql/live_quality.athena.sql); waits for it",
         )
-        publish = tasks.LambdaInvoke(
-            self,
+        publish = self._publish_task(
             "Publish",
-            lambda_function=self.publish_function,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "query_execution_id": sfn.JsonPath.string_at("$.query.query_execution_id"),
-                    "plan": sfn.JsonPath.object_at("$.plan"),
-                }
-            ),
-            result_selector={"published": sfn.JsonPath.object_at("$.Payload")},
-            comment="Report (JSON, Markdown) and per-variant Live* metrics",
+            self.publish_function,
+            "query",
+            "published",
+            "Report (JSON, Markdown) and per-variant Live* metrics",
         )
         for task in (plan, publish):
-            _retry_lambda_throttling(task)
+            retry_lambda_throttling(task)
         # Only the throttled start is retried: a query that failed (bad data never fails it; the
         # bytes-scanned cutoff does) would fail again and scan again.
         # A query that ends FAILED with AthenaError.Retryable true ("True if the query might succeed if
@@ -731,6 +704,42 @@ class LiveQuality(Construct):
             return start.next(plan).next(query).next(publish)
         return start.next(plan).next(self._with_agreement(query.next(publish)))
 
+    def _query_task(
+        self, construct_id: str, athena_sql: Path, parameters_key: str, result_key: str, comment: str
+    ) -> tasks.AthenaStartQueryExecution:
+        """Start ``athena_sql`` (the threshold written in) with the plan's ``parameters_key`` and wait for it;
+        the query's id lands at ``$.<result_key>.query_execution_id``."""
+        return tasks.AthenaStartQueryExecution(
+            self,
+            construct_id,
+            query_string=athena_query_text(self.settings.threshold, athena_sql),
+            execution_parameters=sfn.JsonPath.list_at(f"$.plan.{parameters_key}"),
+            work_group=self.workgroup.name,
+            query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_selector={"query_execution_id": sfn.JsonPath.string_at("$.QueryExecution.QueryExecutionId")},
+            result_path=f"$.{result_key}",
+            comment=comment,
+        )
+
+    def _publish_task(
+        self, construct_id: str, function: lambda_.IFunction, query_key: str, result_key: str, comment: str
+    ) -> tasks.LambdaInvoke:
+        """Invoke ``function`` with the finished query's id and the plan; its answer lands at ``$.<result_key>``."""
+        return tasks.LambdaInvoke(
+            self,
+            construct_id,
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "query_execution_id": sfn.JsonPath.string_at(f"$.{query_key}.query_execution_id"),
+                    "plan": sfn.JsonPath.object_at("$.plan"),
+                }
+            ),
+            result_selector={result_key: sfn.JsonPath.object_at("$.Payload")},
+            comment=comment,
+        )
+
     def _with_agreement(self, live_quality: sfn.IChainable) -> sfn.IChainable:
         """Live quality's query and publish beside the shadow agreement's, in a Parallel state.
 
@@ -741,34 +750,23 @@ class LiveQuality(Construct):
         errors are caught inside its branch (live quality's report and metrics still come out) and counted in
         ``ShadowAgreementFailures``; the run succeeds (a shadow's failure pages nobody).
         """
-        agreement_query = tasks.AthenaStartQueryExecution(
-            self,
+        agreement_query = self._query_task(
             "Agreement query",
-            query_string=athena_query_text(self.settings.threshold, AGREEMENT_ATHENA_SQL),
-            execution_parameters=sfn.JsonPath.list_at("$.plan.agreement_execution_parameters"),
-            work_group=self.workgroup.name,
-            query_execution_context=tasks.QueryExecutionContext(database_name=self.database_name),
-            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            result_selector={"query_execution_id": sfn.JsonPath.string_at("$.QueryExecution.QueryExecutionId")},
-            result_path="$.agreement_query",
-            comment="The shadow-agreement query (lambdas/live_quality/sql/shadow_agreement.athena.sql); waits for it",
+            AGREEMENT_ATHENA_SQL,
+            "agreement_execution_parameters",
+            "agreement_query",
+            "The shadow-agreement query (lambdas/live_quality/sql/shadow_agreement.athena.sql); waits for it",
         )
         assert self.agreement_function is not None
-        publish_agreement = tasks.LambdaInvoke(
-            self,
+        publish_agreement = self._publish_task(
             "Publish agreement",
-            lambda_function=self.agreement_function,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "query_execution_id": sfn.JsonPath.string_at("$.agreement_query.query_execution_id"),
-                    "plan": sfn.JsonPath.object_at("$.plan"),
-                }
-            ),
-            result_selector={"agreement": sfn.JsonPath.object_at("$.Payload")},
-            comment="agreement.json/.md and the shadow's ShadowPairs, ShadowAgreement",
+            self.agreement_function,
+            "agreement_query",
+            "agreement",
+            "agreement.json/.md and the shadow's ShadowPairs, ShadowAgreement",
         )
         _retry_athena_throttling(agreement_query)
-        _retry_lambda_throttling(publish_agreement)
+        retry_lambda_throttling(publish_agreement)
         assert self.agreement_variants is not None
         # The failure, counted where the shadow's other problems are (ShadowProblem, which pages nobody), not as a
         # failed run (RunFailedAlarm and "has not succeeded" page). Step Functions' SDK integration calls

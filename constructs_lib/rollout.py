@@ -51,6 +51,7 @@ from constructs_lib.metric_catalog import PROJECT_NAMESPACE, grant_put_project_m
 from constructs_lib.python_function import PythonFunction
 from constructs_lib.rollout_lock import OWNER, PARTITION_KEY, RolloutLock
 from constructs_lib.state_machine_logs import execution_logs
+from constructs_lib.task_retries import retry_lambda_throttling
 from constructs_lib.variant_weights import grant_weight_changes
 
 EVENT_SOURCE = "sagemaker-ab.rollout"
@@ -68,10 +69,6 @@ LOCK_LEASE = Duration.seconds(MAX_ROLLOUT_DURATION.to_seconds() + 2 * SETTLE_MAX
 # Every terminal status of an execution ("Step Functions Execution Status Change" events):
 # https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
 END_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-# Lambda answers TooManyRequestsException when the account's or function's concurrency is
-# exhausted. CDK's default Lambda task retry covers only Lambda's service exceptions, so without
-# this a throttled Judge or Apply would end in the error path and roll the candidate back.
-LAMBDA_THROTTLED = "Lambda.TooManyRequestsException"
 # What Step Functions' DynamoDB integration raises when a ConditionExpression does not hold.
 DYNAMODB_CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
 # DynamoDB errors worth retrying in the state machine's own lock release (Step Functions prefixes
@@ -417,14 +414,7 @@ class GuardedRollout(Construct):
         )
         restore_failed = sfn.Fail(self, "Restore failed", error="RestoreFailed", cause_path="$.restore_error.Cause")
         for task in (prepare, apply, judge, restore, restore_after_error):
-            # Before any catch-all retrier: Step Functions uses the first retrier that matches.
-            task.add_retry(
-                errors=[LAMBDA_THROTTLED],
-                interval=Duration.seconds(2),
-                max_attempts=6,
-                backoff_rate=2,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
+            retry_lambda_throttling(task)  # before any catch-all retrier
         for task in (restore, restore_after_error):
             task.add_retry(errors=["States.TaskFailed"], interval=Duration.seconds(30), max_attempts=3, backoff_rate=2)
             task.add_catch(restore_failed, result_path="$.restore_error")

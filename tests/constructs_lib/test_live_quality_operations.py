@@ -11,7 +11,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from constructs_lib.config import parse_config
-from constructs_lib.live_quality import ATHENA_THROTTLED, LAMBDA_THROTTLED
+from constructs_lib.live_quality import ATHENA_THROTTLED
+from constructs_lib.task_retries import LAMBDA_THROTTLED
 from tests.conftest import read_config
 from tests.live_quality_template import live_quality_definition as definition
 from tests.synth import only_template
