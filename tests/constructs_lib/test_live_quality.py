@@ -3,6 +3,7 @@ state machine, its schedule and alarm, least privilege, and data capture on by d
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -282,6 +283,22 @@ def _longest_waits(retriers: list[dict[str, Any]]) -> float:
     return total
 
 
+def function_timeout(template: Template, handler: str) -> int:
+    """The timeout, in seconds, of the template's one function with ``handler``."""
+    (fn,) = [
+        f
+        for f in template.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == handler
+    ]
+    return int(fn["Properties"]["Timeout"])
+
+
+def plan_attempts(states: dict[str, Any]) -> int:
+    """The plan's first attempt and each attempt retried on an error the plan function itself raises."""
+    own_errors = {live_quality.DEPLOYMENT_IN_PROGRESS, live_quality.ENDPOINT_CONFIG_NOT_GRANTED}
+    return 1 + sum(r["MaxAttempts"] for r in states["Plan"]["Retry"] if own_errors & set(r["ErrorEquals"]))
+
+
 def test_everything_a_run_may_take_fits_in_its_timeout(template):
     """A run that waits out the plan's retries must still have time for the query and the report, or it
     times out instead of reporting. Added up from the definition: every retrier's longest waits; the plan
@@ -289,14 +306,8 @@ def test_everything_a_run_may_take_fits_in_its_timeout(template):
     raises (Lambda's service errors and throttling end an attempt without running it out); the query up
     to Athena's default DML timeout; publish's timeout."""
     states = definition(template)["States"]
-    functions = template.find_resources("AWS::Lambda::Function")
-
-    def timeout(handler: str) -> int:
-        (fn,) = [f for f in functions.values() if f["Properties"].get("Handler") == handler]
-        return int(fn["Properties"]["Timeout"])
-
-    own_errors = {live_quality.DEPLOYMENT_IN_PROGRESS, live_quality.ENDPOINT_CONFIG_NOT_GRANTED}
-    plan_runs = 1 + sum(r["MaxAttempts"] for r in states["Plan"]["Retry"] if own_errors & set(r["ErrorEquals"]))
+    timeout = functools.partial(function_timeout, template)
+    plan_runs = plan_attempts(states)
     longest = (
         plan_runs * timeout("live_quality.handler.plan")
         + _longest_waits(states["Plan"]["Retry"])

@@ -6,6 +6,7 @@ default snapshot does not change: tests/stacks/test_snapshot.py)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -19,8 +20,10 @@ from tests.constructs_lib.test_live_quality import (
     _longest_waits,
     bucket_name,
     function,
+    function_timeout,
     glue_table,
     listed,
+    plan_attempts,
     statements_of,
 )
 from tests.live_quality_template import live_quality_definition as definition
@@ -136,14 +139,8 @@ def test_everything_a_run_may_take_still_fits_in_its_timeout(template):
     """As for live quality alone (test_live_quality.py), with the two queries side by side: the plan, then the
     longer branch."""
     states = definition(template)["States"]
-    functions = template.find_resources("AWS::Lambda::Function")
-
-    def timeout(handler: str) -> int:
-        (fn,) = [f for f in functions.values() if f["Properties"].get("Handler") == handler]
-        return int(fn["Properties"]["Timeout"])
-
-    own_errors = {live_quality.DEPLOYMENT_IN_PROGRESS, live_quality.ENDPOINT_CONFIG_NOT_GRANTED}
-    plan_runs = 1 + sum(r["MaxAttempts"] for r in states["Plan"]["Retry"] if own_errors & set(r["ErrorEquals"]))
+    timeout = functools.partial(function_timeout, template)
+    plan_runs = plan_attempts(states)
     live, agreement = (b["States"] for b in states[PARALLEL]["Branches"])
     dml = live_quality.ATHENA_DML_QUERY_TIMEOUT.to_seconds()
 
