@@ -14,9 +14,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from live_quality.query import SQL_DIR, QueryWindow, with_includes
+from live_quality import query
+from live_quality.query import SQL_DIR, QueryWindow
 from live_quality.tables import ATHENA_SHADOW_CAPTURE_TABLE
-from live_quality.threshold import with_threshold
 
 SOURCE_SQL = SQL_DIR / "shadow_agreement.sql"
 ATHENA_SQL = SQL_DIR / "shadow_agreement.athena.sql"
@@ -69,21 +69,21 @@ SELECT 1"""
 
 def source_sql() -> str:
     """The DuckDB text as committed, its include in place, with the threshold's token."""
-    return with_includes(SOURCE_SQL.read_text(), SOURCE_SQL.name)
+    return query.source_sql(SOURCE_SQL)
 
 
 def athena_sql() -> str:
     """The generated Athena text as committed, with the threshold's token."""
-    return ATHENA_SQL.read_text()
+    return query.athena_sql(ATHENA_SQL)
 
 
 def source_query(threshold: float) -> str:
-    return with_threshold(source_sql(), threshold)
+    return query.source_query(threshold, SOURCE_SQL)
 
 
 def athena_query(threshold: float) -> str:
     """The Athena text to run (the state machine's QueryString of the agreement step)."""
-    return with_threshold(athena_sql(), threshold)
+    return query.athena_query(threshold, ATHENA_SQL)
 
 
 def parameters(window: QueryWindow, production_variant: str, shadow_variant: str) -> list[str]:

@@ -149,21 +149,22 @@ def with_includes(text: str, where: str = "the query") -> str:
     return INCLUDE_LINE.sub(included, text)
 
 
-def source_sql() -> str:
-    """The source text as committed, its includes in place, with the threshold's token (see :func:`source_query`)."""
-    return with_includes(SOURCE_SQL.read_text(), SOURCE_SQL.name)
+def source_sql(path: Path = SOURCE_SQL) -> str:
+    """The source text as committed, its includes in place, with the threshold's token (see :func:`source_query`).
+    ``path``: another query's source (the shadow agreement's, live_quality.agreement_text)."""
+    return with_includes(path.read_text(), path.name)
 
 
-def athena_sql() -> str:
+def athena_sql(path: Path = ATHENA_SQL) -> str:
     """The generated Athena text as committed, with the threshold's token (see :func:`athena_query`)."""
-    return ATHENA_SQL.read_text()
+    return path.read_text()
 
 
-def source_query(threshold: float) -> str:
+def source_query(threshold: float, path: Path = SOURCE_SQL) -> str:
     """The DuckDB text to run: the source with ``threshold`` written in."""
-    return with_threshold(source_sql(), threshold)
+    return with_threshold(source_sql(path), threshold)
 
 
-def athena_query(threshold: float) -> str:
+def athena_query(threshold: float, path: Path = ATHENA_SQL) -> str:
     """The Athena text to run (the state machine's QueryString): the generated text with ``threshold`` written in."""
-    return with_threshold(athena_sql(), threshold)
+    return with_threshold(athena_sql(path), threshold)
