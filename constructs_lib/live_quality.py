@@ -659,16 +659,16 @@ class LiveQuality(Construct):
         query = self._query_task(
             "Query",
             ATHENA_SQL,
-            "execution_parameters",
-            "query",
-            "The live-quality query (lambdas/live_quality/sql/live_quality.athena.sql); waits for it",
+            parameters_key="execution_parameters",
+            result_key="query",
+            comment="The live-quality query (lambdas/live_quality/sql/live_quality.athena.sql); waits for it",
         )
         publish = self._publish_task(
             "Publish",
             self.publish_function,
-            "query",
-            "published",
-            "Report (JSON, Markdown) and per-variant Live* metrics",
+            query_key="query",
+            result_key="published",
+            comment="Report (JSON, Markdown) and per-variant Live* metrics",
         )
         for task in (plan, publish):
             retry_lambda_throttling(task)
@@ -705,7 +705,7 @@ class LiveQuality(Construct):
         return start.next(plan).next(self._with_agreement(query.next(publish)))
 
     def _query_task(
-        self, construct_id: str, athena_sql: Path, parameters_key: str, result_key: str, comment: str
+        self, construct_id: str, athena_sql: Path, *, parameters_key: str, result_key: str, comment: str
     ) -> tasks.AthenaStartQueryExecution:
         """Start ``athena_sql`` (the threshold written in) with the plan's ``parameters_key`` and wait for it;
         the query's id lands at ``$.<result_key>.query_execution_id``."""
@@ -723,7 +723,7 @@ class LiveQuality(Construct):
         )
 
     def _publish_task(
-        self, construct_id: str, function: lambda_.IFunction, query_key: str, result_key: str, comment: str
+        self, construct_id: str, function: lambda_.IFunction, *, query_key: str, result_key: str, comment: str
     ) -> tasks.LambdaInvoke:
         """Invoke ``function`` with the finished query's id and the plan; its answer lands at ``$.<result_key>``."""
         return tasks.LambdaInvoke(
@@ -753,17 +753,17 @@ class LiveQuality(Construct):
         agreement_query = self._query_task(
             "Agreement query",
             AGREEMENT_ATHENA_SQL,
-            "agreement_execution_parameters",
-            "agreement_query",
-            "The shadow-agreement query (lambdas/live_quality/sql/shadow_agreement.athena.sql); waits for it",
+            parameters_key="agreement_execution_parameters",
+            result_key="agreement_query",
+            comment="The shadow-agreement query (lambdas/live_quality/sql/shadow_agreement.athena.sql); waits for it",
         )
         assert self.agreement_function is not None
         publish_agreement = self._publish_task(
             "Publish agreement",
             self.agreement_function,
-            "agreement_query",
-            "agreement",
-            "agreement.json/.md and the shadow's ShadowPairs, ShadowAgreement",
+            query_key="agreement_query",
+            result_key="agreement",
+            comment="agreement.json/.md and the shadow's ShadowPairs, ShadowAgreement",
         )
         _retry_athena_throttling(agreement_query)
         retry_lambda_throttling(publish_agreement)
